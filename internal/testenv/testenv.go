@@ -1,0 +1,115 @@
+// Package testenv gives tests access to the real Redis and PostgreSQL servers
+// that the store adapters are tested against.
+//
+// The servers are found through environment variables:
+//
+//   - AUTHKIT_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0
+//   - AUTHKIT_TEST_POSTGRES_DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//
+// When a variable is unset the test is skipped, so `go test ./...` works on a
+// laptop with neither server. Under CI=true an unset variable or a server
+// that does not answer is a test failure instead: CI must never pass by
+// skipping the adapters it exists to check.
+package testenv
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Environment variable names read by [Redis] and [Postgres].
+const (
+	RedisURLEnv    = "AUTHKIT_TEST_REDIS_URL"
+	PostgresDSNEnv = "AUTHKIT_TEST_POSTGRES_DSN"
+)
+
+// dialTimeout bounds the reachability probe.
+const dialTimeout = 3 * time.Second
+
+// InCI reports whether the tests run under CI (CI=true), where missing
+// servers are failures rather than skips.
+func InCI() bool {
+	v := strings.ToLower(strings.TrimSpace(os.Getenv("CI")))
+	return v == "true" || v == "1"
+}
+
+// Redis returns the Redis URL from AUTHKIT_TEST_REDIS_URL after checking that
+// its host accepts TCP connections. It skips the test when the variable is
+// unset outside CI and fails it under CI or when the server is unreachable.
+func Redis(t testing.TB) string {
+	t.Helper()
+	return lookup(t, RedisURLEnv, "6379")
+}
+
+// Postgres returns the PostgreSQL DSN from AUTHKIT_TEST_POSTGRES_DSN after
+// checking that its host accepts TCP connections. It skips the test when the
+// variable is unset outside CI and fails it under CI or when the server is
+// unreachable.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	return lookup(t, PostgresDSNEnv, "5432")
+}
+
+func lookup(t testing.TB, env, defaultPort string) string {
+	t.Helper()
+	v := strings.TrimSpace(os.Getenv(env))
+	if v == "" {
+		if InCI() {
+			t.Fatalf("testenv: %s is not set and CI=true: this test needs the real server", env)
+		}
+		t.Skipf("testenv: %s is not set; skipping (set it, or run .ci/run, to test against the real server)", env)
+	}
+	addr, err := hostPort(v, defaultPort)
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", env, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		// Set but unreachable is a failure everywhere: the developer asked
+		// for these tests.
+		t.Fatalf("testenv: %s=%q is set but %s does not answer: %v", env, v, addr, err)
+	}
+	_ = conn.Close()
+	return v
+}
+
+// hostPort extracts host:port from a URL-style value (redis://, postgres://)
+// or from a key=value PostgreSQL DSN.
+func hostPort(v, defaultPort string) (string, error) {
+	if strings.Contains(v, "://") {
+		u, err := url.Parse(v)
+		if err != nil {
+			return "", err
+		}
+		host, port := u.Hostname(), u.Port()
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		if port == "" {
+			port = defaultPort
+		}
+		return net.JoinHostPort(host, port), nil
+	}
+	host, port := "127.0.0.1", defaultPort
+	for _, f := range strings.Fields(v) {
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "host":
+			host = val
+		case "port":
+			port = val
+		}
+	}
+	return net.JoinHostPort(host, port), nil
+}
