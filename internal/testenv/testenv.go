@@ -5,6 +5,8 @@
 //
 //   - AUTHKIT_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0
 //   - AUTHKIT_TEST_POSTGRES_DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//   - AUTHKIT_TEST_REDIS_CLUSTER_ADDRS, comma-separated seed nodes of a Redis
+//     Cluster, e.g. 127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103
 //
 // When a variable is unset the test is skipped, so `go test ./...` works on a
 // laptop with neither server. Under CI=true an unset variable or a server
@@ -24,8 +26,9 @@ import (
 
 // Environment variable names read by [Redis] and [Postgres].
 const (
-	RedisURLEnv    = "AUTHKIT_TEST_REDIS_URL"
-	PostgresDSNEnv = "AUTHKIT_TEST_POSTGRES_DSN"
+	RedisURLEnv          = "AUTHKIT_TEST_REDIS_URL"
+	PostgresDSNEnv       = "AUTHKIT_TEST_POSTGRES_DSN"
+	RedisClusterAddrsEnv = "AUTHKIT_TEST_REDIS_CLUSTER_ADDRS"
 )
 
 // dialTimeout bounds the reachability probe.
@@ -53,6 +56,21 @@ func Redis(t testing.TB) string {
 func Postgres(t testing.TB) string {
 	t.Helper()
 	return lookup(t, PostgresDSNEnv, "5432")
+}
+
+// RedisCluster returns the seed addresses of a Redis Cluster from
+// AUTHKIT_TEST_REDIS_CLUSTER_ADDRS after checking that the first one accepts
+// TCP connections, with the same skip/fail rules as [Redis].
+func RedisCluster(t testing.TB) []string {
+	t.Helper()
+	v := lookup(t, RedisClusterAddrsEnv, "")
+	var addrs []string
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
 }
 
 func lookup(t testing.TB, env, defaultPort string) string {
@@ -84,6 +102,10 @@ func lookup(t testing.TB, env, defaultPort string) string {
 // hostPort extracts host:port from a URL-style value (redis://, postgres://)
 // or from a key=value PostgreSQL DSN.
 func hostPort(v, defaultPort string) (string, error) {
+	if first, _, ok := strings.Cut(v, ","); ok || (!strings.Contains(v, "://") && !strings.Contains(v, "=")) {
+		// A comma-separated list of host:port seeds: probe the first.
+		return strings.TrimSpace(first), nil
+	}
 	if strings.Contains(v, "://") {
 		u, err := url.Parse(v)
 		if err != nil {

@@ -15,6 +15,8 @@ func TestHostPort(t *testing.T) {
 		{"host=db port=6000 user=postgres dbname=test", "5432", "db:6000"},
 		{"user=postgres dbname=test", "5432", "127.0.0.1:5432"},
 		{"redis://[::1]:7000", "6379", "[::1]:7000"},
+		{"127.0.0.1:7101,127.0.0.1:7102", "", "127.0.0.1:7101"},
+		{"127.0.0.1:7101", "", "127.0.0.1:7101"},
 	}
 	for _, tt := range tests {
 		got, err := hostPort(tt.in, tt.port)
