@@ -1,0 +1,107 @@
+package password
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/alexedwards/argon2id"
+)
+
+// FuzzDecodeArgon2id (S16) checks that the bounded decoder never panics,
+// that everything it accepts is within bounds, that alexedwards/argon2id
+// reads any accepted string with exactly the same parameters, salt and key
+// (so hashes stay interchangeable), and that Verify never panics, with a
+// small memory ceiling to keep the fuzzer fast.
+func FuzzDecodeArgon2id(f *testing.F) {
+	for _, s := range []string{
+		"$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$ZVrRXqxlLcWfcXCnMyv0m4Rpvh/bnCi7",
+		"$argon2id$v=19$m=19456,t=2,p=1,keyid=azE$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+		"$argon2id$v=19$m=4294967295,t=1,p=1$c29tZXNhbHQ$ZVrRXqxlLcWfcXCnMyv0m4Rpvh/bnCi7",
+		"$argon2id$v=19$m=64,t=0,p=0$c29tZXNhbHQ$ZVrRXqxlLcWfcXCnMyv0m4Rpvh/bnCi7",
+		"$argon2id$v=19$m=64,t=1,p=1$$",
+		"$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$ZVrRXqxlLcWfcXCnMyv0m4Rpvh/bnCi7$",
+		"$argon2id$v=19$m=+64,t=1,p=1$c29tZXNhbHQ$ZVrRXqxlLcWfcXCnMyv0m4Rpvh/bnCi7",
+		"$2a$04$abcdefghijklmnopqrstuuF5LaT5xlXYnW4z1Cik5OJdi7m0mHAvK",
+		"",
+		"$",
+	} {
+		f.Add(s)
+	}
+	h, err := New(Config{Params: tiny, InsecureAllowWeakParams: true, MaxMemoryKiB: 1024, MaxBcryptCost: 4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := decodeArgon2id(s, h.maxMemKiB)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidHash) {
+				t.Fatalf("error %v does not wrap ErrInvalidHash", err)
+			}
+		} else {
+			p := d.params
+			if p.Iterations < 1 || p.Iterations > MaxIterations || p.Parallelism < 1 || p.Parallelism > MaxParallelism ||
+				p.Memory < 8*uint32(p.Parallelism) || p.Memory > h.maxMemKiB ||
+				p.SaltLength < MinSaltLength || p.SaltLength > MaxSaltLength ||
+				p.KeyLength < MinKeyLength || p.KeyLength > MaxKeyLength {
+				t.Fatalf("accepted out-of-bounds params %+v from %q", p, s)
+			}
+			ap, salt, key, err := argon2id.DecodeHash(s)
+			if err != nil {
+				t.Fatalf("we accept %q, alexedwards/argon2id rejects it: %v", s, err)
+			}
+			if ap.Memory != p.Memory || ap.Iterations != p.Iterations || ap.Parallelism != p.Parallelism ||
+				uint32(len(salt)) != p.SaltLength || uint32(len(key)) != p.KeyLength {
+				t.Fatalf("parser differential on %q: ours %+v, argon2id %+v", s, p, *ap)
+			}
+			if got := appendBase64(nil, d.salt); !bytes.Equal(got, salt) {
+				t.Fatalf("salt of %q decodes to %x, want %x", s, got, salt)
+			}
+			if got := appendBase64(nil, d.key); !bytes.Equal(got, key) {
+				t.Fatalf("key of %q decodes to %x, want %x", s, got, key)
+			}
+		}
+		// Verify must never panic, whatever the input.
+		ok, rehash, verr := h.Verify(t.Context(), "password", s)
+		if verr != nil && (ok || rehash) {
+			t.Fatalf("Verify(%q) = %v, %v, %v", s, ok, rehash, verr)
+		}
+	})
+}
+
+func TestBase64Len(t *testing.T) {
+	tests := []struct {
+		in string
+		n  int
+		ok bool
+	}{
+		{"", 0, true},
+		{"QQ", 1, true},
+		{"QR", 0, false}, // non-zero trailing bits
+		{"QUI", 2, true},
+		{"QUJ", 0, false},
+		{"QUJD", 3, true},
+		{"Q", 0, false},
+		{"QQ==", 0, false},
+		{"Q-_A", 0, false}, // URL alphabet
+		{"c29tZXNhbHQ", 8, true},
+	}
+	for _, tt := range tests {
+		n, ok := base64Len(tt.in)
+		if n != tt.n || ok != tt.ok {
+			t.Errorf("base64Len(%q) = %d, %v; want %d, %v", tt.in, n, ok, tt.n, tt.ok)
+		}
+	}
+}
+
+func TestDecodeAllocs(t *testing.T) {
+	const s = "$argon2id$v=19$m=19456,t=2,p=1,keyid=azE$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := decodeArgon2id(s, DefaultMaxMemoryKiB); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("decodeArgon2id allocates %v times; it must not (Verify's allocation budget)", allocs)
+	}
+}
