@@ -1,0 +1,68 @@
+// Package jwt issues and verifies short-lived access tokens (RFC 9068 JWT
+// profile) and rotates opaque refresh tokens with reuse detection.
+//
+// # Keys
+//
+// A [KeySet] holds [Key] values by kid, each bound to exactly one algorithm:
+// ES256 (the default), EdDSA, RS256 or PS256 (RSA ≥ 2048 bits), and HS256
+// (≥ 32-byte secrets) only with [KeySetConfig].InsecureAllowHS256. Keys are
+// generated ([GenerateKey]), loaded from PEM ([ParseKeyPEM]) or JWK
+// ([ParseJWK]), rotated ([KeySet.Rotate]: the new key signs, old keys verify
+// until [KeySet.Remove]) and published with [KeySet.JWKSHandler] (public keys
+// only, Cache-Control max-age). [KeySet.Save] and [LoadKeySet] persist keys
+// through a [KeySource]; [FileKeySource] writes 0600 files, optionally sealed
+// with AES-256-GCM under a key-encryption key. jwx/v3 does key handling, JWKS
+// and signing.
+//
+// # Access tokens
+//
+// [Issuer.Issue] mints tokens with header typ "at+jwt" and kid, and claims
+// iss, sub, aud, exp (default 15 minutes), iat, nbf, jti, roles, amr and
+// auth_time, plus host claims (reserved names are refused).
+//
+// [Verifier.Verify] runs a lean compact-JWS path of its own over keys already
+// resolved by kid, in this order: size cap (8 KiB) before parsing; exactly two
+// dots and the base64url alphabet (no JSON serialization, no JWE); strict
+// base64url (non-canonical trailing bits rejected); header as UTF-8 JSON
+// without duplicate members and without crit, jku, jwk, x5u, x5c, b64, cty,
+// enc or zip; alg in the allow-list and equal to the algorithm bound to the
+// key found by kid (a map lookup only: nothing is ever fetched because of a
+// header); the signature (ECDSA r and s range-checked); only then the typ
+// and the claims: no duplicates, required iss, sub, aud, exp, iat, jti,
+// NumericDates as non-negative integers, exp/nbf/iat with a leeway of at
+// most 60 s, exact iss, aud allow-list, and an optional per-user not-before
+// ([NotBeforeStore]). Signature errors are therefore reported ahead of
+// expiry. Every failure satisfies errors.Is(err, [ErrInvalidToken]) (show
+// only that to clients) and also wraps the precise cause for logs.
+//
+// [Claims] carries Subject, Roles, AMR (RFC 8176 methods, e.g. "otp" after the
+// MFA step) and AuthTime (last active authentication, for "recent login"
+// checks) for the middleware's principal.
+//
+// # Resource servers and ID tokens
+//
+// [RemoteKeySet] verifies another issuer's tokens from its JWKS URL through
+// jwx's cache. It does no I/O until [RemoteKeySet.Start]; [RemoteKeySet.Close]
+// stops the refresh workers. An unknown kid forces at most one refetch per
+// interval, and the last good set keeps serving while the issuer is down.
+// [VerifySignature] (or [RemoteKeySet.VerifySignature]) checks only the
+// signature and header rules with a caller-given algorithm allow-list and
+// returns the payload and typ: the oauth package uses it for OIDC ID tokens
+// and then validates iss, aud, azp, exp and nonce itself.
+//
+// # Refresh tokens
+//
+// Refresh tokens are opaque ("akrt_" + 256 random bits), not JWTs: only this
+// server reads them and it must consult the [RefreshStore] on every use
+// anyway, and an opaque token can never pass as an access token. The store
+// sees only SHA-256 ids. [RefreshManager.Refresh] rotates a token through the
+// atomic [RefreshStore.Use]; a second use of any token of a family revokes
+// the family, its newest token included, and returns [ErrTokenReused]
+// (RFC 9700 §4.14.2). Families have an absolute lifetime; a grace window for
+// lost responses is off by default. [RefreshManager.RevokeUser] together with
+// [NotBeforeStore.SetNotBefore] implements logout everywhere: the verifier
+// caches not-before values for NotBeforeCacheTTL (5 s by default), so other
+// instances refuse old access tokens within that time.
+//
+// Store implementations are checked with the jwttest conformance suite.
+package jwt
