@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	scsmem "github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/authkit-go/authkit/session"
+	"github.com/authkit-go/authkit/store/memstore"
+)
+
+// The same trivial handler body for every variant: read one string from the
+// session (read-only) or also write one value (writing), then write "ok".
+
+func benchServe(b *testing.B, h http.Handler, cookie *http.Cookie) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := httptest.NewRequest("GET", "http://example.com/", nil)
+		if cookie != nil {
+			r.AddCookie(cookie)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
+
+// firstCookie runs one request through h (which must Put a value) and
+// returns the session cookie it set.
+func firstCookie(b *testing.B, h http.Handler) *http.Cookie {
+	b.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "http://example.com/init", nil))
+	cs := w.Result().Cookies()
+	if len(cs) != 1 {
+		b.Fatalf("init cookies: %v", cs)
+	}
+	return cs[0]
+}
+
+func BenchmarkSessionBareHandler(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	benchServe(b, h, nil)
+}
+
+func authkitHandler(b *testing.B, write bool) (http.Handler, *http.Cookie) {
+	m, err := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := session.FromContext(r.Context())
+		if r.URL.Path == "/init" {
+			s.Put("k", "hello")
+		}
+		if s.GetString("k") != "hello" && r.URL.Path != "/init" {
+			b.Fatal("lost value")
+		}
+		if write {
+			n++
+			s.Put("n", n)
+		}
+		io.WriteString(w, "ok")
+	}))
+	return h, firstCookie(b, h)
+}
+
+func scsHandler(b *testing.B, write bool) (http.Handler, *http.Cookie) {
+	sm := scs.New()
+	sm.Store = scsmem.New()
+	n := 0
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/init" {
+			sm.Put(r.Context(), "k", "hello")
+		}
+		if sm.GetString(r.Context(), "k") != "hello" && r.URL.Path != "/init" {
+			b.Fatal("lost value")
+		}
+		if write {
+			n++
+			sm.Put(r.Context(), "n", n)
+		}
+		io.WriteString(w, "ok")
+	}))
+	return h, firstCookie(b, h)
+}
+
+func BenchmarkSessionAuthkitRead(b *testing.B) {
+	h, c := authkitHandler(b, false)
+	benchServe(b, h, c)
+}
+
+func BenchmarkSessionSCSRead(b *testing.B) {
+	h, c := scsHandler(b, false)
+	benchServe(b, h, c)
+}
+
+func BenchmarkSessionAuthkitWrite(b *testing.B) {
+	h, c := authkitHandler(b, true)
+	benchServe(b, h, c)
+}
+
+func BenchmarkSessionSCSWrite(b *testing.B) {
+	h, c := scsHandler(b, true)
+	benchServe(b, h, c)
+}

@@ -1,0 +1,60 @@
+// Package session implements server-side sessions that resist fixation,
+// theft and stale logins (OWASP Session Management Cheat Sheet; ASVS 5.0
+// chapter 7; NIST SP 800-63B §7).
+//
+// # Tokens
+//
+// A session token is "id.secret": a 128-bit id and a 256-bit secret from
+// a CSPRNG ([Config.Rand], crypto/rand by default), each base64url without
+// padding, 66 characters in all. The [Store] is keyed by the id and keeps only
+// SHA-256(secret) in [Record.SecretHash], compared in constant time, so a
+// leaked store (backup, replica, SQL injection) yields no usable session.
+// Tokens are parsed strictly: any other length or encoding is "no session".
+//
+// # Middleware
+//
+// [Manager.LoadAndSave] loads the session into the request context
+// ([FromContext]) and saves it only when it changed, before the first byte of
+// the response. A read-only request costs exactly one store call (Find):
+// LastSeen and the sliding idle expiry are written at most once per
+// [Config.TouchInterval] (1 min). The idle timeout (30 min) slides, the
+// absolute lifetime (12 h) never does. Store errors go to
+// [Config.ErrorFunc] (500 by default) and the handler does not run: a
+// failing store never turns a request anonymous.
+//
+// The wrapped [http.ResponseWriter] keeps Flush, ReadFrom and Unwrap (so
+// [http.ResponseController] works), and Hijack when the underlying writer
+// has it.
+//
+// # Transport
+//
+// By default the token travels in a cookie named "__Host-session" with
+// Secure, HttpOnly, SameSite=Lax, Path=/ and no Domain, and no Max-Age (a
+// browser-session cookie; see [Config.PersistentCookie]). Ending a session
+// sends the cookie back empty with Max-Age=0. [Config.InsecureCookieNoSecure]
+// drops Secure (and with it the "__Host-" prefix) for plain-HTTP development
+// on a non-loopback host only. [TransportBearer] and
+// [TransportCookieOrBearer] accept "Authorization: Bearer <token>" for API
+// and mobile clients, which get their token from [Session.Token].
+//
+// # Authentication state
+//
+// [Manager.Login] renews the id and secret (deleting the old record), sets
+// the user and [Session.AuthTime], and starts a new absolute lifetime. When a
+// second factor is required, call [Manager.BeginMFA] after the password
+// step: [Session.UserID] stays "" (only [Session.PendingUserID] is set) until
+// [Manager.CompleteMFA], which renews again and sets [Session.MFATime].
+// Call [Manager.Renew] on every other privilege change. These fields live in
+// the session data, not in extra [Record] columns, so store adapters only
+// persist the Record fields.
+//
+// [Manager.ListUser], [Manager.Revoke] and [Manager.RevokeUser] back a "your
+// devices" page and "log out everywhere" in O(that user's sessions) through
+// the store's per-user index.
+//
+// # Values
+//
+// [Session.Put], [Session.Get], [Session.Pop] and [Session.Remove] store
+// typed values encoded with a [Codec] ([JSONCodec] by default, [GobCodec]
+// available). Keys starting with "authkit." are reserved.
+package session

@@ -1,0 +1,588 @@
+// Package sessiontest checks implementations of [session.Store] against
+// its documented contract. Adapters (memory, Redis, SQL, a host's own) run
+// [Run] from their tests; [Test] returns the failures as one error so this
+// package's own tests can prove that each case rejects a broken store.
+//
+// The cases use only the [session.Store] interface. Times are compared to
+// within [TimeTolerance] (stores may keep whole seconds), and the TTL case
+// waits about 2.6 s of real time because a server's clock cannot be injected.
+package sessiontest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authkit-go/authkit/session"
+)
+
+// TimeTolerance is how far a round-tripped time may drift from the saved
+// one: stores may truncate to whole seconds.
+const TimeTolerance = time.Second
+
+// Case names, as they appear in subtest names and [CaseError.Case].
+const (
+	FindMissing      = "FindMissing"
+	RoundTrip        = "RoundTrip"
+	Overwrite        = "Overwrite"
+	NoAliasing       = "NoAliasing"
+	ExpiredIsMissing = "ExpiredIsMissing"
+	TTLHonoured      = "TTLHonoured"
+	DeleteMissing    = "DeleteMissing"
+	Delete           = "Delete"
+	ListUser         = "ListUser"
+	DeleteUser       = "DeleteUser"
+	UserChange       = "UserChange"
+	BinarySafe       = "BinarySafe"
+	HostileIDs       = "HostileIDs"
+	CancelledContext = "CancelledContext"
+	Concurrent       = "Concurrent"
+)
+
+// CaseError reports one failed case.
+type CaseError struct {
+	Case string
+	Err  error
+}
+
+func (e *CaseError) Error() string { return "sessiontest: " + e.Case + ": " + e.Err.Error() }
+func (e *CaseError) Unwrap() error { return e.Err }
+
+type testCase struct {
+	name string
+	run  func(ctx context.Context, s session.Store) error
+}
+
+var cases = []testCase{
+	{FindMissing, findMissing},
+	{RoundTrip, roundTrip},
+	{Overwrite, overwrite},
+	{NoAliasing, noAliasing},
+	{ExpiredIsMissing, expiredIsMissing},
+	{TTLHonoured, ttlHonoured},
+	{DeleteMissing, deleteMissing},
+	{Delete, deleteCase},
+	{ListUser, listUser},
+	{DeleteUser, deleteUser},
+	{UserChange, userChange},
+	{BinarySafe, binarySafe},
+	{HostileIDs, hostileIDs},
+	{CancelledContext, cancelledContext},
+	{Concurrent, concurrent},
+}
+
+// Run runs each case in a parallel subtest. newStore is called once per
+// case and must return an empty, isolated store (its own key prefix or
+// table); it registers any cleanup with t.Cleanup.
+func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if err := c.run(t.Context(), newStore(t)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// Test runs every case concurrently, each on its own store from newStore,
+// and returns errors.Join of one [*CaseError] per failed case.
+func Test(newStore func() (session.Store, error)) error {
+	errs := make([]error, len(cases))
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Go(func() {
+			s, err := newStore()
+			if err == nil {
+				err = c.run(context.Background(), s)
+			}
+			if err != nil {
+				errs[i] = &CaseError{Case: c.name, Err: err}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// record returns a live record for userID expiring in an hour.
+func record(userID string, data string) session.Record {
+	now := time.Now().Truncate(time.Second)
+	return session.Record{
+		UserID:         userID,
+		SecretHash:     bytes.Repeat([]byte{0xab}, 32),
+		Data:           []byte(data),
+		CreatedAt:      now.Add(-time.Minute),
+		LastSeen:       now,
+		IdleExpiry:     now.Add(30 * time.Minute),
+		AbsoluteExpiry: now.Add(time.Hour),
+		IP:             "192.0.2.1",
+		UserAgent:      "sessiontest/1.0 \"quoted\"",
+	}
+}
+
+func near(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d < TimeTolerance && d > -TimeTolerance
+}
+
+func sameRecord(got, want session.Record) error {
+	switch {
+	case got.UserID != want.UserID:
+		return fmt.Errorf("UserID = %q, want %q", got.UserID, want.UserID)
+	case !bytes.Equal(got.SecretHash, want.SecretHash):
+		return fmt.Errorf("SecretHash = %x, want %x", got.SecretHash, want.SecretHash)
+	case !bytes.Equal(got.Data, want.Data):
+		return fmt.Errorf("record Data differs (%d bytes, want %d)", len(got.Data), len(want.Data))
+	case !near(got.CreatedAt, want.CreatedAt), !near(got.LastSeen, want.LastSeen),
+		!near(got.IdleExpiry, want.IdleExpiry), !near(got.AbsoluteExpiry, want.AbsoluteExpiry):
+		return fmt.Errorf("times = %v %v %v %v, want %v %v %v %v",
+			got.CreatedAt, got.LastSeen, got.IdleExpiry, got.AbsoluteExpiry,
+			want.CreatedAt, want.LastSeen, want.IdleExpiry, want.AbsoluteExpiry)
+	case got.IP != want.IP || got.UserAgent != want.UserAgent:
+		return fmt.Errorf("IP, UserAgent = %q, %q, want %q, %q", got.IP, got.UserAgent, want.IP, want.UserAgent)
+	}
+	return nil
+}
+
+func mustFind(ctx context.Context, s session.Store, id string, want session.Record) error {
+	got, found, err := s.Find(ctx, id)
+	if err != nil {
+		return fmt.Errorf("store.Find(%q): %w", id, err)
+	}
+	if !found {
+		return fmt.Errorf("store.Find(%q): not found after Save", id)
+	}
+	if err := sameRecord(got, want); err != nil {
+		return fmt.Errorf("store.Find(%q): %w", id, err)
+	}
+	return nil
+}
+
+func mustMiss(ctx context.Context, s session.Store, id string) error {
+	_, found, err := s.Find(ctx, id)
+	if err != nil {
+		return fmt.Errorf("store.Find(%q): %w", id, err)
+	}
+	if found {
+		return fmt.Errorf("store.Find(%q): found, want missing", id)
+	}
+	return nil
+}
+
+func findMissing(ctx context.Context, s session.Store) error {
+	return mustMiss(ctx, s, "no-such-id")
+}
+
+func roundTrip(ctx context.Context, s session.Store) error {
+	want := record("alice", "hello")
+	if err := s.Save(ctx, "id1", want); err != nil {
+		return fmt.Errorf("store.Save: %w", err)
+	}
+	return mustFind(ctx, s, "id1", want)
+}
+
+func overwrite(ctx context.Context, s session.Store) error {
+	a, b := record("alice", "first"), record("alice", "second")
+	b.SecretHash = bytes.Repeat([]byte{0xcd}, 32)
+	b.LastSeen = b.LastSeen.Add(2 * time.Minute)
+	b.IP = "198.51.100.7"
+	if err := s.Save(ctx, "id1", a); err != nil {
+		return err
+	}
+	if err := s.Save(ctx, "id1", b); err != nil {
+		return err
+	}
+	if err := mustFind(ctx, s, "id1", b); err != nil {
+		return err
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(m) != 1 {
+		return fmt.Errorf("ListUser after overwrite: %d records, want 1", len(m))
+	}
+	return nil
+}
+
+func noAliasing(ctx context.Context, s session.Store) error {
+	rec := record("alice", "original")
+	want := record("alice", "original")
+	if err := s.Save(ctx, "id1", rec); err != nil {
+		return err
+	}
+	rec.Data[0] = 'X'
+	rec.SecretHash[0] = 0
+	return mustFind(ctx, s, "id1", want)
+}
+
+func expiredIsMissing(ctx context.Context, s session.Store) error {
+	now := time.Now()
+	idle := record("alice", "idle")
+	idle.IdleExpiry = now.Add(-time.Minute)
+	abs := record("alice", "abs")
+	abs.AbsoluteExpiry = now.Add(-time.Second)
+	abs.IdleExpiry = now.Add(-2 * time.Second)
+	absOnly := record("alice", "absOnly")
+	absOnly.AbsoluteExpiry = now.Add(-time.Minute) // idle still in the future
+	live := record("alice", "live")
+	for id, r := range map[string]session.Record{"idle": idle, "abs": abs, "absOnly": absOnly, "live": live} {
+		if err := s.Save(ctx, id, r); err != nil {
+			return fmt.Errorf("Save(%q) with past expiry: %w", id, err)
+		}
+	}
+	for _, id := range []string{"idle", "abs", "absOnly"} {
+		if err := mustMiss(ctx, s, id); err != nil {
+			return err
+		}
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if _, ok := m["live"]; len(m) != 1 || !ok {
+		return fmt.Errorf("ListUser lists %d records (want only the live one)", len(m))
+	}
+	return nil
+}
+
+func ttlHonoured(ctx context.Context, s session.Store) error {
+	rec := record("alice", "short")
+	exp := time.Now().Add(1500 * time.Millisecond)
+	rec.IdleExpiry = exp
+	if err := s.Save(ctx, "short", rec); err != nil {
+		return err
+	}
+	if err := mustFind(ctx, s, "short", rec); err != nil && time.Now().Before(exp) {
+		// (If the machine stalled past exp, the check is inconclusive.)
+		return fmt.Errorf("before expiry: %w", err)
+	}
+	// Stores may keep whole seconds: allow one more second.
+	t := time.NewTimer(time.Until(exp.Add(1100 * time.Millisecond)))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	if err := mustMiss(ctx, s, "short"); err != nil {
+		return fmt.Errorf("after expiry: %w", err)
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(m) != 0 {
+		return fmt.Errorf("ListUser after expiry lists %d records", len(m))
+	}
+	return nil
+}
+
+func deleteMissing(ctx context.Context, s session.Store) error {
+	if err := s.Delete(ctx, "no-such-id"); err != nil {
+		return fmt.Errorf("Delete(missing) = %w, want nil", err)
+	}
+	if err := s.DeleteUser(ctx, "no-such-user"); err != nil {
+		return fmt.Errorf("DeleteUser(missing) = %w, want nil", err)
+	}
+	return nil
+}
+
+func deleteCase(ctx context.Context, s session.Store) error {
+	a, b := record("alice", "a"), record("alice", "b")
+	if err := s.Save(ctx, "a", a); err != nil {
+		return err
+	}
+	if err := s.Save(ctx, "b", b); err != nil {
+		return err
+	}
+	if err := s.Delete(ctx, "a"); err != nil {
+		return err
+	}
+	if err := mustMiss(ctx, s, "a"); err != nil {
+		return err
+	}
+	if err := mustFind(ctx, s, "b", b); err != nil {
+		return err
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if _, ok := m["b"]; len(m) != 1 || !ok {
+		return fmt.Errorf("ListUser after Delete lists %d records, want only b", len(m))
+	}
+	return nil
+}
+
+func listUser(ctx context.Context, s session.Store) error {
+	want := map[string]session.Record{"a1": record("alice", "1"), "a2": record("alice", "2")}
+	for id, r := range want {
+		if err := s.Save(ctx, id, r); err != nil {
+			return err
+		}
+	}
+	if err := s.Save(ctx, "b1", record("bob", "3")); err != nil {
+		return err
+	}
+	if err := s.Save(ctx, "anon", record("", "4")); err != nil {
+		return err
+	}
+	got, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("ListUser(alice) has %d records, want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		g, ok := got[id]
+		if !ok {
+			return fmt.Errorf("ListUser(alice) lacks %q", id)
+		}
+		if err := sameRecord(g, w); err != nil {
+			return fmt.Errorf("ListUser(alice)[%q]: %w", id, err)
+		}
+	}
+	none, err := s.ListUser(ctx, "carol")
+	if err != nil {
+		return err
+	}
+	if len(none) != 0 {
+		return fmt.Errorf("ListUser(carol) has %d records, want 0", len(none))
+	}
+	return nil
+}
+
+func deleteUser(ctx context.Context, s session.Store) error {
+	recs := map[string]session.Record{
+		"a1": record("alice", "1"), "a2": record("alice", "2"),
+		"b1": record("bob", "3"), "al": record("alice2", "4"), "anon": record("", "5"),
+	}
+	for id, r := range recs {
+		if err := s.Save(ctx, id, r); err != nil {
+			return err
+		}
+	}
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		return err
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if err := mustMiss(ctx, s, id); err != nil {
+			return fmt.Errorf("after DeleteUser(alice): %w", err)
+		}
+	}
+	for _, id := range []string{"b1", "al", "anon"} {
+		if err := mustFind(ctx, s, id, recs[id]); err != nil {
+			return fmt.Errorf("DeleteUser(alice) touched another user: %w", err)
+		}
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(m) != 0 {
+		return fmt.Errorf("ListUser(alice) after DeleteUser lists %d records", len(m))
+	}
+	return nil
+}
+
+func userChange(ctx context.Context, s session.Store) error {
+	if err := s.Save(ctx, "id1", record("", "anon")); err != nil {
+		return err
+	}
+	if err := s.Save(ctx, "id1", record("alice", "a")); err != nil {
+		return err
+	}
+	bob := record("bob", "b")
+	if err := s.Save(ctx, "id1", bob); err != nil {
+		return err
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(m) != 0 {
+		return fmt.Errorf("ListUser(alice) still lists the id saved under bob")
+	}
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		return err
+	}
+	if err := mustFind(ctx, s, "id1", bob); err != nil {
+		return fmt.Errorf("DeleteUser(old user) removed the record now of bob: %w", err)
+	}
+	m, err = s.ListUser(ctx, "bob")
+	if err != nil {
+		return err
+	}
+	if len(m) != 1 {
+		return fmt.Errorf("ListUser(bob) lists %d records, want 1", len(m))
+	}
+	return nil
+}
+
+func binarySafe(ctx context.Context, s session.Store) error {
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	datas := map[string][]byte{
+		"nul":     {0, 'a', 0, 0, 'b', 0},
+		"badutf8": {0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1, '\\', '\'', '"'},
+		"big":     big,
+		"empty":   {},
+	}
+	for id, d := range datas {
+		r := record("alice", "")
+		r.Data = d
+		r.SecretHash = []byte{0, 0xff, 0x00, 0x80, '%', '*'}
+		if err := s.Save(ctx, id, r); err != nil {
+			return fmt.Errorf("Save(%s): %w", id, err)
+		}
+		got, found, err := s.Find(ctx, id)
+		if err != nil || !found {
+			return fmt.Errorf("store.Find(%s) = found %v, err %v", id, found, err)
+		}
+		if !bytes.Equal(got.Data, d) || !bytes.Equal(got.SecretHash, r.SecretHash) {
+			return fmt.Errorf("store.Find(%s): bytes changed (%d bytes back, want %d)", id, len(got.Data), len(d))
+		}
+	}
+	return nil
+}
+
+// hostile are ids and user ids with special meaning in Redis globs, SQL
+// LIKE and key separators.
+var hostile = []string{"*", "%", ":", "_", "'", `"`, `\`, "a*", "a%", "[a]", "?", "'; DROP TABLE sessions; --", "{tag}", "x:y", " ", "ü"}
+
+func hostileIDs(ctx context.Context, s session.Store) error {
+	// Decoys that a glob or LIKE pattern built from a hostile id would match.
+	decoys := []string{"a", "ab", "abc", "x", "xy", "b"}
+	for _, id := range decoys {
+		if err := s.Save(ctx, id, record(id, "decoy:"+id)); err != nil {
+			return err
+		}
+	}
+	for _, id := range hostile {
+		if err := s.Save(ctx, id, record(id, "data:"+id)); err != nil {
+			return fmt.Errorf("Save(%q): %w", id, err)
+		}
+	}
+	for _, id := range hostile {
+		if err := mustFind(ctx, s, id, record(id, "data:"+id)); err != nil {
+			return err
+		}
+		m, err := s.ListUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("ListUser(%q): %w", id, err)
+		}
+		if _, ok := m[id]; len(m) != 1 || !ok {
+			return fmt.Errorf("ListUser(%q) lists %d records, want exactly its own", id, len(m))
+		}
+	}
+	for _, id := range hostile {
+		if err := s.Delete(ctx, id); err != nil {
+			return err
+		}
+		if err := s.DeleteUser(ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, id := range decoys {
+		if err := mustFind(ctx, s, id, record(id, "decoy:"+id)); err != nil {
+			return fmt.Errorf("a hostile Delete/DeleteUser removed %q: %w", id, err)
+		}
+	}
+	for _, id := range hostile {
+		if err := mustMiss(ctx, s, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cancelledContext(ctx context.Context, s session.Store) error {
+	if err := s.Save(ctx, "id1", record("alice", "x")); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	check := func(op string, err error) error {
+		if !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s with cancelled ctx: err = %v, want context.Canceled", op, err)
+		}
+		return nil
+	}
+	_, found, err := s.Find(cctx, "id1")
+	if e := check("Find", err); e != nil {
+		return e
+	}
+	if found {
+		return fmt.Errorf("store.Find with cancelled ctx reported found")
+	}
+	_, err = s.ListUser(cctx, "alice")
+	return errors.Join(
+		check("Save", s.Save(cctx, "id2", record("alice", "y"))),
+		check("Delete", s.Delete(cctx, "id1")),
+		check("ListUser", err),
+		check("DeleteUser", s.DeleteUser(cctx, "alice")),
+	)
+}
+
+func concurrent(ctx context.Context, s session.Store) error {
+	const n = 64
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			own := fmt.Sprintf("g%d", i)
+			for j := range 10 {
+				r := record("alice", fmt.Sprintf("%d-%d", i, j))
+				if err := s.Save(ctx, own, r); err != nil {
+					errs[i] = err
+					return
+				}
+				if err := mustFind(ctx, s, own, r); err != nil {
+					errs[i] = err
+					return
+				}
+				// Everyone also hammers one shared id.
+				if err := s.Save(ctx, "shared", record("bob", "shared")); err != nil {
+					errs[i] = err
+					return
+				}
+				if _, _, err := s.Find(ctx, "shared"); err != nil {
+					errs[i] = err
+					return
+				}
+				if _, err := s.ListUser(ctx, "alice"); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(m) != n {
+		return fmt.Errorf("after %d concurrent writers ListUser lists %d records", n, len(m))
+	}
+	for k := range m {
+		if !strings.HasPrefix(k, "g") {
+			return fmt.Errorf("unexpected id %q", k)
+		}
+	}
+	return nil
+}

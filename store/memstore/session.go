@@ -1,0 +1,185 @@
+package memstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/authkit-go/authkit/session"
+)
+
+// Sessions is an in-memory [session.Store] with a per-user index, so
+// ListUser and DeleteUser cost O(that user's sessions). Expired records are
+// treated as missing, dropped when touched, and reclaimed in bulk by
+// [Sessions.Purge]; no goroutine is started. Safe for concurrent use.
+type Sessions struct {
+	now    func() time.Time
+	mu     sync.RWMutex
+	recs   map[string]session.Record
+	byUser map[string]map[string]struct{}
+}
+
+var _ session.Store = (*Sessions)(nil)
+
+// NewSessions returns an empty store. now is its clock (nil means
+// time.Now); tests inject one to expire records without sleeping.
+func NewSessions(now func() time.Time) *Sessions {
+	if now == nil {
+		now = time.Now
+	}
+	return &Sessions{now: now, recs: map[string]session.Record{}, byUser: map[string]map[string]struct{}{}}
+}
+
+func cloneRecord(r session.Record) session.Record {
+	r.SecretHash = clone(r.SecretHash)
+	r.Data = clone(r.Data)
+	return r
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}
+
+func (s *Sessions) live(r session.Record, now time.Time) bool {
+	return now.Before(r.Expiry())
+}
+
+// Find implements [session.Store]; an expired record is missing and is
+// dropped.
+func (s *Sessions) Find(ctx context.Context, id string) (session.Record, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return session.Record{}, false, err
+	}
+	now := s.now()
+	s.mu.RLock()
+	r, ok := s.recs[id]
+	s.mu.RUnlock()
+	if !ok {
+		return session.Record{}, false, nil
+	}
+	if !s.live(r, now) {
+		s.mu.Lock()
+		if cur, ok := s.recs[id]; ok && !s.live(cur, now) {
+			s.deleteLocked(id, cur.UserID)
+		}
+		s.mu.Unlock()
+		return session.Record{}, false, nil
+	}
+	return cloneRecord(r), true, nil
+}
+
+// Save implements [session.Store]: upsert, moving the id between users'
+// indexes when UserID changed. A record already expired is not kept.
+func (s *Sessions) Save(ctx context.Context, id string, rec session.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rec = cloneRecord(rec)
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.recs[id]; ok {
+		s.deleteLocked(id, old.UserID)
+	}
+	if !s.live(rec, now) {
+		return nil
+	}
+	s.recs[id] = rec
+	if rec.UserID != "" {
+		ids := s.byUser[rec.UserID]
+		if ids == nil {
+			ids = map[string]struct{}{}
+			s.byUser[rec.UserID] = ids
+		}
+		ids[id] = struct{}{}
+	}
+	return nil
+}
+
+func (s *Sessions) deleteLocked(id, userID string) {
+	delete(s.recs, id)
+	if ids := s.byUser[userID]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(s.byUser, userID)
+		}
+	}
+}
+
+// Delete implements [session.Store]; a missing id is not an error.
+func (s *Sessions) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.recs[id]; ok {
+		s.deleteLocked(id, old.UserID)
+	}
+	return nil
+}
+
+// ListUser implements [session.Store] through the per-user index.
+func (s *Sessions) ListUser(ctx context.Context, userID string) (map[string]session.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string]session.Record{}
+	if userID == "" {
+		return out, nil
+	}
+	for id := range s.byUser[userID] {
+		if r := s.recs[id]; s.live(r, now) {
+			out[id] = cloneRecord(r)
+		}
+	}
+	return out, nil
+}
+
+// DeleteUser implements [session.Store] through the per-user index.
+func (s *Sessions) DeleteUser(ctx context.Context, userID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if userID == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.byUser[userID] {
+		delete(s.recs, id)
+	}
+	delete(s.byUser, userID)
+	return nil
+}
+
+// Purge drops every expired record and returns how many it dropped. Call
+// it on the host's own schedule to reclaim memory; correctness never
+// depends on it.
+func (s *Sessions) Purge() int {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, r := range s.recs {
+		if !s.live(r, now) {
+			s.deleteLocked(id, r.UserID)
+			n++
+		}
+	}
+	return n
+}
+
+// Len returns the number of records held, expired ones included until
+// they are purged.
+func (s *Sessions) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.recs)
+}
