@@ -1,0 +1,97 @@
+package mfa
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Challenge tokens are "mfa_" followed by 32 random bytes in unpadded
+// base64url (256 bits; ASVS 7.2.3). The store keys on the hex SHA-256 of the
+// token, so a leaked store yields no usable tokens. The token has no dots
+// and is not a JWT, and it lives only in the ChallengeStore, so no access
+// token verifier accepts it (SECURITY S3).
+const (
+	challengePrefix    = "mfa_"
+	challengeTokenSize = 32
+)
+
+var errNoChallengeStore = fmt.Errorf("%w: Config.Challenges is nil", ErrInvalidConfig)
+
+func challengeKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewChallenge starts the second step of a login. The login flow calls it
+// right after the password step succeeded for userID (and only then), and
+// hands the returned token to the client as mfa_token. data is opaque to
+// mfa and comes back from [MFA.VerifyChallenge] (e.g. the canonical login
+// name, to reset the lockout counter once the login is complete). The
+// challenge expires after Config.ChallengeTTL (default 5 minutes).
+func (m *MFA) NewChallenge(ctx context.Context, userID string, data []byte) (token string, err error) {
+	if m.cfg.Challenges == nil {
+		return "", errNoChallengeStore
+	}
+	if userID == "" {
+		return "", fmt.Errorf("mfa: empty user id")
+	}
+	var raw [challengeTokenSize]byte
+	if _, err := io.ReadFull(m.cfg.Rand, raw[:]); err != nil {
+		return "", fmt.Errorf("mfa: generating challenge: %w", err)
+	}
+	token = challengePrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	now := m.cfg.Now()
+	c := Challenge{UserID: userID, PasswordAt: now, Expiry: now.Add(m.cfg.ChallengeTTL), Data: data}
+	if err := m.cfg.Challenges.Save(ctx, challengeKey(token), c); err != nil {
+		return "", fmt.Errorf("mfa: challenge store: %w", err)
+	}
+	return token, nil
+}
+
+// VerifyChallenge completes a two-step login: it takes the challenge for
+// token atomically (so it is single use even under concurrent requests),
+// then verifies code (TOTP or backup code) for the challenge's user with
+// [MFA.Verify]. On success it returns the challenge, whose UserID the login
+// flow then issues tokens or a session for. After a wrong code the
+// challenge is put back with one more attempt counted, until
+// Config.ChallengeAttempts or its expiry is reached; the per-account
+// throttle applies as well. Errors: [ErrInvalidChallenge] for a bad token,
+// otherwise as [MFA.Verify].
+func (m *MFA) VerifyChallenge(ctx context.Context, token, code string) (Challenge, Method, error) {
+	if m.cfg.Challenges == nil {
+		return Challenge{}, 0, errNoChallengeStore
+	}
+	if !strings.HasPrefix(token, challengePrefix) || len(token) != len(challengePrefix)+43 {
+		return Challenge{}, 0, ErrInvalidChallenge
+	}
+	key := challengeKey(token)
+	c, found, err := m.cfg.Challenges.Take(ctx, key)
+	if err != nil {
+		return Challenge{}, 0, fmt.Errorf("mfa: challenge store: %w", err)
+	}
+	now := m.cfg.Now()
+	if !found || !now.Before(c.Expiry) || c.UserID == "" {
+		return Challenge{}, 0, ErrInvalidChallenge
+	}
+	method, err := m.Verify(ctx, c.UserID, code)
+	if err == nil {
+		return c, method, nil
+	}
+	if isCodeFailure(err) || errors.Is(err, ErrThrottled) {
+		if isCodeFailure(err) {
+			c.Attempts++
+		}
+		if c.Attempts < m.cfg.ChallengeAttempts {
+			if serr := m.cfg.Challenges.Save(ctx, key, c); serr != nil {
+				return Challenge{}, method, errors.Join(err, fmt.Errorf("mfa: challenge store: %w", serr))
+			}
+		}
+	}
+	return Challenge{}, method, err
+}

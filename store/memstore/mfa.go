@@ -1,0 +1,219 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/authkit-go/authkit/mfa"
+)
+
+// MFA is an in-memory [mfa.Store]: enrollments and backup-code MACs per
+// user, with UseBackupCode atomic under one mutex. Use NewMFA.
+type MFA struct {
+	mu          sync.Mutex
+	enrollments map[string]mfa.Enrollment
+	codes       map[string]map[string]struct{} // userID -> set of MACs
+}
+
+var _ mfa.Store = (*MFA)(nil)
+
+// NewMFA returns an empty MFA store.
+func NewMFA() *MFA {
+	return &MFA{enrollments: map[string]mfa.Enrollment{}, codes: map[string]map[string]struct{}{}}
+}
+
+func cloneEnrollment(e mfa.Enrollment) mfa.Enrollment {
+	e.Secret = bytes.Clone(e.Secret)
+	e.Pending = bytes.Clone(e.Pending)
+	return e
+}
+
+// Get implements [mfa.Store].
+func (s *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return mfa.Enrollment{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.enrollments[userID]
+	if !ok {
+		return mfa.Enrollment{}, false, nil
+	}
+	return cloneEnrollment(e), true, nil
+}
+
+// Put implements [mfa.Store].
+func (s *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enrollments[userID] = cloneEnrollment(e)
+	return nil
+}
+
+// Delete implements [mfa.Store].
+func (s *MFA) Delete(ctx context.Context, userID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.enrollments, userID)
+	delete(s.codes, userID)
+	return nil
+}
+
+// ReplaceBackupCodes implements [mfa.Store].
+func (s *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	set := make(map[string]struct{}, len(codeMACs))
+	for _, m := range codeMACs {
+		set[string(m)] = struct{}{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(set) == 0 {
+		delete(s.codes, userID)
+		return nil
+	}
+	s.codes[userID] = set
+	return nil
+}
+
+// UseBackupCode implements [mfa.Store].
+func (s *MFA) UseBackupCode(ctx context.Context, userID string, codeMAC []byte) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.codes[userID]
+	if _, ok := set[string(codeMAC)]; !ok {
+		return false, nil
+	}
+	delete(set, string(codeMAC))
+	return true, nil
+}
+
+// TOTPReplay is an in-memory [mfa.ReplayStore]; Advance is atomic under
+// one mutex. Expired records are dropped when touched or by Purge.
+type TOTPReplay struct {
+	now  func() time.Time
+	mu   sync.Mutex
+	last map[string]totpReplayEntry
+}
+
+type totpReplayEntry struct {
+	step   uint64
+	expiry time.Time
+}
+
+var _ mfa.ReplayStore = (*TOTPReplay)(nil)
+
+// NewTOTPReplay returns an empty TOTPReplay store. now is its clock for
+// expiry (nil means time.Now); tests inject one to expire without sleeping.
+func NewTOTPReplay(now func() time.Time) *TOTPReplay {
+	if now == nil {
+		now = time.Now
+	}
+	return &TOTPReplay{now: now, last: map[string]totpReplayEntry{}}
+}
+
+// Advance implements [mfa.ReplayStore].
+func (s *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.last[userID]; ok && now.Before(e.expiry) && step <= e.step {
+		return false, nil
+	}
+	if !now.Before(expiry) {
+		delete(s.last, userID)
+		return true, nil
+	}
+	s.last[userID] = totpReplayEntry{step: step, expiry: expiry}
+	return true, nil
+}
+
+// Purge drops expired entries.
+func (s *TOTPReplay) Purge() {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.last {
+		if !now.Before(e.expiry) {
+			delete(s.last, k)
+		}
+	}
+}
+
+// MFAChallenges is an in-memory [mfa.ChallengeStore]; Take is atomic under
+// one mutex. Expired challenges are dropped when touched or by Purge.
+type MFAChallenges struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]mfa.Challenge
+}
+
+var _ mfa.ChallengeStore = (*MFAChallenges)(nil)
+
+// NewMFAChallenges returns an empty MFAChallenges store. now is its clock
+// for expiry (nil means time.Now).
+func NewMFAChallenges(now func() time.Time) *MFAChallenges {
+	if now == nil {
+		now = time.Now
+	}
+	return &MFAChallenges{now: now, m: map[string]mfa.Challenge{}}
+}
+
+// Save implements [mfa.ChallengeStore].
+func (s *MFAChallenges) Save(ctx context.Context, key string, c mfa.Challenge) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Data = bytes.Clone(c.Data)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[key] = c
+	return nil
+}
+
+// Take implements [mfa.ChallengeStore].
+func (s *MFAChallenges) Take(ctx context.Context, key string) (mfa.Challenge, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return mfa.Challenge{}, false, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[key]
+	if !ok {
+		return mfa.Challenge{}, false, nil
+	}
+	delete(s.m, key)
+	if !now.Before(c.Expiry) {
+		return mfa.Challenge{}, false, nil
+	}
+	return c, true, nil
+}
+
+// Purge drops expired challenges.
+func (s *MFAChallenges) Purge() {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, c := range s.m {
+		if !now.Before(c.Expiry) {
+			delete(s.m, k)
+		}
+	}
+}
