@@ -1,0 +1,171 @@
+package middleware
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// ClientIPConfig configures [NewClientIPResolver]. The zero value trusts no
+// proxy: the client IP is always the TCP peer from RemoteAddr, and
+// X-Forwarded-For is ignored.
+type ClientIPConfig struct {
+	// TrustedProxies lists the reverse proxies (load balancers, CDNs) whose
+	// X-Forwarded-For entries are believed, as CIDR prefixes ("10.0.0.0/8",
+	// "2001:db8::/32") or single addresses ("192.0.2.7"). List exactly the
+	// proxies in front of this server: a forwarding header is trivially forged
+	// by anyone else (ASVS 15.3.4).
+	TrustedProxies []string
+
+	// IPv6KeyPrefix is the prefix length to which [ClientIPResolver.Key]
+	// truncates IPv6 addresses, since one subscriber usually holds a whole
+	// /64 and would otherwise get 2^64 rate-limit keys. Default 64; 128 keys
+	// on the full address.
+	IPv6KeyPrefix int
+}
+
+// ClientIPResolver determines the client address of a request for rate
+// limiting and audit logs. It is immutable after [NewClientIPResolver] and
+// safe for concurrent use.
+//
+// The address is the TCP peer (RemoteAddr) unless that peer is a trusted
+// proxy. Then X-Forwarded-For (all header lines, in order) is read from right
+// to left, skipping trusted proxies, and the first entry that is not a trusted
+// proxy is the client: entries to its left were supplied by the client and
+// cannot be believed. If that entry is malformed, the nearest trusted proxy's
+// address is used instead (never an attacker-chosen value). If every entry is
+// a trusted proxy, the left-most one is used.
+type ClientIPResolver struct {
+	trusted   []netip.Prefix
+	v6KeyBits int
+}
+
+// NewClientIPResolver validates cfg and returns a resolver.
+func NewClientIPResolver(cfg ClientIPConfig) (*ClientIPResolver, error) {
+	c := &ClientIPResolver{v6KeyBits: cfg.IPv6KeyPrefix}
+	if c.v6KeyBits == 0 {
+		c.v6KeyBits = 64
+	}
+	if c.v6KeyBits < 1 || c.v6KeyBits > 128 {
+		return nil, fmt.Errorf("middleware: IPv6KeyPrefix %d out of range 1..128", cfg.IPv6KeyPrefix)
+	}
+	for _, s := range cfg.TrustedProxies {
+		var p netip.Prefix
+		if strings.Contains(s, "/") {
+			var err error
+			p, err = netip.ParsePrefix(s)
+			if err != nil {
+				return nil, fmt.Errorf("middleware: trusted proxy %q: %w", s, err)
+			}
+		} else {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("middleware: trusted proxy %q: %w", s, err)
+			}
+			if a.Zone() != "" {
+				return nil, fmt.Errorf("middleware: trusted proxy %q: zones are not supported", s)
+			}
+			a = a.Unmap()
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		c.trusted = append(c.trusted, p.Masked())
+	}
+	return c, nil
+}
+
+// ClientIP returns r's client address. ok is false only when RemoteAddr itself
+// cannot be parsed (a request not from a real connection); callers should then
+// treat all such requests as one client.
+func (c *ClientIPResolver) ClientIP(r *http.Request) (ip netip.Addr, ok bool) {
+	peer, ok := parseHostAddr(r.RemoteAddr)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	if !c.isTrusted(peer) {
+		return peer, true
+	}
+	last := peer // the nearest trusted hop so far
+	vals := r.Header.Values("X-Forwarded-For")
+	for i := len(vals) - 1; i >= 0; i-- {
+		v := vals[i]
+		for {
+			var entry string
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				entry, v = v[j+1:], v[:j]
+			} else {
+				entry, v = v, ""
+			}
+			entry = strings.TrimSpace(entry)
+			if entry != "" || v != "" {
+				a, ok := parseHostAddr(entry)
+				if !ok {
+					// Written (or passed through) by the trusted hop `last`:
+					// nothing to the left can be trusted; fall back to it.
+					return last, true
+				}
+				if !c.isTrusted(a) {
+					return a, true
+				}
+				last = a
+			}
+			if v == "" {
+				break
+			}
+		}
+	}
+	return last, true
+}
+
+// Key returns a rate-limit key for r's client: "ip:" followed by the IPv4
+// address, or by the IPv6 prefix of length [ClientIPConfig.IPv6KeyPrefix]
+// ("ip:2001:db8:1:2::/64"). A request whose RemoteAddr is unparsable gets
+// "ip:unknown".
+func (c *ClientIPResolver) Key(r *http.Request) string {
+	ip, ok := c.ClientIP(r)
+	if !ok {
+		return "ip:unknown"
+	}
+	if ip.Is4() || c.v6KeyBits == 128 {
+		return "ip:" + ip.String()
+	}
+	p, _ := ip.Prefix(c.v6KeyBits)
+	return "ip:" + p.Addr().String() + "/" + strconv.Itoa(c.v6KeyBits)
+}
+
+func (c *ClientIPResolver) isTrusted(a netip.Addr) bool {
+	for _, p := range c.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHostAddr parses "ip", "ip:port" or "[ipv6]:port", drops any IPv6 zone
+// and unmaps IPv4-mapped IPv6 addresses.
+func parseHostAddr(s string) (netip.Addr, bool) {
+	if s == "" || len(s) > 64 {
+		return netip.Addr{}, false
+	}
+	var a netip.Addr
+	// "ip:port" has exactly one colon and "[v6]:port" starts with '[';
+	// anything else is parsed as a bare address (avoids an error allocation).
+	if s[0] == '[' || strings.Count(s, ":") == 1 {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	} else {
+		var err error
+		if a, err = netip.ParseAddr(s); err != nil {
+			return netip.Addr{}, false
+		}
+	}
+	return a.WithZone("").Unmap(), true
+}
