@@ -1,0 +1,52 @@
+package sqlstore_test
+
+import (
+	"testing"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/authkittest"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/jwt/jwttest"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/mfa/mfatest"
+	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/oauth/oauthtest"
+	"github.com/authkit-go/authkit/session"
+	"github.com/authkit-go/authkit/session/sessiontest"
+	"github.com/authkit-go/authkit/store/sqlstore"
+)
+
+// TestConformance runs every conformance suite on both dialects. Each case
+// gets a fresh store: its own SQLite file, or its own PostgreSQL schema.
+func TestConformance(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		st := func(t *testing.T) *sqlstore.Store { return d.new(t, sqlstore.Config{}) }
+		t.Run("Sessions", func(t *testing.T) {
+			sessiontest.Run(t, func(t *testing.T) session.Store { return st(t).Sessions() })
+		})
+		t.Run("RefreshTokens", func(t *testing.T) {
+			jwttest.Run(t, func(t *testing.T) jwt.RefreshStore { return st(t).RefreshTokens() })
+		})
+		t.Run("NotBefore", func(t *testing.T) {
+			jwttest.RunNotBefore(t, func(t *testing.T) jwt.NotBeforeStore { return st(t).NotBefore() })
+		})
+		t.Run("MFA", func(t *testing.T) {
+			mfatest.Run(t, func(t *testing.T) mfa.Store { return st(t).MFA() })
+		})
+		t.Run("TOTPReplay", func(t *testing.T) {
+			mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return st(t).TOTPReplay() })
+		})
+		t.Run("Challenges", func(t *testing.T) {
+			mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
+		})
+		t.Run("OAuthStates", func(t *testing.T) {
+			oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
+		})
+		t.Run("Attempts", func(t *testing.T) {
+			authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return st(t).Attempts() })
+		})
+		t.Run("OneTimeTokens", func(t *testing.T) {
+			authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
+		})
+	})
+}

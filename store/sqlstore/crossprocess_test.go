@@ -1,0 +1,236 @@
+package sqlstore_test
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/store/sqlstore"
+)
+
+// The cross-process test re-executes the test binary: with childEnv set,
+// TestMain runs runChild instead of the tests.
+const (
+	childEnv       = "SQLSTORE_TEST_CHILD"
+	childDSNEnv    = "SQLSTORE_TEST_CHILD_DSN"
+	childSchemaEnv = "SQLSTORE_TEST_CHILD_SCHEMA"
+	childRoundsEnv = "SQLSTORE_TEST_CHILD_ROUNDS"
+
+	crossRounds     = 20
+	crossGoroutines = 4                     // racers per process and item
+	crossSlot       = 40 * time.Millisecond // every round starts on a shared wall-clock slot
+)
+
+// childResult is what one child process reports: per round, how many of
+// its goroutines won each race, and how many saw the refresh token at all.
+type childResult struct {
+	Refresh      []int `json:"refresh"`
+	RefreshFound []int `json:"refresh_found"`
+	TOTP         []int `json:"totp"`
+	Backup       []int `json:"backup"`
+	Errors       []string
+}
+
+func crossToken(i int) string { return fmt.Sprintf("cross-token-%d", i) }
+func crossUser(i int) string  { return fmt.Sprintf("cross-user-%d", i) }
+func crossCode(i int) []byte  { return []byte(fmt.Sprintf("cross-code-mac-%d\x00", i)) }
+
+// TestCrossProcess races two OS processes, each with its own pool and
+// several goroutines, on the same refresh tokens, TOTP steps and backup
+// codes: exactly one caller in all wins each (SECURITY.md S22 TOTP replay,
+// refresh reuse, ASVS 6.5.1 backup codes).
+func TestCrossProcess(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		t.Parallel()
+		var st *sqlstore.Store
+		var dialectName, dsn, schema string
+		if d.name == "SQLite" {
+			path := sqlitePath(t)
+			st = migrated(t, sqlstore.Config{DB: openSQLite(t, path), Dialect: sqlstore.SQLite})
+			dialectName, dsn = "sqlite", path
+		} else {
+			st = newPG(t, sqlstore.Config{})
+			dialectName, dsn, schema = "postgres", pgDSN(t), st.Table("")[:strings.Index(st.Table(""), ".")]
+		}
+		ctx := t.Context()
+		now := time.Now()
+		for i := range crossRounds {
+			must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: "fam", UserID: "u",
+				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
+			must(t, st.MFA().ReplaceBackupCodes(ctx, crossUser(i), [][]byte{crossCode(i), []byte("other")}))
+		}
+
+		type proc struct {
+			cmd   *exec.Cmd
+			stdin io.WriteCloser
+			out   *bufio.Reader
+		}
+		procs := make([]*proc, 2)
+		for p := range procs {
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), childEnv+"="+dialectName, childDSNEnv+"="+dsn,
+				childSchemaEnv+"="+schema, childRoundsEnv+"="+strconv.Itoa(crossRounds))
+			cmd.Stderr = os.Stderr
+			stdin, err := cmd.StdinPipe()
+			must(t, err)
+			stdout, err := cmd.StdoutPipe()
+			must(t, err)
+			must(t, cmd.Start())
+			procs[p] = &proc{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+		}
+		for _, p := range procs {
+			line, err := p.out.ReadString('\n')
+			if err != nil || line != "ready\n" {
+				t.Fatalf("child did not get ready: %q, %v", line, err)
+			}
+		}
+		start := time.Now().Add(100 * time.Millisecond).UnixNano()
+		for _, p := range procs {
+			fmt.Fprintf(p.stdin, "%d\n", start)
+			p.stdin.Close()
+		}
+		results := make([]childResult, len(procs))
+		for i, p := range procs {
+			b, err := io.ReadAll(p.out)
+			must(t, err)
+			must(t, p.cmd.Wait())
+			if err := json.Unmarshal(b, &results[i]); err != nil {
+				t.Fatalf("child output %q: %v", b, err)
+			}
+			for _, e := range results[i].Errors {
+				t.Errorf("child %d: %s", i, e)
+			}
+		}
+		won := make([]int, len(procs)) // rounds of refresh won per process, for the log
+		for r := range crossRounds {
+			var refresh, found, totp, backup int
+			for i, res := range results {
+				refresh += res.Refresh[r]
+				found += res.RefreshFound[r]
+				totp += res.TOTP[r]
+				backup += res.Backup[r]
+				won[i] += res.Refresh[r]
+			}
+			all := len(procs) * crossGoroutines
+			if refresh != 1 || found != all {
+				t.Errorf("round %d: %d callers saw the refresh token unused and %d found it; want exactly 1 and %d", r, refresh, found, all)
+			}
+			if totp != 1 {
+				t.Errorf("round %d: %d callers claimed the TOTP step; want exactly 1", r, totp)
+			}
+			if backup != 1 {
+				t.Errorf("round %d: %d callers spent the backup code; want exactly 1", r, backup)
+			}
+		}
+		t.Logf("refresh rounds won per process: %v", won)
+		// The other backup code of each set is untouched.
+		for i := range crossRounds {
+			used, err := st.MFA().UseBackupCode(ctx, crossUser(i), []byte("other"))
+			if err != nil || !used {
+				t.Fatalf("other code of user %d: used=%v err=%v", i, used, err)
+			}
+		}
+	})
+}
+
+// runChild is the body of a child process: it opens its own pool, says
+// "ready", reads the start time from stdin, then races in each round's
+// wall-clock slot and prints a childResult as JSON.
+func runChild() int {
+	dialectName, dsn, schema := os.Getenv(childEnv), os.Getenv(childDSNEnv), os.Getenv(childSchemaEnv)
+	rounds, _ := strconv.Atoi(os.Getenv(childRoundsEnv))
+	var db *sql.DB
+	var err error
+	cfg := sqlstore.Config{Schema: schema}
+	if dialectName == "sqlite" {
+		db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(dsn))
+		cfg.Dialect = sqlstore.SQLite
+	} else {
+		db, err = sql.Open("pgx", dsn)
+		cfg.Dialect = sqlstore.Postgres
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer db.Close()
+	cfg.DB = db
+	st, err := sqlstore.New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	if err := db.PingContext(ctx); err != nil { // connect before the race
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	fmt.Println("ready")
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	startNS, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	start := time.Unix(0, startNS)
+
+	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds), Backup: make([]int, rounds)}
+	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		res.Errors = append(res.Errors, err.Error())
+		mu.Unlock()
+	}
+	step := uint64(time.Now().Unix() / 30)
+	for r := range rounds {
+		time.Sleep(time.Until(start.Add(time.Duration(r) * crossSlot)))
+		var wg sync.WaitGroup
+		for range crossGoroutines {
+			wg.Go(func() {
+				prev, found, err := st.RefreshTokens().Use(ctx, crossToken(r), time.Now())
+				if err != nil {
+					fail(err)
+				}
+				ok, err := st.TOTPReplay().Advance(ctx, crossUser(r), step, time.Now().Add(time.Minute))
+				if err != nil {
+					fail(err)
+				}
+				used, err := st.MFA().UseBackupCode(ctx, crossUser(r), crossCode(r))
+				if err != nil {
+					fail(err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if found {
+					res.RefreshFound[r]++
+					if prev.UsedAt.IsZero() {
+						res.Refresh[r]++
+					}
+				}
+				if ok {
+					res.TOTP[r]++
+				}
+				if used {
+					res.Backup[r]++
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authkit-go/authkit/mfa"
+)
+
+// MFA is the SQL [mfa.Store]: enrollments (sealed secrets as opaque bytes)
+// and backup-code MACs, one row per code.
+type MFA struct{ s *Store }
+
+var _ mfa.Store = (*MFA)(nil)
+
+// MFA returns the [mfa.Store] adapter.
+func (s *Store) MFA() *MFA { return &MFA{s} }
+
+// Get implements [mfa.Store].
+func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
+	var e mfa.Enrollment
+	var confirmed, pendingAt sql.NullInt64
+	err := x.s.db.QueryRowContext(ctx, x.s.q.mfaGet, key(userID)).Scan(&e.Secret, &confirmed, &e.Pending, &pendingAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return mfa.Enrollment{}, false, nil
+	}
+	if err != nil {
+		return mfa.Enrollment{}, false, wrap("mfa get", err)
+	}
+	e.ConfirmedAt, e.PendingAt = fromMicros(confirmed), fromMicros(pendingAt)
+	return e, true, nil
+}
+
+// Put implements [mfa.Store] with one upsert; backup codes are untouched.
+func (x *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
+	_, err := x.s.db.ExecContext(ctx, x.s.q.mfaPut, key(userID), e.Secret, micros(e.ConfirmedAt), e.Pending, micros(e.PendingAt))
+	return wrap("mfa put", err)
+}
+
+// Delete implements [mfa.Store]: the enrollment and every backup code go
+// in one transaction.
+func (x *MFA) Delete(ctx context.Context, userID string) error {
+	k := key(userID)
+	err := x.s.inTx(ctx, func(q querier) error {
+		for _, stmt := range []string{x.s.q.mfaDeleteSet, x.s.q.mfaDeleteCodes, x.s.q.mfaDeleteEnrollment} {
+			if _, err := q.ExecContext(ctx, stmt, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("mfa delete", err)
+}
+
+// ReplaceBackupCodes implements [mfa.Store]: in one transaction it locks
+// the user's code-set row (serializing concurrent replacements), deletes
+// the old set and inserts the new one, so no mix of two sets can survive.
+func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error {
+	k := key(userID)
+	err := x.s.inTx(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, x.s.q.mfaLockSet, k, x.s.nowMicros()); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, x.s.q.mfaDeleteCodes, k); err != nil {
+			return err
+		}
+		for _, m := range codeMACs {
+			if _, err := q.ExecContext(ctx, x.s.q.mfaInsertCode, k, blob(m)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("mfa replace backup codes", err)
+}
+
+// UseBackupCode implements [mfa.Store] with a single DELETE: of concurrent
+// calls with one code, exactly one deletes the row (ASVS 6.5.1).
+func (x *MFA) UseBackupCode(ctx context.Context, userID string, codeMAC []byte) (bool, error) {
+	res, err := x.s.db.ExecContext(ctx, x.s.q.mfaUseCode, key(userID), blob(codeMAC))
+	if err != nil {
+		return false, wrap("mfa use backup code", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, wrap("mfa use backup code", err)
+	}
+	return n == 1, nil
+}
+
+// TOTPReplay is the SQL [mfa.ReplayStore]: the last accepted time step per
+// user, advanced by one atomic "insert, or update if greater or expired"
+// statement (RFC 6238 §5.2).
+type TOTPReplay struct{ s *Store }
+
+var _ mfa.ReplayStore = (*TOTPReplay)(nil)
+
+// TOTPReplay returns the [mfa.ReplayStore] adapter.
+func (s *Store) TOTPReplay() *TOTPReplay { return &TOTPReplay{s} }
+
+// Advance implements [mfa.ReplayStore]. Steps above [mfa.MaxStep] are
+// rejected with an error.
+func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (bool, error) {
+	if step > mfa.MaxStep {
+		return false, fmt.Errorf("sqlstore: totp advance: step %d exceeds mfa.MaxStep", step)
+	}
+	var got int64
+	err := x.s.db.QueryRowContext(ctx, x.s.q.replayAdvance, key(userID), int64(step), expiry.UnixMicro(), x.s.nowMicros()).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // a live record with an equal or greater step: replay
+	}
+	if err != nil {
+		return false, wrap("totp advance", err)
+	}
+	return true, nil
+}
+
+// Challenges is the SQL [mfa.ChallengeStore]; Take is one
+// DELETE … RETURNING, so exactly one concurrent caller gets the row.
+type Challenges struct{ s *Store }
+
+var _ mfa.ChallengeStore = (*Challenges)(nil)
+
+// Challenges returns the [mfa.ChallengeStore] adapter.
+func (s *Store) Challenges() *Challenges { return &Challenges{s} }
+
+// Save implements [mfa.ChallengeStore].
+func (x *Challenges) Save(ctx context.Context, k string, c mfa.Challenge) error {
+	_, err := x.s.db.ExecContext(ctx, x.s.q.challengeSave, key(k), key(c.UserID), micros(c.PasswordAt),
+		c.Expiry.UnixMicro(), int64(c.Attempts), blob(c.Data))
+	return wrap("challenge save", err)
+}
+
+// Take implements [mfa.ChallengeStore]. An expired row is deleted and
+// reported missing.
+func (x *Challenges) Take(ctx context.Context, k string) (mfa.Challenge, bool, error) {
+	var c mfa.Challenge
+	var user []byte
+	var pw sql.NullInt64
+	var exp, attempts int64
+	err := x.s.db.QueryRowContext(ctx, x.s.q.challengeTake, key(k)).Scan(&user, &pw, &exp, &attempts, &c.Data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return mfa.Challenge{}, false, nil
+	}
+	if err != nil {
+		return mfa.Challenge{}, false, wrap("challenge take", err)
+	}
+	if exp <= x.s.nowMicros() {
+		return mfa.Challenge{}, false, nil
+	}
+	c.UserID, c.PasswordAt, c.Expiry, c.Attempts = string(user), fromMicros(pw), time.UnixMicro(exp), int(attempts)
+	return c, true, nil
+}
