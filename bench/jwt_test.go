@@ -19,14 +19,19 @@ import (
 	akjwt "github.com/authkit-go/authkit/jwt"
 	gjwt "github.com/golang-jwt/jwt/v5"
 	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	xjwt "github.com/lestrrat-go/jwx/v3/jwt"
 )
 
 // JWT verify and issue: authkit beside the raw primitive on the same signing
-// input, golang-jwt/v5 and jwx/v3 jwt.Parse, all on the same token, in one
-// run (PERF.md). Every library checks signature, exp, iss and aud.
+// input, golang-jwt/v5, jwx/v3 jwt.ParseString and jwx/v3 jws.Verify
+// (signature only), all on the same token, in one run (PERF.md). Every full
+// verifier checks signature, exp, iss and aud.
 //
-//	go test -run x -bench JWT -count 6 -benchtime 200ms
+// Names: BenchmarkJWTVerify/alg=ES256/impl=raw|authkit|golang-jwt|jwx-jwt|jwx-jws
+// and BenchmarkJWTIssue/alg=ES256/impl=raw|authkit|golang-jwt|jwx-jwt.
+//
+//	go test -run '^$' -bench JWT -count 10 -benchtime 300ms
 
 type jwtCase struct {
 	alg    akjwt.Algorithm
@@ -110,7 +115,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 		gp := gjwt.NewParser(gjwt.WithValidMethods([]string{c.gm.Alg()}), gjwt.WithIssuer(bIss), gjwt.WithAudience(bAud),
 			gjwt.WithExpirationRequired(), gjwt.WithIssuedAt())
 		keyFunc := func(*gjwt.Token) (any, error) { return c.pub, nil }
-		b.Run(string(c.alg)+"/raw", func(b *testing.B) {
+		b.Run("alg="+string(c.alg)+"/impl=raw", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if !rawVerify(c) {
@@ -118,7 +123,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 				}
 			}
 		})
-		b.Run(string(c.alg)+"/authkit", func(b *testing.B) {
+		b.Run("alg="+string(c.alg)+"/impl=authkit", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := c.v.Verify(ctx, c.tok); err != nil {
@@ -126,7 +131,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 				}
 			}
 		})
-		b.Run(string(c.alg)+"/golang-jwt", func(b *testing.B) {
+		b.Run("alg="+string(c.alg)+"/impl=golang-jwt", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var cl gClaims
@@ -135,7 +140,7 @@ func BenchmarkJWTVerify(b *testing.B) {
 				}
 			}
 		})
-		b.Run(string(c.alg)+"/jwx", func(b *testing.B) {
+		b.Run("alg="+string(c.alg)+"/impl=jwx-jwt", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := xjwt.ParseString(c.tok, xjwt.WithKey(c.xalg, c.pub), xjwt.WithIssuer(bIss), xjwt.WithAudience(bAud), xjwt.WithValidate(true)); err != nil {
@@ -143,13 +148,49 @@ func BenchmarkJWTVerify(b *testing.B) {
 				}
 			}
 		})
+		tok := []byte(c.tok)
+		b.Run("alg="+string(c.alg)+"/impl=jwx-jws", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := jws.Verify(tok, jws.WithKey(c.xalg, c.pub)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// rawSign signs the signing input with the bare primitive (hash included),
+// the floor for any issuer.
+func rawSign(c *jwtCase) ([]byte, error) {
+	switch c.alg {
+	case akjwt.ES256:
+		h := sha256.Sum256(c.input)
+		return ecdsa.SignASN1(rand.Reader, c.priv.(*ecdsa.PrivateKey), h[:])
+	case akjwt.EdDSA:
+		return ed25519.Sign(c.priv.(ed25519.PrivateKey), c.input), nil
+	case akjwt.RS256:
+		h := sha256.Sum256(c.input)
+		return rsa.SignPKCS1v15(nil, c.priv.(*rsa.PrivateKey), crypto.SHA256, h[:])
+	default:
+		m := hmac.New(sha256.New, c.secret)
+		m.Write(c.input)
+		return m.Sum(nil), nil
 	}
 }
 
 func BenchmarkJWTIssue(b *testing.B) {
 	ctx := context.Background()
 	for _, c := range jwtCases(b) {
-		b.Run(string(c.alg)+"/authkit", func(b *testing.B) {
+		b.Run("alg="+string(c.alg)+"/impl=raw", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := rawSign(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("alg="+string(c.alg)+"/impl=authkit", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, _, err := c.iss.Issue(ctx, akjwt.AccessTokenRequest{Subject: "user-1", Roles: []string{"viewer"}}); err != nil {
@@ -157,7 +198,7 @@ func BenchmarkJWTIssue(b *testing.B) {
 				}
 			}
 		})
-		b.Run(string(c.alg)+"/golang-jwt", func(b *testing.B) {
+		b.Run("alg="+string(c.alg)+"/impl=golang-jwt", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				now := time.Now()
@@ -165,6 +206,20 @@ func BenchmarkJWTIssue(b *testing.B) {
 					Audience: gjwt.ClaimStrings{bAud}, ExpiresAt: gjwt.NewNumericDate(now.Add(15 * time.Minute)),
 					IssuedAt: gjwt.NewNumericDate(now), ID: "x"}, Roles: []string{"viewer"}})
 				if _, err := t.SignedString(c.priv); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("alg="+string(c.alg)+"/impl=jwx-jwt", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				now := time.Now()
+				t, err := xjwt.NewBuilder().Issuer(bIss).Subject("user-1").Audience([]string{bAud}).
+					Expiration(now.Add(15*time.Minute)).IssuedAt(now).JwtID("x").Claim("roles", []string{"viewer"}).Build()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := xjwt.Sign(t, xjwt.WithKey(c.xalg, c.priv)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -186,7 +241,7 @@ func BenchmarkJWTVerifyPaired(b *testing.B) {
 		if c.alg == akjwt.HS256 {
 			batch = 500
 		}
-		b.Run(string(c.alg), func(b *testing.B) {
+		b.Run("alg="+string(c.alg), func(b *testing.B) {
 			minRaw, minAK, minG := time.Duration(1<<62), time.Duration(1<<62), time.Duration(1<<62)
 			for b.Loop() {
 				t0 := time.Now()

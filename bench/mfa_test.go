@@ -80,7 +80,7 @@ func BenchmarkTOTP(b *testing.B) {
 	}
 	opts := totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 
-	b.Run("pquerna/match", func(b *testing.B) {
+	b.Run("case=match/impl=pquerna", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if ok, _ := totp.ValidateCustom(code, setup.Secret, at, opts); !ok {
@@ -88,7 +88,7 @@ func BenchmarkTOTP(b *testing.B) {
 			}
 		}
 	})
-	b.Run("authkit/match", func(b *testing.B) {
+	b.Run("case=match/impl=authkit", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := m.VerifyTOTP(ctx, "u1", code); err != nil {
@@ -96,7 +96,7 @@ func BenchmarkTOTP(b *testing.B) {
 			}
 		}
 	})
-	b.Run("pquerna/miss", func(b *testing.B) {
+	b.Run("case=miss/impl=pquerna", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if ok, _ := totp.ValidateCustom(wrong, setup.Secret, at, opts); ok {
@@ -104,7 +104,7 @@ func BenchmarkTOTP(b *testing.B) {
 			}
 		}
 	})
-	b.Run("authkit/miss", func(b *testing.B) {
+	b.Run("case=miss/impl=authkit", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := m.VerifyTOTP(ctx, "u1", wrong); err == nil {

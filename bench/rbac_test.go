@@ -136,38 +136,38 @@ func BenchmarkRBAC(b *testing.B) {
 		if m[c.role][perm] != c.want || p.Can(roles, perm) != c.want || p.Resolve(rbac.Subject{Roles: roles}, "").Can(perm) != c.want {
 			b.Fatalf("map/rbac disagree on %s", c.name)
 		}
-		b.Run(c.name+"/map", func(b *testing.B) {
+		b.Run("case="+c.name+"/impl=map", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rbacSink = m[c.role][perm]
 			}
 		})
-		b.Run(c.name+"/casbin", func(b *testing.B) {
+		b.Run("case="+c.name+"/impl=casbin", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rbacSink, _ = enforce(c.role, c.obj, c.act)
 			}
 		})
-		b.Run(c.name+"/casbin_cached", func(b *testing.B) {
+		b.Run("case="+c.name+"/impl=casbin-cached", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rbacSink, _ = cachedEnforce(c.role, c.obj, c.act)
 			}
 		})
-		b.Run(c.name+"/authkit_Can", func(b *testing.B) {
+		b.Run("case="+c.name+"/impl=authkit-Can", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rbacSink = p.Can(roles, perm)
 			}
 		})
 		rs := p.Resolve(rbac.Subject{Roles: roles}, "")
-		b.Run(c.name+"/authkit_RoleSet", func(b *testing.B) {
+		b.Run("case="+c.name+"/impl=authkit-RoleSet", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rbacSink = rs.Can(perm)
 			}
 		})
-		b.Run(c.name+"/authkit_Authorizer", func(b *testing.B) {
+		b.Run("case="+c.name+"/impl=authkit-Authorizer", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rbacSink = a.Can(roles, perm)
