@@ -1,0 +1,112 @@
+// Command resource-server is a separate API that trusts the example server's
+// access tokens only through the server's published keys: it fetches
+// /.well-known/jwks.json with jwt.RemoteKeySet (cached, refreshed on an
+// unknown kid at most once a minute) and never shares a secret with the
+// issuer. It has one route for any signed-in user and one that needs a
+// permission.
+//
+//	go run ./examples/server &
+//	go run ./examples/resource-server -issuer http://127.0.0.1:8080
+//	curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/reports
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/rbac"
+)
+
+// Config configures the resource server.
+type Config struct {
+	// Issuer is the example server's origin: the tokens' "iss".
+	Issuer string
+	// JWKSURL defaults to Issuer + "/.well-known/jwks.json".
+	JWKSURL string
+	// Audience the tokens must carry.
+	Audience string
+}
+
+func main() {
+	var cfg Config
+	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
+	flag.StringVar(&cfg.Issuer, "issuer", "http://127.0.0.1:8080", "the authkit example server (token issuer)")
+	flag.StringVar(&cfg.JWKSURL, "jwks", "", "JWKS URL (default ISSUER/.well-known/jwks.json)")
+	flag.StringVar(&cfg.Audience, "audience", "authkit-example", "required token audience")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h, closeFn, err := NewHandler(ctx, cfg)
+	if err != nil {
+		log.Fatalf("resource-server: %v", err)
+	}
+	defer closeFn()
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	fmt.Printf("resource server on http://%s trusting %s\n", *addr, cfg.JWKSURL)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// policy is this API's own authorization policy over the roles the issuer
+// puts in its tokens: viewers read their profile, admins also read reports.
+func policy() (*rbac.Authorizer, error) {
+	p, err := rbac.New(rbac.Config{Roles: []rbac.Role{
+		{Name: "viewer", Permissions: []string{"profile:read"}},
+		{Name: "admin", Inherits: []string{"viewer"}, Permissions: []string{"reports:read"}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return rbac.NewAuthorizer(p)
+}
+
+// NewHandler fetches the issuer's JWKS (failing if it cannot) and returns
+// the API. closeFn stops the key refresher.
+func NewHandler(ctx context.Context, cfg Config) (h http.Handler, closeFn func(), err error) {
+	if cfg.JWKSURL == "" {
+		cfg.JWKSURL = cfg.Issuer + "/.well-known/jwks.json"
+	}
+	keys, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{URL: cfg.JWKSURL})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := keys.Start(ctx); err != nil {
+		return nil, nil, fmt.Errorf("fetching %s: %w", cfg.JWKSURL, err)
+	}
+	verifier, err := jwt.NewVerifier(jwt.VerifierConfig{
+		Keys: keys, Issuer: cfg.Issuer, Audience: []string{cfg.Audience}, Leeway: 30 * time.Second,
+	})
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	authz, err := policy()
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	h, err = routes(verifier, authz)
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	return h, func() { keys.Close() }, nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/authkit-go/authkit/jwt"
+)
+
+// TestResourceServer trusts tokens only through the issuer's JWKS URL: an
+// issuer's token verifies, a token signed by any other key does not, and the
+// permission route needs a role that grants reports:read.
+func TestResourceServer(t *testing.T) {
+	newKeys := func() *jwt.KeySet {
+		k, err := jwt.GenerateKey(jwt.ES256, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, err := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{k}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	keys := newKeys()
+	issuerSrv := httptest.NewServer(keys.JWKSHandler())
+	defer issuerSrv.Close()
+	const iss = "http://issuer.test"
+
+	h, closeFn, err := NewHandler(t.Context(), Config{Issuer: iss, JWKSURL: issuerSrv.URL, Audience: "authkit-example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	api := httptest.NewServer(h)
+	defer api.Close()
+
+	mint := func(ks *jwt.KeySet, roles ...string) string {
+		is, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: ks, Issuer: iss, Audience: []string{"authkit-example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := is.Issue(t.Context(), jwt.AccessTokenRequest{Subject: "u1", Roles: roles, AuthTime: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	call := func(path, tok string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, api.URL+path, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	viewer, admin := mint(keys, "viewer"), mint(keys, "admin")
+	forged := mint(newKeys(), "admin") // another key: not in the JWKS
+
+	for _, tc := range []struct {
+		name, path, tok string
+		status          int
+		body            string
+	}{
+		{"no_token", "/hello", "", 401, `{"error":"unauthenticated"}`},
+		{"viewer_hello", "/hello", viewer, 200, ""},
+		{"forged_key", "/hello", forged, 401, `{"error":"unauthenticated"}`},
+		{"viewer_reports_403", "/reports", viewer, 403, `{"error":"forbidden"}`},
+		{"admin_reports", "/reports", admin, 200, ""},
+		{"forged_admin_reports", "/reports", forged, 401, `{"error":"unauthenticated"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := call(tc.path, tc.tok)
+			if st != tc.status {
+				t.Fatalf("status %d, want %d: %s", st, tc.status, body)
+			}
+			if tc.body != "" {
+				var got, want any
+				_ = json.Unmarshal([]byte(body), &got)
+				_ = json.Unmarshal([]byte(tc.body), &want)
+				gb, _ := json.Marshal(got)
+				wb, _ := json.Marshal(want)
+				if string(gb) != string(wb) {
+					t.Fatalf("body %s, want %s", body, tc.body)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/password"
+	"github.com/authkit-go/authkit/rbac"
+	"github.com/authkit-go/authkit/session"
+)
+
+// Options configure the example server. The command-line flags fill most of
+// them; the rest are seams for tests.
+type Options struct {
+	Addr             string
+	Store            string
+	Users            string
+	AdminEmail       string
+	ImportFile       string
+	HIBP             bool
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	TLSCert, TLSKey  string
+	KeyDir           string
+
+	// BaseURL is the server's own origin (scheme://host:port). It is the
+	// access tokens' issuer and the base of the OIDC redirect URI.
+	BaseURL string
+	// Logger receives audit events and errors; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock of every component; nil means time.Now.
+	Now func() time.Time
+	// PasswordParams override the argon2id parameters of new hashes (tests
+	// use cheap ones); nil means the OWASP defaults.
+	PasswordParams *password.Params
+	// HTTPClient is used for OIDC discovery and provider calls; nil means
+	// a client with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// Audience is the "aud" of the example's access tokens; the resource server
+// expects it.
+const Audience = "authkit-example"
+
+// App is the wired example server.
+type App struct {
+	opts      Options
+	now       func() time.Time
+	log       *slog.Logger
+	started   time.Time
+	tls       bool
+	st        *stores
+	accounts  accountStore
+	usersDesc string
+	keys      *jwt.KeySet
+	sec       *secrets
+	hasher    *password.Hasher
+	policy    *password.Policy
+	issuer    *jwt.Issuer
+	verifier  *jwt.Verifier
+	refresh   *jwt.RefreshManager
+	sessions  *session.Manager
+	mfa       *mfa.MFA
+	lockout   *authkit.Lockout
+	authz     *rbac.Authorizer
+	audit     *authkit.Auditor
+	clientIP  *middleware.ClientIPResolver
+	flow      flow
+	oidc      *oidcLogin
+	handler   http.Handler
+	closers   []func() error
+}
+
+// NewApp builds the server from opts: stores, keys, the leaf packages, the
+// root login flow and the routes.
+func NewApp(ctx context.Context, opts Options) (a *App, err error) {
+	if opts.BaseURL == "" {
+		return nil, errors.New("BaseURL is required")
+	}
+	base, err := url.Parse(opts.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("invalid BaseURL %q", opts.BaseURL)
+	}
+	a = &App{opts: opts, now: opts.Now, log: opts.Logger, tls: base.Scheme == "https"}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	a.started = a.now()
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	if a.st, err = openStores(ctx, opts.Store, a.now, a.log); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.st.close)
+	if a.accounts, a.usersDesc, err = openAccounts(ctx, opts.Users, a.st.memory); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.accounts.Close)
+
+	keyDir := opts.KeyDir
+	if keyDir == "" && !a.st.memory {
+		keyDir = "authkit-keys"
+	}
+	if a.keys, a.sec, err = loadKeys(ctx, keyDir); err != nil {
+		return nil, err
+	}
+
+	hcfg := password.Config{}
+	if opts.PasswordParams != nil {
+		hcfg.Params, hcfg.InsecureAllowWeakParams = *opts.PasswordParams, true
+	}
+	if a.hasher, err = password.New(hcfg); err != nil {
+		return nil, err
+	}
+	pcfg := password.PolicyConfig{ContextWords: []string{"authkit", "example"}}
+	if opts.HIBP {
+		hibp, err := password.NewHIBP(password.HIBPConfig{UserAgent: "authkit-example-server"})
+		if err != nil {
+			return nil, err
+		}
+		pcfg.Breached = hibp
+	}
+	if a.policy, err = password.NewPolicy(pcfg); err != nil {
+		return nil, err
+	}
+
+	if a.issuer, err = jwt.NewIssuer(jwt.IssuerConfig{
+		Keys: a.keys, Issuer: opts.BaseURL, Audience: []string{Audience}, Now: a.now,
+	}); err != nil {
+		return nil, err
+	}
+	if a.verifier, err = jwt.NewVerifier(jwt.VerifierConfig{
+		Keys: a.keys, Issuer: opts.BaseURL, Audience: []string{Audience},
+		Leeway: 30 * time.Second, NotBefore: a.st.notBefore, Now: a.now,
+	}); err != nil {
+		return nil, err
+	}
+	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: a.st.refresh, Now: a.now}); err != nil {
+		return nil, err
+	}
+
+	if a.clientIP, err = middleware.NewClientIPResolver(middleware.ClientIPConfig{}); err != nil {
+		return nil, err
+	}
+	if a.sessions, err = session.New(session.Config{
+		Store: a.st.sessions,
+		Now:   a.now,
+		ClientIP: func(r *http.Request) string {
+			ip, _ := a.clientIP.ClientIP(r)
+			return ip.String()
+		},
+	}); err != nil {
+		return nil, err
+	}
+
+	box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{
+		Keys:        map[string][]byte{a.sec.SecretBoxKeyID: a.sec.SecretBoxKey},
+		ActiveKeyID: a.sec.SecretBoxKeyID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.mfa, err = mfa.New(mfa.Config{
+		Issuer: "authkit example", Store: a.st.mfa, Replay: a.st.replay, Challenges: a.st.challenges,
+		Throttle: a.st.attempts, Box: box, BackupKey: a.sec.BackupKey, Now: a.now,
+	}); err != nil {
+		return nil, err
+	}
+	if a.lockout, err = authkit.NewLockout(authkit.LockoutConfig{Store: a.st.attempts, Now: a.now}); err != nil {
+		return nil, err
+	}
+	if a.authz, err = newPolicy(); err != nil {
+		return nil, err
+	}
+	a.audit = authkit.NewAuditor(authkit.AuditConfig{Logger: a.log, Now: a.now})
+
+	if opts.ImportFile != "" {
+		n, err := importUsersFile(ctx, a.accounts, opts.ImportFile, a.now())
+		if err != nil {
+			return nil, fmt.Errorf("-import %s: %w", opts.ImportFile, err)
+		}
+		a.log.Info("imported users", "file", opts.ImportFile, "created", n)
+	}
+
+	authHandler, err := a.newFlow()
+	if err != nil {
+		return nil, err
+	}
+	if opts.OIDCIssuer != "" {
+		if a.oidc, err = a.newOIDC(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if a.handler, err = a.routes(authHandler); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// rolesFor decides the roles of a new local account: admin for -admin-email,
+// viewer for everyone else.
+func (a *App) rolesFor(login string) []string {
+	if a.opts.AdminEmail != "" {
+		if admin, ok := authkit.CanonicalLogin(a.opts.AdminEmail); ok && admin == login {
+			return []string{roleAdmin}
+		}
+	}
+	return []string{roleViewer}
+}
+
+// Handler returns the server's root handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// KeyID returns the kid of the active signing key.
+func (a *App) KeyID() string { return a.keys.Active().ID() }
+
+// KeyAlg returns the algorithm of the active signing key.
+func (a *App) KeyAlg() jwt.Algorithm { return a.keys.Active().Algorithm() }
+
+// InMemory reports whether data is lost on exit.
+func (a *App) InMemory() bool { return a.st.memory || a.usersDesc == "memory" }
+
+// StoreDesc describes the -store backend.
+func (a *App) StoreDesc() string { return a.st.desc }
+
+// UsersDesc describes the -users backend.
+func (a *App) UsersDesc() string { return a.usersDesc }
+
+// Close releases the stores and the OIDC key refresher.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/authkit-go/authkit"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
+)
+
+// sqlAccounts is the example's user table over database/sql: what a host
+// application writes to plug its own users into authkit (examples/README.md,
+// "Your own UserStore"). authkit never sees the table, only authkit.User
+// values through the UserStore methods.
+type sqlAccounts struct {
+	db      *sql.DB
+	dialect string // "sqlite" or "postgres"
+}
+
+var accountsSchema = []string{
+	`CREATE TABLE IF NOT EXISTS example_users (
+		id             TEXT PRIMARY KEY,
+		email          TEXT NOT NULL UNIQUE,
+		email_verified BOOLEAN NOT NULL DEFAULT FALSE,
+		password_hash  TEXT NOT NULL DEFAULT '',
+		roles          TEXT NOT NULL DEFAULT '',
+		disabled       BOOLEAN NOT NULL DEFAULT FALSE,
+		created_at     BIGINT NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS example_identities (
+		issuer  TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		user_id TEXT NOT NULL REFERENCES example_users (id),
+		PRIMARY KEY (issuer, subject)
+	)`,
+}
+
+// openSQLAccounts opens (and creates) the user table. kind is "sqlite" (dsn
+// is a file path) or "postgres" (dsn is a connection URL).
+func openSQLAccounts(ctx context.Context, kind, dsn string) (accountStore, error) {
+	var db *sql.DB
+	var err error
+	switch kind {
+	case "sqlite":
+		db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	case "postgres":
+		db, err = sql.Open("pgx", dsn)
+	default:
+		return nil, fmt.Errorf("unknown SQL kind %q", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &sqlAccounts{db: db, dialect: kind}
+	for _, q := range accountsSchema {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("-users %s: creating the user table: %w", kind, err)
+		}
+	}
+	return s, nil
+}
+
+var placeholderRE = regexp.MustCompile(`\$(\d+)`)
+
+// q adapts $1-style placeholders to SQLite's ?1.
+func (s *sqlAccounts) q(query string) string {
+	if s.dialect == "sqlite" {
+		return placeholderRE.ReplaceAllString(query, "?$1")
+	}
+	return query
+}
+
+const userColumns = `id, email, email_verified, password_hash, roles, disabled, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (authkit.User, bool, error) {
+	var u authkit.User
+	var roles string
+	var created int64
+	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &roles, &u.Disabled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return authkit.User{}, false, nil
+	}
+	if err != nil {
+		return authkit.User{}, false, err
+	}
+	if roles != "" {
+		u.Roles = strings.Split(roles, ",")
+	}
+	u.CreatedAt = time.UnixMicro(created).UTC()
+	return u, true, nil
+}
+
+// UserByLogin implements authkit.UserStore.
+func (s *sqlAccounts) UserByLogin(ctx context.Context, login string) (authkit.User, bool, error) {
+	return scanUser(s.db.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM example_users WHERE email = $1`), login))
+}
+
+// UserByID implements authkit.UserStore.
+func (s *sqlAccounts) UserByID(ctx context.Context, id string) (authkit.User, bool, error) {
+	return scanUser(s.db.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM example_users WHERE id = $1`), id))
+}
+
+// CreateUser implements authkit.UserStore; the UNIQUE index on email makes
+// the duplicate check atomic with the insert.
+func (s *sqlAccounts) CreateUser(ctx context.Context, u authkit.User) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO example_users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.CreatedAt.UnixMicro())
+	if isUniqueViolation(err) {
+		return fmt.Errorf("creating user: %w", authkit.ErrLoginTaken)
+	}
+	return err
+}
+
+// SetPasswordHash implements authkit.UserStore.
+func (s *sqlAccounts) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	return s.exec1(ctx, `UPDATE example_users SET password_hash = $1 WHERE id = $2`, hash, userID)
+}
+
+// SetEmailVerified marks the user's email as verified.
+func (s *sqlAccounts) SetEmailVerified(ctx context.Context, userID string) error {
+	return s.exec1(ctx, `UPDATE example_users SET email_verified = TRUE WHERE id = $1`, userID)
+}
+
+func (s *sqlAccounts) exec1(ctx context.Context, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n != 1 {
+		return errors.New("no such user")
+	}
+	return nil
+}
+
+// CountUsers returns the number of accounts.
+func (s *sqlAccounts) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM example_users`).Scan(&n)
+	return n, err
+}
+
+// UserByIdentity returns the user linked to (issuer, subject).
+func (s *sqlAccounts) UserByIdentity(ctx context.Context, issuer, subject string) (string, bool, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT user_id FROM example_identities WHERE issuer = $1 AND subject = $2`), issuer, subject).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return id, err == nil, err
+}
+
+// LinkIdentity links (issuer, subject) to userID.
+func (s *sqlAccounts) LinkIdentity(ctx context.Context, userID, issuer, subject string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO example_identities (issuer, subject, user_id) VALUES ($1, $2, $3)`), issuer, subject, userID)
+	if isUniqueViolation(err) {
+		return errors.New("identity already linked")
+	}
+	return err
+}
+
+// Close closes the database.
+func (s *sqlAccounts) Close() error { return s.db.Close() }
+
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

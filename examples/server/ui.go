@@ -1,0 +1,603 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/session"
+)
+
+//go:embed templates/*.html static/*
+var uiFiles embed.FS
+
+// recentAuth is how long after an interactive sign-in the account page
+// allows MFA changes without signing in again (ASVS 7.5.1).
+const recentAuth = 10 * time.Minute
+
+// ui is the browser interface: HTML forms over server-side sessions
+// (session.Manager, "__Host-session" cookie), CSRF-protected by
+// net/http.CrossOriginProtection plus a synchronizer token bound to the
+// session (middleware.CSRF in token mode).
+type ui struct {
+	a     *App
+	csrf  *middleware.CSRF
+	pages map[string]*template.Template
+}
+
+// Session keys of the UI.
+const (
+	keyMFAToken = "mfa_token"
+	keyFlash    = "flash"
+)
+
+// newUI builds the UI handler: static files, then security headers, the
+// session middleware, CSRF and the page routes.
+func (a *App) newUI() (http.Handler, error) {
+	u := &ui{a: a, pages: map[string]*template.Template{}}
+	var err error
+	u.csrf, err = middleware.NewCSRF(middleware.CSRFConfig{
+		TokenMode:     middleware.CSRFTokenAlways,
+		SessionSecret: u.sessionSecret,
+		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
+			a.log.Warn("ui: csrf rejected", "path", r.URL.Path, "err", err)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintln(w, "403 forbidden: this form was not submitted from this site (reload the page and try again)")
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{"home", "signup", "login", "mfa", "account", "enroll", "backup", "admin", "error"} {
+		t, err := template.New("").Funcs(template.FuncMap{
+			"since": func(t time.Time) string { return a.now().Sub(t).Round(time.Second).String() },
+			"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		}).ParseFS(uiFiles, "templates/layout.html", "templates/"+p+".html")
+		if err != nil {
+			return nil, err
+		}
+		u.pages[p] = t
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", u.home)
+	mux.HandleFunc("GET /signup", u.signupForm)
+	mux.HandleFunc("POST /signup", u.signup)
+	mux.HandleFunc("GET /login", u.loginForm)
+	mux.HandleFunc("POST /login", u.login)
+	mux.HandleFunc("GET /login/mfa", u.mfaForm)
+	mux.HandleFunc("POST /login/mfa", u.mfaVerify)
+	mux.HandleFunc("POST /logout", u.logout)
+	mux.HandleFunc("GET /account", u.account)
+	mux.HandleFunc("POST /account/mfa/enroll", u.enroll)
+	mux.HandleFunc("POST /account/mfa/confirm", u.confirm)
+	mux.HandleFunc("POST /account/mfa/disable", u.disable)
+	mux.HandleFunc("POST /account/mfa/backup-codes", u.backupCodes)
+	mux.HandleFunc("POST /account/password", u.password)
+	mux.HandleFunc("POST /account/sessions/revoke", u.revoke)
+	mux.HandleFunc("POST /account/logout-all", u.logoutAll)
+	mux.HandleFunc("GET /admin", u.admin)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		u.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "This page does not exist."})
+	})
+
+	static, err := fs.Sub(uiFiles, "static")
+	if err != nil {
+		return nil, err
+	}
+	outer := http.NewServeMux()
+	outer.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static))))
+	outer.Handle("/", htmlHeaders(a.sessions.LoadAndSave(u.csrf.Handler(mux))))
+	return outer, nil
+}
+
+// htmlHeaders sets the security headers of the HTML pages: a strict
+// Content-Security-Policy (no scripts at all; the QR code is a data: image),
+// no framing, no caching of pages that may show secrets.
+func htmlHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func staticHandler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sessionSecret binds CSRF tokens to the session: an HMAC of the session
+// token under a server key. The token changes at every login and renewal,
+// so CSRF tokens rotate with it (SECURITY.md S8).
+func (u *ui) sessionSecret(r *http.Request) ([]byte, bool) {
+	s, ok := session.FromContext(r.Context())
+	if !ok {
+		return nil, false
+	}
+	tok := s.Token()
+	if tok == "" {
+		return nil, false
+	}
+	m := hmac.New(sha256.New, u.a.sec.CSRFKey)
+	m.Write([]byte("csrf\x00"))
+	m.Write([]byte(tok))
+	return m.Sum(nil), true
+}
+
+// page is the data every template gets.
+type page struct {
+	Title   string
+	CSRF    string
+	User    *authkit.User
+	IsAdmin bool
+	OIDC    bool
+	Flash   string
+	Error   string
+
+	Email       string
+	MFAEnabled  bool
+	RecentAuth  bool
+	Enroll      *enrollView
+	BackupCodes []string
+	Sessions    []session.Info
+	Stats       *statsJSON
+}
+
+type enrollView struct {
+	Secret string
+	URL    string
+	QR     template.URL
+}
+
+// render executes a page. It first makes sure the visitor has a session so
+// that the form's CSRF token can be bound to it.
+func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	ctx := r.Context()
+	s, ok := session.FromContext(ctx)
+	if !ok {
+		http.Error(w, "no session", http.StatusInternalServerError)
+		return
+	}
+	if s.Token() == "" {
+		if err := u.a.sessions.Renew(ctx); err != nil {
+			u.fail(w, "session", err)
+			return
+		}
+	}
+	tok, err := u.csrf.Token(r)
+	if err != nil {
+		u.fail(w, "csrf token", err)
+		return
+	}
+	p.CSRF = tok
+	p.OIDC = u.a.oidc != nil
+	if p.User != nil {
+		p.IsAdmin = u.a.authz.Can(p.User.Roles, permAdminStats)
+	}
+	if p.Flash == "" {
+		var flash string
+		if found, _ := s.Pop(keyFlash, &flash); found {
+			p.Flash = flash
+		}
+	}
+	var buf bytes.Buffer
+	if err := u.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		u.fail(w, "template "+name, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+func (u *ui) fail(w http.ResponseWriter, what string, err error) {
+	u.a.log.Error("ui: "+what, "err", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+func (u *ui) flash(r *http.Request, msg string) {
+	if s, ok := session.FromContext(r.Context()); ok {
+		_ = s.Put(keyFlash, msg)
+	}
+}
+
+// currentUser returns the signed-in user, or nil. A disabled or deleted
+// account ends the session.
+func (u *ui) currentUser(w http.ResponseWriter, r *http.Request) (*authkit.User, bool) {
+	ctx := r.Context()
+	s, ok := session.FromContext(ctx)
+	if !ok || s.UserID() == "" {
+		return nil, true
+	}
+	usr, found, err := u.a.accounts.UserByID(ctx, s.UserID())
+	if err != nil {
+		u.fail(w, "user store", err)
+		return nil, false
+	}
+	if !found || usr.Disabled {
+		_ = u.a.sessions.Logout(ctx)
+		return nil, true
+	}
+	return &usr, true
+}
+
+// requireUser is currentUser that redirects anonymous visitors to /login.
+func (u *ui) requireUser(w http.ResponseWriter, r *http.Request) (*authkit.User, bool) {
+	usr, ok := u.currentUser(w, r)
+	if !ok {
+		return nil, false
+	}
+	if usr == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil, false
+	}
+	return usr, true
+}
+
+func (u *ui) home(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.currentUser(w, r)
+	if !ok {
+		return
+	}
+	if usr != nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	u.render(w, r, http.StatusOK, "home", &page{Title: "Welcome"})
+}
+
+func (u *ui) signupForm(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, http.StatusOK, "signup", &page{Title: "Create an account"})
+}
+
+func (u *ui) signup(w http.ResponseWriter, r *http.Request) {
+	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
+	usr, err := u.a.flow.Signup(r.Context(), r, email, pw)
+	if err != nil {
+		status, msg := u.describe(err)
+		u.render(w, r, status, "signup", &page{Title: "Create an account", Error: msg, Email: email})
+		return
+	}
+	u.flash(r, "Account created for "+usr.Email+". Sign in below.")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (u *ui) loginForm(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.currentUser(w, r)
+	if !ok {
+		return
+	}
+	if usr != nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	u.render(w, r, http.StatusOK, "login", &page{Title: "Sign in"})
+}
+
+func (u *ui) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email := r.PostFormValue("email")
+	out, err := u.a.flow.Login(ctx, r, email, r.PostFormValue("password"))
+	if err != nil {
+		status, msg := u.describe(err)
+		u.render(w, r, status, "login", &page{Title: "Sign in", Error: msg, Email: email})
+		return
+	}
+	s, _ := session.FromContext(ctx)
+	if out.MFAToken != "" {
+		// Password accepted, second factor due: the session gets a new id
+		// but no user (SECURITY.md S3) and keeps the challenge token.
+		if err := u.a.sessions.Renew(ctx); err != nil {
+			u.fail(w, "session renew", err)
+			return
+		}
+		if err := s.Put(keyMFAToken, out.MFAToken); err != nil {
+			u.fail(w, "session put", err)
+			return
+		}
+		http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
+		return
+	}
+	if err := u.a.sessions.Login(ctx, out.User.ID); err != nil {
+		u.fail(w, "session login", err)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (u *ui) mfaForm(w http.ResponseWriter, r *http.Request) {
+	s, _ := session.FromContext(r.Context())
+	if s.GetString(keyMFAToken) == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	u.render(w, r, http.StatusOK, "mfa", &page{Title: "Two-step verification"})
+}
+
+func (u *ui) mfaVerify(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, _ := session.FromContext(ctx)
+	tok := s.GetString(keyMFAToken)
+	if tok == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	usr, err := u.a.flow.VerifyMFA(ctx, r, tok, r.PostFormValue("code"))
+	if err != nil {
+		status, msg := u.describe(err)
+		u.render(w, r, status, "mfa", &page{Title: "Two-step verification", Error: msg})
+		return
+	}
+	s.Remove(keyMFAToken)
+	if err := u.a.sessions.Login(ctx, usr.ID); err != nil {
+		u.fail(w, "session login", err)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (u *ui) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, _ := session.FromContext(ctx)
+	uid := s.UserID()
+	if err := u.a.sessions.Logout(ctx); err != nil {
+		u.fail(w, "logout", err)
+		return
+	}
+	if uid != "" {
+		u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventLogout, UserID: uid, IP: u.a.ip(r),
+			UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess, Reason: "ui"})
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (u *ui) account(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	enrolled, err := u.a.mfa.Enrolled(ctx, usr.ID)
+	if err != nil {
+		u.fail(w, "mfa", err)
+		return
+	}
+	list, err := u.a.sessions.ListUser(ctx, usr.ID)
+	if err != nil {
+		u.fail(w, "sessions", err)
+		return
+	}
+	s, _ := session.FromContext(ctx)
+	u.render(w, r, http.StatusOK, "account", &page{
+		Title: "Your account", User: usr, MFAEnabled: enrolled, Sessions: list,
+		RecentAuth: u.a.now().Sub(s.AuthTime()) <= recentAuth,
+	})
+}
+
+// requireRecent refuses MFA changes when the sign-in is older than
+// recentAuth (ASVS 7.5.1).
+func (u *ui) requireRecent(w http.ResponseWriter, r *http.Request, usr *authkit.User) bool {
+	s, _ := session.FromContext(r.Context())
+	if u.a.now().Sub(s.AuthTime()) <= recentAuth {
+		return true
+	}
+	u.flash(r, "For your security, sign out and sign in again before changing two-step verification.")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return false
+}
+
+func (u *ui) enroll(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok || !u.requireRecent(w, r, usr) {
+		return
+	}
+	setup, err := u.a.mfa.Enroll(r.Context(), usr.ID, usr.Email)
+	if err != nil {
+		u.fail(w, "mfa enroll", err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "enroll", &page{Title: "Set up two-step verification", User: usr, Enroll: &enrollView{
+		Secret: setup.Secret, URL: setup.URL,
+		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(setup.QRPNG)),
+	}})
+}
+
+func (u *ui) confirm(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok || !u.requireRecent(w, r, usr) {
+		return
+	}
+	ctx := r.Context()
+	codes, err := u.a.mfa.Confirm(ctx, usr.ID, r.PostFormValue("code"))
+	if err != nil {
+		status, msg := u.describe(mfaErr(err))
+		u.render(w, r, status, "enroll", &page{Title: "Set up two-step verification", User: usr, Error: msg + " Start again to get a new key."})
+		return
+	}
+	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventMFAEnrolled, UserID: usr.ID, IP: u.a.ip(r),
+		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
+	// A privilege change: new session id (SECURITY.md S2).
+	if err := u.a.sessions.Renew(ctx); err != nil {
+		u.fail(w, "session renew", err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "backup", &page{Title: "Your backup codes", User: usr, BackupCodes: codes,
+		Flash: "Two-step verification is on. You will need a code at your next sign-in."})
+}
+
+func (u *ui) disable(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok || !u.requireRecent(w, r, usr) {
+		return
+	}
+	ctx := r.Context()
+	if err := u.a.mfa.Disable(ctx, usr.ID, r.PostFormValue("code")); err != nil {
+		_, msg := u.describe(mfaErr(err))
+		u.flash(r, msg)
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventMFADisabled, UserID: usr.ID, IP: u.a.ip(r),
+		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
+	u.flash(r, "Two-step verification is off.")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (u *ui) backupCodes(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok || !u.requireRecent(w, r, usr) {
+		return
+	}
+	ctx := r.Context()
+	codes, err := u.a.mfa.RegenerateBackupCodes(ctx, usr.ID, r.PostFormValue("code"))
+	if err != nil {
+		_, msg := u.describe(mfaErr(err))
+		u.flash(r, msg)
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventBackupCodesNew, UserID: usr.ID, IP: u.a.ip(r),
+		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
+	u.render(w, r, http.StatusOK, "backup", &page{Title: "Your backup codes", User: usr, BackupCodes: codes,
+		Flash: "New backup codes. The old ones no longer work."})
+}
+
+func (u *ui) password(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	err := u.a.flow.ChangePassword(ctx, r, usr.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
+	if err != nil {
+		_, msg := u.describe(err)
+		u.flash(r, "Password not changed: "+msg)
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	// The flow ended the user's other sessions; this browser stays signed
+	// in with a fresh session.
+	if err := u.a.sessions.Login(ctx, usr.ID); err != nil {
+		u.fail(w, "session login", err)
+		return
+	}
+	u.flash(r, "Password changed. Your other sessions were signed out.")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (u *ui) revoke(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostFormValue("id")
+	s, _ := session.FromContext(ctx)
+	if id == s.ID() {
+		u.logout(w, r)
+		return
+	}
+	err := u.a.sessions.Revoke(ctx, usr.ID, id)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		u.flash(r, "That session had already ended.")
+	case err != nil:
+		u.fail(w, "revoke", err)
+		return
+	default:
+		u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventSessionRevoked, UserID: usr.ID, IP: u.a.ip(r),
+			UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess, Reason: "ui"})
+		u.flash(r, "Session signed out.")
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (u *ui) logoutAll(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok {
+		return
+	}
+	if err := u.a.flow.LogoutAll(r.Context(), r, usr.ID); err != nil {
+		u.fail(w, "logout all", err)
+		return
+	}
+	// This session may already be gone (the flow ends every session of the
+	// user); end it here in any case.
+	_ = u.a.sessions.Logout(r.Context())
+	u.flash(r, "You were signed out everywhere.")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (u *ui) admin(w http.ResponseWriter, r *http.Request) {
+	usr, ok := u.requireUser(w, r)
+	if !ok {
+		return
+	}
+	if !u.a.authz.Can(usr.Roles, permAdminStats) {
+		u.render(w, r, http.StatusForbidden, "error", &page{Title: "Forbidden", User: usr,
+			Error: "You need the admin:stats permission to see this page."})
+		return
+	}
+	st, err := u.a.stats(r)
+	if err != nil {
+		u.fail(w, "stats", err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "admin", &page{Title: "Administration", User: usr, Stats: &st})
+}
+
+// mfaErr maps mfa package errors to the flow's.
+func mfaErr(err error) error {
+	var te *mfa.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		return &throttledError{RetryAfter: te.RetryAfter}
+	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrNotEnrolled), errors.Is(err, mfa.ErrNoPendingEnrollment):
+		return errInvalidCode
+	}
+	return err
+}
+
+// describe turns a flow error into a status code and a message for the user.
+// Messages stay vague where details would help an attacker (S10).
+func (u *ui) describe(err error) (int, string) {
+	var weak *weakPasswordError
+	var thr *throttledError
+	switch {
+	case errors.As(err, &weak):
+		return http.StatusBadRequest, "Choose a stronger password (" + strings.ReplaceAll(weak.Rule, "_", " ") + ")."
+	case errors.As(err, &thr):
+		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d seconds.", middleware.RetryAfterSeconds(thr.RetryAfter))
+	case errors.Is(err, errInvalidCredentials):
+		return http.StatusUnauthorized, "Wrong email or password."
+	case errors.Is(err, errInvalidCode):
+		return http.StatusUnauthorized, "That code is not valid."
+	case errors.Is(err, errEmailTaken):
+		return http.StatusConflict, "An account with this email already exists."
+	case errors.Is(err, errInvalidEmail):
+		return http.StatusBadRequest, "Enter a valid email address."
+	}
+	u.a.log.Error("ui: flow", "err", err)
+	return http.StatusInternalServerError, "Something went wrong. Please try again."
+}
