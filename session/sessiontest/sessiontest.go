@@ -129,7 +129,7 @@ func record(userID string, data string) session.Record {
 
 func near(a, b time.Time) bool {
 	d := a.Sub(b)
-	return d < TimeTolerance && d > -TimeTolerance
+	return d <= TimeTolerance && d >= -TimeTolerance
 }
 
 func sameRecord(got, want session.Record) error {
@@ -464,18 +464,23 @@ var hostile = []string{"*", "%", ":", "_", "'", `"`, `\`, "a*", "a%", "[a]", "?"
 func hostileIDs(ctx context.Context, s session.Store) error {
 	// Decoys that a glob or LIKE pattern built from a hostile id would match.
 	decoys := []string{"a", "ab", "abc", "x", "xy", "b"}
+	// Keep what was saved: a record rebuilt later could fall in the next
+	// second.
+	saved := map[string]session.Record{}
 	for _, id := range decoys {
-		if err := s.Save(ctx, id, record(id, "decoy:"+id)); err != nil {
+		saved[id] = record(id, "decoy:"+id)
+		if err := s.Save(ctx, id, saved[id]); err != nil {
 			return err
 		}
 	}
 	for _, id := range hostile {
-		if err := s.Save(ctx, id, record(id, "data:"+id)); err != nil {
+		saved[id] = record(id, "data:"+id)
+		if err := s.Save(ctx, id, saved[id]); err != nil {
 			return fmt.Errorf("Save(%q): %w", id, err)
 		}
 	}
 	for _, id := range hostile {
-		if err := mustFind(ctx, s, id, record(id, "data:"+id)); err != nil {
+		if err := mustFind(ctx, s, id, saved[id]); err != nil {
 			return err
 		}
 		m, err := s.ListUser(ctx, id)
@@ -495,7 +500,7 @@ func hostileIDs(ctx context.Context, s session.Store) error {
 		}
 	}
 	for _, id := range decoys {
-		if err := mustFind(ctx, s, id, record(id, "decoy:"+id)); err != nil {
+		if err := mustFind(ctx, s, id, saved[id]); err != nil {
 			return fmt.Errorf("a hostile Delete/DeleteUser removed %q: %w", id, err)
 		}
 	}
