@@ -19,6 +19,7 @@ type brokenStore struct {
 	m           map[string]oauth.Pending
 	noDelete    bool // Take leaves the entry: replayable state (O2)
 	nonAtomic   bool // Take reads and deletes under separate locks
+	readers     int  // Take calls that have read a value (nonAtomic only)
 	ignoreExp   bool // expired entries are returned
 	ignoreCtx   bool // cancelled contexts succeed
 	noOverwrite bool // Save keeps the first value
@@ -53,10 +54,17 @@ func (b *brokenStore) Take(ctx context.Context, state string) (oauth.Pending, bo
 		}
 	}
 	if b.nonAtomic {
-		b.mu.Unlock()
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-		b.mu.Lock()
+		// Widen the window between read and delete until a second caller
+		// has read the same state (bounded), so the broken behaviour shows
+		// whenever the suite really takes concurrently, even on a loaded
+		// machine where goroutines would otherwise run one after another.
+		b.readers++
+		for i := 0; i < 500 && b.readers < 2; i++ {
+			b.mu.Unlock()
+			runtime.Gosched()
+			time.Sleep(time.Millisecond)
+			b.mu.Lock()
+		}
 	}
 	if !b.noDelete {
 		delete(b.m, state)
