@@ -1,0 +1,335 @@
+package authkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/password"
+	"github.com/authkit-go/authkit/session"
+)
+
+// Config configures [New]. Required fields are marked; every other zero
+// field takes the documented secure default. Stores are never defaulted: a
+// missing store is a configuration error, so a production deployment cannot
+// silently run on memory.
+type Config struct {
+	// Users is the host's account table. Required.
+	Users UserStore
+	// Hasher hashes and verifies passwords. Required.
+	Hasher *password.Hasher
+	// Policy checks new passwords (sign-up, change, reset). Required.
+	Policy *password.Policy
+
+	// Keys sign access tokens (its active key) and verify them. Required.
+	Keys *jwt.KeySet
+	// TokenIssuer is the "iss" of access tokens, e.g. the service's URL.
+	// Required.
+	TokenIssuer string
+	// Audience is the "aud" of access tokens; nil means []string{TokenIssuer}.
+	Audience []string
+	// AccessLifetime of access tokens; zero means 15 minutes.
+	AccessLifetime time.Duration
+	// RefreshLifetime of one refresh token; zero means 7 days.
+	RefreshLifetime time.Duration
+	// FamilyLifetime is the absolute lifetime of one login's refresh-token
+	// family (ASVS 10.4.8); zero means 30 days.
+	FamilyLifetime time.Duration
+	// RefreshStore keeps refresh tokens (rotation, reuse detection).
+	// Required.
+	RefreshStore jwt.RefreshStore
+	// NotBefore keeps the per-user not-before written by log out everywhere,
+	// password change and account disabling (ASVS 7.4.1, SECURITY.md J25).
+	// Required.
+	NotBefore jwt.NotBeforeStore
+
+	// Attempts counts failures for the lockout, the sign-up limit and the
+	// mail throttles. Required. (The same store may serve as the mfa
+	// package's AttemptCounter: the key spaces do not overlap.)
+	Attempts AttemptStore
+	// Lockout tunes the login throttle; its Store and Now fields are
+	// ignored (Attempts and Now are used).
+	Lockout LockoutConfig
+	// SignupLimit bounds sign-ups per client IP; zero means 30 per 10
+	// minutes (DESIGN.md).
+	SignupLimit Tier
+
+	// MFA enables the TOTP step and the /auth/mfa endpoints. Optional: nil
+	// means no account is ever asked for a second factor and those
+	// endpoints answer 404. Its Challenges store is required when set.
+	MFA *mfa.MFA
+	// Sessions, if set, has every session of a user ended on log out
+	// everywhere, password change, reset and disabling.
+	Sessions *session.Manager
+
+	// OneTimeTokens and Mailer enable password reset and email verification
+	// (both or neither).
+	OneTimeTokens OneTimeTokenStore
+	Mailer        Mailer
+	// ResetLifetime of reset and verification tokens; zero means 30 minutes.
+	ResetLifetime time.Duration
+
+	// RecentAuth is how long after an interactive sign-in sensitive changes
+	// (MFA enrollment and removal, new backup codes) are allowed; zero means
+	// 10 minutes (ASVS 7.5.1).
+	RecentAuth time.Duration
+	// Roles gives a new account its roles; nil means []string{"viewer"}.
+	Roles func(login string) []string
+	// NewUserID returns the ID of a new account; nil means 128 random bits
+	// in hex.
+	NewUserID func() (string, error)
+	// ClientIP finds the client address for throttling and audit; nil means
+	// the host part of RemoteAddr (no proxy headers trusted).
+	ClientIP *middleware.ClientIPResolver
+	// TrustedOrigins are extra origins allowed to POST to the handlers
+	// (net/http.CrossOriginProtection; same-origin requests always pass).
+	TrustedOrigins []string
+	// Audit receives audit events; nil means slog.Default.
+	Audit *Auditor
+	// MaxBodyBytes caps request bodies of the handlers; zero means 64 KiB.
+	MaxBodyBytes int64
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Rand is the CSPRNG for tokens and ids; nil means crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// Mailer delivers password-reset and email-verification links. The host
+// implements it over its mail system; Token must reach only the mailbox.
+type Mailer interface {
+	// Send delivers one mail. It should not block for long: it runs on the
+	// request path (queue the mail if delivery is slow).
+	Send(ctx context.Context, m Mail) error
+}
+
+// Mail is one message for a [Mailer].
+type Mail struct {
+	To      string // the account's email address
+	Purpose string // PurposePasswordReset or PurposeVerifyEmail
+	Token   string // the single-use token to put in the link
+	Expiry  time.Time
+}
+
+// UserUpdater is implemented by user stores that can change an account in
+// place (memstore.Users and sqlstore.Users do). It is needed for email
+// verification and [Auth.DisableUser].
+type UserUpdater interface {
+	// UpdateUser applies fn to the stored user atomically; fn must not
+	// change ID or Email.
+	UpdateUser(ctx context.Context, userID string, fn func(*User)) error
+}
+
+// Errors returned by [Auth] methods. Handlers map them to the HTTP
+// contract's codes; any other error is a system failure (5xx, fail closed).
+var (
+	// ErrInvalidCredentials is the one answer for an unknown login, a wrong
+	// password and a disabled account (ASVS 6.3.8, SECURITY.md S10).
+	ErrInvalidCredentials = errors.New("authkit: invalid credentials")
+	// ErrInvalidCode is a wrong, replayed or expired MFA code or challenge.
+	ErrInvalidCode = errors.New("authkit: invalid code")
+	// ErrInvalidEmail is a sign-up address that is not an email address.
+	ErrInvalidEmail = errors.New("authkit: invalid email")
+	// ErrReauthRequired means the sign-in is older than Config.RecentAuth.
+	ErrReauthRequired = errors.New("authkit: recent sign-in required")
+	// ErrInvalidToken is a missing, unknown, expired or spent token.
+	ErrInvalidToken = errors.New("authkit: invalid token")
+	// ErrTokenReused is a refresh token presented again: its whole family
+	// has been revoked (RFC 9700 §4.14.2).
+	ErrTokenReused = errors.New("authkit: refresh token reused")
+	// ErrMFANotConfigured means Config.MFA is nil.
+	ErrMFANotConfigured = errors.New("authkit: MFA is not configured")
+	// ErrNotSupported means the configured store lacks an optional method
+	// (for example [UserUpdater]).
+	ErrNotSupported = errors.New("authkit: not supported by the configured store")
+)
+
+// Auth is the login flow: password, optional MFA step, token pair, lockout,
+// audit. Create it with [New]; it is safe for concurrent use.
+type Auth struct {
+	cfg        Config
+	users      UserStore
+	hasher     *password.Hasher
+	policy     *password.Policy
+	keys       *jwt.KeySet
+	issuer     *jwt.Issuer
+	verifier   *jwt.Verifier
+	refresh    *jwt.RefreshManager
+	notBefore  jwt.NotBeforeStore
+	attempts   AttemptStore
+	lockout    *Lockout
+	mfa        *mfa.MFA
+	sessions   *session.Manager
+	authn      *middleware.Authenticator
+	audit      *Auditor
+	now        func() time.Time
+	rand       io.Reader
+	signup     Tier
+	recentAuth time.Duration
+	familyLife time.Duration
+	accessLife time.Duration
+	refreshLif time.Duration
+	resetLife  time.Duration
+}
+
+// New validates cfg and returns an [Auth].
+func New(cfg Config) (*Auth, error) {
+	switch {
+	case cfg.Users == nil:
+		return nil, errors.New("authkit: Config.Users is required")
+	case cfg.Hasher == nil:
+		return nil, errors.New("authkit: Config.Hasher is required")
+	case cfg.Policy == nil:
+		return nil, errors.New("authkit: Config.Policy is required")
+	case cfg.Keys == nil:
+		return nil, errors.New("authkit: Config.Keys is required")
+	case cfg.TokenIssuer == "":
+		return nil, errors.New("authkit: Config.TokenIssuer is required")
+	case cfg.RefreshStore == nil:
+		return nil, errors.New("authkit: Config.RefreshStore is required")
+	case cfg.NotBefore == nil:
+		return nil, errors.New("authkit: Config.NotBefore is required")
+	case cfg.Attempts == nil:
+		return nil, errors.New("authkit: Config.Attempts is required")
+	case (cfg.OneTimeTokens == nil) != (cfg.Mailer == nil):
+		return nil, errors.New("authkit: Config.OneTimeTokens and Config.Mailer go together")
+	}
+	a := &Auth{
+		cfg: cfg, users: cfg.Users, hasher: cfg.Hasher, policy: cfg.Policy, keys: cfg.Keys,
+		notBefore: cfg.NotBefore, attempts: cfg.Attempts, mfa: cfg.MFA, sessions: cfg.Sessions,
+		audit: cfg.Audit, now: cfg.Now, rand: cfg.Rand, signup: cfg.SignupLimit,
+		recentAuth: cfg.RecentAuth, familyLife: cfg.FamilyLifetime, accessLife: cfg.AccessLifetime,
+		refreshLif: cfg.RefreshLifetime, resetLife: cfg.ResetLifetime,
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.rand == nil {
+		a.rand = rand.Reader
+	}
+	if a.audit == nil {
+		a.audit = NewAuditor(AuditConfig{Now: a.now})
+	}
+	if a.signup == (Tier{}) {
+		a.signup = Tier{Max: 30, Window: 10 * time.Minute}
+	}
+	if a.signup.Max < 1 || a.signup.Window <= 0 {
+		return nil, errors.New("authkit: Config.SignupLimit must be positive")
+	}
+	if a.recentAuth == 0 {
+		a.recentAuth = 10 * time.Minute
+	}
+	if a.familyLife == 0 {
+		a.familyLife = jwt.DefaultFamilyLifetime
+	}
+	if a.accessLife == 0 {
+		a.accessLife = jwt.DefaultAccessTokenLifetime
+	}
+	if a.refreshLif == 0 {
+		a.refreshLif = jwt.DefaultRefreshLifetime
+	}
+	if a.resetLife == 0 {
+		a.resetLife = 30 * time.Minute
+	}
+	if a.recentAuth < 0 || a.resetLife < 0 || a.resetLife > 24*time.Hour {
+		return nil, errors.New("authkit: Config.RecentAuth and ResetLifetime must be positive (reset at most 24 h)")
+	}
+	aud := cfg.Audience
+	if len(aud) == 0 {
+		aud = []string{cfg.TokenIssuer}
+	}
+	var err error
+	if a.issuer, err = jwt.NewIssuer(jwt.IssuerConfig{Keys: cfg.Keys, Issuer: cfg.TokenIssuer, Audience: aud,
+		Lifetime: a.accessLife, Now: a.now, Rand: a.rand}); err != nil {
+		return nil, fmt.Errorf("authkit: %w", err)
+	}
+	if a.verifier, err = jwt.NewVerifier(jwt.VerifierConfig{Keys: cfg.Keys, Issuer: cfg.TokenIssuer, Audience: aud,
+		NotBefore: cfg.NotBefore, Now: a.now}); err != nil {
+		return nil, fmt.Errorf("authkit: %w", err)
+	}
+	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: cfg.RefreshStore, Lifetime: a.refreshLif,
+		FamilyLifetime: a.familyLife, Now: a.now, Rand: a.rand}); err != nil {
+		return nil, fmt.Errorf("authkit: %w", err)
+	}
+	lc := cfg.Lockout
+	lc.Store, lc.Now = cfg.Attempts, a.now
+	if a.lockout, err = NewLockout(lc); err != nil {
+		return nil, err
+	}
+	if a.authn, err = middleware.NewAuthenticator(middleware.AuthConfig{Verifier: a.verifier}); err != nil {
+		return nil, fmt.Errorf("authkit: %w", err)
+	}
+	return a, nil
+}
+
+// Verifier returns the access-token verifier (with the per-user not-before
+// check), for the host's own middleware.
+func (a *Auth) Verifier() *jwt.Verifier { return a.verifier }
+
+// Authenticator returns middleware that identifies requests by the access
+// token in `Authorization: Bearer` or the access_token cookie.
+func (a *Auth) Authenticator() *middleware.Authenticator { return a.authn }
+
+// KeySet returns the signing keys, e.g. to serve their JWKS.
+func (a *Auth) KeySet() *jwt.KeySet { return a.keys }
+
+// Lockout returns the login throttle (for an admin "unlock").
+func (a *Auth) Lockout() *Lockout { return a.lockout }
+
+// Client describes the caller of an operation, for throttling and audit.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// ClientOf returns the [Client] of r, using Config.ClientIP when set.
+func (a *Auth) ClientOf(r *http.Request) Client {
+	c := Client{UserAgent: r.UserAgent()}
+	if a.cfg.ClientIP != nil {
+		if ip, ok := a.cfg.ClientIP.ClientIP(r); ok {
+			c.IP = ip.String()
+		}
+		return c
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	c.IP = host
+	return c
+}
+
+func (a *Auth) emit(ctx context.Context, t EventType, outcome, reason string, c Client, userID, login string) {
+	a.audit.Emit(ctx, Event{Type: t, Outcome: outcome, Reason: reason, UserID: userID, Login: login,
+		IP: c.IP, UserAgent: c.UserAgent})
+}
+
+func (a *Auth) randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(a.rand, b); err != nil {
+		return "", fmt.Errorf("authkit: random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func (a *Auth) newUserID() (string, error) {
+	if a.cfg.NewUserID != nil {
+		return a.cfg.NewUserID()
+	}
+	return a.randomHex(16)
+}
+
+func (a *Auth) rolesFor(login string) []string {
+	if a.cfg.Roles != nil {
+		return a.cfg.Roles(login)
+	}
+	return []string{"viewer"}
+}

@@ -1,0 +1,266 @@
+package authkit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/password"
+	"github.com/authkit-go/authkit/store/memstore"
+)
+
+// env is one Auth over memstore with an injected clock, served by an
+// httptest server.
+type env struct {
+	t      *testing.T
+	auth   *authkit.Auth
+	srv    *httptest.Server
+	clock  *clock
+	users  *memstore.Users
+	events *eventLog
+	mail   *mailbox
+	hasher *password.Hasher
+}
+
+type eventLog struct {
+	mu sync.Mutex
+	ev []authkit.Event
+}
+
+func (l *eventLog) add(_ context.Context, e authkit.Event) {
+	l.mu.Lock()
+	l.ev = append(l.ev, e)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) types() []authkit.EventType {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []authkit.EventType
+	for _, e := range l.ev {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+type mailbox struct {
+	mu   sync.Mutex
+	mail []authkit.Mail
+}
+
+func (m *mailbox) Send(_ context.Context, msg authkit.Mail) error {
+	m.mu.Lock()
+	m.mail = append(m.mail, msg)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *mailbox) last() authkit.Mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.mail) == 0 {
+		return authkit.Mail{}
+	}
+	return m.mail[len(m.mail)-1]
+}
+
+// cheapParams keep tests fast; S11 uses a larger m to measure work.
+var cheapParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1}
+
+func newEnv(t *testing.T, mutate ...func(*authkit.Config)) *env {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	hasher, err := password.New(password.Config{Params: cheapParams, InsecureAllowWeakParams: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := password.NewPolicy(password.PolicyConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := jwt.GenerateKey(jwt.ES256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := memstore.NewAttempts(memstore.AttemptsConfig{Now: c.Now})
+	box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{Keys: map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)}, ActiveKeyID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mfa.New(mfa.Config{
+		Issuer: "authkit-test", Store: memstore.NewMFA(), Replay: memstore.NewTOTPReplay(c.Now),
+		Challenges: memstore.NewMFAChallenges(c.Now), Throttle: attempts, Box: box,
+		BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, clock: c, users: memstore.NewUsers(), events: &eventLog{}, mail: &mailbox{}, hasher: hasher}
+	cfg := authkit.Config{
+		Users: e.users, Hasher: hasher, Policy: policy, Keys: keys, TokenIssuer: "https://auth.test",
+		RefreshStore: memstore.NewRefreshTokens(c.Now), NotBefore: memstore.NewNotBefore(c.Now),
+		Attempts: attempts, MFA: m, OneTimeTokens: memstore.NewOneTimeTokens(c.Now), Mailer: e.mail,
+		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true, Hook: e.events.add, Now: c.Now}),
+		Roles: func(login string) []string {
+			if login == "admin@example.com" {
+				return []string{"admin"}
+			}
+			return []string{"viewer"}
+		},
+		Now: c.Now,
+	}
+	for _, f := range mutate {
+		f(&cfg)
+	}
+	e.auth, err = authkit.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", e.auth.Handler())
+	mux.Handle("GET /api/me", e.auth.Authenticator().RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	})))
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// client keeps cookies by name and sends them all, as a browser does on a
+// secure context (httptest serves plain http, where Go's cookiejar would
+// withhold Secure cookies).
+type client struct {
+	e       *env
+	cookies map[string]*http.Cookie
+	header  http.Header
+}
+
+func (e *env) client() *client {
+	return &client{e: e, cookies: map[string]*http.Cookie{}, header: http.Header{}}
+}
+
+type resp struct {
+	status  int
+	body    map[string]any
+	raw     string
+	header  http.Header
+	cookies map[string]*http.Cookie
+}
+
+func (c *client) do(method, path string, body any) resp {
+	c.e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.e.srv.URL+path, rd)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, ck := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	}
+	res, err := c.e.srv.Client().Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{status: res.StatusCode, raw: string(raw), header: res.Header, cookies: map[string]*http.Cookie{}}
+	_ = json.Unmarshal(raw, &out.body)
+	for _, ck := range res.Cookies() {
+		out.cookies[ck.Name] = ck
+		if ck.MaxAge < 0 {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck
+		}
+	}
+	return out
+}
+
+func (c *client) post(path string, body any) resp { c.e.t.Helper(); return c.do("POST", path, body) }
+
+func (e *env) expect(r resp, status int, code string) {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status %d, want %d (body %s)", r.status, status, r.raw)
+	}
+	if code != "" && r.body["error"] != code {
+		e.t.Fatalf("error %v, want %q (body %s)", r.body["error"], code, r.raw)
+	}
+}
+
+const goodPassword = "correct horse battery staple"
+
+func (e *env) signup(email string) string {
+	e.t.Helper()
+	r := e.client().post("/auth/signup", map[string]string{"email": email, "password": goodPassword})
+	e.expect(r, http.StatusCreated, "")
+	return r.body["id"].(string)
+}
+
+func (e *env) login(email string) *client {
+	e.t.Helper()
+	c := e.client()
+	r := c.post("/auth/login", map[string]string{"email": email, "password": goodPassword})
+	e.expect(r, http.StatusOK, "")
+	if c.cookies["access_token"] == nil {
+		e.t.Fatalf("no access_token cookie: %s", r.raw)
+	}
+	return c
+}
+
+func (e *env) code(secret string) string {
+	e.t.Helper()
+	code, err := totp.GenerateCodeCustom(secret, e.clock.Now(), totp.ValidateOpts{Digits: 6})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return code
+}
+
+// enrollMFA enrolls and confirms TOTP for the signed-in client and returns
+// the secret and the backup codes.
+func (e *env) enrollMFA(c *client) (string, []string) {
+	e.t.Helper()
+	r := c.post("/auth/mfa/enroll", nil)
+	e.expect(r, http.StatusOK, "")
+	secret := r.body["secret"].(string)
+	if !strings.HasPrefix(r.body["otpauth_url"].(string), "otpauth://totp/") || r.body["qr_png"] == "" {
+		e.t.Fatalf("enroll body %s", r.raw)
+	}
+	r = c.post("/auth/mfa/confirm", map[string]string{"code": e.code(secret)})
+	e.expect(r, http.StatusOK, "")
+	var codes []string
+	for _, v := range r.body["backup_codes"].([]any) {
+		codes = append(codes, v.(string))
+	}
+	return secret, codes
+}
