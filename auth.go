@@ -37,6 +37,9 @@ type Config struct {
 	TokenIssuer string
 	// Audience is the "aud" of access tokens; nil means []string{TokenIssuer}.
 	Audience []string
+	// Leeway is the clock-skew allowance when verifying access tokens; zero
+	// means none, at most one minute.
+	Leeway time.Duration
 	// AccessLifetime of access tokens; zero means 15 minutes.
 	AccessLifetime time.Duration
 	// RefreshLifetime of one refresh token; zero means 7 days.
@@ -252,7 +255,7 @@ func New(cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("authkit: %w", err)
 	}
 	if a.verifier, err = jwt.NewVerifier(jwt.VerifierConfig{Keys: cfg.Keys, Issuer: cfg.TokenIssuer, Audience: aud,
-		NotBefore: cfg.NotBefore, Now: a.now}); err != nil {
+		Leeway: cfg.Leeway, NotBefore: cfg.NotBefore, Now: a.now}); err != nil {
 		return nil, fmt.Errorf("authkit: %w", err)
 	}
 	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: cfg.RefreshStore, Lifetime: a.refreshLif,

@@ -66,12 +66,10 @@ type App struct {
 	sec       *secrets
 	hasher    *password.Hasher
 	policy    *password.Policy
-	issuer    *jwt.Issuer
+	auth      *authkit.Auth
 	verifier  *jwt.Verifier
-	refresh   *jwt.RefreshManager
 	sessions  *session.Manager
 	mfa       *mfa.MFA
-	lockout   *authkit.Lockout
 	authz     *rbac.Authorizer
 	audit     *authkit.Auditor
 	clientIP  *middleware.ClientIPResolver
@@ -141,21 +139,6 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 		return nil, err
 	}
 
-	if a.issuer, err = jwt.NewIssuer(jwt.IssuerConfig{
-		Keys: a.keys, Issuer: opts.BaseURL, Audience: []string{Audience}, Now: a.now,
-	}); err != nil {
-		return nil, err
-	}
-	if a.verifier, err = jwt.NewVerifier(jwt.VerifierConfig{
-		Keys: a.keys, Issuer: opts.BaseURL, Audience: []string{Audience},
-		Leeway: 30 * time.Second, NotBefore: a.st.notBefore, Now: a.now,
-	}); err != nil {
-		return nil, err
-	}
-	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: a.st.refresh, Now: a.now}); err != nil {
-		return nil, err
-	}
-
 	if a.clientIP, err = middleware.NewClientIPResolver(middleware.ClientIPConfig{}); err != nil {
 		return nil, err
 	}
@@ -183,9 +166,6 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if a.lockout, err = authkit.NewLockout(authkit.LockoutConfig{Store: a.st.attempts, Now: a.now}); err != nil {
-		return nil, err
-	}
 	if a.authz, err = newPolicy(); err != nil {
 		return nil, err
 	}
@@ -199,10 +179,18 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 		a.log.Info("imported users", "file", opts.ImportFile, "created", n)
 	}
 
-	authHandler, err := a.newFlow()
-	if err != nil {
+	if a.auth, err = authkit.New(authkit.Config{
+		Users: a.accounts, Hasher: a.hasher, Policy: a.policy, Keys: a.keys,
+		TokenIssuer: opts.BaseURL, Audience: []string{Audience}, Leeway: 30 * time.Second,
+		RefreshStore: a.st.refresh, NotBefore: a.st.notBefore, Attempts: a.st.attempts,
+		MFA: a.mfa, Sessions: a.sessions, Roles: a.rolesFor, NewUserID: newUserID,
+		ClientIP: a.clientIP, Audit: a.audit, MaxBodyBytes: 64 << 10, Now: a.now,
+	}); err != nil {
 		return nil, err
 	}
+	a.verifier = a.auth.Verifier()
+	a.flow = &rootFlow{a: a, auth: a.auth}
+	authHandler := a.auth.Handler()
 	if opts.OIDCIssuer != "" {
 		if a.oidc, err = a.newOIDC(ctx); err != nil {
 			return nil, err

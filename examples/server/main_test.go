@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/jwt"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -116,10 +115,11 @@ func TestPersistentRestart(t *testing.T) {
 	if err := a1.accounts.CreateUser(ctx, authkit.User{ID: "u1", Email: "kim@example.com", Roles: []string{"viewer"}, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := a1.issuer.Issue(ctx, jwt.AccessTokenRequest{Subject: "u1", Roles: []string{"viewer"}})
+	pair, err := a1.auth.IssueTokens(ctx, authkit.User{ID: "u1", Roles: []string{"viewer"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tok := pair.Access
 	setup, err := a1.mfa.Enroll(ctx, "u1", "kim@example.com")
 	if err != nil {
 		t.Fatal(err)
