@@ -211,8 +211,10 @@ func SetTokenCookies(w http.ResponseWriter, t Tokens, now time.Time) {
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }
 
+// maxAge is the whole seconds until exp, rounded up (token expiries have
+// one-second granularity, the clock does not).
 func maxAge(exp, now time.Time) int {
-	s := int(exp.Sub(now) / time.Second)
+	s := int((exp.Sub(now) + time.Second - 1) / time.Second)
 	if s < 1 {
 		return -1
 	}
