@@ -101,9 +101,19 @@ type Key struct {
 	ecPub  *ecdsa.PublicKey
 	edPub  ed25519.PublicKey
 	rsaPub *rsa.PublicKey
-	jwkSig jwk.Key    // private JWK (or the oct secret) used for signing; nil if public-only
+	jwkSig jwk.Key    // private JWK (or the oct secret), kept for KeySource; nil if public-only
 	jwkPub jwk.Key    // public JWK for the JWKS; nil for HS256
 	macs   *sync.Pool // HS256: keyed HMAC states, reset before use
+
+	// Raw private keys used by the signing fast path (one is set when the
+	// key can sign; HS256 uses secret and macs). Signing never goes back
+	// through the JWK, so no key is rebuilt per signature.
+	ecPriv  *ecdsa.PrivateKey  // ES256
+	edPriv  ed25519.PrivateKey // EdDSA (private copy)
+	rsaPriv *rsa.PrivateKey    // RS256, PS256 (private copy, precomputed)
+	// Base64url protected headers, computed once: {"alg","kid","typ":"at+jwt"}
+	// and {"alg","kid"} (typ empty). Other typ values are encoded per call.
+	hdrAT, hdrBare string
 }
 
 // ID returns the key id ("kid", RFC 7515 §4.1.4).
@@ -207,14 +217,30 @@ func NewKey(kid string, alg Algorithm, private any) (*Key, error) {
 	var signer crypto.Signer
 	switch p := private.(type) {
 	case *ecdsa.PrivateKey:
+		if p == nil {
+			return nil, fmt.Errorf("%w: empty ECDSA key", ErrKeyMismatch)
+		}
+		// The pointer is kept (not copied): crypto/ecdsa caches its
+		// internal key per *PrivateKey, so every signature after the first
+		// skips re-deriving and re-checking the public point.
+		k.ecPriv = p
 		signer = p
 	case ed25519.PrivateKey:
 		if len(p) != ed25519.PrivateKeySize {
 			return nil, fmt.Errorf("%w: bad Ed25519 key size", ErrKeyMismatch)
 		}
-		signer = p
+		k.edPriv = bytes.Clone(p)
+		signer = k.edPriv
 	case *rsa.PrivateKey:
-		signer = p
+		if p == nil || p.N == nil {
+			return nil, fmt.Errorf("%w: empty RSA key", ErrKeyMismatch)
+		}
+		// A shallow copy is precomputed (CRT values and the internal key)
+		// so that the caller's key is never written to.
+		cp := *p
+		cp.Precompute()
+		k.rsaPriv = &cp
+		signer = k.rsaPriv
 	default:
 		return nil, fmt.Errorf("%w: %T for %s", ErrKeyMismatch, private, alg)
 	}
@@ -308,7 +334,30 @@ func finishJWK(k *Key, sig, pub jwk.Key) error {
 		}
 	}
 	k.jwkPub = pub
+	if sig != nil {
+		if k.hdrAT, err = encodeHeader(k.alg, k.kid, AccessTokenType); err != nil {
+			return err
+		}
+		if k.hdrBare, err = encodeHeader(k.alg, k.kid, ""); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// encodeHeader returns the base64url JWS protected header with exactly the
+// members alg, kid and (when typ is not empty) typ, in that order.
+func encodeHeader(alg Algorithm, kid, typ string) (string, error) {
+	h := struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ,omitempty"`
+	}{string(alg), kid, typ}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("jwt: encode header: %w", err)
+	}
+	return b64.EncodeToString(b), nil
 }
 
 // ParseKeyPEM reads a PEM private key (PKCS#8, SEC 1 "EC PRIVATE KEY" or
@@ -417,13 +466,125 @@ func (k *Key) marshalPrivateJWK() ([]byte, error) {
 	return json.Marshal(k.jwkSig)
 }
 
-// sign returns the compact JWS for payload with header members kid and typ
-// (alg is added by jwx).
+// sign returns the compact JWS for payload with the protected header
+// {"alg","kid","typ"} (no typ member when typ is empty).
 func (k *Key) sign(payload []byte, typ string) (string, error) {
 	if k.jwkSig == nil {
 		return "", ErrNoSigningKey
 	}
-	return signWith(k, payload, typ)
+	var hdr string
+	switch typ {
+	case AccessTokenType:
+		hdr = k.hdrAT
+	case "":
+		hdr = k.hdrBare
+	default:
+		var err error
+		if hdr, err = encodeHeader(k.alg, k.kid, typ); err != nil {
+			return "", err
+		}
+	}
+	return signWith(k, hdr, payload)
+}
+
+// sigSize is the length of the key's JWS signature in bytes.
+func (k *Key) sigSize() int {
+	switch k.alg {
+	case ES256, EdDSA:
+		return 64 // R‖S, 32 bytes each (RFC 7518 §3.4); Ed25519 (RFC 8032)
+	case RS256, PS256:
+		if k.rsaPriv != nil {
+			return k.rsaPriv.Size()
+		}
+	case HS256:
+		return sha256.Size
+	}
+	return 0
+}
+
+// rawSign appends to dst the JWS signature over input (the ASCII signing
+// input "b64(header).b64(payload)") with the key's own algorithm, straight
+// from the crypto primitives.
+func (k *Key) rawSign(dst, input []byte) ([]byte, error) {
+	switch k.alg {
+	case ES256:
+		if k.ecPriv == nil {
+			break
+		}
+		h := sha256.Sum256(input)
+		der, err := ecdsa.SignASN1(rand.Reader, k.ecPriv, h[:])
+		if err != nil {
+			return nil, err
+		}
+		return appendP1363(dst, der)
+	case EdDSA:
+		if k.edPriv == nil {
+			break
+		}
+		return append(dst, ed25519.Sign(k.edPriv, input)...), nil
+	case RS256:
+		if k.rsaPriv == nil {
+			break
+		}
+		h := sha256.Sum256(input)
+		sig, err := rsa.SignPKCS1v15(nil, k.rsaPriv, crypto.SHA256, h[:])
+		if err != nil {
+			return nil, err
+		}
+		return append(dst, sig...), nil
+	case PS256:
+		if k.rsaPriv == nil {
+			break
+		}
+		h := sha256.Sum256(input)
+		sig, err := rsa.SignPSS(rand.Reader, k.rsaPriv, crypto.SHA256, h[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		if err != nil {
+			return nil, err
+		}
+		return append(dst, sig...), nil
+	case HS256:
+		if len(k.secret) < MinHMACSecret {
+			break
+		}
+		m := k.macs.Get().(hash.Hash)
+		m.Reset()
+		m.Write(input)
+		dst = m.Sum(dst)
+		k.macs.Put(m)
+		return dst, nil
+	}
+	return nil, ErrNoSigningKey
+}
+
+var errBadECDSASig = errors.New("jwt: malformed ECDSA signature")
+
+// appendP1363 converts an ASN.1 DER ECDSA-P256 signature, SEQUENCE {INTEGER
+// r, INTEGER s}, to the JWS form: r and s as 32-byte big-endian unsigned
+// integers, zero-padded on the left and concatenated (RFC 7518 §3.4).
+func appendP1363(dst, der []byte) ([]byte, error) {
+	if len(der) < 2 || der[0] != 0x30 || der[1] >= 0x80 || int(der[1]) != len(der)-2 {
+		return nil, errBadECDSASig
+	}
+	var out [64]byte
+	rest := der[2:]
+	for i := 0; i < 2; i++ {
+		if len(rest) < 2 || rest[0] != 0x02 || rest[1] >= 0x80 || int(rest[1]) > len(rest)-2 {
+			return nil, errBadECDSASig
+		}
+		v := rest[2 : 2+int(rest[1])]
+		rest = rest[2+int(rest[1]):]
+		for len(v) > 0 && v[0] == 0 {
+			v = v[1:]
+		}
+		if len(v) > 32 {
+			return nil, errBadECDSASig
+		}
+		copy(out[32*i+32-len(v):32*i+32], v)
+	}
+	if len(rest) != 0 {
+		return nil, errBadECDSASig
+	}
+	return append(dst, out[:]...), nil
 }
 
 // p256Order is the order n of the P-256 group, big-endian.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws"
 )
 
 // KeySetConfig configures a [KeySet].
@@ -282,23 +281,19 @@ func (s *KeySet) Sign(payload []byte, typ string) (string, error) {
 	return k.sign(payload, typ)
 }
 
-func signWith(k *Key, payload []byte, typ string) (string, error) {
-	alg, err := k.alg.jwa()
-	if err != nil {
-		return "", err
-	}
-	h := jws.NewHeaders()
-	if typ != "" {
-		if err := h.Set(jws.TypeKey, typ); err != nil {
-			return "", fmt.Errorf("jwt: sign: %w", err)
-		}
-	}
-	if err := h.Set(jws.KeyIDKey, k.kid); err != nil {
-		return "", fmt.Errorf("jwt: sign: %w", err)
-	}
-	out, err := jws.Sign(payload, jws.WithKey(alg, k.jwkSig, jws.WithProtectedHeaders(h)))
+// signWith builds the compact JWS hdr "." b64(payload) "." b64(sig) in one
+// buffer; hdr is the key's precomputed base64url protected header.
+func signWith(k *Key, hdr string, payload []byte) (string, error) {
+	buf := make([]byte, 0, len(hdr)+2+b64.EncodedLen(len(payload))+b64.EncodedLen(k.sigSize()))
+	buf = append(buf, hdr...)
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, payload)
+	var sb [64]byte
+	sig, err := k.rawSign(sb[:0], buf)
 	if err != nil {
 		return "", fmt.Errorf("jwt: sign: %w", err)
 	}
-	return string(out), nil
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, sig)
+	return string(buf), nil
 }
