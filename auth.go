@@ -267,7 +267,14 @@ func New(cfg Config) (*Auth, error) {
 	if a.lockout, err = NewLockout(lc); err != nil {
 		return nil, err
 	}
-	if a.authn, err = middleware.NewAuthenticator(middleware.AuthConfig{Verifier: a.verifier}); err != nil {
+	if a.authn, err = middleware.NewAuthenticator(middleware.AuthConfig{
+		Verifier: a.verifier,
+		// Every refused credential is audited with its reason, never the
+		// token (ASVS 16.3.2).
+		OnFailure: func(r *http.Request, reason string) {
+			a.emit(r.Context(), EventAccessDenied, OutcomeFailure, reason, a.ClientOf(r), "", "")
+		},
+	}); err != nil {
 		return nil, fmt.Errorf("authkit: %w", err)
 	}
 	return a, nil

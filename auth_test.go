@@ -577,7 +577,12 @@ func TestAudit_S27_no_secrets(t *testing.T) {
 			t.Errorf("S27: audit output contains a secret %q", secretValue)
 		}
 	}
-	for _, want := range []authkit.EventType{authkit.EventLoginFailure, authkit.EventLoginSuccess, authkit.EventRefreshReuse, authkit.EventMFAFailure} {
+	e.client().post("/auth/logout-all", nil) // no credentials: audited as access.denied
+	events, _ = json.Marshal(hook.ev)
+	mu.Lock()
+	all = string(events) + logBuf.String()
+	mu.Unlock()
+	for _, want := range []authkit.EventType{authkit.EventLoginFailure, authkit.EventLoginSuccess, authkit.EventRefreshReuse, authkit.EventMFAFailure, authkit.EventAccessDenied} {
 		if !strings.Contains(all, `"`+string(want)+`"`) {
 			t.Errorf("S27: %s not audited", want)
 		}

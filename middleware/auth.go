@@ -3,137 +3,644 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"time"
 
 	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/rbac"
+	"github.com/authkit-go/authkit/session"
 )
 
 // CodeUnauthenticated is the JSON error code of a 401 from [Authenticator.RequireAuth].
 const CodeUnauthenticated = "unauthenticated"
 
-// Principal is the authenticated caller of a request.
-type Principal struct {
-	Subject  string      // user id
-	Roles    []string    // global rbac roles from the token
-	Method   string      // "bearer" or "cookie"
-	AuthTime time.Time   // last interactive authentication (auth_time); zero if unknown
-	MFA      bool        // the MFA step was completed (amr contains "otp" or "mfa")
-	Claims   *jwt.Claims // the verified access-token claims
+// CodeInternal is the JSON error code of a 500: a misconfiguration or an
+// unexpected failure, such as [ErrNoSessionMiddleware] or a failing object
+// loader in [RequireObject].
+const CodeInternal = "internal_error"
+
+// Source names where a credential comes from. The built-in sources are
+// [SourceBearer], [SourceCookie] and [SourceSession]; an [Extractor] adds
+// a source of its own name. The source that authenticated a request is
+// recorded as [Principal.Method].
+type Source string
+
+// Built-in credential sources, in their default order.
+const (
+	// SourceBearer is an access token in `Authorization: Bearer <token>`
+	// (RFC 6750 §2.1).
+	SourceBearer Source = "bearer"
+	// SourceCookie is an access token in the access-token cookie
+	// ([AuthConfig.CookieName], default "access_token").
+	SourceCookie Source = "cookie"
+	// SourceSession is a server-side session loaded by
+	// [session.Manager.LoadAndSave], which must run before the
+	// Authenticator's middleware.
+	SourceSession Source = "session"
+)
+
+// Reasons passed to [AuthConfig.OnFailure] and [AuthConfig.Deny] and carried
+// by [AuthError]. They name the kind of failure only: never the token.
+const (
+	ReasonMissing         = "missing"          // no source found a credential
+	ReasonMalformedHeader = "malformed_header" // Authorization present but not "Bearer <token>"
+	ReasonInvalidToken    = "invalid_token"    // bad signature, issuer, audience, type, format...
+	ReasonExpired         = "expired"          // the access token's exp has passed
+	ReasonRevoked         = "revoked"          // issued before the user's not-before (logout-all, password change)
+	ReasonMFAPending      = "mfa_pending"      // the session passed the password step only (SECURITY.md S3)
+)
+
+// Errors returned by [Authenticator.Authenticate].
+var (
+	// ErrUnauthenticated is satisfied by every client-side authentication
+	// failure: no credential, or one that is invalid, expired, revoked or
+	// incomplete. The concrete error is an [*AuthError].
+	ErrUnauthenticated = errors.New("middleware: unauthenticated")
+	// ErrNoCredentials is satisfied (with ErrUnauthenticated) when no
+	// source found any credential: the request is anonymous.
+	ErrNoCredentials = errors.New("middleware: no credentials")
+	// ErrNoSessionMiddleware reports that [SourceSession] is configured but
+	// the request carries no session: [session.Manager.LoadAndSave] did not
+	// run first. It is a server misconfiguration (500), never anonymous.
+	ErrNoSessionMiddleware = errors.New("middleware: session middleware did not run before the authenticator")
+)
+
+// AuthError is a client-side authentication failure. Reason is one of the
+// Reason constants; Source is the source that presented the failing
+// credential ("" for [ReasonMissing]); Err is the underlying cause (for
+// example a jwt error) for logs. errors.Is(err, ErrUnauthenticated) holds.
+// Never send Error() to a client.
+type AuthError struct {
+	Reason string
+	Source Source
+	Err    error
 }
 
-type principalKey struct{}
+// Error implements error.
+func (e *AuthError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("middleware: unauthenticated (%s, source %q): %v", e.Reason, e.Source, e.Err)
+	}
+	return fmt.Sprintf("middleware: unauthenticated (%s, source %q)", e.Reason, e.Source)
+}
+
+// Unwrap returns ErrUnauthenticated, ErrNoCredentials for a missing
+// credential, and the cause.
+func (e *AuthError) Unwrap() []error {
+	errs := []error{ErrUnauthenticated}
+	if e.Reason == ReasonMissing {
+		errs = append(errs, ErrNoCredentials)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	Subject string // user id
+	// Roles are the global rbac roles: from the access token for token
+	// sources, from [AuthConfig.Roles] for sessions.
+	Roles []string
+	// Tenant is the tenant the request acts in, from [AuthConfig.Tenant];
+	// "" for none. [RequirePermission] and [RequireObject] check in it.
+	Tenant string
+	// TenantRoles are the roles Subject holds in Tenant only, from
+	// [AuthConfig.TenantRoles]; empty when Tenant is "".
+	TenantRoles []string
+	// Method is the [Source] that authenticated the request: "bearer",
+	// "cookie", "session", or a custom [Extractor]'s name.
+	Method   string
+	AuthTime time.Time // last interactive authentication (auth_time); zero if unknown
+	// MFA reports that the MFA step was completed (amr contains "otp" or
+	// "mfa", or the session's MFA time is set).
+	MFA bool
+	// Claims are the verified access-token claims; nil for sessions.
+	Claims *jwt.Claims
+}
+
+// ctxKey is the context key type; a non-zero-size struct so that pointers to
+// distinct keys never compare equal (net/http's contextKey pattern).
+type ctxKey struct{ name string }
+
+var principalKey = &ctxKey{"principal"}
+
+// principalCtx carries the Principal, its claims and the rbac subject in a
+// single allocation (instead of a context.WithValue node plus a boxed
+// Principal plus the claims).
+type principalCtx struct {
+	context.Context
+	p         Principal
+	claims    jwt.Claims
+	tenantMap map[string][]string // rbac.Subject.TenantRoles, built once; nil without tenant roles
+}
+
+// subject returns the rbac subject of the Principal (no allocation).
+func (c *principalCtx) subject() rbac.Subject {
+	return rbac.Subject{ID: c.p.Subject, Roles: c.p.Roles, TenantRoles: c.tenantMap}
+}
+
+func (c *principalCtx) Value(key any) any {
+	if key == principalKey {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *principalCtx) String() string { return "middleware.principalCtx" }
+
+func newPrincipalCtx(parent context.Context, p Principal, claims *jwt.Claims) *principalCtx {
+	pc := &principalCtx{Context: parent, p: p}
+	if claims != nil {
+		pc.claims = *claims
+		pc.p.Claims = &pc.claims
+	}
+	if p.Tenant != "" && len(p.TenantRoles) > 0 {
+		pc.tenantMap = map[string][]string{p.Tenant: p.TenantRoles}
+	}
+	return pc
+}
 
 // NewContext returns a copy of ctx carrying p.
 func NewContext(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, &principalKeyVal, p)
+	return newPrincipalCtx(ctx, p, nil)
 }
 
-var principalKeyVal principalKey
-
-// FromContext returns the Principal stored by [Authenticator.RequireAuth] or
-// [Authenticator.Identify], if any.
+// FromContext returns the Principal stored by [Authenticator.RequireAuth],
+// [Authenticator.Identify] or [NewContext], if any.
 func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(&principalKeyVal).(Principal)
-	return p, ok
+	if pc := principalFrom(ctx); pc != nil {
+		return pc.p, true
+	}
+	return Principal{}, false
 }
 
-// AuthConfig configures [NewAuthenticator].
+func principalFrom(ctx context.Context) *principalCtx {
+	pc, _ := ctx.Value(principalKey).(*principalCtx)
+	return pc
+}
+
+// Extractor is a custom access-token source, for tokens carried somewhere
+// other than the bearer header or the access-token cookie (for example a
+// query parameter of a WebSocket upgrade). Its token is verified by
+// [AuthConfig.Verifier] like the built-in token sources.
+type Extractor struct {
+	// Source names the extractor in [AuthConfig.Order] and becomes
+	// [Principal.Method]. Required; must differ from the built-in names.
+	Source Source
+	// Extract returns the token the request carries for this source.
+	// ok false means "no credential here": the next source is tried.
+	// ok true means the request presented a credential, which then
+	// decides; an empty token with ok true is an invalid credential.
+	Extract func(r *http.Request) (token string, ok bool)
+}
+
+// AuthConfig configures [NewAuthenticator]. Zero fields take the documented
+// defaults. The functions are called concurrently, once per request, and
+// must be safe for concurrent use.
 type AuthConfig struct {
-	// Verifier verifies access tokens. Required.
+	// Verifier verifies access tokens. Required when Order contains a token
+	// source ([SourceBearer], [SourceCookie] or an Extractor), which is
+	// always the case for the default order.
 	Verifier *jwt.Verifier
 	// CookieName is the access-token cookie; empty means "access_token".
 	CookieName string
+
+	// Sessions enables [SourceSession]. The Authenticator reads the session
+	// that Sessions.LoadAndSave put in the request context, so that
+	// middleware must wrap the Authenticator's:
+	//
+	//	sessions.LoadAndSave(authn.RequireAuth(h))
+	//
+	// A request reaching the Authenticator without a session answers 500
+	// ([ErrNoSessionMiddleware]), never anonymous. A session with a user
+	// (Session.UserID) yields a Principal with Method "session", AuthTime
+	// from Session.AuthTime and MFA from Session.MFATime; a session whose
+	// MFA step is pending (Manager.BeginMFA) is refused with 401
+	// (ReasonMFAPending, SECURITY.md S3).
+	Sessions *session.Manager
+	// Roles returns the global roles of a session's user, read per request
+	// so that a role change applies at once (ASVS 8.3.2). nil means session
+	// principals have no roles. An error fails the request closed with
+	// [AuthConfig.ErrorFunc] (default 503), never anonymous.
+	// Token principals take their roles from the token.
+	Roles func(ctx context.Context, subject string) ([]string, error)
+
+	// Order is the order in which sources are tried. The first source that
+	// finds a credential decides: a present but invalid credential is
+	// refused even if a later source would succeed, so a request is never
+	// authenticated as someone other than what its first credential says.
+	// Default: [SourceBearer], [SourceCookie], then [SourceSession] when
+	// Sessions is set, then the Extractors in their order. Every name must
+	// be known and appear once; every Extractor must be listed when Order
+	// is set. With the session package's bearer transport, list
+	// SourceSession before SourceBearer (or leave SourceBearer out): a
+	// session token in the Authorization header is not a JWT.
+	Order []Source
+	// Extractors are custom token sources (see [Extractor]).
+	Extractors []Extractor
+
+	// Tenant returns the tenant the request acts in (from the host name,
+	// a path segment, a header...), recorded as [Principal.Tenant]; nil
+	// or "" means none. The tenant is a selector, not a grant: permissions
+	// in it come only from TenantRoles (and global roles).
+	Tenant func(r *http.Request) string
+	// TenantRoles returns the roles subject holds in tenant only (ASVS
+	// 8.4.1); [rbac.Store.RolesOf] fits. Called when Tenant returns a
+	// non-empty tenant; nil means no tenant roles. An error fails closed
+	// like Roles.
+	TenantRoles func(ctx context.Context, subject, tenant string) ([]string, error)
+
+	// OnFailure is an audit hook called for every 401 written, with one of
+	// the Reason constants (ASVS 16.3.1). It never receives the credential.
+	// An anonymous request passed by Identify is not a failure.
+	OnFailure func(r *http.Request, reason string)
+	// Deny writes the 401 response. The default writes
+	// {"error":"unauthenticated"} with `WWW-Authenticate: Bearer`, plus
+	// error="invalid_token" when a bearer token was presented (RFC 6750
+	// §3.1). A browser UI might redirect to its login page instead. When
+	// a bearer token was refused, the `WWW-Authenticate: Bearer
+	// error="invalid_token"` header is already set when Deny runs.
+	Deny func(w http.ResponseWriter, r *http.Request, reason string)
+	// ErrorFunc answers a request whose authentication could not be decided
+	// because of a system failure: a not-before store, session store or
+	// roles lookup error, or [ErrNoSessionMiddleware]. The request is never
+	// passed on. The default writes 500 {"error":"internal_error"} for
+	// ErrNoSessionMiddleware and 503 {"error":"unavailable"} otherwise.
+	ErrorFunc func(w http.ResponseWriter, r *http.Request, err error)
 }
 
-// Authenticator identifies requests from an `Authorization: Bearer` access
-// token (RFC 6750 §2.1), or else the access-token cookie.
+type source struct {
+	name    Source
+	kind    Source // SourceBearer, SourceCookie, SourceSession, or "" for an extractor
+	extract func(*http.Request) (string, bool)
+}
+
+// Authenticator identifies requests from the configured sources (by
+// default an `Authorization: Bearer` access token, RFC 6750 §2.1, then the
+// access-token cookie, then the session) and puts a [Principal] in the
+// request context. It is immutable after [NewAuthenticator] and safe for
+// concurrent use.
 type Authenticator struct {
-	v      *jwt.Verifier
-	cookie string
+	v           *jwt.Verifier
+	verify      func(context.Context, string) (jwt.Claims, error) // v.Verify; replaced only by this package's overhead benchmark
+	cookie      string
+	sources     []source
+	roles       func(context.Context, string) ([]string, error)
+	tenant      func(*http.Request) string
+	tenantRoles func(context.Context, string, string) ([]string, error)
+	onFailure   func(*http.Request, string)
+	deny        func(http.ResponseWriter, *http.Request, string)
+	errorFunc   func(http.ResponseWriter, *http.Request, error)
 }
 
 // NewAuthenticator validates cfg and returns an Authenticator.
 func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
-	if cfg.Verifier == nil {
+	a := &Authenticator{v: cfg.Verifier, cookie: cfg.CookieName, roles: cfg.Roles, tenant: cfg.Tenant,
+		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
+	if a.cookie == "" {
+		a.cookie = "access_token"
+	}
+	if !validCookieName(a.cookie) {
+		return nil, fmt.Errorf("middleware: AuthConfig.CookieName %q is not a valid cookie name", a.cookie)
+	}
+	custom := make(map[Source]Extractor, len(cfg.Extractors))
+	for _, e := range cfg.Extractors {
+		switch {
+		case e.Source == "":
+			return nil, errors.New("middleware: Extractor.Source is required")
+		case e.Source == SourceBearer || e.Source == SourceCookie || e.Source == SourceSession:
+			return nil, fmt.Errorf("middleware: Extractor.Source %q is a built-in source name", e.Source)
+		case e.Extract == nil:
+			return nil, fmt.Errorf("middleware: Extractor %q has no Extract func", e.Source)
+		}
+		if _, dup := custom[e.Source]; dup {
+			return nil, fmt.Errorf("middleware: duplicate Extractor %q", e.Source)
+		}
+		custom[e.Source] = e
+	}
+	order := cfg.Order
+	if len(order) == 0 {
+		order = []Source{SourceBearer, SourceCookie}
+		if cfg.Sessions != nil {
+			order = append(order, SourceSession)
+		}
+		for _, e := range cfg.Extractors {
+			order = append(order, e.Source)
+		}
+	}
+	seen := make(map[Source]bool, len(order))
+	needVerifier := false
+	for _, s := range order {
+		if seen[s] {
+			return nil, fmt.Errorf("middleware: AuthConfig.Order lists %q twice", s)
+		}
+		seen[s] = true
+		switch s {
+		case SourceBearer, SourceCookie:
+			needVerifier = true
+			a.sources = append(a.sources, source{name: s, kind: s})
+		case SourceSession:
+			if cfg.Sessions == nil {
+				return nil, errors.New("middleware: AuthConfig.Order lists the session source but Sessions is nil")
+			}
+			a.sources = append(a.sources, source{name: s, kind: s})
+		default:
+			e, ok := custom[s]
+			if !ok {
+				return nil, fmt.Errorf("middleware: AuthConfig.Order lists unknown source %q", s)
+			}
+			needVerifier = true
+			a.sources = append(a.sources, source{name: s, extract: e.Extract})
+		}
+	}
+	for name := range custom {
+		if !seen[name] {
+			return nil, fmt.Errorf("middleware: Extractor %q is not listed in AuthConfig.Order", name)
+		}
+	}
+	if needVerifier && a.v == nil {
 		return nil, errors.New("middleware: AuthConfig.Verifier is required")
 	}
-	if cfg.CookieName == "" {
-		cfg.CookieName = "access_token"
+	if a.v != nil {
+		a.verify = a.v.Verify
 	}
-	return &Authenticator{v: cfg.Verifier, cookie: cfg.CookieName}, nil
+	if a.deny == nil {
+		a.deny = defaultAuthDeny
+	}
+	if a.errorFunc == nil {
+		a.errorFunc = defaultAuthError
+	}
+	return a, nil
 }
 
-// authenticate returns (principal, presentedBearer, err). err wrapping
-// jwt.ErrInvalidToken or errNoCredentials is a client problem; any other
-// error is a system failure (fail closed with 5xx).
-func (a *Authenticator) authenticate(r *http.Request) (Principal, bool, error) {
-	tok, method := "", ""
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, rest, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || rest == "" {
-			return Principal{}, true, jwt.ErrInvalidToken
+// Authenticate is the pure check behind the middleware: it identifies r
+// without writing a response. On success it returns the Principal. An error
+// satisfying [ErrUnauthenticated] is an [*AuthError] (a 401; additionally
+// [ErrNoCredentials] when the request is anonymous); any other error is a
+// system failure (fail closed).
+func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
+	var res authResult
+	if err := a.authenticate(r, &res); err != nil {
+		return Principal{}, err
+	}
+	p := res.p
+	if res.hasClaims {
+		cl := res.claims
+		p.Claims = &cl
+	}
+	return p, nil
+}
+
+type authResult struct {
+	p         Principal
+	claims    jwt.Claims
+	hasClaims bool
+}
+
+func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
+	ctx := r.Context()
+	for i := range a.sources {
+		s := &a.sources[i]
+		var tok string
+		switch s.kind {
+		case SourceBearer:
+			h := r.Header.Get("Authorization")
+			if h == "" {
+				continue
+			}
+			scheme, rest, ok := strings.Cut(h, " ")
+			rest = strings.TrimSpace(rest)
+			if !ok || !strings.EqualFold(scheme, "Bearer") || rest == "" {
+				return &AuthError{Reason: ReasonMalformedHeader, Source: SourceBearer}
+			}
+			tok = rest
+		case SourceCookie:
+			v, ok := cookieValue(r.Header, a.cookie)
+			if !ok || v == "" {
+				continue
+			}
+			tok = v
+		case SourceSession:
+			done, err := a.fromSession(ctx, res)
+			if err != nil {
+				return err
+			}
+			if !done {
+				continue
+			}
+			return a.finish(r, res)
+		default:
+			t, ok := s.extract(r)
+			if !ok {
+				continue
+			}
+			if t == "" {
+				return &AuthError{Reason: ReasonInvalidToken, Source: s.name}
+			}
+			tok = t
 		}
-		tok, method = strings.TrimSpace(rest), "bearer"
-	} else if c, err := r.Cookie(a.cookie); err == nil && c.Value != "" {
-		tok, method = c.Value, "cookie"
-	} else {
-		return Principal{}, false, errNoCredentials
+		cl, err := a.verify(ctx, tok)
+		if err != nil {
+			if !errors.Is(err, jwt.ErrInvalidToken) {
+				return err // not-before store failure: fail closed
+			}
+			reason := ReasonInvalidToken
+			switch {
+			case errors.Is(err, jwt.ErrRevoked):
+				reason = ReasonRevoked
+			case errors.Is(err, jwt.ErrExpired):
+				reason = ReasonExpired
+			}
+			return &AuthError{Reason: reason, Source: s.name, Err: err}
+		}
+		res.claims, res.hasClaims = cl, true
+		res.p = Principal{Subject: cl.Subject, Roles: cl.Roles, Method: string(s.name), AuthTime: cl.AuthTime,
+			MFA: cl.HasAMR("otp") || cl.HasAMR("mfa")}
+		return a.finish(r, res)
 	}
-	cl, err := a.v.Verify(r.Context(), tok)
-	if err != nil {
-		return Principal{}, method == "bearer", err
-	}
-	return Principal{Subject: cl.Subject, Roles: cl.Roles, Method: method, AuthTime: cl.AuthTime,
-		MFA: cl.HasAMR("otp") || cl.HasAMR("mfa"), Claims: &cl}, method == "bearer", nil
+	return &AuthError{Reason: ReasonMissing}
 }
 
-var errNoCredentials = errors.New("middleware: no credentials")
+// fromSession fills res from the request's session. done is false when the
+// session is anonymous (no credential from this source).
+func (a *Authenticator) fromSession(ctx context.Context, res *authResult) (done bool, err error) {
+	s, ok := session.FromContext(ctx)
+	if !ok {
+		return false, ErrNoSessionMiddleware
+	}
+	uid := s.UserID()
+	if uid == "" {
+		if s.PendingUserID() != "" {
+			return false, &AuthError{Reason: ReasonMFAPending, Source: SourceSession} // S3
+		}
+		return false, nil
+	}
+	res.p = Principal{Subject: uid, Method: string(SourceSession), AuthTime: s.AuthTime(), MFA: !s.MFATime().IsZero()}
+	if a.roles != nil {
+		roles, err := a.roles(ctx, uid)
+		if err != nil {
+			return false, fmt.Errorf("middleware: roles of session user: %w", err)
+		}
+		res.p.Roles = roles
+	}
+	return true, nil
+}
 
-// RequireAuth identifies and enforces in one step: without a valid access
-// token it answers 401 {"error":"unauthenticated"} with `WWW-Authenticate:
-// Bearer` (plus error="invalid_token" when a bearer token was presented, RFC
-// 6750 §3.1); a verifier system failure (not-before store) answers 503 and
-// never passes the request as anonymous.
+// finish adds the tenant and its roles.
+func (a *Authenticator) finish(r *http.Request, res *authResult) error {
+	if a.tenant == nil {
+		return nil
+	}
+	t := a.tenant(r)
+	if t == "" {
+		return nil
+	}
+	res.p.Tenant = t
+	if a.tenantRoles != nil {
+		roles, err := a.tenantRoles(r.Context(), res.p.Subject, t)
+		if err != nil {
+			return fmt.Errorf("middleware: tenant roles: %w", err)
+		}
+		res.p.TenantRoles = roles
+	}
+	return nil
+}
+
+func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, next http.Handler, allowAnonymous bool) {
+	var res authResult
+	err := a.authenticate(r, &res)
+	if err == nil {
+		var cl *jwt.Claims
+		if res.hasClaims {
+			cl = &res.claims
+		}
+		next.ServeHTTP(w, r.WithContext(newPrincipalCtx(r.Context(), res.p, cl)))
+		return
+	}
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		a.errorFunc(w, r, err)
+		return
+	}
+	if allowAnonymous && (ae.Reason == ReasonMissing || ae.Reason == ReasonMFAPending) {
+		next.ServeHTTP(w, r)
+		return
+	}
+	if a.onFailure != nil {
+		a.onFailure(r, ae.Reason)
+	}
+	if ae.Source == SourceBearer {
+		// RFC 6750 §3.1: tell the client that its bearer token was refused.
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	a.deny(w, r, ae.Reason)
+}
+
+// RequireAuth identifies and enforces in one step: without valid
+// credentials it answers 401 {"error":"unauthenticated"} with
+// `WWW-Authenticate: Bearer` (plus error="invalid_token" when a bearer token
+// was presented, RFC 6750 §3.1), or the [AuthConfig.Deny] response; a system
+// failure (not-before store, session store, roles lookup) goes to
+// [AuthConfig.ErrorFunc] (503 by default) and never passes the request as
+// anonymous. A session whose MFA step is pending is refused (SECURITY.md S3).
 func (a *Authenticator) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, bearer, err := a.authenticate(r)
-		if err != nil {
-			a.fail(w, bearer, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+		a.serve(w, r, next, false)
 	})
 }
 
 // Identify puts a Principal in the context when valid credentials are
-// presented and passes anonymous requests (no credentials) through
-// explicitly. Invalid credentials still get 401, and a system failure 503.
+// presented and passes anonymous requests (no credentials, or a session
+// whose MFA step is pending) through explicitly, without a Principal.
+// Invalid credentials still get 401, and a system failure the ErrorFunc
+// response (503 by default).
 func (a *Authenticator) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, bearer, err := a.authenticate(r)
-		if errors.Is(err, errNoCredentials) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if err != nil {
-			a.fail(w, bearer, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+		a.serve(w, r, next, true)
 	})
 }
 
-func (a *Authenticator) fail(w http.ResponseWriter, bearer bool, err error) {
-	if !errors.Is(err, jwt.ErrInvalidToken) && !errors.Is(err, errNoCredentials) {
-		WriteError(w, http.StatusServiceUnavailable, CodeUnavailable)
-		return
-	}
-	if bearer {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	} else {
+func defaultAuthDeny(w http.ResponseWriter, _ *http.Request, _ string) {
+	if w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	WriteError(w, http.StatusUnauthorized, CodeUnauthenticated)
+}
+
+func defaultAuthError(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, ErrNoSessionMiddleware) {
+		WriteError(w, http.StatusInternalServerError, CodeInternal)
+		return
+	}
+	WriteError(w, http.StatusServiceUnavailable, CodeUnavailable)
+}
+
+// maxCookies mirrors net/http's default limit on the number of cookies in a
+// request (GODEBUG httpcookiemaxnum=3000): above it Request.Cookie finds none.
+const maxCookies = 3000
+
+// cookieValue returns what (*http.Request).Cookie(name).Value returns, with
+// the same parsing rules (first valid cookie of that name; surrounding double
+// quotes stripped; a value with bytes outside RFC 6265's cookie-octet set is
+// skipped), without allocating. name must be a valid cookie name.
+func cookieValue(h http.Header, name string) (string, bool) {
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return "", false
+	}
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > maxCookies {
+		return "", false
+	}
+	for _, line := range lines {
+		line = textproto.TrimString(line)
+		var part string
+		for len(line) > 0 {
+			part, line, _ = strings.Cut(line, ";")
+			k, v, _ := strings.Cut(textproto.TrimString(part), "=")
+			if textproto.TrimString(k) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !validCookieValue(v) {
+				continue
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// validCookieName reports whether s is an RFC 7230 token (RFC 6265 §4.1.1
+// cookie-name).
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b <= 0x20 || b >= 0x7f || strings.IndexByte(`()<>@,;:\\"/[]?={}`, b) >= 0 {
+			return false
+		}
+	}
+	return true
 }

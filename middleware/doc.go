@@ -1,13 +1,40 @@
-// Package middleware holds authkit's net/http adapters: CSRF protection,
-// rate limiting, client IP resolution, secure response headers for auth
-// endpoints and the shared JSON error writer. (The authentication and
-// permission guards are added in auth*.go and permission*.go.)
+// Package middleware holds authkit's net/http adapters: authentication and
+// permission guards, CSRF protection, rate limiting, client IP resolution,
+// secure response headers for auth endpoints and the shared JSON error
+// writer.
 //
 // Every adapter follows the shape of [net/http.CrossOriginProtection]: a
 // value built once from a validated Config (immutable afterwards, safe for
 // concurrent use), a pure Check method that decides without writing a
 // response, a Handler adapter of type func(http.Handler) http.Handler, and a
 // deny hook through which the host controls the rejection response.
+//
+// # Authentication and permissions
+//
+// [Authenticator.RequireAuth] identifies and enforces in one step, so the
+// enforcing step cannot be forgotten: it takes the credential from the
+// configured sources ([AuthConfig.Order]; by default an `Authorization:
+// Bearer` access token, then the access_token cookie, then a server-side
+// session when [AuthConfig.Sessions] is set, then custom extractors, see [Extractor]),
+// verifies it, and puts a [Principal] (subject, roles, tenant, method, auth
+// time, MFA) in the request context for [FromContext]. The first source that
+// finds a credential decides. Anything else answers 401
+// {"error":"unauthenticated"} with `WWW-Authenticate: Bearer` (RFC 6750 §3),
+// and a session whose MFA step is pending is refused (SECURITY.md S3). A
+// store failure (not-before, session, roles) answers 5xx and never lets the
+// request continue as anonymous. [Authenticator.Identify] is the explicit
+// variant that lets anonymous requests through without a Principal.
+// [AuthConfig.OnFailure] audits each 401 with a reason such as "expired" or
+// "revoked", never the token. With sessions, [session.Manager.LoadAndSave]
+// must wrap the Authenticator:
+//
+//	sessions.LoadAndSave(authn.RequireAuth(middleware.RequirePermission(authz, "posts:write", audit)(h)))
+//
+// [RequirePermission] then checks a permission of the Principal in its
+// tenant against an [rbac.Authorizer] (403 {"error":"forbidden"}, deny by
+// default, each denial passed to an audit hook), and [RequireObject] loads
+// the object a request targets and runs the policy's object-level rules on
+// it (OWASP API1, ASVS 8.2.2), answering 404 for [ErrObjectNotFound].
 //
 // # CSRF
 //
