@@ -20,32 +20,44 @@ import (
 // gets a fresh store: its own SQLite file, or its own PostgreSQL schema.
 func TestConformance(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, d dialect) {
+		// Both dialects and all suites run in parallel: most cases wait on
+		// the database or on a short TTL, not on the CPU.
+		t.Parallel()
 		st := func(t *testing.T) *sqlstore.Store { return d.new(t, sqlstore.Config{}) }
 		t.Run("Sessions", func(t *testing.T) {
+			t.Parallel()
 			sessiontest.Run(t, func(t *testing.T) session.Store { return st(t).Sessions() })
 		})
 		t.Run("RefreshTokens", func(t *testing.T) {
+			t.Parallel()
 			jwttest.Run(t, func(t *testing.T) jwt.RefreshStore { return st(t).RefreshTokens() })
 		})
 		t.Run("NotBefore", func(t *testing.T) {
+			t.Parallel()
 			jwttest.RunNotBefore(t, func(t *testing.T) jwt.NotBeforeStore { return st(t).NotBefore() })
 		})
 		t.Run("MFA", func(t *testing.T) {
+			t.Parallel()
 			mfatest.Run(t, func(t *testing.T) mfa.Store { return st(t).MFA() })
 		})
 		t.Run("TOTPReplay", func(t *testing.T) {
+			t.Parallel()
 			mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return st(t).TOTPReplay() })
 		})
 		t.Run("Challenges", func(t *testing.T) {
+			t.Parallel()
 			mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
 		})
 		t.Run("OAuthStates", func(t *testing.T) {
+			t.Parallel()
 			oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
 		})
 		t.Run("Attempts", func(t *testing.T) {
+			t.Parallel()
 			authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return st(t).Attempts() })
 		})
 		t.Run("OneTimeTokens", func(t *testing.T) {
+			t.Parallel()
 			authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
 		})
 	})

@@ -26,6 +26,7 @@ const (
 	childDSNEnv    = "SQLSTORE_TEST_CHILD_DSN"
 	childSchemaEnv = "SQLSTORE_TEST_CHILD_SCHEMA"
 	childRoundsEnv = "SQLSTORE_TEST_CHILD_ROUNDS"
+	childModeEnv   = "SQLSTORE_TEST_CHILD_MODE" // "migrate": run Migrate at the start time, print "migrated"
 
 	crossRounds     = 20
 	crossGoroutines = 4                     // racers per process and item
@@ -184,6 +185,15 @@ func runChild() int {
 	}
 	startNS, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
 	start := time.Unix(0, startNS)
+	if os.Getenv(childModeEnv) == "migrate" {
+		time.Sleep(time.Until(start))
+		if err := st.Migrate(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("migrated")
+		return 0
+	}
 
 	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds), Backup: make([]int, rounds)}
 	var mu sync.Mutex
@@ -233,4 +243,62 @@ func runChild() int {
 		return 2
 	}
 	return 0
+}
+
+// TestMigrateCrossProcess starts several processes that each run Migrate
+// at the same instant on one empty database (on PostgreSQL, a schema that
+// does not exist yet): all succeed and every migration is applied once.
+func TestMigrateCrossProcess(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		t.Parallel()
+		var st *sqlstore.Store
+		var dialectName, dsn, schema string
+		if d.name == "SQLite" {
+			path := sqlitePath(t)
+			st = newStore(t, sqlstore.Config{DB: openSQLite(t, path), Dialect: sqlstore.SQLite})
+			dialectName, dsn = "sqlite", path
+		} else {
+			schema = randName("sqlstore_t_")
+			dropSchemaLater(t, schema)
+			st = newStore(t, sqlstore.Config{DB: pgPool(t), Dialect: sqlstore.Postgres, Schema: schema})
+			dialectName, dsn = "postgres", pgDSN(t)
+		}
+		const procs = 3
+		type proc struct {
+			cmd   *exec.Cmd
+			stdin io.WriteCloser
+			out   *bufio.Reader
+		}
+		ps := make([]proc, procs)
+		for i := range ps {
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), childEnv+"="+dialectName, childDSNEnv+"="+dsn,
+				childSchemaEnv+"="+schema, childModeEnv+"=migrate")
+			cmd.Stderr = os.Stderr
+			stdin, err := cmd.StdinPipe()
+			must(t, err)
+			stdout, err := cmd.StdoutPipe()
+			must(t, err)
+			must(t, cmd.Start())
+			ps[i] = proc{cmd, stdin, bufio.NewReader(stdout)}
+		}
+		for _, p := range ps {
+			if line, err := p.out.ReadString('\n'); err != nil || line != "ready\n" {
+				t.Fatalf("child did not get ready: %q, %v", line, err)
+			}
+		}
+		start := time.Now().Add(50 * time.Millisecond).UnixNano()
+		for _, p := range ps {
+			fmt.Fprintf(p.stdin, "%d\n", start)
+			p.stdin.Close()
+		}
+		for i, p := range ps {
+			b, err := io.ReadAll(p.out)
+			must(t, err)
+			if err := p.cmd.Wait(); err != nil || string(b) != "migrated\n" {
+				t.Errorf("child %d: %v, output %q", i, err, b)
+			}
+		}
+		checkVersion(t, st)
+	})
 }

@@ -8,10 +8,48 @@
 // (driver name "pgx") for PostgreSQL and modernc.org/sqlite (driver name
 // "sqlite", pure Go) for SQLite.
 //
-//	db, _ := sql.Open("sqlite", sqlstore.SQLiteDSN("/var/lib/app/auth.db"))
-//	st, _ := sqlstore.New(sqlstore.Config{DB: db, Dialect: sqlstore.SQLite})
-//	if err := st.Migrate(ctx); err != nil { ... }
-//	sessions, _ := session.New(session.Config{Store: st.Sessions()})
+// # Wiring
+//
+// PostgreSQL (put the tables in a schema of their own, or leave Schema
+// empty to use the connection's search_path):
+//
+//	import _ "github.com/jackc/pgx/v5/stdlib"
+//
+//	db, err := sql.Open("pgx", "postgres://app@db:5432/app?connect_timeout=5")
+//	st, err := sqlstore.New(sqlstore.Config{DB: db, Dialect: sqlstore.Postgres, Schema: "authkit"})
+//	err = st.Migrate(ctx) // at start-up; idempotent, safe from several instances
+//
+// SQLite (one file; [SQLiteDSN] adds the busy_timeout and WAL the store
+// needs):
+//
+//	import _ "modernc.org/sqlite"
+//
+//	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN("/var/lib/app/auth.db"))
+//	st, err := sqlstore.New(sqlstore.Config{DB: db, Dialect: sqlstore.SQLite})
+//	err = st.Migrate(ctx)
+//
+// Then hand each adapter to the package that uses it:
+//
+//	session.Config{Store: st.Sessions()}
+//	jwt.RefreshConfig{Store: st.RefreshTokens()}
+//	jwt.VerifierConfig{NotBefore: st.NotBefore()}
+//	mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Challenges: st.Challenges(), Throttle: st.Attempts()}
+//	oauth.Config{StateStore: st.OAuthStates()}
+//	authkit.Config{Users: st.Users(), RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
+//		Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens()}
+//
+// and call [Store.Purge] periodically from a job of the host's own.
+// [Store.Users] is optional: a host with its own user table implements
+// authkit.UserStore over it instead.
+//
+// Give requests a deadline (http.Server timeouts or a context middleware)
+// and PostgreSQL a connect_timeout: when the network to the database stalls
+// rather than fails, only a deadline ends the query.
+//
+// A read-only request through session.Manager costs one round trip (one
+// indexed SELECT), a rotation of a refresh token two. pgx's stdlib driver
+// adds a ping when it reuses a connection idle for more than a second
+// (stdlib.OptionShouldPing changes that).
 //
 // # Adapters
 //
@@ -64,9 +102,14 @@
 //
 // Every method returns the driver's error (wrapped with %w) when the
 // database cannot be reached; a read never reports found=false for an
-// error, so callers such as session.Manager fail closed. database/sql
-// replaces broken connections, so the store recovers by itself when the
-// database comes back.
+// error, so callers such as session.Manager fail closed (a 5xx, the
+// handler does not run). database/sql replaces broken connections, so the
+// store recovers by itself when the database comes back, without a
+// restart. The package's fault tests check both through a TCP proxy that
+// they cut, stall and restore.
+//
+// [Store.Version] reports 0 applied migrations, not an error, for a
+// database Migrate has never run on.
 //
 // # SQLite
 //

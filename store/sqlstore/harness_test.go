@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -175,5 +174,3 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
-
-var _ = fmt.Sprintf

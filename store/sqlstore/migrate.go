@@ -163,8 +163,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return wrap("migrate", err)
 }
 
-// Version returns the highest applied migration version (0 before the
-// first Migrate) and the latest version this release ships.
+// Version returns the highest applied migration version (0, with a nil
+// error, before the first Migrate) and the latest version this release
+// ships; applied < latest means Migrate has work to do. An error means the
+// database could not be asked.
 func (s *Store) Version(ctx context.Context) (applied, latest int64, err error) {
 	ms, err := s.migrations()
 	if err != nil {
@@ -172,6 +174,23 @@ func (s *Store) Version(ctx context.Context) (applied, latest int64, err error) 
 	}
 	if len(ms) > 0 {
 		latest = ms[len(ms)-1].version
+	}
+	// Look the table up in the catalog first, so that a database Migrate
+	// has never run on reports 0 rather than an "undefined table" error.
+	var exists bool
+	if s.dialect == Postgres {
+		// to_regclass resolves an unqualified name through search_path, as
+		// the store's own statements do; it is NULL for a missing table.
+		err = s.db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, s.Table("schema_migrations")).Scan(&exists)
+	} else {
+		err = s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1)`,
+			s.Table("schema_migrations")).Scan(&exists)
+	}
+	if err != nil {
+		return 0, latest, wrap("version", err)
+	}
+	if !exists {
+		return 0, latest, nil
 	}
 	var v *int64
 	err = s.db.QueryRowContext(ctx, s.render(`SELECT MAX(version) FROM {T}schema_migrations`)).Scan(&v)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/authkit-go/authkit/session"
 )
@@ -41,7 +42,7 @@ func scanSession(sc interface{ Scan(...any) error }, extra ...any) (session.Reco
 func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, error) {
 	row := x.s.db.QueryRowContext(ctx, x.s.q.sessionFind, key(id), x.s.nowMicros())
 	rec, err := scanSession(row)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return session.Record{}, false, nil
 	}
 	if err != nil {

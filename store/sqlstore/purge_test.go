@@ -1,0 +1,164 @@
+package sqlstore_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/session"
+	"github.com/authkit-go/authkit/store/sqlstore"
+)
+
+// testClock is a settable Config.Now.
+type testClock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *testClock {
+	c := &testClock{}
+	c.ns.Store(t.UnixNano())
+	return c
+}
+
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// TestPurge fills every table that expires with one row that will have
+// expired and one that stays live (plus a refresh token of a revoked
+// family, which Purge removes at once), moves the injected clock past the
+// first and checks, per table, that Purge removed exactly the expired rows,
+// left the tables without expiry alone, and that the live rows still read
+// back.
+func TestPurge(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		t.Parallel()
+		t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		clock := newClock(t0)
+		st := d.new(t, sqlstore.Config{Now: clock.Now, RevokedFamilyRetention: 5 * time.Minute})
+		ctx := t.Context()
+		short, long := t0.Add(time.Minute), t0.Add(time.Hour)
+
+		sess := func(exp time.Time) session.Record {
+			return session.Record{UserID: "u", SecretHash: []byte("h"), CreatedAt: t0, LastSeen: t0, IdleExpiry: exp, AbsoluteExpiry: long}
+		}
+		must(t, st.Sessions().Save(ctx, "s-expired", sess(short)))
+		must(t, st.Sessions().Save(ctx, "s-live", sess(long)))
+
+		rt := func(id, fam string, exp time.Time) jwt.RefreshToken {
+			return jwt.RefreshToken{ID: id, FamilyID: fam, UserID: "u", IssuedAt: t0, Expiry: exp, FamilyExpiry: long}
+		}
+		must(t, st.RefreshTokens().Create(ctx, rt("rt-expired", "fam", short)))
+		must(t, st.RefreshTokens().Create(ctx, rt("rt-live", "fam", long)))
+		// A revoked family: its live token goes; its tombstone stays until
+		// the family's expiry (long).
+		must(t, st.RefreshTokens().Create(ctx, rt("rt-revoked", "fam-revoked", long)))
+		must(t, st.RefreshTokens().RevokeFamily(ctx, "fam-revoked"))
+		// A family with no tokens: its tombstone lives for the retention
+		// (5 min), then goes.
+		must(t, st.RefreshTokens().RevokeFamily(ctx, "fam-ghost"))
+
+		for user, exp := range map[string]time.Time{"expired": short, "live": long} {
+			if ok, err := st.TOTPReplay().Advance(ctx, user, 100, exp); !ok || err != nil {
+				t.Fatalf("Advance: %v, %v", ok, err)
+			}
+		}
+		must(t, st.Challenges().Save(ctx, "c-expired", mfa.Challenge{UserID: "u", Expiry: short}))
+		must(t, st.Challenges().Save(ctx, "c-live", mfa.Challenge{UserID: "u", Expiry: long}))
+		must(t, st.OAuthStates().Save(ctx, "o-expired", oauth.Pending{Verifier: "v", Expiry: short}))
+		must(t, st.OAuthStates().Save(ctx, "o-live", oauth.Pending{Verifier: "v", Expiry: long}))
+		for k, w := range map[string]time.Duration{"a-expired": time.Minute, "a-live": time.Hour} {
+			if _, _, err := st.Attempts().Incr(ctx, k, w); err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(t, st.OneTimeTokens().Save(ctx, "t-expired", authkit.OneTimeToken{Purpose: "reset", UserID: "u", Expiry: short}))
+		must(t, st.OneTimeTokens().Save(ctx, "t-live", authkit.OneTimeToken{Purpose: "reset", UserID: "u", Expiry: long}))
+		// Rows that never expire.
+		must(t, st.Users().CreateUser(ctx, authkit.User{ID: "u", Email: "u@example.com"}))
+		must(t, st.MFA().Put(ctx, "u", mfa.Enrollment{Secret: []byte("sealed"), ConfirmedAt: t0}))
+		must(t, st.MFA().ReplaceBackupCodes(ctx, "u", [][]byte{[]byte("c1"), []byte("c2")}))
+		must(t, st.NotBefore().SetNotBefore(ctx, "u", t0))
+
+		// Nothing has expired yet; only the revoked family's token goes.
+		if n, err := st.Purge(ctx); n != 1 || err != nil {
+			t.Fatalf("Purge at t0 = %d, %v; want 1", n, err)
+		}
+		if _, found, err := st.RefreshTokens().Use(ctx, "rt-revoked", clock.Now()); found || err != nil {
+			t.Errorf("rt-revoked after Purge: found=%v err=%v", found, err)
+		}
+		clock.Advance(10 * time.Minute)
+
+		tables := []struct {
+			table        string
+			before, want int // rows before and after Purge
+		}{
+			{"sessions", 2, 1},
+			{"refresh_tokens", 2, 1},
+			{"refresh_revoked", 2, 1},
+			{"totp_replay", 2, 1},
+			{"mfa_challenges", 2, 1},
+			{"oauth_states", 2, 1},
+			{"attempts", 2, 1},
+			{"one_time_tokens", 2, 1},
+			{"users", 1, 1},
+			{"mfa_enrollments", 1, 1},
+			{"mfa_backup_codes", 2, 2},
+			{"mfa_backup_sets", 1, 1},
+			{"not_before", 1, 1},
+			{"schema_migrations", 1, 1},
+		}
+		wantTotal := 0
+		for _, tb := range tables {
+			if got := countRows(t, st, tb.table); got != tb.before {
+				t.Fatalf("%s: %d rows before Purge, want %d", tb.table, got, tb.before)
+			}
+			wantTotal += tb.before - tb.want
+		}
+		n, err := st.Purge(ctx)
+		if err != nil || n != int64(wantTotal) {
+			t.Errorf("Purge = %d, %v; want %d", n, err, wantTotal)
+		}
+		for _, tb := range tables {
+			if got := countRows(t, st, tb.table); got != tb.want {
+				t.Errorf("%s: %d rows after Purge, want %d", tb.table, got, tb.want)
+			}
+		}
+		if n, err := st.Purge(ctx); n != 0 || err != nil {
+			t.Errorf("second Purge = %d, %v; want 0", n, err)
+		}
+
+		// The live rows are the ones kept.
+		if _, found, err := st.Sessions().Find(ctx, "s-live"); !found || err != nil {
+			t.Errorf("s-live: %v %v", found, err)
+		}
+		if tok, found, err := st.RefreshTokens().Use(ctx, "rt-live", clock.Now()); !found || err != nil || !tok.UsedAt.IsZero() {
+			t.Errorf("rt-live: %+v %v %v", tok, found, err)
+		}
+		// The revoked family stays revoked: a token created into it later
+		// is dead (the tombstone was kept).
+		must(t, st.RefreshTokens().Create(ctx, rt("rt-late", "fam-revoked", long)))
+		if _, found, err := st.RefreshTokens().Use(ctx, "rt-late", clock.Now()); found || err != nil {
+			t.Errorf("token of a revoked family after Purge: found=%v err=%v", found, err)
+		}
+		if ok, err := st.TOTPReplay().Advance(ctx, "live", 100, long); ok || err != nil {
+			t.Errorf("replayed step after Purge: %v %v", ok, err)
+		}
+		if _, found, err := st.Challenges().Take(ctx, "c-live"); !found || err != nil {
+			t.Errorf("c-live: %v %v", found, err)
+		}
+		if _, found, err := st.OAuthStates().Take(ctx, "o-live"); !found || err != nil {
+			t.Errorf("o-live: %v %v", found, err)
+		}
+		if c, _, err := st.Attempts().Count(ctx, "a-live"); c != 1 || err != nil {
+			t.Errorf("a-live: %d %v", c, err)
+		}
+		if _, found, err := st.OneTimeTokens().Take(ctx, "t-live"); !found || err != nil {
+			t.Errorf("t-live: %v %v", found, err)
+		}
+		if used, err := st.MFA().UseBackupCode(ctx, "u", []byte("c1")); !used || err != nil {
+			t.Errorf("backup code after Purge: %v %v", used, err)
+		}
+	})
+}
