@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/authkit-go/authkit"
@@ -15,7 +16,7 @@ func Example() {
 	ctx := context.Background()
 	users := memstore.NewUsers()
 	if err := users.CreateUser(ctx, authkit.User{ID: "u1", Email: "ada@example.com", Roles: []string{"viewer"}}); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	err := users.CreateUser(ctx, authkit.User{ID: "u2", Email: "ada@example.com"})
 	fmt.Println(err)
