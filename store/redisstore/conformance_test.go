@@ -1,0 +1,74 @@
+package redisstore_test
+
+import (
+	"testing"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/authkittest"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/jwt/jwttest"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/mfa/mfatest"
+	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/middleware/limitertest"
+	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/oauth/oauthtest"
+	"github.com/authkit-go/authkit/session"
+	"github.com/authkit-go/authkit/session/sessiontest"
+	"github.com/authkit-go/authkit/store/redisstore"
+)
+
+// TestConformance runs every conformance suite against a single Redis node
+// and against a Redis Cluster (through a cluster client, so every script
+// must keep to one slot: a cross-slot script fails with CROSSSLOT there).
+// Each case gets its own random key prefix; nothing is flushed.
+func TestConformance(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		st := func(t *testing.T) *redisstore.Store { return newStore(t, b.client(t), redisstore.Config{}) }
+		suites := []struct {
+			name string
+			run  func(t *testing.T)
+		}{
+			{"Sessions", func(t *testing.T) {
+				sessiontest.Run(t, func(t *testing.T) session.Store { return st(t).Sessions() })
+			}},
+			{"RefreshTokens", func(t *testing.T) {
+				jwttest.Run(t, func(t *testing.T) jwt.RefreshStore { return st(t).RefreshTokens() })
+			}},
+			{"NotBefore", func(t *testing.T) {
+				jwttest.RunNotBefore(t, func(t *testing.T) jwt.NotBeforeStore { return st(t).NotBefore() })
+			}},
+			{"MFA", func(t *testing.T) {
+				mfatest.Run(t, func(t *testing.T) mfa.Store { return st(t).MFA() })
+			}},
+			{"TOTPReplay", func(t *testing.T) {
+				mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return st(t).TOTPReplay() })
+			}},
+			{"Challenges", func(t *testing.T) {
+				mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
+			}},
+			{"OAuthStates", func(t *testing.T) {
+				oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
+			}},
+			{"Attempts", func(t *testing.T) {
+				authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return st(t).Attempts() })
+			}},
+			{"OneTimeTokens", func(t *testing.T) {
+				authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
+			}},
+			{"Limiter", func(t *testing.T) {
+				limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
+					l, err := st(t).Limiter(redisstore.LimiterConfig{Name: "test", Limit: cfg.Limit, Per: cfg.Per})
+					must(t, err)
+					return l
+				})
+			}},
+		}
+		for _, s := range suites {
+			t.Run(s.name, func(t *testing.T) {
+				t.Parallel()
+				s.run(t)
+			})
+		}
+	})
+}

@@ -1,0 +1,249 @@
+package redisstore_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authkit-go/authkit/internal/testenv"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/store/redisstore"
+)
+
+// The cross-process test re-executes the test binary: with childEnv set,
+// TestMain runs runChild instead of the tests.
+const (
+	childEnv       = "REDISSTORE_TEST_CHILD" // "single" or "cluster"
+	childPrefixEnv = "REDISSTORE_TEST_CHILD_PREFIX"
+	childRoundsEnv = "REDISSTORE_TEST_CHILD_ROUNDS"
+
+	crossRounds     = 20
+	crossGoroutines = 4                     // racers per process and item
+	crossSlot       = 40 * time.Millisecond // every round starts on a shared wall-clock slot
+	crossBurst      = 3                     // limiter burst: of all racers exactly this many are allowed
+)
+
+// childResult is what one child process reports: per round, how many of
+// its goroutines won each race, and how many saw the refresh token at all.
+type childResult struct {
+	Refresh      []int `json:"refresh"`
+	RefreshFound []int `json:"refresh_found"`
+	TOTP         []int `json:"totp"`
+	Backup       []int `json:"backup"`
+	Limit        []int `json:"limit"`
+	Errors       []string
+}
+
+func crossToken(i int) string { return fmt.Sprintf("cross-token-%d", i) }
+func crossUser(i int) string  { return fmt.Sprintf("cross-user-%d", i) }
+func crossCode(i int) []byte  { return []byte(fmt.Sprintf("cross-code-mac-%d\x00", i)) }
+
+// TestCrossProcess races two OS processes, each with its own client and
+// connection pool and several goroutines, on the same refresh tokens, TOTP
+// steps and backup codes, on a single node and on the Cluster: exactly one
+// caller in all wins each (SECURITY.md S19 one refresh per token, S21
+// single-use backup codes, S22 one TOTP step; ASVS 6.5.1, RFC 9700
+// §4.14.2). They also race on one rate-limiter key per round: exactly
+// crossBurst of the 8 calls are allowed.
+func TestCrossProcess(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		st := newStore(t, b.client(t), redisstore.Config{})
+		ctx := t.Context()
+		now := time.Now()
+		for i := range crossRounds {
+			must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: "fam", UserID: "u",
+				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
+			must(t, st.MFA().ReplaceBackupCodes(ctx, crossUser(i), [][]byte{crossCode(i), []byte("other")}))
+		}
+
+		type proc struct {
+			cmd   *exec.Cmd
+			stdin io.WriteCloser
+			out   *bufio.Reader
+		}
+		procs := make([]*proc, 2)
+		for p := range procs {
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), childEnv+"="+strings.ToLower(b.name), childPrefixEnv+"="+st.Prefix(),
+				childRoundsEnv+"="+strconv.Itoa(crossRounds))
+			cmd.Stderr = os.Stderr
+			stdin, err := cmd.StdinPipe()
+			must(t, err)
+			stdout, err := cmd.StdoutPipe()
+			must(t, err)
+			must(t, cmd.Start())
+			procs[p] = &proc{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+		}
+		for _, p := range procs {
+			line, err := p.out.ReadString('\n')
+			if err != nil || line != "ready\n" {
+				t.Fatalf("child did not get ready: %q, %v", line, err)
+			}
+		}
+		start := time.Now().Add(100 * time.Millisecond).UnixNano()
+		for _, p := range procs {
+			fmt.Fprintf(p.stdin, "%d\n", start)
+			p.stdin.Close()
+		}
+		results := make([]childResult, len(procs))
+		for i, p := range procs {
+			out, err := io.ReadAll(p.out)
+			must(t, err)
+			must(t, p.cmd.Wait())
+			if err := json.Unmarshal(out, &results[i]); err != nil {
+				t.Fatalf("child output %q: %v", out, err)
+			}
+			for _, e := range results[i].Errors {
+				t.Errorf("child %d: %s", i, e)
+			}
+		}
+		won := make([]int, len(procs)) // refresh rounds won per process, for the log
+		for r := range crossRounds {
+			var refresh, found, totp, backup, limit int
+			for i, res := range results {
+				limit += res.Limit[r]
+				refresh += res.Refresh[r]
+				found += res.RefreshFound[r]
+				totp += res.TOTP[r]
+				backup += res.Backup[r]
+				won[i] += res.Refresh[r]
+			}
+			all := len(procs) * crossGoroutines
+			if refresh != 1 || found != all {
+				t.Errorf("round %d: %d callers saw the refresh token unused and %d found it; want exactly 1 and %d", r, refresh, found, all)
+			}
+			if totp != 1 {
+				t.Errorf("round %d: %d callers claimed the TOTP step; want exactly 1", r, totp)
+			}
+			if backup != 1 {
+				t.Errorf("round %d: %d callers spent the backup code; want exactly 1", r, backup)
+			}
+			if limit != crossBurst {
+				t.Errorf("round %d: the limiter allowed %d of %d calls; want exactly %d", r, limit, all, crossBurst)
+			}
+		}
+		t.Logf("refresh rounds won per process: %v", won)
+		// The other backup code of each set is untouched.
+		for i := range crossRounds {
+			used, err := st.MFA().UseBackupCode(ctx, crossUser(i), []byte("other"))
+			if err != nil || !used {
+				t.Fatalf("other code of user %d: used=%v err=%v", i, used, err)
+			}
+		}
+	})
+}
+
+// runChild is the body of a child process: it opens its own client, says
+// "ready", reads the start time from stdin, then races in each round's
+// wall-clock slot and prints a childResult as JSON.
+func runChild() int {
+	kind, prefix := os.Getenv(childEnv), os.Getenv(childPrefixEnv)
+	rounds, _ := strconv.Atoi(os.Getenv(childRoundsEnv))
+	var c redis.UniversalClient
+	if kind == "cluster" {
+		var addrs []string
+		for _, a := range strings.Split(os.Getenv(testenv.RedisClusterAddrsEnv), ",") {
+			addrs = append(addrs, strings.TrimSpace(a))
+		}
+		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	} else {
+		opt, err := redis.ParseURL(os.Getenv(testenv.RedisURLEnv))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		c = redis.NewClient(opt)
+	}
+	defer c.Close()
+	st, err := redisstore.New(redisstore.Config{Client: c, Prefix: prefix})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	if err := c.Ping(ctx).Err(); err != nil { // connect before the race
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	fmt.Println("ready")
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	startNS, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	start := time.Unix(0, startNS)
+
+	lim, err := st.Limiter(redisstore.LimiterConfig{Name: "cross", Limit: crossBurst, Per: time.Hour})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds),
+		Backup: make([]int, rounds), Limit: make([]int, rounds)}
+	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		res.Errors = append(res.Errors, err.Error())
+		mu.Unlock()
+	}
+	step := uint64(time.Now().Unix() / 30)
+	for r := range rounds {
+		time.Sleep(time.Until(start.Add(time.Duration(r) * crossSlot)))
+		var wg sync.WaitGroup
+		for range crossGoroutines {
+			wg.Go(func() {
+				prev, found, err := st.RefreshTokens().Use(ctx, crossToken(r), time.Now())
+				if err != nil {
+					fail(err)
+				}
+				ok, err := st.TOTPReplay().Advance(ctx, crossUser(r), step, time.Now().Add(time.Minute))
+				if err != nil {
+					fail(err)
+				}
+				used, err := st.MFA().UseBackupCode(ctx, crossUser(r), crossCode(r))
+				if err != nil {
+					fail(err)
+				}
+				d, err := lim.Allow(ctx, crossUser(r))
+				if err != nil {
+					fail(err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if found {
+					res.RefreshFound[r]++
+					if prev.UsedAt.IsZero() {
+						res.Refresh[r]++
+					}
+				}
+				if ok {
+					res.TOTP[r]++
+				}
+				if used {
+					res.Backup[r]++
+				}
+				if d.Allowed {
+					res.Limit[r]++
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}

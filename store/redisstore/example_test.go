@@ -1,0 +1,83 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/session"
+	"github.com/authkit-go/authkit/store/redisstore"
+)
+
+// New does no I/O: it validates the configuration. Every adapter shares the
+// client and the key prefix.
+func ExampleNew() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	st, err := redisstore.New(redisstore.Config{Client: rdb, Prefix: "myapp:auth:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(st.Prefix())
+
+	_, err = redisstore.New(redisstore.Config{Client: rdb, Prefix: "{myapp}:"})
+	fmt.Println(err)
+	// Output:
+	// myapp:auth:
+	// redisstore: invalid config: Prefix "{myapp}:" contains '{' or '}'
+}
+
+// Wiring sessions, refresh tokens and a rate limiter to one Redis Cluster.
+// A *redis.Client (single node) or a failover (Sentinel) client works the
+// same way: the store takes a redis.UniversalClient.
+func Example_cluster() {
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"},
+	})
+	defer rdb.Close()
+	st, err := redisstore.New(redisstore.Config{Client: rdb})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := session.New(session.Config{Store: st.Sessions()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	refresh, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = refresh // hand it to the token endpoint
+
+	// 5 sign-ups per minute per client address, shared by every instance.
+	limiter, err := st.Limiter(redisstore.LimiterConfig{Name: "signup", Limit: 5, Per: time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	signup := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { /* ... */ })
+	byIP := func(r *http.Request) string { return r.RemoteAddr } // use middleware.ClientIPResolver behind proxies
+	mux.Handle("POST /signup", middleware.RateLimit(limiter, byIP)(signup))
+	_ = http.ListenAndServe(":8080", sessions.LoadAndSave(mux))
+}
+
+// A limiter's decision for one key; a store error must deny.
+func ExampleLimiter_Allow() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	st, _ := redisstore.New(redisstore.Config{Client: rdb})
+	l, _ := st.Limiter(redisstore.LimiterConfig{Name: "reset-mail", Limit: 3, Per: time.Hour})
+	d, err := l.Allow(context.Background(), "alice@example.com")
+	switch {
+	case err != nil:
+		log.Print("limiter unavailable: refusing") // fail closed
+	case !d.Allowed:
+		log.Printf("try again in %v", d.RetryAfter)
+	}
+}

@@ -1,0 +1,308 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authkit-go/authkit/jwt"
+)
+
+// DefaultPrefix is the key prefix used when Config.Prefix is empty.
+const DefaultPrefix = "authkit:"
+
+// DefaultNotBeforeRetention is how long a per-user not-before time is kept
+// when Config.NotBeforeRetention is zero: the longest access-token lifetime
+// the jwt package allows ([jwt.MaxAccessTokenLifetime]) plus an hour for
+// leeway and clock skew. After that every access token issued before the
+// not-before time has expired anyway.
+const DefaultNotBeforeRetention = jwt.MaxAccessTokenLifetime + time.Hour
+
+// Config configures [New].
+type Config struct {
+	// Client is the Redis client: a *redis.Client (single node), a
+	// failover (Sentinel) client or a *redis.ClusterClient. Required. The
+	// store never closes it.
+	Client redis.UniversalClient
+	// Prefix is prepended to every key (default [DefaultPrefix],
+	// "authkit:"), so several applications, or test cases, can share one
+	// database. It must not contain '{' or '}', which would change the
+	// hash tags that keep related keys in one Redis Cluster slot. Use "-"
+	// for no prefix.
+	Prefix string
+	// Now is the clock that decides expiry when records are written and
+	// read (default time.Now). Redis expires keys by its own clock; a
+	// record is missing as soon as either clock says it has expired.
+	// [jwt.RefreshStore.Use] takes its time as an argument instead, and the
+	// [Limiter] uses the Redis server's clock (see [Store.Limiter]).
+	Now func() time.Time
+	// RevokedFamilyRetention is how long the tombstone of a revoked refresh
+	// family is kept at least (default jwt.DefaultFamilyLifetime, 30
+	// days). A family whose tokens live longer keeps its tombstone until
+	// its latest FamilyExpiry, so a rotation racing with the revocation
+	// cannot revive it.
+	RevokedFamilyRetention time.Duration
+	// NotBeforeRetention is how long a per-user not-before time is kept
+	// after the time itself (default [DefaultNotBeforeRetention]). It must
+	// exceed the longest access-token lifetime in use, or tokens issued
+	// before the not-before time would be accepted again once it is gone.
+	NotBeforeRetention time.Duration
+}
+
+// Store holds the shared configuration of the Redis-backed stores. Its
+// methods return one adapter per authkit store interface, all on the same
+// client. A Store is safe for concurrent use and starts no goroutines.
+type Store struct {
+	rdb         redis.UniversalClient
+	prefix      string
+	now         func() time.Time
+	retention   time.Duration
+	nbRetention time.Duration
+}
+
+// ErrInvalidConfig wraps every configuration error from [New] and
+// [Store.Limiter].
+var ErrInvalidConfig = errors.New("redisstore: invalid config")
+
+// New validates cfg and returns a Store. It does no I/O.
+func New(cfg Config) (*Store, error) {
+	if cfg.Client == nil {
+		return nil, fmt.Errorf("%w: Client is nil", ErrInvalidConfig)
+	}
+	prefix := cfg.Prefix
+	switch prefix {
+	case "":
+		prefix = DefaultPrefix
+	case "-":
+		prefix = ""
+	}
+	if strings.ContainsAny(prefix, "{}") {
+		return nil, fmt.Errorf("%w: Prefix %q contains '{' or '}'", ErrInvalidConfig, prefix)
+	}
+	if cfg.RevokedFamilyRetention < 0 {
+		return nil, fmt.Errorf("%w: RevokedFamilyRetention is negative", ErrInvalidConfig)
+	}
+	if cfg.NotBeforeRetention < 0 {
+		return nil, fmt.Errorf("%w: NotBeforeRetention is negative", ErrInvalidConfig)
+	}
+	s := &Store{
+		rdb:         cfg.Client,
+		prefix:      prefix,
+		now:         cfg.Now,
+		retention:   cfg.RevokedFamilyRetention,
+		nbRetention: cfg.NotBeforeRetention,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.retention == 0 {
+		s.retention = jwt.DefaultFamilyLifetime
+	}
+	if s.nbRetention == 0 {
+		s.nbRetention = DefaultNotBeforeRetention
+	}
+	return s, nil
+}
+
+// Client returns the client the store was built with.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Prefix returns the effective key prefix.
+func (s *Store) Prefix() string { return s.prefix }
+
+// esc makes an opaque id safe inside a key: '%', ':', '{' and '}' are
+// percent-encoded, so a component never contains a separator or a brace.
+// Keys are therefore unambiguous (no two (kind, id) pairs give one key) and
+// the only hash tags in a key are the ones this package puts there. Every
+// other byte, NUL and invalid UTF-8 included, is kept as is: Redis keys are
+// binary-safe.
+func esc(id string) string {
+	if !strings.ContainsAny(id, "%:{}") {
+		return id
+	}
+	var b strings.Builder
+	b.Grow(len(id) + 8)
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; c {
+		case '%':
+			b.WriteString("%25")
+		case ':':
+			b.WriteString("%3A")
+		case '{':
+			b.WriteString("%7B")
+		case '}':
+			b.WriteString("%7D")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// key returns prefix + kind + ":" + esc(id).
+func (s *Store) key(kind, id string) string {
+	return s.prefix + kind + ":" + esc(id)
+}
+
+// tagged returns prefix + kind + ":{" + esc(tag) + "}", a key in the Redis
+// Cluster slot of tag.
+func (s *Store) tagged(kind, tag string) string {
+	return s.prefix + kind + ":{" + esc(tag) + "}"
+}
+
+// wrap prefixes a client error with the operation and keeps the chain, so
+// errors.Is(err, context.Canceled) holds for a cancelled ctx.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// ctxErr returns a wrapped ctx.Err() if ctx is done. Methods that may
+// finish without a command (nothing to do) call it so a cancelled ctx
+// still gives an error.
+func ctxErr(op string, ctx context.Context) error {
+	return wrap(op, ctx.Err())
+}
+
+// ms is t in Unix milliseconds, the unit of PEXPIREAT and of sorted-set
+// scores here. Sub-millisecond parts are rounded up, so Redis never drops
+// a key before its expiry.
+func ms(t time.Time) int64 {
+	m := t.UnixMilli()
+	if time.UnixMilli(m).Before(t) {
+		m++
+	}
+	return m
+}
+
+// us is t in Unix microseconds, the unit of times that Lua scripts compare
+// (below 2^53, so exact in Lua's doubles); "" for the zero time.
+func us(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMicro(), 10)
+}
+
+// fromUS parses a time written by us.
+func fromUS(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("redisstore: corrupt time %q", v)
+	}
+	return time.UnixMicro(n), nil
+}
+
+// run executes a script: EVALSHA, falling back to EVAL when the node does
+// not have it cached yet (go-redis routes both to the node that owns the
+// first key, so this works on a Cluster too).
+func (s *Store) run(ctx context.Context, sc *redis.Script, keys []string, args ...any) *redis.Cmd {
+	return sc.Run(ctx, s.rdb, keys, args...)
+}
+
+// indexAdd adds member with score (a Unix-ms expiry) to the sorted set
+// KEYS[1], drops members whose score is not after ARGV[3] (now, ms), and
+// sets the set's own expiry to its highest score, so the index never
+// outlives what it indexes. ARGV[4] = "GT" keeps a higher existing score.
+var indexAdd = redis.NewScript(`
+if ARGV[4] == 'GT' then
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] then
+  redis.call('PEXPIREAT', KEYS[1], top[2])
+end
+return 1
+`)
+
+// indexPrune removes members from the sorted set KEYS[1] if their score is
+// still the one given: ARGV holds member, score pairs. A member that was
+// re-added meanwhile has a new score and stays.
+var indexPrune = redis.NewScript(`
+for i = 1, #ARGV, 2 do
+  local sc = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if sc and tonumber(sc) == tonumber(ARGV[i+1]) then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return 1
+`)
+
+// setOrDelete stores value under key until exp, or deletes key when exp is
+// not after now (Redis rejects a negative PX, and the record must be
+// missing afterwards either way).
+func (s *Store) setOrDelete(ctx context.Context, op, key string, value []byte, exp time.Time) error {
+	if !exp.After(s.now()) {
+		return wrap(op, s.rdb.Del(ctx, key).Err())
+	}
+	return wrap(op, s.rdb.SetArgs(ctx, key, value, redis.SetArgs{ExpireAt: time.UnixMilli(ms(exp))}).Err())
+}
+
+// call is one invocation of a script in [Store.runMany].
+type call struct {
+	keys []string
+	args []any
+}
+
+// runMany runs sc once per call in one pipeline (on a Cluster, go-redis
+// splits it by node and sends the parts in parallel). Calls that fail with
+// NOSCRIPT were not executed and are sent again with EVAL. The error is the
+// first command error other than redis.Nil.
+func (s *Store) runMany(ctx context.Context, sc *redis.Script, calls []call) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, len(calls))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range calls {
+			cmds[i] = sc.EvalSha(ctx, p, c.keys, c.args...)
+		}
+		return nil
+	})
+	var retry []int
+	for i, c := range cmds {
+		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") || errors.Is(c.Err(), redis.ErrNoScript) {
+			retry = append(retry, i)
+		}
+	}
+	if len(retry) > 0 {
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range retry {
+				cmds[i] = sc.Eval(ctx, p, calls[i].keys, calls[i].args...)
+			}
+			return nil
+		})
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && err != redis.Nil {
+			return cmds, err
+		}
+	}
+	if err := ctx.Err(); err != nil && len(cmds) == 0 {
+		return cmds, err
+	}
+	return cmds, nil
+}
+
+// take atomically reads and deletes key (GETDEL): of concurrent calls at
+// most one gets found=true.
+func (s *Store) take(ctx context.Context, op, key string) ([]byte, bool, error) {
+	b, err := s.rdb.GetDel(ctx, key).Bytes()
+	if err == redis.Nil {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap(op, err)
+	}
+	return b, true, nil
+}

@@ -1,0 +1,329 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/session"
+	"github.com/authkit-go/authkit/store/redisstore"
+)
+
+func TestNewConfig(t *testing.T) {
+	t.Parallel()
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled: New does no I/O
+	defer c.Close()
+	tests := []struct {
+		name       string
+		cfg        redisstore.Config
+		wantErr    bool
+		wantPrefix string
+	}{
+		{"nil client", redisstore.Config{}, true, ""},
+		{"default prefix", redisstore.Config{Client: c}, false, "authkit:"},
+		{"no prefix", redisstore.Config{Client: c, Prefix: "-"}, false, ""},
+		{"custom prefix", redisstore.Config{Client: c, Prefix: "app1:"}, false, "app1:"},
+		{"open brace", redisstore.Config{Client: c, Prefix: "a{"}, true, ""},
+		{"close brace", redisstore.Config{Client: c, Prefix: "a}"}, true, ""},
+		{"negative retention", redisstore.Config{Client: c, RevokedFamilyRetention: -1}, true, ""},
+		{"negative not-before retention", redisstore.Config{Client: c, NotBeforeRetention: -1}, true, ""},
+	}
+	for _, tt := range tests {
+		st, err := redisstore.New(tt.cfg)
+		if tt.wantErr {
+			if !errors.Is(err, redisstore.ErrInvalidConfig) {
+				t.Errorf("%s: err = %v, want ErrInvalidConfig", tt.name, err)
+			}
+			continue
+		}
+		if err != nil || st.Prefix() != tt.wantPrefix {
+			t.Errorf("%s: prefix %q, err %v; want %q", tt.name, st.Prefix(), err, tt.wantPrefix)
+		}
+	}
+}
+
+func TestLimiterConfig(t *testing.T) {
+	t.Parallel()
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	st, err := redisstore.New(redisstore.Config{Client: c})
+	must(t, err)
+	tests := []struct {
+		name    string
+		cfg     redisstore.LimiterConfig
+		wantErr bool
+	}{
+		{"ok", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute}, false},
+		{"ok burst", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute, Burst: 20}, false},
+		{"no name", redisstore.LimiterConfig{Limit: 5, Per: time.Minute}, true},
+		{"zero limit", redisstore.LimiterConfig{Name: "x", Per: time.Minute}, true},
+		{"zero per", redisstore.LimiterConfig{Name: "x", Limit: 5}, true},
+		{"negative burst", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute, Burst: -1}, true},
+		{"sub-microsecond interval", redisstore.LimiterConfig{Name: "x", Limit: 1e6, Per: time.Millisecond}, true},
+		{"huge bucket", redisstore.LimiterConfig{Name: "x", Limit: 1, Per: 400 * 24 * time.Hour}, true},
+	}
+	for _, tt := range tests {
+		_, err := st.Limiter(tt.cfg)
+		if tt.wantErr != (err != nil) || (err != nil && !errors.Is(err, redisstore.ErrInvalidConfig)) {
+			t.Errorf("%s: err = %v, wantErr %v", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+// scanKeys returns every key under prefix, on every master of a Cluster.
+func scanKeys(t *testing.T, c redis.UniversalClient, prefix string) []string {
+	t.Helper()
+	ctx := t.Context()
+	var keys []string
+	scan := func(ctx context.Context, n redis.UniversalClient) error {
+		ks, err := n.Keys(ctx, prefix+"*").Result()
+		keys = append(keys, ks...)
+		return err
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		var mu sync.Mutex // ForEachMaster calls f concurrently
+		var all [][]string
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			ks, err := n.Keys(ctx, prefix+"*").Result()
+			mu.Lock()
+			all = append(all, ks)
+			mu.Unlock()
+			return err
+		})
+		must(t, err)
+		for _, ks := range all {
+			keys = append(keys, ks...)
+		}
+	} else {
+		must(t, scan(ctx, c))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// TestKeyLayoutAndTTL exercises every adapter with hostile ids, then checks
+// that the keys are exactly the documented layout (ids escaped, hash tags
+// where doc.go says) and that every key has a TTL except the MFA
+// enrollment and backup codes, so nothing leaks.
+func TestKeyLayoutAndTTL(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		c := b.client(t)
+		st := newStore(t, c, redisstore.Config{})
+		ctx := t.Context()
+		now := time.Now()
+		const id, user, fam = "i{d}:%*", "u:{x}", "f}{"
+		rec := session.Record{UserID: user, IdleExpiry: now.Add(time.Hour), AbsoluteExpiry: now.Add(time.Hour)}
+		must(t, st.Sessions().Save(ctx, id, rec))
+		must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: id, FamilyID: fam, UserID: user,
+			Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}))
+		must(t, st.NotBefore().SetNotBefore(ctx, user, now))
+		must(t, st.MFA().Put(ctx, user, mfa.Enrollment{Secret: []byte("s")}))
+		must(t, st.MFA().ReplaceBackupCodes(ctx, user, [][]byte{[]byte("c")}))
+		if _, err := st.TOTPReplay().Advance(ctx, user, 1, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		must(t, st.Challenges().Save(ctx, id, mfa.Challenge{UserID: user, Expiry: now.Add(time.Minute)}))
+		must(t, st.OAuthStates().Save(ctx, id, oauth.Pending{Expiry: now.Add(time.Minute)}))
+		must(t, st.OneTimeTokens().Save(ctx, id, authkit.OneTimeToken{Expiry: now.Add(time.Minute)}))
+		if _, _, err := st.Attempts().Incr(ctx, id, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		lim, err := st.Limiter(redisstore.LimiterConfig{Name: "n:1", Limit: 5, Per: time.Minute})
+		must(t, err)
+		if _, err := lim.Allow(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+
+		p := st.Prefix()
+		const eid, euser, efam = "i%7Bd%7D%3A%25*", "u%3A%7Bx%7D", "f%7D%7B"
+		want := []string{
+			p + "at:" + eid,
+			p + "ch:" + eid,
+			p + "mb:{" + euser + "}",
+			p + "me:{" + euser + "}",
+			p + "nb:" + euser,
+			p + "os:" + eid,
+			p + "ot:" + eid,
+			p + "rf:{" + efam + "}",
+			p + "rl:n%3A1:" + eid,
+			p + "rp:" + eid,
+			p + "rt:{" + efam + "}:" + eid,
+			p + "ru:" + euser,
+			p + "s:" + eid,
+			p + "su:" + euser,
+			p + "tr:" + euser,
+		}
+		got := scanKeys(t, c, p)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("keys:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		for _, k := range got {
+			ttl, err := c.PTTL(ctx, k).Result()
+			must(t, err)
+			permanent := strings.HasPrefix(k, p+"me:") || strings.HasPrefix(k, p+"mb:")
+			if permanent != (ttl < 0) {
+				t.Errorf("key %q: PTTL %v (permanent=%v)", k, ttl, permanent)
+			}
+		}
+		// Keys that scripts use together share a slot.
+		slot := func(k string) int64 {
+			if cc, ok := c.(*redis.ClusterClient); ok {
+				n, err := cc.ClusterKeySlot(ctx, k).Result()
+				must(t, err)
+				return n
+			}
+			return 0
+		}
+		if slot(p+"rt:{"+efam+"}:"+eid) != slot(p+"rf:{"+efam+"}") || slot(p+"me:{"+euser+"}") != slot(p+"mb:{"+euser+"}") {
+			t.Error("keys of one family or user in different slots")
+		}
+	})
+}
+
+// TestSessionIndex checks the per-user index beyond the conformance suite:
+// a moved session leaves the old user's index, a stale entry is pruned by
+// ListUser, the index expires with its latest session, and DeleteUser never
+// deletes a record that an (injected) stale entry points to but that now
+// belongs to someone else.
+func TestSessionIndex(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		c := b.client(t)
+		st := newStore(t, c, redisstore.Config{})
+		ss := st.Sessions()
+		ctx := t.Context()
+		p := st.Prefix()
+		now := time.Now()
+		rec := func(user string, d time.Duration) session.Record {
+			return session.Record{UserID: user, IdleExpiry: now.Add(d), AbsoluteExpiry: now.Add(time.Hour)}
+		}
+		must(t, ss.Save(ctx, "s1", rec("alice", 10*time.Minute)))
+		must(t, ss.Save(ctx, "s2", rec("alice", 20*time.Minute)))
+		ttl, err := c.PTTL(ctx, p+"su:alice").Result()
+		must(t, err)
+		if ttl < 19*time.Minute || ttl > 20*time.Minute+time.Second {
+			t.Errorf("index TTL %v, want the latest session's (20m)", ttl)
+		}
+
+		// Move s1 to bob: alice's index forgets it at once.
+		must(t, ss.Save(ctx, "s1", rec("bob", 10*time.Minute)))
+		if err := c.ZScore(ctx, p+"su:alice", "s1").Err(); err != redis.Nil {
+			t.Errorf("alice's index still has the moved session: %v", err)
+		}
+
+		// A stale entry: s2's record vanishes behind the store's back (as if
+		// Redis had evicted it). ListUser skips and prunes it.
+		must(t, c.Del(ctx, p+"s:s2").Err())
+		m, err := ss.ListUser(ctx, "alice")
+		must(t, err)
+		if len(m) != 0 {
+			t.Errorf("ListUser(alice) = %v, want empty", m)
+		}
+		if n, _ := c.ZCard(ctx, p+"su:alice").Result(); n != 0 {
+			t.Errorf("stale entries left in alice's index: %d", n)
+		}
+
+		// An injected stale entry for bob's session in alice's index:
+		// DeleteUser(alice) must not delete it.
+		must(t, c.ZAdd(ctx, p+"su:alice", redis.Z{Score: float64(now.Add(time.Hour).UnixMilli()), Member: "s1"}).Err())
+		must(t, ss.DeleteUser(ctx, "alice"))
+		if _, found, err := ss.Find(ctx, "s1"); err != nil || !found {
+			t.Errorf("DeleteUser(alice) deleted bob's session: found=%v err=%v", found, err)
+		}
+		if n, _ := c.Exists(ctx, p+"su:alice").Result(); n != 0 {
+			t.Error("alice's index survives DeleteUser")
+		}
+	})
+}
+
+// TestCorruptRecordFailsClosed stores garbage where a record should be:
+// reads report an error, never found=false.
+func TestCorruptRecordFailsClosed(t *testing.T) {
+	t.Parallel()
+	c := singleClient(t)
+	st := newStore(t, c, redisstore.Config{})
+	ctx := t.Context()
+	p := st.Prefix()
+	must(t, c.HSet(ctx, p+"s:x", "u", "alice", "d", "\x02garbage").Err())
+	must(t, c.Set(ctx, p+"ch:x", "\x01\xff", time.Minute).Err())
+	must(t, c.Set(ctx, p+"nb:x", "soon", time.Minute).Err())
+	if _, _, err := st.Sessions().Find(ctx, "x"); err == nil {
+		t.Error("Sessions.Find of a corrupt record: err=nil")
+	}
+	if _, err := st.Sessions().ListUser(ctx, "alice"); err != nil {
+		t.Errorf("ListUser without index entries: %v", err)
+	}
+	if _, _, err := st.Challenges().Take(ctx, "x"); err == nil {
+		t.Error("Challenges.Take of a corrupt record: err=nil")
+	}
+	if _, _, err := st.NotBefore().NotBefore(ctx, "x"); err == nil {
+		t.Error("NotBefore of a corrupt record: err=nil")
+	}
+}
+
+// TestRevokedFamilyRetention checks how long a tombstone lives: until the
+// family's latest FamilyExpiry when that is later, else for
+// RevokedFamilyRetention, so a late rotation can never revive the family.
+func TestRevokedFamilyRetention(t *testing.T) {
+	t.Parallel()
+	c := singleClient(t)
+	st := newStore(t, c, redisstore.Config{RevokedFamilyRetention: time.Minute})
+	rt := st.RefreshTokens()
+	ctx := t.Context()
+	now := time.Now()
+	must(t, rt.Create(ctx, jwt.RefreshToken{ID: "t1", FamilyID: "long", UserID: "u",
+		Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}))
+	must(t, rt.RevokeFamily(ctx, "long"))
+	must(t, rt.RevokeFamily(ctx, "unknown"))
+	p := st.Prefix()
+	if ttl, _ := c.PTTL(ctx, p+"rf:{long}").Result(); ttl < 2*time.Hour-time.Minute {
+		t.Errorf("tombstone of a family expiring in 2h: TTL %v", ttl)
+	}
+	if ttl, _ := c.PTTL(ctx, p+"rf:{unknown}").Result(); ttl <= 0 || ttl > time.Minute+time.Second {
+		t.Errorf("tombstone of an unknown family: TTL %v, want the 1m retention", ttl)
+	}
+	// A later Create into the family stores nothing usable.
+	must(t, rt.Create(ctx, jwt.RefreshToken{ID: "t2", FamilyID: "long", UserID: "u",
+		Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}))
+	if _, found, err := rt.Use(ctx, "t2", now); err != nil || found {
+		t.Errorf("Use of a token created into a revoked family: found=%v err=%v", found, err)
+	}
+}
+
+// TestLimiterNamesIndependent: two policies on one store and one key do not
+// share counts.
+func TestLimiterNamesIndependent(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, singleClient(t), redisstore.Config{})
+	a, err := st.Limiter(redisstore.LimiterConfig{Name: "a", Limit: 1, Per: time.Hour})
+	must(t, err)
+	b, err := st.Limiter(redisstore.LimiterConfig{Name: "b", Limit: 1, Per: time.Hour, Burst: 2})
+	must(t, err)
+	ctx := t.Context()
+	var got []bool
+	for _, l := range []*redisstore.Limiter{a, a, b, b, b} {
+		d, err := l.Allow(ctx, "k")
+		must(t, err)
+		got = append(got, d.Allowed)
+	}
+	want := []bool{true, false, true, true, false}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("decisions %v, want %v", got, want)
+		}
+	}
+	d, err := a.Allow(ctx, "k")
+	must(t, err)
+	if d.RetryAfter < 59*time.Minute || d.RetryAfter > time.Hour {
+		t.Errorf("RetryAfter %v, want about 1h", d.RetryAfter)
+	}
+}
