@@ -43,6 +43,9 @@ type Options struct {
 	// PasswordParams override the argon2id parameters of new hashes (tests
 	// use cheap ones); nil means the OWASP defaults.
 	PasswordParams *password.Params
+	// RedisPrefix is the key prefix of -store redis:URL; empty means
+	// redisstore's default ("authkit:"). Tests use a prefix of their own.
+	RedisPrefix string
 	// HTTPClient is used for OIDC discovery and provider calls; nil means
 	// a client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -103,7 +106,7 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 		}
 	}()
 
-	if a.st, err = openStores(ctx, opts.Store, a.now, a.log); err != nil {
+	if a.st, err = openStores(ctx, opts.Store, opts.RedisPrefix, a.now, a.log); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.st.close)

@@ -30,8 +30,8 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("accepted %q", bad)
 		}
 	}
-	for _, spec := range []string{"mongodb:x", "sqlite:", "postgres:"} {
-		if _, err := openStores(t.Context(), spec, time.Now, nil); err == nil {
+	for _, spec := range []string{"mongodb:x", "sqlite:", "postgres:", "redis:", "redis:not a url"} {
+		if _, err := openStores(t.Context(), spec, "", time.Now, nil); err == nil {
 			t.Errorf("-store %q accepted", spec)
 		}
 	}

@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authkit-go/authkit/store/redisstore"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
 
 // openPersistentStores opens the SQLite, PostgreSQL or Redis stores and, for
 // SQL, runs the embedded migrations and a background purge of expired rows.
-func openPersistentStores(ctx context.Context, kind, rest string, now func() time.Time, log *slog.Logger) (*stores, error) {
+func openPersistentStores(ctx context.Context, kind, rest, redisPrefix string, now func() time.Time, log *slog.Logger) (*stores, error) {
 	switch kind {
 	case "sqlite", "postgres":
 		var db *sql.DB
@@ -71,12 +74,38 @@ func openPersistentStores(ctx context.Context, kind, rest string, now func() tim
 			},
 		}, nil
 	case "redis":
-		return openRedisStores(ctx, rest, now)
+		return openRedisStores(ctx, rest, redisPrefix, now)
 	}
 	return nil, fmt.Errorf("-store %s: unknown", kind)
 }
 
-// openRedisStores opens the Redis stores.
-func openRedisStores(ctx context.Context, url string, now func() time.Time) (*stores, error) {
-	return nil, fmt.Errorf("-store redis: not available yet in this build (use -store memory, sqlite:PATH or postgres:DSN)")
+// openRedisStores opens the Redis stores (sessions, tokens, MFA state and
+// counters; the user table stays in SQL, see -users). Redis keeps expiry
+// itself, so no purge runs.
+func openRedisStores(ctx context.Context, url, prefix string, now func() time.Time) (*stores, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("-store redis: %w", err)
+	}
+	client := redis.NewClient(opt)
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("-store redis: %w", err)
+	}
+	st, err := redisstore.New(redisstore.Config{Client: client, Prefix: prefix, Now: now})
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	return &stores{
+		desc:       "redis",
+		sessions:   st.Sessions(),
+		refresh:    st.RefreshTokens(),
+		notBefore:  st.NotBefore(),
+		mfa:        st.MFA(),
+		replay:     st.TOTPReplay(),
+		challenges: st.Challenges(),
+		attempts:   st.Attempts(),
+		close:      client.Close,
+	}, nil
 }

@@ -44,7 +44,7 @@ func splitSpec(spec string) (kind, rest string) {
 }
 
 // openStores opens the -store backend.
-func openStores(ctx context.Context, spec string, now func() time.Time, log *slog.Logger) (*stores, error) {
+func openStores(ctx context.Context, spec, redisPrefix string, now func() time.Time, log *slog.Logger) (*stores, error) {
 	kind, rest := splitSpec(spec)
 	switch kind {
 	case "", "memory":
@@ -64,7 +64,7 @@ func openStores(ctx context.Context, spec string, now func() time.Time, log *slo
 		if rest == "" {
 			return nil, fmt.Errorf("-store %s: missing %s", kind, map[string]string{"sqlite": "PATH", "postgres": "DSN", "redis": "URL"}[kind])
 		}
-		return openPersistentStores(ctx, kind, rest, now, log)
+		return openPersistentStores(ctx, kind, rest, redisPrefix, now, log)
 	default:
 		return nil, fmt.Errorf("-store %q: want memory, sqlite:PATH, postgres:DSN or redis:URL", spec)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"github.com/redis/go-redis/v9"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -67,6 +68,41 @@ func TestUI(t *testing.T) {
 			o.Store, o.Users, o.KeyDir = "postgres:"+dsn, "postgres:"+dsn, filepath.Join(t.TempDir(), "keys")
 		}))
 	})
+	// And with sessions, tokens and counters in Redis (users in SQLite),
+	// under a key prefix of its own that is deleted afterwards.
+	t.Run("redis", func(t *testing.T) {
+		u := testenv.Redis(t)
+		prefix := freshRedisPrefix(t, u)
+		dir := t.TempDir()
+		testUI(t, newTestServer(t, func(o *Options) {
+			o.Store, o.RedisPrefix = "redis:"+u, prefix
+			o.Users = "sqlite:" + filepath.Join(dir, "users.db")
+			o.KeyDir = filepath.Join(dir, "keys")
+		}))
+	})
+}
+
+// freshRedisPrefix returns a random key prefix and deletes its keys when
+// the test ends.
+func freshRedisPrefix(t *testing.T, redisURL string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "authkit-example-test-" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		opt, err := redis.ParseURL(redisURL)
+		if err != nil {
+			return
+		}
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
 }
 
 // freshPostgresDB creates a database for one test and drops it afterwards.
