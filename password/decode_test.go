@@ -8,7 +8,7 @@ import (
 	"github.com/alexedwards/argon2id"
 )
 
-// FuzzDecodeArgon2id (S16) checks that the bounded decoder never panics,
+// FuzzDecodeArgon2id checks that the bounded decoder never panics,
 // that everything it accepts is within bounds, that alexedwards/argon2id
 // reads any accepted string with exactly the same parameters, salt and key
 // (so hashes stay interchangeable), and that Verify never panics, with a

@@ -215,7 +215,7 @@ func TestVerifyImported(t *testing.T) {
 	}
 }
 
-// TestVerifyInvalidHash is S16: hostile stored hashes fail with
+// TestVerifyInvalidHash : hostile stored hashes fail with
 // ErrInvalidHash before any argon2 computation, never with a panic or a
 // huge allocation.
 func TestVerifyInvalidHash(t *testing.T) {
@@ -225,39 +225,39 @@ func TestVerifyInvalidHash(t *testing.T) {
 	tests := []struct {
 		name, hash string
 	}{
-		{"S16_m_max_uint32", mk("m=4294967295,t=1,p=1")},
-		{"S16_m_overflow", mk("m=99999999999,t=1,p=1")},
-		{"S16_m_above_ceiling", mk("m=262145,t=1,p=1")},
-		{"S16_m_zero", mk("m=0,t=1,p=1")},
-		{"S16_m_below_8p", mk("m=15,t=1,p=2")},
-		{"S16_t_zero", mk("m=64,t=0,p=1")},
-		{"S16_p_zero", mk("m=64,t=1,p=0")},
-		{"S16_t_17", mk("m=64,t=17,p=1")},
-		{"S16_p_17", mk("m=256,t=1,p=17")},
-		{"S16_p_256", mk("m=4096,t=1,p=256")},
-		{"S16_t_huge", mk("m=64,t=4294967295,p=1")},
-		{"S16_negative", mk("m=64,t=-1,p=1")},
-		{"S16_plus_sign", mk("m=+64,t=1,p=1")},
-		{"S16_leading_zero", mk("m=064,t=1,p=1")},
-		{"S16_underscore", mk("m=6_4,t=1,p=1")},
-		{"S16_order", mk("t=1,m=64,p=1")},
-		{"S16_missing_p", mk("m=64,t=1")},
-		{"S16_unknown_param", mk("m=64,t=1,p=1,x=1")},
-		{"S16_trailing_comma", mk("m=64,t=1,p=1,")},
-		{"S16_empty_keyid", mk("m=64,t=1,p=1,keyid=")},
-		{"S16_long_keyid", mk("m=64,t=1,p=1,keyid=MTIzNDU2Nzg5")},
-		{"S16_salt_short", "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$" + key},
-		{"S16_salt_empty", "$argon2id$v=19$m=64,t=1,p=1$$" + key},
-		{"S16_salt_long", "$argon2id$v=19$m=64,t=1,p=1$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65)) + "$" + key},
-		{"S16_salt_bad_base64", "$argon2id$v=19$m=64,t=1,p=1$!!!!!!!!!!!!!!!!!!!!!!$" + key},
-		{"S16_salt_padded", "$argon2id$v=19$m=64,t=1,p=1$" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")) + "$" + key},
-		{"S16_salt_noncanonical", "$argon2id$v=19$m=64,t=1,p=1$" + salt[:len(salt)-1] + "x$" + key},
-		{"S16_key_short", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 15))},
-		{"S16_key_long", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65))},
-		{"S16_key_missing", "$argon2id$v=19$m=64,t=1,p=1$" + salt},
-		{"S16_extra_field", mk("m=64,t=1,p=1") + "$x"},
-		{"S16_version_16", "$argon2id$v=16$m=64,t=1,p=1$" + salt + "$" + key},
-		{"S16_no_version", "$argon2id$m=64,t=1,p=1$" + salt + "$" + key},
+		{"m_max_uint32", mk("m=4294967295,t=1,p=1")},
+		{"m_overflow", mk("m=99999999999,t=1,p=1")},
+		{"m_above_ceiling", mk("m=262145,t=1,p=1")},
+		{"m_zero", mk("m=0,t=1,p=1")},
+		{"m_below_8p", mk("m=15,t=1,p=2")},
+		{"t_zero", mk("m=64,t=0,p=1")},
+		{"p_zero", mk("m=64,t=1,p=0")},
+		{"t_17", mk("m=64,t=17,p=1")},
+		{"p_17", mk("m=256,t=1,p=17")},
+		{"p_256", mk("m=4096,t=1,p=256")},
+		{"t_huge", mk("m=64,t=4294967295,p=1")},
+		{"negative", mk("m=64,t=-1,p=1")},
+		{"plus_sign", mk("m=+64,t=1,p=1")},
+		{"leading_zero", mk("m=064,t=1,p=1")},
+		{"underscore", mk("m=6_4,t=1,p=1")},
+		{"order", mk("t=1,m=64,p=1")},
+		{"missing_p", mk("m=64,t=1")},
+		{"unknown_param", mk("m=64,t=1,p=1,x=1")},
+		{"trailing_comma", mk("m=64,t=1,p=1,")},
+		{"empty_keyid", mk("m=64,t=1,p=1,keyid=")},
+		{"long_keyid", mk("m=64,t=1,p=1,keyid=MTIzNDU2Nzg5")},
+		{"salt_short", "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$" + key},
+		{"salt_empty", "$argon2id$v=19$m=64,t=1,p=1$$" + key},
+		{"salt_long", "$argon2id$v=19$m=64,t=1,p=1$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65)) + "$" + key},
+		{"salt_bad_base64", "$argon2id$v=19$m=64,t=1,p=1$!!!!!!!!!!!!!!!!!!!!!!$" + key},
+		{"salt_padded", "$argon2id$v=19$m=64,t=1,p=1$" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")) + "$" + key},
+		{"salt_noncanonical", "$argon2id$v=19$m=64,t=1,p=1$" + salt[:len(salt)-1] + "x$" + key},
+		{"key_short", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 15))},
+		{"key_long", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65))},
+		{"key_missing", "$argon2id$v=19$m=64,t=1,p=1$" + salt},
+		{"extra_field", mk("m=64,t=1,p=1") + "$x"},
+		{"version_16", "$argon2id$v=16$m=64,t=1,p=1$" + salt + "$" + key},
+		{"no_version", "$argon2id$m=64,t=1,p=1$" + salt + "$" + key},
 		{"argon2i", "$argon2i$v=19$m=64,t=1,p=1$" + salt + "$" + key},
 		{"empty", ""},
 		{"garbage", "not a hash"},
@@ -302,7 +302,7 @@ func mustBcrypt(t testing.TB, pw string, cost int, prefix string) string {
 	return prefix + string(b[7:])
 }
 
-// TestBcrypt is S17 plus the bcrypt migration rules.
+// TestBcrypt covers the 72-byte truncation and the bcrypt migration rules.
 func TestBcrypt(t *testing.T) {
 	ctx := t.Context()
 	h := newTiny(t, Config{})
@@ -317,7 +317,7 @@ func TestBcrypt(t *testing.T) {
 	hash2a := string(b)
 	// The dependency really does truncate: this is what the wrapper guards.
 	if err := bcrypt.CompareHashAndPassword(b, []byte(p72+"EXTRA")); err != nil {
-		t.Fatalf("x/crypto/bcrypt no longer truncates (%v); revisit S17 handling", err)
+		t.Fatalf("x/crypto/bcrypt no longer truncates (%v); revisit the 72-byte handling", err)
 	}
 	tests := []struct {
 		name       string
@@ -327,8 +327,8 @@ func TestBcrypt(t *testing.T) {
 		{"2a_match_needs_rehash", p72, hash2a, true, true},
 		{"2b_match", p72, "$2b$" + hash2a[4:], true, true},
 		{"2y_match", p72, "$2y$" + hash2a[4:], true, true},
-		{"S17_72_plus_extra", p72 + "EXTRA", hash2a, false, false},
-		{"S17_73_bytes", p72 + "!", hash2a, false, false},
+		{"72_plus_extra", p72 + "EXTRA", hash2a, false, false},
+		{"73_bytes", p72 + "!", hash2a, false, false},
 		{"wrong", "0123456789ab", hash2a, false, false},
 		{"truncated", p72[:71], hash2a, false, false},
 	}
@@ -358,7 +358,7 @@ func TestBcrypt(t *testing.T) {
 	}
 }
 
-// TestConcurrencyCap is S15: however many goroutines hash at once, the
+// TestConcurrencyCap: however many goroutines hash at once, the
 // number of computations in flight never exceeds MaxConcurrent.
 func TestConcurrencyCap(t *testing.T) {
 	const limit = 3
@@ -401,7 +401,7 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Fatalf("total computations = %d, want %d", got, goroutines*each)
 	}
 	if p := peak.Load(); p > limit || p < 1 {
-		t.Fatalf("S15: peak in flight = %d, cap %d", p, limit)
+		t.Fatalf("peak in flight = %d, cap %d", p, limit)
 	}
 	t.Logf("peak in flight %d (cap %d); hashing memory bound = cap × m = %d KiB", peak.Load(), limit, limit*tiny.Memory)
 }
@@ -460,9 +460,9 @@ func TestBusy(t *testing.T) {
 		select {
 		case <-waiting:
 		case err := <-done:
-			t.Fatalf("S15: Verify did not wait for a slot (err %v)", err)
+			t.Fatalf("Verify did not wait for a slot (err %v)", err)
 		case err := <-hashDone:
-			t.Fatalf("S15: Hash did not wait for a slot (err %v)", err)
+			t.Fatalf("Hash did not wait for a slot (err %v)", err)
 		}
 	}
 	cancel()
@@ -473,7 +473,7 @@ func TestBusy(t *testing.T) {
 		}
 	}
 	if n := over.Load(); n != 0 {
-		t.Errorf("S15: %d computations started beyond the cap", n)
+		t.Errorf("%d computations started beyond the cap", n)
 	}
 	openGate.Do(func() { close(gate) })
 	wg.Wait()
@@ -580,13 +580,13 @@ func (c doneProbe) Done() <-chan struct{} {
 	return c.Context.Done()
 }
 
-// TestEqualWork is S11: the unknown-user path (VerifyDummy) and the
+// TestEqualWork is the unknown-user path (VerifyDummy) and the
 // wrong-password path each run exactly one argon2id computation at the
 // current parameters, with and without a pepper. Timing itself is measured
-// in BenchmarkS11, never asserted here.
+// in BenchmarkLoginFailurePaths, never asserted here.
 func TestEqualWork(t *testing.T) {
 	for _, peppers := range [][]Pepper{nil, {{ID: "k1", Key: make([]byte, 32)}}} {
-		t.Run(fmt.Sprintf("S11_peppers_%d", len(peppers)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("peppers_%d", len(peppers)), func(t *testing.T) {
 			h := newTiny(t, Config{Params: Params{Memory: 128, Iterations: 2, Parallelism: 1}, Peppers: peppers})
 			enc, err := h.Hash(t.Context(), "right")
 			if err != nil {
@@ -708,8 +708,8 @@ func TestNormalizeNFKC(t *testing.T) {
 	}
 }
 
-// TestV6Vectors runs SECURITY.md V6 argon2id vectors through Verify.
-func TestV6Vectors(t *testing.T) {
+// TestArgon2idVectors runs the argon2id test vectors through Verify.
+func TestArgon2idVectors(t *testing.T) {
 	f, err := os.Open("testdata/argon2id_v6.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -728,7 +728,7 @@ func TestV6Vectors(t *testing.T) {
 			t.Fatalf("bad vector line %q", line)
 		}
 		n++
-		t.Run("V6_"+fs[0], func(t *testing.T) {
+		t.Run("vector_"+fs[0], func(t *testing.T) {
 			pw, salt := fs[1], fs[2]
 			tt, _ := strconv.Atoi(fs[3])
 			m, _ := strconv.Atoi(fs[4])
