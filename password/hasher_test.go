@@ -580,7 +580,7 @@ func (c doneProbe) Done() <-chan struct{} {
 	return c.Context.Done()
 }
 
-// TestEqualWork is the unknown-user path (VerifyDummy) and the
+// TestEqualWork: the unknown-user path (VerifyDummy) and the
 // wrong-password path each run exactly one argon2id computation at the
 // current parameters, with and without a pepper. Timing itself is measured
 // in BenchmarkLoginFailurePaths, never asserted here.
