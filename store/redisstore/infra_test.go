@@ -234,7 +234,7 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	const bound = 4 * timeout
 	c := redis.NewClient(&redis.Options{Addr: blackhole(t), ContextTimeoutEnabled: true})
-	defer c.Close()
+	t.Cleanup(func() { c.Close() }) // after the parallel subtests
 	start := time.Now()
 	if _, err := redisstore.New(redisstore.Config{Client: c, Timeout: timeout}); err == nil || errors.Is(err, redisstore.ErrEvictingPolicy) {
 		t.Errorf("New on a blackhole: err = %v, want a client error", err)
@@ -271,6 +271,9 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 			}
 			if d := time.Since(start); d > bound {
 				t.Errorf("returned after %v (%v), want about %v", d, err, timeout)
+			}
+			if errors.Is(err, redis.ErrClosed) {
+				t.Fatalf("err = %v: the client was closed, not blackholed", err)
 			}
 		})
 	}

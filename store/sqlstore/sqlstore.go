@@ -67,7 +67,16 @@ type Config struct {
 	// tombstone until its latest FamilyExpiry, so a rotation racing with
 	// the revocation cannot revive it.
 	RevokedFamilyRetention time.Duration
+	// Timeout bounds every method's database work (default
+	// [DefaultTimeout]): each method runs under a context that ends after
+	// Timeout or when the caller's context ends, whichever comes first, so
+	// an unreachable or blackholed database answers a request in about
+	// Timeout. [Store.Migrate] and [Store.Purge] are not bounded by it.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is the default [Config.Timeout].
+const DefaultTimeout = 2 * time.Second
 
 // Store holds the shared configuration of the SQL-backed stores. Its
 // methods return one adapter per authkit store interface; all of them share
@@ -81,6 +90,7 @@ type Store struct {
 	qual      string // qualified prefix: schema.prefix
 	now       func() time.Time
 	retention time.Duration
+	timeout   time.Duration
 	q         queries
 }
 
@@ -126,6 +136,9 @@ func New(cfg Config) (*Store, error) {
 	if cfg.RevokedFamilyRetention < 0 {
 		return nil, fmt.Errorf("%w: RevokedFamilyRetention is negative", ErrInvalidConfig)
 	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("%w: Timeout is negative", ErrInvalidConfig)
+	}
 	s := &Store{
 		db:        cfg.DB,
 		dialect:   cfg.Dialect,
@@ -134,6 +147,10 @@ func New(cfg Config) (*Store, error) {
 		qual:      prefix,
 		now:       cfg.Now,
 		retention: cfg.RevokedFamilyRetention,
+		timeout:   cfg.Timeout,
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
 	}
 	if s.schema != "" {
 		s.qual = s.schema + "." + prefix
@@ -168,6 +185,18 @@ func SQLiteDSN(path string) string {
 	return path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 }
 
+// bound returns ctx limited to Config.Timeout; the caller's own deadline
+// stays in force when it is sooner. Every method that talks to the
+// database starts with
+//
+//	ctx, cancel := x.s.bound(ctx)
+//	defer cancel()
+//
+// so all its statements share one deadline; inTx applies it too.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
 // querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -181,6 +210,8 @@ type querier interface {
 // takes the database write lock before the first read, so a read-then-write
 // transaction can never fail with SQLITE_BUSY_SNAPSHOT halfway.
 func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if s.dialect == Postgres {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
