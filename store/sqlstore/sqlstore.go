@@ -67,16 +67,26 @@ type Config struct {
 	// tombstone until its latest FamilyExpiry, so a rotation racing with
 	// the revocation cannot revive it.
 	RevokedFamilyRetention time.Duration
-	// Timeout bounds every method's database work (default
-	// [DefaultTimeout]): each method runs under a context that ends after
-	// Timeout or when the caller's context ends, whichever comes first, so
-	// an unreachable or blackholed database answers a request in about
-	// Timeout. [Store.Migrate] and [Store.Purge] are not bounded by it.
+	// Timeout bounds every method's database work: each method runs under
+	// a context that ends after Timeout or when the caller's context ends,
+	// whichever comes first, so an unreachable or blackholed database
+	// answers a request in about Timeout. The default is [DefaultTimeout]
+	// for PostgreSQL and [DefaultSQLiteTimeout] for SQLite, whose only
+	// waits are for its write lock. [Store.Migrate] and [Store.Purge] are
+	// not bounded by it.
 	Timeout time.Duration
 }
 
-// DefaultTimeout is the default [Config.Timeout].
-const DefaultTimeout = 2 * time.Second
+const (
+	// DefaultTimeout is the default [Config.Timeout] for PostgreSQL.
+	DefaultTimeout = 2 * time.Second
+	// DefaultSQLiteTimeout is the default [Config.Timeout] for SQLite. A
+	// local file has no network to stall; its waits are for a pooled
+	// connection and then for the write lock (up to the busy_timeout of
+	// [SQLiteDSN], 10 s), and cutting them short under a burst of writers
+	// only turns queued writes into errors.
+	DefaultSQLiteTimeout = 30 * time.Second
+)
 
 // Store holds the shared configuration of the SQL-backed stores. Its
 // methods return one adapter per authkit store interface; all of them share
@@ -151,6 +161,9 @@ func New(cfg Config) (*Store, error) {
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
+		if s.dialect == SQLite {
+			s.timeout = DefaultSQLiteTimeout
+		}
 	}
 	if s.schema != "" {
 		s.qual = s.schema + "." + prefix
@@ -192,7 +205,9 @@ func SQLiteDSN(path string) string {
 //	ctx, cancel := x.s.bound(ctx)
 //	defer cancel()
 //
-// so all its statements share one deadline; inTx applies it too.
+// so all its statements (inTx included) share one deadline. [Store.Migrate]
+// and [Store.Purge] do not: they are not on a request's path and may wait
+// for each other's locks.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
 }
@@ -210,8 +225,6 @@ type querier interface {
 // takes the database write lock before the first read, so a read-then-write
 // transaction can never fail with SQLITE_BUSY_SNAPSHOT halfway.
 func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	if s.dialect == Postgres {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
