@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,6 +212,10 @@ func TestCanonicalLogin(t *testing.T) {
 	}{
 		{"  Alice@Example.COM ", "alice@example.com", true},
 		{"ａｌｉｃｅ@example.com", "alice@example.com", true}, // fullwidth folds under NFKC
+		{"ann@bücher.example", "ann@bücher.example", true},
+		{"ann@xn--bcher-kva.example", "ann@bücher.example", true}, // punycode and Unicode: one account
+		{"ann@BÜCHER.example", "ann@bücher.example", true},
+		{strings.Repeat("a", 64) + "@example.com", strings.Repeat("a", 64) + "@example.com", true},
 		{"", "", false},
 		{"   ", "", false},
 		{"a\x00b@example.com", "", false},
@@ -221,5 +226,48 @@ func TestCanonicalLogin(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("CanonicalLogin(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// Look-alike and malformed login names are refused, so none of them can
+// become a second account that displays as an existing one.
+func TestCanonicalLoginRefusesHostileNames(t *testing.T) {
+	hostile := map[string]string{
+		"zero-width space":            "ann\u200b@example.com",
+		"zero-width joiner":           "an\u200dn@example.com",
+		"zero-width non-joiner":       "an\u200cn@example.com",
+		"right-to-left override":      "\u202eann@example.com",
+		"left-to-right mark":          "ann\u200e@example.com",
+		"right-to-left isolate":       "ann@\u2067example.com",
+		"byte order mark":             "\ufeffann@example.com",
+		"word joiner":                 "ann\u2060@example.com",
+		"soft hyphen":                 "an\u00adn@example.com",
+		"invisible separator":         "ann\u2063@example.com",
+		"tag character":               "ann\U000e0041@example.com",
+		"replacement character":       "ann\ufffd@example.com",
+		"invalid UTF-8":               "ann\xff@example.com",
+		"truncated UTF-8":             "ann\xc3@example.com",
+		"overlong UTF-8 slash":        "ann\xc0\xaf@example.com",
+		"C1 control":                  "ann\u0085@example.com",
+		"DEL":                         "ann\x7f@example.com",
+		"line separator":              "ann\u2028@example.com",
+		"inner space":                 "ann smith@example.com",
+		"no-break space":              "ann\u00a0smith@example.com",
+		"local part of 65 bytes":      strings.Repeat("a", 65) + "@example.com",
+		"local part of 300 bytes":     strings.Repeat("a", 300) + "@example.com",
+		"name without @ over 64":      strings.Repeat("a", 65),
+		"domain of 256 bytes":         "ann@" + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 60) + ".com",
+		"invalid punycode":            "ann@xn--zz-.example",
+		"domain label of 64 bytes":    "ann@" + strings.Repeat("a", 64) + ".example",
+		"domain with disallowed char": "ann@exa_mple\u2488.com",
+		"empty domain label":          "ann@example..com",
+	}
+	for name, in := range hostile {
+		if got, ok := authkit.CanonicalLogin(in); ok {
+			t.Errorf("%s: CanonicalLogin(%q) = %q, true; want refused", name, in, got)
+		}
+	}
+	if len(hostile) < 20 {
+		t.Fatalf("only %d hostile names", len(hostile))
 	}
 }
