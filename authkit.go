@@ -37,6 +37,12 @@ type User struct {
 	Disabled bool
 	// CreatedAt is when the account was created.
 	CreatedAt time.Time
+	// MFAEnabled records that the user has a confirmed second factor. The
+	// flow sets and clears it through [UserUpdater] when MFA is confirmed
+	// or disabled, and a store must keep it durably: while it is set, a
+	// password login whose MFA enrollment is missing from the MFA store is
+	// refused ([ErrMFAStateLost]), never let through on the password alone.
+	MFAEnabled bool
 }
 
 // UserStore is implemented by the host application over its own user table.

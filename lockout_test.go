@@ -59,11 +59,11 @@ func TestNewLockoutValidates(t *testing.T) {
 	}
 }
 
-// S12: an attacker tries one account once a second from rotating IPs for
+// An attacker tries one account once a second from rotating IPs for
 // 15 minutes: exactly 10 attempts reach the password check (far below
 // NIST's 100), the delay grows from under a minute to up to 15 minutes, the
 // lock ends by itself, and a complete login resets the count.
-func TestLockout_S12_rotating_ips(t *testing.T) {
+func TestLockoutRotatingIPsGetTenChecksIn15Minutes(t *testing.T) {
 	l, c := newLockout(t, authkit.LockoutConfig{})
 	ctx := context.Background()
 	const login = "victim@example.com"
@@ -71,14 +71,14 @@ func TestLockout_S12_rotating_ips(t *testing.T) {
 	var delays []time.Duration
 	for i := 0; i < 900; i++ {
 		ip := fmt.Sprintf("198.51.%d.%d", i/250, i%250)
-		if err := l.Begin(ctx, login, ip); err != nil {
+		if at, err := l.Begin(ctx, login, ip, ""); err != nil {
 			d := retry(t, err)
 			if len(delays) == 0 || d > delays[len(delays)-1] {
 				delays = append(delays, d)
 			}
 		} else {
 			verified++
-			_ = l.Fail(ctx, login, ip)
+			_ = at.Fail(ctx)
 		}
 		c.Advance(time.Second)
 	}
@@ -90,33 +90,34 @@ func TestLockout_S12_rotating_ips(t *testing.T) {
 	}
 	// Temporary: once the 15-minute window has passed the account can be
 	// tried again.
-	if err := l.Begin(ctx, login, "203.0.113.1"); err != nil {
+	if _, err := l.Begin(ctx, login, "203.0.113.1", ""); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	// A complete login resets the count.
-	if err := l.Succeed(ctx, login); err != nil {
+	if err := l.Succeed(ctx, login, ""); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		if err := l.Begin(ctx, login, "203.0.113.1"); err != nil {
+		at, err := l.Begin(ctx, login, "203.0.113.1", "")
+		if err != nil {
 			t.Fatalf("attempt %d after success: %v", i, err)
 		}
-		_ = l.Fail(ctx, login, "203.0.113.1")
+		_ = at.Fail(ctx)
 	}
 }
 
 // A lock is the same for an unknown login as for a known one: the counters
-// are per login name, whether or not the account exists (S10).
-func TestLockout_S10_unknown_login_counts_the_same(t *testing.T) {
+// are per login name, whether or not the account exists.
+func TestLockoutUnknownLoginCountsTheSame(t *testing.T) {
 	l, _ := newLockout(t, authkit.LockoutConfig{})
 	ctx := context.Background()
 	for _, login := range []string{"exists@example.com", "nobody@example.com"} {
 		var got []bool
 		for i := 0; i < 7; i++ {
-			err := l.Begin(ctx, login, "192.0.2.1")
+			at, err := l.Begin(ctx, login, "192.0.2.1", "")
 			got = append(got, err == nil)
 			if err == nil {
-				_ = l.Fail(ctx, login, "192.0.2.1")
+				_ = at.Fail(ctx)
 			}
 		}
 		want := []bool{true, true, true, true, true, false, false}
@@ -126,36 +127,37 @@ func TestLockout_S10_unknown_login_counts_the_same(t *testing.T) {
 	}
 }
 
-// S13: one IP trying many accounts runs out of its failure budget; a
+// One IP trying many accounts runs out of its failure budget; a
 // successful login from that IP is not counted.
-func TestLockout_S13_per_ip_failure_budget(t *testing.T) {
+func TestLockoutPerIPFailureBudget(t *testing.T) {
 	l, c := newLockout(t, authkit.LockoutConfig{IPMax: 100, IPWindow: 15 * time.Minute})
 	ctx := context.Background()
 	const ip = "203.0.113.9"
 	for i := 0; i < 100; i++ {
 		login := fmt.Sprintf("user%d@example.com", i)
-		if err := l.Begin(ctx, login, ip); err != nil {
+		at, err := l.Begin(ctx, login, ip, "")
+		if err != nil {
 			t.Fatalf("account %d: %v", i, err)
 		}
-		_ = l.Fail(ctx, login, ip)
+		_ = at.Fail(ctx)
 	}
-	err := l.Begin(ctx, "user100@example.com", ip)
+	_, err := l.Begin(ctx, "user100@example.com", ip, "")
 	if d := retry(t, err); d <= 0 || d > 15*time.Minute {
 		t.Fatalf("retry after %s", d)
 	}
 	// Another IP is unaffected.
-	if err := l.Begin(ctx, "user100@example.com", "203.0.113.10"); err != nil {
+	if _, err := l.Begin(ctx, "user100@example.com", "203.0.113.10", ""); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(15 * time.Minute)
-	if err := l.Begin(ctx, "user101@example.com", ip); err != nil {
+	if _, err := l.Begin(ctx, "user101@example.com", ip, ""); err != nil {
 		t.Fatalf("after the IP window: %v", err)
 	}
 }
 
-// S14: 200 concurrent wrong passwords for one account: the atomic count
+// 200 concurrent wrong passwords for one account: the atomic count
 // lets at most the first tier's limit reach the password check.
-func TestLockout_S14_concurrent_attempts(t *testing.T) {
+func TestLockoutConcurrentAttemptsOnOneAccount(t *testing.T) {
 	l, _ := newLockout(t, authkit.LockoutConfig{})
 	ctx := context.Background()
 	var verified atomic.Int64
@@ -165,14 +167,15 @@ func TestLockout_S14_concurrent_attempts(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			ip := fmt.Sprintf("10.0.%d.%d", i/250, i%250)
-			if err := l.Begin(ctx, "target@example.com", ip); err != nil {
+			at, err := l.Begin(ctx, "target@example.com", ip, "")
+			if err != nil {
 				if !errors.Is(err, authkit.ErrThrottled) {
 					t.Error(err)
 				}
 				return
 			}
 			verified.Add(1) // the argon2id verify would run here
-			_ = l.Fail(ctx, "target@example.com", ip)
+			_ = at.Fail(ctx)
 		}(i)
 	}
 	wg.Wait()
@@ -186,21 +189,23 @@ func TestLockout_S14_concurrent_attempts(t *testing.T) {
 func TestLockoutUnlock(t *testing.T) {
 	l, _ := newLockout(t, authkit.LockoutConfig{Tiers: []authkit.Tier{{Max: 2, Window: time.Hour}}})
 	ctx := context.Background()
+	var at *authkit.Attempt
 	for i := 0; i < 2; i++ {
-		if err := l.Begin(ctx, "a@example.com", ""); err != nil {
+		var err error
+		if at, err = l.Begin(ctx, "a@example.com", "", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := l.Fail(ctx, "a@example.com", ""); !errors.Is(err, authkit.ErrThrottled) {
+	if err := at.Fail(ctx); !errors.Is(err, authkit.ErrThrottled) {
 		t.Fatalf("Fail after reaching the limit = %v, want ErrThrottled", err)
 	}
-	if err := l.Begin(ctx, "a@example.com", ""); !errors.Is(err, authkit.ErrThrottled) {
+	if _, err := l.Begin(ctx, "a@example.com", "", ""); !errors.Is(err, authkit.ErrThrottled) {
 		t.Fatalf("Begin while locked = %v", err)
 	}
 	if err := l.Unlock(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Begin(ctx, "a@example.com", ""); err != nil {
+	if _, err := l.Begin(ctx, "a@example.com", "", ""); err != nil {
 		t.Fatalf("after Unlock: %v", err)
 	}
 }
