@@ -2,8 +2,10 @@ package authkit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -85,7 +87,7 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 	u := User{ID: id, Email: login, PasswordHash: hash, Roles: a.rolesFor(login), CreatedAt: a.now()}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.users.CreateUser(ctx, u) }); err != nil {
 		if errors.Is(err, ErrLoginTaken) {
-			a.emit(ctx, EventSignup, OutcomeFailure, "email_taken", c, "", login)
+			a.emit(ctx, EventSignup, OutcomeFailure, "email_taken", c, a.auditUserID(ctx, login), login)
 		}
 		return User{}, err
 	}
@@ -127,7 +129,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 	})
 	if err != nil {
 		if errors.Is(err, ErrThrottled) {
-			a.emit(ctx, EventLoginFailure, OutcomeFailure, "throttled", c, "", login)
+			a.emit(ctx, EventLoginFailure, OutcomeFailure, "throttled", c, a.auditUserID(ctx, login), login)
 		}
 		return LoginResult{}, err
 	}
@@ -191,7 +193,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 				return LoginResult{}, err
 			}
 			a.emit(ctx, EventMFARequired, OutcomeSuccess, "", c, u.ID, login)
-			return LoginResult{MFAToken: tok}, nil
+			return LoginResult{MFAToken: tok + "." + a.mfaTag(tok, u.ID)}, nil
 		}
 	}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, login, at.Device()) }); err != nil {
@@ -253,6 +255,49 @@ func (a *Auth) setMFAFlag(ctx context.Context, userID string, on bool) error {
 	})
 }
 
+// mfaTag names the user of an MFA challenge token in the token handed to
+// the client, signed, so a failed second step can be audited with the user
+// although the mfa package returns the challenge only on success.
+func (a *Auth) mfaTag(tok, userID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(userID)) + "." +
+		base64.RawURLEncoding.EncodeToString(a.mfaTagMAC(tok, userID))
+}
+
+func (a *Auth) mfaTagMAC(tok, userID string) []byte {
+	m := hmac.New(sha256.New, a.flow.deviceKey)
+	m.Write([]byte("authkit mfa user v1\x00" + tok + "\x00" + userID))
+	return m.Sum(nil)[:16]
+}
+
+// mfaTagUser returns the user named by tag for the challenge token tok, or
+// "" when the tag is missing or not signed by this Auth.
+func (a *Auth) mfaTagUser(tok, tag string) string {
+	enc, sig, ok := strings.Cut(tag, ".")
+	if !ok || len(tag) > 512 {
+		return ""
+	}
+	uid, err1 := base64.RawURLEncoding.DecodeString(enc)
+	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, a.mfaTagMAC(tok, string(uid))) {
+		return ""
+	}
+	return string(uid)
+}
+
+// auditUserID looks login up for an audit event of a request refused
+// before the account was read; "" when unknown or on any error.
+func (a *Auth) auditUserID(ctx context.Context, login string) string {
+	var u User
+	var found bool
+	if login == "" || a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByLogin(ctx, login)
+		return err
+	}) != nil || !found {
+		return ""
+	}
+	return u.ID
+}
+
 // challengeData is what an MFA challenge keeps of the password step: the
 // login name and the device the attempt was trusted by. Login names hold no
 // control characters, so the newline separates them unambiguously.
@@ -274,20 +319,22 @@ func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (
 	if a.mfa == nil {
 		return User{}, ErrMFANotConfigured
 	}
+	inner, tag, _ := strings.Cut(mfaToken, ".")
 	var ch mfa.Challenge
 	var method mfa.Method
 	err := a.store(ctx, func(ctx context.Context) (err error) {
-		ch, method, err = a.mfa.VerifyChallenge(ctx, mfaToken, code)
+		ch, method, err = a.mfa.VerifyChallenge(ctx, inner, code)
 		return err
 	})
 	if err != nil {
+		uid := a.mfaTagUser(inner, tag)
 		if err := a.mfaError(err); err != ErrInvalidCode {
+			if errors.Is(err, ErrThrottled) {
+				a.emit(ctx, EventMFAFailure, OutcomeFailure, "throttled", c, uid, "")
+			}
 			return User{}, err
 		}
-		// The mfa package returns the challenge (and so the user) only
-		// on success; a failed code on a live challenge names the user
-		// when it does.
-		a.emit(ctx, EventMFAFailure, OutcomeFailure, "invalid_code", c, ch.UserID, "")
+		a.emit(ctx, EventMFAFailure, OutcomeFailure, "invalid_code", c, uid, "")
 		return User{}, ErrInvalidCode
 	}
 	login, device := parseChallengeData(ch.Data)
@@ -656,9 +703,9 @@ func (a *Auth) EndSessions(ctx context.Context, userID string, c Client) error {
 // error also matches context.DeadlineExceeded.
 var ErrStoreTimeout = errors.New("authkit: store did not answer in time")
 
-// ErrBusy means no password-hashing slot freed within Config.HashWait: the
-// server is saturated. Answer 503 with Retry-After. The error also matches
-// password.ErrBusy.
+// ErrBusy means the server is saturated: no password-hashing slot freed
+// within Config.HashWait (the error then also matches password.ErrBusy), or
+// the mail queue is full. Answer 503 with Retry-After.
 var ErrBusy = errors.New("authkit: busy, retry later")
 
 // flowState is what the login flow keeps beyond its Config: settings with
@@ -730,15 +777,22 @@ func (a *Auth) store(ctx context.Context, step func(context.Context) error) erro
 // hashing bounds the wait for a hashing slot by Config.HashWait and maps
 // the hasher's ErrBusy to ErrBusy.
 func (a *Auth) hashing(ctx context.Context, fn func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, a.flow.hashWait)
+	wait, cancel := context.WithTimeout(ctx, a.flow.hashWait)
 	defer cancel()
-	if err := fn(ctx); err != nil {
-		if errors.Is(err, password.ErrBusy) {
-			return fmt.Errorf("%w: %w", ErrBusy, err)
-		}
-		return err
+	err := fn(wait)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// The hasher checks the context before it queues, too: a wait that
+	// ran out there is the same saturation.
+	if errors.Is(err, password.ErrBusy) ||
+		(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && !errors.Is(err, ErrBusy)) {
+		if !errors.Is(err, password.ErrBusy) {
+			err = fmt.Errorf("%w: %w", password.ErrBusy, err)
+		}
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
 }
 
 func (a *Auth) hash(ctx context.Context, pw string) (h string, err error) {
