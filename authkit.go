@@ -23,7 +23,7 @@ type User struct {
 	Email string
 	// EmailVerified records that the user proved control of Email (a
 	// verification link). OIDC account linking by email requires it
-	// (DESIGN.md, oauth).
+	// (oauth package).
 	EmailVerified bool
 	// PasswordHash is a password.Hasher encoding (argon2id, or a bcrypt hash
 	// imported for migration). Empty means the account has no password

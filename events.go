@@ -10,7 +10,7 @@ import (
 // them in log pipelines.
 type EventType string
 
-// Audit event types (ASVS 16.3.1, 16.3.2; SECURITY.md S27).
+// Audit event types (ASVS 16.3.1, 16.3.2).
 const (
 	EventSignup          EventType = "signup"
 	EventLoginSuccess    EventType = "login.success"

@@ -35,7 +35,7 @@ type Tokens struct {
 
 // LoginResult is the outcome of a correct password. When the account has
 // MFA enrolled, MFAToken is set and nothing is signed in yet: the caller
-// must finish with [Auth.VerifyMFA] (SECURITY.md S3). Otherwise User is the
+// must finish with [Auth.VerifyMFA]. Otherwise User is the
 // signed-in account.
 type LoginResult struct {
 	User     User
@@ -58,7 +58,7 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 	if !ok || !plausibleEmail(login) {
 		return User{}, ErrInvalidEmail
 	}
-	if key := a.lockout.IPKey(c.IP); key != "" {
+	if key := a.lockout.ipKey(c.IP); key != "" {
 		var n int
 		var end time.Time
 		err := a.store(ctx, func(ctx context.Context) (err error) {
@@ -881,7 +881,7 @@ func (a *Auth) mailThrottle(ctx context.Context, addr, ip string) error {
 		key string
 		max int
 	}{{"mail:addr:" + addr, mailPerAddress}}
-	if k := a.lockout.IPKey(ip); k != "" {
+	if k := a.lockout.ipKey(ip); k != "" {
 		keys = append(keys, struct {
 			key string
 			max int

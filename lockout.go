@@ -169,16 +169,17 @@ func refundKey(key string, end time.Time) string {
 	return "refund:" + strconv.FormatInt(end.Unix(), 10) + ":" + key
 }
 
-// IPKey returns the key under which the per-IP limits count ip: the IPv4
-// address, or the IPv6 prefix of length [LockoutConfig.IPv6KeyPrefix]
-// ("2001:db8:1:2::/64"). It must give the same key as
-// middleware.ClientIPResolver.Key (without its "ip:" prefix), so one client
-// network has one budget across the library. An unparsable ip is returned
-// as is; an empty one gives "".
-func (l *Lockout) IPKey(ip string) string { return ipLimitKey(ip, l.v6Bits) }
+// ipKey returns the key under which the per-IP limits count ip; see
+// ipLimitKey.
+func (l *Lockout) ipKey(ip string) string { return ipLimitKey(ip, l.v6Bits) }
 
-// ipLimitKey is the one function that keys per-IP limits; see
-// [Lockout.IPKey]. It must match middleware.ClientIPResolver.Key.
+// ipLimitKey is the one function that keys every per-IP limit of the
+// package (login failures, sign-ups, mails): the IPv4 address, or the IPv6
+// prefix of length v6Bits ("2001:db8:1:2::/64"), since a host normally
+// holds a whole /64. It must give the same key as
+// middleware.ClientIPResolver.Key (without its "ip:" prefix), so that one
+// client network has one budget across the library. An unparsable ip is
+// returned as is; an empty one gives "".
 func ipLimitKey(ip string, v6Bits int) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -236,7 +237,7 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 		}
 		// The token has used its budget: it is ignored from now on.
 	}
-	if key := l.IPKey(ip); key != "" {
+	if key := l.ipKey(ip); key != "" {
 		key = "ip:" + key
 		n, end, err := l.store.Incr(ctx, key, l.ipWindow)
 		if err != nil {
