@@ -440,3 +440,38 @@ func (e *env) loginWith(login, pw string) *client {
 	e.expect(r, 200, "")
 	return c
 }
+
+func TestNewValidatesLoginFlowSettings(t *testing.T) {
+	bad := map[string]func(*authkit.Config){
+		"short DeviceKey":    func(c *authkit.Config) { c.DeviceKey = make([]byte, 31) },
+		"negative HashWait":  func(c *authkit.Config) { c.HashWait = -time.Second },
+		"negative timeout":   func(c *authkit.Config) { c.StoreTimeout = -time.Second },
+		"MailAttempts > 10":  func(c *authkit.Config) { c.MailAttempts = 11 },
+		"negative MailQueue": func(c *authkit.Config) { c.MailQueue = -1 },
+		"IPv6 prefix 0..128": func(c *authkit.Config) { c.Lockout.IPv6KeyPrefix = 200 },
+	}
+	for name, mutate := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := authkit.New(configOf(t, mutate)); err == nil {
+				t.Fatal("New accepted it")
+			}
+		})
+	}
+}
+
+// Two Auths sharing Config.DeviceKey trust each other's device tokens.
+func TestSharedDeviceKeyTrustsAcrossInstances(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	withKey := func(c *authkit.Config) { c.DeviceKey = key }
+	a, b := newEnv(t, withKey), newEnv(t, withKey)
+	a.signup("alice@example.com")
+	b.signup("alice@example.com")
+	d := a.signIn("alice@example.com", "192.0.2.1", "")
+	for i := range 10 {
+		_ = loginErr(b, "alice@example.com", wrongPassword, fmt.Sprintf("198.51.100.%d", i), "")
+	}
+	b.signIn("alice@example.com", "192.0.2.1", d.Value)
+}

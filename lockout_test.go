@@ -276,3 +276,51 @@ func TestCanonicalLoginRefusesHostileNames(t *testing.T) {
 		t.Fatalf("only %d hostile names", len(hostile))
 	}
 }
+
+// Correct passwords return their per-IP reservation: after 500 successes
+// and 19 failures from one /64 with a budget of 20, one more failure fits
+// and the next attempt is refused. (Attempts in flight hold their
+// reservation until they finish.)
+func TestLockoutSuccessesDoNotSpendTheIPBudget(t *testing.T) {
+	l, _ := newLockout(t, authkit.LockoutConfig{IPMax: 20})
+	ctx := context.Background()
+	const ip = "2001:db8:5:6::1"
+	failed := 0
+	for i := range 519 {
+		at, err := l.Begin(ctx, fmt.Sprintf("u%d@example.com", i), ip, "")
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if i%27 == 0 && failed < 19 {
+			failed++
+			_ = at.Fail(ctx)
+			continue
+		}
+		if err := at.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at, err := l.Begin(ctx, "last@example.com", "2001:db8:5:6:ffff::9", "") // same /64
+	if err != nil {
+		t.Fatalf("20th failure refused: %v", err)
+	}
+	_ = at.Fail(ctx)
+	if _, err := l.Begin(ctx, "next@example.com", ip, ""); !errors.Is(err, authkit.ErrThrottled) {
+		t.Fatalf("21st attempt: %v, want throttled", err)
+	}
+}
+
+func TestNewLockoutValidatesDeviceAndIPv6Settings(t *testing.T) {
+	store := memstore.NewAttempts(memstore.AttemptsConfig{})
+	for i, cfg := range []authkit.LockoutConfig{
+		{Store: store, IPv6KeyPrefix: 129},
+		{Store: store, IPv6KeyPrefix: -1},
+		{Store: store, DeviceMaxFailures: 101},
+		{Store: store, DeviceLifetime: time.Second},
+		{Store: store, DeviceLifetime: 400 * 24 * time.Hour},
+	} {
+		if _, err := authkit.NewLockout(cfg); err == nil {
+			t.Errorf("config %d: want error", i)
+		}
+	}
+}
