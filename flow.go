@@ -213,9 +213,11 @@ func (a *Auth) release(ctx context.Context, at *Attempt) error {
 }
 
 // ErrMFAStateLost means the user record says a second factor is enrolled
-// (User.MFAEnabled) but the MFA store has no active enrollment for it: the
-// enrollment was lost (an evicted key, a restore from an older backup). The
-// login is refused, never let through on the password alone; an
+// (User.MFAEnabled) but the MFA store has no active enrollment for it (the
+// enrollment was lost: an evicted key, a restore from an older backup) or
+// could not be read (then the error also wraps the store's error, and
+// [ErrStoreTimeout] when it timed out). The login is refused, never let
+// through on the password alone, and audited as [EventMFAStateLost]; an
 // administrator restores the enrollment or clears User.MFAEnabled (after
 // checking the user's identity) to let the user enroll again.
 var ErrMFAStateLost = errors.New("authkit: MFA enrollment missing for an account with MFA enabled")
@@ -230,6 +232,10 @@ func (a *Auth) mfaDue(ctx context.Context, u User, c Client) (bool, error) {
 		enrolled, err = a.mfa.Enrolled(ctx, u.ID)
 		return err
 	}); err != nil {
+		if u.MFAEnabled {
+			a.emit(ctx, EventMFAStateLost, OutcomeFailure, "enrollment_unreadable", c, u.ID, u.Email)
+			return false, fmt.Errorf("%w: %w", ErrMFAStateLost, err)
+		}
 		return false, err
 	}
 	switch {

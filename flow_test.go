@@ -1,6 +1,7 @@
 package authkit_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -474,4 +475,53 @@ func TestSharedDeviceKeyTrustsAcrossInstances(t *testing.T) {
 		_ = loginErr(b, "alice@example.com", wrongPassword, fmt.Sprintf("198.51.100.%d", i), "")
 	}
 	b.signIn("alice@example.com", "192.0.2.1", d.Value)
+}
+
+// flakyMFAStore fails its reads while down is set, like an unreachable or
+// evicting MFA store.
+type flakyMFAStore struct {
+	mfa.Store
+	down *atomic.Bool
+}
+
+func (f flakyMFAStore) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
+	if f.down.Load() {
+		return mfa.Enrollment{}, false, errors.New("redis: connection refused")
+	}
+	return f.Store.Get(ctx, userID)
+}
+
+// An MFA enrollment that cannot be read, for an account whose record says
+// MFA is on, refuses the login with ErrMFAStateLost (wrapping the store's
+// error) and an audit event; an account without MFA fails closed too.
+func TestUnreadableMFAEnrollmentFailsClosed(t *testing.T) {
+	var down atomic.Bool
+	e := newEnv(t, func(c *authkit.Config) {
+		box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{Keys: map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)}, ActiveKeyID: "k1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.MFA, err = mfa.New(mfa.Config{
+			Issuer: "authkit-test", Store: flakyMFAStore{memstore.NewMFA(), &down}, Replay: memstore.NewTOTPReplay(c.Now),
+			Challenges: memstore.NewMFAChallenges(c.Now), Throttle: c.Attempts, Box: box,
+			BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx := context.Background()
+	id, _ := e.mfaUser("oz@example.com")
+	e.signup("plain@example.com")
+	down.Store(true)
+	_, err := e.auth.Login(ctx, "oz@example.com", goodPassword, authkit.Client{})
+	if !errors.Is(err, authkit.ErrMFAStateLost) || err.Error() == authkit.ErrMFAStateLost.Error() {
+		t.Fatalf("login with the MFA store down = %v; want ErrMFAStateLost wrapping the store error", err)
+	}
+	if ev := e.events.last(authkit.EventMFAStateLost); ev.UserID != id || ev.Reason != "enrollment_unreadable" {
+		t.Fatalf("audit %+v", ev)
+	}
+	if res, err := e.auth.Login(ctx, "plain@example.com", goodPassword, authkit.Client{}); err == nil || res.User.ID != "" {
+		t.Fatalf("account without MFA, store down = %+v, %v; want a refusal", res, err)
+	}
 }
