@@ -13,7 +13,10 @@ import (
 // (ASVS 15.4.2). Keys are opaque strings; characters such as
 // '*', '%', ':' or quotes have no special meaning. err is for system failure
 // only and callers fail closed on it. Times are compared with a tolerance of
-// one second, so stores keeping whole seconds conform. The mfa package
+// one second, so stores keeping whole seconds conform; but every Incr and
+// Count within one window must report the same window end to the second
+// (the stored end, not one recomputed from a remaining TTL), since the
+// lockout keys the per-IP refunds of a window by it. The mfa package
 // declares an identical AttemptCounter, so one implementation serves both.
 // authkittest.RunAttemptStore checks implementations.
 type AttemptStore interface {
