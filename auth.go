@@ -75,7 +75,7 @@ type Config struct {
 	Sessions *session.Manager
 
 	// OneTimeTokens and Mailer enable password reset and email verification
-	// (both or neither).
+	// (both or neither); the host then runs [Auth.RunMailer].
 	OneTimeTokens OneTimeTokenStore
 	Mailer        Mailer
 	// ResetLifetime of reset and verification tokens; zero means 30 minutes.
@@ -141,8 +141,9 @@ type Config struct {
 // Mailer delivers password-reset and email-verification links. The host
 // implements it over its mail system; Token must reach only the mailbox.
 type Mailer interface {
-	// Send delivers one mail. It should not block for long: it runs on the
-	// request path (queue the mail if delivery is slow).
+	// Send delivers one mail. It runs off the request path, in
+	// [Auth.RunMailer]; an error makes the mail be retried
+	// (Config.MailAttempts).
 	Send(ctx context.Context, m Mail) error
 }
 

@@ -112,7 +112,9 @@ func (q *mailQueue) retry(j mailJob, now time.Time) bool {
 //
 //	go auth.RunMailer(ctx)
 //
-// Without it no reset or verification mail is ever sent. It returns
+// Without it no reset or verification mail is ever sent. The queue is in
+// memory: mails still queued when the process stops are lost, and the user
+// asks again. It returns
 // ctx.Err(), or [ErrNotSupported] at once when Config.OneTimeTokens is
 // unset.
 func (a *Auth) RunMailer(ctx context.Context) error {
