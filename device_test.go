@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,5 +187,39 @@ func TestDeviceCookie(t *testing.T) {
 	r.AddCookie(c)
 	if got := e.auth.ClientOf(r).DeviceToken; got != d.Value || !strings.HasPrefix(got, "dv1.") {
 		t.Fatalf("ClientOf DeviceToken %q", got)
+	}
+}
+
+// Concurrent guesses with a stolen device token spend its budget
+// atomically: exactly 10 are checked while the account is locked for
+// untrusted clients.
+func TestStolenDeviceTokenBudgetHoldsUnderConcurrency(t *testing.T) {
+	e := newEnv(t)
+	e.signup("alice@example.com")
+	stolen := e.signIn("alice@example.com", "192.0.2.10", "")
+	for i := range 10 {
+		_ = loginErr(e, "alice@example.com", wrongPassword, fmt.Sprintf("198.51.100.%d", i), "")
+	}
+	var mu sync.Mutex
+	got := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			err := loginErr(e, "alice@example.com", wrongPassword, fmt.Sprintf("203.0.113.%d", i), stolen.Value)
+			k := "other"
+			switch {
+			case errors.Is(err, authkit.ErrInvalidCredentials):
+				k = "checked"
+			case errors.Is(err, authkit.ErrThrottled):
+				k = "throttled"
+			}
+			mu.Lock()
+			got[k]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if got["checked"] != 10 || got["throttled"] != 50 {
+		t.Fatalf("%v; want 10 checked, 50 throttled", got)
 	}
 }
