@@ -139,7 +139,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 		u, found, err = a.users.UserByLogin(ctx, login)
 		return err
 	}); err != nil {
-		return LoginResult{}, errors.Join(err, a.release(ctx, at))
+		return LoginResult{}, a.refuse(ctx, at, err)
 	}
 	ok, rehash := false, false
 	reason := "unknown_user"
@@ -154,7 +154,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 	}
 	if err != nil {
 		if !errors.Is(err, password.ErrInvalidHash) && !errors.Is(err, password.ErrUnknownPepper) {
-			return LoginResult{}, errors.Join(err, a.release(ctx, at))
+			return LoginResult{}, a.refuse(ctx, at, err)
 		}
 		reason, ok = "unreadable_hash", false
 	}
@@ -210,6 +210,15 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 // release returns at's per-IP reservation under the store deadline.
 func (a *Auth) release(ctx context.Context, at *Attempt) error {
 	return a.store(ctx, func(ctx context.Context) error { return at.Release(ctx) })
+}
+
+// refuse returns err after giving back at's per-IP reservation (the
+// password was never checked); a failed give-back is joined to err.
+func (a *Auth) refuse(ctx context.Context, at *Attempt, err error) error {
+	if rerr := a.release(ctx, at); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
 }
 
 // ErrMFAStateLost means the user record says a second factor is enrolled
@@ -531,7 +540,7 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 		err = a.verifyDummy(ctx, current)
 	}
 	if err != nil && !errors.Is(err, password.ErrInvalidHash) && !errors.Is(err, password.ErrUnknownPepper) {
-		return User{}, errors.Join(err, a.release(ctx, at))
+		return User{}, a.refuse(ctx, at, err)
 	}
 	if !ok {
 		_ = a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })

@@ -221,7 +221,7 @@ func (at *Attempt) Device() string { return at.device }
 // budget, the attempt is trusted and only that budget is spent. Otherwise
 // Begin reserves one unit of ip's failure budget and one attempt in every
 // login tier, and refuses with a [*ThrottledError] when any is exhausted
-// (nothing stays reserved then). A store error is returned as is, and the
+// (the per-IP unit is given back then; a tier past its limit stays so). A store error is returned as is, and the
 // caller must refuse the attempt (fail closed).
 func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt, error) {
 	now := l.now()
@@ -246,10 +246,10 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 		at.ipKey, at.ipEnd = key, end
 		refunded, _, err := l.store.Count(ctx, refundKey(key, end))
 		if err != nil {
-			return nil, errors.Join(err, at.Release(ctx))
+			return nil, at.refuse(ctx, err)
 		}
 		if n-refunded > l.ipMax && end.After(now) {
-			return nil, errors.Join(&ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"}, at.Release(ctx))
+			return nil, at.refuse(ctx, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"})
 		}
 	}
 	// Refuse without counting while any tier is exhausted, so attempts made
@@ -257,17 +257,17 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 	for i := range l.tiers {
 		n, end, err := l.store.Count(ctx, loginKey(i, login))
 		if err != nil {
-			return nil, errors.Join(err, at.Release(ctx))
+			return nil, at.refuse(ctx, err)
 		}
 		if n >= l.tiers[i].Max && end.After(now) {
-			return nil, errors.Join(&ThrottledError{RetryAfter: retryAfter(end, now), Scope: "login"}, at.Release(ctx))
+			return nil, at.refuse(ctx, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "login"})
 		}
 	}
 	var refused *ThrottledError
 	for i, t := range l.tiers {
 		n, end, err := l.store.Incr(ctx, loginKey(i, login), t.Window)
 		if err != nil {
-			return nil, errors.Join(err, at.Release(ctx))
+			return nil, at.refuse(ctx, err)
 		}
 		// Concurrent attempts past the limit lose the race here and never
 		// reach the password check.
@@ -276,9 +276,18 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 		}
 	}
 	if refused != nil {
-		return nil, errors.Join(refused, at.Release(ctx))
+		return nil, at.refuse(ctx, refused)
 	}
 	return at, nil
+}
+
+// refuse returns err after giving back the per-IP reservation; err comes
+// first, a failed give-back is joined to it.
+func (at *Attempt) refuse(ctx context.Context, err error) error {
+	if rerr := at.Release(ctx); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
 }
 
 // Fail records that the password was wrong. The reservations made by
