@@ -49,8 +49,9 @@ type LockoutConfig struct {
 	// IPMax and IPWindow bound failed logins per client network (default
 	// 100 per 15 minutes): an IPv4 address, or the IPv6 prefix of length
 	// IPv6KeyPrefix. Each attempt reserves one unit of the budget before the
-	// password is checked, so concurrent attempts cannot overrun it; a
-	// correct password returns its unit, so only failures are counted.
+	// password is checked, so concurrent attempts cannot overrun it (an
+	// attempt in flight holds its unit); a correct password returns its
+	// unit, so only failures are counted.
 	// While the budget is spent, every attempt from that network by a
 	// client without a valid device token is refused, a correct password
 	// included; a client with one is not limited per IP.
