@@ -75,7 +75,7 @@ type Config struct {
 	Sessions *session.Manager
 
 	// OneTimeTokens and Mailer enable password reset and email verification
-	// (both or neither).
+	// (both or neither); the host then runs [Auth.RunMailer].
 	OneTimeTokens OneTimeTokenStore
 	Mailer        Mailer
 	// ResetLifetime of reset and verification tokens; zero means 30 minutes.
@@ -104,13 +104,46 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the CSPRNG for tokens and ids; nil means crypto/rand.Reader.
 	Rand io.Reader
+
+	// Login-flow settings.
+
+	// DeviceKey signs device tokens (HMAC-SHA-256, at least 32 bytes; see
+	// [Auth.IssueDeviceToken]). Nil means a random key per Auth: devices are
+	// then trusted by this process only, until it restarts (they fall back
+	// to the normal throttling, never to less); set it when several
+	// instances serve one user base.
+	DeviceKey []byte
+	// HashWait bounds how long a request waits for a password-hashing slot
+	// (password.Config.MaxConcurrent) before it gets [ErrBusy]; zero means
+	// one second.
+	HashWait time.Duration
+	// StoreTimeout bounds each store step the flow makes for a request,
+	// never beyond the request's own deadline; zero means 2 seconds. A step
+	// that runs out gets [ErrStoreTimeout].
+	StoreTimeout time.Duration
+	// MailQueue is the capacity of the queue of reset and verification
+	// mails that [Auth.RunMailer] sends; zero means 1000. A full queue
+	// answers [ErrBusy].
+	MailQueue int
+	// MailAttempts is how often one mail is tried before it is dropped
+	// (and audited as EventMailFailed); zero means 3.
+	MailAttempts int
+	// MailRetryDelay is the wait before the first retry of a failed mail,
+	// doubling after each; zero means 30 seconds.
+	MailRetryDelay time.Duration
+	// UnsafeMFAWithoutUserFlag lets Config.MFA run on a Users store that is
+	// no [UserUpdater]. User.MFAEnabled is then never set, and an MFA
+	// enrollment lost from the MFA store turns the second factor off for
+	// that account.
+	UnsafeMFAWithoutUserFlag bool
 }
 
 // Mailer delivers password-reset and email-verification links. The host
 // implements it over its mail system; Token must reach only the mailbox.
 type Mailer interface {
-	// Send delivers one mail. It should not block for long: it runs on the
-	// request path (queue the mail if delivery is slow).
+	// Send delivers one mail. It runs off the request path, in
+	// [Auth.RunMailer]; an error makes the mail be retried
+	// (Config.MailAttempts).
 	Send(ctx context.Context, m Mail) error
 }
 
@@ -181,6 +214,7 @@ type Auth struct {
 	accessLife time.Duration
 	refreshLif time.Duration
 	resetLife  time.Duration
+	flow       *flowState
 }
 
 // New validates cfg and returns an [Auth].
@@ -258,7 +292,7 @@ func New(cfg Config) (*Auth, error) {
 		Leeway: cfg.Leeway, NotBefore: cfg.NotBefore, Now: a.now}); err != nil {
 		return nil, fmt.Errorf("authkit: %w", err)
 	}
-	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: cfg.RefreshStore, Lifetime: a.refreshLif,
+	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: seenRefreshStore{cfg.RefreshStore}, Lifetime: a.refreshLif,
 		FamilyLifetime: a.familyLife, Now: a.now, Rand: a.rand}); err != nil {
 		return nil, fmt.Errorf("authkit: %w", err)
 	}
@@ -276,6 +310,9 @@ func New(cfg Config) (*Auth, error) {
 		},
 	}); err != nil {
 		return nil, fmt.Errorf("authkit: %w", err)
+	}
+	if err := a.initFlow(); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -298,11 +335,14 @@ func (a *Auth) Lockout() *Lockout { return a.lockout }
 type Client struct {
 	IP        string
 	UserAgent string
+	// DeviceToken is the device token the client presented (the
+	// DeviceCookie), if any; see [Auth.IssueDeviceToken].
+	DeviceToken string
 }
 
 // ClientOf returns the [Client] of r, using Config.ClientIP when set.
 func (a *Auth) ClientOf(r *http.Request) Client {
-	c := Client{UserAgent: r.UserAgent()}
+	c := Client{UserAgent: r.UserAgent(), DeviceToken: DeviceTokenOf(r)}
 	if a.cfg.ClientIP != nil {
 		if ip, ok := a.cfg.ClientIP.ClientIP(r); ok {
 			c.IP = ip.String()

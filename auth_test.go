@@ -474,11 +474,11 @@ func TestPasswordReset_S26(t *testing.T) {
 	secret, _ := e.enrollMFA(c)
 
 	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "nobody@example.com"}), http.StatusAccepted, "")
-	if e.mail.last().To != "" {
+	if e.lastMail().To != "" {
 		t.Fatal("mail sent for an unknown address")
 	}
 	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "IVY@example.com"}), http.StatusAccepted, "")
-	m := e.mail.last()
+	m := e.lastMail()
 	if m.To != "ivy@example.com" || m.Purpose != authkit.PurposePasswordReset || len(m.Token) < 43 {
 		t.Fatalf("mail %+v", m)
 	}
@@ -498,7 +498,7 @@ func TestPasswordReset_S26(t *testing.T) {
 
 	// Expiry.
 	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "ivy@example.com"}), http.StatusAccepted, "")
-	tok := e.mail.last().Token
+	tok := e.lastMail().Token
 	e.clock.Advance(31 * time.Minute)
 	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": tok, "new_password": "yet another password"}), 401, "invalid_token")
 
@@ -514,14 +514,14 @@ func TestEmailVerification(t *testing.T) {
 	id := e.signup("jo@example.com")
 	c := e.login("jo@example.com")
 	e.expect(c.post("/auth/email/verify-request", nil), http.StatusAccepted, "")
-	tok := e.mail.last().Token
-	if e.mail.last().Purpose != authkit.PurposeVerifyEmail {
+	tok := e.lastMail().Token
+	if e.lastMail().Purpose != authkit.PurposeVerifyEmail {
 		t.Fatal("wrong purpose")
 	}
 	// A verification token is no reset token.
 	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": tok, "new_password": "a brand new password"}), 401, "invalid_token")
 	e.expect(c.post("/auth/email/verify-request", nil), http.StatusAccepted, "")
-	tok = e.mail.last().Token
+	tok = e.lastMail().Token
 	e.expect(e.client().post("/auth/email/verify", map[string]string{"token": tok}), 204, "")
 	u, _, _ := e.users.UserByID(context.Background(), id)
 	if !u.EmailVerified {

@@ -188,6 +188,9 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 		RefreshStore: a.st.refresh, NotBefore: a.st.notBefore, Attempts: a.st.attempts,
 		MFA: a.mfa, Sessions: a.sessions, Roles: a.rolesFor, NewUserID: newUserID,
 		ClientIP: a.clientIP, Audit: a.audit, MaxBodyBytes: 64 << 10, Now: a.now,
+		// sqlAccounts is no authkit.UserUpdater yet, so it cannot keep
+		// User.MFAEnabled: a lost MFA enrollment would turn MFA off.
+		UnsafeMFAWithoutUserFlag: true,
 	}); err != nil {
 		return nil, err
 	}
