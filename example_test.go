@@ -12,18 +12,14 @@ import (
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
-// Example mounts the /auth endpoints and protects an API route with the
-// access token they issue. memstore keeps everything in memory; use
-// store/sqlstore or store/redisstore to share state between instances.
+// Example mounts the /auth endpoints for browsers (token cookies) and the
+// same endpoints at /api/v1/auth for native clients (tokens in the JSON
+// body), and protects an API route with the access token they issue. Only
+// the user store, the signing keys, the issuer and the shared stores are
+// set: the password hasher and policy take their secure defaults. memstore
+// keeps everything in memory; use store/sqlstore or store/redisstore to
+// share state between instances.
 func Example() {
-	hasher, err := password.New(password.Config{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	policy, err := password.NewPolicy(password.PolicyConfig{})
-	if err != nil {
-		log.Fatal(err)
-	}
 	key, err := jwt.GenerateKey(jwt.ES256, nil)
 	if err != nil {
 		log.Fatal(err)
@@ -34,8 +30,6 @@ func Example() {
 	}
 	auth, err := authkit.New(authkit.Config{
 		Users:        memstore.NewUsers(),
-		Hasher:       hasher,
-		Policy:       policy,
 		Keys:         keys,
 		TokenIssuer:  "https://app.example.com",
 		RefreshStore: memstore.NewRefreshTokens(nil),
@@ -48,6 +42,7 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("/api/v1/auth/", auth.Handler(authkit.WithPrefix("/api/v1/auth"), authkit.WithDelivery(authkit.DeliverBody)))
 	mux.Handle("GET /.well-known/jwks.json", keys.JWKSHandler())
 	mux.Handle("GET /api/hello", auth.Authenticator().RequireAuth(http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })))
@@ -64,7 +59,7 @@ func ExampleAuth_Login() {
 	key, _ := jwt.GenerateKey(jwt.ES256, nil)
 	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
 	auth, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Hasher: hasher, Policy: policy, Keys: keys,
+		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
 		TokenIssuer: "https://app.example.com", RefreshStore: memstore.NewRefreshTokens(nil),
 		NotBefore: memstore.NewNotBefore(nil), Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
