@@ -211,17 +211,17 @@ func New(cfg Config) (*Auth, error) {
 		{cfg.Attempts == nil, "Attempts"},
 	} {
 		if f.missing {
-			bad = append(bad, fmt.Errorf("Config.%s is required", f.name))
+			bad = append(bad, fmt.Errorf("missing required Config.%s", f.name))
 		}
 	}
 	if (cfg.OneTimeTokens == nil) != (cfg.Mailer == nil) {
-		bad = append(bad, errors.New("Config.OneTimeTokens and Config.Mailer go together"))
+		bad = append(bad, errors.New("only one of Config.OneTimeTokens and Config.Mailer is set (both or neither)"))
 	}
 	if cfg.SignupLimit != (Tier{}) && (cfg.SignupLimit.Max < 1 || cfg.SignupLimit.Window <= 0) {
-		bad = append(bad, errors.New("Config.SignupLimit must be positive"))
+		bad = append(bad, errors.New("invalid Config.SignupLimit: Max and Window must be positive"))
 	}
 	if cfg.RecentAuth < 0 || cfg.ResetLifetime < 0 || cfg.ResetLifetime > 24*time.Hour {
-		bad = append(bad, errors.New("Config.RecentAuth and ResetLifetime must be positive (reset at most 24 h)"))
+		bad = append(bad, errors.New("invalid Config.RecentAuth or Config.ResetLifetime: must be positive (reset at most 24 h)"))
 	}
 	if len(bad) > 0 {
 		return nil, invalidConfig(bad...)

@@ -477,7 +477,9 @@ func testCrossSitePOST_S7(t *testing.T, m mount) {
 
 // Unauthenticated calls to the authenticated endpoints get 401 with
 // WWW-Authenticate (RequireAuth is in front of them).
-func TestAuthenticatedEndpointsRequireAuth(t *testing.T) { eachMount(t, testAuthenticatedEndpointsRequireAuth) }
+func TestAuthenticatedEndpointsRequireAuth(t *testing.T) {
+	eachMount(t, testAuthenticatedEndpointsRequireAuth)
+}
 
 func testAuthenticatedEndpointsRequireAuth(t *testing.T, m mount) {
 	e := newEnvAt(t, m)
