@@ -465,13 +465,18 @@ func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // refreshToken finds the refresh token of a refresh or logout request: in
-// the JSON body {"refresh_token"} with body delivery (when a body is sent,
-// or always without cookie delivery), else in the refresh cookie. ok is
-// false when it has answered an unusable body itself.
+// the JSON body {"refresh_token"} with body delivery, else in the refresh
+// cookie with cookie delivery. With both, an absent or empty body (a
+// browser's fetch may send a Content-Type without one) or an empty member
+// means the cookie. ok is false when it has answered an unusable body
+// itself.
 func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, ok bool) {
 	if h.delivery.body() && (hasBody(r) || !h.delivery.cookies()) {
 		if !hasBody(r) {
 			return "", true
+		}
+		if h.delivery.cookies() && r.ContentLength == 0 {
+			goto cookie
 		}
 		var in struct {
 			RefreshToken string `json:"refresh_token"`
@@ -483,6 +488,7 @@ func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok str
 			return in.RefreshToken, true
 		}
 	}
+cookie:
 	if h.delivery.cookies() {
 		if c, err := r.Cookie(RefreshCookie); err == nil {
 			return c.Value, true

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
@@ -113,10 +114,14 @@ var jsonEndpoints = []struct {
 // form or text/plain body, which a cross-site form can send without a
 // preflight, is 415.
 func TestJSONEndpointsRequireJSONContentType(t *testing.T) {
-	e := newEnv(t)
+	eachMount(t, testJSONEndpointsRequireJSONContentType)
+}
+
+func testJSONEndpointsRequireJSONContentType(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("in@example.com")
 	c := e.login("in@example.com")
-	cookie := authkit.AccessCookie + "=" + c.cookies[authkit.AccessCookie].Value
+	cookie := authkit.AccessCookie + "=" + c.accessToken()
 	for _, ep := range jsonEndpoints {
 		ck := ""
 		if ep.authed {
@@ -137,11 +142,13 @@ func TestJSONEndpointsRequireJSONContentType(t *testing.T) {
 
 // null, non-objects and trailing data are 400 invalid_request on every
 // JSON endpoint.
-func TestJSONEndpointsRefuseNonObjects(t *testing.T) {
-	e := newEnv(t)
+func TestJSONEndpointsRefuseNonObjects(t *testing.T) { eachMount(t, testJSONEndpointsRefuseNonObjects) }
+
+func testJSONEndpointsRefuseNonObjects(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("in@example.com")
 	c := e.login("in@example.com")
-	cookie := authkit.AccessCookie + "=" + c.cookies[authkit.AccessCookie].Value
+	cookie := authkit.AccessCookie + "=" + c.accessToken()
 	for _, ep := range jsonEndpoints {
 		ck := ""
 		if ep.authed {
@@ -290,40 +297,79 @@ func (s failOneTime) Take(ctx context.Context, h string) (authkit.OneTimeToken, 
 	return s.OneTimeTokenStore.Take(ctx, h)
 }
 
+type failMFAStore struct {
+	mfa.Store
+	f *failingStores
+}
+
+func (s failMFAStore) Get(ctx context.Context, id string) (mfa.Enrollment, bool, error) {
+	if err := s.f.err(); err != nil {
+		return mfa.Enrollment{}, false, err
+	}
+	return s.Store.Get(ctx, id)
+}
+
+type failChallenges struct {
+	mfa.ChallengeStore
+	f *failingStores
+}
+
+func (s failChallenges) Take(ctx context.Context, k string) (mfa.Challenge, bool, error) {
+	if err := s.f.err(); err != nil {
+		return mfa.Challenge{}, false, err
+	}
+	return s.ChallengeStore.Take(ctx, k)
+}
+
 // Every endpoint answers a store outage with 503 unavailable and
 // Retry-After, never 500.
-func TestStoreOutageIs503OnEveryEndpoint(t *testing.T) {
+func TestStoreOutageIs503OnEveryEndpoint(t *testing.T) { eachMount(t, testStoreOutageIs503OnEveryEndpoint) }
+
+func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
 	f := &failingStores{}
-	e := newEnv(t, func(c *authkit.Config) {
+	e := newEnvAt(t, m, func(c *authkit.Config) {
 		c.Users = failUsers{UserStore: c.Users, f: f}
-		c.Attempts = failAttempts{AttemptStore: c.Attempts, f: f}
+		attempts := failAttempts{AttemptStore: c.Attempts, f: f}
+		c.Attempts = attempts
 		c.RefreshStore = failRefresh{RefreshStore: c.RefreshStore, f: f}
 		c.OneTimeTokens = failOneTime{OneTimeTokenStore: c.OneTimeTokens, f: f}
+		box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{Keys: map[string][]byte{"k": make([]byte, 32)}, ActiveKeyID: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.MFA, err = mfa.New(mfa.Config{
+			Issuer: "t", Store: failMFAStore{Store: memstore.NewMFA(), f: f}, Replay: memstore.NewTOTPReplay(nil),
+			Challenges: failChallenges{ChallengeStore: memstore.NewMFAChallenges(nil), f: f}, Throttle: attempts,
+			Box: box, BackupKey: make([]byte, 32),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	})
 	e.signup("up@example.com")
 	c := e.login("up@example.com")
-	cookies := authkit.AccessCookie + "=" + c.cookies[authkit.AccessCookie].Value + "; " +
-		authkit.RefreshCookie + "=" + c.cookies[authkit.RefreshCookie].Value
+	cookies := authkit.AccessCookie + "=" + c.accessToken() + "; " + authkit.RefreshCookie + "=" + c.refreshToken()
+	refreshBody := ""
+	if m.delivery == authkit.DeliverBody {
+		refreshBody = `{"refresh_token":"` + c.refreshToken() + `"}`
+	}
 	f.on = true
+	type endpoint = struct {
+		path   string
+		authed bool
+		body   string
+	}
+	// A well-formed challenge token, so the mfa package reaches its store.
+	challenge := `{"mfa_token":"mfa_` + strings.Repeat("A", 43) + `","code":"123456"}`
 	for _, ep := range append(jsonEndpoints[:len(jsonEndpoints):len(jsonEndpoints)],
-		struct {
-			path   string
-			authed bool
-			body   string
-		}{"/auth/refresh", false, ""},
-		struct {
-			path   string
-			authed bool
-			body   string
-		}{"/auth/email/verify-request", true, ""},
-		struct {
-			path   string
-			authed bool
-			body   string
-		}{"/auth/mfa/enroll", true, ""},
+		endpoint{"/auth/refresh", false, refreshBody},
+		endpoint{"/auth/logout", false, refreshBody},
+		endpoint{"/auth/logout-all", true, ""},
+		endpoint{"/auth/email/verify-request", true, ""},
+		endpoint{"/auth/mfa/enroll", true, ""},
 	) {
-		if ep.path == "/auth/mfa/verify" || ep.path == "/auth/mfa/confirm" || ep.path == "/auth/mfa/disable" || ep.path == "/auth/mfa/backup-codes" {
-			continue // the mfa package's stores are not wrapped here
+		if ep.path == "/auth/mfa/verify" {
+			ep.body = challenge
 		}
 		t.Run(ep.path, func(t *testing.T) {
 			ct := ""
@@ -332,8 +378,8 @@ func TestStoreOutageIs503OnEveryEndpoint(t *testing.T) {
 			}
 			r := e.raw("POST", ep.path, ct, ep.body, cookies)
 			want(t, r, http.StatusServiceUnavailable, "unavailable")
-			if r.header.Get("Retry-After") == "" {
-				t.Fatalf("no Retry-After")
+			if r.header.Get("Retry-After") != "5" {
+				t.Fatalf("Retry-After %q, want 5", r.header.Get("Retry-After"))
 			}
 		})
 	}
@@ -357,5 +403,4 @@ func TestRootErrorsWrapLeafSentinels(t *testing.T) {
 	if !errors.Is(err, authkit.ErrInvalidToken) || !errors.Is(err, jwt.ErrInvalidToken) {
 		t.Fatalf("invalid token error %v does not match both sentinels", err)
 	}
-	_ = memstore.NewUsers
 }
