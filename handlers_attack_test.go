@@ -323,7 +323,9 @@ func (s failChallenges) Take(ctx context.Context, k string) (mfa.Challenge, bool
 
 // Every endpoint answers a store outage with 503 unavailable and
 // Retry-After, never 500.
-func TestStoreOutageIs503OnEveryEndpoint(t *testing.T) { eachMount(t, testStoreOutageIs503OnEveryEndpoint) }
+func TestStoreOutageIs503OnEveryEndpoint(t *testing.T) {
+	eachMount(t, testStoreOutageIs503OnEveryEndpoint)
+}
 
 func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
 	f := &failingStores{}
