@@ -471,13 +471,11 @@ func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
 // means the cookie. ok is false when it has answered an unusable body
 // itself.
 func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, ok bool) {
-	if h.delivery.body() && (hasBody(r) || !h.delivery.cookies()) {
-		if !hasBody(r) {
-			return "", true
-		}
-		if h.delivery.cookies() && r.ContentLength == 0 {
-			goto cookie
-		}
+	fromBody := h.delivery.body() && hasBody(r)
+	if fromBody && h.delivery.cookies() && r.ContentLength == 0 {
+		fromBody = false
+	}
+	if fromBody {
 		var in struct {
 			RefreshToken string `json:"refresh_token"`
 		}
@@ -488,7 +486,6 @@ func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok str
 			return in.RefreshToken, true
 		}
 	}
-cookie:
 	if h.delivery.cookies() {
 		if c, err := r.Cookie(RefreshCookie); err == nil {
 			return c.Value, true
