@@ -31,8 +31,8 @@ func FuzzJSONBody(f *testing.F) {
 		RefreshStore: memstore.NewRefreshTokens(nil), NotBefore: memstore.NewNotBefore(nil),
 		Attempts:      memstore.NewAttempts(memstore.AttemptsConfig{}),
 		OneTimeTokens: memstore.NewOneTimeTokens(nil), Mailer: &mailbox{},
-		Audit:         authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
-		MaxBodyBytes:  1024,
+		Audit:        authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
+		MaxBodyBytes: 1024,
 	})
 	if err != nil {
 		f.Fatal(err)
