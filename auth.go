@@ -315,7 +315,7 @@ func New(cfg Config) (*Auth, error) {
 func (a *Auth) Verifier() *jwt.Verifier { return a.verifier }
 
 // Authenticator returns middleware that identifies requests by the access
-// token in `Authorization: Bearer` or the access_token cookie.
+// token in `Authorization: Bearer` or the [AccessCookie] cookie.
 func (a *Auth) Authenticator() *middleware.Authenticator { return a.authn }
 
 // Secrets returns Config.Secrets (nil when not set).
