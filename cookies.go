@@ -15,7 +15,8 @@ import (
 // The refresh cookie keeps Path=<prefix> (the /auth endpoints only, so the
 // long-lived token never travels with ordinary requests), which "__Host-"
 // forbids; a sibling HTTPS subdomain can therefore still plant a cookie of
-// that name for the parent domain. The handlers refuse any request that
+// that name for the parent domain. The endpoints that read a token
+// (refresh, logout and the authenticated ones) refuse a request that
 // carries two cookies of one token name (401 invalid_token, cookies
 // cleared), so a planted cookie is never used in place of the real one.
 const (

@@ -132,8 +132,8 @@ func WithDelivery(d Delivery) HandlerOption {
 // and never echo internal errors. An endpoint that reads a body answers 415
 // unsupported_media_type unless the Content-Type is application/json
 // (parameters allowed), and 400 invalid_request unless the body is one JSON
-// object. A request carrying two cookies of one token name is refused (401
-// invalid_token, cookies cleared). A store, the mailer or the hashing cap
+// object. A refresh, logout or authenticated request carrying two cookies
+// of one token name is refused (401 invalid_token, cookies cleared). A store, the mailer or the hashing cap
 // failing gives 503 unavailable with Retry-After; 500 internal_error is only
 // for bugs (a panic, a misconfiguration). Cross-origin unsafe requests get
 // 403 (net/http.CrossOriginProtection), bodies are limited to
