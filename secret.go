@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/authkit-go/authkit/mfa"
@@ -116,11 +117,12 @@ func (s Secret) derive(label string, n int) []byte {
 }
 
 // LoadOrCreateSecret reads the master secret from the file at path, or, when
-// there is no such file, creates it with a fresh random secret and mode 0600
-// (O_EXCL, so of two processes starting together one creates it and both use
-// the same secret). An existing file must not be accessible by group or
-// others ([ErrSecretFilePerm]) and must hold a valid secret
-// ([ErrWeakSecret]).
+// there is no such file, creates it with a fresh random secret and mode
+// 0600. The new file appears complete or not at all (written to a temporary
+// file, then hard-linked into place, which fails if path exists), so of
+// several processes starting together one creates it and all use the same
+// secret. An existing file must not be accessible by group or others
+// ([ErrSecretFilePerm]) and must hold a valid secret ([ErrWeakSecret]).
 func LoadOrCreateSecret(path string) (Secret, error) {
 	s, err := loadSecret(path)
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -130,23 +132,30 @@ func LoadOrCreateSecret(path string) (Secret, error) {
 	if err != nil {
 		return Secret{}, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return loadSecret(path)
-	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".authkit-secret-*")
 	if err != nil {
 		return Secret{}, fmt.Errorf("authkit: creating secret file: %w", err)
 	}
-	_, werr := f.WriteString(s.Text() + "\n")
-	if serr := f.Sync(); werr == nil {
-		werr = serr
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	werr := f.Chmod(0o600) // CreateTemp uses 0600 already; make it explicit
+	if werr == nil {
+		_, werr = f.WriteString(s.Text() + "\n")
+	}
+	if werr == nil {
+		werr = f.Sync()
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
-		_ = os.Remove(path)
 		return Secret{}, fmt.Errorf("authkit: writing secret file: %w", werr)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return loadSecret(path) // another process won the race
+		}
+		return Secret{}, fmt.Errorf("authkit: creating secret file: %w", err)
 	}
 	return s, nil
 }
@@ -210,7 +219,8 @@ func NewSecrets(current Secret, previous ...Secret) (*Secrets, error) {
 }
 
 // Key returns the 32-byte key for label derived from the current secret:
-// the key to seal or sign with.
+// the key to seal or sign with. Besides the Label constants, a host may
+// derive keys of its own under labels of its own (for example "app:...").
 func (s *Secrets) Key(label string) []byte { return s.all[0].derive(label, 32) }
 
 // Keys returns the 32-byte keys for label from every secret, current first:

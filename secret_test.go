@@ -117,6 +117,9 @@ func TestLoadOrCreateSecretCreates0600(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Fatalf("directory holds %v, want only the secret file", entries)
+	}
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
 	}
