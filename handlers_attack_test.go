@@ -44,8 +44,8 @@ func (e *env) raw(method, path, contentType, body, cookie string) resp {
 	return out
 }
 
-// want is env.expect for subtests.
-func want(t *testing.T, r resp, status int, code string) {
+// wantResp is env.expect for subtests.
+func wantResp(t *testing.T, r resp, status int, code string) {
 	t.Helper()
 	if r.status != status || code != "" && r.body["error"] != code {
 		t.Fatalf("status %d %s, want %d %q", r.status, r.raw, status, code)
@@ -129,7 +129,7 @@ func testJSONEndpointsRequireJSONContentType(t *testing.T, m mount) {
 		}
 		for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "text/json"} {
 			t.Run(ep.path+" "+ct, func(t *testing.T) {
-				want(t, e.raw("POST", ep.path, ct, ep.body, ck), http.StatusUnsupportedMediaType, "unsupported_media_type")
+				wantResp(t, e.raw("POST", ep.path, ct, ep.body, ck), http.StatusUnsupportedMediaType, "unsupported_media_type")
 			})
 		}
 		for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON"} {
@@ -156,7 +156,7 @@ func testJSONEndpointsRefuseNonObjects(t *testing.T, m mount) {
 		}
 		for _, body := range []string{"", "null", "[]", `[{"email":"a"}]`, `"x"`, "1", "true", ep.body + ep.body, ep.body + " x", "{"} {
 			t.Run(ep.path+" "+body, func(t *testing.T) {
-				want(t, e.raw("POST", ep.path, "application/json", body, ck), http.StatusBadRequest, "invalid_request")
+				wantResp(t, e.raw("POST", ep.path, "application/json", body, ck), http.StatusBadRequest, "invalid_request")
 			})
 		}
 	}
@@ -164,157 +164,157 @@ func testJSONEndpointsRefuseNonObjects(t *testing.T, m mount) {
 	e.expect(e.raw("POST", "/auth/password/forgot", "application/json", `{"email":"in@example.com"}`+" \n", ""), http.StatusAccepted, "")
 }
 
-// failingStores make every store call fail once armed, as a store outage
+// outage make every store call fail once armed, as a store outage
 // does.
-type failingStores struct {
+type outage struct {
 	on bool
 }
 
-var errStoreDown = errors.New("store: connection refused")
+var errOutage = errors.New("store: connection refused")
 
-func (f *failingStores) err() error {
+func (f *outage) err() error {
 	if f.on {
-		return errStoreDown
+		return errOutage
 	}
 	return nil
 }
 
-type failUsers struct {
+type outageUsers struct {
 	authkit.UserStore
-	f *failingStores
+	f *outage
 }
 
-func (u failUsers) UserByLogin(ctx context.Context, login string) (authkit.User, bool, error) {
+func (u outageUsers) UserByLogin(ctx context.Context, login string) (authkit.User, bool, error) {
 	if err := u.f.err(); err != nil {
 		return authkit.User{}, false, err
 	}
 	return u.UserStore.UserByLogin(ctx, login)
 }
 
-func (u failUsers) UserByID(ctx context.Context, id string) (authkit.User, bool, error) {
+func (u outageUsers) UserByID(ctx context.Context, id string) (authkit.User, bool, error) {
 	if err := u.f.err(); err != nil {
 		return authkit.User{}, false, err
 	}
 	return u.UserStore.UserByID(ctx, id)
 }
 
-func (u failUsers) CreateUser(ctx context.Context, x authkit.User) error {
+func (u outageUsers) CreateUser(ctx context.Context, x authkit.User) error {
 	if err := u.f.err(); err != nil {
 		return err
 	}
 	return u.UserStore.CreateUser(ctx, x)
 }
 
-func (u failUsers) SetPasswordHash(ctx context.Context, id, h string) error {
+func (u outageUsers) SetPasswordHash(ctx context.Context, id, h string) error {
 	if err := u.f.err(); err != nil {
 		return err
 	}
 	return u.UserStore.SetPasswordHash(ctx, id, h)
 }
 
-func (u failUsers) UpdateUser(ctx context.Context, id string, fn func(*authkit.User)) error {
+func (u outageUsers) UpdateUser(ctx context.Context, id string, fn func(*authkit.User)) error {
 	if err := u.f.err(); err != nil {
 		return err
 	}
 	return u.UserStore.(authkit.UserUpdater).UpdateUser(ctx, id, fn)
 }
 
-type failAttempts struct {
+type outageAttempts struct {
 	authkit.AttemptStore
-	f *failingStores
+	f *outage
 }
 
-func (a failAttempts) Incr(ctx context.Context, k string, w time.Duration) (int, time.Time, error) {
+func (a outageAttempts) Incr(ctx context.Context, k string, w time.Duration) (int, time.Time, error) {
 	if err := a.f.err(); err != nil {
 		return 0, time.Time{}, err
 	}
 	return a.AttemptStore.Incr(ctx, k, w)
 }
 
-func (a failAttempts) Count(ctx context.Context, k string) (int, time.Time, error) {
+func (a outageAttempts) Count(ctx context.Context, k string) (int, time.Time, error) {
 	if err := a.f.err(); err != nil {
 		return 0, time.Time{}, err
 	}
 	return a.AttemptStore.Count(ctx, k)
 }
 
-func (a failAttempts) Reset(ctx context.Context, k string) error {
+func (a outageAttempts) Reset(ctx context.Context, k string) error {
 	if err := a.f.err(); err != nil {
 		return err
 	}
 	return a.AttemptStore.Reset(ctx, k)
 }
 
-type failRefresh struct {
+type outageRefresh struct {
 	jwt.RefreshStore
-	f *failingStores
+	f *outage
 }
 
-func (s failRefresh) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
+func (s outageRefresh) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
 	if err := s.f.err(); err != nil {
 		return jwt.RefreshToken{}, false, err
 	}
 	return s.RefreshStore.Use(ctx, id, now)
 }
 
-func (s failRefresh) Create(ctx context.Context, t jwt.RefreshToken) error {
+func (s outageRefresh) Create(ctx context.Context, t jwt.RefreshToken) error {
 	if err := s.f.err(); err != nil {
 		return err
 	}
 	return s.RefreshStore.Create(ctx, t)
 }
 
-func (s failRefresh) RevokeFamily(ctx context.Context, id string) error {
+func (s outageRefresh) RevokeFamily(ctx context.Context, id string) error {
 	if err := s.f.err(); err != nil {
 		return err
 	}
 	return s.RefreshStore.RevokeFamily(ctx, id)
 }
 
-func (s failRefresh) RevokeUser(ctx context.Context, id string) error {
+func (s outageRefresh) RevokeUser(ctx context.Context, id string) error {
 	if err := s.f.err(); err != nil {
 		return err
 	}
 	return s.RefreshStore.RevokeUser(ctx, id)
 }
 
-type failOneTime struct {
+type outageOneTime struct {
 	authkit.OneTimeTokenStore
-	f *failingStores
+	f *outage
 }
 
-func (s failOneTime) Save(ctx context.Context, h string, t authkit.OneTimeToken) error {
+func (s outageOneTime) Save(ctx context.Context, h string, t authkit.OneTimeToken) error {
 	if err := s.f.err(); err != nil {
 		return err
 	}
 	return s.OneTimeTokenStore.Save(ctx, h, t)
 }
 
-func (s failOneTime) Take(ctx context.Context, h string) (authkit.OneTimeToken, bool, error) {
+func (s outageOneTime) Take(ctx context.Context, h string) (authkit.OneTimeToken, bool, error) {
 	if err := s.f.err(); err != nil {
 		return authkit.OneTimeToken{}, false, err
 	}
 	return s.OneTimeTokenStore.Take(ctx, h)
 }
 
-type failMFAStore struct {
+type outageMFA struct {
 	mfa.Store
-	f *failingStores
+	f *outage
 }
 
-func (s failMFAStore) Get(ctx context.Context, id string) (mfa.Enrollment, bool, error) {
+func (s outageMFA) Get(ctx context.Context, id string) (mfa.Enrollment, bool, error) {
 	if err := s.f.err(); err != nil {
 		return mfa.Enrollment{}, false, err
 	}
 	return s.Store.Get(ctx, id)
 }
 
-type failChallenges struct {
+type outageChallenges struct {
 	mfa.ChallengeStore
-	f *failingStores
+	f *outage
 }
 
-func (s failChallenges) Take(ctx context.Context, k string) (mfa.Challenge, bool, error) {
+func (s outageChallenges) Take(ctx context.Context, k string) (mfa.Challenge, bool, error) {
 	if err := s.f.err(); err != nil {
 		return mfa.Challenge{}, false, err
 	}
@@ -328,20 +328,20 @@ func TestStoreOutageIs503OnEveryEndpoint(t *testing.T) {
 }
 
 func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
-	f := &failingStores{}
+	f := &outage{}
 	e := newEnvAt(t, m, func(c *authkit.Config) {
-		c.Users = failUsers{UserStore: c.Users, f: f}
-		attempts := failAttempts{AttemptStore: c.Attempts, f: f}
+		c.Users = outageUsers{UserStore: c.Users, f: f}
+		attempts := outageAttempts{AttemptStore: c.Attempts, f: f}
 		c.Attempts = attempts
-		c.RefreshStore = failRefresh{RefreshStore: c.RefreshStore, f: f}
-		c.OneTimeTokens = failOneTime{OneTimeTokenStore: c.OneTimeTokens, f: f}
+		c.RefreshStore = outageRefresh{RefreshStore: c.RefreshStore, f: f}
+		c.OneTimeTokens = outageOneTime{OneTimeTokenStore: c.OneTimeTokens, f: f}
 		box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{Keys: map[string][]byte{"k": make([]byte, 32)}, ActiveKeyID: "k"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.MFA, err = mfa.New(mfa.Config{
-			Issuer: "t", Store: failMFAStore{Store: memstore.NewMFA(), f: f}, Replay: memstore.NewTOTPReplay(nil),
-			Challenges: failChallenges{ChallengeStore: memstore.NewMFAChallenges(nil), f: f}, Throttle: attempts,
+			Issuer: "t", Store: outageMFA{Store: memstore.NewMFA(), f: f}, Replay: memstore.NewTOTPReplay(nil),
+			Challenges: outageChallenges{ChallengeStore: memstore.NewMFAChallenges(nil), f: f}, Throttle: attempts,
 			Box: box, BackupKey: make([]byte, 32),
 		})
 		if err != nil {
@@ -379,7 +379,7 @@ func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
 				ct = "application/json"
 			}
 			r := e.raw("POST", ep.path, ct, ep.body, cookies)
-			want(t, r, http.StatusServiceUnavailable, "unavailable")
+			wantResp(t, r, http.StatusServiceUnavailable, "unavailable")
 			if r.header.Get("Retry-After") != "5" {
 				t.Fatalf("Retry-After %q, want 5", r.header.Get("Retry-After"))
 			}

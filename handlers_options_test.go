@@ -21,7 +21,7 @@ func TestCookiePathsFollowThePrefix(t *testing.T) {
 			e := newEnvAt(t, m)
 			e.signup("p@example.com")
 			r := e.client().post("/auth/login", map[string]string{"email": "p@example.com", "password": goodPassword})
-			want(t, r, http.StatusOK, "")
+			wantResp(t, r, http.StatusOK, "")
 			a, rt := r.cookies[authkit.AccessCookie], r.cookies[authkit.RefreshCookie]
 			if a == nil || a.Path != "/" || a.Domain != "" || !a.Secure || !a.HttpOnly || a.SameSite != http.SameSiteLaxMode {
 				t.Fatalf("access cookie %v", a)
@@ -116,21 +116,21 @@ func TestBothDeliveriesPreferTheBodyToken(t *testing.T) {
 	two := e.login("two@example.com")
 	r := e.raw("POST", "/auth/refresh", "application/json", `{"refresh_token":"`+two.refreshToken()+`"}`,
 		authkit.RefreshCookie+"="+one.refreshToken())
-	want(t, r, http.StatusOK, "")
+	wantResp(t, r, http.StatusOK, "")
 	if r.body["user"].(map[string]any)["email"] != "two@example.com" || r.body["refresh_token"] == "" {
 		t.Fatalf("refresh answered %s", r.raw)
 	}
-	want(t, e.raw("POST", "/auth/refresh", "text/plain", `{"refresh_token":"x"}`, authkit.RefreshCookie+"="+one.refreshToken()),
+	wantResp(t, e.raw("POST", "/auth/refresh", "text/plain", `{"refresh_token":"x"}`, authkit.RefreshCookie+"="+one.refreshToken()),
 		http.StatusUnsupportedMediaType, "unsupported_media_type")
-	want(t, e.raw("POST", "/auth/refresh", "application/json", `null`, authkit.RefreshCookie+"="+one.refreshToken()),
+	wantResp(t, e.raw("POST", "/auth/refresh", "application/json", `null`, authkit.RefreshCookie+"="+one.refreshToken()),
 		http.StatusBadRequest, "invalid_request")
 	// A JSON Content-Type without a body (as fetch may send) means the
 	// cookie, so does an empty body member.
 	r = e.raw("POST", "/auth/refresh", "application/json", ``, authkit.RefreshCookie+"="+one.refreshToken())
-	want(t, r, http.StatusOK, "")
+	wantResp(t, r, http.StatusOK, "")
 	one.setRefresh(r.body["refresh_token"].(string))
 	r = e.raw("POST", "/auth/refresh", "application/json", `{}`, authkit.RefreshCookie+"="+one.refreshToken())
-	want(t, r, http.StatusOK, "")
+	wantResp(t, r, http.StatusOK, "")
 	if r.body["user"].(map[string]any)["email"] != "one@example.com" {
 		t.Fatalf("refresh answered %s", r.raw)
 	}
@@ -142,8 +142,8 @@ func TestBodyDeliveryIgnoresTheRefreshCookie(t *testing.T) {
 	e := newEnvAt(t, mount{name: "body", prefix: "/auth", delivery: authkit.DeliverBody})
 	e.signup("n@example.com")
 	c := e.login("n@example.com")
-	want(t, e.raw("POST", "/auth/refresh", "", "", authkit.RefreshCookie+"="+c.refreshToken()), http.StatusUnauthorized, "invalid_token")
-	want(t, e.raw("POST", "/auth/refresh", "application/json", `{"refresh_token":"`+c.refreshToken()+`"}`, ""), http.StatusOK, "")
+	wantResp(t, e.raw("POST", "/auth/refresh", "", "", authkit.RefreshCookie+"="+c.refreshToken()), http.StatusUnauthorized, "invalid_token")
+	wantResp(t, e.raw("POST", "/auth/refresh", "application/json", `{"refresh_token":"`+c.refreshToken()+`"}`, ""), http.StatusOK, "")
 }
 
 // A panic in the flow is a bug: 500 internal_error, logged, the server
@@ -157,7 +157,7 @@ func TestPanicIs500(t *testing.T) {
 			return nil
 		}
 	})
-	want(t, e.raw("POST", "/auth/signup", "application/json", `{"email":"p@example.com","password":"`+goodPassword+`"}`, ""),
+	wantResp(t, e.raw("POST", "/auth/signup", "application/json", `{"email":"p@example.com","password":"`+goodPassword+`"}`, ""),
 		http.StatusInternalServerError, "internal_error")
 	e.signup("ok@example.com")
 }
