@@ -21,7 +21,7 @@ func exampleAuth(mailer authkit.Mailer) *authkit.Auth {
 	key, _ := jwt.GenerateKey(jwt.ES256, nil)
 	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
 	auth, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Hasher: hasher, Policy: policy, Keys: keys,
+		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
 		TokenIssuer: "https://app.example.com", RefreshStore: memstore.NewRefreshTokens(nil),
 		NotBefore: memstore.NewNotBefore(nil), Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
 		OneTimeTokens: memstore.NewOneTimeTokens(nil), Mailer: mailer,

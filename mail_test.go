@@ -293,7 +293,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		b.Fatal(err)
 	}
 	a, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Hasher: hasher, Policy: policy, Keys: keys, TokenIssuer: "https://auth.test",
+		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
 		RefreshStore: memstore.NewRefreshTokens(c.Now), NotBefore: memstore.NewNotBefore(c.Now),
 		Attempts: memstore.NewAttempts(memstore.AttemptsConfig{Now: c.Now}), OneTimeTokens: memstore.NewOneTimeTokens(c.Now),
 		Mailer: mailerFunc(func(context.Context, authkit.Mail) error { time.Sleep(30 * time.Millisecond); return nil }),
