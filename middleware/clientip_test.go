@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -152,4 +153,68 @@ func FuzzClientIP(f *testing.F) {
 			t.Fatalf("untrusted peer %v, but ClientIP %v came from the header", peer, ip)
 		}
 	})
+}
+
+// One subscriber's /64 rotating addresses must stay one key; IPv4 and its
+// IPv4-mapped form must be one key.
+func TestIPKeyGroupsIPv6By64AndUnmapsIPv4(t *testing.T) {
+	tests := []struct {
+		ip   string
+		bits int
+		want string
+	}{
+		{"192.0.2.1", 0, "192.0.2.1"},
+		{"::ffff:192.0.2.1", 0, "192.0.2.1"},
+		{"::ffff:192.0.2.1", 128, "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1%eth0", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", 48, "2001:db8:1::/48"},
+		{"2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6"},
+		{"2001:db8:1:2:3:4:5:6", 129, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", -1, "2001:db8:1:2::/64"},
+	}
+	for _, tt := range tests {
+		if got := IPKey(netip.MustParseAddr(tt.ip), tt.bits); got != tt.want {
+			t.Errorf("IPKey(%s, %d) = %q, want %q", tt.ip, tt.bits, got, tt.want)
+		}
+	}
+	if got := IPKey(netip.Addr{}, 64); got != "unknown" {
+		t.Errorf("IPKey(zero) = %q, want unknown", got)
+	}
+	// 1000 rotated addresses of one /64 share one key.
+	keys := map[string]bool{}
+	base := netip.MustParseAddr("2001:db8:aa:bb::").As16()
+	for i := range 1000 {
+		a := base
+		a[15], a[14], a[9] = byte(i), byte(i>>8), byte(i*7)
+		keys[IPKey(netip.AddrFrom16(a), 0)] = true
+	}
+	if len(keys) != 1 {
+		t.Fatalf("1000 addresses of one /64 gave %d keys", len(keys))
+	}
+}
+
+func TestClientIPResolverKeyOfMatchesKey(t *testing.T) {
+	c, _ := NewClientIPResolver(ClientIPConfig{IPv6KeyPrefix: 56})
+	r := ipReq("[2001:db8:1:2:3:4:5:6]:1")
+	ip, ok := c.ClientIP(r)
+	if !ok {
+		t.Fatal("ClientIP not ok")
+	}
+	if got, want := c.Key(r), "ip:"+c.KeyOf(ip); got != want || want != "ip:2001:db8:1::/56" {
+		t.Fatalf("Key = %q, KeyOf = %q", got, want)
+	}
+}
+
+func TestNilClientIPResolverUsesPeerAnd64(t *testing.T) {
+	var c *ClientIPResolver
+	r := ipReq("[2001:db8:1:2:3:4:5:6]:1", "198.51.100.1")
+	ip, ok := c.ClientIP(r)
+	if !ok || ip.String() != "2001:db8:1:2:3:4:5:6" {
+		t.Fatalf("ClientIP = %v, %v", ip, ok)
+	}
+	if k := c.Key(r); k != "ip:2001:db8:1:2::/64" {
+		t.Fatalf("Key = %q", k)
+	}
 }
