@@ -330,3 +330,47 @@ func TestSecureHeaders(t *testing.T) {
 		t.Fatalf("error response: %d %v", rec.Code, rec.Header())
 	}
 }
+
+// TestMemoryLimiterFullNeverRefillsALimitedKey: an attacker who exhausted
+// its budget cannot push its key out of a full table with fresh keys and
+// come back with a full bucket.
+func TestMemoryLimiterFullNeverRefillsALimitedKey(t *testing.T) {
+	ctx := t.Context()
+	clk := newFakeClock()
+	l := mustLimiter(t, MemoryLimiterConfig{Limit: 5, Per: time.Minute, MaxKeys: 2, Now: clk.Now})
+	allowed := 0
+	for i := range 20 {
+		if d, _ := l.Allow(ctx, "attacker"); d.Allowed {
+			allowed++
+		}
+		// Two fresh keys per round: enough to evict "attacker" from an LRU
+		// of two if the table made room for them.
+		l.Allow(ctx, fmt.Sprintf("x%d", i))
+		l.Allow(ctx, fmt.Sprintf("y%d", i))
+	}
+	if allowed != 5 {
+		t.Fatalf("attacker got %d events within one window, limit 5", allowed)
+	}
+}
+
+// TestMemoryLimiterFullDeniesNewKeysUntilOneIsIdle: a full table of busy
+// keys denies new keys with a Retry-After until the oldest goes idle.
+func TestMemoryLimiterFullDeniesNewKeysUntilOneIsIdle(t *testing.T) {
+	ctx := t.Context()
+	clk := newFakeClock()
+	l := mustLimiter(t, MemoryLimiterConfig{Limit: 2, Per: time.Minute, MaxKeys: 2, Now: clk.Now})
+	l.Allow(ctx, "a")
+	clk.Add(10 * time.Second)
+	l.Allow(ctx, "b")
+	d, err := l.Allow(ctx, "c")
+	if err != nil || d.Allowed || d.RetryAfter != 50*time.Second {
+		t.Fatalf("new key on a full table: %+v, %v; want denied, RetryAfter 50s", d, err)
+	}
+	if l.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", l.Len())
+	}
+	clk.Add(50 * time.Second) // "a" is idle (full bucket) again
+	if d, _ := l.Allow(ctx, "c"); !d.Allowed {
+		t.Fatalf("new key after an idle key made room: %+v", d)
+	}
+}
