@@ -14,14 +14,6 @@ import (
 	"github.com/authkit-go/authkit/session"
 )
 
-// CodeUnauthenticated is the JSON error code of a 401 from [Authenticator.RequireAuth].
-const CodeUnauthenticated = "unauthenticated"
-
-// CodeInternal is the JSON error code of a 500: a misconfiguration or an
-// unexpected failure, such as [ErrNoSessionMiddleware] or a failing object
-// loader in [RequireObject].
-const CodeInternal = "internal_error"
-
 // Source names where a credential comes from. The built-in sources are
 // [SourceBearer], [SourceCookie] and [SourceSession]; an [Extractor] adds
 // a source of its own name. The source that authenticated a request is
@@ -42,8 +34,8 @@ const (
 	SourceSession Source = "session"
 )
 
-// Reasons passed to [AuthConfig.OnFailure] and [AuthConfig.Deny] and carried
-// by [AuthError]. They name the kind of failure only: never the token.
+// Reasons carried by [AuthError] (and so seen by [AuthConfig.OnFailure] and
+// [AuthConfig.Deny]). They name the kind of failure only: never the token.
 const (
 	ReasonMissing         = "missing"          // no source found a credential
 	ReasonMalformedHeader = "malformed_header" // Authorization present but not "Bearer <token>"
@@ -255,23 +247,27 @@ type AuthConfig struct {
 	// like Roles.
 	TenantRoles func(ctx context.Context, subject, tenant string) ([]string, error)
 
-	// OnFailure is an audit hook called for every 401 written, with one of
-	// the Reason constants (ASVS 16.3.1). It never receives the credential.
-	// An anonymous request passed by Identify is not a failure.
-	OnFailure func(r *http.Request, reason string)
-	// Deny writes the 401 response. The default writes
-	// {"error":"unauthenticated"} with `WWW-Authenticate: Bearer`, plus
-	// error="invalid_token" when a bearer token was presented (RFC 6750
-	// §3.1). A browser UI might redirect to its login page instead. When
-	// a bearer token was refused, the `WWW-Authenticate: Bearer
-	// error="invalid_token"` header is already set when Deny runs.
-	Deny func(w http.ResponseWriter, r *http.Request, reason string)
+	// OnFailure is the audit hook called for every 401 written, with the
+	// [*AuthError] (its Reason says what failed; ASVS 16.3.1). It never
+	// receives the credential. An anonymous request passed by Identify is
+	// not a failure.
+	OnFailure AuditFunc
+	// Deny writes the 401 response; err is the [*AuthError]. The default
+	// writes {"error":"unauthenticated"} with `WWW-Authenticate: Bearer`,
+	// plus error="invalid_token" when a bearer token was presented (RFC
+	// 6750 §3.1), and clears planted token cookies (see [AccessCookie]). A
+	// browser UI might redirect to its login page instead. When a bearer
+	// token was refused, the `WWW-Authenticate: Bearer
+	// error="invalid_token"` header is already set when Deny runs, and
+	// so are the Set-Cookie headers that clear duplicated token cookies.
+	Deny DenyFunc
 	// ErrorFunc answers a request whose authentication could not be decided
 	// because of a system failure: a not-before store, session store or
 	// roles lookup error, or [ErrNoSessionMiddleware]. The request is never
 	// passed on. The default writes 500 {"error":"internal_error"} for
-	// ErrNoSessionMiddleware and 503 {"error":"unavailable"} otherwise.
-	ErrorFunc func(w http.ResponseWriter, r *http.Request, err error)
+	// ErrNoSessionMiddleware and 503 {"error":"unavailable"} (with
+	// Retry-After) otherwise.
+	ErrorFunc DenyFunc
 }
 
 type source struct {
@@ -293,9 +289,9 @@ type Authenticator struct {
 	roles       func(context.Context, string) ([]string, error)
 	tenant      func(*http.Request) string
 	tenantRoles func(context.Context, string, string) ([]string, error)
-	onFailure   func(*http.Request, string)
-	deny        func(http.ResponseWriter, *http.Request, string)
-	errorFunc   func(http.ResponseWriter, *http.Request, error)
+	onFailure   AuditFunc
+	deny        DenyFunc
+	errorFunc   DenyFunc
 }
 
 // NewAuthenticator validates cfg and returns an Authenticator.
@@ -532,13 +528,13 @@ func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 		return
 	}
 	if a.onFailure != nil {
-		a.onFailure(r, ae.Reason)
+		a.onFailure(r, ae)
 	}
 	if ae.Source == SourceBearer {
 		// RFC 6750 §3.1: tell the client that its bearer token was refused.
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
-	a.deny(w, r, ae.Reason)
+	a.deny(w, r, ae)
 }
 
 // RequireAuth identifies and enforces in one step: without valid
@@ -565,7 +561,7 @@ func (a *Authenticator) Identify(next http.Handler) http.Handler {
 	})
 }
 
-func defaultAuthDeny(w http.ResponseWriter, _ *http.Request, _ string) {
+func defaultAuthDeny(w http.ResponseWriter, _ *http.Request, _ error) {
 	if w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}

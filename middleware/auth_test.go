@@ -97,7 +97,13 @@ func (h *recordPrincipal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // failures collects OnFailure reasons.
 type failures struct{ reasons []string }
 
-func (f *failures) hook(r *http.Request, reason string) { f.reasons = append(f.reasons, reason) }
+func (f *failures) hook(r *http.Request, err error) {
+	ae, ok := errors.AsType[*middleware.AuthError](err)
+	if !ok {
+		panic("OnFailure without an *AuthError")
+	}
+	f.reasons = append(f.reasons, ae.Reason)
+}
 
 func TestRequireAuth(t *testing.T) {
 	f := newKeyFixture(t)
@@ -172,7 +178,7 @@ func TestRequireAuth(t *testing.T) {
 				if b := w.Body.String(); b != bodyUnauthenticated {
 					t.Fatalf("body %q", b)
 				}
-				if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 					t.Fatalf("Content-Type %q", ct)
 				}
 				if len(fails.reasons) != 1 || fails.reasons[0] != tt.reason {
@@ -546,8 +552,9 @@ func TestDenyHook(t *testing.T) {
 	v := newKeyFixture(t).verifier(t, nil)
 	var fails failures
 	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v, OnFailure: fails.hook,
-		Deny: func(w http.ResponseWriter, r *http.Request, reason string) {
-			http.Redirect(w, r, "/login?why="+reason, http.StatusSeeOther)
+		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
+			ae, _ := errors.AsType[*middleware.AuthError](err)
+			http.Redirect(w, r, "/login?why="+ae.Reason, http.StatusSeeOther)
 		}})
 	if err != nil {
 		t.Fatal(err)

@@ -103,7 +103,7 @@ func TestCSRF_S7(t *testing.T) {
 			if got := rec.Body.String(); got != "{\"error\":\"forbidden\"}\n" {
 				t.Fatalf("body %q", got)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 				t.Fatalf("Content-Type %q", ct)
 			}
 			if err := c.Check(r); !errors.Is(err, ErrCrossOrigin) {

@@ -684,3 +684,24 @@ func TestConcurrentSwap(t *testing.T) {
 		t.Error("S25: check after swap used the old policy")
 	}
 }
+
+// TestTenantScopeByValueFailsClosed: an object passed by value whose
+// RBACTenant method has a pointer receiver does not implement TenantScoped;
+// it must be refused, not checked as if it had no tenant.
+func TestTenantScopeByValueFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	p := mustNew(t, rbac.Config{Roles: []rbac.Role{{Name: "member", Permissions: []string{"docs:read"}}}})
+	s := rbac.Subject{ID: "u1", TenantRoles: map[string][]string{"acme": {"member"}}}
+	err := p.Authorize(ctx, s, "acme", "docs:read", post{ID: "d1", Tenant: "globex"})
+	var de *rbac.DeniedError
+	if !errors.As(err, &de) || de.Decision.Reason != "object of type rbac_test.post implements TenantScoped only through a pointer: pass a pointer" {
+		t.Fatalf("value of a pointer-scoped type: %v", err)
+	}
+	// Even in its own tenant: the scope cannot be read, so it is refused.
+	if err := p.Authorize(ctx, s, "globex", "docs:read", post{ID: "d1", Tenant: "globex"}); !errors.Is(err, rbac.ErrDenied) {
+		t.Fatalf("value in its own tenant: %v", err)
+	}
+	if err := p.Authorize(ctx, s, "acme", "docs:read", &post{ID: "d1", Tenant: "acme"}); err != nil {
+		t.Fatalf("pointer in its tenant: %v", err)
+	}
+}

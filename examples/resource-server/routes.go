@@ -18,8 +18,8 @@ func routes(v *jwt.Verifier, authz *rbac.Authorizer) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	denied := func(r *http.Request, p middleware.Principal, perm string) {
-		log.Printf("denied %s to %s", perm, p.Subject)
+	denied := func(r *http.Request, err error) {
+		log.Printf("denied: %v", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /hello", authn.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

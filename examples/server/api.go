@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/authkit-go/authkit"
@@ -47,9 +48,13 @@ func (a *App) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditDenied records a permission denial (ASVS 16.3.2).
-func (a *App) auditDenied(r *http.Request, p middleware.Principal, perm string) {
-	a.audit.Emit(r.Context(), authkit.Event{Type: authkit.EventAccessDenied, UserID: p.Subject, IP: a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeFailure, Reason: perm})
+func (a *App) auditDenied(r *http.Request, err error) {
+	pe, ok := errors.AsType[*middleware.PermissionError](err)
+	if !ok {
+		return
+	}
+	a.audit.Emit(r.Context(), authkit.Event{Type: authkit.EventAccessDenied, UserID: pe.Principal.Subject, IP: a.ip(r),
+		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeFailure, Reason: pe.Permission})
 }
 
 // handleStats answers GET /api/admin/stats.
