@@ -267,7 +267,7 @@ func New(cfg Config) (*Auth, error) {
 	if a.lockout, err = NewLockout(lc); err != nil {
 		return nil, err
 	}
-	if a.authn, err = middleware.NewAuthenticator(middleware.AuthConfig{
+	if a.authn, err = middleware.NewAuthenticator(middleware.AuthenticatorConfig{
 		Verifier: a.verifier,
 		// Every refused credential is audited with its reason, never the
 		// token (ASVS 16.3.2).

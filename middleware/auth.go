@@ -26,7 +26,7 @@ const (
 	// (RFC 6750 §2.1).
 	SourceBearer Source = "bearer"
 	// SourceCookie is an access token in the access-token cookie
-	// ([AuthConfig.CookieName], default "access_token").
+	// ([AuthenticatorConfig.CookieName], default "access_token").
 	SourceCookie Source = "cookie"
 	// SourceSession is a server-side session loaded by
 	// [session.Manager.LoadAndSave], which must run before the
@@ -34,8 +34,8 @@ const (
 	SourceSession Source = "session"
 )
 
-// Reasons carried by [AuthError] (and so seen by [AuthConfig.OnFailure] and
-// [AuthConfig.Deny]). They name the kind of failure only: never the token.
+// Reasons carried by [AuthError] (and so seen by [AuthenticatorConfig.OnFailure] and
+// [AuthenticatorConfig.Deny]). They name the kind of failure only: never the token.
 const (
 	ReasonMissing         = "missing"          // no source found a credential
 	ReasonMalformedHeader = "malformed_header" // Authorization present but not "Bearer <token>"
@@ -96,13 +96,13 @@ func (e *AuthError) Unwrap() []error {
 type Principal struct {
 	Subject string // user id
 	// Roles are the global rbac roles: from the access token for token
-	// sources, from [AuthConfig.Roles] for sessions.
+	// sources, from [AuthenticatorConfig.Roles] for sessions.
 	Roles []string
-	// Tenant is the tenant the request acts in, from [AuthConfig.Tenant];
+	// Tenant is the tenant the request acts in, from [AuthenticatorConfig.Tenant];
 	// "" for none. [RequirePermission] and [RequireObject] check in it.
 	Tenant string
 	// TenantRoles are the roles Subject holds in Tenant only, from
-	// [AuthConfig.TenantRoles]; empty when Tenant is "".
+	// [AuthenticatorConfig.TenantRoles]; empty when Tenant is "".
 	TenantRoles []string
 	// Method is the [Source] that authenticated the request: "bearer",
 	// "cookie", "session", or a custom [Extractor]'s name.
@@ -179,9 +179,9 @@ func principalFrom(ctx context.Context) *principalCtx {
 // Extractor is a custom access-token source, for tokens carried somewhere
 // other than the bearer header or the access-token cookie (for example a
 // query parameter of a WebSocket upgrade). Its token is verified by
-// [AuthConfig.Verifier] like the built-in token sources.
+// [AuthenticatorConfig.Verifier] like the built-in token sources.
 type Extractor struct {
-	// Source names the extractor in [AuthConfig.Order] and becomes
+	// Source names the extractor in [AuthenticatorConfig.Order] and becomes
 	// [Principal.Method]. Required; must differ from the built-in names.
 	Source Source
 	// Extract returns the token the request carries for this source.
@@ -191,10 +191,10 @@ type Extractor struct {
 	Extract func(r *http.Request) (token string, ok bool)
 }
 
-// AuthConfig configures [NewAuthenticator]. Zero fields take the documented
+// AuthenticatorConfig configures [NewAuthenticator]. Zero fields take the documented
 // defaults. The functions are called concurrently, once per request, and
 // must be safe for concurrent use.
-type AuthConfig struct {
+type AuthenticatorConfig struct {
 	// Verifier verifies access tokens. Required when Order contains a token
 	// source ([SourceBearer], [SourceCookie] or an Extractor), which is
 	// always the case for the default order.
@@ -218,7 +218,7 @@ type AuthConfig struct {
 	// Roles returns the global roles of a session's user, read per request
 	// so that a role change applies at once (ASVS 8.3.2). nil means session
 	// principals have no roles. An error fails the request closed with
-	// [AuthConfig.ErrorFunc] (default 503), never anonymous.
+	// [AuthenticatorConfig.ErrorFunc] (default 503), never anonymous.
 	// Token principals take their roles from the token.
 	Roles func(ctx context.Context, subject string) ([]string, error)
 
@@ -294,15 +294,24 @@ type Authenticator struct {
 	errorFunc   DenyFunc
 }
 
-// NewAuthenticator validates cfg and returns an Authenticator.
-func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
+// NewAuthenticator validates cfg and returns an Authenticator. Its errors
+// satisfy errors.Is(err, [ErrInvalidConfig]).
+func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
+	v, err := newAuthenticator(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
+	}
+	return v, nil
+}
+
+func newAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 	a := &Authenticator{v: cfg.Verifier, cookie: cfg.CookieName, roles: cfg.Roles, tenant: cfg.Tenant,
 		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
 	if a.cookie == "" {
 		a.cookie = "access_token"
 	}
 	if !validCookieName(a.cookie) {
-		return nil, fmt.Errorf("middleware: AuthConfig.CookieName %q is not a valid cookie name", a.cookie)
+		return nil, fmt.Errorf("middleware: AuthenticatorConfig.CookieName %q is not a valid cookie name", a.cookie)
 	}
 	custom := make(map[Source]Extractor, len(cfg.Extractors))
 	for _, e := range cfg.Extractors {
@@ -333,7 +342,7 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	needVerifier := false
 	for _, s := range order {
 		if seen[s] {
-			return nil, fmt.Errorf("middleware: AuthConfig.Order lists %q twice", s)
+			return nil, fmt.Errorf("middleware: AuthenticatorConfig.Order lists %q twice", s)
 		}
 		seen[s] = true
 		switch s {
@@ -342,13 +351,13 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 			a.sources = append(a.sources, source{name: s, kind: s})
 		case SourceSession:
 			if cfg.Sessions == nil {
-				return nil, errors.New("middleware: AuthConfig.Order lists the session source but Sessions is nil")
+				return nil, errors.New("middleware: AuthenticatorConfig.Order lists the session source but Sessions is nil")
 			}
 			a.sources = append(a.sources, source{name: s, kind: s})
 		default:
 			e, ok := custom[s]
 			if !ok {
-				return nil, fmt.Errorf("middleware: AuthConfig.Order lists unknown source %q", s)
+				return nil, fmt.Errorf("middleware: AuthenticatorConfig.Order lists unknown source %q", s)
 			}
 			needVerifier = true
 			a.sources = append(a.sources, source{name: s, extract: e.Extract})
@@ -356,11 +365,11 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	}
 	for name := range custom {
 		if !seen[name] {
-			return nil, fmt.Errorf("middleware: Extractor %q is not listed in AuthConfig.Order", name)
+			return nil, fmt.Errorf("middleware: Extractor %q is not listed in AuthenticatorConfig.Order", name)
 		}
 	}
 	if needVerifier && a.v == nil {
-		return nil, errors.New("middleware: AuthConfig.Verifier is required")
+		return nil, errors.New("middleware: AuthenticatorConfig.Verifier is required")
 	}
 	if a.v != nil {
 		a.verify = a.v.Verify
@@ -540,9 +549,9 @@ func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 // RequireAuth identifies and enforces in one step: without valid
 // credentials it answers 401 {"error":"unauthenticated"} with
 // `WWW-Authenticate: Bearer` (plus error="invalid_token" when a bearer token
-// was presented, RFC 6750 §3.1), or the [AuthConfig.Deny] response; a system
+// was presented, RFC 6750 §3.1), or the [AuthenticatorConfig.Deny] response; a system
 // failure (not-before store, session store, roles lookup) goes to
-// [AuthConfig.ErrorFunc] (503 by default) and never passes the request as
+// [AuthenticatorConfig.ErrorFunc] (503 by default) and never passes the request as
 // anonymous. A session whose MFA step is pending is refused (SECURITY.md S3).
 func (a *Authenticator) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

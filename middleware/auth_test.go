@@ -74,7 +74,7 @@ func newAuthFixtureV(t testing.TB) (*jwt.Issuer, *jwt.Verifier, *middleware.Auth
 	t.Helper()
 	f := newKeyFixture(t)
 	v := f.verifier(t, nil)
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestRequireAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fails failures
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nb), OnFailure: fails.hook})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nb), OnFailure: fails.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestRequireAuthStoreFailureFailsClosed(t *testing.T) {
 	f := newKeyFixture(t)
 	var gotErr error
 	for _, custom := range []bool{false, true} {
-		cfg := middleware.AuthConfig{Verifier: f.verifier(t, failingNotBefore{})}
+		cfg := middleware.AuthenticatorConfig{Verifier: f.verifier(t, failingNotBefore{})}
 		wantStatus, wantBody := http.StatusServiceUnavailable, bodyUnavailable
 		if custom {
 			cfg.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
@@ -332,11 +332,11 @@ func TestSessionSource(t *testing.T) {
 		}
 		return []string{"role-of-" + subject}, nil
 	}
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil), Sessions: m, Roles: roles, OnFailure: fails.hook})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil), Sessions: m, Roles: roles, OnFailure: fails.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
-	noRoles, err := middleware.NewAuthenticator(middleware.AuthConfig{Sessions: m, Order: []middleware.Source{middleware.SourceSession}})
+	noRoles, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Sessions: m, Order: []middleware.Source{middleware.SourceSession}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,16 +461,16 @@ func TestOrderAndExtractors(t *testing.T) {
 		q := r.URL.Query()
 		return q.Get("access_token"), q.Has("access_token")
 	}}
-	cookieFirst, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v, CookieName: "at",
+	cookieFirst, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, CookieName: "at",
 		Order: []middleware.Source{middleware.SourceCookie, middleware.SourceBearer}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	withQuery, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{query}})
+	withQuery, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{query}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	queryOnly, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{query},
+	queryOnly, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{query},
 		Order: []middleware.Source{"query"}})
 	if err != nil {
 		t.Fatal(err)
@@ -520,23 +520,23 @@ func TestNewAuthenticatorValidation(t *testing.T) {
 	S := func(s ...middleware.Source) []middleware.Source { return s }
 	for _, tt := range []struct {
 		name string
-		cfg  middleware.AuthConfig
+		cfg  middleware.AuthenticatorConfig
 		ok   bool
 	}{
-		{"defaults", middleware.AuthConfig{Verifier: v}, true},
-		{"no_verifier", middleware.AuthConfig{}, false},
-		{"session_only_needs_no_verifier", middleware.AuthConfig{Sessions: m, Order: S(middleware.SourceSession)}, true},
-		{"session_default_order_still_needs_verifier", middleware.AuthConfig{Sessions: m}, false},
-		{"session_without_manager", middleware.AuthConfig{Verifier: v, Order: S(middleware.SourceSession)}, false},
-		{"duplicate_source", middleware.AuthConfig{Verifier: v, Order: S(middleware.SourceBearer, middleware.SourceBearer)}, false},
-		{"unknown_source", middleware.AuthConfig{Verifier: v, Order: S("header")}, false},
-		{"extractor_default_order", middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{ext("q")}}, true},
-		{"extractor_not_in_order", middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{ext("q")}, Order: S(middleware.SourceBearer)}, false},
-		{"extractor_builtin_name", middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{ext(middleware.SourceCookie)}}, false},
-		{"extractor_empty_name", middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{ext("")}}, false},
-		{"extractor_nil_func", middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{{Source: "q"}}}, false},
-		{"extractor_duplicate", middleware.AuthConfig{Verifier: v, Extractors: []middleware.Extractor{ext("q"), ext("q")}}, false},
-		{"extractor_needs_verifier", middleware.AuthConfig{Sessions: m, Extractors: []middleware.Extractor{ext("q")}, Order: S("q")}, false},
+		{"defaults", middleware.AuthenticatorConfig{Verifier: v}, true},
+		{"no_verifier", middleware.AuthenticatorConfig{}, false},
+		{"session_only_needs_no_verifier", middleware.AuthenticatorConfig{Sessions: m, Order: S(middleware.SourceSession)}, true},
+		{"session_default_order_still_needs_verifier", middleware.AuthenticatorConfig{Sessions: m}, false},
+		{"session_without_manager", middleware.AuthenticatorConfig{Verifier: v, Order: S(middleware.SourceSession)}, false},
+		{"duplicate_source", middleware.AuthenticatorConfig{Verifier: v, Order: S(middleware.SourceBearer, middleware.SourceBearer)}, false},
+		{"unknown_source", middleware.AuthenticatorConfig{Verifier: v, Order: S("header")}, false},
+		{"extractor_default_order", middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{ext("q")}}, true},
+		{"extractor_not_in_order", middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{ext("q")}, Order: S(middleware.SourceBearer)}, false},
+		{"extractor_builtin_name", middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{ext(middleware.SourceCookie)}}, false},
+		{"extractor_empty_name", middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{ext("")}}, false},
+		{"extractor_nil_func", middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{{Source: "q"}}}, false},
+		{"extractor_duplicate", middleware.AuthenticatorConfig{Verifier: v, Extractors: []middleware.Extractor{ext("q"), ext("q")}}, false},
+		{"extractor_needs_verifier", middleware.AuthenticatorConfig{Sessions: m, Extractors: []middleware.Extractor{ext("q")}, Order: S("q")}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := middleware.NewAuthenticator(tt.cfg)
@@ -551,7 +551,7 @@ func TestNewAuthenticatorValidation(t *testing.T) {
 func TestDenyHook(t *testing.T) {
 	v := newKeyFixture(t).verifier(t, nil)
 	var fails failures
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v, OnFailure: fails.hook,
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, OnFailure: fails.hook,
 		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
 			ae, _ := errors.AsType[*middleware.AuthError](err)
 			http.Redirect(w, r, "/login?why="+ae.Reason, http.StatusSeeOther)
@@ -571,7 +571,7 @@ func TestDenyHook(t *testing.T) {
 // Authenticate is the pure check: errors classify as documented.
 func TestAuthenticate(t *testing.T) {
 	f := newKeyFixture(t)
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil),
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil),
 		Tenant: func(r *http.Request) string { return r.Header.Get("X-Tenant") }})
 	if err != nil {
 		t.Fatal(err)

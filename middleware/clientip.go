@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// ClientIPConfig configures [NewClientIPResolver]. The zero value trusts no
+// ClientIPResolverConfig configures [NewClientIPResolver]. The zero value trusts no
 // proxy: the client IP is always the TCP peer from RemoteAddr, and
 // X-Forwarded-For is ignored.
-type ClientIPConfig struct {
+type ClientIPResolverConfig struct {
 	// TrustedProxies lists the reverse proxies (load balancers, CDNs) whose
 	// X-Forwarded-For entries are believed, as CIDR prefixes ("10.0.0.0/8",
 	// "2001:db8::/32") or single addresses ("192.0.2.7"). List exactly the
@@ -66,7 +66,7 @@ func IPKey(ip netip.Addr, ipv6Prefix int) string {
 // ClientIPResolver determines the client address of a request for rate
 // limiting and audit logs. It is immutable after [NewClientIPResolver] and
 // safe for concurrent use. A nil *ClientIPResolver behaves as one built from
-// the zero [ClientIPConfig]: no trusted proxy, IPv6 keyed by /64.
+// the zero [ClientIPResolverConfig]: no trusted proxy, IPv6 keyed by /64.
 //
 // The client address is a [netip.Addr] everywhere in authkit (root, session,
 // middleware): the method value resolver.ClientIP has the shape
@@ -85,8 +85,17 @@ type ClientIPResolver struct {
 	v6KeyBits int
 }
 
-// NewClientIPResolver validates cfg and returns a resolver.
-func NewClientIPResolver(cfg ClientIPConfig) (*ClientIPResolver, error) {
+// NewClientIPResolver validates cfg and returns a resolver. Its errors
+// satisfy errors.Is(err, [ErrInvalidConfig]).
+func NewClientIPResolver(cfg ClientIPResolverConfig) (*ClientIPResolver, error) {
+	v, err := newClientIPResolver(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
+	}
+	return v, nil
+}
+
+func newClientIPResolver(cfg ClientIPResolverConfig) (*ClientIPResolver, error) {
 	c := &ClientIPResolver{v6KeyBits: cfg.IPv6KeyPrefix}
 	if c.v6KeyBits == 0 {
 		c.v6KeyBits = DefaultIPv6KeyPrefix
@@ -173,7 +182,7 @@ func (c *ClientIPResolver) Key(r *http.Request) string {
 	return "ip:" + c.KeyOf(ip)
 }
 
-// KeyOf returns [IPKey](ip, [ClientIPConfig.IPv6KeyPrefix]): the key that
+// KeyOf returns [IPKey](ip, [ClientIPResolverConfig.IPv6KeyPrefix]): the key that
 // per-IP limits outside a middleware (login failures, sign-ups, mails) use
 // for an address this resolver returned.
 func (c *ClientIPResolver) KeyOf(ip netip.Addr) string {

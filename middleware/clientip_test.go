@@ -21,7 +21,7 @@ func ipReq(remote string, xff ...string) *http.Request {
 // only from configured proxies, read right to left, and forged entries to the
 // left of the first untrusted address are ignored.
 func TestClientIP_S13(t *testing.T) {
-	c, err := NewClientIPResolver(ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8:ffff::/48"}})
+	c, err := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8:ffff::/48"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestClientIP_S13(t *testing.T) {
 }
 
 func TestClientIP_NoTrustedProxies(t *testing.T) {
-	c, err := NewClientIPResolver(ClientIPConfig{})
+	c, err := NewClientIPResolver(ClientIPResolverConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +85,8 @@ func TestClientIP_NoTrustedProxies(t *testing.T) {
 }
 
 func TestClientIP_Key(t *testing.T) {
-	c, _ := NewClientIPResolver(ClientIPConfig{})
-	full, _ := NewClientIPResolver(ClientIPConfig{IPv6KeyPrefix: 128})
+	c, _ := NewClientIPResolver(ClientIPResolverConfig{})
+	full, _ := NewClientIPResolver(ClientIPResolverConfig{IPv6KeyPrefix: 128})
 	tests := []struct {
 		c      *ClientIPResolver
 		remote string
@@ -105,7 +105,7 @@ func TestClientIP_Key(t *testing.T) {
 }
 
 func TestNewClientIPResolver_Invalid(t *testing.T) {
-	for _, cfg := range []ClientIPConfig{
+	for _, cfg := range []ClientIPResolverConfig{
 		{TrustedProxies: []string{"10.0.0.0/33"}},
 		{TrustedProxies: []string{"not-an-ip"}},
 		{TrustedProxies: []string{"fe80::1%eth0"}},
@@ -119,7 +119,7 @@ func TestNewClientIPResolver_Invalid(t *testing.T) {
 }
 
 func FuzzClientIP(f *testing.F) {
-	c, _ := NewClientIPResolver(ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8"}})
+	c, _ := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
 	f.Add("10.1.2.3:80", "198.51.100.9, 10.0.0.2")
 	f.Add("10.1.2.3:80", ",,,")
 	f.Add("[::1]:1", "[2001:db8::1]:443, garbage")
@@ -196,7 +196,7 @@ func TestIPKeyGroupsIPv6By64AndUnmapsIPv4(t *testing.T) {
 }
 
 func TestClientIPResolverKeyOfMatchesKey(t *testing.T) {
-	c, _ := NewClientIPResolver(ClientIPConfig{IPv6KeyPrefix: 56})
+	c, _ := NewClientIPResolver(ClientIPResolverConfig{IPv6KeyPrefix: 56})
 	r := ipReq("[2001:db8:1:2:3:4:5:6]:1")
 	ip, ok := c.ClientIP(r)
 	if !ok {

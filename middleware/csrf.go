@@ -120,8 +120,17 @@ func (bypassMarker) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // NewCSRF validates cfg and returns a CSRF. It returns an error (and never
 // panics) for an invalid trusted origin, an invalid or conflicting bypass
-// pattern, an unknown TokenMode, or a token mode without SessionSecret.
-func NewCSRF(cfg CSRFConfig) (c *CSRF, err error) {
+// pattern, an unknown TokenMode, or a token mode without SessionSecret;
+// the error satisfies errors.Is(err, [ErrInvalidConfig]).
+func NewCSRF(cfg CSRFConfig) (*CSRF, error) {
+	v, err := newCSRF(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
+	}
+	return v, nil
+}
+
+func newCSRF(cfg CSRFConfig) (c *CSRF, err error) {
 	c = &CSRF{
 		cop:    http.NewCrossOriginProtection(),
 		deny:   cfg.Deny,

@@ -13,9 +13,9 @@
 //
 // [Authenticator.RequireAuth] identifies and enforces in one step, so the
 // enforcing step cannot be forgotten: it takes the credential from the
-// configured sources ([AuthConfig.Order]; by default an `Authorization:
+// configured sources ([AuthenticatorConfig.Order]; by default an `Authorization:
 // Bearer` access token, then the access_token cookie, then a server-side
-// session when [AuthConfig.Sessions] is set, then custom extractors, see [Extractor]),
+// session when [AuthenticatorConfig.Sessions] is set, then custom extractors, see [Extractor]),
 // verifies it, and puts a [Principal] (subject, roles, tenant, method, auth
 // time, MFA) in the request context for [FromContext]. The first source that
 // finds a credential decides. Anything else answers 401
@@ -24,7 +24,7 @@
 // store failure (not-before, session, roles) answers 5xx and never lets the
 // request continue as anonymous. [Authenticator.Identify] is the explicit
 // variant that lets anonymous requests through without a Principal.
-// [AuthConfig.OnFailure] audits each 401 with a reason such as "expired" or
+// [AuthenticatorConfig.OnFailure] audits each 401 with a reason such as "expired" or
 // "revoked", never the token. With sessions, [session.Manager.LoadAndSave]
 // must wrap the Authenticator:
 //

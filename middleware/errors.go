@@ -101,9 +101,19 @@ var (
 
 // ErrInvalidConfig is wrapped by every error of this package's
 // constructors (NewAuthenticator, NewCSRF, NewClientIPResolver,
-// NewMemoryLimiter, NewStepUp): each takes its own Config type, named after
-// what it builds, validates it and reports every problem it finds.
+// NewMemoryLimiter, NewStepUp). Each constructor is NewT(TConfig) (*T,
+// error): the package builds several types, so the Config type is named
+// after what it builds; zero fields take documented defaults.
 var ErrInvalidConfig = errors.New("middleware: invalid config")
+
+// configError is a constructor's error: its own message, satisfying
+// errors.Is(err, ErrInvalidConfig).
+type configError struct{ err error }
+
+func (e *configError) Error() string   { return e.err.Error() }
+func (e *configError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
+
+func invalidConfig(err error) error { return &configError{err} }
 
 // errorBody is the JSON error body.
 type errorBody struct {

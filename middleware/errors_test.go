@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -63,5 +64,20 @@ func TestUnavailableCarriesRetryAfter(t *testing.T) {
 	middleware.WriteError(w, http.StatusForbidden, middleware.CodeForbidden)
 	if got := w.Header().Get("Retry-After"); got != "" {
 		t.Fatalf("403 has Retry-After %q", got)
+	}
+}
+
+// TestConstructorsWrapErrInvalidConfig: every constructor of the package
+// reports a bad Config the same way.
+func TestConstructorsWrapErrInvalidConfig(t *testing.T) {
+	_, e1 := middleware.NewAuthenticator(middleware.AuthenticatorConfig{})
+	_, e2 := middleware.NewClientIPResolver(middleware.ClientIPResolverConfig{IPv6KeyPrefix: 129})
+	_, e3 := middleware.NewCSRF(middleware.CSRFConfig{TokenMode: 99})
+	_, e4 := middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{})
+	_, e5 := middleware.NewCSRF(middleware.CSRFConfig{InsecureBypassPatterns: []string{"GET /a", "GET /a"}})
+	for i, err := range []error{e1, e2, e3, e4, e5} {
+		if !errors.Is(err, middleware.ErrInvalidConfig) {
+			t.Errorf("constructor %d: %v does not wrap ErrInvalidConfig", i+1, err)
+		}
 	}
 }

@@ -36,7 +36,7 @@ func ExampleAuthenticator_RequireAuth() {
 	}
 	authz, _ := rbac.NewAuthorizer(policy)
 
-	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{
+	authn, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{
 		Verifier: verifier,
 		OnFailure: func(r *http.Request, err error) {
 			if ae, ok := errors.AsType[*middleware.AuthError](err); ok {

@@ -64,8 +64,17 @@ type limiterEntry struct {
 	prev, next *limiterEntry
 }
 
-// NewMemoryLimiter validates cfg and returns a MemoryLimiter.
+// NewMemoryLimiter validates cfg and returns a MemoryLimiter. Its errors
+// satisfy errors.Is(err, [ErrInvalidConfig]).
 func NewMemoryLimiter(cfg MemoryLimiterConfig) (*MemoryLimiter, error) {
+	v, err := newMemoryLimiter(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
+	}
+	return v, nil
+}
+
+func newMemoryLimiter(cfg MemoryLimiterConfig) (*MemoryLimiter, error) {
 	if cfg.Limit <= 0 {
 		return nil, errors.New("middleware: memory limiter Limit must be > 0")
 	}

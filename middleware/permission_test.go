@@ -40,7 +40,7 @@ func (d *denials) hook(r *http.Request, err error) {
 
 func TestRequirePermission(t *testing.T) {
 	f := newKeyFixture(t)
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil)})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestRequirePermissionTenant(t *testing.T) {
 		}
 		return assignments[subject+"/"+tenant], nil
 	}
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil),
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil),
 		Tenant:      func(r *http.Request) string { return r.PathValue("tenant") },
 		TenantRoles: tenantRoles})
 	if err != nil {
@@ -164,7 +164,7 @@ func (p *post) RBACTenant() string { return p.Tenant }
 
 func TestRequireObject(t *testing.T) {
 	f := newKeyFixture(t)
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil),
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil),
 		Tenant: func(r *http.Request) string { return r.Header.Get("X-Tenant") }})
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func TestRequireObject(t *testing.T) {
 // is still checked against the request's tenant.
 func TestRequireObjectTenantCannotBeSkipped(t *testing.T) {
 	f := newKeyFixture(t)
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil),
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil),
 		Tenant: func(r *http.Request) string { return r.Header.Get("X-Tenant") }})
 	if err != nil {
 		t.Fatal(err)

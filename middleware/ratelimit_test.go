@@ -266,7 +266,7 @@ func TestRateLimit_FailsClosed(t *testing.T) {
 func TestRateLimit_S13_ForgedXFF(t *testing.T) {
 	clk := newFakeClock()
 	l := mustLimiter(t, MemoryLimiterConfig{Limit: 100, Per: 15 * time.Minute, Now: clk.Now})
-	ips, err := NewClientIPResolver(ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8"}})
+	ips, err := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
 	if err != nil {
 		t.Fatal(err)
 	}

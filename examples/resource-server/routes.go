@@ -14,7 +14,7 @@ import (
 // the bearer token against the issuer's published keys, RequirePermission
 // checks this API's own policy over the token's roles.
 func routes(v *jwt.Verifier, authz *rbac.Authorizer) (http.Handler, error) {
-	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v})
+	authn, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v})
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 // guard: a token from "Authorization: Bearer" or the access_token cookie,
 // then, for the admin route, the admin:stats permission.
 func (a *App) apiRoutes() (http.Handler, error) {
-	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: a.verifier})
+	authn, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: a.verifier})
 	if err != nil {
 		return nil, err
 	}
