@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +42,8 @@ const (
 	ReasonInvalidToken    = "invalid_token"    // bad signature, issuer, audience, type, format...
 	ReasonExpired         = "expired"          // the access token's exp has passed
 	ReasonRevoked         = "revoked"          // issued before the user's not-before (logout-all, password change)
-	ReasonMFAPending      = "mfa_pending"      // the session passed the password step only (SECURITY.md S3)
+	ReasonMFAPending      = "mfa_pending"      // the session passed the password step only
+	ReasonDuplicateCookie = "duplicate_cookie" // an access-token cookie name sent twice (planted cookie)
 )
 
 // Errors returned by [Authenticator.Authenticate].
@@ -199,8 +200,13 @@ type AuthenticatorConfig struct {
 	// source ([SourceBearer], [SourceCookie] or an Extractor), which is
 	// always the case for the default order.
 	Verifier *jwt.Verifier
-	// CookieName is the access-token cookie; empty means "access_token".
-	CookieName string
+	// CookieNames are the access-token cookie names of [SourceCookie], in
+	// order of preference: the first name the request carries decides, and
+	// a name carried twice is refused with 401 ([ReasonDuplicateCookie];
+	// the default Deny then clears it, see [ClearTokenCookies]). Default
+	// [AccessCookie] then [LegacyAccessCookie]: a plain cookie planted by
+	// a sibling subdomain never outranks the __Host- one.
+	CookieNames []string
 
 	// Sessions enables [SourceSession]. The Authenticator reads the session
 	// that Sessions.LoadAndSave put in the request context, so that
@@ -284,7 +290,7 @@ type source struct {
 type Authenticator struct {
 	v           *jwt.Verifier
 	verify      func(context.Context, string) (jwt.Claims, error) // v.Verify; replaced only by this package's overhead benchmark
-	cookie      string
+	cookies     []string
 	sources     []source
 	roles       func(context.Context, string) ([]string, error)
 	tenant      func(*http.Request) string
@@ -305,13 +311,15 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 }
 
 func newAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
-	a := &Authenticator{v: cfg.Verifier, cookie: cfg.CookieName, roles: cfg.Roles, tenant: cfg.Tenant,
+	a := &Authenticator{v: cfg.Verifier, cookies: slices.Clone(cfg.CookieNames), roles: cfg.Roles, tenant: cfg.Tenant,
 		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
-	if a.cookie == "" {
-		a.cookie = "access_token"
+	if len(a.cookies) == 0 {
+		a.cookies = []string{AccessCookie, LegacyAccessCookie}
 	}
-	if !validCookieName(a.cookie) {
-		return nil, fmt.Errorf("middleware: AuthenticatorConfig.CookieName %q is not a valid cookie name", a.cookie)
+	for _, c := range a.cookies {
+		if !validCookieName(c) {
+			return nil, fmt.Errorf("middleware: AuthenticatorConfig.CookieNames: %q is not a valid cookie name", c)
+		}
 	}
 	custom := make(map[Source]Extractor, len(cfg.Extractors))
 	for _, e := range cfg.Extractors {
@@ -425,8 +433,11 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 			}
 			tok = rest
 		case SourceCookie:
-			v, ok := cookieValue(r.Header, a.cookie)
-			if !ok || v == "" {
+			v, _, err := TokenCookie(r, a.cookies...)
+			if err != nil {
+				return &AuthError{Reason: ReasonDuplicateCookie, Source: SourceCookie, Err: err}
+			}
+			if v == "" {
 				continue
 			}
 			tok = v
@@ -543,6 +554,9 @@ func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 		// RFC 6750 §3.1: tell the client that its bearer token was refused.
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
+	if ae.Reason == ReasonDuplicateCookie {
+		ClearTokenCookies(w, r, "/", a.cookies...)
+	}
 	a.deny(w, r, ae)
 }
 
@@ -583,56 +597,6 @@ func defaultAuthError(w http.ResponseWriter, _ *http.Request, err error) {
 		return
 	}
 	WriteError(w, http.StatusServiceUnavailable, CodeUnavailable)
-}
-
-// maxCookies mirrors net/http's default limit on the number of cookies in a
-// request (GODEBUG httpcookiemaxnum=3000): above it Request.Cookie finds none.
-const maxCookies = 3000
-
-// cookieValue returns what (*http.Request).Cookie(name).Value returns, with
-// the same parsing rules (first valid cookie of that name; surrounding double
-// quotes stripped; a value with bytes outside RFC 6265's cookie-octet set is
-// skipped), without allocating. name must be a valid cookie name.
-func cookieValue(h http.Header, name string) (string, bool) {
-	lines := h["Cookie"]
-	if len(lines) == 0 {
-		return "", false
-	}
-	n := 0
-	for _, line := range lines {
-		n += strings.Count(line, ";") + 1
-	}
-	if n > maxCookies {
-		return "", false
-	}
-	for _, line := range lines {
-		line = textproto.TrimString(line)
-		var part string
-		for len(line) > 0 {
-			part, line, _ = strings.Cut(line, ";")
-			k, v, _ := strings.Cut(textproto.TrimString(part), "=")
-			if textproto.TrimString(k) != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if !validCookieValue(v) {
-				continue
-			}
-			return v, true
-		}
-	}
-	return "", false
-}
-
-func validCookieValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // validCookieName reports whether s is an RFC 7230 token (RFC 6265 §4.1.1

@@ -19,7 +19,7 @@ import (
 func BenchmarkAuthOverhead(b *testing.B) {
 	claims := jwt.Claims{Issuer: "https://a.example", Subject: "u1", Audience: []string{"api"}, Roles: []string{"admin"},
 		AMR: []string{"pwd", "otp"}, IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour), ID: "jti"}
-	a := &Authenticator{cookie: "access_token", sources: []source{{name: SourceBearer, kind: SourceBearer}, {name: SourceCookie, kind: SourceCookie}},
+	a := &Authenticator{cookies: []string{AccessCookie, LegacyAccessCookie}, sources: []source{{name: SourceBearer, kind: SourceBearer}, {name: SourceCookie, kind: SourceCookie}},
 		deny: defaultAuthDeny, errorFunc: defaultAuthError,
 		verify: func(context.Context, string) (jwt.Claims, error) { return claims, nil }}
 	pol, err := rbac.New(rbac.Config{Roles: []rbac.Role{{Name: "admin", Permissions: []string{"admin:stats"}}}})

@@ -461,7 +461,7 @@ func TestOrderAndExtractors(t *testing.T) {
 		q := r.URL.Query()
 		return q.Get("access_token"), q.Has("access_token")
 	}}
-	cookieFirst, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, CookieName: "at",
+	cookieFirst, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, CookieNames: []string{"at"},
 		Order: []middleware.Source{middleware.SourceCookie, middleware.SourceBearer}})
 	if err != nil {
 		t.Fatal(err)
