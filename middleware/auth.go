@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -109,6 +110,15 @@ type Principal struct {
 	// "cookie", "session", or a custom [Extractor]'s name.
 	Method   string
 	AuthTime time.Time // last interactive authentication (auth_time); zero if unknown
+	// AMR lists the authentication methods of that sign-in (amr, RFC
+	// 8176): the token's amr claim; for sessions "pwd", plus "mfa" once
+	// the session's MFA step is done.
+	AMR []string
+	// ACR is the authentication context class of that sign-in (acr, RFC
+	// 9068 §2.2.1) when the credential states one (the token's acr
+	// claim); "" otherwise, and [StepUp] derives it from AMR. Refreshing
+	// a token changes neither AuthTime nor ACR.
+	ACR string
 	// MFA reports that the MFA step was completed (amr contains "otp" or
 	// "mfa", or the session's MFA time is set).
 	MFA bool
@@ -476,10 +486,36 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 		}
 		res.claims, res.hasClaims = cl, true
 		res.p = Principal{Subject: cl.Subject, Roles: cl.Roles, Method: string(s.name), AuthTime: cl.AuthTime,
-			MFA: cl.HasAMR("otp") || cl.HasAMR("mfa")}
+			AMR: cl.AMR, ACR: claimsACR(&res.claims), MFA: cl.HasAMR("otp") || cl.HasAMR("mfa")}
 		return a.finish(r, res)
 	}
 	return &AuthError{Reason: ReasonMissing}
+}
+
+// claimsACR returns the token's acr claim (RFC 9068 §2.2.1), "" when
+// absent or not a string. It is the one place that reads it: while
+// jwt.Claims has no ACR field the claim arrives in Extra; once it has one,
+// return cl.ACR here.
+func claimsACR(cl *jwt.Claims) string {
+	raw, ok := cl.Extra["acr"]
+	if !ok {
+		return ""
+	}
+	var acr string
+	if json.Unmarshal(raw, &acr) != nil {
+		return ""
+	}
+	return acr
+}
+
+// sessionAMR is the amr of a session's sign-in. Sessions record only
+// whether the MFA step was done, so the first factor is reported as a
+// password; a session package that records its methods replaces this.
+func sessionAMR(mfa bool) []string {
+	if mfa {
+		return []string{"pwd", "mfa"}
+	}
+	return []string{"pwd"}
 }
 
 // fromSession fills res from the request's session. done is false when the
@@ -496,7 +532,8 @@ func (a *Authenticator) fromSession(ctx context.Context, res *authResult) (done 
 		}
 		return false, nil
 	}
-	res.p = Principal{Subject: uid, Method: string(SourceSession), AuthTime: s.AuthTime(), MFA: !s.MFATime().IsZero()}
+	mfa := !s.MFATime().IsZero()
+	res.p = Principal{Subject: uid, Method: string(SourceSession), AuthTime: s.AuthTime(), AMR: sessionAMR(mfa), MFA: mfa}
 	if a.roles != nil {
 		roles, err := a.roles(ctx, uid)
 		if err != nil {
