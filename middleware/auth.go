@@ -26,8 +26,9 @@ const (
 	// SourceBearer is an access token in `Authorization: Bearer <token>`
 	// (RFC 6750 §2.1).
 	SourceBearer Source = "bearer"
-	// SourceCookie is an access token in the access-token cookie
-	// ([AuthenticatorConfig.CookieName], default "access_token").
+	// SourceCookie is an access token in an access-token cookie
+	// ([AuthenticatorConfig.CookieNames], default [AccessCookie] then
+	// [LegacyAccessCookie]).
 	SourceCookie Source = "cookie"
 	// SourceSession is a server-side session loaded by
 	// [session.Manager.LoadAndSave], which must run before the
@@ -229,7 +230,7 @@ type AuthenticatorConfig struct {
 	// (Session.UserID) yields a Principal with Method "session", AuthTime
 	// from Session.AuthTime and MFA from Session.MFATime; a session whose
 	// MFA step is pending (Manager.BeginMFA) is refused with 401
-	// (ReasonMFAPending, SECURITY.md S3).
+	// (ReasonMFAPending).
 	Sessions *session.Manager
 	// Roles returns the global roles of a session's user, read per request
 	// so that a role change applies at once (ASVS 8.3.2). nil means session
@@ -528,7 +529,7 @@ func (a *Authenticator) fromSession(ctx context.Context, res *authResult) (done 
 	uid := s.UserID()
 	if uid == "" {
 		if s.PendingUserID() != "" {
-			return false, &AuthError{Reason: ReasonMFAPending, Source: SourceSession} // S3
+			return false, &AuthError{Reason: ReasonMFAPending, Source: SourceSession}
 		}
 		return false, nil
 	}
@@ -603,7 +604,7 @@ func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 // was presented, RFC 6750 §3.1), or the [AuthenticatorConfig.Deny] response; a system
 // failure (not-before store, session store, roles lookup) goes to
 // [AuthenticatorConfig.ErrorFunc] (503 by default) and never passes the request as
-// anonymous. A session whose MFA step is pending is refused (SECURITY.md S3).
+// anonymous. A session whose MFA step is pending is refused.
 func (a *Authenticator) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.serve(w, r, next, false)

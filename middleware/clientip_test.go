@@ -17,10 +17,10 @@ func ipReq(remote string, xff ...string) *http.Request {
 	return r
 }
 
-// TestClientIP_S13 covers S13 and ASVS 15.3.4: X-Forwarded-For is believed
+// TestClientIPBelievesOnlyTrustedProxies covers ASVS 15.3.4: X-Forwarded-For is believed
 // only from configured proxies, read right to left, and forged entries to the
 // left of the first untrusted address are ignored.
-func TestClientIP_S13(t *testing.T) {
+func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
 	c, err := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8:ffff::/48"}})
 	if err != nil {
 		t.Fatal(err)
@@ -31,30 +31,30 @@ func TestClientIP_S13(t *testing.T) {
 		xff    []string
 		want   string
 	}{
-		{"S13_direct_client", "203.0.113.5:4711", nil, "203.0.113.5"},
-		{"S13_forged_xff_from_untrusted_peer_ignored", "203.0.113.5:4711", []string{"1.1.1.1"}, "203.0.113.5"},
-		{"S13_forged_xff_many_entries_untrusted_peer", "203.0.113.5:4711", []string{"10.0.0.1, 1.1.1.1", "8.8.8.8"}, "203.0.113.5"},
-		{"S13_trusted_proxy_one_hop", "10.1.2.3:80", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"S13_trusted_proxy_forged_left_entries_ignored", "10.1.2.3:80", []string{"6.6.6.6, 7.7.7.7, 198.51.100.9"}, "198.51.100.9"},
-		{"S13_forged_trusted_range_left_of_client_ignored", "10.1.2.3:80", []string{"10.9.9.9, 198.51.100.9"}, "198.51.100.9"},
-		{"S13_two_trusted_hops", "10.1.2.3:80", []string{"198.51.100.9, 192.0.2.7, 10.0.0.2"}, "198.51.100.9"},
-		{"S13_multiple_header_lines_in_order", "10.1.2.3:80", []string{"6.6.6.6", "198.51.100.9", "10.0.0.2"}, "198.51.100.9"},
-		{"S13_spaces_and_port_entries", "10.1.2.3:80", []string{" 6.6.6.6 ,198.51.100.9:5555 , 10.0.0.2 "}, "198.51.100.9"},
-		{"S13_ipv6_entry", "10.1.2.3:80", []string{"2001:db8:1::42"}, "2001:db8:1::42"},
-		{"S13_bracketed_ipv6_with_port", "10.1.2.3:80", []string{"[2001:db8:1::42]:443"}, "2001:db8:1::42"},
-		{"S13_ipv6_trusted_proxy_peer", "[2001:db8:ffff::1]:443", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"S13_mapped_ipv4_peer_unmapped", "[::ffff:10.1.2.3]:80", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"S13_mapped_ipv4_entry_unmapped", "10.1.2.3:80", []string{"::ffff:198.51.100.9"}, "198.51.100.9"},
-		{"S13_no_xff_from_proxy_uses_proxy", "10.1.2.3:80", nil, "10.1.2.3"},
-		{"S13_empty_xff_uses_proxy", "10.1.2.3:80", []string{""}, "10.1.2.3"},
-		{"S13_all_entries_trusted_uses_leftmost", "10.1.2.3:80", []string{"10.0.0.9, 10.0.0.8"}, "10.0.0.9"},
-		{"S13_malformed_rightmost_falls_back_to_proxy", "10.1.2.3:80", []string{"198.51.100.9, garbage"}, "10.1.2.3"},
-		{"S13_malformed_after_trusted_hop_uses_that_hop", "10.1.2.3:80", []string{"1.2.3.4, bad!, 10.0.0.2"}, "10.0.0.2"},
-		{"S13_empty_entry_is_malformed", "10.1.2.3:80", []string{"198.51.100.9,"}, "10.1.2.3"},
-		{"S13_unknown_literal_is_malformed", "10.1.2.3:80", []string{"unknown"}, "10.1.2.3"},
-		{"S13_zone_dropped", "10.1.2.3:80", []string{"fe80::1%eth0"}, "fe80::1"},
-		{"S13_overlong_entry_is_malformed", "10.1.2.3:80", []string{strings.Repeat("1", 100)}, "10.1.2.3"},
-		{"S13_remote_without_port", "203.0.113.5", nil, "203.0.113.5"},
+		{"direct_client", "203.0.113.5:4711", nil, "203.0.113.5"},
+		{"forged_xff_from_untrusted_peer_ignored", "203.0.113.5:4711", []string{"1.1.1.1"}, "203.0.113.5"},
+		{"forged_xff_many_entries_untrusted_peer", "203.0.113.5:4711", []string{"10.0.0.1, 1.1.1.1", "8.8.8.8"}, "203.0.113.5"},
+		{"trusted_proxy_one_hop", "10.1.2.3:80", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"trusted_proxy_forged_left_entries_ignored", "10.1.2.3:80", []string{"6.6.6.6, 7.7.7.7, 198.51.100.9"}, "198.51.100.9"},
+		{"forged_trusted_range_left_of_client_ignored", "10.1.2.3:80", []string{"10.9.9.9, 198.51.100.9"}, "198.51.100.9"},
+		{"two_trusted_hops", "10.1.2.3:80", []string{"198.51.100.9, 192.0.2.7, 10.0.0.2"}, "198.51.100.9"},
+		{"multiple_header_lines_in_order", "10.1.2.3:80", []string{"6.6.6.6", "198.51.100.9", "10.0.0.2"}, "198.51.100.9"},
+		{"spaces_and_port_entries", "10.1.2.3:80", []string{" 6.6.6.6 ,198.51.100.9:5555 , 10.0.0.2 "}, "198.51.100.9"},
+		{"ipv6_entry", "10.1.2.3:80", []string{"2001:db8:1::42"}, "2001:db8:1::42"},
+		{"bracketed_ipv6_with_port", "10.1.2.3:80", []string{"[2001:db8:1::42]:443"}, "2001:db8:1::42"},
+		{"ipv6_trusted_proxy_peer", "[2001:db8:ffff::1]:443", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"mapped_ipv4_peer_unmapped", "[::ffff:10.1.2.3]:80", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"mapped_ipv4_entry_unmapped", "10.1.2.3:80", []string{"::ffff:198.51.100.9"}, "198.51.100.9"},
+		{"no_xff_from_proxy_uses_proxy", "10.1.2.3:80", nil, "10.1.2.3"},
+		{"empty_xff_uses_proxy", "10.1.2.3:80", []string{""}, "10.1.2.3"},
+		{"all_entries_trusted_uses_leftmost", "10.1.2.3:80", []string{"10.0.0.9, 10.0.0.8"}, "10.0.0.9"},
+		{"malformed_rightmost_falls_back_to_proxy", "10.1.2.3:80", []string{"198.51.100.9, garbage"}, "10.1.2.3"},
+		{"malformed_after_trusted_hop_uses_that_hop", "10.1.2.3:80", []string{"1.2.3.4, bad!, 10.0.0.2"}, "10.0.0.2"},
+		{"empty_entry_is_malformed", "10.1.2.3:80", []string{"198.51.100.9,"}, "10.1.2.3"},
+		{"unknown_literal_is_malformed", "10.1.2.3:80", []string{"unknown"}, "10.1.2.3"},
+		{"zone_dropped", "10.1.2.3:80", []string{"fe80::1%eth0"}, "fe80::1"},
+		{"overlong_entry_is_malformed", "10.1.2.3:80", []string{strings.Repeat("1", 100)}, "10.1.2.3"},
+		{"remote_without_port", "203.0.113.5", nil, "203.0.113.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +71,7 @@ func TestClientIP_NoTrustedProxies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// S13: with no proxy configured, every forwarding header is ignored.
+	// With no proxy configured, every forwarding header is ignored.
 	ip, ok := c.ClientIP(ipReq("10.1.2.3:80", "198.51.100.9"))
 	if !ok || ip.String() != "10.1.2.3" {
 		t.Fatalf("ClientIP = %v, %v", ip, ok)

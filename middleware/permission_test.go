@@ -58,7 +58,7 @@ func TestRequirePermission(t *testing.T) {
 		denied string
 	}{
 		{"admin_allowed", []string{"admin"}, 204, "", ""},
-		{"viewer_denied_S25", []string{"viewer"}, 403, bodyForbidden, "u admin:stats"},
+		{"viewer_denied", []string{"viewer"}, 403, bodyForbidden, "u admin:stats"},
 		{"no_roles_denied_by_default", nil, 403, bodyForbidden, "u admin:stats"},
 		{"unknown_role_denied", []string{"root"}, 403, bodyForbidden, "u admin:stats"},
 	} {
@@ -79,7 +79,7 @@ func TestRequirePermission(t *testing.T) {
 			}
 		})
 	}
-	// A revoked permission applies on the next request (S25, ASVS 8.3.2).
+	// A revoked permission applies on the next request (ASVS 8.3.2).
 	pol, err := rbac.New(rbac.Config{Roles: []rbac.Role{{Name: "admin"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestRequireObject(t *testing.T) {
 		denied                 string
 	}{
 		{"owner_allowed", "alice", "", "1", []string{"editor"}, 204, "", 1, ""},
-		{"S25_other_users_object_403", "alice", "", "2", []string{"editor"}, 403, bodyForbidden, 1, "alice posts:edit"},
+		{"other_users_object_403", "alice", "", "2", []string{"editor"}, 403, bodyForbidden, 1, "alice posts:edit"},
 		{"missing_object_404", "alice", "", "9", []string{"editor"}, 404, bodyNotFound, 1, ""},
 		{"load_error_500", "alice", "", "boom", []string{"editor"}, 500, bodyInternal, 1, ""},
 		{"no_permission_403_before_load", "alice", "", "9", []string{"viewer"}, 403, bodyForbidden, 0, "alice posts:edit"},

@@ -258,12 +258,15 @@ func TestRateLimit_FailsClosed(t *testing.T) {
 	if got := rec.Body.String(); got != "{\"error\":\"unavailable\"}\n" {
 		t.Fatalf("body %q leaks or differs", got)
 	}
+	if got := rec.Header().Get("Retry-After"); got != "5" {
+		t.Fatalf("503 Retry-After %q, want 5", got)
+	}
 }
 
-// TestRateLimit_S13_ForgedXFF: one client tries 1000 accounts while forging a
+// TestRateLimitIgnoresForgedXFF: one client tries 1000 accounts while forging a
 // new X-Forwarded-For on every request; the per-IP limit still holds because
 // the header is not trusted from that peer.
-func TestRateLimit_S13_ForgedXFF(t *testing.T) {
+func TestRateLimitIgnoresForgedXFF(t *testing.T) {
 	clk := newFakeClock()
 	l := mustLimiter(t, MemoryLimiterConfig{Limit: 100, Per: 15 * time.Minute, Now: clk.Now})
 	ips, err := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
