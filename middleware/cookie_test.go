@@ -65,6 +65,7 @@ func TestHostCookieAcceptedAndPreferred(t *testing.T) {
 		{"legacy_cookie", middleware.LegacyAccessCookie + "=" + victim, "victim"},
 		{"host_wins_over_planted_plain", middleware.LegacyAccessCookie + "=" + attacker + "; " + middleware.AccessCookie + "=" + victim, "victim"},
 		{"empty_planted_duplicate_ignored", middleware.LegacyAccessCookie + "=; " + middleware.LegacyAccessCookie + "=" + victim, "victim"},
+		{"same_value_twice_is_no_ambiguity", middleware.LegacyAccessCookie + "=" + victim + "; " + middleware.LegacyAccessCookie + "=" + victim, "victim"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &recordPrincipal{}

@@ -37,7 +37,8 @@ const (
 )
 
 // ErrDuplicateCookie reports that a request carries one token cookie name
-// more than once: a cookie was planted next to the real one. Refuse the
+// more than once with different values: a cookie was planted next to the
+// real one. Refuse the
 // request (401) and clear the name with [ClearTokenCookies].
 var ErrDuplicateCookie = errors.New("middleware: duplicate token cookie")
 
@@ -45,27 +46,25 @@ var ErrDuplicateCookie = errors.New("middleware: duplicate token cookie")
 // preference) that r carries, and that name; value and name are "" when
 // none is present. Parsing is net/http's ([net/http.Request.CookiesNamed]:
 // quotes stripped, invalid values skipped); empty values count as absent.
-// If the chosen name is carried more than once it returns
-// [ErrDuplicateCookie] and no value. Names after the chosen one are not
+// If the chosen name is carried more than once with different values it
+// returns [ErrDuplicateCookie] and no value (the same value twice, as a
+// client that sends its jar and a header may, is no ambiguity). Names after the chosen one are not
 // consulted, so a plain cookie planted next to a __Host- one changes
 // nothing.
 func TokenCookie(r *http.Request, names ...string) (value, name string, err error) {
 	for _, n := range names {
-		var found int
+		value = ""
 		for _, c := range r.CookiesNamed(n) {
-			if c.Value == "" {
-				continue
+			switch {
+			case c.Value == "" || c.Value == value:
+			case value == "":
+				value = c.Value
+			default:
+				return "", n, ErrDuplicateCookie
 			}
-			found++
-			value = c.Value
 		}
-		switch found {
-		case 0:
-			continue
-		case 1:
+		if value != "" {
 			return value, n, nil
-		default:
-			return "", n, ErrDuplicateCookie
 		}
 	}
 	return "", "", nil
