@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/store/memstore"
 )
 
 var stepUpNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -273,5 +275,40 @@ func TestStepUpInvalidConfig(t *testing.T) {
 		if _, err := s.Require(req); !errors.Is(err, middleware.ErrInvalidConfig) {
 			t.Errorf("Require(%+v) = %v", req, err)
 		}
+	}
+}
+
+// TestStepUpThroughSessions: a real session (password sign-in, then MFA)
+// reaches StepUp through the Authenticator with its auth time and amr.
+func TestStepUpThroughSessions(t *testing.T) {
+	m := newSessionManager(t, memstore.NewSessions(nil))
+	a := mustAuthenticator(t, middleware.AuthenticatorConfig{Sessions: m, Order: []middleware.Source{middleware.SourceSession}})
+	s := mustStepUp(t, middleware.StepUpConfig{Now: time.Now, ReauthURL: "/reauth"})
+	h := m.LoadAndSave(a.RequireAuth(mustRequire(t, s, middleware.Requirement{ACR: middleware.ACRMFA, MaxAge: 10 * time.Minute})(ok204)))
+	pwdOnly := sessionCookie(t, m, func(ctx context.Context) error { return m.Login(ctx, "u1") })
+	withMFA := sessionCookie(t, m, func(ctx context.Context) error {
+		if err := m.BeginMFA(ctx, "u1"); err != nil {
+			return err
+		}
+		return m.CompleteMFA(ctx)
+	})
+	for _, tt := range []struct {
+		name     string
+		c        *http.Cookie
+		status   int
+		location string
+	}{
+		{"password_session_redirected", pwdOnly, http.StatusSeeOther, "/reauth?acr_values=mfa+passkey&max_age=600"},
+		{"mfa_session_passes", withMFA, 204, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/account/delete", nil)
+			r.AddCookie(tt.c)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status || w.Header().Get("Location") != tt.location {
+				t.Fatalf("status %d Location %q", w.Code, w.Header().Get("Location"))
+			}
+		})
 	}
 }
