@@ -66,7 +66,7 @@ type CSRFConfig struct {
 	// [ErrCrossOrigin], [ErrCSRFTokenMissing], [ErrCSRFTokenInvalid],
 	// [ErrCSRFNoSession], for logging and auditing; never echo it to the
 	// client. Nil means [WriteError](w, 403, "forbidden").
-	Deny func(w http.ResponseWriter, r *http.Request, err error)
+	Deny DenyFunc
 
 	// TokenMode selects when a synchronizer token is required. Any mode but
 	// [CSRFTokenOff] needs SessionSecret.
@@ -105,7 +105,7 @@ type CSRFConfig struct {
 type CSRF struct {
 	cop    *http.CrossOriginProtection
 	bypass *http.ServeMux // nil without bypass patterns
-	deny   func(http.ResponseWriter, *http.Request, error)
+	deny   DenyFunc
 	mode   CSRFTokenMode
 	secret func(*http.Request) ([]byte, bool)
 	header string
