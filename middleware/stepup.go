@@ -204,7 +204,9 @@ func (s *StepUp) rank(acr string) int {
 }
 
 // Check is the pure decision behind [StepUp.Require]: nil when p's sign-in
-// meets req, else a [*StepUpError]. It writes nothing.
+// meets req, else a [*StepUpError]. It writes nothing. Unlike Require it
+// does not validate req, but an ACR outside the levels is met by no
+// sign-in.
 func (s *StepUp) Check(p Principal, req Requirement) error {
 	now := s.now()
 	e := &StepUpError{Requirement: req, ACR: s.ACR(p), AuthTime: p.AuthTime}
@@ -220,16 +222,20 @@ func (s *StepUp) Check(p Principal, req Requirement) error {
 		}
 	}
 	if req.ACR != "" {
-		// A stale sign-in's strength no longer counts for this route.
-		if e.Stale || s.rank(e.ACR) < s.rank(req.ACR) {
+		need := s.rank(req.ACR)
+		// A stale sign-in's strength no longer counts for this route; a
+		// requirement outside the levels is met by nothing (fail closed).
+		if e.Stale || need < 0 || s.rank(e.ACR) < need {
 			e.Weak = true
+		}
+		if need >= 0 {
+			e.ACRValues = slices.Clone(s.levels[need:])
+		} else if validACR(req.ACR) {
+			e.ACRValues = []string{req.ACR}
 		}
 	}
 	if !e.Stale && !e.Weak {
 		return nil
-	}
-	if req.ACR != "" {
-		e.ACRValues = slices.Clone(s.levels[s.rank(req.ACR):])
 	}
 	return e
 }

@@ -312,3 +312,18 @@ func TestStepUpThroughSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestStepUpCheckUnknownACRFailsClosed: the pure check never lets a
+// requirement it cannot rank pass.
+func TestStepUpCheckUnknownACRFailsClosed(t *testing.T) {
+	s := mustStepUp(t, middleware.StepUpConfig{})
+	p := middleware.Principal{Method: "bearer", AuthTime: stepUpNow, AMR: []string{"hwk"}}
+	err := s.Check(p, middleware.Requirement{ACR: "platinum"})
+	e, ok := errors.AsType[*middleware.StepUpError](err)
+	if !ok || !e.Weak || e.Challenge() != `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="platinum"` {
+		t.Fatalf("Check with an unknown acr: %v", err)
+	}
+	if err := s.Check(p, middleware.Requirement{ACR: middleware.ACRPasskey}); err != nil {
+		t.Fatalf("passkey sign-in: %v", err)
+	}
+}
