@@ -36,8 +36,9 @@ const (
 	SourceSession Source = "session"
 )
 
-// Reasons carried by [AuthError] (and so seen by [AuthenticatorConfig.OnFailure] and
-// [AuthenticatorConfig.Deny]). They name the kind of failure only: never the token.
+// Reasons carried by [AuthError] (and so seen by
+// [AuthenticatorConfig.OnFailure] and [AuthenticatorConfig.Deny]). They
+// name the kind of failure only: never the token.
 const (
 	ReasonMissing         = "missing"          // no source found a credential
 	ReasonMalformedHeader = "malformed_header" // Authorization present but not "Bearer <token>"
@@ -45,7 +46,7 @@ const (
 	ReasonExpired         = "expired"          // the access token's exp has passed
 	ReasonRevoked         = "revoked"          // issued before the user's not-before (logout-all, password change)
 	ReasonMFAPending      = "mfa_pending"      // the session passed the password step only
-	ReasonDuplicateCookie = "duplicate_cookie" // an access-token cookie name sent twice (planted cookie)
+	ReasonDuplicateCookie = "duplicate_cookie" // one access-token cookie name with two values (a planted cookie)
 )
 
 // Errors returned by [Authenticator.Authenticate].
@@ -101,8 +102,8 @@ type Principal struct {
 	// Roles are the global rbac roles: from the access token for token
 	// sources, from [AuthenticatorConfig.Roles] for sessions.
 	Roles []string
-	// Tenant is the tenant the request acts in, from [AuthenticatorConfig.Tenant];
-	// "" for none. [RequirePermission] and [RequireObject] check in it.
+	// Tenant is the tenant the request acts in, from
+	// [AuthenticatorConfig.Tenant]; "" for none. [RequirePermission] and [RequireObject] check in it.
 	Tenant string
 	// TenantRoles are the roles Subject holds in Tenant only, from
 	// [AuthenticatorConfig.TenantRoles]; empty when Tenant is "".
@@ -203,8 +204,8 @@ type Extractor struct {
 	Extract func(r *http.Request) (token string, ok bool)
 }
 
-// AuthenticatorConfig configures [NewAuthenticator]. Zero fields take the documented
-// defaults. The functions are called concurrently, once per request, and
+// AuthenticatorConfig configures [NewAuthenticator]. Zero fields take the
+// documented defaults. The functions are called concurrently, once per request, and
 // must be safe for concurrent use.
 type AuthenticatorConfig struct {
 	// Verifier verifies access tokens. Required when Order contains a token
@@ -213,8 +214,9 @@ type AuthenticatorConfig struct {
 	Verifier *jwt.Verifier
 	// CookieNames are the access-token cookie names of [SourceCookie], in
 	// order of preference: the first name the request carries decides, and
-	// a name carried twice is refused with 401 ([ReasonDuplicateCookie];
-	// the default Deny then clears it, see [ClearTokenCookies]). Default
+	// a name carried twice with different values is refused with 401
+	// ([ReasonDuplicateCookie]; the default Deny then clears it, see
+	// [ClearTokenCookies]). Default
 	// [AccessCookie] then [LegacyAccessCookie]: a plain cookie planted by
 	// a sibling subdomain never outranks the __Host- one.
 	CookieNames []string
