@@ -633,6 +633,7 @@ func TestZeroAllocs(t *testing.T) {
 	rs := p.Resolve(s, "t")
 	roles := []string{"admin"}
 	ctx := context.Background()
+	var obj any = &struct{ ID string }{"o1"} // no tenant scope: the receiver probe must not allocate
 	var sink bool
 	checks := map[string]func(){
 		"Can/inherited":       func() { sink = p.Can(roles, "posts:read") },
@@ -643,6 +644,7 @@ func TestZeroAllocs(t *testing.T) {
 		"Resolve":             func() { sink = p.Resolve(s, "t").Can("posts:read") },
 		"Authorizer.Can":      func() { sink = a.Can(roles, "posts:read") },
 		"Authorize/allowed":   func() { sink = p.Authorize(ctx, s, "t", "posts:write", nil) == nil },
+		"Authorize/object":    func() { sink = p.Authorize(ctx, s, "t", "posts:read", obj) == nil },
 		"Authorizer.Resolved": func() { sink = a.Resolve(s, "t").Can("posts:read") },
 	}
 	for name, f := range checks {
