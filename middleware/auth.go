@@ -289,6 +289,11 @@ type AuthenticatorConfig struct {
 	ErrorFunc DenyFunc
 }
 
+// tokenVerifier is what the Authenticator needs of a [*jwt.Verifier].
+type tokenVerifier interface {
+	Verify(ctx context.Context, token string) (jwt.Claims, error)
+}
+
 type source struct {
 	name    Source
 	kind    Source // SourceBearer, SourceCookie, SourceSession, or "" for an extractor
@@ -301,8 +306,7 @@ type source struct {
 // request context. It is immutable after [NewAuthenticator] and safe for
 // concurrent use.
 type Authenticator struct {
-	v           *jwt.Verifier
-	verify      func(context.Context, string) (jwt.Claims, error) // v.Verify; replaced only by this package's overhead benchmark
+	v           tokenVerifier // nil when no token source is configured
 	cookies     []string
 	sources     []source
 	roles       func(context.Context, string) ([]string, error)
@@ -324,7 +328,7 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 }
 
 func newAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
-	a := &Authenticator{v: cfg.Verifier, cookies: slices.Clone(cfg.CookieNames), roles: cfg.Roles, tenant: cfg.Tenant,
+	a := &Authenticator{cookies: slices.Clone(cfg.CookieNames), roles: cfg.Roles, tenant: cfg.Tenant,
 		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
 	if len(a.cookies) == 0 {
 		a.cookies = []string{AccessCookie, LegacyAccessCookie}
@@ -389,11 +393,11 @@ func newAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 			return nil, fmt.Errorf("middleware: Extractor %q is not listed in AuthenticatorConfig.Order", name)
 		}
 	}
+	if cfg.Verifier != nil {
+		a.v = cfg.Verifier
+	}
 	if needVerifier && a.v == nil {
 		return nil, errors.New("middleware: AuthenticatorConfig.Verifier is required")
-	}
-	if a.v != nil {
-		a.verify = a.v.Verify
 	}
 	if a.deny == nil {
 		a.deny = defaultAuthDeny
@@ -473,7 +477,7 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 			}
 			tok = t
 		}
-		cl, err := a.verify(ctx, tok)
+		cl, err := a.v.Verify(ctx, tok)
 		if err != nil {
 			if !errors.Is(err, jwt.ErrInvalidToken) {
 				return err // not-before store failure: fail closed
