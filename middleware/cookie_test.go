@@ -126,3 +126,34 @@ func clearedCookies(cs []*http.Cookie) []string {
 	}
 	return out
 }
+
+// TestClearTokenCookiesDomains: parent domains are cleared for plain host
+// names only; IP literals and odd Host values get host-only clearing.
+func TestClearTokenCookiesDomains(t *testing.T) {
+	for _, tt := range []struct {
+		host string
+		want []string
+	}{
+		{"a.b.example.com:8443", []string{"refresh_token path=/auth domain=", "refresh_token path=/auth domain=b.example.com", "refresh_token path=/auth domain=example.com"}},
+		{"example.com", []string{"refresh_token path=/auth domain="}},
+		{"192.0.2.1:80", []string{"refresh_token path=/auth domain="}},
+		{"[2001:db8::1]:443", []string{"refresh_token path=/auth domain="}},
+		{"a.b_c;.example.com", []string{"refresh_token path=/auth domain="}},
+	} {
+		r := httptest.NewRequest("POST", "/auth/refresh", nil)
+		r.Host = tt.host
+		w := httptest.NewRecorder()
+		middleware.ClearTokenCookies(w, r, "/auth", middleware.LegacyRefreshCookie)
+		if got := clearedCookies(w.Result().Cookies()); !slices.Equal(got, tt.want) {
+			t.Errorf("host %q: cleared %q, want %q", tt.host, got, tt.want)
+		}
+	}
+	w := httptest.NewRecorder()
+	middleware.ClearTokenCookies(w, httptest.NewRequest("GET", "https://app.example.com/", nil), "/auth", middleware.AccessCookie, middleware.RefreshCookie)
+	raw := w.Header().Values("Set-Cookie")
+	if len(raw) != 3 || raw[0] != "__Host-access_token=; Path=/; Max-Age=0; HttpOnly; Secure" ||
+		raw[1] != "__Secure-refresh_token=; Path=/auth; Max-Age=0; HttpOnly; Secure" ||
+		raw[2] != "__Secure-refresh_token=; Path=/auth; Domain=example.com; Max-Age=0; HttpOnly; Secure" {
+		t.Fatalf("Set-Cookie %q", raw)
+	}
+}

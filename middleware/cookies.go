@@ -93,7 +93,7 @@ func ClearTokenCookies(w http.ResponseWriter, r *http.Request, path string, name
 			p = "/"
 		}
 		http.SetCookie(w, &http.Cookie{Name: n, Path: p, MaxAge: -1, Secure: secure, HttpOnly: true})
-		if strings.HasPrefix(n, "__Host-") || isIP(host) || strings.Count(host, ".") < 2 {
+		if strings.HasPrefix(n, "__Host-") || isIP(host) || !plainHostname(host) || strings.Count(host, ".") < 2 {
 			continue
 		}
 		d := host
@@ -111,4 +111,20 @@ func ClearTokenCookies(w http.ResponseWriter, r *http.Request, path string, name
 func isIP(host string) bool {
 	_, err := netip.ParseAddr(host)
 	return err == nil
+}
+
+// plainHostname reports whether host is an ASCII DNS name (letters,
+// digits, '-' and '.'), so that its parents are valid cookie domains.
+// Host comes from the request; anything else gets host-only clearing.
+func plainHostname(host string) bool {
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
