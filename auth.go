@@ -330,12 +330,15 @@ func New(cfg Config) (*Auth, error) {
 	if a.lockout, err = NewLockout(lc); err != nil {
 		return nil, invalidConfig(err)
 	}
-	if a.authn, err = middleware.NewAuthenticator(middleware.AuthConfig{
-		Verifier:   a.verifier,
-		CookieName: AccessCookie,
+	if a.authn, err = middleware.NewAuthenticator(middleware.AuthenticatorConfig{
+		Verifier: a.verifier,
 		// Every refused credential is audited with its reason, never the
 		// token (ASVS 16.3.2).
-		OnFailure: func(r *http.Request, reason string) {
+		OnFailure: func(r *http.Request, err error) {
+			var reason string
+			if ae, ok := errors.AsType[*middleware.AuthError](err); ok {
+				reason = ae.Reason
+			}
 			a.emit(r.Context(), EventAccessDenied, OutcomeFailure, reason, a.ClientOf(r), "", "")
 		},
 	}); err != nil {

@@ -3,6 +3,8 @@ package authkit
 import (
 	"net/http"
 	"time"
+
+	"github.com/authkit-go/authkit/middleware"
 )
 
 // Cookie names of the HTTP contract. Browsers accept a cookie whose name
@@ -20,8 +22,8 @@ import (
 // carries two cookies of one token name (401 invalid_token, cookies
 // cleared), so a planted cookie is never used in place of the real one.
 const (
-	AccessCookie  = "__Host-access_token"
-	RefreshCookie = "__Secure-refresh_token"
+	AccessCookie  = middleware.AccessCookie
+	RefreshCookie = middleware.RefreshCookie
 )
 
 // DefaultPrefix is the path [Auth.Handler] serves at unless [WithPrefix]

@@ -41,7 +41,7 @@ const (
 
 // jsonContentType is the Content-Type of every JSON body the handlers write,
 // errors and successes alike; it is the one middleware.WriteError uses.
-const jsonContentType = "application/json; charset=utf-8"
+const jsonContentType = "application/json"
 
 // writeError is the one place the handlers write a JSON error body
 // `{"error": CODE}`.

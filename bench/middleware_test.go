@@ -31,7 +31,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		if c.alg != akjwt.HS256 && c.alg != akjwt.ES256 {
 			continue
 		}
-		a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: c.v})
+		a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: c.v})
 		if err != nil {
 			b.Fatal(err)
 		}

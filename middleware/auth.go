@@ -2,10 +2,11 @@ package middleware
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,14 +14,6 @@ import (
 	"github.com/authkit-go/authkit/rbac"
 	"github.com/authkit-go/authkit/session"
 )
-
-// CodeUnauthenticated is the JSON error code of a 401 from [Authenticator.RequireAuth].
-const CodeUnauthenticated = "unauthenticated"
-
-// CodeInternal is the JSON error code of a 500: a misconfiguration or an
-// unexpected failure, such as [ErrNoSessionMiddleware] or a failing object
-// loader in [RequireObject].
-const CodeInternal = "internal_error"
 
 // Source names where a credential comes from. The built-in sources are
 // [SourceBearer], [SourceCookie] and [SourceSession]; an [Extractor] adds
@@ -33,8 +26,9 @@ const (
 	// SourceBearer is an access token in `Authorization: Bearer <token>`
 	// (RFC 6750 §2.1).
 	SourceBearer Source = "bearer"
-	// SourceCookie is an access token in the access-token cookie
-	// ([AuthConfig.CookieName], default "access_token").
+	// SourceCookie is an access token in an access-token cookie
+	// ([AuthenticatorConfig.CookieNames], default [AccessCookie] then
+	// [LegacyAccessCookie]).
 	SourceCookie Source = "cookie"
 	// SourceSession is a server-side session loaded by
 	// [session.Manager.LoadAndSave], which must run before the
@@ -42,15 +36,17 @@ const (
 	SourceSession Source = "session"
 )
 
-// Reasons passed to [AuthConfig.OnFailure] and [AuthConfig.Deny] and carried
-// by [AuthError]. They name the kind of failure only: never the token.
+// Reasons carried by [AuthError] (and so seen by
+// [AuthenticatorConfig.OnFailure] and [AuthenticatorConfig.Deny]). They
+// name the kind of failure only: never the token.
 const (
 	ReasonMissing         = "missing"          // no source found a credential
 	ReasonMalformedHeader = "malformed_header" // Authorization present but not "Bearer <token>"
 	ReasonInvalidToken    = "invalid_token"    // bad signature, issuer, audience, type, format...
 	ReasonExpired         = "expired"          // the access token's exp has passed
 	ReasonRevoked         = "revoked"          // issued before the user's not-before (logout-all, password change)
-	ReasonMFAPending      = "mfa_pending"      // the session passed the password step only (SECURITY.md S3)
+	ReasonMFAPending      = "mfa_pending"      // the session passed the password step only
+	ReasonDuplicateCookie = "duplicate_cookie" // one access-token cookie name with two values (a planted cookie)
 )
 
 // Errors returned by [Authenticator.Authenticate].
@@ -104,18 +100,27 @@ func (e *AuthError) Unwrap() []error {
 type Principal struct {
 	Subject string // user id
 	// Roles are the global rbac roles: from the access token for token
-	// sources, from [AuthConfig.Roles] for sessions.
+	// sources, from [AuthenticatorConfig.Roles] for sessions.
 	Roles []string
-	// Tenant is the tenant the request acts in, from [AuthConfig.Tenant];
-	// "" for none. [RequirePermission] and [RequireObject] check in it.
+	// Tenant is the tenant the request acts in, from
+	// [AuthenticatorConfig.Tenant]; "" for none. [RequirePermission] and [RequireObject] check in it.
 	Tenant string
 	// TenantRoles are the roles Subject holds in Tenant only, from
-	// [AuthConfig.TenantRoles]; empty when Tenant is "".
+	// [AuthenticatorConfig.TenantRoles]; empty when Tenant is "".
 	TenantRoles []string
 	// Method is the [Source] that authenticated the request: "bearer",
 	// "cookie", "session", or a custom [Extractor]'s name.
 	Method   string
 	AuthTime time.Time // last interactive authentication (auth_time); zero if unknown
+	// AMR lists the authentication methods of that sign-in (amr, RFC
+	// 8176): the token's amr claim; for sessions "pwd", plus "mfa" once
+	// the session's MFA step is done.
+	AMR []string
+	// ACR is the authentication context class of that sign-in (acr, RFC
+	// 9068 §2.2.1) when the credential states one (the token's acr
+	// claim); "" otherwise, and [StepUp] derives it from AMR. Refreshing
+	// a token changes neither AuthTime nor ACR.
+	ACR string
 	// MFA reports that the MFA step was completed (amr contains "otp" or
 	// "mfa", or the session's MFA time is set).
 	MFA bool
@@ -187,9 +192,9 @@ func principalFrom(ctx context.Context) *principalCtx {
 // Extractor is a custom access-token source, for tokens carried somewhere
 // other than the bearer header or the access-token cookie (for example a
 // query parameter of a WebSocket upgrade). Its token is verified by
-// [AuthConfig.Verifier] like the built-in token sources.
+// [AuthenticatorConfig.Verifier] like the built-in token sources.
 type Extractor struct {
-	// Source names the extractor in [AuthConfig.Order] and becomes
+	// Source names the extractor in [AuthenticatorConfig.Order] and becomes
 	// [Principal.Method]. Required; must differ from the built-in names.
 	Source Source
 	// Extract returns the token the request carries for this source.
@@ -199,16 +204,22 @@ type Extractor struct {
 	Extract func(r *http.Request) (token string, ok bool)
 }
 
-// AuthConfig configures [NewAuthenticator]. Zero fields take the documented
-// defaults. The functions are called concurrently, once per request, and
+// AuthenticatorConfig configures [NewAuthenticator]. Zero fields take the
+// documented defaults. The functions are called concurrently, once per request, and
 // must be safe for concurrent use.
-type AuthConfig struct {
+type AuthenticatorConfig struct {
 	// Verifier verifies access tokens. Required when Order contains a token
 	// source ([SourceBearer], [SourceCookie] or an Extractor), which is
 	// always the case for the default order.
 	Verifier *jwt.Verifier
-	// CookieName is the access-token cookie; empty means "access_token".
-	CookieName string
+	// CookieNames are the access-token cookie names of [SourceCookie], in
+	// order of preference: the first name the request carries decides, and
+	// a name carried twice with different values is refused with 401
+	// ([ReasonDuplicateCookie]; the default Deny then clears it, see
+	// [ClearTokenCookies]). Default
+	// [AccessCookie] then [LegacyAccessCookie]: a plain cookie planted by
+	// a sibling subdomain never outranks the __Host- one.
+	CookieNames []string
 
 	// Sessions enables [SourceSession]. The Authenticator reads the session
 	// that Sessions.LoadAndSave put in the request context, so that
@@ -221,12 +232,12 @@ type AuthConfig struct {
 	// (Session.UserID) yields a Principal with Method "session", AuthTime
 	// from Session.AuthTime and MFA from Session.MFATime; a session whose
 	// MFA step is pending (Manager.BeginMFA) is refused with 401
-	// (ReasonMFAPending, SECURITY.md S3).
+	// (ReasonMFAPending).
 	Sessions *session.Manager
 	// Roles returns the global roles of a session's user, read per request
 	// so that a role change applies at once (ASVS 8.3.2). nil means session
 	// principals have no roles. An error fails the request closed with
-	// [AuthConfig.ErrorFunc] (default 503), never anonymous.
+	// [AuthenticatorConfig.ErrorFunc] (default 503), never anonymous.
 	// Token principals take their roles from the token.
 	Roles func(ctx context.Context, subject string) ([]string, error)
 
@@ -255,23 +266,32 @@ type AuthConfig struct {
 	// like Roles.
 	TenantRoles func(ctx context.Context, subject, tenant string) ([]string, error)
 
-	// OnFailure is an audit hook called for every 401 written, with one of
-	// the Reason constants (ASVS 16.3.1). It never receives the credential.
-	// An anonymous request passed by Identify is not a failure.
-	OnFailure func(r *http.Request, reason string)
-	// Deny writes the 401 response. The default writes
-	// {"error":"unauthenticated"} with `WWW-Authenticate: Bearer`, plus
-	// error="invalid_token" when a bearer token was presented (RFC 6750
-	// §3.1). A browser UI might redirect to its login page instead. When
-	// a bearer token was refused, the `WWW-Authenticate: Bearer
-	// error="invalid_token"` header is already set when Deny runs.
-	Deny func(w http.ResponseWriter, r *http.Request, reason string)
+	// OnFailure is the audit hook called for every 401 written, with the
+	// [*AuthError] (its Reason says what failed; ASVS 16.3.1). It never
+	// receives the credential. An anonymous request passed by Identify is
+	// not a failure.
+	OnFailure AuditFunc
+	// Deny writes the 401 response; err is the [*AuthError]. The default
+	// writes {"error":"unauthenticated"} with `WWW-Authenticate: Bearer`,
+	// plus error="invalid_token" when a bearer token was presented (RFC
+	// 6750 §3.1), and clears planted token cookies (see [AccessCookie]). A
+	// browser UI might redirect to its login page instead. When a bearer
+	// token was refused, the `WWW-Authenticate: Bearer
+	// error="invalid_token"` header is already set when Deny runs, and
+	// so are the Set-Cookie headers that clear duplicated token cookies.
+	Deny DenyFunc
 	// ErrorFunc answers a request whose authentication could not be decided
 	// because of a system failure: a not-before store, session store or
 	// roles lookup error, or [ErrNoSessionMiddleware]. The request is never
 	// passed on. The default writes 500 {"error":"internal_error"} for
-	// ErrNoSessionMiddleware and 503 {"error":"unavailable"} otherwise.
-	ErrorFunc func(w http.ResponseWriter, r *http.Request, err error)
+	// ErrNoSessionMiddleware and 503 {"error":"unavailable"} (with
+	// Retry-After) otherwise.
+	ErrorFunc DenyFunc
+}
+
+// tokenVerifier is what the Authenticator needs of a [*jwt.Verifier].
+type tokenVerifier interface {
+	Verify(ctx context.Context, token string) (jwt.Claims, error)
 }
 
 type source struct {
@@ -286,27 +306,37 @@ type source struct {
 // request context. It is immutable after [NewAuthenticator] and safe for
 // concurrent use.
 type Authenticator struct {
-	v           *jwt.Verifier
-	verify      func(context.Context, string) (jwt.Claims, error) // v.Verify; replaced only by this package's overhead benchmark
-	cookie      string
+	v           tokenVerifier // nil when no token source is configured
+	cookies     []string
 	sources     []source
 	roles       func(context.Context, string) ([]string, error)
 	tenant      func(*http.Request) string
 	tenantRoles func(context.Context, string, string) ([]string, error)
-	onFailure   func(*http.Request, string)
-	deny        func(http.ResponseWriter, *http.Request, string)
-	errorFunc   func(http.ResponseWriter, *http.Request, error)
+	onFailure   AuditFunc
+	deny        DenyFunc
+	errorFunc   DenyFunc
 }
 
-// NewAuthenticator validates cfg and returns an Authenticator.
-func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
-	a := &Authenticator{v: cfg.Verifier, cookie: cfg.CookieName, roles: cfg.Roles, tenant: cfg.Tenant,
-		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
-	if a.cookie == "" {
-		a.cookie = "access_token"
+// NewAuthenticator validates cfg and returns an Authenticator. Its errors
+// satisfy errors.Is(err, [ErrInvalidConfig]).
+func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
+	v, err := newAuthenticator(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
 	}
-	if !validCookieName(a.cookie) {
-		return nil, fmt.Errorf("middleware: AuthConfig.CookieName %q is not a valid cookie name", a.cookie)
+	return v, nil
+}
+
+func newAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
+	a := &Authenticator{cookies: slices.Clone(cfg.CookieNames), roles: cfg.Roles, tenant: cfg.Tenant,
+		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
+	if len(a.cookies) == 0 {
+		a.cookies = []string{AccessCookie, LegacyAccessCookie}
+	}
+	for _, c := range a.cookies {
+		if !validCookieName(c) {
+			return nil, fmt.Errorf("middleware: AuthenticatorConfig.CookieNames: %q is not a valid cookie name", c)
+		}
 	}
 	custom := make(map[Source]Extractor, len(cfg.Extractors))
 	for _, e := range cfg.Extractors {
@@ -337,7 +367,7 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	needVerifier := false
 	for _, s := range order {
 		if seen[s] {
-			return nil, fmt.Errorf("middleware: AuthConfig.Order lists %q twice", s)
+			return nil, fmt.Errorf("middleware: AuthenticatorConfig.Order lists %q twice", s)
 		}
 		seen[s] = true
 		switch s {
@@ -346,13 +376,13 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 			a.sources = append(a.sources, source{name: s, kind: s})
 		case SourceSession:
 			if cfg.Sessions == nil {
-				return nil, errors.New("middleware: AuthConfig.Order lists the session source but Sessions is nil")
+				return nil, errors.New("middleware: AuthenticatorConfig.Order lists the session source but Sessions is nil")
 			}
 			a.sources = append(a.sources, source{name: s, kind: s})
 		default:
 			e, ok := custom[s]
 			if !ok {
-				return nil, fmt.Errorf("middleware: AuthConfig.Order lists unknown source %q", s)
+				return nil, fmt.Errorf("middleware: AuthenticatorConfig.Order lists unknown source %q", s)
 			}
 			needVerifier = true
 			a.sources = append(a.sources, source{name: s, extract: e.Extract})
@@ -360,14 +390,14 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	}
 	for name := range custom {
 		if !seen[name] {
-			return nil, fmt.Errorf("middleware: Extractor %q is not listed in AuthConfig.Order", name)
+			return nil, fmt.Errorf("middleware: Extractor %q is not listed in AuthenticatorConfig.Order", name)
 		}
 	}
-	if needVerifier && a.v == nil {
-		return nil, errors.New("middleware: AuthConfig.Verifier is required")
+	if cfg.Verifier != nil {
+		a.v = cfg.Verifier
 	}
-	if a.v != nil {
-		a.verify = a.v.Verify
+	if needVerifier && a.v == nil {
+		return nil, errors.New("middleware: AuthenticatorConfig.Verifier is required")
 	}
 	if a.deny == nil {
 		a.deny = defaultAuthDeny
@@ -420,8 +450,11 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 			}
 			tok = rest
 		case SourceCookie:
-			v, ok := cookieValue(r.Header, a.cookie)
-			if !ok || v == "" {
+			v, _, err := TokenCookie(r, a.cookies...)
+			if err != nil {
+				return &AuthError{Reason: ReasonDuplicateCookie, Source: SourceCookie, Err: err}
+			}
+			if v == "" {
 				continue
 			}
 			tok = v
@@ -444,7 +477,7 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 			}
 			tok = t
 		}
-		cl, err := a.verify(ctx, tok)
+		cl, err := a.v.Verify(ctx, tok)
 		if err != nil {
 			if !errors.Is(err, jwt.ErrInvalidToken) {
 				return err // not-before store failure: fail closed
@@ -460,10 +493,36 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 		}
 		res.claims, res.hasClaims = cl, true
 		res.p = Principal{Subject: cl.Subject, Roles: cl.Roles, Method: string(s.name), AuthTime: cl.AuthTime,
-			MFA: cl.HasAMR("otp") || cl.HasAMR("mfa")}
+			AMR: cl.AMR, ACR: claimsACR(&res.claims), MFA: cl.HasAMR("otp") || cl.HasAMR("mfa")}
 		return a.finish(r, res)
 	}
 	return &AuthError{Reason: ReasonMissing}
+}
+
+// claimsACR returns the token's acr claim (RFC 9068 §2.2.1), "" when
+// absent or not a string. It is the one place that reads it: while
+// jwt.Claims has no ACR field the claim arrives in Extra; once it has one,
+// return cl.ACR here.
+func claimsACR(cl *jwt.Claims) string {
+	raw, ok := cl.Extra["acr"]
+	if !ok {
+		return ""
+	}
+	var acr string
+	if json.Unmarshal(raw, &acr) != nil {
+		return ""
+	}
+	return acr
+}
+
+// sessionAMR is the amr of a session's sign-in. Sessions record only
+// whether the MFA step was done, so the first factor is reported as a
+// password; a session package that records its methods replaces this.
+func sessionAMR(mfa bool) []string {
+	if mfa {
+		return []string{"pwd", "mfa"}
+	}
+	return []string{"pwd"}
 }
 
 // fromSession fills res from the request's session. done is false when the
@@ -476,11 +535,12 @@ func (a *Authenticator) fromSession(ctx context.Context, res *authResult) (done 
 	uid := s.UserID()
 	if uid == "" {
 		if s.PendingUserID() != "" {
-			return false, &AuthError{Reason: ReasonMFAPending, Source: SourceSession} // S3
+			return false, &AuthError{Reason: ReasonMFAPending, Source: SourceSession}
 		}
 		return false, nil
 	}
-	res.p = Principal{Subject: uid, Method: string(SourceSession), AuthTime: s.AuthTime(), MFA: !s.MFATime().IsZero()}
+	mfa := !s.MFATime().IsZero()
+	res.p = Principal{Subject: uid, Method: string(SourceSession), AuthTime: s.AuthTime(), AMR: sessionAMR(mfa), MFA: mfa}
 	if a.roles != nil {
 		roles, err := a.roles(ctx, uid)
 		if err != nil {
@@ -532,22 +592,25 @@ func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 		return
 	}
 	if a.onFailure != nil {
-		a.onFailure(r, ae.Reason)
+		a.onFailure(r, ae)
 	}
 	if ae.Source == SourceBearer {
 		// RFC 6750 §3.1: tell the client that its bearer token was refused.
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
-	a.deny(w, r, ae.Reason)
+	if ae.Reason == ReasonDuplicateCookie {
+		ClearTokenCookies(w, r, "/", a.cookies...)
+	}
+	a.deny(w, r, ae)
 }
 
 // RequireAuth identifies and enforces in one step: without valid
 // credentials it answers 401 {"error":"unauthenticated"} with
 // `WWW-Authenticate: Bearer` (plus error="invalid_token" when a bearer token
-// was presented, RFC 6750 §3.1), or the [AuthConfig.Deny] response; a system
+// was presented, RFC 6750 §3.1), or the [AuthenticatorConfig.Deny] response; a system
 // failure (not-before store, session store, roles lookup) goes to
-// [AuthConfig.ErrorFunc] (503 by default) and never passes the request as
-// anonymous. A session whose MFA step is pending is refused (SECURITY.md S3).
+// [AuthenticatorConfig.ErrorFunc] (503 by default) and never passes the request as
+// anonymous. A session whose MFA step is pending is refused.
 func (a *Authenticator) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.serve(w, r, next, false)
@@ -565,7 +628,7 @@ func (a *Authenticator) Identify(next http.Handler) http.Handler {
 	})
 }
 
-func defaultAuthDeny(w http.ResponseWriter, _ *http.Request, _ string) {
+func defaultAuthDeny(w http.ResponseWriter, _ *http.Request, _ error) {
 	if w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
@@ -578,56 +641,6 @@ func defaultAuthError(w http.ResponseWriter, _ *http.Request, err error) {
 		return
 	}
 	WriteError(w, http.StatusServiceUnavailable, CodeUnavailable)
-}
-
-// maxCookies mirrors net/http's default limit on the number of cookies in a
-// request (GODEBUG httpcookiemaxnum=3000): above it Request.Cookie finds none.
-const maxCookies = 3000
-
-// cookieValue returns what (*http.Request).Cookie(name).Value returns, with
-// the same parsing rules (first valid cookie of that name; surrounding double
-// quotes stripped; a value with bytes outside RFC 6265's cookie-octet set is
-// skipped), without allocating. name must be a valid cookie name.
-func cookieValue(h http.Header, name string) (string, bool) {
-	lines := h["Cookie"]
-	if len(lines) == 0 {
-		return "", false
-	}
-	n := 0
-	for _, line := range lines {
-		n += strings.Count(line, ";") + 1
-	}
-	if n > maxCookies {
-		return "", false
-	}
-	for _, line := range lines {
-		line = textproto.TrimString(line)
-		var part string
-		for len(line) > 0 {
-			part, line, _ = strings.Cut(line, ";")
-			k, v, _ := strings.Cut(textproto.TrimString(part), "=")
-			if textproto.TrimString(k) != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if !validCookieValue(v) {
-				continue
-			}
-			return v, true
-		}
-	}
-	return "", false
-}
-
-func validCookieValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // validCookieName reports whether s is an RFC 7230 token (RFC 6265 §4.1.1

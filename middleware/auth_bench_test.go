@@ -56,11 +56,11 @@ func BenchmarkAuth(b *testing.B) {
 		b.Fatal(err)
 	}
 	adminRoles := []string{"admin"}
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v})
 	if err != nil {
 		b.Fatal(err)
 	}
-	sa, err := middleware.NewAuthenticator(middleware.AuthConfig{Sessions: sessions, Order: []middleware.Source{middleware.SourceSession},
+	sa, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Sessions: sessions, Order: []middleware.Source{middleware.SourceSession},
 		Roles: func(context.Context, string) ([]string, error) { return adminRoles, nil }})
 	if err != nil {
 		b.Fatal(err)

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,17 +12,22 @@ import (
 	"github.com/authkit-go/authkit/rbac"
 )
 
+// stubVerifier returns fixed claims for any token.
+type stubVerifier struct{ claims jwt.Claims }
+
+func (s stubVerifier) Verify(context.Context, string) (jwt.Claims, error) { return s.claims, nil }
+
 // BenchmarkAuthOverhead isolates the guards' own cost beyond the signature
-// check: the Authenticator's verify call is replaced by a stub returning
+// check: the Authenticator's verifier is a stub returning
 // precomputed claims, so the result is RequireAuth's extraction, Principal
 // construction and context plumbing (and RequirePermission's check) alone.
 // Compare with "bare" from the same run. PERF target: ≤3 µs, ≤25 allocs.
 func BenchmarkAuthOverhead(b *testing.B) {
 	claims := jwt.Claims{Issuer: "https://a.example", Subject: "u1", Audience: []string{"api"}, Roles: []string{"admin"},
 		AMR: []string{"pwd", "otp"}, IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour), ID: "jti"}
-	a := &Authenticator{cookie: "access_token", sources: []source{{name: SourceBearer, kind: SourceBearer}, {name: SourceCookie, kind: SourceCookie}},
+	a := &Authenticator{cookies: []string{AccessCookie, LegacyAccessCookie}, sources: []source{{name: SourceBearer, kind: SourceBearer}, {name: SourceCookie, kind: SourceCookie}},
 		deny: defaultAuthDeny, errorFunc: defaultAuthError,
-		verify: func(context.Context, string) (jwt.Claims, error) { return claims, nil }}
+		v: stubVerifier{claims}}
 	pol, err := rbac.New(rbac.Config{Roles: []rbac.Role{{Name: "admin", Permissions: []string{"admin:stats"}}}})
 	if err != nil {
 		b.Fatal(err)
@@ -66,4 +72,18 @@ func BenchmarkAuthOverhead(b *testing.B) {
 	b.Run("RequireAuth+RequirePermission_cookie", func(b *testing.B) {
 		run(b, a.RequireAuth(RequirePermission(authz, "admin:stats", nil)(bare)), true)
 	})
+}
+
+// TestClaimsACR: the token's acr claim is read in one place and only as a
+// JSON string.
+func TestClaimsACR(t *testing.T) {
+	for raw, want := range map[string]string{`"passkey"`: "passkey", `7`: "", `["mfa"]`: "", `null`: ""} {
+		cl := jwt.Claims{Extra: map[string]json.RawMessage{"acr": json.RawMessage(raw)}}
+		if got := claimsACR(&cl); got != want {
+			t.Errorf("claimsACR(%s) = %q, want %q", raw, got, want)
+		}
+	}
+	if got := claimsACR(&jwt.Claims{}); got != "" {
+		t.Errorf("no acr: %q", got)
+	}
 }

@@ -85,7 +85,7 @@ func BenchmarkCSRFCheck(b *testing.B) {
 }
 
 func BenchmarkClientIP(b *testing.B) {
-	c, _ := NewClientIPResolver(ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8"}})
+	c, _ := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "10.1.2.3:80"
 	r.Header.Set("X-Forwarded-For", "6.6.6.6, 198.51.100.9, 10.0.0.2")

@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// ClientIPConfig configures [NewClientIPResolver]. The zero value trusts no
+// ClientIPResolverConfig configures [NewClientIPResolver]. The zero value trusts no
 // proxy: the client IP is always the TCP peer from RemoteAddr, and
 // X-Forwarded-For is ignored.
-type ClientIPConfig struct {
+type ClientIPResolverConfig struct {
 	// TrustedProxies lists the reverse proxies (load balancers, CDNs) whose
 	// X-Forwarded-For entries are believed, as CIDR prefixes ("10.0.0.0/8",
 	// "2001:db8::/32") or single addresses ("192.0.2.7"). List exactly the
@@ -21,14 +21,57 @@ type ClientIPConfig struct {
 
 	// IPv6KeyPrefix is the prefix length to which [ClientIPResolver.Key]
 	// truncates IPv6 addresses, since one subscriber usually holds a whole
-	// /64 and would otherwise get 2^64 rate-limit keys. Default 64; 128 keys
-	// on the full address.
+	// /64 and would otherwise get 2^64 rate-limit keys. Default
+	// [DefaultIPv6KeyPrefix]; 128 keys on the full address.
 	IPv6KeyPrefix int
+}
+
+// DefaultIPv6KeyPrefix is the IPv6 prefix length per-IP limits key on by
+// default: a /64 is what one subscriber, host or VM is usually given, and
+// rotating addresses inside it must not buy fresh budgets.
+const DefaultIPv6KeyPrefix = 64
+
+// IPKey returns the per-IP rate-limit key of a client address. Every per-IP
+// limit (login failures, sign-ups, mails, [RateLimit]) keys through it, so
+// all of them treat one client alike:
+//
+//   - an IPv4 address, or an IPv4-mapped IPv6 address ("::ffff:192.0.2.1"),
+//     keys on the IPv4 address: "192.0.2.1";
+//   - an IPv6 address keys on its prefix of length ipv6Prefix:
+//     "2001:db8:1:2::/64"; with ipv6Prefix 128, on the full address
+//     "2001:db8:1:2:3:4:5:6". A zone ("%eth0") is ignored.
+//
+// ipv6Prefix outside 1..128 (0 included) means [DefaultIPv6KeyPrefix]. An
+// invalid (zero) address gives "unknown", one key shared by all such
+// callers. The key contains no prefix of its own; callers namespace it
+// ("signup:" + key).
+func IPKey(ip netip.Addr, ipv6Prefix int) string {
+	if !ip.IsValid() {
+		return "unknown"
+	}
+	ip = ip.WithZone("").Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	if ipv6Prefix < 1 || ipv6Prefix > 128 {
+		ipv6Prefix = DefaultIPv6KeyPrefix
+	}
+	if ipv6Prefix == 128 {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(ipv6Prefix)
+	return p.Addr().String() + "/" + strconv.Itoa(ipv6Prefix)
 }
 
 // ClientIPResolver determines the client address of a request for rate
 // limiting and audit logs. It is immutable after [NewClientIPResolver] and
-// safe for concurrent use.
+// safe for concurrent use. A nil *ClientIPResolver behaves as one built from
+// the zero [ClientIPResolverConfig]: no trusted proxy, IPv6 keyed by /64.
+//
+// The client address is a [netip.Addr] everywhere in authkit (root, session,
+// middleware): the method value resolver.ClientIP has the shape
+// func(*http.Request) (netip.Addr, bool) that hosts plug into other
+// packages, and [IPKey] turns the address into a rate-limit key.
 //
 // The address is the TCP peer (RemoteAddr) unless that peer is a trusted
 // proxy. Then X-Forwarded-For (all header lines, in order) is read from right
@@ -42,11 +85,20 @@ type ClientIPResolver struct {
 	v6KeyBits int
 }
 
-// NewClientIPResolver validates cfg and returns a resolver.
-func NewClientIPResolver(cfg ClientIPConfig) (*ClientIPResolver, error) {
+// NewClientIPResolver validates cfg and returns a resolver. Its errors
+// satisfy errors.Is(err, [ErrInvalidConfig]).
+func NewClientIPResolver(cfg ClientIPResolverConfig) (*ClientIPResolver, error) {
+	v, err := newClientIPResolver(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
+	}
+	return v, nil
+}
+
+func newClientIPResolver(cfg ClientIPResolverConfig) (*ClientIPResolver, error) {
 	c := &ClientIPResolver{v6KeyBits: cfg.IPv6KeyPrefix}
 	if c.v6KeyBits == 0 {
-		c.v6KeyBits = 64
+		c.v6KeyBits = DefaultIPv6KeyPrefix
 	}
 	if c.v6KeyBits < 1 || c.v6KeyBits > 128 {
 		return nil, fmt.Errorf("middleware: IPv6KeyPrefix %d out of range 1..128", cfg.IPv6KeyPrefix)
@@ -86,7 +138,7 @@ func (c *ClientIPResolver) ClientIP(r *http.Request) (ip netip.Addr, ok bool) {
 	if !ok {
 		return netip.Addr{}, false
 	}
-	if !c.isTrusted(peer) {
+	if c == nil || !c.isTrusted(peer) {
 		return peer, true
 	}
 	last := peer // the nearest trusted hop so far
@@ -121,20 +173,24 @@ func (c *ClientIPResolver) ClientIP(r *http.Request) (ip netip.Addr, ok bool) {
 	return last, true
 }
 
-// Key returns a rate-limit key for r's client: "ip:" followed by the IPv4
-// address, or by the IPv6 prefix of length [ClientIPConfig.IPv6KeyPrefix]
-// ("ip:2001:db8:1:2::/64"). A request whose RemoteAddr is unparsable gets
-// "ip:unknown".
+// Key returns a rate-limit key for r's client, for [RateLimit]: "ip:"
+// followed by [ClientIPResolver.KeyOf] of [ClientIPResolver.ClientIP]
+// ("ip:192.0.2.1", "ip:2001:db8:1:2::/64"). A request whose RemoteAddr is
+// unparsable gets "ip:unknown".
 func (c *ClientIPResolver) Key(r *http.Request) string {
-	ip, ok := c.ClientIP(r)
-	if !ok {
-		return "ip:unknown"
+	ip, _ := c.ClientIP(r)
+	return "ip:" + c.KeyOf(ip)
+}
+
+// KeyOf returns [IPKey](ip, [ClientIPResolverConfig.IPv6KeyPrefix]): the key that
+// per-IP limits outside a middleware (login failures, sign-ups, mails) use
+// for an address this resolver returned.
+func (c *ClientIPResolver) KeyOf(ip netip.Addr) string {
+	bits := DefaultIPv6KeyPrefix
+	if c != nil {
+		bits = c.v6KeyBits
 	}
-	if ip.Is4() || c.v6KeyBits == 128 {
-		return "ip:" + ip.String()
-	}
-	p, _ := ip.Prefix(c.v6KeyBits)
-	return "ip:" + p.Addr().String() + "/" + strconv.Itoa(c.v6KeyBits)
+	return IPKey(ip, bits)
 }
 
 func (c *ClientIPResolver) isTrusted(a netip.Addr) bool {

@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -16,11 +17,11 @@ func ipReq(remote string, xff ...string) *http.Request {
 	return r
 }
 
-// TestClientIP_S13 covers S13 and ASVS 15.3.4: X-Forwarded-For is believed
+// TestClientIPBelievesOnlyTrustedProxies covers ASVS 15.3.4: X-Forwarded-For is believed
 // only from configured proxies, read right to left, and forged entries to the
 // left of the first untrusted address are ignored.
-func TestClientIP_S13(t *testing.T) {
-	c, err := NewClientIPResolver(ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8:ffff::/48"}})
+func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
+	c, err := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8:ffff::/48"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,30 +31,30 @@ func TestClientIP_S13(t *testing.T) {
 		xff    []string
 		want   string
 	}{
-		{"S13_direct_client", "203.0.113.5:4711", nil, "203.0.113.5"},
-		{"S13_forged_xff_from_untrusted_peer_ignored", "203.0.113.5:4711", []string{"1.1.1.1"}, "203.0.113.5"},
-		{"S13_forged_xff_many_entries_untrusted_peer", "203.0.113.5:4711", []string{"10.0.0.1, 1.1.1.1", "8.8.8.8"}, "203.0.113.5"},
-		{"S13_trusted_proxy_one_hop", "10.1.2.3:80", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"S13_trusted_proxy_forged_left_entries_ignored", "10.1.2.3:80", []string{"6.6.6.6, 7.7.7.7, 198.51.100.9"}, "198.51.100.9"},
-		{"S13_forged_trusted_range_left_of_client_ignored", "10.1.2.3:80", []string{"10.9.9.9, 198.51.100.9"}, "198.51.100.9"},
-		{"S13_two_trusted_hops", "10.1.2.3:80", []string{"198.51.100.9, 192.0.2.7, 10.0.0.2"}, "198.51.100.9"},
-		{"S13_multiple_header_lines_in_order", "10.1.2.3:80", []string{"6.6.6.6", "198.51.100.9", "10.0.0.2"}, "198.51.100.9"},
-		{"S13_spaces_and_port_entries", "10.1.2.3:80", []string{" 6.6.6.6 ,198.51.100.9:5555 , 10.0.0.2 "}, "198.51.100.9"},
-		{"S13_ipv6_entry", "10.1.2.3:80", []string{"2001:db8:1::42"}, "2001:db8:1::42"},
-		{"S13_bracketed_ipv6_with_port", "10.1.2.3:80", []string{"[2001:db8:1::42]:443"}, "2001:db8:1::42"},
-		{"S13_ipv6_trusted_proxy_peer", "[2001:db8:ffff::1]:443", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"S13_mapped_ipv4_peer_unmapped", "[::ffff:10.1.2.3]:80", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"S13_mapped_ipv4_entry_unmapped", "10.1.2.3:80", []string{"::ffff:198.51.100.9"}, "198.51.100.9"},
-		{"S13_no_xff_from_proxy_uses_proxy", "10.1.2.3:80", nil, "10.1.2.3"},
-		{"S13_empty_xff_uses_proxy", "10.1.2.3:80", []string{""}, "10.1.2.3"},
-		{"S13_all_entries_trusted_uses_leftmost", "10.1.2.3:80", []string{"10.0.0.9, 10.0.0.8"}, "10.0.0.9"},
-		{"S13_malformed_rightmost_falls_back_to_proxy", "10.1.2.3:80", []string{"198.51.100.9, garbage"}, "10.1.2.3"},
-		{"S13_malformed_after_trusted_hop_uses_that_hop", "10.1.2.3:80", []string{"1.2.3.4, bad!, 10.0.0.2"}, "10.0.0.2"},
-		{"S13_empty_entry_is_malformed", "10.1.2.3:80", []string{"198.51.100.9,"}, "10.1.2.3"},
-		{"S13_unknown_literal_is_malformed", "10.1.2.3:80", []string{"unknown"}, "10.1.2.3"},
-		{"S13_zone_dropped", "10.1.2.3:80", []string{"fe80::1%eth0"}, "fe80::1"},
-		{"S13_overlong_entry_is_malformed", "10.1.2.3:80", []string{strings.Repeat("1", 100)}, "10.1.2.3"},
-		{"S13_remote_without_port", "203.0.113.5", nil, "203.0.113.5"},
+		{"direct_client", "203.0.113.5:4711", nil, "203.0.113.5"},
+		{"forged_xff_from_untrusted_peer_ignored", "203.0.113.5:4711", []string{"1.1.1.1"}, "203.0.113.5"},
+		{"forged_xff_many_entries_untrusted_peer", "203.0.113.5:4711", []string{"10.0.0.1, 1.1.1.1", "8.8.8.8"}, "203.0.113.5"},
+		{"trusted_proxy_one_hop", "10.1.2.3:80", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"trusted_proxy_forged_left_entries_ignored", "10.1.2.3:80", []string{"6.6.6.6, 7.7.7.7, 198.51.100.9"}, "198.51.100.9"},
+		{"forged_trusted_range_left_of_client_ignored", "10.1.2.3:80", []string{"10.9.9.9, 198.51.100.9"}, "198.51.100.9"},
+		{"two_trusted_hops", "10.1.2.3:80", []string{"198.51.100.9, 192.0.2.7, 10.0.0.2"}, "198.51.100.9"},
+		{"multiple_header_lines_in_order", "10.1.2.3:80", []string{"6.6.6.6", "198.51.100.9", "10.0.0.2"}, "198.51.100.9"},
+		{"spaces_and_port_entries", "10.1.2.3:80", []string{" 6.6.6.6 ,198.51.100.9:5555 , 10.0.0.2 "}, "198.51.100.9"},
+		{"ipv6_entry", "10.1.2.3:80", []string{"2001:db8:1::42"}, "2001:db8:1::42"},
+		{"bracketed_ipv6_with_port", "10.1.2.3:80", []string{"[2001:db8:1::42]:443"}, "2001:db8:1::42"},
+		{"ipv6_trusted_proxy_peer", "[2001:db8:ffff::1]:443", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"mapped_ipv4_peer_unmapped", "[::ffff:10.1.2.3]:80", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"mapped_ipv4_entry_unmapped", "10.1.2.3:80", []string{"::ffff:198.51.100.9"}, "198.51.100.9"},
+		{"no_xff_from_proxy_uses_proxy", "10.1.2.3:80", nil, "10.1.2.3"},
+		{"empty_xff_uses_proxy", "10.1.2.3:80", []string{""}, "10.1.2.3"},
+		{"all_entries_trusted_uses_leftmost", "10.1.2.3:80", []string{"10.0.0.9, 10.0.0.8"}, "10.0.0.9"},
+		{"malformed_rightmost_falls_back_to_proxy", "10.1.2.3:80", []string{"198.51.100.9, garbage"}, "10.1.2.3"},
+		{"malformed_after_trusted_hop_uses_that_hop", "10.1.2.3:80", []string{"1.2.3.4, bad!, 10.0.0.2"}, "10.0.0.2"},
+		{"empty_entry_is_malformed", "10.1.2.3:80", []string{"198.51.100.9,"}, "10.1.2.3"},
+		{"unknown_literal_is_malformed", "10.1.2.3:80", []string{"unknown"}, "10.1.2.3"},
+		{"zone_dropped", "10.1.2.3:80", []string{"fe80::1%eth0"}, "fe80::1"},
+		{"overlong_entry_is_malformed", "10.1.2.3:80", []string{strings.Repeat("1", 100)}, "10.1.2.3"},
+		{"remote_without_port", "203.0.113.5", nil, "203.0.113.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,11 +67,11 @@ func TestClientIP_S13(t *testing.T) {
 }
 
 func TestClientIP_NoTrustedProxies(t *testing.T) {
-	c, err := NewClientIPResolver(ClientIPConfig{})
+	c, err := NewClientIPResolver(ClientIPResolverConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// S13: with no proxy configured, every forwarding header is ignored.
+	// With no proxy configured, every forwarding header is ignored.
 	ip, ok := c.ClientIP(ipReq("10.1.2.3:80", "198.51.100.9"))
 	if !ok || ip.String() != "10.1.2.3" {
 		t.Fatalf("ClientIP = %v, %v", ip, ok)
@@ -84,8 +85,8 @@ func TestClientIP_NoTrustedProxies(t *testing.T) {
 }
 
 func TestClientIP_Key(t *testing.T) {
-	c, _ := NewClientIPResolver(ClientIPConfig{})
-	full, _ := NewClientIPResolver(ClientIPConfig{IPv6KeyPrefix: 128})
+	c, _ := NewClientIPResolver(ClientIPResolverConfig{})
+	full, _ := NewClientIPResolver(ClientIPResolverConfig{IPv6KeyPrefix: 128})
 	tests := []struct {
 		c      *ClientIPResolver
 		remote string
@@ -104,7 +105,7 @@ func TestClientIP_Key(t *testing.T) {
 }
 
 func TestNewClientIPResolver_Invalid(t *testing.T) {
-	for _, cfg := range []ClientIPConfig{
+	for _, cfg := range []ClientIPResolverConfig{
 		{TrustedProxies: []string{"10.0.0.0/33"}},
 		{TrustedProxies: []string{"not-an-ip"}},
 		{TrustedProxies: []string{"fe80::1%eth0"}},
@@ -118,7 +119,7 @@ func TestNewClientIPResolver_Invalid(t *testing.T) {
 }
 
 func FuzzClientIP(f *testing.F) {
-	c, _ := NewClientIPResolver(ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8"}})
+	c, _ := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
 	f.Add("10.1.2.3:80", "198.51.100.9, 10.0.0.2")
 	f.Add("10.1.2.3:80", ",,,")
 	f.Add("[::1]:1", "[2001:db8::1]:443, garbage")
@@ -152,4 +153,68 @@ func FuzzClientIP(f *testing.F) {
 			t.Fatalf("untrusted peer %v, but ClientIP %v came from the header", peer, ip)
 		}
 	})
+}
+
+// One subscriber's /64 rotating addresses must stay one key; IPv4 and its
+// IPv4-mapped form must be one key.
+func TestIPKeyGroupsIPv6By64AndUnmapsIPv4(t *testing.T) {
+	tests := []struct {
+		ip   string
+		bits int
+		want string
+	}{
+		{"192.0.2.1", 0, "192.0.2.1"},
+		{"::ffff:192.0.2.1", 0, "192.0.2.1"},
+		{"::ffff:192.0.2.1", 128, "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1%eth0", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", 48, "2001:db8:1::/48"},
+		{"2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6"},
+		{"2001:db8:1:2:3:4:5:6", 129, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", -1, "2001:db8:1:2::/64"},
+	}
+	for _, tt := range tests {
+		if got := IPKey(netip.MustParseAddr(tt.ip), tt.bits); got != tt.want {
+			t.Errorf("IPKey(%s, %d) = %q, want %q", tt.ip, tt.bits, got, tt.want)
+		}
+	}
+	if got := IPKey(netip.Addr{}, 64); got != "unknown" {
+		t.Errorf("IPKey(zero) = %q, want unknown", got)
+	}
+	// 1000 rotated addresses of one /64 share one key.
+	keys := map[string]bool{}
+	base := netip.MustParseAddr("2001:db8:aa:bb::").As16()
+	for i := range 1000 {
+		a := base
+		a[15], a[14], a[9] = byte(i), byte(i>>8), byte(i*7)
+		keys[IPKey(netip.AddrFrom16(a), 0)] = true
+	}
+	if len(keys) != 1 {
+		t.Fatalf("1000 addresses of one /64 gave %d keys", len(keys))
+	}
+}
+
+func TestClientIPResolverKeyOfMatchesKey(t *testing.T) {
+	c, _ := NewClientIPResolver(ClientIPResolverConfig{IPv6KeyPrefix: 56})
+	r := ipReq("[2001:db8:1:2:3:4:5:6]:1")
+	ip, ok := c.ClientIP(r)
+	if !ok {
+		t.Fatal("ClientIP not ok")
+	}
+	if got, want := c.Key(r), "ip:"+c.KeyOf(ip); got != want || want != "ip:2001:db8:1::/56" {
+		t.Fatalf("Key = %q, KeyOf = %q", got, want)
+	}
+}
+
+func TestNilClientIPResolverUsesPeerAnd64(t *testing.T) {
+	var c *ClientIPResolver
+	r := ipReq("[2001:db8:1:2:3:4:5:6]:1", "198.51.100.1")
+	ip, ok := c.ClientIP(r)
+	if !ok || ip.String() != "2001:db8:1:2:3:4:5:6" {
+		t.Fatalf("ClientIP = %v, %v", ip, ok)
+	}
+	if k := c.Key(r); k != "ip:2001:db8:1:2::/64" {
+		t.Fatalf("Key = %q", k)
+	}
 }

@@ -66,7 +66,7 @@ type CSRFConfig struct {
 	// [ErrCrossOrigin], [ErrCSRFTokenMissing], [ErrCSRFTokenInvalid],
 	// [ErrCSRFNoSession], for logging and auditing; never echo it to the
 	// client. Nil means [WriteError](w, 403, "forbidden").
-	Deny func(w http.ResponseWriter, r *http.Request, err error)
+	Deny DenyFunc
 
 	// TokenMode selects when a synchronizer token is required. Any mode but
 	// [CSRFTokenOff] needs SessionSecret.
@@ -105,7 +105,7 @@ type CSRFConfig struct {
 type CSRF struct {
 	cop    *http.CrossOriginProtection
 	bypass *http.ServeMux // nil without bypass patterns
-	deny   func(http.ResponseWriter, *http.Request, error)
+	deny   DenyFunc
 	mode   CSRFTokenMode
 	secret func(*http.Request) ([]byte, bool)
 	header string
@@ -120,8 +120,17 @@ func (bypassMarker) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // NewCSRF validates cfg and returns a CSRF. It returns an error (and never
 // panics) for an invalid trusted origin, an invalid or conflicting bypass
-// pattern, an unknown TokenMode, or a token mode without SessionSecret.
-func NewCSRF(cfg CSRFConfig) (c *CSRF, err error) {
+// pattern, an unknown TokenMode, or a token mode without SessionSecret;
+// the error satisfies errors.Is(err, [ErrInvalidConfig]).
+func NewCSRF(cfg CSRFConfig) (*CSRF, error) {
+	v, err := newCSRF(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
+	}
+	return v, nil
+}
+
+func newCSRF(cfg CSRFConfig) (c *CSRF, err error) {
 	c = &CSRF{
 		cop:    http.NewCrossOriginProtection(),
 		deny:   cfg.Deny,

@@ -41,10 +41,10 @@ func mustCSRF(t testing.TB, cfg CSRFConfig) *CSRF {
 	return c
 }
 
-// TestCSRF_S7 runs every S7 case of SECURITY.md through CSRF.Handler and
+// TestCSRFRejectsCrossOriginUnsafeRequests runs every cross-origin case through CSRF.Handler and
 // checks both the status and that a rejected request never reached the
 // state-changing handler.
-func TestCSRF_S7(t *testing.T) {
+func TestCSRFRejectsCrossOriginUnsafeRequests(t *testing.T) {
 	c := mustCSRF(t, CSRFConfig{
 		TrustedOrigins:         []string{"https://partner.example.net"},
 		InsecureBypassPatterns: []string{"POST /webhooks/{name}"},
@@ -56,31 +56,31 @@ func TestCSRF_S7(t *testing.T) {
 		hdr    map[string]string
 		ok     bool
 	}{
-		{"S7_cross_site_POST_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
-		{"S7_same_site_POST_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "same-site"}, false},
-		{"S7_sibling_subdomain_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://blog.example.com"}, false},
-		{"S7_sibling_subdomain_old_browser_rejected", "POST", "/transfer", map[string]string{"Origin": "https://blog.example.com"}, false},
-		{"S7_same_origin_allowed", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
-		{"S7_sec_fetch_none_allowed", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "none"}, true},
-		{"S7_no_sec_fetch_origin_matches_host_allowed", "POST", "/transfer", map[string]string{"Origin": "https://app.example.com"}, true},
-		{"S7_no_sec_fetch_origin_differs_rejected", "POST", "/transfer", map[string]string{"Origin": "https://evil.example"}, false},
-		{"S7_no_sec_fetch_origin_null_rejected", "POST", "/transfer", map[string]string{"Origin": "null"}, false},
-		{"S7_neither_header_allowed", "POST", "/transfer", nil, true},
-		{"S7_GET_cross_site_allowed", "GET", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
-		{"S7_HEAD_cross_site_allowed", "HEAD", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
-		{"S7_OPTIONS_cross_site_allowed", "OPTIONS", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
-		{"S7_PUT_cross_site_rejected", "PUT", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
-		{"S7_DELETE_cross_site_rejected", "DELETE", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
-		{"S7_PATCH_old_browser_cross_origin_rejected", "PATCH", "/transfer", map[string]string{"Origin": "https://evil.example"}, false},
-		{"S7_logout_POST_cross_site_rejected", "POST", "/auth/logout", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
-		{"S7_trusted_origin_exact_allowed", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.example.net"}, true},
-		{"S7_trusted_origin_other_port_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.example.net:8443"}, false},
-		{"S7_trusted_origin_other_scheme_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://partner.example.net"}, false},
-		{"S7_trusted_origin_suffix_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.example.net.evil.com"}, false},
-		{"S7_bypass_pattern_allowed", "POST", "/webhooks/github", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
-		{"S7_bypass_pattern_other_method_rejected", "PUT", "/webhooks/github", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
-		{"S7_bypass_pattern_uncleaned_path_rejected", "POST", "/webhooks/../transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
-		{"S7_bypass_pattern_subpath_rejected", "POST", "/webhooks/github/extra", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"cross_site_POST_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"same_site_POST_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "same-site"}, false},
+		{"sibling_subdomain_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://blog.example.com"}, false},
+		{"sibling_subdomain_old_browser_rejected", "POST", "/transfer", map[string]string{"Origin": "https://blog.example.com"}, false},
+		{"same_origin_allowed", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
+		{"sec_fetch_none_allowed", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "none"}, true},
+		{"no_sec_fetch_origin_matches_host_allowed", "POST", "/transfer", map[string]string{"Origin": "https://app.example.com"}, true},
+		{"no_sec_fetch_origin_differs_rejected", "POST", "/transfer", map[string]string{"Origin": "https://evil.example"}, false},
+		{"no_sec_fetch_origin_null_rejected", "POST", "/transfer", map[string]string{"Origin": "null"}, false},
+		{"neither_header_allowed", "POST", "/transfer", nil, true},
+		{"GET_cross_site_allowed", "GET", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
+		{"HEAD_cross_site_allowed", "HEAD", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
+		{"OPTIONS_cross_site_allowed", "OPTIONS", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
+		{"PUT_cross_site_rejected", "PUT", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"DELETE_cross_site_rejected", "DELETE", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"PATCH_old_browser_cross_origin_rejected", "PATCH", "/transfer", map[string]string{"Origin": "https://evil.example"}, false},
+		{"logout_POST_cross_site_rejected", "POST", "/auth/logout", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"trusted_origin_exact_allowed", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.example.net"}, true},
+		{"trusted_origin_other_port_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.example.net:8443"}, false},
+		{"trusted_origin_other_scheme_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://partner.example.net"}, false},
+		{"trusted_origin_suffix_rejected", "POST", "/transfer", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.example.net.evil.com"}, false},
+		{"bypass_pattern_allowed", "POST", "/webhooks/github", map[string]string{"Sec-Fetch-Site": "cross-site"}, true},
+		{"bypass_pattern_other_method_rejected", "PUT", "/webhooks/github", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"bypass_pattern_uncleaned_path_rejected", "POST", "/webhooks/../transfer", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"bypass_pattern_subpath_rejected", "POST", "/webhooks/github/extra", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestCSRF_S7(t *testing.T) {
 			if got := rec.Body.String(); got != "{\"error\":\"forbidden\"}\n" {
 				t.Fatalf("body %q", got)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 				t.Fatalf("Content-Type %q", ct)
 			}
 			if err := c.Check(r); !errors.Is(err, ErrCrossOrigin) {
@@ -129,9 +129,9 @@ func crossSiteBlocked(h http.Handler, st *stateful) error {
 	return nil
 }
 
-// TestCSRF_S7_RemovingLayerFails proves the S7 assertion depends on the
+// TestCSRFRemovingLayerFails proves the cross-origin assertion depends on the
 // middleware: the same check passes with it and fails without it.
-func TestCSRF_S7_RemovingLayerFails(t *testing.T) {
+func TestCSRFRemovingLayerFails(t *testing.T) {
 	c := mustCSRF(t, CSRFConfig{})
 	protected := &stateful{}
 	if err := crossSiteBlocked(c.Handler(protected), protected); err != nil {
@@ -139,7 +139,7 @@ func TestCSRF_S7_RemovingLayerFails(t *testing.T) {
 	}
 	unprotected := &stateful{}
 	if err := crossSiteBlocked(unprotected, unprotected); err == nil {
-		t.Fatal("without CSRF the cross-site POST was still blocked: the S7 test would not detect a missing layer")
+		t.Fatal("without CSRF the cross-site POST was still blocked: the cross-origin test would not detect a missing layer")
 	}
 }
 
@@ -211,10 +211,10 @@ func tokenFor(t testing.TB, c *CSRF, sid string) string {
 	return tok
 }
 
-// TestCSRF_S8_TokenMode covers S8: the token is bound to the session secret,
+// TestCSRFTokenMode: the token is bound to the session secret,
 // compared in constant time (hmac.Equal), required on unsafe methods only,
 // and rotated when the session secret rotates at login.
-func TestCSRF_S8_TokenMode(t *testing.T) {
+func TestCSRFTokenMode(t *testing.T) {
 	s := sessions{
 		"alice": bytes.Repeat([]byte{1}, 32),
 		"bob":   bytes.Repeat([]byte{2}, 32),
@@ -332,8 +332,8 @@ func TestCSRF_S8_TokenMode(t *testing.T) {
 }
 
 // naiveDoubleSubmit is the classic double-submit cookie check: the request is
-// accepted when the csrf cookie equals the form/header value. It is what S8
-// warns against.
+// accepted when the csrf cookie equals the form/header value. It is what the
+// session-bound token replaces.
 func naiveDoubleSubmit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ck, err := r.Cookie("csrf")
@@ -345,13 +345,13 @@ func naiveDoubleSubmit(next http.Handler) http.Handler {
 	})
 }
 
-// TestCSRF_S8_CookieTossing: an attacker controlling a sibling subdomain
+// TestCSRFTokenResistsCookieTossing: an attacker controlling a sibling subdomain
 // (evil.example.com) plants a cookie for .example.com (cookie tossing) and
 // makes an old browser without Fetch Metadata or Origin submit a form with the
 // matching value. The naive double-submit check accepts it; the
 // session-bound token rejects it, even when the attacker submits a valid
 // token for their own session.
-func TestCSRF_S8_CookieTossing(t *testing.T) {
+func TestCSRFTokenResistsCookieTossing(t *testing.T) {
 	s := sessions{
 		"victim":   bytes.Repeat([]byte{3}, 32),
 		"attacker": bytes.Repeat([]byte{4}, 32),

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -35,15 +36,21 @@ func ExampleAuthenticator_RequireAuth() {
 	}
 	authz, _ := rbac.NewAuthorizer(policy)
 
-	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{
-		Verifier:  verifier,
-		OnFailure: func(r *http.Request, reason string) { fmt.Println("audit: 401", reason) },
+	authn, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{
+		Verifier: verifier,
+		OnFailure: func(r *http.Request, err error) {
+			if ae, ok := errors.AsType[*middleware.AuthError](err); ok {
+				fmt.Println("audit: 401", ae.Reason)
+			}
+		},
 	})
 	if err != nil {
 		panic(err)
 	}
-	auditDenied := func(r *http.Request, p middleware.Principal, perm string) {
-		fmt.Println("audit: 403", p.Subject, perm)
+	auditDenied := func(r *http.Request, err error) {
+		if pe, ok := errors.AsType[*middleware.PermissionError](err); ok {
+			fmt.Println("audit: 403", pe.Principal.Subject, pe.Permission)
+		}
 	}
 	stats := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := middleware.FromContext(r.Context())

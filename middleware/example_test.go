@@ -55,7 +55,7 @@ func ExampleRateLimit() {
 	if err != nil {
 		panic(err)
 	}
-	ips, err := middleware.NewClientIPResolver(middleware.ClientIPConfig{})
+	ips, err := middleware.NewClientIPResolver(middleware.ClientIPResolverConfig{})
 	if err != nil {
 		panic(err)
 	}
@@ -74,7 +74,7 @@ func ExampleRateLimit() {
 // ExampleClientIPResolver trusts X-Forwarded-For only from the load balancer
 // subnet and takes the right-most entry that is not a trusted proxy.
 func ExampleClientIPResolver() {
-	ips, err := middleware.NewClientIPResolver(middleware.ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8"}})
+	ips, err := middleware.NewClientIPResolver(middleware.ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
 	if err != nil {
 		panic(err)
 	}

@@ -27,10 +27,12 @@ type MemoryLimiterConfig struct {
 	Burst int
 	// MaxKeys bounds the number of keys kept (memory about 200 bytes plus the
 	// key per entry). Default [DefaultMaxKeys]. Keys whose bucket is full again
-	// (idle) are evicted first, which changes nothing for them. When every
-	// key is busy, the least recently used key is evicted and restarts with a
-	// full bucket, so size MaxKeys well above the number of clients active
-	// within Per.
+	// (idle) are evicted, which changes nothing for them. A busy key is never
+	// evicted, since it would come back with a full bucket: when every key
+	// is busy, a new key is denied (with the RetryAfter until the oldest key
+	// goes idle) while known keys are served as usual. Size MaxKeys well
+	// above the number of clients active within Per; a flood of distinct
+	// keys then delays only new clients, and only until Per has passed.
 	MaxKeys int
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
@@ -62,8 +64,17 @@ type limiterEntry struct {
 	prev, next *limiterEntry
 }
 
-// NewMemoryLimiter validates cfg and returns a MemoryLimiter.
+// NewMemoryLimiter validates cfg and returns a MemoryLimiter. Its errors
+// satisfy errors.Is(err, [ErrInvalidConfig]).
 func NewMemoryLimiter(cfg MemoryLimiterConfig) (*MemoryLimiter, error) {
+	v, err := newMemoryLimiter(cfg)
+	if err != nil {
+		return nil, invalidConfig(err)
+	}
+	return v, nil
+}
+
+func newMemoryLimiter(cfg MemoryLimiterConfig) (*MemoryLimiter, error) {
 	if cfg.Limit <= 0 {
 		return nil, errors.New("middleware: memory limiter Limit must be > 0")
 	}
@@ -112,7 +123,13 @@ func (l *MemoryLimiter) Allow(ctx context.Context, key string) (Decision, error)
 	e := l.keys[key]
 	if e == nil {
 		if len(l.keys) >= l.maxKeys {
-			l.remove(l.tail)
+			// Every key is busy (evictIdle ran). Evicting one would hand
+			// it a fresh budget on its next call: deny the newcomer.
+			wait := l.idle - now.Sub(l.tail.last)
+			if wait <= 0 {
+				wait = time.Nanosecond
+			}
+			return Decision{RetryAfter: wait}, nil
 		}
 		e = &limiterEntry{key: key, lim: rate.NewLimiter(l.limit, l.burst)}
 		l.keys[key] = e

@@ -30,13 +30,17 @@ func mustAuthorizer(t testing.TB, cfg rbac.Config) *rbac.Authorizer {
 // denials collects onDeny calls.
 type denials struct{ got []string }
 
-func (d *denials) hook(r *http.Request, p middleware.Principal, perm string) {
-	d.got = append(d.got, p.Subject+" "+perm)
+func (d *denials) hook(r *http.Request, err error) {
+	pe, ok := errors.AsType[*middleware.PermissionError](err)
+	if !ok || !errors.Is(err, middleware.ErrForbidden) {
+		panic("onDeny without a *PermissionError")
+	}
+	d.got = append(d.got, pe.Principal.Subject+" "+pe.Permission)
 }
 
 func TestRequirePermission(t *testing.T) {
 	f := newKeyFixture(t)
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil)})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +58,7 @@ func TestRequirePermission(t *testing.T) {
 		denied string
 	}{
 		{"admin_allowed", []string{"admin"}, 204, "", ""},
-		{"viewer_denied_S25", []string{"viewer"}, 403, bodyForbidden, "u admin:stats"},
+		{"viewer_denied", []string{"viewer"}, 403, bodyForbidden, "u admin:stats"},
 		{"no_roles_denied_by_default", nil, 403, bodyForbidden, "u admin:stats"},
 		{"unknown_role_denied", []string{"root"}, 403, bodyForbidden, "u admin:stats"},
 	} {
@@ -75,7 +79,7 @@ func TestRequirePermission(t *testing.T) {
 			}
 		})
 	}
-	// A revoked permission applies on the next request (S25, ASVS 8.3.2).
+	// A revoked permission applies on the next request (ASVS 8.3.2).
 	pol, err := rbac.New(rbac.Config{Roles: []rbac.Role{{Name: "admin"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +115,7 @@ func TestRequirePermissionTenant(t *testing.T) {
 		}
 		return assignments[subject+"/"+tenant], nil
 	}
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil),
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil),
 		Tenant:      func(r *http.Request) string { return r.PathValue("tenant") },
 		TenantRoles: tenantRoles})
 	if err != nil {
@@ -160,7 +164,7 @@ func (p *post) RBACTenant() string { return p.Tenant }
 
 func TestRequireObject(t *testing.T) {
 	f := newKeyFixture(t)
-	a, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: f.verifier(t, nil),
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil),
 		Tenant: func(r *http.Request) string { return r.Header.Get("X-Tenant") }})
 	if err != nil {
 		t.Fatal(err)
@@ -173,17 +177,17 @@ func TestRequireObject(t *testing.T) {
 	})
 	posts := map[string]*post{"1": {"1", "alice", ""}, "2": {"2", "bob", ""}, "3": {"3", "alice", "acme"}}
 	var loads int
-	load := func(r *http.Request) (any, error) {
+	load := func(r *http.Request) (any, string, error) {
 		loads++
 		id := r.PathValue("id")
 		if id == "boom" {
-			return nil, errors.New("db down")
+			return nil, "", errors.New("db down")
 		}
 		p, ok := posts[id]
 		if !ok {
-			return nil, fmt.Errorf("post %q: %w", id, middleware.ErrObjectNotFound)
+			return nil, "", fmt.Errorf("post %q: %w", id, middleware.ErrObjectNotFound)
 		}
-		return p, nil
+		return p, p.Tenant, nil
 	}
 	var d denials
 	var seen *post
@@ -205,7 +209,7 @@ func TestRequireObject(t *testing.T) {
 		denied                 string
 	}{
 		{"owner_allowed", "alice", "", "1", []string{"editor"}, 204, "", 1, ""},
-		{"S25_other_users_object_403", "alice", "", "2", []string{"editor"}, 403, bodyForbidden, 1, "alice posts:edit"},
+		{"other_users_object_403", "alice", "", "2", []string{"editor"}, 403, bodyForbidden, 1, "alice posts:edit"},
 		{"missing_object_404", "alice", "", "9", []string{"editor"}, 404, bodyNotFound, 1, ""},
 		{"load_error_500", "alice", "", "boom", []string{"editor"}, 500, bodyInternal, 1, ""},
 		{"no_permission_403_before_load", "alice", "", "9", []string{"viewer"}, 403, bodyForbidden, 0, "alice posts:edit"},
@@ -239,6 +243,51 @@ func TestRequireObject(t *testing.T) {
 	middleware.RequireObject(authz, "posts:edit", load, nil)(http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("PUT", "/posts/1", nil))
 	if w.Code != 401 || loads != 0 || w.Body.String() != bodyUnauthenticated {
 		t.Fatalf("no principal: status %d loads %d", w.Code, loads)
+	}
+}
+
+// TestRequireObjectTenantCannotBeSkipped: the loader states the object's
+// tenant, so an object whose TenantScoped method is unreachable (a value
+// whose RBACTenant has a pointer receiver, or a type without the method)
+// is still checked against the request's tenant.
+func TestRequireObjectTenantCannotBeSkipped(t *testing.T) {
+	f := newKeyFixture(t)
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil),
+		Tenant: func(r *http.Request) string { return r.Header.Get("X-Tenant") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authz := mustAuthorizer(t, rbac.Config{Roles: []rbac.Role{{Name: "editor", Permissions: []string{"posts:edit"}}}})
+	type plain struct{ ID string } // no RBACTenant at all
+	for _, tt := range []struct {
+		name   string
+		obj    any
+		tenant string // stated by the loader
+		req    string // the request's tenant
+		status int
+		denied string
+	}{
+		{"value_with_pointer_receiver_other_tenant", post{"3", "alice", "acme"}, "acme", "globex", 403, "alice posts:edit"},
+		{"value_with_pointer_receiver_own_tenant_fails_closed", post{"3", "alice", "acme"}, "acme", "acme", 403, "alice posts:edit"},
+		{"plain_object_other_tenant", plain{"3"}, "acme", "globex", 403, "alice posts:edit"},
+		{"plain_object_stated_without_tenant_from_tenant", plain{"3"}, "", "acme", 403, "alice posts:edit"},
+		{"plain_object_own_tenant", plain{"3"}, "acme", "acme", 204, ""},
+		{"pointer_own_tenant", &post{"3", "alice", "acme"}, "acme", "acme", 204, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var d denials
+			load := func(*http.Request) (any, string, error) { return tt.obj, tt.tenant, nil }
+			h := a.RequireAuth(middleware.RequireObject(authz, "posts:edit", load, d.hook)(
+				http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })))
+			r := httptest.NewRequest("PUT", "/posts/3", nil)
+			r.Header.Set("Authorization", "Bearer "+f.token(t, jwt.AccessTokenRequest{Subject: "alice", Roles: []string{"editor"}}))
+			r.Header.Set("X-Tenant", tt.req)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status || strings.Join(d.got, "|") != tt.denied {
+				t.Fatalf("status %d denied %q, want %d %q", w.Code, d.got, tt.status, tt.denied)
+			}
+		})
 	}
 }
 

@@ -42,7 +42,7 @@ type Limiter interface {
 // request. A denied request gets 429 Too Many Requests with a Retry-After
 // header in whole seconds, rounded up (RFC 6585 section 4; RFC 9110 section
 // 10.2.3), and {"error":"rate_limited"}. If l fails, the request is refused
-// with 503 {"error":"unavailable"} (fail closed). key is typically
+// with 503 {"error":"unavailable"} and Retry-After (fail closed). key is typically
 // [ClientIPResolver.Key]; an empty key is a valid key shared by all such
 // requests.
 func RateLimit(l Limiter, key func(*http.Request) string) func(http.Handler) http.Handler {

@@ -258,15 +258,18 @@ func TestRateLimit_FailsClosed(t *testing.T) {
 	if got := rec.Body.String(); got != "{\"error\":\"unavailable\"}\n" {
 		t.Fatalf("body %q leaks or differs", got)
 	}
+	if got := rec.Header().Get("Retry-After"); got != "5" {
+		t.Fatalf("503 Retry-After %q, want 5", got)
+	}
 }
 
-// TestRateLimit_S13_ForgedXFF: one client tries 1000 accounts while forging a
+// TestRateLimitIgnoresForgedXFF: one client tries 1000 accounts while forging a
 // new X-Forwarded-For on every request; the per-IP limit still holds because
 // the header is not trusted from that peer.
-func TestRateLimit_S13_ForgedXFF(t *testing.T) {
+func TestRateLimitIgnoresForgedXFF(t *testing.T) {
 	clk := newFakeClock()
 	l := mustLimiter(t, MemoryLimiterConfig{Limit: 100, Per: 15 * time.Minute, Now: clk.Now})
-	ips, err := NewClientIPResolver(ClientIPConfig{TrustedProxies: []string{"10.0.0.0/8"}})
+	ips, err := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,5 +331,49 @@ func TestSecureHeaders(t *testing.T) {
 	})).ServeHTTP(rec, httptest.NewRequest("POST", "/auth/login", nil))
 	if rec.Header().Get("Cache-Control") != "no-store" || rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("error response: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestMemoryLimiterFullNeverRefillsALimitedKey: an attacker who exhausted
+// its budget cannot push its key out of a full table with fresh keys and
+// come back with a full bucket.
+func TestMemoryLimiterFullNeverRefillsALimitedKey(t *testing.T) {
+	ctx := t.Context()
+	clk := newFakeClock()
+	l := mustLimiter(t, MemoryLimiterConfig{Limit: 5, Per: time.Minute, MaxKeys: 2, Now: clk.Now})
+	allowed := 0
+	for i := range 20 {
+		if d, _ := l.Allow(ctx, "attacker"); d.Allowed {
+			allowed++
+		}
+		// Two fresh keys per round: enough to evict "attacker" from an LRU
+		// of two if the table made room for them.
+		l.Allow(ctx, fmt.Sprintf("x%d", i))
+		l.Allow(ctx, fmt.Sprintf("y%d", i))
+	}
+	if allowed != 5 {
+		t.Fatalf("attacker got %d events within one window, limit 5", allowed)
+	}
+}
+
+// TestMemoryLimiterFullDeniesNewKeysUntilOneIsIdle: a full table of busy
+// keys denies new keys with a Retry-After until the oldest goes idle.
+func TestMemoryLimiterFullDeniesNewKeysUntilOneIsIdle(t *testing.T) {
+	ctx := t.Context()
+	clk := newFakeClock()
+	l := mustLimiter(t, MemoryLimiterConfig{Limit: 2, Per: time.Minute, MaxKeys: 2, Now: clk.Now})
+	l.Allow(ctx, "a")
+	clk.Add(10 * time.Second)
+	l.Allow(ctx, "b")
+	d, err := l.Allow(ctx, "c")
+	if err != nil || d.Allowed || d.RetryAfter != 50*time.Second {
+		t.Fatalf("new key on a full table: %+v, %v; want denied, RetryAfter 50s", d, err)
+	}
+	if l.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", l.Len())
+	}
+	clk.Add(50 * time.Second) // "a" is idle (full bucket) again
+	if d, _ := l.Allow(ctx, "c"); !d.Allowed {
+		t.Fatalf("new key after an idle key made room: %+v", d)
 	}
 }

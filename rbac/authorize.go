@@ -78,10 +78,15 @@ func isNil(v any) bool {
 // TenantScoped is implemented by objects that belong to one tenant.
 // [Policy.Authorize] denies access to such an object from any other tenant
 // (or from a check with no tenant) before any object rule runs, so a valid
-// role in tenant A never reaches tenant B's objects (ASVS 8.4.1).
+// role in tenant A never reaches tenant B's objects (ASVS 8.4.1). An object
+// passed by value whose RBACTenant method has a pointer receiver is denied
+// too (its scope cannot be read from the value): a receiver detail never
+// skips the tenant check.
 type TenantScoped interface {
 	RBACTenant() string
 }
+
+var tenantScopedType = reflect.TypeFor[TenantScoped]()
 
 // Decision explains an authorization outcome, for audit logs and
 // debugging. It is returned by [Policy.Decide] and carried by
@@ -185,6 +190,11 @@ func (p *Policy) objectChecks(ctx context.Context, s Subject, tenant, perm strin
 			return Decision{SubjectID: s.ID, Tenant: tenant, Permission: perm,
 				Reason: fmt.Sprintf("object belongs to tenant %q, not to the tenant of the check", truncate(ot, 80))}, true
 		}
+	} else if !ok && object != nil && reflect.PointerTo(reflect.TypeOf(object)).Implements(tenantScopedType) {
+		// Fail closed: the value's scope is only readable through a
+		// pointer, so the loader lost it.
+		return Decision{SubjectID: s.ID, Tenant: tenant, Permission: perm,
+			Reason: fmt.Sprintf("object of type %s implements TenantScoped only through a pointer: pass a pointer", reflect.TypeOf(object))}, true
 	}
 	for _, r := range p.rulesFor(perm) {
 		if !r.Check(ctx, s, object) {

@@ -633,6 +633,7 @@ func TestZeroAllocs(t *testing.T) {
 	rs := p.Resolve(s, "t")
 	roles := []string{"admin"}
 	ctx := context.Background()
+	var obj any = &struct{ ID string }{"o1"} // no tenant scope: the receiver probe must not allocate
 	var sink bool
 	checks := map[string]func(){
 		"Can/inherited":       func() { sink = p.Can(roles, "posts:read") },
@@ -643,6 +644,7 @@ func TestZeroAllocs(t *testing.T) {
 		"Resolve":             func() { sink = p.Resolve(s, "t").Can("posts:read") },
 		"Authorizer.Can":      func() { sink = a.Can(roles, "posts:read") },
 		"Authorize/allowed":   func() { sink = p.Authorize(ctx, s, "t", "posts:write", nil) == nil },
+		"Authorize/object":    func() { sink = p.Authorize(ctx, s, "t", "posts:read", obj) == nil },
 		"Authorizer.Resolved": func() { sink = a.Resolve(s, "t").Can("posts:read") },
 	}
 	for name, f := range checks {
@@ -682,5 +684,26 @@ func TestConcurrentSwap(t *testing.T) {
 	_ = a.SetPolicy(deny)
 	if a.Can([]string{"r"}, "p:x") {
 		t.Error("S25: check after swap used the old policy")
+	}
+}
+
+// TestTenantScopeByValueFailsClosed: an object passed by value whose
+// RBACTenant method has a pointer receiver does not implement TenantScoped;
+// it must be refused, not checked as if it had no tenant.
+func TestTenantScopeByValueFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	p := mustNew(t, rbac.Config{Roles: []rbac.Role{{Name: "member", Permissions: []string{"docs:read"}}}})
+	s := rbac.Subject{ID: "u1", TenantRoles: map[string][]string{"acme": {"member"}}}
+	err := p.Authorize(ctx, s, "acme", "docs:read", post{ID: "d1", Tenant: "globex"})
+	var de *rbac.DeniedError
+	if !errors.As(err, &de) || de.Decision.Reason != "object of type rbac_test.post implements TenantScoped only through a pointer: pass a pointer" {
+		t.Fatalf("value of a pointer-scoped type: %v", err)
+	}
+	// Even in its own tenant: the scope cannot be read, so it is refused.
+	if err := p.Authorize(ctx, s, "globex", "docs:read", post{ID: "d1", Tenant: "globex"}); !errors.Is(err, rbac.ErrDenied) {
+		t.Fatalf("value in its own tenant: %v", err)
+	}
+	if err := p.Authorize(ctx, s, "acme", "docs:read", &post{ID: "d1", Tenant: "acme"}); err != nil {
+		t.Fatalf("pointer in its tenant: %v", err)
 	}
 }

@@ -14,12 +14,12 @@ import (
 // the bearer token against the issuer's published keys, RequirePermission
 // checks this API's own policy over the token's roles.
 func routes(v *jwt.Verifier, authz *rbac.Authorizer) (http.Handler, error) {
-	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: v})
+	authn, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v})
 	if err != nil {
 		return nil, err
 	}
-	denied := func(r *http.Request, p middleware.Principal, perm string) {
-		log.Printf("denied %s to %s", perm, p.Subject)
+	denied := func(r *http.Request, err error) {
+		log.Printf("denied: %v", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /hello", authn.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/authkit-go/authkit"
@@ -11,7 +12,7 @@ import (
 // guard: a token from "Authorization: Bearer" or the __Host-access_token
 // cookie, then, for the admin route, the admin:stats permission.
 func (a *App) apiRoutes() (http.Handler, error) {
-	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: a.verifier, CookieName: authkit.AccessCookie})
+	authn, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: a.verifier})
 	if err != nil {
 		return nil, err
 	}
@@ -46,9 +47,13 @@ func (a *App) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditDenied records a permission denial (ASVS 16.3.2).
-func (a *App) auditDenied(r *http.Request, p middleware.Principal, perm string) {
-	a.audit.Emit(r.Context(), authkit.Event{Type: authkit.EventAccessDenied, UserID: p.Subject, IP: a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeFailure, Reason: perm})
+func (a *App) auditDenied(r *http.Request, err error) {
+	pe, ok := errors.AsType[*middleware.PermissionError](err)
+	if !ok {
+		return
+	}
+	a.audit.Emit(r.Context(), authkit.Event{Type: authkit.EventAccessDenied, UserID: pe.Principal.Subject, IP: a.ip(r),
+		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeFailure, Reason: pe.Permission})
 }
 
 // handleStats answers GET /api/admin/stats.

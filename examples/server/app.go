@@ -142,7 +142,7 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 		return nil, err
 	}
 
-	if a.clientIP, err = middleware.NewClientIPResolver(middleware.ClientIPConfig{}); err != nil {
+	if a.clientIP, err = middleware.NewClientIPResolver(middleware.ClientIPResolverConfig{}); err != nil {
 		return nil, err
 	}
 	if a.sessions, err = session.New(session.Config{
