@@ -282,9 +282,15 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 	return at, nil
 }
 
-// refuse returns err after giving back the per-IP reservation; err comes
-// first, a failed give-back is joined to it.
+// refuse returns err. A throttled attempt keeps its per-IP reservation: it
+// counts as a failure, and giving it back would let a concurrent attempt
+// that reserved before it (and read the refunds after it) slip under the
+// limit. After a store error the reservation is given back; err comes first,
+// a failed give-back is joined to it.
 func (at *Attempt) refuse(ctx context.Context, err error) error {
+	if _, ok := errors.AsType[*ThrottledError](err); ok {
+		return err
+	}
 	if rerr := at.Release(ctx); rerr != nil {
 		return errors.Join(err, rerr)
 	}
