@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -452,52 +453,14 @@ func raceUpdateDeleteUser(ctx context.Context, s session.Store) error {
 	}
 	var (
 		wg      sync.WaitGroup
-		mu      sync.Mutex
-		ids     []string
+		ids     = make([][]string, n)
 		errs    = make([]error, n)
 		started = make(chan struct{}, n)
 		done    = make(chan struct{})
 	)
 	for i := range n {
 		wg.Go(func() {
-			id := fmt.Sprintf("r%d", i)
-			signalled, after := false, false
-			for j := 0; ; j++ {
-				var found bool
-				var err error
-				if i%2 == 0 || j%4 != 3 {
-					found, err = s.Update(ctx, id, record("alice", fmt.Sprintf("%d-%d", i, j)))
-				} else {
-					next := fmt.Sprintf("r%d-%d", i, j)
-					mu.Lock()
-					ids = append(ids, next)
-					mu.Unlock()
-					found, err = s.Rotate(ctx, id, next, record("alice", "renewed"))
-					if found {
-						id = next
-					}
-				}
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				if !signalled {
-					started <- struct{}{}
-					signalled = true
-				}
-				if !found {
-					return
-				}
-				select {
-				case <-done:
-					if after {
-						errs[i] = fmt.Errorf("store.Update/Rotate of %q succeeded after DeleteUser returned", id)
-						return
-					}
-					after = true // one more write, which must be refused
-				default:
-				}
-			}
+			ids[i], _, errs[i] = writeUntilRevoked(ctx, s, "alice", fmt.Sprintf("r%d", i), i%2 == 1, started, done)
 		})
 	}
 	for range n {
@@ -513,20 +476,81 @@ func raceUpdateDeleteUser(ctx context.Context, s session.Store) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := mustNotList(ctx, s, "alice"); err != nil {
+	if err := CheckRevoked(ctx, s, "alice", slices.Concat(ids...)); err != nil {
 		return fmt.Errorf("after DeleteUser raced with writers: %w", err)
-	}
-	for i := range n {
-		ids = append(ids, fmt.Sprintf("r%d", i))
-	}
-	for _, id := range ids {
-		if err := mustMiss(ctx, s, id); err != nil {
-			return fmt.Errorf("after DeleteUser raced with writers: %w", err)
-		}
 	}
 	_, found, err := s.Find(ctx, "bob")
 	if err != nil || !found {
 		return fmt.Errorf("DeleteUser(alice) removed bob's session: found=%v err=%v", found, err)
+	}
+	return nil
+}
+
+// WriteUntilRevoked plays a request that keeps saving the session id of
+// userID (Update, and every fourth write a renewal with Rotate to a new id
+// derived from id) until the store refuses a write because the session was
+// revoked. It returns every id it used (so [CheckRevoked] can check them)
+// and the number of accepted writes. It fails if ctx ends first.
+//
+// Adapters' cross-process tests run it in several OS processes while
+// another process calls DeleteUser.
+func WriteUntilRevoked(ctx context.Context, s session.Store, userID, id string) (ids []string, writes int, err error) {
+	return writeUntilRevoked(ctx, s, userID, id, true, nil, nil)
+}
+
+// writeUntilRevoked is [WriteUntilRevoked]; started (if not nil) gets one
+// value after the first write, and once done is closed one more accepted
+// write is an error (DeleteUser has returned).
+func writeUntilRevoked(ctx context.Context, s session.Store, userID, id string, rotate bool,
+	started chan<- struct{}, done <-chan struct{}) (ids []string, writes int, err error) {
+	ids = []string{id}
+	base, after := id, false
+	for j := 0; ; j++ {
+		if err := ctx.Err(); err != nil {
+			return ids, writes, fmt.Errorf("no write of %q was refused: %w", id, err)
+		}
+		var found bool
+		if !rotate || j%4 != 3 {
+			found, err = s.Update(ctx, id, record(userID, fmt.Sprintf("write %d", j)))
+		} else {
+			next := fmt.Sprintf("%s.%d", base, j)
+			ids = append(ids, next)
+			found, err = s.Rotate(ctx, id, next, record(userID, "renewed"))
+			if found {
+				id = next
+			}
+		}
+		if err != nil {
+			return ids, writes, err
+		}
+		if j == 0 && started != nil {
+			started <- struct{}{}
+		}
+		if !found {
+			return ids, writes, nil
+		}
+		writes++
+		select {
+		case <-done:
+			if after {
+				return ids, writes, fmt.Errorf("store.Update/Rotate of %q succeeded after DeleteUser returned", id)
+			}
+			after = true // one more write, which must be refused
+		default:
+		}
+	}
+}
+
+// CheckRevoked returns an error if userID has a listed session or any of
+// ids is live.
+func CheckRevoked(ctx context.Context, s session.Store, userID string, ids []string) error {
+	if err := mustNotList(ctx, s, userID); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := mustMiss(ctx, s, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }
