@@ -242,10 +242,10 @@ func createNoReplace(ctx context.Context, s session.Store) error {
 	}
 	err := s.Create(ctx, "id1", b)
 	if !errors.Is(err, session.ErrIDInUse) {
-		return fmt.Errorf("Create over a live id: err = %v, want session.ErrIDInUse", err)
+		return fmt.Errorf("store.Create over a live id: err = %v, want session.ErrIDInUse", err)
 	}
 	if err := mustFind(ctx, s, "id1", a); err != nil {
-		return fmt.Errorf("Create over a live id replaced it: %w", err)
+		return fmt.Errorf("store.Create over a live id replaced it: %w", err)
 	}
 	if m, err := s.ListUser(ctx, "bob"); err != nil || len(m) != 0 {
 		return fmt.Errorf("ListUser(bob) after a refused Create = %d records, %v", len(m), err)
