@@ -578,7 +578,7 @@ func expiredIsMissing(ctx context.Context, s session.Store) error {
 	live := record("alice", "live")
 	for id, r := range map[string]session.Record{"idle": idle, "abs": abs, "absOnly": absOnly, "live": live} {
 		if err := s.Create(ctx, id, r); err != nil {
-			return fmt.Errorf("Save(%q) with past expiry: %w", id, err)
+			return fmt.Errorf("Create(%q) with past expiry: %w", id, err)
 		}
 	}
 	for _, id := range []string{"idle", "abs", "absOnly"} {
@@ -787,7 +787,7 @@ func binarySafe(ctx context.Context, s session.Store) error {
 		r.Data = d
 		r.SecretHash = []byte{0, 0xff, 0x00, 0x80, '%', '*'}
 		if err := s.Create(ctx, id, r); err != nil {
-			return fmt.Errorf("Save(%s): %w", id, err)
+			return fmt.Errorf("Create(%s): %w", id, err)
 		}
 		got, found, err := s.Find(ctx, id)
 		if err != nil || !found {
@@ -819,7 +819,7 @@ func hostileIDs(ctx context.Context, s session.Store) error {
 	for _, id := range hostile {
 		saved[id] = record(id, "data:"+id)
 		if err := s.Create(ctx, id, saved[id]); err != nil {
-			return fmt.Errorf("Save(%q): %w", id, err)
+			return fmt.Errorf("Create(%q): %w", id, err)
 		}
 	}
 	for _, id := range hostile {
