@@ -10,7 +10,7 @@ import (
 
 // issueLocked gives s a fresh id and secret. fresh starts a new lifetime
 // (new session or login); otherwise CreatedAt and AbsoluteExpiry are kept, so
-// renewal never extends the absolute limit (SECURITY.md S4).
+// renewal never extends the absolute limit.
 func (m *Manager) issueLocked(s *Session, now time.Time, fresh bool) error {
 	tok, id, hash, err := newToken(m.rand)
 	if err != nil {
@@ -33,29 +33,65 @@ func (m *Manager) session(ctx context.Context) (*Session, error) {
 	return s, nil
 }
 
-// rotateLocked deletes the old id from the store at once and issues a new
-// token (OWASP Session Management Cheat Sheet "Renew the Session ID After
-// Any Privilege Level Change"; ASVS 5.0 7.2.4).
-func (m *Manager) rotateLocked(ctx context.Context, s *Session, fresh bool) error {
+// rotateLocked issues a new id and secret, applies change to the session
+// and, if the old id is stored, replaces it in one atomic [Store.Rotate]
+// (OWASP Session Management Cheat Sheet "Renew the Session ID After Any
+// Privilege Level Change"; ASVS 5.0 7.2.4). A session not stored yet is
+// created when the response is committed.
+//
+// If the store no longer has the old id (revoked while this request ran),
+// nothing is written, s becomes anonymous and [ErrRevoked] is returned:
+// an in-flight request can never mint a live session from a revoked one.
+// On a store error s also becomes anonymous, so the commit cannot create a
+// session whose predecessor may still be live.
+func (m *Manager) rotateLocked(ctx context.Context, s *Session, fresh bool, change func()) error {
 	if s.destroyed {
 		return ErrDestroyed
 	}
 	if s.committed && !s.bearer {
 		return ErrHeadersWritten
 	}
-	if s.stored {
-		if err := m.store.Delete(ctx, s.id); err != nil {
-			return fmt.Errorf("session: deleting old id: %w", err)
-		}
-		s.stored = false
+	oldID, wasStored := s.id, s.stored
+	now := m.now()
+	if err := m.issueLocked(s, now, fresh); err != nil {
+		return err
 	}
-	return m.issueLocked(s, m.now(), fresh)
+	if change != nil {
+		change()
+	}
+	if !wasStored {
+		return nil
+	}
+	if s.ip == "" && s.ua == "" && s.w.r != nil {
+		s.ip, s.ua = m.clientIP(s.w.r), truncateUTF8(s.w.r.UserAgent(), MaxUserAgentLen)
+	}
+	rec, live := m.recordLocked(s, now)
+	if !live {
+		m.resetLocked(s)
+		if err := m.store.Delete(ctx, oldID); err != nil {
+			return fmt.Errorf("session: deleting expired id: %w", err)
+		}
+		return ErrRevoked
+	}
+	found, err := m.store.Rotate(ctx, oldID, s.id, rec)
+	if err != nil {
+		m.resetLocked(s)
+		return fmt.Errorf("session: renewing id: %w", err)
+	}
+	if !found {
+		m.resetLocked(s)
+		return ErrRevoked
+	}
+	s.stored, s.modified, s.touch, s.lastSeen = true, false, false, now
+	return nil
 }
 
-// Renew gives the session in ctx a new id and secret and deletes the old
-// record, keeping its values, user and absolute expiry. Call it on every
-// privilege change such as a role elevation (SECURITY.md S2). It must run
-// before the response headers are written.
+// Renew gives the session in ctx a new id and secret and removes the old
+// record in the same atomic store step, keeping its values, user and
+// absolute expiry. Call it on every privilege change such as a role
+// elevation. It must run before the response headers are written. If the
+// session was revoked while the request ran it returns [ErrRevoked] and the
+// session is anonymous.
 func (m *Manager) Renew(ctx context.Context) error {
 	s, err := m.session(ctx)
 	if err != nil {
@@ -63,66 +99,122 @@ func (m *Manager) Renew(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return m.rotateLocked(ctx, s, false)
+	return m.rotateLocked(ctx, s, false, nil)
 }
 
 // Login records userID as fully authenticated in the session in ctx: the
-// id and secret are renewed (so an id planted before login is useless,
-// SECURITY.md S1), the old record is deleted, AuthTime is set, any pending
-// MFA state is cleared and a new absolute lifetime starts. Values are kept.
+// id and secret are renewed (so an id planted before login is useless) and
+// the old record removed in one atomic store step, AuthTime is set, any
+// pending MFA state is cleared and a new absolute lifetime starts. Values
+// are kept, unless the old session was revoked meanwhile: then Login starts
+// from an empty session (the user did just authenticate) and nothing of the
+// revoked one survives.
+//
+// Login is the primitive a password (or any first- and second-factor)
+// flow ends with: call it once the user is fully authenticated.
 func (m *Manager) Login(ctx context.Context, userID string) error {
-	return m.login(ctx, userID, false)
+	if userID == "" {
+		return fmt.Errorf("session: empty user id")
+	}
+	return m.login(ctx, func(s *Session) {
+		s.userID = userID
+		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime = false, "", s.createdAt, time.Time{}
+	})
 }
 
 // BeginMFA records that userID passed the first factor and must still
 // pass the second: like [Manager.Login], but [Session.UserID] stays "" and
-// [Session.PendingUserID] returns userID until [Manager.CompleteMFA]
-// (SECURITY.md S3).
+// [Session.PendingUserID] returns userID until [Manager.CompleteMFA].
 func (m *Manager) BeginMFA(ctx context.Context, userID string) error {
-	return m.login(ctx, userID, true)
-}
-
-func (m *Manager) login(ctx context.Context, userID string, pending bool) error {
 	if userID == "" {
 		return fmt.Errorf("session: empty user id")
 	}
+	return m.login(ctx, func(s *Session) {
+		s.userID = userID
+		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime = true, "", s.createdAt, time.Time{}
+	})
+}
+
+// BeginMFAChallenge records that the first factor passed for a user the
+// session does not name yet: it keeps challenge, an opaque token from the
+// caller's MFA flow (for example the root package's LoginResult.MFAToken),
+// which [Session.MFAChallenge] returns on the next request. Like
+// [Manager.BeginMFA] it renews the id and starts a new lifetime;
+// [Session.UserID] and [Session.PendingUserID] stay "" until
+// [Manager.CompleteMFAAs] binds the user the MFA flow verified.
+//
+// The challenge is kept in the session data, so the session store sees it:
+// give it only tokens that are useless without the second factor.
+func (m *Manager) BeginMFAChallenge(ctx context.Context, challenge string) error {
+	if challenge == "" {
+		return fmt.Errorf("session: empty MFA challenge")
+	}
+	return m.login(ctx, func(s *Session) {
+		s.userID = ""
+		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime = true, challenge, s.createdAt, time.Time{}
+	})
+}
+
+// login renews s with a fresh lifetime and applies set. If the old session
+// was revoked meanwhile, it starts again from an empty session.
+func (m *Manager) login(ctx context.Context, set func(*Session)) error {
 	s, err := m.session(ctx)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := m.rotateLocked(ctx, s, true); err != nil {
-		return err
+	err = m.rotateLocked(ctx, s, true, func() { set(s) })
+	if err == ErrRevoked {
+		// resetLocked emptied s; the new session is created at commit.
+		err = m.rotateLocked(ctx, s, true, func() { set(s) })
 	}
-	s.userID = userID
-	s.st.pending, s.st.authTime, s.st.mfaTime = pending, s.createdAt, time.Time{}
-	return nil
+	return err
 }
 
 // CompleteMFA finishes the step begun by [Manager.BeginMFA]: the id rotates
-// again (SECURITY.md S2), MFATime is set and [Session.UserID] becomes the
-// user. It returns [ErrNotPending] if no step is pending.
+// again, MFATime is set and [Session.UserID] becomes the user. It returns
+// [ErrNotPending] if no step is pending or the pending step names no user
+// (use [Manager.CompleteMFAAs]), and [ErrRevoked] if the session was
+// revoked meanwhile.
 func (m *Manager) CompleteMFA(ctx context.Context) error {
+	return m.CompleteMFAAs(ctx, "")
+}
+
+// CompleteMFAAs finishes a pending MFA step for userID, the user the
+// caller's MFA flow verified: after [Manager.BeginMFAChallenge] it binds
+// userID; after [Manager.BeginMFA] userID must be "" or the pending user.
+// The id rotates, the challenge is dropped, MFATime is set and
+// [Session.UserID] becomes the user. It returns [ErrNotPending] when no step
+// is pending or userID does not match, and [ErrRevoked] if the session was
+// revoked meanwhile.
+func (m *Manager) CompleteMFAAs(ctx context.Context, userID string) error {
 	s, err := m.session(ctx)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.st.pending || s.userID == "" {
+	if !s.st.pending {
 		return ErrNotPending
 	}
-	if err := m.rotateLocked(ctx, s, false); err != nil {
-		return err
+	user := s.userID
+	switch {
+	case user == "" && userID == "":
+		return ErrNotPending
+	case user == "":
+		user = userID
+	case userID != "" && userID != user:
+		return ErrNotPending
 	}
-	s.st.pending, s.st.mfaTime = false, m.now()
-	return nil
+	return m.rotateLocked(ctx, s, false, func() {
+		s.userID = user
+		s.st.pending, s.st.challenge, s.st.mfaTime = false, "", m.now()
+	})
 }
 
 // Logout ends the session in ctx on the server at once (its record is
-// deleted) and clears the cookie with Max-Age=0 (ASVS 5.0 7.4.1, SECURITY.md
-// S5). The session object is then empty and anonymous; a later Put in the
+// deleted) and clears the cookie with Max-Age=0 (ASVS 5.0 7.4.1). The session object is then empty and anonymous; a later Put in the
 // same request starts a brand-new session with a new id. If the headers were
 // already written the record is still deleted and [ErrHeadersWritten] is
 // returned.

@@ -54,12 +54,14 @@ func (GobCodec) Unmarshal(data []byte, v any) error {
 
 // Container format (version 1), all integers as (u)varints:
 //
-//	0x01 flags authTimeUnixNano mfaTimeUnixNano count { keyLen key valLen val }*
+//	0x01 flags authTimeUnixNano mfaTimeUnixNano [challengeLen challenge] count { keyLen key valLen val }*
 //
-// flags bit 0: MFA pending. A zero time is encoded as 0.
+// flags bit 0: MFA pending; bit 1: an MFA challenge follows the times. A
+// zero time is encoded as 0.
 const (
 	containerV1     = 1
 	flagMFAPending  = 1
+	flagChallenge   = 2
 	maxContainerLen = 16 << 20 // refuse to parse more than 16 MiB
 )
 
@@ -71,10 +73,11 @@ type entry struct {
 }
 
 type state struct {
-	pending  bool
-	authTime time.Time
-	mfaTime  time.Time
-	entries  []entry
+	pending   bool
+	challenge string // opaque MFA challenge while pending (BeginMFAChallenge)
+	authTime  time.Time
+	mfaTime   time.Time
+	entries   []entry
 }
 
 func timeNano(t time.Time) int64 {
@@ -92,7 +95,7 @@ func nanoTime(n int64) time.Time {
 }
 
 func encodeState(st *state) []byte {
-	n := 1 + 4*binary.MaxVarintLen64
+	n := 1 + 5*binary.MaxVarintLen64 + len(st.challenge)
 	for _, e := range st.entries {
 		n += 2*binary.MaxVarintLen64 + len(e.key) + len(e.val)
 	}
@@ -102,9 +105,16 @@ func encodeState(st *state) []byte {
 	if st.pending {
 		flags |= flagMFAPending
 	}
+	if st.challenge != "" {
+		flags |= flagChallenge
+	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendVarint(b, timeNano(st.authTime))
 	b = binary.AppendVarint(b, timeNano(st.mfaTime))
+	if st.challenge != "" {
+		b = binary.AppendUvarint(b, uint64(len(st.challenge)))
+		b = append(b, st.challenge...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(st.entries)))
 	for _, e := range st.entries {
 		b = binary.AppendUvarint(b, uint64(len(e.key)))
@@ -145,9 +155,20 @@ func decodeState(data []byte) (state, error) {
 	flags, ok1 := uv()
 	at, ok2 := sv()
 	mt, ok3 := sv()
-	count, ok4 := uv()
-	if !ok1 || !ok2 || !ok3 || !ok4 || flags&^flagMFAPending != 0 || count > uint64(len(p))/2 {
+	if !ok1 || !ok2 || !ok3 || flags&^(flagMFAPending|flagChallenge) != 0 {
 		return st, errCorrupt
+	}
+	if flags&flagChallenge != 0 {
+		cl, ok := uv()
+		if !ok || cl == 0 || cl > uint64(len(p)) {
+			return st, errCorrupt
+		}
+		st.challenge = string(p[:cl])
+		p = p[cl:]
+	}
+	count, ok4 := uv()
+	if !ok4 || count > uint64(len(p))/2 {
+		return state{}, errCorrupt
 	}
 	st.pending = flags&flagMFAPending != 0
 	st.authTime, st.mfaTime = nanoTime(at), nanoTime(mt)

@@ -39,18 +39,41 @@
 //
 // # Authentication state
 //
-// [Manager.Login] renews the id and secret (deleting the old record), sets
-// the user and [Session.AuthTime], and starts a new absolute lifetime. When a
-// second factor is required, call [Manager.BeginMFA] after the password
-// step: [Session.UserID] stays "" (only [Session.PendingUserID] is set) until
-// [Manager.CompleteMFA], which renews again and sets [Session.MFATime].
-// Call [Manager.Renew] on every other privilege change. These fields live in
-// the session data, not in extra [Record] columns, so store adapters only
+// [Manager.Login] renews the id and secret (the old record is replaced in
+// one atomic [Store.Rotate]), sets the user and [Session.AuthTime], and
+// starts a new absolute lifetime. When a second factor is required, call
+// [Manager.BeginMFA] after the password step: [Session.UserID] stays ""
+// (only [Session.PendingUserID] is set) until [Manager.CompleteMFA], which
+// renews again and sets [Session.MFATime]. A flow that does not know the
+// user until the second factor is verified (the root package's Auth.Login
+// returns only an MFA token then) calls [Manager.BeginMFAChallenge] with
+// that token, reads it back with [Session.MFAChallenge] on the MFA form,
+// and binds the verified user with [Manager.CompleteMFAAs]. Call
+// [Manager.Renew] on every other privilege change. These fields live in the
+// session data, not in extra [Record] columns, so store adapters only
 // persist the Record fields.
 //
 // [Manager.ListUser], [Manager.Revoke] and [Manager.RevokeUser] back a "your
 // devices" page and "log out everywhere" in O(that user's sessions) through
 // the store's per-user index.
+//
+// # Revocation is final
+//
+// A session ended by [Manager.Logout], [Manager.Revoke] or
+// [Manager.RevokeUser] (and so by a password change or a disabled account
+// that calls it) never comes back: the [Store] writes existing sessions
+// update-only, so a request that loaded the session before the revocation
+// and saves after it is refused by the store. That request is answered by
+// [Config.ErrorFunc] with [ErrRevoked] (401 by default) if it had changed
+// the session, and gets no new token in any case; a renewal or MFA
+// completion in such a request returns [ErrRevoked].
+//
+// # Anonymous visitors
+//
+// Nothing is stored and no cookie is set for a visitor until the handler
+// puts a value ([Session.Put]), logs a user in, or renews the session: a
+// page view costs no store write. The User-Agent kept for "your devices"
+// is cut to [MaxUserAgentLen] bytes.
 //
 // # Values
 //

@@ -22,6 +22,14 @@ var (
 	ErrNotPending = errors.New("session: no MFA step pending")
 	// ErrInvalidConfig wraps every [New] configuration error.
 	ErrInvalidConfig = errors.New("session: invalid config")
+	// ErrRevoked is returned when the request's session was revoked
+	// (logged out elsewhere, "log out everywhere", account disabled) while
+	// the request was running: its changes were dropped and it is now
+	// anonymous. The default [Config.ErrorFunc] answers 401.
+	ErrRevoked = errors.New("session: revoked during the request")
+	// ErrIDInUse is wrapped by [Store.Create] when the id is already
+	// present.
+	ErrIDInUse = errors.New("session: id already in use")
 	// ErrReservedKey is returned by [Session.Put] for keys starting with
 	// the reserved prefix "authkit.".
 	ErrReservedKey = errors.New("session: reserved key")

@@ -137,3 +137,43 @@ func ExampleManager_Logout() {
 	fmt.Println(strings.HasPrefix(sc, "__Host-session=;"), strings.Contains(sc, "Max-Age=0"))
 	// Output: true true
 }
+
+// ExampleManager_BeginMFAChallenge shows the primitives a password + MFA
+// flow builds on when its first step returns only an opaque challenge
+// (here "challenge-123", as the root package's LoginResult.MFAToken).
+func ExampleManager_BeginMFAChallenge() {
+	m, _ := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// Password verified; the MFA step is pending for a user the
+		// session does not name yet.
+		if err := m.BeginMFAChallenge(r.Context(), "challenge-123"); err != nil {
+			http.Error(w, "error", http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /mfa", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := session.FromContext(r.Context())
+		challenge := s.MFAChallenge()
+		// The MFA flow verifies the code against challenge and returns
+		// the user; here it is "alice".
+		userID := map[string]string{"challenge-123": "alice"}[challenge]
+		if err := m.CompleteMFAAs(r.Context(), userID); err != nil {
+			http.Error(w, "error", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "signed in as %s", s.UserID())
+	})
+	h := m.LoadAndSave(mux)
+	do := func(path, cookie string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "https://example.com"+path, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	cookie := strings.Split(do("/login", "").Header().Get("Set-Cookie"), ";")[0]
+	fmt.Println(do("/mfa", cookie).Body.String())
+	// Output: signed in as alice
+}

@@ -70,6 +70,8 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add(encodeState(&state{pending: true, authTime: time.Unix(1700000000, 5), entries: []entry{{"k", []byte(`"v"`)}, {"", nil}}}))
 	f.Add([]byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{1, 0, 0, 0, 2, 1, 'a', 0, 1, 'a', 0})
+	f.Add(encodeState(&state{pending: true, challenge: "opaque\x00challenge", entries: []entry{{"k", nil}}}))
+	f.Add([]byte{1, 3, 0, 0, 9, 'a'}) // challenge longer than the data
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := decodeState(data)
 		if err != nil {
@@ -79,7 +81,7 @@ func FuzzDecodeState(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded state does not decode: %v", err)
 		}
-		if st2.pending != st.pending || !st2.authTime.Equal(st.authTime) || !st2.mfaTime.Equal(st.mfaTime) || len(st2.entries) != len(st.entries) {
+		if st2.pending != st.pending || st2.challenge != st.challenge || !st2.authTime.Equal(st.authTime) || !st2.mfaTime.Equal(st.mfaTime) || len(st2.entries) != len(st.entries) {
 			t.Fatalf("round trip changed state: %+v vs %+v", st, st2)
 		}
 		for i := range st.entries {

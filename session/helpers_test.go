@@ -45,12 +45,29 @@ func (c *countingStore) Find(ctx context.Context, id string) (session.Record, bo
 	return c.Store.Find(ctx, id)
 }
 
-func (c *countingStore) Save(ctx context.Context, id string, r session.Record) error {
+// Create, Update and Rotate count as saves.
+func (c *countingStore) Create(ctx context.Context, id string, r session.Record) error {
 	c.saves.Add(1)
 	if c.failSave.Load() {
 		return errStore
 	}
-	return c.Store.Save(ctx, id, r)
+	return c.Store.Create(ctx, id, r)
+}
+
+func (c *countingStore) Update(ctx context.Context, id string, r session.Record) (bool, error) {
+	c.saves.Add(1)
+	if c.failSave.Load() {
+		return false, errStore
+	}
+	return c.Store.Update(ctx, id, r)
+}
+
+func (c *countingStore) Rotate(ctx context.Context, oldID, newID string, r session.Record) (bool, error) {
+	c.saves.Add(1)
+	if c.failSave.Load() {
+		return false, errStore
+	}
+	return c.Store.Rotate(ctx, oldID, newID, r)
 }
 
 func (c *countingStore) Delete(ctx context.Context, id string) error {

@@ -3,12 +3,14 @@ package session
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Transport selects how the session token travels.
@@ -80,8 +82,10 @@ type Config struct {
 	// Codec encodes session values; default [JSONCodec].
 	Codec Codec
 	// ErrorFunc answers a request whose session could not be loaded or
-	// saved (a store failure). The default logs nothing and writes 500 with
-	// a generic body. The request never continues as anonymous. It is also
+	// saved (a store failure), or whose changes were dropped because the
+	// session was revoked while the request ran ([ErrRevoked]). The default
+	// logs nothing and writes 500 with a generic body (401 for
+	// ErrRevoked). The request never continues as anonymous. It is also
 	// called, after the response was sent, for a late save that failed; it
 	// must then only log.
 	ErrorFunc func(w http.ResponseWriter, r *http.Request, err error)
@@ -204,7 +208,11 @@ func validCookieName(n string) bool {
 	return true
 }
 
-func defaultErrorFunc(w http.ResponseWriter, _ *http.Request, _ error) {
+func defaultErrorFunc(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, ErrRevoked) {
+		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+		return
+	}
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
 
@@ -330,7 +338,7 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	s.createdAt, s.lastSeen, s.absExpiry = rec.CreatedAt, rec.LastSeen, rec.AbsoluteExpiry
 	if now.Sub(rec.LastSeen) >= m.touchEvery {
 		s.touch = true
-		s.ip, s.ua = m.clientIP(r), r.UserAgent()
+		s.ip, s.ua = m.clientIP(r), truncateUTF8(r.UserAgent(), MaxUserAgentLen)
 	} else {
 		s.ip, s.ua = rec.IP, rec.UserAgent
 	}
@@ -366,7 +374,14 @@ func (m *Manager) commit(ctx context.Context, s *Session, h http.Header) error {
 	return nil
 }
 
-// saveLocked writes the record when it changed or LastSeen is due.
+// saveLocked writes the record when it changed or LastSeen is due: Create
+// for a session not stored yet, otherwise the update-only Update. An Update
+// the store refuses means the session was revoked during the request (see
+// [Store]): the session becomes anonymous and, if the handler had changed
+// it, [ErrRevoked] is returned so the response is not sent as if the
+// changes were kept. No cookie is set either way: the old token is dead on
+// the server, and a cookie set now could overwrite the one of a concurrent
+// renewal.
 func (m *Manager) saveLocked(ctx context.Context, s *Session) error {
 	if s.destroyed || (!s.modified && !s.touch) {
 		return nil
@@ -378,13 +393,10 @@ func (m *Manager) saveLocked(ctx context.Context, s *Session) error {
 		}
 	}
 	if s.ip == "" && s.ua == "" && s.w.r != nil {
-		s.ip, s.ua = m.clientIP(s.w.r), s.w.r.UserAgent()
+		s.ip, s.ua = m.clientIP(s.w.r), truncateUTF8(s.w.r.UserAgent(), MaxUserAgentLen)
 	}
-	idle := now.Add(m.idle)
-	if idle.After(s.absExpiry) {
-		idle = s.absExpiry
-	}
-	if !now.Before(idle) {
+	rec, live := m.recordLocked(s, now)
+	if !live {
 		// The absolute lifetime ran out during the request: end it.
 		s.modified, s.touch = false, false
 		if s.stored {
@@ -392,15 +404,71 @@ func (m *Manager) saveLocked(ctx context.Context, s *Session) error {
 		}
 		return nil
 	}
-	hash := s.secretHash
-	rec := Record{
-		UserID: s.userID, SecretHash: hash[:], Data: encodeState(&s.st),
-		CreatedAt: s.createdAt, LastSeen: now, IdleExpiry: idle, AbsoluteExpiry: s.absExpiry,
-		IP: s.ip, UserAgent: s.ua,
-	}
-	if err := m.store.Save(ctx, s.id, rec); err != nil {
-		return fmt.Errorf("session: saving: %w", err)
+	if !s.stored {
+		if err := m.store.Create(ctx, s.id, rec); err != nil {
+			return fmt.Errorf("session: saving: %w", err)
+		}
+	} else {
+		found, err := m.store.Update(ctx, s.id, rec)
+		if err != nil {
+			return fmt.Errorf("session: saving: %w", err)
+		}
+		if !found {
+			lost := s.modified
+			m.resetLocked(s)
+			if lost {
+				return ErrRevoked
+			}
+			return nil
+		}
 	}
 	s.stored, s.modified, s.touch, s.lastSeen = true, false, false, now
 	return nil
+}
+
+// recordLocked builds the store record of s as of now; live is false when
+// the absolute lifetime has run out.
+func (m *Manager) recordLocked(s *Session, now time.Time) (rec Record, live bool) {
+	idle := now.Add(m.idle)
+	if idle.After(s.absExpiry) {
+		idle = s.absExpiry
+	}
+	if !now.Before(idle) {
+		return Record{}, false
+	}
+	hash := s.secretHash
+	return Record{
+		UserID: s.userID, SecretHash: hash[:], Data: encodeState(&s.st),
+		CreatedAt: s.createdAt, LastSeen: now, IdleExpiry: idle, AbsoluteExpiry: s.absExpiry,
+		IP: s.ip, UserAgent: s.ua,
+	}, true
+}
+
+// resetLocked makes s an empty anonymous session without touching the
+// store or the cookie.
+func (m *Manager) resetLocked(s *Session) {
+	s.id, s.token, s.stored, s.secretHash = "", "", false, [32]byte{}
+	s.userID, s.st = "", state{}
+	s.createdAt, s.lastSeen, s.absExpiry = time.Time{}, time.Time{}, time.Time{}
+	s.modified, s.touch, s.newToken = false, false, false
+}
+
+// MaxUserAgentLen bounds the User-Agent kept with a session (in bytes,
+// cut at a character boundary): enough for a "your devices" page, while a
+// client cannot make every stored session carry kilobytes of header.
+const MaxUserAgentLen = 256
+
+// truncateUTF8 returns s cut to at most n bytes at a rune boundary, with
+// invalid UTF-8 removed.
+func truncateUTF8(s string, n int) string {
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	return s
 }

@@ -18,8 +18,9 @@ const ReservedPrefix = "authkit."
 //
 // Identity is part of the session: [Manager.Login] sets the user and the
 // authentication time, [Manager.BeginMFA] records a user whose second
-// factor is still pending (so [Session.UserID] stays empty, SECURITY.md S3),
-// and [Manager.CompleteMFA] finishes that step.
+// factor is still pending (so [Session.UserID] stays empty),
+// [Manager.BeginMFAChallenge] does the same for a user not known yet, and
+// [Manager.CompleteMFA] / [Manager.CompleteMFAAs] finish that step.
 type Session struct {
 	m  *Manager
 	mu sync.Mutex
@@ -88,7 +89,7 @@ func (s *Session) Token() string {
 }
 
 // UserID returns the fully authenticated user, or "" for an anonymous
-// session or one whose MFA step is still pending (SECURITY.md S3).
+// session or one whose MFA step is still pending.
 func (s *Session) UserID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -107,6 +108,25 @@ func (s *Session) PendingUserID() string {
 		return ""
 	}
 	return s.userID
+}
+
+// MFAPending reports whether a second-factor step begun with
+// [Manager.BeginMFA] or [Manager.BeginMFAChallenge] is still open.
+func (s *Session) MFAPending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.pending
+}
+
+// MFAChallenge returns the opaque challenge kept by
+// [Manager.BeginMFAChallenge] while the MFA step is pending, or "".
+func (s *Session) MFAChallenge() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.st.pending {
+		return ""
+	}
+	return s.st.challenge
 }
 
 // Authenticated reports whether a user is fully signed in (UserID != "").

@@ -725,7 +725,7 @@ func TestLateSaveAndCorruptData(t *testing.T) {
 	// Corrupt session data in the store fails closed, never anonymous.
 	rec, _, _ := e.mem.Find(context.Background(), idOf(tok))
 	rec.Data = []byte{9, 9, 9}
-	e.mem.Save(context.Background(), idOf(tok), rec)
+	e.mem.Update(context.Background(), idOf(tok), rec)
 	if r := e.do("/get", tok); r.code != 500 {
 		t.Fatalf("corrupt data answered %d %q", r.code, r.body)
 	}

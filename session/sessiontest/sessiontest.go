@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,21 +28,30 @@ const TimeTolerance = time.Second
 
 // Case names, as they appear in subtest names and [CaseError.Case].
 const (
-	FindMissing      = "FindMissing"
-	RoundTrip        = "RoundTrip"
-	Overwrite        = "Overwrite"
-	NoAliasing       = "NoAliasing"
-	ExpiredIsMissing = "ExpiredIsMissing"
-	TTLHonoured      = "TTLHonoured"
-	DeleteMissing    = "DeleteMissing"
-	Delete           = "Delete"
-	ListUser         = "ListUser"
-	DeleteUser       = "DeleteUser"
-	UserChange       = "UserChange"
-	BinarySafe       = "BinarySafe"
-	HostileIDs       = "HostileIDs"
-	CancelledContext = "CancelledContext"
-	Concurrent       = "Concurrent"
+	FindMissing           = "FindMissing"
+	RoundTrip             = "RoundTrip"
+	Overwrite             = "Overwrite"
+	CreateNoReplace       = "CreateNoReplace"
+	UpdateMissing         = "UpdateMissing"
+	UpdateAfterDelete     = "UpdateAfterDelete"
+	UpdateAfterDeleteUser = "UpdateAfterDeleteUser"
+	UpdateKeepsUser       = "UpdateKeepsUser"
+	Rotate                = "Rotate"
+	RotateAfterDelete     = "RotateAfterDelete"
+	RotateAfterDeleteUser = "RotateAfterDeleteUser"
+	RaceUpdateDeleteUser  = "RaceUpdateDeleteUser"
+	NoAliasing            = "NoAliasing"
+	ExpiredIsMissing      = "ExpiredIsMissing"
+	TTLHonoured           = "TTLHonoured"
+	DeleteMissing         = "DeleteMissing"
+	Delete                = "Delete"
+	ListUser              = "ListUser"
+	DeleteUser            = "DeleteUser"
+	UserChange            = "UserChange"
+	BinarySafe            = "BinarySafe"
+	HostileIDs            = "HostileIDs"
+	CancelledContext      = "CancelledContext"
+	Concurrent            = "Concurrent"
 )
 
 // CaseError reports one failed case.
@@ -62,6 +72,15 @@ var cases = []testCase{
 	{FindMissing, findMissing},
 	{RoundTrip, roundTrip},
 	{Overwrite, overwrite},
+	{CreateNoReplace, createNoReplace},
+	{UpdateMissing, updateMissing},
+	{UpdateAfterDelete, updateAfterDelete},
+	{UpdateAfterDeleteUser, updateAfterDeleteUser},
+	{UpdateKeepsUser, updateKeepsUser},
+	{Rotate, rotate},
+	{RotateAfterDelete, rotateAfterDelete},
+	{RotateAfterDeleteUser, rotateAfterDeleteUser},
+	{RaceUpdateDeleteUser, raceUpdateDeleteUser},
 	{NoAliasing, noAliasing},
 	{ExpiredIsMissing, expiredIsMissing},
 	{TTLHonoured, ttlHonoured},
@@ -157,7 +176,7 @@ func mustFind(ctx context.Context, s session.Store, id string, want session.Reco
 		return fmt.Errorf("store.Find(%q): %w", id, err)
 	}
 	if !found {
-		return fmt.Errorf("store.Find(%q): not found after Save", id)
+		return fmt.Errorf("store.Find(%q): not found after a write", id)
 	}
 	if err := sameRecord(got, want); err != nil {
 		return fmt.Errorf("store.Find(%q): %w", id, err)
@@ -182,8 +201,8 @@ func findMissing(ctx context.Context, s session.Store) error {
 
 func roundTrip(ctx context.Context, s session.Store) error {
 	want := record("alice", "hello")
-	if err := s.Save(ctx, "id1", want); err != nil {
-		return fmt.Errorf("store.Save: %w", err)
+	if err := s.Create(ctx, "id1", want); err != nil {
+		return fmt.Errorf("store.Create: %w", err)
 	}
 	return mustFind(ctx, s, "id1", want)
 }
@@ -193,11 +212,15 @@ func overwrite(ctx context.Context, s session.Store) error {
 	b.SecretHash = bytes.Repeat([]byte{0xcd}, 32)
 	b.LastSeen = b.LastSeen.Add(2 * time.Minute)
 	b.IP = "198.51.100.7"
-	if err := s.Save(ctx, "id1", a); err != nil {
+	if err := s.Create(ctx, "id1", a); err != nil {
 		return err
 	}
-	if err := s.Save(ctx, "id1", b); err != nil {
-		return err
+	found, err := s.Update(ctx, "id1", b)
+	if err != nil {
+		return fmt.Errorf("store.Update: %w", err)
+	}
+	if !found {
+		return fmt.Errorf("store.Update of a live record reported found=false")
 	}
 	if err := mustFind(ctx, s, "id1", b); err != nil {
 		return err
@@ -207,7 +230,327 @@ func overwrite(ctx context.Context, s session.Store) error {
 		return err
 	}
 	if len(m) != 1 {
-		return fmt.Errorf("ListUser after overwrite: %d records, want 1", len(m))
+		return fmt.Errorf("ListUser after Update: %d records, want 1", len(m))
+	}
+	return nil
+}
+
+func createNoReplace(ctx context.Context, s session.Store) error {
+	a, b := record("alice", "first"), record("bob", "second")
+	if err := s.Create(ctx, "id1", a); err != nil {
+		return err
+	}
+	err := s.Create(ctx, "id1", b)
+	if !errors.Is(err, session.ErrIDInUse) {
+		return fmt.Errorf("store.Create over a live id: err = %v, want session.ErrIDInUse", err)
+	}
+	if err := mustFind(ctx, s, "id1", a); err != nil {
+		return fmt.Errorf("store.Create over a live id replaced it: %w", err)
+	}
+	if m, err := s.ListUser(ctx, "bob"); err != nil || len(m) != 0 {
+		return fmt.Errorf("ListUser(bob) after a refused Create = %d records, %v", len(m), err)
+	}
+	return nil
+}
+
+// mustNotWrite checks that an Update of id reports found=false and that id
+// stays missing, and out of userID's list.
+func mustNotWrite(ctx context.Context, s session.Store, id string, rec session.Record) error {
+	found, err := s.Update(ctx, id, rec)
+	if err != nil {
+		return fmt.Errorf("store.Update(%q): %w", id, err)
+	}
+	if found {
+		return fmt.Errorf("store.Update(%q) of a missing record reported found=true", id)
+	}
+	if err := mustMiss(ctx, s, id); err != nil {
+		return fmt.Errorf("store.Update re-created a missing record: %w", err)
+	}
+	return mustNotList(ctx, s, rec.UserID)
+}
+
+func mustNotList(ctx context.Context, s session.Store, userID string) error {
+	if userID == "" {
+		return nil
+	}
+	m, err := s.ListUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(m) != 0 {
+		return fmt.Errorf("ListUser(%q) lists %d records, want none", userID, len(m))
+	}
+	return nil
+}
+
+func updateMissing(ctx context.Context, s session.Store) error {
+	if err := mustNotWrite(ctx, s, "never", record("alice", "x")); err != nil {
+		return err
+	}
+	return mustNotWrite(ctx, s, "anon", record("", "x"))
+}
+
+// updateAfterDelete is a request that loaded its session before a logout
+// or device revoke and writes after it.
+func updateAfterDelete(ctx context.Context, s session.Store) error {
+	rec := record("alice", "before")
+	if err := s.Create(ctx, "id1", rec); err != nil {
+		return err
+	}
+	if err := s.Delete(ctx, "id1"); err != nil {
+		return err
+	}
+	rec.Data = []byte("after")
+	if err := mustNotWrite(ctx, s, "id1", rec); err != nil {
+		return err
+	}
+	// Expired is revoked too.
+	exp := record("alice", "expired")
+	exp.IdleExpiry = time.Now().Add(-time.Second)
+	if err := s.Create(ctx, "id2", exp); err != nil {
+		return err
+	}
+	return mustNotWrite(ctx, s, "id2", record("alice", "later"))
+}
+
+// updateAfterDeleteUser is a request that loaded its session before "log
+// out everywhere" (or a password change, a disabled account) and writes
+// after it.
+func updateAfterDeleteUser(ctx context.Context, s session.Store) error {
+	for _, id := range []string{"a1", "a2"} {
+		if err := s.Create(ctx, id, record("alice", id)); err != nil {
+			return err
+		}
+	}
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		return err
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if err := mustNotWrite(ctx, s, id, record("alice", "after")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func updateKeepsUser(ctx context.Context, s session.Store) error {
+	a := record("alice", "a")
+	if err := s.Create(ctx, "id1", a); err != nil {
+		return err
+	}
+	found, err := s.Update(ctx, "id1", record("bob", "b"))
+	if err != nil {
+		return err
+	}
+	if found {
+		return fmt.Errorf("store.Update moved a record of alice to bob")
+	}
+	if err := mustFind(ctx, s, "id1", a); err != nil {
+		return err
+	}
+	return mustNotList(ctx, s, "bob")
+}
+
+func rotate(ctx context.Context, s session.Store) error {
+	if err := s.Create(ctx, "old", record("", "anon")); err != nil {
+		return err
+	}
+	// Login: the anonymous session becomes alice's under a new id.
+	a := record("alice", "a")
+	found, err := s.Rotate(ctx, "old", "new", a)
+	if err != nil {
+		return fmt.Errorf("store.Rotate: %w", err)
+	}
+	if !found {
+		return fmt.Errorf("store.Rotate of a live id reported found=false")
+	}
+	if err := mustMiss(ctx, s, "old"); err != nil {
+		return fmt.Errorf("after Rotate: %w", err)
+	}
+	if err := mustFind(ctx, s, "new", a); err != nil {
+		return err
+	}
+	// Renewal: same user, new id.
+	b := record("alice", "b")
+	if found, err := s.Rotate(ctx, "new", "newer", b); err != nil || !found {
+		return fmt.Errorf("second store.Rotate = %v, %v", found, err)
+	}
+	if err := mustMiss(ctx, s, "new"); err != nil {
+		return err
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if _, ok := m["newer"]; len(m) != 1 || !ok {
+		return fmt.Errorf("ListUser(alice) after Rotate lists %d records, want only the new id", len(m))
+	}
+	// An Update of the rotated-away id writes nothing.
+	if found, err := s.Update(ctx, "new", record("alice", "stale")); err != nil || found {
+		return fmt.Errorf("store.Update of the rotated-away id = %v, %v; want false, nil", found, err)
+	}
+	if err := mustMiss(ctx, s, "new"); err != nil {
+		return fmt.Errorf("store.Update re-created the rotated-away id: %w", err)
+	}
+	// Rotating a missing id creates nothing.
+	if found, err := s.Rotate(ctx, "never", "x", record("alice", "x")); err != nil || found {
+		return fmt.Errorf("store.Rotate of a missing id = %v, %v; want false, nil", found, err)
+	}
+	return mustMiss(ctx, s, "x")
+}
+
+// mustNotRotate checks that Rotate(oldID) reports found=false and that
+// neither id is live afterwards.
+func mustNotRotate(ctx context.Context, s session.Store, oldID, newID string, rec session.Record) error {
+	found, err := s.Rotate(ctx, oldID, newID, rec)
+	if err != nil {
+		return fmt.Errorf("store.Rotate(%q): %w", oldID, err)
+	}
+	if found {
+		return fmt.Errorf("store.Rotate(%q) of a revoked id reported found=true", oldID)
+	}
+	if err := mustMiss(ctx, s, newID); err != nil {
+		return fmt.Errorf("store.Rotate of a revoked id minted a session: %w", err)
+	}
+	if err := mustMiss(ctx, s, oldID); err != nil {
+		return err
+	}
+	return mustNotList(ctx, s, rec.UserID)
+}
+
+func rotateAfterDelete(ctx context.Context, s session.Store) error {
+	if err := s.Create(ctx, "id1", record("alice", "x")); err != nil {
+		return err
+	}
+	if err := s.Delete(ctx, "id1"); err != nil {
+		return err
+	}
+	return mustNotRotate(ctx, s, "id1", "id2", record("alice", "renewed"))
+}
+
+func rotateAfterDeleteUser(ctx context.Context, s session.Store) error {
+	if err := s.Create(ctx, "id1", record("alice", "x")); err != nil {
+		return err
+	}
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		return err
+	}
+	return mustNotRotate(ctx, s, "id1", "id2", record("alice", "renewed"))
+}
+
+// raceUpdateDeleteUser races requests that keep writing (Update) and
+// renewing (Rotate) alice's sessions against "log out everywhere": once
+// DeleteUser returned and the writers stopped, nothing of alice is live.
+func raceUpdateDeleteUser(ctx context.Context, s session.Store) error {
+	const n = 64
+	for i := range n {
+		if err := s.Create(ctx, fmt.Sprintf("r%d", i), record("alice", "x")); err != nil {
+			return err
+		}
+	}
+	if err := s.Create(ctx, "bob", record("bob", "x")); err != nil {
+		return err
+	}
+	var (
+		wg      sync.WaitGroup
+		ids     = make([][]string, n)
+		errs    = make([]error, n)
+		started = make(chan struct{}, n)
+		done    = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			ids[i], _, errs[i] = writeUntilRevoked(ctx, s, "alice", fmt.Sprintf("r%d", i), i%2 == 1, started, done)
+		})
+	}
+	for range n {
+		<-started
+	}
+	// Every writer is running; each stops at its first refused write.
+	err := s.DeleteUser(ctx, "alice")
+	close(done)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := CheckRevoked(ctx, s, "alice", slices.Concat(ids...)); err != nil {
+		return fmt.Errorf("after DeleteUser raced with writers: %w", err)
+	}
+	_, found, err := s.Find(ctx, "bob")
+	if err != nil || !found {
+		return fmt.Errorf("DeleteUser(alice) removed bob's session: found=%v err=%v", found, err)
+	}
+	return nil
+}
+
+// WriteUntilRevoked plays a request that keeps saving the session id of
+// userID (Update, and every fourth write a renewal with Rotate to a new id
+// derived from id) until the store refuses a write because the session was
+// revoked. It returns every id it used (so [CheckRevoked] can check them)
+// and the number of accepted writes. It fails if ctx ends first.
+//
+// Adapters' cross-process tests run it in several OS processes while
+// another process calls DeleteUser.
+func WriteUntilRevoked(ctx context.Context, s session.Store, userID, id string) (ids []string, writes int, err error) {
+	return writeUntilRevoked(ctx, s, userID, id, true, nil, nil)
+}
+
+// writeUntilRevoked is [WriteUntilRevoked]; started (if not nil) gets one
+// value after the first write, and once done is closed one more accepted
+// write is an error (DeleteUser has returned).
+func writeUntilRevoked(ctx context.Context, s session.Store, userID, id string, rotate bool,
+	started chan<- struct{}, done <-chan struct{}) (ids []string, writes int, err error) {
+	ids = []string{id}
+	base, after := id, false
+	for j := 0; ; j++ {
+		if err := ctx.Err(); err != nil {
+			return ids, writes, fmt.Errorf("no write of %q was refused: %w", id, err)
+		}
+		var found bool
+		if !rotate || j%4 != 3 {
+			found, err = s.Update(ctx, id, record(userID, fmt.Sprintf("write %d", j)))
+		} else {
+			next := fmt.Sprintf("%s.%d", base, j)
+			ids = append(ids, next)
+			found, err = s.Rotate(ctx, id, next, record(userID, "renewed"))
+			if found {
+				id = next
+			}
+		}
+		if err != nil {
+			return ids, writes, err
+		}
+		if j == 0 && started != nil {
+			started <- struct{}{}
+		}
+		if !found {
+			return ids, writes, nil
+		}
+		writes++
+		select {
+		case <-done:
+			if after {
+				return ids, writes, fmt.Errorf("store.Update/Rotate of %q succeeded after DeleteUser returned", id)
+			}
+			after = true // one more write, which must be refused
+		default:
+		}
+	}
+}
+
+// CheckRevoked returns an error if userID has a listed session or any of
+// ids is live.
+func CheckRevoked(ctx context.Context, s session.Store, userID string, ids []string) error {
+	if err := mustNotList(ctx, s, userID); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := mustMiss(ctx, s, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -215,7 +558,7 @@ func overwrite(ctx context.Context, s session.Store) error {
 func noAliasing(ctx context.Context, s session.Store) error {
 	rec := record("alice", "original")
 	want := record("alice", "original")
-	if err := s.Save(ctx, "id1", rec); err != nil {
+	if err := s.Create(ctx, "id1", rec); err != nil {
 		return err
 	}
 	rec.Data[0] = 'X'
@@ -234,8 +577,8 @@ func expiredIsMissing(ctx context.Context, s session.Store) error {
 	absOnly.AbsoluteExpiry = now.Add(-time.Minute) // idle still in the future
 	live := record("alice", "live")
 	for id, r := range map[string]session.Record{"idle": idle, "abs": abs, "absOnly": absOnly, "live": live} {
-		if err := s.Save(ctx, id, r); err != nil {
-			return fmt.Errorf("Save(%q) with past expiry: %w", id, err)
+		if err := s.Create(ctx, id, r); err != nil {
+			return fmt.Errorf("Create(%q) with past expiry: %w", id, err)
 		}
 	}
 	for _, id := range []string{"idle", "abs", "absOnly"} {
@@ -257,7 +600,7 @@ func ttlHonoured(ctx context.Context, s session.Store) error {
 	rec := record("alice", "short")
 	exp := time.Now().Add(1500 * time.Millisecond)
 	rec.IdleExpiry = exp
-	if err := s.Save(ctx, "short", rec); err != nil {
+	if err := s.Create(ctx, "short", rec); err != nil {
 		return err
 	}
 	if err := mustFind(ctx, s, "short", rec); err != nil && time.Now().Before(exp) {
@@ -297,10 +640,10 @@ func deleteMissing(ctx context.Context, s session.Store) error {
 
 func deleteCase(ctx context.Context, s session.Store) error {
 	a, b := record("alice", "a"), record("alice", "b")
-	if err := s.Save(ctx, "a", a); err != nil {
+	if err := s.Create(ctx, "a", a); err != nil {
 		return err
 	}
-	if err := s.Save(ctx, "b", b); err != nil {
+	if err := s.Create(ctx, "b", b); err != nil {
 		return err
 	}
 	if err := s.Delete(ctx, "a"); err != nil {
@@ -325,14 +668,14 @@ func deleteCase(ctx context.Context, s session.Store) error {
 func listUser(ctx context.Context, s session.Store) error {
 	want := map[string]session.Record{"a1": record("alice", "1"), "a2": record("alice", "2")}
 	for id, r := range want {
-		if err := s.Save(ctx, id, r); err != nil {
+		if err := s.Create(ctx, id, r); err != nil {
 			return err
 		}
 	}
-	if err := s.Save(ctx, "b1", record("bob", "3")); err != nil {
+	if err := s.Create(ctx, "b1", record("bob", "3")); err != nil {
 		return err
 	}
-	if err := s.Save(ctx, "anon", record("", "4")); err != nil {
+	if err := s.Create(ctx, "anon", record("", "4")); err != nil {
 		return err
 	}
 	got, err := s.ListUser(ctx, "alice")
@@ -367,7 +710,7 @@ func deleteUser(ctx context.Context, s session.Store) error {
 		"b1": record("bob", "3"), "al": record("alice2", "4"), "anon": record("", "5"),
 	}
 	for id, r := range recs {
-		if err := s.Save(ctx, id, r); err != nil {
+		if err := s.Create(ctx, id, r); err != nil {
 			return err
 		}
 	}
@@ -395,27 +738,27 @@ func deleteUser(ctx context.Context, s session.Store) error {
 }
 
 func userChange(ctx context.Context, s session.Store) error {
-	if err := s.Save(ctx, "id1", record("", "anon")); err != nil {
+	if err := s.Create(ctx, "id0", record("", "anon")); err != nil {
 		return err
 	}
-	if err := s.Save(ctx, "id1", record("alice", "a")); err != nil {
-		return err
+	if found, err := s.Rotate(ctx, "id0", "id1", record("alice", "a")); err != nil || !found {
+		return fmt.Errorf("store.Rotate(anonymous to alice) = %v, %v", found, err)
 	}
 	bob := record("bob", "b")
-	if err := s.Save(ctx, "id1", bob); err != nil {
-		return err
+	if found, err := s.Rotate(ctx, "id1", "id2", bob); err != nil || !found {
+		return fmt.Errorf("store.Rotate(alice to bob) = %v, %v", found, err)
 	}
 	m, err := s.ListUser(ctx, "alice")
 	if err != nil {
 		return err
 	}
 	if len(m) != 0 {
-		return fmt.Errorf("ListUser(alice) still lists the id saved under bob")
+		return fmt.Errorf("ListUser(alice) still lists the session rotated to bob")
 	}
 	if err := s.DeleteUser(ctx, "alice"); err != nil {
 		return err
 	}
-	if err := mustFind(ctx, s, "id1", bob); err != nil {
+	if err := mustFind(ctx, s, "id2", bob); err != nil {
 		return fmt.Errorf("DeleteUser(old user) removed the record now of bob: %w", err)
 	}
 	m, err = s.ListUser(ctx, "bob")
@@ -443,8 +786,8 @@ func binarySafe(ctx context.Context, s session.Store) error {
 		r := record("alice", "")
 		r.Data = d
 		r.SecretHash = []byte{0, 0xff, 0x00, 0x80, '%', '*'}
-		if err := s.Save(ctx, id, r); err != nil {
-			return fmt.Errorf("Save(%s): %w", id, err)
+		if err := s.Create(ctx, id, r); err != nil {
+			return fmt.Errorf("Create(%s): %w", id, err)
 		}
 		got, found, err := s.Find(ctx, id)
 		if err != nil || !found {
@@ -469,14 +812,14 @@ func hostileIDs(ctx context.Context, s session.Store) error {
 	saved := map[string]session.Record{}
 	for _, id := range decoys {
 		saved[id] = record(id, "decoy:"+id)
-		if err := s.Save(ctx, id, saved[id]); err != nil {
+		if err := s.Create(ctx, id, saved[id]); err != nil {
 			return err
 		}
 	}
 	for _, id := range hostile {
 		saved[id] = record(id, "data:"+id)
-		if err := s.Save(ctx, id, saved[id]); err != nil {
-			return fmt.Errorf("Save(%q): %w", id, err)
+		if err := s.Create(ctx, id, saved[id]); err != nil {
+			return fmt.Errorf("Create(%q): %w", id, err)
 		}
 	}
 	for _, id := range hostile {
@@ -513,7 +856,7 @@ func hostileIDs(ctx context.Context, s session.Store) error {
 }
 
 func cancelledContext(ctx context.Context, s session.Store) error {
-	if err := s.Save(ctx, "id1", record("alice", "x")); err != nil {
+	if err := s.Create(ctx, "id1", record("alice", "x")); err != nil {
 		return err
 	}
 	cctx, cancel := context.WithCancel(ctx)
@@ -533,15 +876,22 @@ func cancelledContext(ctx context.Context, s session.Store) error {
 	}
 	_, err = s.ListUser(cctx, "alice")
 	return errors.Join(
-		check("Save", s.Save(cctx, "id2", record("alice", "y"))),
+		check("Create", s.Create(cctx, "id2", record("alice", "y"))),
+		check("Update", second(s.Update(cctx, "id1", record("alice", "z")))),
+		check("Rotate", second(s.Rotate(cctx, "id1", "id3", record("alice", "z")))),
 		check("Delete", s.Delete(cctx, "id1")),
 		check("ListUser", err),
 		check("DeleteUser", s.DeleteUser(cctx, "alice")),
 	)
 }
 
+func second(_ bool, err error) error { return err }
+
 func concurrent(ctx context.Context, s session.Store) error {
 	const n = 64
+	if err := s.Create(ctx, "shared", record("bob", "shared")); err != nil {
+		return err
+	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -549,7 +899,13 @@ func concurrent(ctx context.Context, s session.Store) error {
 			own := fmt.Sprintf("g%d", i)
 			for j := range 10 {
 				r := record("alice", fmt.Sprintf("%d-%d", i, j))
-				if err := s.Save(ctx, own, r); err != nil {
+				var err error
+				if j == 0 {
+					err = s.Create(ctx, own, r)
+				} else if found, e := s.Update(ctx, own, r); e != nil || !found {
+					err = fmt.Errorf("store.Update(%q) = %v, %v", own, found, e)
+				}
+				if err != nil {
 					errs[i] = err
 					return
 				}
@@ -558,8 +914,8 @@ func concurrent(ctx context.Context, s session.Store) error {
 					return
 				}
 				// Everyone also hammers one shared id.
-				if err := s.Save(ctx, "shared", record("bob", "shared")); err != nil {
-					errs[i] = err
+				if found, err := s.Update(ctx, "shared", record("bob", "shared")); err != nil || !found {
+					errs[i] = fmt.Errorf("store.Update(shared) = %v, %v", found, err)
 					return
 				}
 				if _, _, err := s.Find(ctx, "shared"); err != nil {

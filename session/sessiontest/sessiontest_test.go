@@ -21,11 +21,15 @@ const (
 	ignoresExpiry
 	ignoresAbsolute
 	forgetsEverything
-	insertOnly
+	updateNoop
+	upsertUpdate
+	rotateResurrects
+	rotateKeepsOld
+	createReplaces
+	updateMovesUser
 	aliasesCaller
 	deleteMissingErrs
 	deleteUserAll
-	staleIndex
 	truncatesAtNUL
 	globIDs
 	ignoresCtx
@@ -86,20 +90,58 @@ func (s *refStore) Find(ctx context.Context, id string) (session.Record, bool, e
 	return r, true, nil
 }
 
-func (s *refStore) Save(ctx context.Context, id string, r session.Record) error {
+func (s *refStore) Create(ctx context.Context, id string, r session.Record) error {
 	if err := s.ctxErr(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old, ok := s.recs[s.key(id)]; ok && s.live(old) && s.flaw != createReplaces {
+		return session.ErrIDInUse
+	}
+	s.putLocked(id, r)
+	return nil
+}
+
+func (s *refStore) Update(ctx context.Context, id string, r session.Record) (bool, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.recs[s.key(id)]
+	if s.flaw != upsertUpdate && (!ok || !s.live(old) || (old.UserID != r.UserID && s.flaw != updateMovesUser)) {
+		return false, nil
+	}
+	if s.flaw == updateNoop {
+		return true, nil
+	}
+	s.putLocked(id, r)
+	return true, nil
+}
+
+func (s *refStore) Rotate(ctx context.Context, oldID, newID string, r session.Record) (bool, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.recs[s.key(oldID)]
+	if (!ok || !s.live(old)) && s.flaw != rotateResurrects {
+		return false, nil
+	}
+	if s.flaw != rotateKeepsOld {
+		delete(s.recs, s.key(oldID))
+		delete(s.idx[old.UserID], s.key(oldID))
+	}
+	s.putLocked(newID, r)
+	return true, nil
+}
+
+func (s *refStore) putLocked(id string, r session.Record) {
 	k := s.key(id)
 	if old, ok := s.recs[k]; ok {
-		if s.flaw == insertOnly {
-			return nil
-		}
-		if s.flaw != staleIndex {
-			delete(s.idx[old.UserID], k)
-		}
+		delete(s.idx[old.UserID], k)
 	}
 	if s.flaw != aliasesCaller {
 		r.Data, r.SecretHash = bytes.Clone(r.Data), bytes.Clone(r.SecretHash)
@@ -121,7 +163,6 @@ func (s *refStore) Save(ctx context.Context, id string, r session.Record) error 
 		s.idx[r.UserID] = map[string]bool{}
 	}
 	s.idx[r.UserID][k] = true
-	return nil
 }
 
 func (s *refStore) Delete(ctx context.Context, id string) error {
@@ -178,7 +219,7 @@ func TestRunReference(t *testing.T) {
 }
 
 // TestBrokenStores proves each case fails when the protection it checks is
-// removed (STYLE.md (d) self-test).
+// removed.
 func TestBrokenStores(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -190,11 +231,17 @@ func TestBrokenStores(t *testing.T) {
 		{ignoresExpiry, "ignoresExpiry", []string{sessiontest.ExpiredIsMissing, sessiontest.TTLHonoured}},
 		{ignoresAbsolute, "ignoresAbsolute", []string{sessiontest.ExpiredIsMissing}},
 		{forgetsEverything, "forgetsEverything", []string{sessiontest.RoundTrip, sessiontest.Overwrite, sessiontest.BinarySafe}},
-		{insertOnly, "insertOnly", []string{sessiontest.Overwrite, sessiontest.UserChange}},
+		{updateNoop, "updateNoop", []string{sessiontest.Overwrite}},
+		{upsertUpdate, "upsertUpdate", []string{sessiontest.UpdateMissing, sessiontest.UpdateAfterDelete,
+			sessiontest.UpdateAfterDeleteUser, sessiontest.RaceUpdateDeleteUser}},
+		{rotateResurrects, "rotateResurrects", []string{sessiontest.Rotate, sessiontest.RotateAfterDelete,
+			sessiontest.RotateAfterDeleteUser}},
+		{rotateKeepsOld, "rotateKeepsOld", []string{sessiontest.Rotate}},
+		{createReplaces, "createReplaces", []string{sessiontest.CreateNoReplace}},
+		{updateMovesUser, "updateMovesUser", []string{sessiontest.UpdateKeepsUser}},
 		{aliasesCaller, "aliasesCaller", []string{sessiontest.NoAliasing}},
 		{deleteMissingErrs, "deleteMissingErrs", []string{sessiontest.DeleteMissing}},
 		{deleteUserAll, "deleteUserAll", []string{sessiontest.DeleteUser}},
-		{staleIndex, "staleIndex", []string{sessiontest.UserChange}},
 		{truncatesAtNUL, "truncatesAtNUL", []string{sessiontest.BinarySafe}},
 		{loses1MiB, "loses1MiB", []string{sessiontest.BinarySafe}},
 		{globIDs, "globIDs", []string{sessiontest.HostileIDs}},
@@ -231,7 +278,7 @@ func TestFactoryErrorReported(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
 	err := sessiontest.Test(func() (session.Store, error) { return nil, boom })
-	if !errors.Is(err, boom) || len(failedCases(err)) != 15 {
+	if !errors.Is(err, boom) || len(failedCases(err)) != 24 {
 		t.Fatalf("Test with failing factory = %v", err)
 	}
 }

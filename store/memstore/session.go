@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 // Sessions is an in-memory [session.Store] with a per-user index, so
 // ListUser and DeleteUser cost O(that user's sessions). Expired records are
 // treated as missing, dropped when touched, and reclaimed in bulk by
-// [Sessions.Purge]; no goroutine is started. Safe for concurrent use.
+// [Sessions.Purge] or, on a timer the host starts, [Sessions.Run]; no
+// constructor starts a goroutine. Safe for concurrent use.
 type Sessions struct {
 	now    func() time.Time
 	mu     sync.RWMutex
@@ -71,9 +73,9 @@ func (s *Sessions) Find(ctx context.Context, id string) (session.Record, bool, e
 	return cloneRecord(r), true, nil
 }
 
-// Save implements [session.Store]: upsert, moving the id between users'
-// indexes when UserID changed. A record already expired is not kept.
-func (s *Sessions) Save(ctx context.Context, id string, rec session.Record) error {
+// Create implements [session.Store]: insert only. A record already
+// expired is not kept.
+func (s *Sessions) Create(ctx context.Context, id string, rec session.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -82,10 +84,67 @@ func (s *Sessions) Save(ctx context.Context, id string, rec session.Record) erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.recs[id]; ok {
+		if s.live(old, now) {
+			return fmt.Errorf("memstore: session create: %w", session.ErrIDInUse)
+		}
 		s.deleteLocked(id, old.UserID)
 	}
+	s.insertLocked(id, rec, now)
+	return nil
+}
+
+// Update implements [session.Store]: it writes only over a live record of
+// the same user, under the store's lock.
+func (s *Sessions) Update(ctx context.Context, id string, rec session.Record) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	rec = cloneRecord(rec)
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.recs[id]
+	if !ok || !s.live(old, now) || old.UserID != rec.UserID {
+		return false, nil
+	}
+	s.deleteLocked(id, old.UserID)
 	if !s.live(rec, now) {
-		return nil
+		return false, nil
+	}
+	s.insertLocked(id, rec, now)
+	return true, nil
+}
+
+// Rotate implements [session.Store]: under the store's lock, a live oldID
+// is removed and rec inserted under newID.
+func (s *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.Record) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	rec = cloneRecord(rec)
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.recs[oldID]
+	if !ok || !s.live(old, now) {
+		return false, nil
+	}
+	if cur, ok := s.recs[newID]; ok && s.live(cur, now) {
+		return false, fmt.Errorf("memstore: session rotate: %w", session.ErrIDInUse)
+	}
+	s.deleteLocked(oldID, old.UserID)
+	if !s.live(rec, now) {
+		return false, nil
+	}
+	s.insertLocked(newID, rec, now)
+	return true, nil
+}
+
+// insertLocked stores rec under id (which is absent) and indexes it; an
+// expired rec is not kept.
+func (s *Sessions) insertLocked(id string, rec session.Record, now time.Time) {
+	if !s.live(rec, now) {
+		return
 	}
 	s.recs[id] = rec
 	if rec.UserID != "" {
@@ -96,7 +155,6 @@ func (s *Sessions) Save(ctx context.Context, id string, rec session.Record) erro
 		}
 		ids[id] = struct{}{}
 	}
-	return nil
 }
 
 func (s *Sessions) deleteLocked(id, userID string) {

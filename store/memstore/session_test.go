@@ -2,6 +2,9 @@ package memstore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +43,7 @@ func TestSessionsPurgeAndLazyExpiry(t *testing.T) {
 	for id, r := range map[string]session.Record{
 		"short1": rec("alice", time.Minute), "short2": rec("bob", time.Minute), "long": rec("alice", 50*time.Minute),
 	} {
-		if err := s.Save(ctx, id, r); err != nil {
+		if err := s.Create(ctx, id, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,5 +71,49 @@ func TestSessionsPurgeAndLazyExpiry(t *testing.T) {
 	clk.Add(time.Hour) // past the absolute expiry of "long"
 	if _, found, _ := s.Find(ctx, "long"); found {
 		t.Fatal("record found past its absolute expiry")
+	}
+}
+
+// TestSessionsRunPurgesOnATimer: an anonymous visitor's expired record is
+// reclaimed by the sweeper the host starts, and the sweeper stops with its
+// context.
+func TestSessionsRunPurgesOnATimer(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := memstore.NewSessions(clk.Now)
+	now := clk.Now()
+	for i := range 100 {
+		if err := s.Create(t.Context(), fmt.Sprint("anon", i), session.Record{SecretHash: []byte{1}, CreatedAt: now,
+			LastSeen: now, IdleExpiry: now.Add(time.Minute), AbsoluteExpiry: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, time.Millisecond) }()
+	clk.Add(2 * time.Minute)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Len() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Len = %d long after every record expired: Run does not purge", s.Len())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after cancel = %v, want context.Canceled", err)
+	}
+	if err := memstore.PurgeEvery(t.Context(), 0); err == nil {
+		t.Fatal("PurgeEvery with a zero interval = nil error")
+	}
+}
+
+// TestNewSessionsStartsNoGoroutine: only the host's Run purges.
+func TestNewSessionsStartsNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for range 10 {
+		_ = memstore.NewSessions(nil)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Fatalf("NewSessions started %d goroutines", after-before)
 	}
 }

@@ -105,12 +105,14 @@
 // and the per-user indexes (su:U, ru:U) are updated by separate
 // single-key commands:
 //
-//   - Session Save adds the id to su:U before it writes the record, and
-//     Delete removes the record before the entry, so every stored record is
-//     indexed, while an entry may outlive its record (a failed write, a
-//     session moved to another user, eviction). ListUser and DeleteUser skip
-//     and prune such entries, DeleteUser deletes a record only if it still
-//     belongs to the user, and entries expire with their score anyway.
+//   - Session Create, Update and Rotate add the id to su:U before they write
+//     the record, and Delete removes the record before the entry, so every
+//     stored record is indexed, while an entry may outlive its record.
+//     Update writes only over a live record; Rotate leaves a marker naming
+//     the new id in place of the old record; DeleteUser deletes the listed
+//     records of the user, follows markers and tombstones ids a Rotate has
+//     not created yet, so no write that read a session before "log out
+//     everywhere" can bring it back (see [Sessions]).
 //   - Refresh-token Create adds F to ru:U before it writes the token, so
 //     RevokeUser (which tombstones every family in ru:U) sees every family
 //     created before it started.
@@ -119,8 +121,8 @@
 //     trips, in exchange for an atomic tombstone check in the family's slot.
 //
 // Round trips: session Find (a read-only request through the session
-// middleware) 1; session Save 1 for an anonymous session, 2 for a user's
-// (3 when it moves to another user); refresh Use 2, Create 2; every other
+// middleware) 1; session Create and Update 1 for an anonymous session, 2
+// for a user's, Rotate 3; refresh Use 2, Create 2; every other
 // read or atomic operation 1.
 //
 // # Clocks

@@ -112,7 +112,7 @@ func seed(t *testing.T, st *redisstore.Store) {
 	now := time.Now()
 	rec := session.Record{UserID: "alice", SecretHash: []byte{1}, CreatedAt: now, LastSeen: now,
 		IdleExpiry: now.Add(time.Hour), AbsoluteExpiry: now.Add(time.Hour)}
-	must(t, st.Sessions().Save(ctx, "sid", rec))
+	must(t, st.Sessions().Create(ctx, "sid", rec))
 	must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "tok", FamilyID: "fam", UserID: "alice",
 		IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
@@ -147,9 +147,9 @@ func TestFaultClosedPort(t *testing.T) {
 			}
 		}
 		// Writes fail too.
-		if err := st.Sessions().Save(t.Context(), "x", session.Record{UserID: "u", IdleExpiry: time.Now().Add(time.Hour),
+		if err := st.Sessions().Create(t.Context(), "x", session.Record{UserID: "u", IdleExpiry: time.Now().Add(time.Hour),
 			AbsoluteExpiry: time.Now().Add(time.Hour)}); err == nil {
-			t.Error("Sessions.Save on a closed port: err=nil")
+			t.Error("Sessions.Create on a closed port: err=nil")
 		}
 	})
 	t.Run("Middleware", func(t *testing.T) { closedPortMiddleware(t, c) })

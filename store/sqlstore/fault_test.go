@@ -41,7 +41,7 @@ func storeOps(st *sqlstore.Store) map[string]func(ctx context.Context) (bool, er
 			m, err := st.Sessions().ListUser(ctx, "alice")
 			return len(m) > 0, err
 		},
-		"Sessions.Save":       func(ctx context.Context) (bool, error) { return false, st.Sessions().Save(ctx, "s2", rec) },
+		"Sessions.Create":     func(ctx context.Context) (bool, error) { return false, st.Sessions().Create(ctx, "s2", rec) },
 		"Sessions.Delete":     func(ctx context.Context) (bool, error) { return false, st.Sessions().Delete(ctx, "s2") },
 		"Sessions.DeleteUser": func(ctx context.Context) (bool, error) { return false, st.Sessions().DeleteUser(ctx, "bob") },
 		"RefreshTokens.Use": func(ctx context.Context) (bool, error) {
@@ -136,7 +136,7 @@ func seed(t *testing.T, st *sqlstore.Store) {
 	t.Helper()
 	ctx := t.Context()
 	now := time.Now()
-	must(t, st.Sessions().Save(ctx, "s1", liveRecord("alice")))
+	must(t, st.Sessions().Create(ctx, "s1", liveRecord("alice")))
 	must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "rt1", FamilyID: "f1", UserID: "alice", Expiry: now.Add(time.Hour)}))
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
 	must(t, st.MFA().Put(ctx, "alice", mfa.Enrollment{Secret: []byte("sealed")}))

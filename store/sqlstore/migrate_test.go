@@ -54,7 +54,7 @@ func TestMigrate(t *testing.T) {
 			t.Parallel()
 			st := d.new(t, sqlstore.Config{})
 			ctx := t.Context()
-			must(t, st.Sessions().Save(ctx, "kept", liveRecord("u1")))
+			must(t, st.Sessions().Create(ctx, "kept", liveRecord("u1")))
 			var appliedAt int64
 			must(t, st.DB().QueryRowContext(ctx, "SELECT applied_at FROM "+st.Table("schema_migrations")+" WHERE version = 1").Scan(&appliedAt))
 			for range 2 {
@@ -191,7 +191,7 @@ func checkIsolated(t *testing.T, a, b *sqlstore.Store) {
 	if a.Table("users") == b.Table("users") {
 		t.Fatalf("both stores use %s", a.Table("users"))
 	}
-	must(t, a.Sessions().Save(ctx, "s1", liveRecord("u1")))
+	must(t, a.Sessions().Create(ctx, "s1", liveRecord("u1")))
 	if _, found, err := a.Sessions().Find(ctx, "s1"); !found || err != nil {
 		t.Fatalf("a lost its own session: found=%v err=%v", found, err)
 	}

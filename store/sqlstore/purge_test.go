@@ -43,8 +43,8 @@ func TestPurge(t *testing.T) {
 		sess := func(exp time.Time) session.Record {
 			return session.Record{UserID: "u", SecretHash: []byte("h"), CreatedAt: t0, LastSeen: t0, IdleExpiry: exp, AbsoluteExpiry: long}
 		}
-		must(t, st.Sessions().Save(ctx, "s-expired", sess(short)))
-		must(t, st.Sessions().Save(ctx, "s-live", sess(long)))
+		must(t, st.Sessions().Create(ctx, "s-expired", sess(short)))
+		must(t, st.Sessions().Create(ctx, "s-live", sess(long)))
 
 		rt := func(id, fam string, exp time.Time) jwt.RefreshToken {
 			return jwt.RefreshToken{ID: id, FamilyID: fam, UserID: "u", IssuedAt: t0, Expiry: exp, FamilyExpiry: long}

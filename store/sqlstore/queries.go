@@ -5,8 +5,6 @@ package sqlstore
 // as a numbered parameter). Statements that differ by dialect are chosen
 // here, so the adapters contain no dialect switches.
 type queries struct {
-	sessionFind, sessionSave, sessionDelete, sessionList, sessionDeleteUser string
-
 	refreshCreate, refreshUse, refreshPeek, refreshRevokeFamily, refreshRevokeUser string
 	notBeforeSet, notBeforeGet                                                     string
 
@@ -35,16 +33,6 @@ func buildQueries(s *Store) queries {
 	}
 	r := s.render
 	q := queries{
-		sessionFind: r(`SELECT ` + sessionCols + ` FROM {T}sessions WHERE id = $1 AND expiry > $2`),
-		sessionSave: r(`INSERT INTO {T}sessions (id, user_id, secret_hash, data, created_at, last_seen, idle_expiry, absolute_expiry, expiry, ip, user_agent)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, secret_hash = excluded.secret_hash, data = excluded.data,
-	created_at = excluded.created_at, last_seen = excluded.last_seen, idle_expiry = excluded.idle_expiry,
-	absolute_expiry = excluded.absolute_expiry, expiry = excluded.expiry, ip = excluded.ip, user_agent = excluded.user_agent`),
-		sessionDelete:     r(`DELETE FROM {T}sessions WHERE id = $1`),
-		sessionList:       r(`SELECT id, ` + sessionCols + ` FROM {T}sessions WHERE user_id = $1 AND expiry > $2`),
-		sessionDeleteUser: r(`DELETE FROM {T}sessions WHERE user_id = $1`),
-
 		refreshCreate: r(`INSERT INTO {T}refresh_tokens (id, family_id, user_id, issued_at, expiry, family_expiry, used_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (id) DO UPDATE SET family_id = excluded.family_id, user_id = excluded.user_id, issued_at = excluded.issued_at,

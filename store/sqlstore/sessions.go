@@ -12,12 +12,41 @@ import (
 // partial index on user_id is the per-user index behind ListUser and
 // DeleteUser. Find is one indexed SELECT (one round trip), so a read-only
 // request through [session.Manager.LoadAndSave] costs one query.
-type Sessions struct{ s *Store }
+//
+// Every write is one statement: Create inserts (never replacing a live
+// row), Update is "UPDATE ... WHERE id = ? AND expiry > now" of the same
+// user, and Rotate renews the id in place ("UPDATE ... SET id = new WHERE
+// id = old AND expiry > now"). Because a rotation keeps the row, a
+// concurrent "DELETE ... WHERE user_id = ?" that waits on the row's lock
+// re-checks the renewed row and deletes it too (PostgreSQL's READ
+// COMMITTED re-evaluation; SQLite runs one writer at a time): no write that
+// read a session before DeleteUser or Delete can bring it back.
+type Sessions struct {
+	s                                                   *Store
+	find, create, update, rotate, del, list, deleteUser string
+}
 
 var _ session.Store = (*Sessions)(nil)
 
 // Sessions returns the [session.Store] adapter.
-func (s *Store) Sessions() *Sessions { return &Sessions{s} }
+func (s *Store) Sessions() *Sessions {
+	r := s.render
+	return &Sessions{
+		s:    s,
+		find: r(`SELECT ` + sessionCols + ` FROM {T}sessions WHERE id = $1 AND expiry > $2`),
+		create: r(`INSERT INTO {T}sessions (id, user_id, secret_hash, data, created_at, last_seen, idle_expiry, absolute_expiry, expiry, ip, user_agent)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`),
+		update: r(`UPDATE {T}sessions SET secret_hash = $2, data = $3, created_at = $4, last_seen = $5, idle_expiry = $6,
+	absolute_expiry = $7, expiry = $8, ip = $9, user_agent = $10
+WHERE id = $1 AND expiry > $11 AND COALESCE(user_id, $12) = $13`),
+		rotate: r(`UPDATE {T}sessions SET id = $2, user_id = $3, secret_hash = $4, data = $5, created_at = $6, last_seen = $7,
+	idle_expiry = $8, absolute_expiry = $9, expiry = $10, ip = $11, user_agent = $12
+WHERE id = $1 AND expiry > $13`),
+		del:        r(`DELETE FROM {T}sessions WHERE id = $1`),
+		list:       r(`SELECT id, ` + sessionCols + ` FROM {T}sessions WHERE user_id = $1 AND expiry > $2`),
+		deleteUser: r(`DELETE FROM {T}sessions WHERE user_id = $1`),
+	}
+}
 
 const sessionCols = `user_id, secret_hash, data, created_at, last_seen, idle_expiry, absolute_expiry, ip, user_agent`
 
@@ -40,7 +69,7 @@ func scanSession(sc interface{ Scan(...any) error }, extra ...any) (session.Reco
 // Find implements [session.Store]: one SELECT; a row whose expiry is not
 // after Config.Now is missing.
 func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, error) {
-	row := x.s.db.QueryRowContext(ctx, x.s.q.sessionFind, key(id), x.s.nowMicros())
+	row := x.s.db.QueryRowContext(ctx, x.find, key(id), x.s.nowMicros())
 	rec, err := scanSession(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.Record{}, false, nil
@@ -51,26 +80,71 @@ func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, e
 	return rec, true, nil
 }
 
-// Save implements [session.Store] with one upsert. A record that has
-// already expired is deleted instead, so id is missing afterwards.
-func (x *Sessions) Save(ctx context.Context, id string, rec session.Record) error {
+// userArg is the user_id value: NULL for an anonymous session, which is
+// then not in the per-user index.
+func userArg(userID string) any {
+	if userID == "" {
+		return nil
+	}
+	return key(userID)
+}
+
+// Create implements [session.Store] with one INSERT that never replaces a
+// row. A record already expired is not written.
+func (x *Sessions) Create(ctx context.Context, id string, rec session.Record) error {
 	exp := rec.Expiry()
 	if !exp.After(x.s.now()) {
-		return x.Delete(ctx, id)
+		return wrap("session create", ctx.Err())
 	}
-	var user any // NULL for an anonymous session: not in the per-user index
-	if rec.UserID != "" {
-		user = key(rec.UserID)
-	}
-	_, err := x.s.db.ExecContext(ctx, x.s.q.sessionSave, key(id), user, blob(rec.SecretHash), blob(rec.Data),
+	res, err := x.s.db.ExecContext(ctx, x.create, key(id), userArg(rec.UserID), blob(rec.SecretHash), blob(rec.Data),
 		micros(rec.CreatedAt), micros(rec.LastSeen), micros(rec.IdleExpiry), micros(rec.AbsoluteExpiry),
 		exp.UnixMicro(), rec.IP, rec.UserAgent)
-	return wrap("session save", err)
+	if err != nil {
+		return wrap("session create", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return wrap("session create", errors.Join(session.ErrIDInUse, err))
+	}
+	return nil
+}
+
+// Update implements [session.Store] with one conditional UPDATE of the
+// live row of the same user; found is whether it matched.
+func (x *Sessions) Update(ctx context.Context, id string, rec session.Record) (bool, error) {
+	exp := rec.Expiry()
+	if !exp.After(x.s.now()) {
+		return false, x.Delete(ctx, id)
+	}
+	res, err := x.s.db.ExecContext(ctx, x.update, key(id), blob(rec.SecretHash), blob(rec.Data),
+		micros(rec.CreatedAt), micros(rec.LastSeen), micros(rec.IdleExpiry), micros(rec.AbsoluteExpiry),
+		exp.UnixMicro(), rec.IP, rec.UserAgent, x.s.nowMicros(), []byte{}, key(rec.UserID))
+	if err != nil {
+		return false, wrap("session update", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrap("session update", err)
+}
+
+// Rotate implements [session.Store] with one UPDATE that moves the live
+// row of oldID to newID.
+func (x *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.Record) (bool, error) {
+	exp := rec.Expiry()
+	if !exp.After(x.s.now()) {
+		return false, x.Delete(ctx, oldID)
+	}
+	res, err := x.s.db.ExecContext(ctx, x.rotate, key(oldID), key(newID), userArg(rec.UserID),
+		blob(rec.SecretHash), blob(rec.Data), micros(rec.CreatedAt), micros(rec.LastSeen),
+		micros(rec.IdleExpiry), micros(rec.AbsoluteExpiry), exp.UnixMicro(), rec.IP, rec.UserAgent, x.s.nowMicros())
+	if err != nil {
+		return false, wrap("session rotate", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrap("session rotate", err)
 }
 
 // Delete implements [session.Store].
 func (x *Sessions) Delete(ctx context.Context, id string) error {
-	_, err := x.s.db.ExecContext(ctx, x.s.q.sessionDelete, key(id))
+	_, err := x.s.db.ExecContext(ctx, x.del, key(id))
 	return wrap("session delete", err)
 }
 
@@ -83,7 +157,7 @@ func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]sess
 		}
 		return out, nil
 	}
-	rows, err := x.s.db.QueryContext(ctx, x.s.q.sessionList, key(userID), x.s.nowMicros())
+	rows, err := x.s.db.QueryContext(ctx, x.list, key(userID), x.s.nowMicros())
 	if err != nil {
 		return nil, wrap("session list", err)
 	}
@@ -102,11 +176,12 @@ func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]sess
 	return out, nil
 }
 
-// DeleteUser implements [session.Store] ("log out everywhere").
+// DeleteUser implements [session.Store] ("log out everywhere") with one
+// DELETE.
 func (x *Sessions) DeleteUser(ctx context.Context, userID string) error {
 	if userID == "" {
 		return wrap("session delete user", ctx.Err())
 	}
-	_, err := x.s.db.ExecContext(ctx, x.s.q.sessionDeleteUser, key(userID))
+	_, err := x.s.db.ExecContext(ctx, x.deleteUser, key(userID))
 	return wrap("session delete user", err)
 }
