@@ -392,7 +392,7 @@ func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time,
 	if !found {
 		return nil, ErrInvalidCredentials
 	}
-	return a.mfa.Enroll(ctx, userID, u.Email)
+	return a.mfa.Enroll(ctx, userID, u.Email, mfa.Proof{})
 }
 
 // ConfirmMFA activates the pending enrollment with a valid code, whose time

@@ -92,7 +92,7 @@ func TestEnroll(t *testing.T) {
 	}{{mfa.SHA1, 6, 20}, {mfa.SHA256, 8, 32}, {mfa.SHA512, 6, 64}} {
 		t.Run(c.alg.String(), func(t *testing.T) {
 			e := newEnv(t, func(cfg *mfa.Config) { cfg.Algorithm, cfg.Digits, cfg.QRSize = c.alg, c.digits, 0 })
-			s, err := e.m.Enroll(ctx, "u1", "alice@example.com")
+			s, err := e.m.Enroll(ctx, "u1", "alice@example.com", mfa.Proof{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestEnroll(t *testing.T) {
 		e := newEnv(t, nil)
 		seen := map[string]bool{}
 		for _, u := range []string{"u1", "u2", "u3", "u1"} {
-			s, err := e.m.Enroll(ctx, u, "x")
+			s, err := e.m.Enroll(ctx, u, "x", mfa.Proof{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +152,7 @@ func TestEnroll(t *testing.T) {
 }
 
 func (e *env) newEnrollErr(account string) (*mfa.Setup, error) {
-	return e.m.Enroll(context.Background(), "u1", account)
+	return e.m.Enroll(context.Background(), "u1", account, mfa.Proof{})
 }
 
 // TestConfirm covers the confirm step, including the SECURITY.md contract
@@ -168,7 +168,7 @@ func TestConfirm(t *testing.T) {
 	})
 	t.Run("wrong code keeps it pending", func(t *testing.T) {
 		e := newEnv(t, nil)
-		s, _ := e.m.Enroll(ctx, "u1", "a")
+		s, _ := e.m.Enroll(ctx, "u1", "a", mfa.Proof{})
 		wrong := codeAt(t, s, e.clock.Now().Add(-5*mfa.Period))
 		if _, err := e.m.Confirm(ctx, "u1", wrong); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("Confirm(wrong) = %v", err)
@@ -179,7 +179,7 @@ func TestConfirm(t *testing.T) {
 	})
 	t.Run("T1_confirm_code_spent", func(t *testing.T) {
 		e := newEnv(t, nil)
-		s, _ := e.m.Enroll(ctx, "u1", "a")
+		s, _ := e.m.Enroll(ctx, "u1", "a", mfa.Proof{})
 		code := codeAt(t, s, e.clock.Now())
 		codes, err := e.m.Confirm(ctx, "u1", code)
 		if err != nil {
@@ -202,7 +202,7 @@ func TestConfirm(t *testing.T) {
 	})
 	t.Run("T2_confirm_step_blocks_earlier", func(t *testing.T) {
 		e := newEnv(t, nil)
-		s, _ := e.m.Enroll(ctx, "u1", "a")
+		s, _ := e.m.Enroll(ctx, "u1", "a", mfa.Proof{})
 		if _, err := e.m.Confirm(ctx, "u1", codeAt(t, s, e.clock.Now().Add(mfa.Period))); err != nil {
 			t.Fatal(err) // T+1 accepted at confirm
 		}
@@ -213,13 +213,14 @@ func TestConfirm(t *testing.T) {
 	t.Run("re-enroll keeps active key until confirmed", func(t *testing.T) {
 		e := newEnv(t, nil)
 		old, _ := e.enrolled(t, "u1")
-		s2, err := e.m.Enroll(ctx, "u1", "a")
+		s2, err := e.m.Enroll(ctx, "u1", "a", mfa.Proof{Code: codeAt(t, old, e.clock.Now())})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := e.m.VerifyTOTP(ctx, "u1", codeAt(t, s2, e.clock.Now())); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("unconfirmed key's code = %v, want ErrInvalidCode", err)
 		}
+		e.clock.Add(mfa.Period)
 		if err := e.m.VerifyTOTP(ctx, "u1", codeAt(t, old, e.clock.Now())); err != nil {
 			t.Fatalf("old key stopped working before confirm: %v", err)
 		}
@@ -351,7 +352,7 @@ func TestVerifyTOTP(t *testing.T) {
 					c.Algorithm, c.Digits, c.Rand = alg, 8, &cycleReader{pattern: []byte("1234567890")}
 				})
 				e.clock.Set(time.Unix(row.unix, 0))
-				if _, err := e.m.Enroll(ctx, "u1", "a"); err != nil {
+				if _, err := e.m.Enroll(ctx, "u1", "a", mfa.Proof{}); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := e.m.Confirm(ctx, "u1", row.codes[ai]); err != nil {

@@ -64,7 +64,7 @@ func TestCrossProcess(t *testing.T) {
 		for i := range crossRounds {
 			must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: "fam", UserID: "u",
 				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
-			must(t, st.MFA().ReplaceBackupCodes(ctx, crossUser(i), [][]byte{crossCode(i), []byte("other")}))
+			seedMFA(t, st.MFA(), crossUser(i), crossCode(i), []byte("other"))
 		}
 
 		type proc struct {
