@@ -38,7 +38,7 @@ func TestSecretBox(t *testing.T) {
 			t.Fatal("two seals are identical")
 		}
 	})
-	t.Run("T5_bound_to_user", func(t *testing.T) {
+	t.Run("bound_to_user", func(t *testing.T) {
 		if _, err := box1.Open("u2", blob); !errors.Is(err, mfa.ErrSealedSecret) {
 			t.Fatalf("blob opened for another user: %v", err)
 		}

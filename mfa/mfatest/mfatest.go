@@ -642,10 +642,10 @@ var replayCases = []testCase[mfa.ReplayStore]{
 	{"FirstAdvance", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true})
 	}},
-	{"SameStepRejected", func(ctx context.Context, s mfa.ReplayStore) error { // T1
+	{"SameStepRejected", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u1", 100, false}, adv{"u1", 100, false})
 	}},
-	{"EarlierStepRejected", func(ctx context.Context, s mfa.ReplayStore) error { // T2
+	{"EarlierStepRejected", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u1", 99, false}, adv{"u1", 0, false}, adv{"u1", 100, false}, adv{"u1", 101, true}, adv{"u1", 100, false})
 	}},
 	{"StepZero", func(ctx context.Context, s mfa.ReplayStore) error {
@@ -654,7 +654,7 @@ var replayCases = []testCase[mfa.ReplayStore]{
 	{"PerUser", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u2", 100, true}, adv{"u2", 50, false}, adv{"u1", 100, false})
 	}},
-	{"LargeSteps", func(ctx context.Context, s mfa.ReplayStore) error { // T4: steps beyond 32 bits
+	{"LargeSteps", func(ctx context.Context, s mfa.ReplayStore) error { // steps beyond 32 bits
 		return seq(ctx, s, adv{"u1", 666666666, true}, adv{"u1", 1 << 32, true}, adv{"u1", 1<<32 + 1, true},
 			adv{"u1", 1 << 32, false}, adv{"u1", 1<<52 + 5, true}, adv{"u1", 1<<52 + 4, false}, adv{"u1", mfa.MaxStep, true}, adv{"u1", mfa.MaxStep, false})
 	}},
@@ -708,7 +708,7 @@ var replayCases = []testCase[mfa.ReplayStore]{
 		_, err := s.Advance(cancelled(), "u1", 1, far())
 		return canceledErr("Advance", err)
 	}},
-	{"AtomicSameStep", func(ctx context.Context, s mfa.ReplayStore) error { // S22
+	{"AtomicSameStep", func(ctx context.Context, s mfa.ReplayStore) error {
 		var mu sync.Mutex
 		wins := 0
 		var errs []error
@@ -744,10 +744,10 @@ var replayCases = []testCase[mfa.ReplayStore]{
 }
 
 // RunReplay checks an [mfa.ReplayStore]: first claim, same step and earlier
-// steps rejected (RFC 6238 §5.2; SECURITY T1, T2), steps beyond 32 bits
-// up to [mfa.MaxStep] (T4), expiry in the past and a 1.5 s TTL honoured (a later claim extends
+// steps rejected (RFC 6238 §5.2), steps beyond 32 bits
+// up to [mfa.MaxStep], expiry in the past and a 1.5 s TTL honoured (a later claim extends
 // the expiry), per-user isolation, hostile ids, cancelled ctx, exactly one
-// winner among 64 goroutines claiming one step (S22), and a monotonic
+// winner among 64 goroutines claiming one step, and a monotonic
 // result when 64 goroutines claim different steps.
 func RunReplay(t *testing.T, newStore func(t *testing.T) mfa.ReplayStore) {
 	t.Helper()

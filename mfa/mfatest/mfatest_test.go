@@ -245,7 +245,7 @@ func (s *replayOverwrites) Advance(ctx context.Context, u string, step uint64, _
 	return !ok || step > last, nil
 }
 
-// replayUint32 truncates steps to 32 bits (a T4 bug).
+// replayUint32 truncates steps to 32 bits.
 type replayUint32 struct{ *memstore.TOTPReplay }
 
 func (s replayUint32) Advance(ctx context.Context, u string, step uint64, exp time.Time) (bool, error) {
@@ -330,16 +330,16 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 		{"non-atomic compare-and-set", func() error {
 			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.slowCompare = true }) }))
 		}, []string{"AtomicCompareAndSet", "AtomicCreate"}},
-		{"T1 replay accepts equal step", func() error {
+		{"replay accepts equal step", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayEqual{last: map[string]uint64{}} }))
 		}, []string{"SameStepRejected", "AtomicSameStep", "StepZero"}},
-		{"S22 non-atomic Advance", func() error {
+		{"non-atomic Advance", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayRacy{race: newMeeting(), last: map[string]uint64{}} }))
 		}, []string{"AtomicSameStep"}},
-		{"T2 rejected step overwrites", func() error {
+		{"rejected step overwrites", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayOverwrites{last: map[string]uint64{}} }))
 		}, []string{"EarlierStepRejected"}},
-		{"T4 steps truncated to 32 bits", func() error {
+		{"steps truncated to 32 bits", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayUint32{memstore.NewTOTPReplay(nil)} }))
 		}, []string{"LargeSteps"}},
 		{"replay never expires", func() error {
