@@ -180,3 +180,38 @@ func ExampleSecretBox() {
 	// mfa: cannot open sealed secret
 	// true k2
 }
+
+// Replacing an active factor needs proof of it: a current code (spent), or
+// a sign-in that used the second factor recently (Proof.RecentSecondFactor).
+func ExampleMFA_Enroll_replace() {
+	ctx := context.Background()
+	now := exampleClock()
+	m := newExampleMFA(now)
+	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
+	code, _ := totp.GenerateCode(setup.Secret, now())
+	if _, err := m.Confirm(ctx, "user-42", code); err != nil {
+		log.Fatal(err)
+	}
+
+	_, err := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
+	fmt.Println(errors.Is(err, mfa.ErrFactorRequired))
+	_, err = m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{RecentSecondFactor: true})
+	fmt.Println(err)
+	// Output:
+	// true
+	// <nil>
+}
+
+// Required fails closed: when the user record says MFA is on but the
+// enrollment is gone, the login is refused with ErrStateMissing.
+func ExampleMFA_Required() {
+	ctx := context.Background()
+	m := newExampleMFA(exampleClock())
+	required, err := m.Required(ctx, "user-7", true) // the user record says MFA is on
+	fmt.Println(required, errors.Is(err, mfa.ErrStateMissing))
+	required, err = m.Required(ctx, "user-7", false)
+	fmt.Println(required, err)
+	// Output:
+	// true true
+	// false <nil>
+}
