@@ -14,20 +14,31 @@ import (
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
-// redisAhead is how far Redis's clock runs ahead of the application's in
-// the skew tests. The application clock is moved back rather than the
-// server's forward: the Debian redis-server links jemalloc, which
+// skews are how far Redis's clock runs ahead of the application's in the
+// skew tests (negative: behind). The application clock is moved rather
+// than the server's: the Debian redis-server links jemalloc, which
 // libfaketime cannot preload into, and only the difference matters.
-const redisAhead = 2 * time.Minute
+var skews = []time.Duration{2 * time.Minute, -2 * time.Minute}
 
-// TestTOTPCodeNotAcceptedTwiceWhenRedisClockIsAhead: replay records expire
-// by Redis's own clock, so with Redis 2 minutes ahead of the application a TOTP
-// code must still be refused the second time.
-func TestTOTPCodeNotAcceptedTwiceWhenRedisClockIsAhead(t *testing.T) {
+// forEachSkew runs f on every backend for every skew, with a store and an
+// application clock that differ from Redis's by that skew.
+func forEachSkew(t *testing.T, f func(t *testing.T, st *redisstore.Store, appNow func() time.Time)) {
 	forEachBackend(t, func(t *testing.T, b backend) {
+		for _, skew := range skews {
+			t.Run("redis"+skew.String(), func(t *testing.T) {
+				appNow := func() time.Time { return time.Now().Add(-skew) }
+				f(t, newStore(t, b.client(t), redisstore.Config{Now: appNow}), appNow)
+			})
+		}
+	})
+}
+
+// Replay records live their time on Redis's own clock (a relative TTL), so
+// with Redis 2 minutes ahead of the application a TOTP code is still
+// refused the second time.
+func TestTOTPCodeNotAcceptedTwiceWithRedisClockSkew(t *testing.T) {
+	forEachSkew(t, func(t *testing.T, st *redisstore.Store, appNow func() time.Time) {
 		ctx := context.Background()
-		appNow := func() time.Time { return time.Now().Add(-redisAhead) }
-		st := newStore(t, b.client(t), redisstore.Config{Now: appNow})
 		box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{ActiveKeyID: "k1", Keys: map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)}})
 		must(t, err)
 		m, err := mfa.New(mfa.Config{
@@ -48,6 +59,24 @@ func TestTOTPCodeNotAcceptedTwiceWhenRedisClockIsAhead(t *testing.T) {
 		must(t, m.VerifyTOTP(ctx, "alice", now))
 		if err := m.VerifyTOTP(ctx, "alice", now); !errors.Is(err, mfa.ErrReplayed) {
 			t.Fatalf("second use of one code = %v, want ErrReplayed", err)
+		}
+	})
+}
+
+// A login challenge lives its TTL on Redis's clock, and not past its
+// Expiry on the application's.
+func TestMFAChallengeLivesItsTTLWithRedisClockSkew(t *testing.T) {
+	forEachSkew(t, func(t *testing.T, st *redisstore.Store, appNow func() time.Time) {
+		ctx := context.Background()
+		c := st.Challenges()
+		must(t, c.Save(ctx, "live", mfa.Challenge{UserID: "alice", Expiry: appNow().Add(time.Minute)}))
+		must(t, c.Save(ctx, "short", mfa.Challenge{UserID: "alice", Expiry: appNow().Add(1500 * time.Millisecond)}))
+		if _, found, err := c.Take(ctx, "live"); err != nil || !found {
+			t.Fatalf("Take of a challenge with a minute to live = %v, %v; want found", found, err)
+		}
+		time.Sleep(2700 * time.Millisecond)
+		if _, found, err := c.Take(ctx, "short"); err != nil || found {
+			t.Fatalf("Take after the TTL = %v, %v; want not found", found, err)
 		}
 	})
 }
