@@ -20,8 +20,10 @@ import (
 //
 // Enrollments and backup codes are long-lived user state, like a row of a
 // users table: unlike every other key of this package they have no TTL and
-// stay until Delete. Redis must not evict them (a noeviction or volatile-*
-// maxmemory-policy keeps keys without a TTL).
+// stay until Delete. Redis must not evict them (maxmemory-policy
+// noeviction). An enrollment key in the older single-string format makes
+// Get and Put fail (WRONGTYPE) rather than read as "no MFA"; re-enroll
+// such users after deleting the key.
 type MFA struct{ s *Store }
 
 var _ mfa.Store = (*MFA)(nil)
