@@ -16,17 +16,17 @@ import (
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
-// skews are how far Redis's clock runs ahead of the application's in the
+// mfaSkews are how far Redis's clock runs ahead of the application's in the
 // skew tests (negative: behind). The application clock is moved rather
 // than the server's: the Debian redis-server links jemalloc, which
 // libfaketime cannot preload into, and only the difference matters.
-var skews = []time.Duration{2 * time.Minute, -2 * time.Minute}
+var mfaSkews = []time.Duration{2 * time.Minute, -2 * time.Minute}
 
-// forEachSkew runs f on every backend for every skew, with a store and an
+// forEachMFASkew runs f on every backend for every skew, with a store and an
 // application clock that differ from Redis's by that skew.
-func forEachSkew(t *testing.T, f func(t *testing.T, st *redisstore.Store, appNow func() time.Time)) {
+func forEachMFASkew(t *testing.T, f func(t *testing.T, st *redisstore.Store, appNow func() time.Time)) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		for _, skew := range skews {
+		for _, skew := range mfaSkews {
 			t.Run("redis"+skew.String(), func(t *testing.T) {
 				appNow := func() time.Time { return time.Now().Add(-skew) }
 				f(t, newStore(t, b.client(t), redisstore.Config{Now: appNow}), appNow)
@@ -39,7 +39,7 @@ func forEachSkew(t *testing.T, f func(t *testing.T, st *redisstore.Store, appNow
 // with Redis 2 minutes ahead of the application a TOTP code is still
 // refused the second time.
 func TestTOTPCodeNotAcceptedTwiceWithRedisClockSkew(t *testing.T) {
-	forEachSkew(t, func(t *testing.T, st *redisstore.Store, appNow func() time.Time) {
+	forEachMFASkew(t, func(t *testing.T, st *redisstore.Store, appNow func() time.Time) {
 		ctx := context.Background()
 		box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{ActiveKeyID: "k1", Keys: map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)}})
 		must(t, err)
@@ -68,7 +68,7 @@ func TestTOTPCodeNotAcceptedTwiceWithRedisClockSkew(t *testing.T) {
 // A login challenge lives its TTL on Redis's clock, and not past its
 // Expiry on the application's.
 func TestMFAChallengeLivesItsTTLWithRedisClockSkew(t *testing.T) {
-	forEachSkew(t, func(t *testing.T, st *redisstore.Store, appNow func() time.Time) {
+	forEachMFASkew(t, func(t *testing.T, st *redisstore.Store, appNow func() time.Time) {
 		ctx := context.Background()
 		c := st.Challenges()
 		must(t, c.Save(ctx, "live", mfa.Challenge{UserID: "alice", Expiry: appNow().Add(time.Minute)}))
