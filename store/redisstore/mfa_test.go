@@ -102,3 +102,25 @@ func crossPut(ctx context.Context, s mfa.Store, user string) (bool, error) {
 	v := binary.BigEndian.Uint64(b[:]) | 2 // never 0 or 1
 	return s.Put(ctx, user, 1, mfa.Enrollment{Version: v, Secret: []byte("sealed")}, nil)
 }
+
+// Enrollments and backup codes are user state: stored without a TTL, so no
+// expiry (and no volatile-* eviction) can turn MFA off.
+func TestMFAEnrollmentAndBackupCodesHaveNoTTL(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		c := b.client(t)
+		st := newStore(t, c, redisstore.Config{})
+		seedMFA(t, st.MFA(), "alice", []byte("code-1"), []byte("code-2"))
+		ok, err := crossPut(ctx, st.MFA(), "alice")
+		if err != nil || !ok {
+			t.Fatalf("update: %v, %v", ok, err)
+		}
+		for _, key := range []string{st.Prefix() + "me:{alice}", st.Prefix() + "mb:{alice}"} {
+			d, err := c.PTTL(ctx, key).Result()
+			must(t, err)
+			if d != -1 { // -1: exists without expiry (go-redis reports it as -1 ns)
+				t.Errorf("%s: PTTL = %v, want no expiry", key, d)
+			}
+		}
+	})
+}
