@@ -386,7 +386,8 @@ func (a *Auth) mfaError(err error) error {
 	case errors.As(err, &te):
 		return &ThrottledError{RetryAfter: retryAfter(a.now().Add(te.RetryAfter), a.now()), Scope: "mfa"}
 	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrInvalidChallenge),
-		errors.Is(err, mfa.ErrNotEnrolled), errors.Is(err, mfa.ErrNoPendingEnrollment):
+		errors.Is(err, mfa.ErrNotEnrolled), errors.Is(err, mfa.ErrNoPendingEnrollment),
+		errors.Is(err, mfa.ErrFactorRequired):
 		return ErrInvalidCode
 	}
 	return err
@@ -585,15 +586,21 @@ func (a *Auth) Recent(authTime time.Time) bool {
 }
 
 // EnrollMFA starts a TOTP enrollment for userID, whose last interactive
-// sign-in was at authTime; it needs a recent sign-in ([ErrReauthRequired]).
-// An active enrollment stays in force until the new one is confirmed.
-func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time, c Client) (*mfa.Setup, error) {
+// sign-in was at authTime with the methods amr (the access token's claims);
+// it needs a recent sign-in ([ErrReauthRequired]). When a factor is already
+// active, replacing it needs the current factor: code (a current TOTP code
+// or an unused backup code, spent here), or a recent sign-in that itself
+// used the second factor; otherwise the error matches
+// [mfa.ErrFactorRequired] and nothing changes. An active enrollment stays
+// in force until the new one is confirmed.
+func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time, amr []string, code string, c Client) (*mfa.Setup, error) {
 	if a.mfa == nil {
 		return nil, ErrMFANotConfigured
 	}
 	if !a.Recent(authTime) {
 		return nil, ErrReauthRequired
 	}
+	proof := mfa.Proof{Code: code, RecentSecondFactor: usedSecondFactor(amr)}
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
@@ -607,10 +614,22 @@ func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time,
 	}
 	var setup *mfa.Setup
 	err := a.store(ctx, func(ctx context.Context) (err error) {
-		setup, err = a.mfa.Enroll(ctx, userID, u.Email)
+		setup, err = a.mfa.Enroll(ctx, userID, u.Email, proof)
 		return err
 	})
 	return setup, err
+}
+
+// usedSecondFactor reports whether amr (RFC 8176 values) records a second
+// factor: a one-time code or a multi-factor method.
+func usedSecondFactor(amr []string) bool {
+	for _, m := range amr {
+		switch m {
+		case "otp", "mfa", "hwk", "swk":
+			return true
+		}
+	}
+	return false
 }
 
 // ConfirmMFA activates the pending enrollment with a valid code, whose time

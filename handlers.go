@@ -15,32 +15,14 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/password"
 )
 
-// Error codes of the JSON bodies `{"error": CODE}` the handlers answer with.
-const (
-	CodeInvalidRequest     = "invalid_request"
-	CodeTooLarge           = "too_large"
-	CodeNotFound           = "not_found"
-	CodeMethodNotAllowed   = "method_not_allowed"
-	CodeInvalidCredentials = "invalid_credentials"
-	CodeInvalidCode        = "invalid_code"
-	CodeInvalidEmail       = "invalid_email"
-	CodeWeakPassword       = "weak_password"
-	CodeEmailTaken         = "email_taken"
-	CodeTokenReused        = "token_reused"
-	CodeInvalidToken       = "invalid_token"
-	CodeReauthRequired     = "reauth_required"
-	CodeInternal           = "internal_error"
-	// CodeUnsupportedMediaType (415) is a body sent without
-	// Content-Type: application/json.
-	CodeUnsupportedMediaType = "unsupported_media_type"
-	// CodeUnavailable (503, with Retry-After) is a store, the mailer or the
-	// hashing cap failing to answer: retry later.
-	CodeUnavailable = middleware.CodeUnavailable
-)
+// The error codes of the JSON bodies `{"error": CODE}` are the one list in
+// package middleware (middleware.Code*), shared with the middleware's own
+// answers.
 
 // userJSON is the public view of a user in responses.
 type userJSON struct {
@@ -181,10 +163,10 @@ func (a *Auth) Handler(opts ...HandlerOption) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := routes[r.URL.Path]; ok {
 			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+			writeError(w, http.StatusMethodNotAllowed, middleware.CodeMethodNotAllowed)
 			return
 		}
-		writeError(w, http.StatusNotFound, CodeNotFound)
+		writeError(w, http.StatusNotFound, middleware.CodeNotFound)
 	})
 	limit := a.cfg.MaxBodyBytes
 	if limit <= 0 {
@@ -215,7 +197,7 @@ func checkOptions(o handlerOptions) error {
 func (h *handlers) refuseAll(err error) http.Handler {
 	h.log.Error("authkit: handler configuration", "err", err)
 	return middleware.SecureHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusInternalServerError, CodeInternal)
+		writeError(w, http.StatusInternalServerError, middleware.CodeInternal)
 	}))
 }
 
@@ -244,7 +226,7 @@ func (h *handlers) route(next http.Handler) http.Handler {
 			}
 		}
 		if !strings.HasPrefix(rest, "/") || asked != h.prefix+rest {
-			writeError(w, http.StatusNotFound, CodeNotFound)
+			writeError(w, http.StatusNotFound, middleware.CodeNotFound)
 			return
 		}
 		r2 := new(http.Request)
@@ -265,7 +247,7 @@ func (h *handlers) recover(next http.Handler) http.Handler {
 					panic(v)
 				}
 				h.log.ErrorContext(r.Context(), "authkit: panic in handler", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				writeError(w, http.StatusInternalServerError, CodeInternal)
+				writeError(w, http.StatusInternalServerError, middleware.CodeInternal)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -289,23 +271,23 @@ func hasBody(r *http.Request) bool {
 // unusable.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if !jsonBody(r) {
-		writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType)
+		writeError(w, http.StatusUnsupportedMediaType, middleware.CodeUnsupportedMediaType)
 		return false
 	}
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge)
+			writeError(w, http.StatusRequestEntityTooLarge, middleware.CodeTooLarge)
 		} else {
-			writeError(w, http.StatusBadRequest, CodeInvalidRequest)
+			writeError(w, http.StatusBadRequest, middleware.CodeInvalidRequest)
 		}
 		return false
 	}
 	// json.Unmarshal refuses trailing data; null, arrays and scalars would
 	// decode into v without an error, so the object is checked first.
 	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, v) != nil {
-		writeError(w, http.StatusBadRequest, CodeInvalidRequest)
+		writeError(w, http.StatusBadRequest, middleware.CodeInvalidRequest)
 		return false
 	}
 	return true
@@ -327,29 +309,31 @@ func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &te):
 		middleware.WriteRateLimited(w, te.RetryAfter)
 	case errors.As(err, &pe):
-		writeErrorReason(w, http.StatusBadRequest, CodeWeakPassword, string(pe.Rule))
+		writeErrorReason(w, http.StatusBadRequest, middleware.CodeWeakPassword, string(pe.Rule))
 	case errors.Is(err, ErrInvalidEmail):
-		writeError(w, http.StatusBadRequest, CodeInvalidEmail)
+		writeError(w, http.StatusBadRequest, middleware.CodeInvalidEmail)
 	case errors.Is(err, ErrLoginTaken):
-		writeError(w, http.StatusConflict, CodeEmailTaken)
+		writeError(w, http.StatusConflict, middleware.CodeEmailTaken)
 	case errors.Is(err, ErrInvalidCredentials):
-		writeError(w, http.StatusUnauthorized, CodeInvalidCredentials)
+		writeError(w, http.StatusUnauthorized, middleware.CodeInvalidCredentials)
 	case errors.Is(err, ErrInvalidCode):
-		writeError(w, http.StatusUnauthorized, CodeInvalidCode)
+		writeError(w, http.StatusUnauthorized, middleware.CodeInvalidCode)
 	case errors.Is(err, ErrReauthRequired):
-		writeError(w, http.StatusUnauthorized, CodeReauthRequired)
+		writeError(w, http.StatusUnauthorized, middleware.CodeReauthRequired)
 	case errors.Is(err, ErrTokenReused):
 		h.clearCookies(w)
-		writeError(w, http.StatusUnauthorized, CodeTokenReused)
+		writeError(w, http.StatusUnauthorized, middleware.CodeTokenReused)
 	case errors.Is(err, ErrInvalidToken):
-		writeError(w, http.StatusUnauthorized, CodeInvalidToken)
+		writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
+	case errors.Is(err, mfa.ErrStateChanged):
+		writeError(w, http.StatusConflict, middleware.CodeConflict)
 	case errors.Is(err, ErrMFANotConfigured), errors.Is(err, ErrNotSupported):
-		writeError(w, http.StatusNotFound, CodeNotFound)
+		writeError(w, http.StatusNotFound, middleware.CodeNotFound)
 	case errors.Is(err, password.ErrBusy):
 		writeUnavailable(w, busyRetryAfter)
 	case isBug(err):
 		h.log.ErrorContext(r.Context(), "authkit: request failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, CodeInternal)
+		writeError(w, http.StatusInternalServerError, middleware.CodeInternal)
 	default:
 		h.log.ErrorContext(r.Context(), "authkit: dependency failed", "path", r.URL.Path, "err", err)
 		writeUnavailable(w, unavailableRetryAfter)
@@ -457,7 +441,7 @@ func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
 		if duplicateTokenCookie(r) {
 			h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "duplicate_cookie", h.a.ClientOf(r), "", "")
 			clearTokenCookies(w, h.prefix)
-			writeError(w, http.StatusUnauthorized, CodeInvalidToken)
+			writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
 			return
 		}
 		next(w, r)
@@ -500,7 +484,7 @@ func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tok == "" {
-		writeError(w, http.StatusUnauthorized, CodeInvalidToken)
+		writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
 		return
 	}
 	t, u, err := h.a.Refresh(r.Context(), tok, h.a.ClientOf(r))
@@ -579,7 +563,13 @@ type codeBody struct {
 }
 
 func (h *handlers) mfaEnroll(w http.ResponseWriter, r *http.Request, p middleware.Principal) {
-	s, err := h.a.EnrollMFA(r.Context(), p.Subject, p.AuthTime, h.a.ClientOf(r))
+	// A body is optional: {"code"} proves the active factor when one is
+	// being replaced. An empty body is no body.
+	var in codeBody
+	if r.ContentLength != 0 && !decode(w, r, &in) {
+		return
+	}
+	s, err := h.a.EnrollMFA(r.Context(), p.Subject, p.AuthTime, p.AMR, in.Code, h.a.ClientOf(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -20,12 +20,11 @@ type mfaFixedStore struct{ e *mfa.Enrollment }
 func (s mfaFixedStore) Get(context.Context, string) (mfa.Enrollment, bool, error) {
 	return *s.e, true, nil
 }
-func (s mfaFixedStore) Put(_ context.Context, _ string, e mfa.Enrollment) error {
+func (s mfaFixedStore) Put(_ context.Context, _ string, _ uint64, e mfa.Enrollment, _ [][]byte) (bool, error) {
 	*s.e = e
-	return nil
+	return true, nil
 }
-func (mfaFixedStore) Delete(context.Context, string) error                       { return nil }
-func (mfaFixedStore) ReplaceBackupCodes(context.Context, string, [][]byte) error { return nil }
+func (mfaFixedStore) Delete(context.Context, string) error { return nil }
 func (mfaFixedStore) UseBackupCode(context.Context, string, []byte) (bool, error) {
 	return false, nil
 }
@@ -40,9 +39,6 @@ type mfaNopCounter struct{}
 
 func (mfaNopCounter) Incr(context.Context, string, time.Duration) (int, time.Time, error) {
 	return 1, time.Time{}, nil
-}
-func (mfaNopCounter) Count(context.Context, string) (int, time.Time, error) {
-	return 0, time.Time{}, nil
 }
 func (mfaNopCounter) Reset(context.Context, string) error { return nil }
 
@@ -64,7 +60,7 @@ func BenchmarkTOTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	setup, err := m.Enroll(ctx, "u1", "bench@example.com")
+	setup, err := m.Enroll(ctx, "u1", "bench@example.com", mfa.Proof{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -123,7 +123,18 @@ func (m *MFA) UseBackupCode(ctx context.Context, userID, code string) error {
 // replaces the user's whole set of backup codes with a new one, returned
 // once; the old set stops working (ASVS 6.5.1–6.5.2). The login flow also
 // requires a recent sign-in (ASVS 7.5.1).
+//
+// The new set is written only over the enrollment state the code was
+// checked against: if the factor was replaced or disabled meanwhile,
+// nothing is written and the error is [ErrStateChanged].
 func (m *MFA) RegenerateBackupCodes(ctx context.Context, userID, code string) ([]string, error) {
+	e, found, err := m.cfg.Store.Get(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: store: %w", err)
+	}
+	if !found || !e.Active() {
+		return nil, ErrNotEnrolled
+	}
 	if _, err := m.Verify(ctx, userID, code); err != nil {
 		return nil, err
 	}
@@ -131,8 +142,8 @@ func (m *MFA) RegenerateBackupCodes(ctx context.Context, userID, code string) ([
 	if err != nil {
 		return nil, err
 	}
-	if err := m.cfg.Store.ReplaceBackupCodes(ctx, userID, macs); err != nil {
-		return nil, fmt.Errorf("mfa: store: %w", err)
+	if err := m.put(ctx, userID, e.Version, e, macs); err != nil {
+		return nil, err
 	}
 	return codes, nil
 }

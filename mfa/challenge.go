@@ -15,7 +15,7 @@ import (
 // base64url (256 bits; ASVS 7.2.3). The store keys on the hex SHA-256 of the
 // token, so a leaked store yields no usable tokens. The token has no dots
 // and is not a JWT, and it lives only in the ChallengeStore, so no access
-// token verifier accepts it (SECURITY S3).
+// token verifier accepts it.
 const (
 	challengePrefix    = "mfa_"
 	challengeTokenSize = 32

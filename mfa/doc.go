@@ -12,8 +12,33 @@
 // after the user proves one valid code; that code's time step is spent
 // like any other, so it cannot be replayed at the next login.
 //
-// [MFA.VerifyTOTP] computes the codes for steps T−1, T and T+1 of the
-// server clock (RFC 6238 §5.2, ASVS 6.5.8; 30 s steps, ASVS 6.5.5),
+// # Replacing or removing a factor
+//
+// A session alone never changes an active factor. Starting a replacement
+// while a TOTP key is active needs a [Proof]: a current TOTP or backup code
+// (verified and spent) or the caller's statement that the sign-in itself
+// used the second factor recently; without one Enroll returns
+// [ErrFactorRequired]. Confirm replaces an active key only with a pending
+// key whose Enroll was so authorized. [MFA.Disable] and
+// [MFA.RegenerateBackupCodes] take a current code. Enrolling when no
+// factor is active needs no proof.
+//
+// Every write is a compare-and-set on [Enrollment.Version] (a fresh random
+// value per write), so a Confirm, Enroll, regeneration or Reseal that read
+// the enrollment before a Delete (MFA disabled, account reset) or another
+// change writes nothing and returns [ErrStateChanged]: deleted state never
+// comes back.
+//
+// # Missing state fails closed
+//
+// The login flow keeps a durable fact that MFA is on (on the user record)
+// and asks [MFA.Required] with it: when the enrollment is then absent or
+// unreadable (data lost from the store, a restore from an older backup)
+// the answer is [ErrStateMissing], and the login is refused rather than
+// downgraded to one factor.
+//
+// [MFA.VerifyTOTP] computes the codes (crypto/hmac) for steps T, T−1 and
+// T+1 of the server clock (RFC 6238 §5.2, ASVS 6.5.8; 30 s steps, ASVS 6.5.5),
 // compares them in constant time and then claims the matched step in a
 // [ReplayStore] with an atomic "set if greater". The same step, or any
 // earlier one, never passes twice (RFC 6238 §5.2: the verifier "MUST NOT
@@ -45,8 +70,9 @@
 // Every code check counts toward a per-account budget (default 5 per 15
 // minutes) in an [AttemptCounter] before it runs, so parallel sessions
 // together cannot exceed it (RFC 4226 §7.3, "across login sessions"); a
-// success resets it. The counter interface has the same method set as the
-// root package's lockout store, so one adapter serves both; mfa uses keys
+// success resets it. [AttemptCounter] is only the two methods mfa calls
+// (Incr, Reset) of the one attempt counter a host already has (the root
+// package's AttemptStore; every store adapter's Attempts); mfa uses keys
 // starting with "mfa:".
 //
 // # Two-step login
@@ -62,5 +88,8 @@
 //
 // Stores see sealed secrets, MACs and hashes only. mfa/mfatest holds the
 // conformance suites for [Store], [ReplayStore] and [ChallengeStore];
-// store/memstore implements all three.
+// store/memstore, store/redisstore and store/sqlstore implement all three.
+// Enrollments and backup codes are long-lived user state (no expiry);
+// replay records and challenges expire, and a store whose server has its
+// own clock (Redis) sets their lifetime relative to that clock.
 package mfa

@@ -29,6 +29,19 @@ var (
 	// ErrSealedSecret reports a sealed blob that cannot be opened: malformed,
 	// tampered with, sealed for another user or under an unknown key.
 	ErrSealedSecret = errors.New("mfa: cannot open sealed secret")
+	// ErrFactorRequired reports an attempt to replace an active second
+	// factor without proof of it: a current TOTP or backup code, or a
+	// sign-in that itself used the second factor recently ([Proof]).
+	ErrFactorRequired = errors.New("mfa: current second factor required")
+	// ErrStateChanged reports a write that lost a compare-and-set: the
+	// enrollment was changed or deleted (MFA disabled, account reset)
+	// after this operation read it, so nothing was written.
+	ErrStateChanged = errors.New("mfa: enrollment changed concurrently")
+	// ErrStateMissing reports that the caller expects MFA to be on for the
+	// user but the enrollment is absent, inactive or cannot be read (data
+	// lost from the store, a restore from an older backup, a store
+	// failure). The login must be refused, never downgraded to one factor.
+	ErrStateMissing = errors.New("mfa: enrollment missing for a user with MFA on")
 	// ErrInvalidConfig reports a rejected Config or SecretBoxConfig.
 	ErrInvalidConfig = errors.New("mfa: invalid config")
 )

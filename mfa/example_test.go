@@ -50,7 +50,7 @@ func exampleClock() func() time.Time {
 // entry, the otpauth:// URI, and a QR code PNG of it.
 func ExampleMFA_Enroll() {
 	m := newExampleMFA(exampleClock())
-	setup, err := m.Enroll(context.Background(), "user-42", "alice@example.com")
+	setup, err := m.Enroll(context.Background(), "user-42", "alice@example.com", mfa.Proof{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func ExampleMFA_Confirm() {
 	ctx := context.Background()
 	now := exampleClock()
 	m := newExampleMFA(now)
-	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com")
+	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
 
 	code, _ := totp.GenerateCode(setup.Secret, now()) // what the app shows
 	backupCodes, err := m.Confirm(ctx, "user-42", code)
@@ -93,7 +93,7 @@ func ExampleMFA_VerifyTOTP() {
 	t := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { return t }
 	m := newExampleMFA(now)
-	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com")
+	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
 	c, _ := totp.GenerateCode(setup.Secret, t)
 	if _, err := m.Confirm(ctx, "user-42", c); err != nil {
 		log.Fatal(err)
@@ -113,7 +113,7 @@ func ExampleMFA_UseBackupCode() {
 	ctx := context.Background()
 	now := exampleClock()
 	m := newExampleMFA(now)
-	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com")
+	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
 	c, _ := totp.GenerateCode(setup.Secret, now())
 	backupCodes, err := m.Confirm(ctx, "user-42", c)
 	if err != nil {
@@ -136,7 +136,7 @@ func ExampleMFA_VerifyChallenge() {
 	t := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { return t }
 	m := newExampleMFA(now)
-	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com")
+	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
 	c, _ := totp.GenerateCode(setup.Secret, t)
 	if _, err := m.Confirm(ctx, "user-42", c); err != nil {
 		log.Fatal(err)
@@ -179,4 +179,39 @@ func ExampleSecretBox() {
 	// totp key
 	// mfa: cannot open sealed secret
 	// true k2
+}
+
+// Replacing an active factor needs proof of it: a current code (spent), or
+// a sign-in that used the second factor recently (Proof.RecentSecondFactor).
+func ExampleMFA_Enroll_replace() {
+	ctx := context.Background()
+	now := exampleClock()
+	m := newExampleMFA(now)
+	setup, _ := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
+	code, _ := totp.GenerateCode(setup.Secret, now())
+	if _, err := m.Confirm(ctx, "user-42", code); err != nil {
+		log.Fatal(err)
+	}
+
+	_, err := m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{})
+	fmt.Println(errors.Is(err, mfa.ErrFactorRequired))
+	_, err = m.Enroll(ctx, "user-42", "alice@example.com", mfa.Proof{RecentSecondFactor: true})
+	fmt.Println(err)
+	// Output:
+	// true
+	// <nil>
+}
+
+// Required fails closed: when the user record says MFA is on but the
+// enrollment is gone, the login is refused with ErrStateMissing.
+func ExampleMFA_Required() {
+	ctx := context.Background()
+	m := newExampleMFA(exampleClock())
+	required, err := m.Required(ctx, "user-7", true) // the user record says MFA is on
+	fmt.Println(required, errors.Is(err, mfa.ErrStateMissing))
+	required, err = m.Required(ctx, "user-7", false)
+	fmt.Println(required, err)
+	// Output:
+	// true true
+	// false <nil>
 }

@@ -179,7 +179,7 @@ func codeAt(t testing.TB, s *mfa.Setup, at time.Time) string {
 func (e *env) enrolled(t testing.TB, user string) (*mfa.Setup, []string) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := e.m.Enroll(ctx, user, user+"@example.com")
+	s, err := e.m.Enroll(ctx, user, user+"@example.com", mfa.Proof{})
 	if err != nil {
 		t.Fatal(err)
 	}

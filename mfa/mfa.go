@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image/png"
@@ -237,14 +238,87 @@ func toOTPAlgorithm(a Algorithm) otp.Algorithm {
 	return otp.AlgorithmSHA1
 }
 
+// Proof authorizes replacing an active second factor ([MFA.Enroll] while a
+// TOTP key is active). The zero Proof authorizes nothing.
+type Proof struct {
+	// Code is a current TOTP code or an unused backup code of the active
+	// factor. It is verified like a login code (throttled, replay-proof)
+	// and spent.
+	Code string
+	// RecentSecondFactor is the caller's statement that the sign-in of
+	// this request itself used the second factor, within the caller's
+	// recent-authentication window (for example the access token's amr
+	// includes "mfa" or "otp" and its auth_time is recent). mfa cannot
+	// check it; set it only from such verified facts.
+	RecentSecondFactor bool
+}
+
+// newVersion returns a fresh random nonzero [Enrollment.Version] distinct
+// from prev.
+func (m *MFA) newVersion(prev uint64) (uint64, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(m.cfg.Rand, b[:]); err != nil {
+		return 0, fmt.Errorf("mfa: generating version: %w", err)
+	}
+	v := binary.BigEndian.Uint64(b[:])
+	if v == 0 || v == prev {
+		v = prev + 1
+		if v == 0 {
+			v = 1
+		}
+	}
+	return v, nil
+}
+
+// put writes e over the state with version prev (0: none stored) under a
+// fresh version; a lost compare-and-set is [ErrStateChanged].
+func (m *MFA) put(ctx context.Context, userID string, prev uint64, e Enrollment, codeMACs [][]byte) error {
+	v, err := m.newVersion(prev)
+	if err != nil {
+		return err
+	}
+	e.Version = v
+	ok, err := m.cfg.Store.Put(ctx, userID, prev, e, codeMACs)
+	if err != nil {
+		return fmt.Errorf("mfa: store: %w", err)
+	}
+	if !ok {
+		return ErrStateChanged
+	}
+	return nil
+}
+
 // Enroll starts a TOTP enrollment for userID: it generates a fresh key from
 // the CSPRNG (RFC 6238 §5.1; RFC 4226 §4 R6), seals it and stores it as
-// pending. An active enrollment keeps working until [MFA.Confirm] succeeds
-// with a code from the new key. account is the label shown in the app (for
-// example the email address) and must not contain ':'.
-func (m *MFA) Enroll(ctx context.Context, userID, account string) (*Setup, error) {
+// pending. account is the label shown in the app (for example the email
+// address) and must not contain ':'.
+//
+// When the user has no active factor, p is ignored. When a TOTP key is
+// active, starting its replacement needs p: a current code (verified and
+// spent first) or p.RecentSecondFactor; otherwise Enroll returns
+// [ErrFactorRequired] and stores nothing. The active key keeps working
+// until [MFA.Confirm] succeeds with a code from the new one. Errors:
+// [ErrFactorRequired], those of [MFA.Verify] for p.Code,
+// [ErrStateChanged] when the enrollment changed meanwhile, or a wrapped
+// store error.
+func (m *MFA) Enroll(ctx context.Context, userID, account string, p Proof) (*Setup, error) {
 	if strings.Contains(account, ":") || account == "" {
 		return nil, fmt.Errorf("mfa: account must be non-empty and contain no ':'")
+	}
+	e, found, err := m.cfg.Store.Get(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: store: %w", err)
+	}
+	if e.Active() {
+		switch {
+		case p.RecentSecondFactor:
+		case p.Code != "":
+			if _, err := m.Verify(ctx, userID, p.Code); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, ErrFactorRequired
+		}
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
 		Issuer:      m.cfg.Issuer,
@@ -283,13 +357,13 @@ func (m *MFA) Enroll(ctx context.Context, userID, account string) (*Setup, error
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := m.cfg.Store.Get(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("mfa: store: %w", err)
+	prev := e.Version
+	if !found {
+		prev = 0
 	}
-	e.Pending, e.PendingAt = sealed, m.cfg.Now()
-	if err := m.cfg.Store.Put(ctx, userID, e); err != nil {
-		return nil, fmt.Errorf("mfa: store: %w", err)
+	e.Pending, e.PendingAt, e.PendingReplaces = sealed, m.cfg.Now(), e.Active()
+	if err := m.put(ctx, userID, prev, e, nil); err != nil {
+		return nil, err
 	}
 	return &Setup{Secret: secretB32, URL: uri, QRPNG: pngBuf.Bytes(), Algorithm: m.cfg.Algorithm, Digits: m.cfg.Digits}, nil
 }
@@ -298,7 +372,13 @@ func (m *MFA) Enroll(ctx context.Context, userID, account string) (*Setup, error
 // key. The code's time step is claimed in the ReplayStore like any other, so
 // it cannot be replayed at the next login (RFC 6238 §5.2). On success the
 // pending key becomes the active one and a fresh set of backup codes
-// replaces any old set; they are returned once and never stored in clear.
+// replaces any old set in the same store write; they are returned once and
+// never stored in clear.
+//
+// A pending key never replaces an active one unless its [MFA.Enroll] was
+// authorized by a [Proof] ([ErrFactorRequired] otherwise), and a Confirm
+// that read the enrollment before it was changed or deleted writes nothing
+// ([ErrStateChanged]).
 func (m *MFA) Confirm(ctx context.Context, userID, code string) (backupCodes []string, err error) {
 	e, found, err := m.cfg.Store.Get(ctx, userID)
 	if err != nil {
@@ -306,6 +386,9 @@ func (m *MFA) Confirm(ctx context.Context, userID, code string) (backupCodes []s
 	}
 	if !found || len(e.Pending) == 0 {
 		return nil, ErrNoPendingEnrollment
+	}
+	if e.Active() && !e.PendingReplaces {
+		return nil, ErrFactorRequired
 	}
 	err = m.throttled(ctx, userID, func() error { return m.checkTOTP(ctx, userID, e.Pending, code) })
 	if err != nil {
@@ -315,12 +398,9 @@ func (m *MFA) Confirm(ctx context.Context, userID, code string) (backupCodes []s
 	if err != nil {
 		return nil, err
 	}
-	if err := m.cfg.Store.ReplaceBackupCodes(ctx, userID, macs); err != nil {
-		return nil, fmt.Errorf("mfa: store: %w", err)
-	}
-	e = Enrollment{Secret: e.Pending, ConfirmedAt: m.cfg.Now()}
-	if err := m.cfg.Store.Put(ctx, userID, e); err != nil {
-		return nil, fmt.Errorf("mfa: store: %w", err)
+	next := Enrollment{Secret: e.Pending, ConfirmedAt: m.cfg.Now()}
+	if err := m.put(ctx, userID, e.Version, next, macs); err != nil {
+		return nil, err
 	}
 	return codes, nil
 }
@@ -331,6 +411,27 @@ func (m *MFA) Enrolled(ctx context.Context, userID string) (bool, error) {
 	e, found, err := m.cfg.Store.Get(ctx, userID)
 	if err != nil {
 		return false, fmt.Errorf("mfa: store: %w", err)
+	}
+	return found && e.Active(), nil
+}
+
+// Required reports whether userID must pass the second factor at login.
+// expected is the durable fact the caller keeps outside this package (on
+// the user record) that MFA is on for the user. When expected is true and
+// the enrollment is absent, has no active key or cannot be read, Required
+// returns true and an error matching [ErrStateMissing] (and the store
+// error, if any): the caller refuses the login, and never downgrades it
+// to one factor. When expected is false it reports whether a key is
+// active, and a store failure is returned wrapped (callers fail closed).
+func (m *MFA) Required(ctx context.Context, userID string, expected bool) (bool, error) {
+	e, found, err := m.cfg.Store.Get(ctx, userID)
+	switch {
+	case err != nil && expected:
+		return true, fmt.Errorf("%w: %w", ErrStateMissing, err)
+	case err != nil:
+		return false, fmt.Errorf("mfa: store: %w", err)
+	case expected && (!found || !e.Active()):
+		return true, ErrStateMissing
 	}
 	return found && e.Active(), nil
 }
@@ -433,18 +534,12 @@ func throttleKey(userID string) string { return "mfa:" + userID }
 // throttled runs check under the per-account throttle. Every check is
 // counted before it runs, so parallel sessions together get at most
 // MaxFailures checks per window (RFC 4226 §7.3 "across login sessions");
-// a success resets the count.
+// attempts past the budget are counted too, which does not extend the
+// window. A success resets the count.
 func (m *MFA) throttled(ctx context.Context, userID string, check func() error) error {
 	key := throttleKey(userID)
 	now := m.cfg.Now()
-	n, end, err := m.cfg.Throttle.Count(ctx, key)
-	if err != nil {
-		return fmt.Errorf("mfa: throttle: %w", err)
-	}
-	if n >= m.cfg.MaxFailures && now.Before(end) {
-		return &ThrottledError{RetryAfter: end.Sub(now)}
-	}
-	n, end, err = m.cfg.Throttle.Incr(ctx, key, m.cfg.FailureWindow)
+	n, end, err := m.cfg.Throttle.Incr(ctx, key, m.cfg.FailureWindow)
 	if err != nil {
 		return fmt.Errorf("mfa: throttle: %w", err)
 	}
@@ -475,6 +570,8 @@ func (m *MFA) Disable(ctx context.Context, userID, code string) error {
 
 // Reseal re-encrypts the user's stored keys under the SecretBox's active
 // key after a key rotation; changed reports whether anything was rewritten.
+// A concurrent change of the enrollment makes it fail with
+// [ErrStateChanged]; call it again.
 func (m *MFA) Reseal(ctx context.Context, userID string) (changed bool, err error) {
 	e, found, err := m.cfg.Store.Get(ctx, userID)
 	if err != nil || !found {
@@ -491,8 +588,8 @@ func (m *MFA) Reseal(ctx context.Context, userID string) (changed bool, err erro
 		*p, changed = out, changed || c
 	}
 	if changed {
-		if err := m.cfg.Store.Put(ctx, userID, e); err != nil {
-			return false, fmt.Errorf("mfa: store: %w", err)
+		if err := m.put(ctx, userID, e.Version, e, nil); err != nil {
+			return false, err
 		}
 	}
 	return changed, nil

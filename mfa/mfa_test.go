@@ -92,13 +92,13 @@ func TestEnroll(t *testing.T) {
 	}{{mfa.SHA1, 6, 20}, {mfa.SHA256, 8, 32}, {mfa.SHA512, 6, 64}} {
 		t.Run(c.alg.String(), func(t *testing.T) {
 			e := newEnv(t, func(cfg *mfa.Config) { cfg.Algorithm, cfg.Digits, cfg.QRSize = c.alg, c.digits, 0 })
-			s, err := e.m.Enroll(ctx, "u1", "alice@example.com")
+			s, err := e.m.Enroll(ctx, "u1", "alice@example.com", mfa.Proof{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s.Secret)
 			if err != nil || len(secret) != c.secretSize {
-				t.Fatalf("T5: secret %q is %d bytes (%v), want %d", s.Secret, len(secret), err, c.secretSize)
+				t.Fatalf("secret %q is %d bytes (%v), want %d", s.Secret, len(secret), err, c.secretSize)
 			}
 			k, err := otp.NewKeyFromURL(s.URL)
 			if err != nil {
@@ -119,21 +119,21 @@ func TestEnroll(t *testing.T) {
 			if ok, err := e.m.Enrolled(ctx, "u1"); err != nil || ok {
 				t.Errorf("Enrolled before Confirm = %v, %v", ok, err)
 			}
-			// T5: the secret is sealed at rest.
+			// The secret is sealed at rest.
 			rec, _, _ := e.store.Get(ctx, "u1")
 			if len(rec.Pending) == 0 || bytes.Contains(rec.Pending, secret) || bytes.Contains(rec.Pending, []byte(s.Secret)) {
-				t.Errorf("T5: stored record exposes the secret")
+				t.Errorf("stored record exposes the secret")
 			}
 			if err := e.m.VerifyTOTP(ctx, "u1", codeAt(t, s, e.clock.Now())); !errors.Is(err, mfa.ErrNotEnrolled) {
 				t.Errorf("VerifyTOTP on a pending enrollment = %v, want ErrNotEnrolled", err)
 			}
 		})
 	}
-	t.Run("T5_ASVS_6.5.3_unique_per_user", func(t *testing.T) { // CSPRNG by default
+	t.Run("ASVS_6.5.3_unique_per_user", func(t *testing.T) { // CSPRNG by default
 		e := newEnv(t, nil)
 		seen := map[string]bool{}
 		for _, u := range []string{"u1", "u2", "u3", "u1"} {
-			s, err := e.m.Enroll(ctx, u, "x")
+			s, err := e.m.Enroll(ctx, u, "x", mfa.Proof{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,12 +152,11 @@ func TestEnroll(t *testing.T) {
 }
 
 func (e *env) newEnrollErr(account string) (*mfa.Setup, error) {
-	return e.m.Enroll(context.Background(), "u1", account)
+	return e.m.Enroll(context.Background(), "u1", account, mfa.Proof{})
 }
 
-// TestConfirm covers the confirm step, including the SECURITY.md contract
-// note "T1/T2 with the contract: the code used to confirm enrollment spends
-// its time step".
+// TestConfirm covers the confirm step, including that the code used to
+// confirm an enrollment spends its time step.
 func TestConfirm(t *testing.T) {
 	ctx := context.Background()
 	t.Run("no pending", func(t *testing.T) {
@@ -168,7 +167,7 @@ func TestConfirm(t *testing.T) {
 	})
 	t.Run("wrong code keeps it pending", func(t *testing.T) {
 		e := newEnv(t, nil)
-		s, _ := e.m.Enroll(ctx, "u1", "a")
+		s, _ := e.m.Enroll(ctx, "u1", "a", mfa.Proof{})
 		wrong := codeAt(t, s, e.clock.Now().Add(-5*mfa.Period))
 		if _, err := e.m.Confirm(ctx, "u1", wrong); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("Confirm(wrong) = %v", err)
@@ -177,9 +176,9 @@ func TestConfirm(t *testing.T) {
 			t.Fatal("active after a wrong code")
 		}
 	})
-	t.Run("T1_confirm_code_spent", func(t *testing.T) {
+	t.Run("confirm_code_spent", func(t *testing.T) {
 		e := newEnv(t, nil)
-		s, _ := e.m.Enroll(ctx, "u1", "a")
+		s, _ := e.m.Enroll(ctx, "u1", "a", mfa.Proof{})
 		code := codeAt(t, s, e.clock.Now())
 		codes, err := e.m.Confirm(ctx, "u1", code)
 		if err != nil {
@@ -200,9 +199,9 @@ func TestConfirm(t *testing.T) {
 			t.Fatalf("next step's code: %v", err)
 		}
 	})
-	t.Run("T2_confirm_step_blocks_earlier", func(t *testing.T) {
+	t.Run("confirm_step_blocks_earlier", func(t *testing.T) {
 		e := newEnv(t, nil)
-		s, _ := e.m.Enroll(ctx, "u1", "a")
+		s, _ := e.m.Enroll(ctx, "u1", "a", mfa.Proof{})
 		if _, err := e.m.Confirm(ctx, "u1", codeAt(t, s, e.clock.Now().Add(mfa.Period))); err != nil {
 			t.Fatal(err) // T+1 accepted at confirm
 		}
@@ -213,13 +212,14 @@ func TestConfirm(t *testing.T) {
 	t.Run("re-enroll keeps active key until confirmed", func(t *testing.T) {
 		e := newEnv(t, nil)
 		old, _ := e.enrolled(t, "u1")
-		s2, err := e.m.Enroll(ctx, "u1", "a")
+		s2, err := e.m.Enroll(ctx, "u1", "a", mfa.Proof{Code: codeAt(t, old, e.clock.Now())})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := e.m.VerifyTOTP(ctx, "u1", codeAt(t, s2, e.clock.Now())); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("unconfirmed key's code = %v, want ErrInvalidCode", err)
 		}
+		e.clock.Add(mfa.Period)
 		if err := e.m.VerifyTOTP(ctx, "u1", codeAt(t, old, e.clock.Now())); err != nil {
 			t.Fatalf("old key stopped working before confirm: %v", err)
 		}
@@ -234,10 +234,11 @@ func TestConfirm(t *testing.T) {
 	})
 }
 
-// TestVerifyTOTP covers SECURITY.md T1–T4.
+// TestVerifyTOTP covers replay, the ±1 step window, the period and
+// steps beyond 32 bits.
 func TestVerifyTOTP(t *testing.T) {
 	ctx := context.Background()
-	t.Run("T1_same_code_twice", func(t *testing.T) {
+	t.Run("same_code_twice", func(t *testing.T) {
 		e := newEnv(t, nil)
 		s, _ := e.enrolled(t, "u1")
 		code := codeAt(t, s, e.clock.Now())
@@ -253,7 +254,7 @@ func TestVerifyTOTP(t *testing.T) {
 			t.Fatalf("second use one step later = %v, want ErrReplayed", err)
 		}
 	})
-	t.Run("T2_earlier_step_after_later", func(t *testing.T) {
+	t.Run("earlier_step_after_later", func(t *testing.T) {
 		e := newEnv(t, nil)
 		s, _ := e.enrolled(t, "u1")
 		now := e.clock.Now()
@@ -267,7 +268,7 @@ func TestVerifyTOTP(t *testing.T) {
 			t.Fatalf("T+1 after T: %v", err)
 		}
 	})
-	t.Run("T3_window", func(t *testing.T) {
+	t.Run("window", func(t *testing.T) {
 		for _, c := range []struct {
 			steps int
 			ok    bool
@@ -282,7 +283,7 @@ func TestVerifyTOTP(t *testing.T) {
 			}
 		}
 	})
-	t.Run("T3_period_is_30s", func(t *testing.T) { // ASVS 6.5.5: lifetime ≤30 s
+	t.Run("period_is_30s", func(t *testing.T) { // ASVS 6.5.5: lifetime ≤30 s
 		e := newEnv(t, nil)
 		s, _ := e.enrolled(t, "u1")
 		// A step boundary: t=…:00 is the first second of step S, …:59 the last of S+1.
@@ -296,7 +297,7 @@ func TestVerifyTOTP(t *testing.T) {
 			t.Fatalf("code of step S at S+2 = %v", err)
 		}
 	})
-	t.Run("T4_year_2603", func(t *testing.T) {
+	t.Run("year_2603", func(t *testing.T) {
 		e := newEnv(t, nil)
 		e.clock.Set(time.Unix(20000000000, 0))
 		s, _ := e.enrolled(t, "u1")
@@ -351,7 +352,7 @@ func TestVerifyTOTP(t *testing.T) {
 					c.Algorithm, c.Digits, c.Rand = alg, 8, &cycleReader{pattern: []byte("1234567890")}
 				})
 				e.clock.Set(time.Unix(row.unix, 0))
-				if _, err := e.m.Enroll(ctx, "u1", "a"); err != nil {
+				if _, err := e.m.Enroll(ctx, "u1", "a", mfa.Proof{}); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := e.m.Confirm(ctx, "u1", row.codes[ai]); err != nil {
@@ -362,8 +363,8 @@ func TestVerifyTOTP(t *testing.T) {
 	})
 }
 
-// S22: 50 goroutines submit one valid TOTP: exactly one succeeds.
-func TestS22_concurrent_TOTP(t *testing.T) {
+// 50 goroutines submit one valid TOTP: exactly one succeeds.
+func TestConcurrentCodeAcceptedOnce(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, func(c *mfa.Config) { c.MaxFailures = 1000 }) // test the store CAS, not the throttle
 	s, _ := e.enrolled(t, "u1")
@@ -387,14 +388,14 @@ func TestS22_concurrent_TOTP(t *testing.T) {
 		}
 	}
 	if wins != 1 {
-		t.Fatalf("S22: %d of %d goroutines succeeded, want exactly 1", wins, n)
+		t.Fatalf("%d of %d goroutines succeeded, want exactly 1", wins, n)
 	}
 }
 
-// S21: 50 goroutines redeem one backup code: exactly one succeeds.
-func TestS21_backup_codes(t *testing.T) {
+// 50 goroutines redeem one backup code: exactly one succeeds.
+func TestBackupCodes(t *testing.T) {
 	ctx := context.Background()
-	t.Run("S21_concurrent_redeem", func(t *testing.T) {
+	t.Run("concurrent_redeem", func(t *testing.T) {
 		e := newEnv(t, func(c *mfa.Config) { c.MaxFailures = 1000 })
 		_, codes := e.enrolled(t, "u1")
 		const n = 50
@@ -416,7 +417,7 @@ func TestS21_backup_codes(t *testing.T) {
 			}
 		}
 		if wins != 1 {
-			t.Fatalf("S21: %d of %d redeemed one code, want exactly 1", wins, n)
+			t.Fatalf("%d of %d redeemed one code, want exactly 1", wins, n)
 		}
 	})
 	t.Run("ASVS_6.5.2_format_and_entropy", func(t *testing.T) { // ≥112 bits
@@ -460,7 +461,7 @@ func TestS21_backup_codes(t *testing.T) {
 			t.Fatalf("u1's code for u2 = %v", err)
 		}
 	})
-	t.Run("S21_stored_as_MAC", func(t *testing.T) {
+	t.Run("stored_as_MAC", func(t *testing.T) {
 		e := newEnv(t, nil)
 		_, codes := e.enrolled(t, "u1")
 		// The store only sees MACs: the MAC of the display code, the
@@ -475,7 +476,7 @@ func TestS21_backup_codes(t *testing.T) {
 			t.Fatalf("codes were consumed by the probe: %v", err)
 		}
 	})
-	t.Run("S21_regenerate_voids_old_set", func(t *testing.T) {
+	t.Run("regenerate_voids_old_set", func(t *testing.T) {
 		e := newEnv(t, func(c *mfa.Config) { c.MaxFailures = 100 })
 		s, old := e.enrolled(t, "u1")
 		if _, err := e.m.RegenerateBackupCodes(ctx, "u1", "000000"); !errors.Is(err, mfa.ErrInvalidCode) {
@@ -534,9 +535,9 @@ func TestDisable(t *testing.T) {
 	}
 }
 
-// T6 / S23: wrong codes from parallel login sessions are throttled per
+// Wrong codes from parallel login sessions are throttled per
 // account (RFC 4226 §7.3 "across login sessions").
-func TestS23_T6_throttle(t *testing.T) {
+func TestThrottleAcrossSessions(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil) // MaxFailures 5 per 15 minutes
 	s, _ := e.enrolled(t, "u1")
@@ -577,7 +578,7 @@ func TestS23_T6_throttle(t *testing.T) {
 	}
 	wg.Wait()
 	if invalid != 5 || throttled != 1 {
-		t.Fatalf("T6: %d invalid, %d throttled; want 5 and 1", invalid, throttled)
+		t.Fatalf("%d invalid, %d throttled; want 5 and 1", invalid, throttled)
 	}
 	// Even the right code is refused while throttled, on any session.
 	_, _, err := e.m.VerifyChallenge(ctx, tokens[0], good)

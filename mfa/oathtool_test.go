@@ -30,7 +30,7 @@ func TestOathtool(t *testing.T) {
 			for _, unix := range []int64{1111111109, 1790000000, 20000000000} {
 				e := newEnv(t, func(c *mfa.Config) { c.Algorithm, c.Digits = alg, digits })
 				e.clock.Set(time.Unix(unix, 0))
-				s, err := e.m.Enroll(ctx, "u1", "a")
+				s, err := e.m.Enroll(ctx, "u1", "a", mfa.Proof{})
 				if err != nil {
 					t.Fatal(err)
 				}

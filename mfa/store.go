@@ -9,6 +9,11 @@ import (
 // [SecretBox] before they reach a store (RFC 6238 §5.1: keys protected at
 // rest); stores treat them as opaque bytes.
 type Enrollment struct {
+	// Version identifies this state of the enrollment for compare-and-set
+	// writes ([Store.Put]). MFA sets a fresh random nonzero value on every
+	// write, so a version is never reused, not even after a Delete and a
+	// new enrollment; stores keep it exactly and only compare it.
+	Version uint64
 	// Secret is the sealed, confirmed TOTP key; empty when the user has no
 	// active TOTP factor.
 	Secret []byte
@@ -19,6 +24,10 @@ type Enrollment struct {
 	Pending []byte
 	// PendingAt is when Pending was created.
 	PendingAt time.Time
+	// PendingReplaces reports that Pending was started while Secret was
+	// active and the start was authorized by a current second factor
+	// ([Proof]); only then may confirming Pending replace Secret.
+	PendingReplaces bool
 }
 
 // Active reports whether e holds a confirmed TOTP key.
@@ -30,20 +39,30 @@ func (e Enrollment) Active() bool { return len(e.Secret) > 0 }
 // Times are compared by callers with a tolerance of one second, so stores may
 // keep them at second precision.
 //
+// Writes are compare-and-set on [Enrollment.Version]: a write that read the
+// enrollment before a Delete (MFA disabled, account reset) or before another
+// write fails instead of bringing the old state back. Enrollments and backup
+// codes are long-lived user state: stores keep them without expiry and must
+// not evict them.
+//
 // Conformance: mfatest.Run.
 type Store interface {
 	// Get returns the user's enrollment; found=false and err=nil when the
 	// user has none.
 	Get(ctx context.Context, userID string) (e Enrollment, found bool, err error)
-	// Put creates or replaces the user's enrollment. It does not touch the
-	// user's backup codes.
-	Put(ctx context.Context, userID string, e Enrollment) error
+	// Put atomically writes e (including e.Version, never 0) if, and only
+	// if, the stored version is prev; prev 0 means "no enrollment is
+	// stored", and creating one starts from an empty backup-code set.
+	// ok=false with err=nil means the stored state differs (another write
+	// or a Delete came first) and nothing was written. A non-empty codeMACs
+	// replaces the user's whole set of backup-code MACs in the same atomic
+	// step (the old set becomes unusable); an empty one leaves the set as
+	// it is.
+	Put(ctx context.Context, userID string, prev uint64, e Enrollment, codeMACs [][]byte) (ok bool, err error)
 	// Delete removes the user's enrollment and all backup codes. Deleting a
-	// missing user returns nil.
+	// missing user returns nil. Every Put that read an earlier state then
+	// fails.
 	Delete(ctx context.Context, userID string) error
-	// ReplaceBackupCodes atomically replaces the user's whole set of backup
-	// code MACs (the old set becomes unusable). An empty slice clears it.
-	ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error
 	// UseBackupCode atomically removes codeMAC from the user's set and
 	// reports whether it was present. Among concurrent calls with the same
 	// code exactly one reports used=true (ASVS 6.5.1).
@@ -63,7 +82,10 @@ type ReplayStore interface {
 	// ok=false means replay (same or earlier step). Steps are below 2^53
 	// ([MaxStep]), so SQL BIGINT columns and Redis Lua numbers (doubles)
 	// hold them exactly. An expiry in the past may be treated as already
-	// expired.
+	// expired. The record must not disappear before expiry as the
+	// caller's clock measures it: a store whose server keeps its own
+	// clock (Redis) converts expiry to a relative TTL, so a server clock
+	// running ahead cannot drop the record early.
 	Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (ok bool, err error)
 }
 
@@ -97,16 +119,18 @@ type ChallengeStore interface {
 	Take(ctx context.Context, key string) (c Challenge, found bool, err error)
 }
 
-// AttemptCounter counts failures per key within a fixed window; mfa uses it
-// to throttle wrong codes per account across parallel sessions (RFC 4226
-// §7.3). The root authkit lockout store has the same method set, so one
-// adapter serves both. Keys used by mfa start with "mfa:".
+// AttemptCounter is the part of a failure counter that mfa calls, to
+// throttle wrong codes per account across parallel sessions (RFC 4226
+// §7.3). It is a consumer-side view of the one attempt counter a host
+// already has: the root package's AttemptStore and every store adapter's
+// Attempts satisfy it, and mfa's keys start with "mfa:" so they never meet
+// the lockout's keys.
 type AttemptCounter interface {
-	// Incr adds one failure for key and returns the count within the current window and when the window ends.
-	// The window starts with the first Incr on an absent or expired key and is not extended by later Incr calls.
+	// Incr adds one failure for key and returns the count within the
+	// current window and when the window ends. The window starts with the
+	// first Incr on an absent or expired key and is not extended by later
+	// Incr calls.
 	Incr(ctx context.Context, key string, window time.Duration) (n int, windowEnd time.Time, err error)
-	// Count returns the current count and window end without changing them (0, zero time if absent/expired).
-	Count(ctx context.Context, key string) (n int, windowEnd time.Time, err error)
 	// Reset removes the key; resetting an absent key is not an error.
 	Reset(ctx context.Context, key string) error
 }

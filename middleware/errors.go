@@ -47,6 +47,9 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	// CodeEmailTaken (409): the login name is already registered.
 	CodeEmailTaken = "email_taken"
+	// CodeConflict (409): the state changed under the request (a
+	// concurrent change of the same factor); reload and retry.
+	CodeConflict = "conflict"
 	// CodeTooLarge (413): the request body exceeds the limit.
 	CodeTooLarge = "too_large"
 	// CodeUnsupportedMediaType (415): the body is not application/json.

@@ -71,7 +71,7 @@ func (a *App) handleStats(w http.ResponseWriter, r *http.Request) {
 func (a *App) unavailable(w http.ResponseWriter, what string, err error) {
 	a.log.Error(what, "err", err)
 	w.Header().Set("Retry-After", "5")
-	middleware.WriteError(w, http.StatusServiceUnavailable, authkit.CodeUnavailable)
+	middleware.WriteError(w, http.StatusServiceUnavailable, middleware.CodeUnavailable)
 }
 
 func nonNil(s []string) []string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/mfa"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -120,7 +121,7 @@ func TestPersistentRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := pair.Access
-	setup, err := a1.mfa.Enroll(ctx, "u1", "kim@example.com")
+	setup, err := a1.mfa.Enroll(ctx, "u1", "kim@example.com", mfa.Proof{})
 	if err != nil {
 		t.Fatal(err)
 	}

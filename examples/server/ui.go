@@ -412,7 +412,7 @@ func (u *ui) enroll(w http.ResponseWriter, r *http.Request) {
 	if !ok || !u.requireRecent(w, r, usr) {
 		return
 	}
-	setup, err := u.a.mfa.Enroll(r.Context(), usr.ID, usr.Email)
+	setup, err := u.a.mfa.Enroll(r.Context(), usr.ID, usr.Email, mfa.Proof{})
 	if err != nil {
 		u.fail(w, "mfa enroll", err)
 		return

@@ -128,62 +128,181 @@ func mac(i int) []byte {
 
 // ---- mfa.Store ----
 
+// put calls s.Put and checks ok against want.
+func put(ctx context.Context, s mfa.Store, user string, prev uint64, e mfa.Enrollment, codes [][]byte, want bool) error {
+	ok, err := s.Put(ctx, user, prev, e, codes)
+	if err != nil {
+		return fmt.Errorf("Put(%q, prev %d, version %d): %w", user, prev, e.Version, err)
+	}
+	if ok != want {
+		return fmt.Errorf("Put(%q, prev %d, version %d) = %v, want %v", user, prev, e.Version, ok, want)
+	}
+	return nil
+}
+
+// get calls s.Get and checks found against want.
+func get(ctx context.Context, s mfa.Store, user string, want bool) (mfa.Enrollment, error) {
+	e, found, err := s.Get(ctx, user)
+	if err != nil {
+		return e, fmt.Errorf("Get(%q): %w", user, err)
+	}
+	if found != want {
+		return e, fmt.Errorf("Get(%q) found = %v, want %v", user, found, want)
+	}
+	return e, nil
+}
+
+// useCodes spends each code and checks the result against want.
+func useCodes(ctx context.Context, s mfa.Store, user string, want bool, codes ...[]byte) error {
+	for _, c := range codes {
+		used, err := s.UseBackupCode(ctx, user, c)
+		if err != nil || used != want {
+			return fmt.Errorf("UseBackupCode(%q, %x…) = %v, %v; want %v, nil", user, c[:4], used, err, want)
+		}
+	}
+	return nil
+}
+
+// confirmedAt is a fixed, whole-second time, so enrollments built twice
+// compare equal.
+var confirmedAt = time.Unix(1_790_000_000, 0)
+
+// active returns an active enrollment at version v with a secret derived
+// from seed.
+func active(v uint64, seed byte) mfa.Enrollment {
+	return mfa.Enrollment{Version: v, Secret: binaryBlob(40, seed), ConfirmedAt: confirmedAt}
+}
+
 var storeCases = []testCase[mfa.Store]{
 	{"GetMissing", func(ctx context.Context, s mfa.Store) error {
-		_, found, err := s.Get(ctx, "nobody")
-		if err != nil || found {
-			return fmt.Errorf("Get(missing) = found %v, err %v; want false, nil", found, err)
-		}
-		return nil
+		_, err := get(ctx, s, "nobody", false)
+		return err
 	}},
 	{"RoundTrip", func(ctx context.Context, s mfa.Store) error {
 		now := time.Now()
-		want := mfa.Enrollment{Secret: binaryBlob(60, 1), ConfirmedAt: now.Add(-time.Hour), Pending: binaryBlob(61, 2), PendingAt: now}
-		if err := s.Put(ctx, "u1", want); err != nil {
-			return fmt.Errorf("s.Put: %w", err)
-		}
-		got, found, err := s.Get(ctx, "u1")
-		if err != nil || !found {
-			return fmt.Errorf("s.Get = found %v, err %v; want true, nil", found, err)
-		}
-		return enrollmentEqual(got, want)
-	}},
-	{"Overwrite", func(ctx context.Context, s mfa.Store) error {
-		first := mfa.Enrollment{Pending: binaryBlob(50, 3), PendingAt: time.Now()}
-		second := mfa.Enrollment{Secret: binaryBlob(50, 4), ConfirmedAt: time.Now()}
-		if err := s.Put(ctx, "u1", first); err != nil {
+		want := mfa.Enrollment{Version: 1<<63 + 5, Secret: binaryBlob(60, 1), ConfirmedAt: now.Add(-time.Hour),
+			Pending: binaryBlob(61, 2), PendingAt: now, PendingReplaces: true}
+		if err := put(ctx, s, "u1", 0, want, nil, true); err != nil {
 			return err
 		}
-		if err := s.Put(ctx, "u1", second); err != nil {
-			return err
-		}
-		got, found, err := s.Get(ctx, "u1")
-		if err != nil || !found {
-			return fmt.Errorf("s.Get = found %v, err %v", found, err)
-		}
-		return enrollmentEqual(got, second)
-	}},
-	{"BinarySafe", func(ctx context.Context, s mfa.Store) error {
-		want := mfa.Enrollment{Secret: binaryBlob(4096, 5)}
-		if err := s.Put(ctx, "u1", want); err != nil {
-			return err
-		}
-		got, _, err := s.Get(ctx, "u1")
+		got, err := get(ctx, s, "u1", true)
 		if err != nil {
 			return err
 		}
 		if err := enrollmentEqual(got, want); err != nil {
 			return err
 		}
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{make([]byte, 32), {0xff, 0, 0xfe}}); err != nil {
+		next := mfa.Enrollment{Version: 1<<64 - 1, Pending: binaryBlob(20, 3), PendingAt: now}
+		if err := put(ctx, s, "u1", want.Version, next, nil, true); err != nil {
 			return err
 		}
-		for _, m := range [][]byte{{0xff, 0, 0xfe}, make([]byte, 32)} {
-			if used, err := s.UseBackupCode(ctx, "u1", m); err != nil || !used {
-				return fmt.Errorf("UseBackupCode(%x) = %v, %v; want true, nil", m, used, err)
+		if got, err = get(ctx, s, "u1", true); err != nil {
+			return err
+		}
+		return enrollmentEqual(got, next)
+	}},
+	{"CreateOnlyWhenAbsent", func(ctx context.Context, s mfa.Store) error {
+		first := active(11, 1)
+		if err := put(ctx, s, "u1", 0, first, [][]byte{mac(1)}, true); err != nil {
+			return err
+		}
+		if err := put(ctx, s, "u1", 0, active(12, 2), [][]byte{mac(2)}, false); err != nil {
+			return err
+		}
+		got, err := get(ctx, s, "u1", true)
+		if err != nil {
+			return err
+		}
+		if err := enrollmentEqual(got, first); err != nil {
+			return fmt.Errorf("after a refused create: %w", err)
+		}
+		return errors.Join(useCodes(ctx, s, "u1", false, mac(2)), useCodes(ctx, s, "u1", true, mac(1)))
+	}},
+	{"UpdateNeedsCurrentVersion", func(ctx context.Context, s mfa.Store) error {
+		if err := put(ctx, s, "u1", 0, active(21, 1), nil, true); err != nil {
+			return err
+		}
+		for _, step := range []struct {
+			prev, next uint64
+			want       bool
+		}{{22, 23, false}, {21, 24, true}, {21, 25, false}, {24, 26, true}} {
+			if err := put(ctx, s, "u1", step.prev, active(step.next, byte(step.next)), nil, step.want); err != nil {
+				return err
 			}
 		}
-		return nil
+		got, err := get(ctx, s, "u1", true)
+		if err != nil {
+			return err
+		}
+		return enrollmentEqual(got, active(26, 26))
+	}},
+	{"UpdateOfMissingFails", func(ctx context.Context, s mfa.Store) error {
+		if err := put(ctx, s, "u1", 7, active(8, 1), [][]byte{mac(1)}, false); err != nil {
+			return err
+		}
+		if _, err := get(ctx, s, "u1", false); err != nil {
+			return err
+		}
+		return useCodes(ctx, s, "u1", false, mac(1))
+	}},
+	{"PutAfterDeleteDoesNotResurrect", func(ctx context.Context, s mfa.Store) error {
+		// A confirm (or any write) that read the enrollment, then lost the
+		// race to a Delete (MFA disabled, account reset), writes nothing.
+		if err := put(ctx, s, "u1", 0, active(31, 1), [][]byte{mac(1)}, true); err != nil {
+			return err
+		}
+		read, err := get(ctx, s, "u1", true)
+		if err != nil {
+			return err
+		}
+		if err := s.Delete(ctx, "u1"); err != nil {
+			return err
+		}
+		if err := put(ctx, s, "u1", read.Version, active(32, 2), [][]byte{mac(2)}, false); err != nil {
+			return fmt.Errorf("in-flight write after Delete: %w", err)
+		}
+		if _, err := get(ctx, s, "u1", false); err != nil {
+			return fmt.Errorf("after the in-flight write: %w", err)
+		}
+		return useCodes(ctx, s, "u1", false, mac(1), mac(2))
+	}},
+	{"PutAfterDeleteAndNewEnrollmentFails", func(ctx context.Context, s mfa.Store) error {
+		if err := put(ctx, s, "u1", 0, active(41, 1), nil, true); err != nil {
+			return err
+		}
+		if err := s.Delete(ctx, "u1"); err != nil {
+			return err
+		}
+		fresh := active(42, 2)
+		if err := put(ctx, s, "u1", 0, fresh, [][]byte{mac(2)}, true); err != nil {
+			return err
+		}
+		if err := put(ctx, s, "u1", 41, active(43, 3), [][]byte{mac(3)}, false); err != nil {
+			return fmt.Errorf("stale write over a new enrollment: %w", err)
+		}
+		got, err := get(ctx, s, "u1", true)
+		if err != nil {
+			return err
+		}
+		if err := enrollmentEqual(got, fresh); err != nil {
+			return err
+		}
+		return errors.Join(useCodes(ctx, s, "u1", false, mac(3)), useCodes(ctx, s, "u1", true, mac(2)))
+	}},
+	{"BinarySafe", func(ctx context.Context, s mfa.Store) error {
+		want := mfa.Enrollment{Version: 1, Secret: binaryBlob(4096, 5)}
+		codes := [][]byte{make([]byte, 32), {0xff, 0, 0xfe, 0}}
+		if err := put(ctx, s, "u1", 0, want, codes, true); err != nil {
+			return err
+		}
+		got, err := get(ctx, s, "u1", true)
+		if err != nil {
+			return err
+		}
+		if err := enrollmentEqual(got, want); err != nil {
+			return err
+		}
+		return useCodes(ctx, s, "u1", true, codes[1], codes[0])
 	}},
 	{"DeleteMissing", func(ctx context.Context, s mfa.Store) error {
 		if err := s.Delete(ctx, "nobody"); err != nil {
@@ -192,37 +311,28 @@ var storeCases = []testCase[mfa.Store]{
 		return nil
 	}},
 	{"DeleteRemovesEnrollmentAndCodes", func(ctx context.Context, s mfa.Store) error {
-		if err := s.Put(ctx, "u1", mfa.Enrollment{Secret: []byte("s")}); err != nil {
-			return err
-		}
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(1)}); err != nil {
+		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1)}, true); err != nil {
 			return err
 		}
 		if err := s.Delete(ctx, "u1"); err != nil {
 			return err
 		}
-		if _, found, err := s.Get(ctx, "u1"); err != nil || found {
-			return fmt.Errorf("s.Get after Delete = found %v, err %v", found, err)
+		if _, err := get(ctx, s, "u1", false); err != nil {
+			return err
 		}
-		if used, err := s.UseBackupCode(ctx, "u1", mac(1)); err != nil || used {
-			return fmt.Errorf("UseBackupCode after Delete = %v, %v; want false, nil", used, err)
-		}
-		return nil
+		return useCodes(ctx, s, "u1", false, mac(1))
 	}},
-	{"PutKeepsBackupCodes", func(ctx context.Context, s mfa.Store) error {
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(1)}); err != nil {
+	{"PutWithoutCodesKeepsBackupCodes", func(ctx context.Context, s mfa.Store) error {
+		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
-		if err := s.Put(ctx, "u1", mfa.Enrollment{Secret: []byte("s")}); err != nil {
+		if err := put(ctx, s, "u1", 1, active(2, 2), nil, true); err != nil {
 			return err
 		}
-		if used, err := s.UseBackupCode(ctx, "u1", mac(1)); err != nil || !used {
-			return fmt.Errorf("UseBackupCode after Put = %v, %v; want true, nil", used, err)
-		}
-		return nil
+		return useCodes(ctx, s, "u1", true, mac(1), mac(2))
 	}},
 	{"BackupCodeSingleUse", func(ctx context.Context, s mfa.Store) error {
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(1), mac(2)}); err != nil {
+		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
 		for i, step := range []struct {
@@ -236,60 +346,32 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return nil
 	}},
-	{"ReplaceVoidsOldSet", func(ctx context.Context, s mfa.Store) error {
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(1), mac(2)}); err != nil {
+	{"PutWithCodesVoidsOldSet", func(ctx context.Context, s mfa.Store) error {
+		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(3)}); err != nil {
+		if err := put(ctx, s, "u1", 1, active(2, 1), [][]byte{mac(3)}, true); err != nil {
 			return err
 		}
-		for _, c := range []struct {
-			m    []byte
-			want bool
-		}{{mac(1), false}, {mac(2), false}, {mac(3), true}} {
-			if used, err := s.UseBackupCode(ctx, "u1", c.m); err != nil || used != c.want {
-				return fmt.Errorf("UseBackupCode(%x) = %v, %v; want %v", c.m[:4], used, err, c.want)
-			}
-		}
-		if err := s.ReplaceBackupCodes(ctx, "u1", nil); err != nil {
-			return fmt.Errorf("ReplaceBackupCodes(nil): %w", err)
-		}
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(4)}); err != nil {
+		if err := put(ctx, s, "u1", 1, active(3, 1), [][]byte{mac(4)}, false); err != nil {
 			return err
 		}
-		if err := s.ReplaceBackupCodes(ctx, "u1", nil); err != nil {
-			return err
-		}
-		if used, err := s.UseBackupCode(ctx, "u1", mac(4)); err != nil || used {
-			return fmt.Errorf("UseBackupCode after clearing = %v, %v; want false", used, err)
-		}
-		return nil
+		return errors.Join(useCodes(ctx, s, "u1", false, mac(1), mac(2), mac(4)), useCodes(ctx, s, "u1", true, mac(3)))
 	}},
 	{"BackupCodesPerUser", func(ctx context.Context, s mfa.Store) error {
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(1)}); err != nil {
+		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1)}, true); err != nil {
 			return err
 		}
-		if err := s.ReplaceBackupCodes(ctx, "u2", [][]byte{mac(2)}); err != nil {
+		if err := put(ctx, s, "u2", 0, active(1, 2), [][]byte{mac(2)}, true); err != nil {
 			return err
 		}
-		if used, err := s.UseBackupCode(ctx, "u2", mac(1)); err != nil || used {
-			return fmt.Errorf("u2 used u1's code: %v, %v", used, err)
-		}
-		if used, err := s.UseBackupCode(ctx, "u1", mac(1)); err != nil || !used {
-			return fmt.Errorf("u1's own code: %v, %v", used, err)
-		}
-		if used, err := s.UseBackupCode(ctx, "u2", mac(2)); err != nil || !used {
-			return fmt.Errorf("u2's own code: %v, %v", used, err)
-		}
-		return nil
+		return errors.Join(useCodes(ctx, s, "u2", false, mac(1)), useCodes(ctx, s, "u1", true, mac(1)),
+			useCodes(ctx, s, "u2", true, mac(2)))
 	}},
 	{"HostileIDs", func(ctx context.Context, s mfa.Store) error {
 		for i, id := range hostileIDs {
-			if err := s.Put(ctx, id, mfa.Enrollment{Secret: []byte(id + "#")}); err != nil {
-				return fmt.Errorf("Put(%q): %w", id, err)
-			}
-			if err := s.ReplaceBackupCodes(ctx, id, [][]byte{mac(i)}); err != nil {
-				return fmt.Errorf("ReplaceBackupCodes(%q): %w", id, err)
+			if err := put(ctx, s, id, 0, mfa.Enrollment{Version: uint64(i + 1), Secret: []byte(id + "#")}, [][]byte{mac(i)}, true); err != nil {
+				return err
 			}
 		}
 		if err := s.Delete(ctx, "*"); err != nil {
@@ -303,8 +385,8 @@ var storeCases = []testCase[mfa.Store]{
 				}
 				continue
 			}
-			if err != nil || !found || string(e.Secret) != id+"#" {
-				return fmt.Errorf("Get(%q) = %q, %v, %v; want %q", id, e.Secret, found, err, id+"#")
+			if err != nil || !found || string(e.Secret) != id+"#" || e.Version != uint64(i+1) {
+				return fmt.Errorf("Get(%q) = %q v%d, %v, %v; want %q v%d", id, e.Secret, e.Version, found, err, id+"#", i+1)
 			}
 			for j := range hostileIDs {
 				if j == i {
@@ -325,9 +407,9 @@ var storeCases = []testCase[mfa.Store]{
 		var errs []error
 		_, _, err := s.Get(ctx, "u1")
 		errs = append(errs, canceledErr("Get", err))
-		errs = append(errs, canceledErr("Put", s.Put(ctx, "u1", mfa.Enrollment{Secret: []byte("s")})))
+		_, err = s.Put(ctx, "u1", 0, active(1, 1), [][]byte{mac(1)})
+		errs = append(errs, canceledErr("Put", err))
 		errs = append(errs, canceledErr("Delete", s.Delete(ctx, "u1")))
-		errs = append(errs, canceledErr("ReplaceBackupCodes", s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(1)})))
 		_, err = s.UseBackupCode(ctx, "u1", mac(1))
 		errs = append(errs, canceledErr("UseBackupCode", err))
 		return errors.Join(errs...)
@@ -335,38 +417,124 @@ var storeCases = []testCase[mfa.Store]{
 	{"Concurrent", func(ctx context.Context, s mfa.Store) error {
 		errs := make([]error, Concurrency)
 		parallel(Concurrency, func(i int) {
-			id := fmt.Sprintf("user-%d", i%8)
 			own := fmt.Sprintf("own-%d", i)
-			want := mfa.Enrollment{Secret: binaryBlob(40, byte(i))}
-			if err := s.Put(ctx, own, want); err != nil {
+			want := active(uint64(i+1), byte(i))
+			if err := put(ctx, s, own, 0, want, [][]byte{mac(i)}, true); err != nil {
 				errs[i] = err
 				return
 			}
-			if err := s.Put(ctx, id, want); err != nil {
+			if _, _, err := s.Get(ctx, fmt.Sprintf("own-%d", (i+1)%Concurrency)); err != nil {
 				errs[i] = err
 				return
 			}
-			if _, _, err := s.Get(ctx, id); err != nil {
-				errs[i] = err
-				return
+			got, err := get(ctx, s, own, true)
+			if err == nil {
+				err = enrollmentEqual(got, want)
 			}
-			if err := s.ReplaceBackupCodes(ctx, own, [][]byte{mac(i)}); err != nil {
-				errs[i] = err
-				return
+			if err == nil {
+				err = useCodes(ctx, s, own, true, mac(i))
 			}
-			got, found, err := s.Get(ctx, own)
-			if err != nil || !found || !bytes.Equal(got.Secret, want.Secret) {
-				errs[i] = fmt.Errorf("Get(%s) = %v, %v", own, found, err)
-				return
-			}
-			if used, err := s.UseBackupCode(ctx, own, mac(i)); err != nil || !used {
-				errs[i] = fmt.Errorf("UseBackupCode(%s) = %v, %v", own, used, err)
-			}
+			errs[i] = err
 		})
 		return errors.Join(errs...)
 	}},
+	{"AtomicCompareAndSet", func(ctx context.Context, s mfa.Store) error {
+		// Of 64 writers that read one version, exactly one writes.
+		if err := put(ctx, s, "u1", 0, active(1000, 1), nil, true); err != nil {
+			return err
+		}
+		oks := make([]bool, Concurrency)
+		errs := make([]error, Concurrency)
+		parallel(Concurrency, func(i int) {
+			oks[i], errs[i] = s.Put(ctx, "u1", 1000, active(uint64(2000+i), byte(i)), [][]byte{mac(i)})
+		})
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		winner := -1
+		for i, ok := range oks {
+			if ok {
+				if winner >= 0 {
+					return fmt.Errorf("writers %d and %d both won one compare-and-set", winner, i)
+				}
+				winner = i
+			}
+		}
+		if winner < 0 {
+			return fmt.Errorf("no writer won")
+		}
+		got, err := get(ctx, s, "u1", true)
+		if err != nil {
+			return err
+		}
+		if err := enrollmentEqual(got, active(uint64(2000+winner), byte(winner))); err != nil {
+			return err
+		}
+		for i := range Concurrency {
+			if err := useCodes(ctx, s, "u1", i == winner, mac(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{"AtomicCreate", func(ctx context.Context, s mfa.Store) error {
+		var mu sync.Mutex
+		wins := 0
+		var errs []error
+		parallel(Concurrency, func(i int) {
+			ok, err := s.Put(ctx, "u1", 0, active(uint64(i+1), byte(i)), nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ok {
+				wins++
+			}
+		})
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if wins != 1 {
+			return fmt.Errorf("%d goroutines created one enrollment, want exactly 1", wins)
+		}
+		return nil
+	}},
+	{"InFlightPutRacingDeleteNeverSurvives", func(ctx context.Context, s mfa.Store) error {
+		// Each round, writers that read version v race a Delete. Whatever
+		// the order, the user ends with no enrollment and no codes: a write
+		// before the Delete is removed by it, one after it finds no v.
+		const rounds = 16
+		for r := range rounds {
+			user := fmt.Sprintf("u%d", r)
+			v := uint64(100 + r)
+			if err := put(ctx, s, user, 0, active(v, 1), nil, true); err != nil {
+				return err
+			}
+			errs := make([]error, 8)
+			parallel(8, func(i int) {
+				if i == 0 {
+					errs[i] = s.Delete(ctx, user)
+					return
+				}
+				_, errs[i] = s.Put(ctx, user, v, active(uint64(1000+i), byte(i)), [][]byte{mac(i)})
+			})
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			if _, err := get(ctx, s, user, false); err != nil {
+				return fmt.Errorf("round %d: %w", r, err)
+			}
+			for i := 1; i < 8; i++ {
+				if err := useCodes(ctx, s, user, false, mac(i)); err != nil {
+					return fmt.Errorf("round %d: %w", r, err)
+				}
+			}
+		}
+		return nil
+	}},
 	{"AtomicBackupCode", func(ctx context.Context, s mfa.Store) error {
-		if err := s.ReplaceBackupCodes(ctx, "u1", [][]byte{mac(1), mac(2)}); err != nil {
+		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
 		var mu sync.Mutex
@@ -389,10 +557,7 @@ var storeCases = []testCase[mfa.Store]{
 		if wins != 1 {
 			return fmt.Errorf("%d goroutines spent one backup code, want exactly 1", wins)
 		}
-		if used, err := s.UseBackupCode(ctx, "u1", mac(2)); err != nil || !used {
-			return fmt.Errorf("other code of the set: %v, %v; want true", used, err)
-		}
-		return nil
+		return useCodes(ctx, s, "u1", true, mac(2))
 	}},
 }
 
@@ -405,6 +570,10 @@ func canceledErr(op string, err error) error {
 
 func enrollmentEqual(got, want mfa.Enrollment) error {
 	switch {
+	case got.Version != want.Version:
+		return fmt.Errorf("got.Version = %d, want %d", got.Version, want.Version)
+	case got.PendingReplaces != want.PendingReplaces:
+		return fmt.Errorf("got.PendingReplaces = %v, want %v", got.PendingReplaces, want.PendingReplaces)
 	case !bytes.Equal(got.Secret, want.Secret):
 		return fmt.Errorf("got.Secret = %x, want %x", got.Secret, want.Secret)
 	case !bytes.Equal(got.Pending, want.Pending):
@@ -417,11 +586,16 @@ func enrollmentEqual(got, want mfa.Enrollment) error {
 	return nil
 }
 
-// Run checks an [mfa.Store] implementation: missing, round trip, overwrite,
-// binary-safe data, delete (missing is nil; it removes the backup codes),
-// Put keeps backup codes, single-use codes, replace voids the old set,
+// Run checks an [mfa.Store] implementation: missing, round trip (versions
+// up to 2^64−1), create only when absent, update only at the current
+// version, no update of a missing user, an in-flight write after Delete
+// (and after Delete plus a new enrollment) writes nothing, binary-safe
+// data, delete (missing is nil; it removes the backup codes), a Put without
+// codes keeps them and one with codes voids the old set, single-use codes,
 // per-user isolation, hostile ids, cancelled ctx, 64 concurrent goroutines,
-// and exactly one winner among 64 goroutines spending one code (ASVS 6.5.1).
+// exactly one winner among 64 writers of one version and among 64
+// creators, writers racing a Delete never survive it, and exactly one
+// winner among 64 goroutines spending one code (ASVS 6.5.1).
 func Run(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 	t.Helper()
 	run(t, storeCases, newStore)
@@ -468,10 +642,10 @@ var replayCases = []testCase[mfa.ReplayStore]{
 	{"FirstAdvance", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true})
 	}},
-	{"SameStepRejected", func(ctx context.Context, s mfa.ReplayStore) error { // T1
+	{"SameStepRejected", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u1", 100, false}, adv{"u1", 100, false})
 	}},
-	{"EarlierStepRejected", func(ctx context.Context, s mfa.ReplayStore) error { // T2
+	{"EarlierStepRejected", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u1", 99, false}, adv{"u1", 0, false}, adv{"u1", 100, false}, adv{"u1", 101, true}, adv{"u1", 100, false})
 	}},
 	{"StepZero", func(ctx context.Context, s mfa.ReplayStore) error {
@@ -480,7 +654,7 @@ var replayCases = []testCase[mfa.ReplayStore]{
 	{"PerUser", func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u2", 100, true}, adv{"u2", 50, false}, adv{"u1", 100, false})
 	}},
-	{"LargeSteps", func(ctx context.Context, s mfa.ReplayStore) error { // T4: steps beyond 32 bits
+	{"LargeSteps", func(ctx context.Context, s mfa.ReplayStore) error { // steps beyond 32 bits
 		return seq(ctx, s, adv{"u1", 666666666, true}, adv{"u1", 1 << 32, true}, adv{"u1", 1<<32 + 1, true},
 			adv{"u1", 1 << 32, false}, adv{"u1", 1<<52 + 5, true}, adv{"u1", 1<<52 + 4, false}, adv{"u1", mfa.MaxStep, true}, adv{"u1", mfa.MaxStep, false})
 	}},
@@ -534,7 +708,7 @@ var replayCases = []testCase[mfa.ReplayStore]{
 		_, err := s.Advance(cancelled(), "u1", 1, far())
 		return canceledErr("Advance", err)
 	}},
-	{"AtomicSameStep", func(ctx context.Context, s mfa.ReplayStore) error { // S22
+	{"AtomicSameStep", func(ctx context.Context, s mfa.ReplayStore) error {
 		var mu sync.Mutex
 		wins := 0
 		var errs []error
@@ -570,10 +744,10 @@ var replayCases = []testCase[mfa.ReplayStore]{
 }
 
 // RunReplay checks an [mfa.ReplayStore]: first claim, same step and earlier
-// steps rejected (RFC 6238 §5.2; SECURITY T1, T2), steps beyond 32 bits
-// up to [mfa.MaxStep] (T4), expiry in the past and a 1.5 s TTL honoured (a later claim extends
+// steps rejected (RFC 6238 §5.2), steps beyond 32 bits
+// up to [mfa.MaxStep], expiry in the past and a 1.5 s TTL honoured (a later claim extends
 // the expiry), per-user isolation, hostile ids, cancelled ctx, exactly one
-// winner among 64 goroutines claiming one step (S22), and a monotonic
+// winner among 64 goroutines claiming one step, and a monotonic
 // result when 64 goroutines claim different steps.
 func RunReplay(t *testing.T, newStore func(t *testing.T) mfa.ReplayStore) {
 	t.Helper()
@@ -667,17 +841,30 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		return err
 	}},
 	{"ShortTTL", func(ctx context.Context, s mfa.ChallengeStore) error {
-		if err := s.Save(ctx, "k1", challenge("u1", time.Now().Add(ttl))); err != nil {
-			return err
+		// The first challenge must be visible at once. On a machine so
+		// loaded that the two Saves and the Take outlast half the TTL, that
+		// check says nothing and is repeated with new keys.
+		var k2 string
+		var err error
+		for attempt := range 5 {
+			k1 := fmt.Sprintf("k1-%d", attempt)
+			k2 = fmt.Sprintf("k2-%d", attempt)
+			start := time.Now()
+			if err := s.Save(ctx, k1, challenge("u1", time.Now().Add(ttl))); err != nil {
+				return err
+			}
+			if err := s.Save(ctx, k2, challenge("u1", time.Now().Add(ttl))); err != nil {
+				return err
+			}
+			if _, err = take(ctx, s, k1, true); err == nil || time.Since(start) < ttl/2 {
+				break
+			}
 		}
-		if err := s.Save(ctx, "k2", challenge("u1", time.Now().Add(ttl))); err != nil {
-			return err
-		}
-		if _, err := take(ctx, s, "k1", true); err != nil {
+		if err != nil {
 			return err
 		}
 		time.Sleep(ttlWait)
-		_, err := take(ctx, s, "k2", false)
+		_, err = take(ctx, s, k2, false)
 		return err
 	}},
 	{"HostileKeys", func(ctx context.Context, s mfa.ChallengeStore) error {

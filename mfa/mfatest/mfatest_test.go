@@ -52,84 +52,137 @@ func TestTestFunctionsPassMemstore(t *testing.T) {
 
 // ---- deliberately broken stores ----
 
-// reuseBackup never removes a spent backup code.
-type reuseBackup struct{ *memstore.MFA }
+// brokenStore is an mfa.Store with switchable bugs.
+type brokenStore struct {
+	ignoreVersion    bool // Put is an upsert (no compare-and-set)
+	slowCompare      bool // Put compares and writes in two steps
+	reuseCodes       bool // UseBackupCode never removes a code
+	racyUse          bool // UseBackupCode checks and removes in two steps
+	appendCodes      bool // Put adds codes instead of replacing the set
+	deleteKeepsCodes bool // Delete leaves the codes
+	ignoreCtx        bool // never looks at the context
 
-func (s reuseBackup) UseBackupCode(ctx context.Context, userID string, mac []byte) (bool, error) {
-	used, err := s.MFA.UseBackupCode(ctx, userID, mac)
-	if used {
-		_ = s.MFA.ReplaceBackupCodes(ctx, userID, [][]byte{mac}) // put it back (drops the rest too)
+	race  *meeting
+	mu    sync.Mutex
+	e     map[string]mfa.Enrollment
+	codes map[string]map[string]bool
+}
+
+func newBroken(mod func(*brokenStore)) *brokenStore {
+	s := &brokenStore{race: newMeeting(), e: map[string]mfa.Enrollment{}, codes: map[string]map[string]bool{}}
+	mod(s)
+	return s
+}
+
+// meeting pairs callers of wait: each waits (up to 200 ms) until another
+// one arrives, so a check-then-act bug races deterministically even on a
+// loaded machine, without relying on a sleep being long enough.
+type meeting struct {
+	mu      sync.Mutex
+	waiting chan struct{}
+}
+
+func newMeeting() *meeting { return &meeting{} }
+
+func (m *meeting) wait() {
+	m.mu.Lock()
+	if m.waiting != nil {
+		close(m.waiting)
+		m.waiting = nil
+		m.mu.Unlock()
+		return
 	}
-	return used, err
+	ch := make(chan struct{})
+	m.waiting = ch
+	m.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(200 * time.Millisecond):
+		m.mu.Lock()
+		if m.waiting == ch {
+			m.waiting = nil
+		}
+		m.mu.Unlock()
+	}
 }
 
-// racyBackup checks and deletes in two steps.
-type racyBackup struct {
-	*memstore.MFA
-	mu   sync.Mutex
-	sets map[string]map[string]bool
+func (s *brokenStore) ctxErr(ctx context.Context) error {
+	if s.ignoreCtx {
+		return nil
+	}
+	return ctx.Err()
 }
 
-func newRacyBackup() *racyBackup {
-	return &racyBackup{MFA: memstore.NewMFA(), sets: map[string]map[string]bool{}}
-}
-
-func (s *racyBackup) ReplaceBackupCodes(ctx context.Context, userID string, macs [][]byte) error {
+func (s *brokenStore) Get(ctx context.Context, u string) (mfa.Enrollment, bool, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return mfa.Enrollment{}, false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	set := map[string]bool{}
-	for _, m := range macs {
-		set[string(m)] = true
-	}
-	s.sets[userID] = set
-	return s.MFA.ReplaceBackupCodes(ctx, userID, macs)
+	e, ok := s.e[u]
+	return e, ok, nil
 }
 
-func (s *racyBackup) UseBackupCode(ctx context.Context, userID string, mac []byte) (bool, error) {
+func (s *brokenStore) Put(ctx context.Context, u string, prev uint64, e mfa.Enrollment, codes [][]byte) (bool, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
-	ok := s.sets[userID][string(mac)]
-	s.mu.Unlock()
-	if !ok {
+	cur, found := s.e[u]
+	match := (prev == 0 && !found) || (prev != 0 && found && cur.Version == prev)
+	if s.slowCompare {
+		s.mu.Unlock()
+		s.race.wait()
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	if !match && !s.ignoreVersion {
 		return false, nil
 	}
-	time.Sleep(20 * time.Millisecond) // a wide window, so the race shows even on a loaded machine
-	s.mu.Lock()
-	delete(s.sets[userID], string(mac))
-	s.mu.Unlock()
+	s.e[u] = e
+	if len(codes) > 0 {
+		if !s.appendCodes || s.codes[u] == nil {
+			s.codes[u] = map[string]bool{}
+		}
+		for _, c := range codes {
+			s.codes[u][string(c)] = true
+		}
+	}
 	return true, nil
 }
 
-// appendBackup adds codes instead of replacing the set.
-type appendBackup struct {
-	*memstore.MFA
-	mu  sync.Mutex
-	all map[string][][]byte
-}
-
-func (s *appendBackup) ReplaceBackupCodes(ctx context.Context, userID string, macs [][]byte) error {
+func (s *brokenStore) Delete(ctx context.Context, u string) error {
+	if err := s.ctxErr(ctx); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.all == nil {
-		s.all = map[string][][]byte{}
+	delete(s.e, u)
+	if !s.deleteKeepsCodes {
+		delete(s.codes, u)
 	}
-	s.all[userID] = append(s.all[userID], macs...)
-	return s.MFA.ReplaceBackupCodes(ctx, userID, s.all[userID])
+	return nil
 }
 
-// deleteKeepsCodes forgets to delete the backup codes.
-type deleteKeepsCodes struct{ *memstore.MFA }
-
-func (s deleteKeepsCodes) Delete(ctx context.Context, userID string) error {
-	e, _, _ := s.MFA.Get(ctx, userID)
-	_ = e
-	return s.MFA.Put(ctx, userID, mfa.Enrollment{}) // record stays (found), codes stay
-}
-
-// ignoresCtx never looks at the context.
-type ignoresCtx struct{ *memstore.MFA }
-
-func (s ignoresCtx) Get(_ context.Context, id string) (mfa.Enrollment, bool, error) {
-	return s.MFA.Get(context.Background(), id)
+func (s *brokenStore) UseBackupCode(ctx context.Context, u string, c []byte) (bool, error) {
+	if err := s.ctxErr(ctx); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	ok := s.codes[u][string(c)]
+	if s.racyUse {
+		s.mu.Unlock()
+		if !ok {
+			return false, nil
+		}
+		s.race.wait()
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	if ok && !s.reuseCodes {
+		delete(s.codes[u], string(c))
+	}
+	return ok, nil
 }
 
 // replayEqual accepts a step equal to the last one.
@@ -153,6 +206,7 @@ func (s *replayEqual) Advance(ctx context.Context, u string, step uint64, _ time
 
 // replayRacy reads and writes in two steps.
 type replayRacy struct {
+	race *meeting
 	mu   sync.Mutex
 	last map[string]uint64
 }
@@ -167,7 +221,7 @@ func (s *replayRacy) Advance(ctx context.Context, u string, step uint64, _ time.
 	if ok && step <= last {
 		return false, nil
 	}
-	time.Sleep(20 * time.Millisecond) // a wide window, so the race shows even on a loaded machine
+	s.race.wait()
 	s.mu.Lock()
 	s.last[u] = step
 	s.mu.Unlock()
@@ -191,7 +245,7 @@ func (s *replayOverwrites) Advance(ctx context.Context, u string, step uint64, _
 	return !ok || step > last, nil
 }
 
-// replayUint32 truncates steps to 32 bits (a T4 bug).
+// replayUint32 truncates steps to 32 bits.
 type replayUint32 struct{ *memstore.TOTPReplay }
 
 func (s replayUint32) Advance(ctx context.Context, u string, step uint64, exp time.Time) (bool, error) {
@@ -255,30 +309,37 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 		fail []string
 	}{
 		{"backup code usable twice", func() error {
-			return mfatest.Test(store(func() mfa.Store { return reuseBackup{memstore.NewMFA()} }))
+			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.reuseCodes = true }) }))
 		}, []string{"BackupCodeSingleUse", "AtomicBackupCode"}},
 		{"non-atomic UseBackupCode", func() error {
-			return mfatest.Test(store(func() mfa.Store { return newRacyBackup() }))
+			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.racyUse = true }) }))
 		}, []string{"AtomicBackupCode"}},
-		{"replace appends", func() error {
-			return mfatest.Test(store(func() mfa.Store { return &appendBackup{MFA: memstore.NewMFA()} }))
-		}, []string{"ReplaceVoidsOldSet"}},
+		{"Put appends codes", func() error {
+			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.appendCodes = true }) }))
+		}, []string{"PutWithCodesVoidsOldSet"}},
 		{"delete keeps codes", func() error {
-			return mfatest.Test(store(func() mfa.Store { return deleteKeepsCodes{memstore.NewMFA()} }))
-		}, []string{"DeleteRemovesEnrollmentAndCodes", "HostileIDs"}},
+			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.deleteKeepsCodes = true }) }))
+		}, []string{"DeleteRemovesEnrollmentAndCodes", "PutAfterDeleteDoesNotResurrect"}},
 		{"ignores ctx", func() error {
-			return mfatest.Test(store(func() mfa.Store { return ignoresCtx{memstore.NewMFA()} }))
+			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.ignoreCtx = true }) }))
 		}, []string{"CancelledContext"}},
-		{"T1 replay accepts equal step", func() error {
+		{"Put is an upsert", func() error {
+			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.ignoreVersion = true }) }))
+		}, []string{"CreateOnlyWhenAbsent", "UpdateNeedsCurrentVersion", "UpdateOfMissingFails", "PutAfterDeleteDoesNotResurrect",
+			"PutAfterDeleteAndNewEnrollmentFails", "AtomicCompareAndSet", "AtomicCreate", "InFlightPutRacingDeleteNeverSurvives"}},
+		{"non-atomic compare-and-set", func() error {
+			return mfatest.Test(store(func() mfa.Store { return newBroken(func(s *brokenStore) { s.slowCompare = true }) }))
+		}, []string{"AtomicCompareAndSet", "AtomicCreate"}},
+		{"replay accepts equal step", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayEqual{last: map[string]uint64{}} }))
 		}, []string{"SameStepRejected", "AtomicSameStep", "StepZero"}},
-		{"S22 non-atomic Advance", func() error {
-			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayRacy{last: map[string]uint64{}} }))
+		{"non-atomic Advance", func() error {
+			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayRacy{race: newMeeting(), last: map[string]uint64{}} }))
 		}, []string{"AtomicSameStep"}},
-		{"T2 rejected step overwrites", func() error {
+		{"rejected step overwrites", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayOverwrites{last: map[string]uint64{}} }))
 		}, []string{"EarlierStepRejected"}},
-		{"T4 steps truncated to 32 bits", func() error {
+		{"steps truncated to 32 bits", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayUint32{memstore.NewTOTPReplay(nil)} }))
 		}, []string{"LargeSteps"}},
 		{"replay never expires", func() error {

@@ -3,6 +3,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // MFA is an in-memory [mfa.Store]: enrollments and backup-code MACs per
-// user, with UseBackupCode atomic under one mutex. Use NewMFA.
+// user, with Put (compare-and-set on the version, plus the optional new
+// code set) and UseBackupCode atomic under one mutex. Use NewMFA.
 type MFA struct {
 	mu          sync.Mutex
 	enrollments map[string]mfa.Enrollment
@@ -45,14 +47,34 @@ func (s *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, err
 }
 
 // Put implements [mfa.Store].
-func (s *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
+func (s *MFA) Put(ctx context.Context, userID string, prev uint64, e mfa.Enrollment, codeMACs [][]byte) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
+	}
+	if e.Version == 0 {
+		return false, errors.New("memstore: mfa put: version 0")
+	}
+	var set map[string]struct{}
+	if len(codeMACs) > 0 {
+		set = make(map[string]struct{}, len(codeMACs))
+		for _, m := range codeMACs {
+			set[string(m)] = struct{}{}
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cur, found := s.enrollments[userID]
+	switch {
+	case prev == 0 && found, prev != 0 && (!found || cur.Version != prev):
+		return false, nil
+	case prev == 0:
+		delete(s.codes, userID)
+	}
 	s.enrollments[userID] = cloneEnrollment(e)
-	return nil
+	if set != nil {
+		s.codes[userID] = set
+	}
+	return true, nil
 }
 
 // Delete implements [mfa.Store].
@@ -64,25 +86,6 @@ func (s *MFA) Delete(ctx context.Context, userID string) error {
 	defer s.mu.Unlock()
 	delete(s.enrollments, userID)
 	delete(s.codes, userID)
-	return nil
-}
-
-// ReplaceBackupCodes implements [mfa.Store].
-func (s *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	set := make(map[string]struct{}, len(codeMACs))
-	for _, m := range codeMACs {
-		set[string(m)] = struct{}{}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(set) == 0 {
-		delete(s.codes, userID)
-		return nil
-	}
-	s.codes[userID] = set
 	return nil
 }
 

@@ -41,6 +41,7 @@ type childResult struct {
 	RefreshFound []int `json:"refresh_found"`
 	TOTP         []int `json:"totp"`
 	Backup       []int `json:"backup"`
+	MFAPut       []int `json:"mfa_put"`
 	Limit        []int `json:"limit"`
 	Errors       []string
 }
@@ -51,10 +52,10 @@ func crossCode(i int) []byte  { return []byte(fmt.Sprintf("cross-code-mac-%d\x00
 
 // TestCrossProcess races two OS processes, each with its own client and
 // connection pool and several goroutines, on the same refresh tokens, TOTP
-// steps and backup codes, on a single node and on the Cluster: exactly one
-// caller in all wins each (SECURITY.md S19 one refresh per token, S21
-// single-use backup codes, S22 one TOTP step; ASVS 6.5.1, RFC 9700
-// §4.14.2). They also race on one rate-limiter key per round: exactly
+// steps, backup codes and MFA enrollment versions, on a single node and on
+// the Cluster: exactly one caller in all wins each (one refresh per token,
+// single-use backup codes, one TOTP step, one compare-and-set write per
+// enrollment version; ASVS 6.5.1, RFC 9700 §4.14.2). They also race on one rate-limiter key per round: exactly
 // crossBurst of the 8 calls are allowed.
 func TestCrossProcess(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
@@ -64,7 +65,7 @@ func TestCrossProcess(t *testing.T) {
 		for i := range crossRounds {
 			must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: "fam", UserID: "u",
 				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
-			must(t, st.MFA().ReplaceBackupCodes(ctx, crossUser(i), [][]byte{crossCode(i), []byte("other")}))
+			seedMFA(t, st.MFA(), crossUser(i), crossCode(i), []byte("other"))
 		}
 
 		type proc struct {
@@ -110,13 +111,14 @@ func TestCrossProcess(t *testing.T) {
 		}
 		won := make([]int, len(procs)) // refresh rounds won per process, for the log
 		for r := range crossRounds {
-			var refresh, found, totp, backup, limit int
+			var refresh, found, totp, backup, limit, mfaPut int
 			for i, res := range results {
 				limit += res.Limit[r]
 				refresh += res.Refresh[r]
 				found += res.RefreshFound[r]
 				totp += res.TOTP[r]
 				backup += res.Backup[r]
+				mfaPut += res.MFAPut[r]
 				won[i] += res.Refresh[r]
 			}
 			all := len(procs) * crossGoroutines
@@ -128,6 +130,9 @@ func TestCrossProcess(t *testing.T) {
 			}
 			if backup != 1 {
 				t.Errorf("round %d: %d callers spent the backup code; want exactly 1", r, backup)
+			}
+			if mfaPut != 1 {
+				t.Errorf("round %d: %d callers won one MFA compare-and-set; want exactly 1", r, mfaPut)
 			}
 			if limit != crossBurst {
 				t.Errorf("round %d: the limiter allowed %d of %d calls; want exactly %d", r, limit, all, crossBurst)
@@ -191,7 +196,7 @@ func runChild() int {
 		return 2
 	}
 	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds),
-		Backup: make([]int, rounds), Limit: make([]int, rounds)}
+		Backup: make([]int, rounds), MFAPut: make([]int, rounds), Limit: make([]int, rounds)}
 	var mu sync.Mutex
 	fail := func(err error) {
 		mu.Lock()
@@ -216,6 +221,10 @@ func runChild() int {
 				if err != nil {
 					fail(err)
 				}
+				put, err := crossPut(ctx, st.MFA(), crossUser(r))
+				if err != nil {
+					fail(err)
+				}
 				d, err := lim.Allow(ctx, crossUser(r))
 				if err != nil {
 					fail(err)
@@ -233,6 +242,9 @@ func runChild() int {
 				}
 				if used {
 					res.Backup[r]++
+				}
+				if put {
+					res.MFAPut[r]++
 				}
 				if d.Allowed {
 					res.Limit[r]++

@@ -116,8 +116,7 @@ func seed(t *testing.T, st *redisstore.Store) {
 	must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "tok", FamilyID: "fam", UserID: "alice",
 		IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
-	must(t, st.MFA().Put(ctx, "alice", mfa.Enrollment{Secret: []byte("sealed"), ConfirmedAt: now}))
-	must(t, st.MFA().ReplaceBackupCodes(ctx, "alice", [][]byte{[]byte("code")}))
+	seedMFA(t, st.MFA(), "alice", []byte("code"))
 	if ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Hour)); err != nil || !ok {
 		t.Fatalf("Advance: %v %v", ok, err)
 	}

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,14 +12,18 @@ import (
 	"github.com/authkit-go/authkit/mfa"
 )
 
-// MFA is the Redis [mfa.Store]. The enrollment is the string
-// <prefix>me:{U} (an encoded [mfa.Enrollment]) and the backup codes are the
-// set <prefix>mb:{U} of code MACs; both share the hash tag {U} of the user
-// id, so Delete removes them with one command, on a Cluster too.
+// MFA is the Redis [mfa.Store]. The enrollment is the hash <prefix>me:{U}
+// with the field v (the version, decimal) and d (the encoded
+// [mfa.Enrollment]); the backup codes are the set <prefix>mb:{U} of code
+// MACs. Both share the hash tag {U} of the user id, so one script or one
+// DEL covers them, on a Cluster too.
 //
 // Enrollments and backup codes are long-lived user state, like a row of a
 // users table: unlike every other key of this package they have no TTL and
-// stay until Delete.
+// stay until Delete. Redis must not evict them (maxmemory-policy
+// noeviction). An enrollment key in the older single-string format makes
+// Get and Put fail (WRONGTYPE) rather than read as "no MFA"; re-enroll
+// such users after deleting the key.
 type MFA struct{ s *Store }
 
 var _ mfa.Store = (*MFA)(nil)
@@ -29,53 +34,80 @@ func (s *Store) MFA() *MFA { return &MFA{s} }
 func (x *MFA) enrollKey(user string) string { return x.s.tagged("me", user) }
 func (x *MFA) codesKey(user string) string  { return x.s.tagged("mb", user) }
 
-// Get implements [mfa.Store]: one GET.
+// Get implements [mfa.Store]: one HMGET.
 func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
-	b, err := x.s.rdb.Get(ctx, x.enrollKey(userID)).Bytes()
-	if err == redis.Nil {
-		return mfa.Enrollment{}, false, nil
-	}
+	v, err := x.s.rdb.HMGet(ctx, x.enrollKey(userID), "v", "d").Result()
 	if err != nil {
 		return mfa.Enrollment{}, false, wrap("mfa get", err)
 	}
-	d := newDec(b)
-	e := mfa.Enrollment{Secret: d.bytes(), ConfirmedAt: d.time(), Pending: d.bytes(), PendingAt: d.time()}
+	if v[0] == nil && v[1] == nil {
+		return mfa.Enrollment{}, false, nil
+	}
+	vs, ok1 := v[0].(string)
+	ds, ok2 := v[1].(string)
+	version, err := strconv.ParseUint(vs, 10, 64)
+	if !ok1 || !ok2 || err != nil || version == 0 {
+		return mfa.Enrollment{}, false, wrap("mfa get", errCorrupt)
+	}
+	d := newDec([]byte(ds))
+	e := mfa.Enrollment{Version: version, Secret: d.bytes(), ConfirmedAt: d.time(), Pending: d.bytes(), PendingAt: d.time(),
+		PendingReplaces: d.int() == 1}
 	if err := d.done(); err != nil {
 		return mfa.Enrollment{}, false, wrap("mfa get", err)
 	}
 	return e, true, nil
 }
 
-// Put implements [mfa.Store]: one SET, without expiry.
-func (x *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
-	en := newEnc(len(e.Secret) + len(e.Pending) + 32)
+// putEnrollment: KEYS[1] the enrollment hash, KEYS[2] the code set;
+// ARGV[1] the expected version ("0": none stored), ARGV[2] the new version,
+// ARGV[3] the encoded enrollment, ARGV[4..] the new code MACs (none: keep
+// the set). Returns 1 when written, 0 when the version did not match.
+var putEnrollment = redis.NewScript(`
+if ARGV[1] == '0' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  redis.call('DEL', KEYS[2])
+elseif redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+if #ARGV > 3 then
+  redis.call('DEL', KEYS[2])
+  for i = 4, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+end
+return 1
+`)
+
+// Put implements [mfa.Store]: one script compares the version and writes
+// the enrollment (and the new code set) atomically, without expiry.
+func (x *MFA) Put(ctx context.Context, userID string, prev uint64, e mfa.Enrollment, codeMACs [][]byte) (bool, error) {
+	if e.Version == 0 {
+		return false, wrap("mfa put", errors.New("version 0"))
+	}
+	en := newEnc(len(e.Secret) + len(e.Pending) + 40)
 	en.bytes(e.Secret)
 	en.time(e.ConfirmedAt)
 	en.bytes(e.Pending)
 	en.time(e.PendingAt)
-	return wrap("mfa put", x.s.rdb.Set(ctx, x.enrollKey(userID), en.b, 0).Err())
+	replaces := int64(0)
+	if e.PendingReplaces {
+		replaces = 1
+	}
+	en.int(replaces)
+	args := make([]any, 0, 3+len(codeMACs))
+	args = append(args, strconv.FormatUint(prev, 10), strconv.FormatUint(e.Version, 10), en.b)
+	for _, c := range codeMACs {
+		args = append(args, c)
+	}
+	n, err := x.s.run(ctx, putEnrollment, []string{x.enrollKey(userID), x.codesKey(userID)}, args...).Int()
+	if err != nil {
+		return false, wrap("mfa put", err)
+	}
+	return n == 1, nil
 }
 
 // Delete implements [mfa.Store]: one DEL of both keys (same slot).
 func (x *MFA) Delete(ctx context.Context, userID string) error {
 	return wrap("mfa delete", x.s.rdb.Del(ctx, x.enrollKey(userID), x.codesKey(userID)).Err())
-}
-
-// replaceCodes: KEYS[1] the set; ARGV the new members.
-var replaceCodes = redis.NewScript(`
-redis.call('DEL', KEYS[1])
-for i = 1, #ARGV do redis.call('SADD', KEYS[1], ARGV[i]) end
-return 1
-`)
-
-// ReplaceBackupCodes implements [mfa.Store]: one script replaces the whole
-// set atomically.
-func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error {
-	args := make([]any, len(codeMACs))
-	for i, c := range codeMACs {
-		args[i] = c
-	}
-	return wrap("mfa replace backup codes", x.s.run(ctx, replaceCodes, []string{x.codesKey(userID)}, args...).Err())
 }
 
 // UseBackupCode implements [mfa.Store]: one SREM, atomic by itself; of
@@ -89,7 +121,8 @@ func (x *MFA) UseBackupCode(ctx context.Context, userID string, codeMAC []byte) 
 }
 
 // TOTPReplay is the Redis [mfa.ReplayStore]: the string <prefix>tr:<user>
-// holds the last accepted step and expires at the expiry given to Advance.
+// holds the last accepted step and lives until the expiry given to Advance,
+// counted by Redis as a relative TTL.
 type TOTPReplay struct{ s *Store }
 
 var _ mfa.ReplayStore = (*TOTPReplay)(nil)
@@ -97,34 +130,48 @@ var _ mfa.ReplayStore = (*TOTPReplay)(nil)
 // TOTPReplay returns the [mfa.ReplayStore] adapter.
 func (s *Store) TOTPReplay() *TOTPReplay { return &TOTPReplay{s} }
 
-// advanceStep: KEYS[1], ARGV[1] step, ARGV[2] expiry (Unix ms), ARGV[3]
-// "1" when the expiry has already passed. Steps are below 2^53, so Lua's
-// doubles compare them exactly (RFC 6238 §5.2).
+// advanceStep: KEYS[1], ARGV[1] step, ARGV[2] time to live (ms, relative
+// to Redis's own clock), ARGV[3] "1" when the expiry has already passed.
+// Steps are below 2^53, so Lua's doubles compare them exactly (RFC 6238
+// §5.2).
 var advanceStep = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[1])
 else
-  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
 return 1
 `)
 
+// ttlMillis is how long from Config.Now until t, in whole milliseconds
+// rounded up; zero or less means t has passed.
+func (s *Store) ttlMillis(t time.Time) int64 {
+	d := t.Sub(s.now())
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
 // Advance implements [mfa.ReplayStore] with one script: the compare and
 // the write are atomic, so of concurrent claims of one step exactly one
-// wins (SECURITY.md S22). An expiry not after Config.Now claims the step
-// without keeping a record.
+// wins. The record's lifetime is expiry minus Config.Now, set with PX,
+// so Redis counts it on its own clock: a Redis clock ahead of the
+// application's cannot expire it early. An expiry not after Config.Now
+// claims the step without keeping a record.
 func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (bool, error) {
 	if step > mfa.MaxStep {
 		return false, wrap("totp advance", fmt.Errorf("step %d above mfa.MaxStep", step))
 	}
+	ttl := x.s.ttlMillis(expiry)
 	past := "0"
-	if !expiry.After(x.s.now()) {
+	if ttl <= 0 {
 		past = "1"
 	}
 	n, err := x.s.run(ctx, advanceStep, []string{x.s.key("tr", userID)},
-		strconv.FormatUint(step, 10), ms(expiry), past).Int()
+		strconv.FormatUint(step, 10), ttl, past).Int()
 	if err != nil {
 		return false, wrap("totp advance", err)
 	}
@@ -133,7 +180,7 @@ func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, ex
 
 // Challenges is the Redis [mfa.ChallengeStore]: the string
 // <prefix>ch:<key> holds an encoded [mfa.Challenge] and expires at its
-// Expiry. Take is one GETDEL (Redis 6.2 or newer), atomic by itself.
+// Expiry (a relative TTL; Take also checks Expiry against Config.Now). Take is one GETDEL (Redis 6.2 or newer), atomic by itself.
 type Challenges struct{ s *Store }
 
 var _ mfa.ChallengeStore = (*Challenges)(nil)
@@ -141,8 +188,9 @@ var _ mfa.ChallengeStore = (*Challenges)(nil)
 // Challenges returns the [mfa.ChallengeStore] adapter.
 func (s *Store) Challenges() *Challenges { return &Challenges{s} }
 
-// Save implements [mfa.ChallengeStore]: one SET with PXAT, or a DEL when
-// c.Expiry is not after Config.Now.
+// Save implements [mfa.ChallengeStore]: one SET with PX (c.Expiry minus
+// Config.Now, so Redis counts it on its own clock), or a DEL when c.Expiry
+// is not after Config.Now.
 func (x *Challenges) Save(ctx context.Context, key string, c mfa.Challenge) error {
 	e := newEnc(len(c.UserID) + len(c.Data) + 32)
 	e.str(c.UserID)
@@ -150,7 +198,12 @@ func (x *Challenges) Save(ctx context.Context, key string, c mfa.Challenge) erro
 	e.time(c.Expiry)
 	e.int(int64(c.Attempts))
 	e.bytes(c.Data)
-	return x.s.setOrDelete(ctx, "mfa challenge save", x.s.key("ch", key), e.b, c.Expiry)
+	k := x.s.key("ch", key)
+	ttl := x.s.ttlMillis(c.Expiry)
+	if ttl <= 0 {
+		return wrap("mfa challenge save", x.s.rdb.Del(ctx, k).Err())
+	}
+	return wrap("mfa challenge save", x.s.rdb.Set(ctx, k, e.b, time.Duration(ttl)*time.Millisecond).Err())
 }
 
 // Take implements [mfa.ChallengeStore]: one GETDEL.

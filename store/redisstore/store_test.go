@@ -129,8 +129,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: id, FamilyID: fam, UserID: user,
 			Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}))
 		must(t, st.NotBefore().SetNotBefore(ctx, user, now))
-		must(t, st.MFA().Put(ctx, user, mfa.Enrollment{Secret: []byte("s")}))
-		must(t, st.MFA().ReplaceBackupCodes(ctx, user, [][]byte{[]byte("c")}))
+		seedMFA(t, st.MFA(), user, []byte("c"))
 		if _, err := st.TOTPReplay().Advance(ctx, user, 1, now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}

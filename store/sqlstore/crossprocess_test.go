@@ -40,6 +40,7 @@ type childResult struct {
 	RefreshFound []int `json:"refresh_found"`
 	TOTP         []int `json:"totp"`
 	Backup       []int `json:"backup"`
+	MFAPut       []int `json:"mfa_put"`
 	Errors       []string
 }
 
@@ -48,9 +49,10 @@ func crossUser(i int) string  { return fmt.Sprintf("cross-user-%d", i) }
 func crossCode(i int) []byte  { return []byte(fmt.Sprintf("cross-code-mac-%d\x00", i)) }
 
 // TestCrossProcess races two OS processes, each with its own pool and
-// several goroutines, on the same refresh tokens, TOTP steps and backup
-// codes: exactly one caller in all wins each (SECURITY.md S22 TOTP replay,
-// refresh reuse, ASVS 6.5.1 backup codes).
+// several goroutines, on the same refresh tokens, TOTP steps, backup codes
+// and MFA enrollment versions: exactly one caller in all wins each (TOTP
+// replay, refresh reuse, ASVS 6.5.1 backup codes, one compare-and-set
+// write per enrollment version).
 func TestCrossProcess(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, d dialect) {
 		t.Parallel()
@@ -69,7 +71,7 @@ func TestCrossProcess(t *testing.T) {
 		for i := range crossRounds {
 			must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: "fam", UserID: "u",
 				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
-			must(t, st.MFA().ReplaceBackupCodes(ctx, crossUser(i), [][]byte{crossCode(i), []byte("other")}))
+			seedMFA(t, st.MFA(), crossUser(i), crossCode(i), []byte("other"))
 		}
 
 		type proc struct {
@@ -115,12 +117,13 @@ func TestCrossProcess(t *testing.T) {
 		}
 		won := make([]int, len(procs)) // rounds of refresh won per process, for the log
 		for r := range crossRounds {
-			var refresh, found, totp, backup int
+			var refresh, found, totp, backup, mfaPut int
 			for i, res := range results {
 				refresh += res.Refresh[r]
 				found += res.RefreshFound[r]
 				totp += res.TOTP[r]
 				backup += res.Backup[r]
+				mfaPut += res.MFAPut[r]
 				won[i] += res.Refresh[r]
 			}
 			all := len(procs) * crossGoroutines
@@ -132,6 +135,9 @@ func TestCrossProcess(t *testing.T) {
 			}
 			if backup != 1 {
 				t.Errorf("round %d: %d callers spent the backup code; want exactly 1", r, backup)
+			}
+			if mfaPut != 1 {
+				t.Errorf("round %d: %d callers won one MFA compare-and-set; want exactly 1", r, mfaPut)
 			}
 		}
 		t.Logf("refresh rounds won per process: %v", won)
@@ -195,7 +201,7 @@ func runChild() int {
 		return 0
 	}
 
-	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds), Backup: make([]int, rounds)}
+	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds), Backup: make([]int, rounds), MFAPut: make([]int, rounds)}
 	var mu sync.Mutex
 	fail := func(err error) {
 		mu.Lock()
@@ -220,6 +226,10 @@ func runChild() int {
 				if err != nil {
 					fail(err)
 				}
+				put, err := crossPut(ctx, st.MFA(), crossUser(r))
+				if err != nil {
+					fail(err)
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				if found {
@@ -233,6 +243,9 @@ func runChild() int {
 				}
 				if used {
 					res.Backup[r]++
+				}
+				if put {
+					res.MFAPut[r]++
 				}
 			})
 		}

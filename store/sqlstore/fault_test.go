@@ -63,12 +63,10 @@ func storeOps(st *sqlstore.Store) map[string]func(ctx context.Context) (bool, er
 			return found, err
 		},
 		"MFA.Put": func(ctx context.Context) (bool, error) {
-			return false, st.MFA().Put(ctx, "bob", mfa.Enrollment{Secret: []byte("s")})
+			_, err := st.MFA().Put(ctx, "bob", 0, mfa.Enrollment{Version: 1, Secret: []byte("s")}, [][]byte{{1}})
+			return false, err
 		},
-		"MFA.Delete": func(ctx context.Context) (bool, error) { return false, st.MFA().Delete(ctx, "bob") },
-		"MFA.ReplaceBackupCodes": func(ctx context.Context) (bool, error) {
-			return false, st.MFA().ReplaceBackupCodes(ctx, "bob", [][]byte{{1}})
-		},
+		"MFA.Delete":        func(ctx context.Context) (bool, error) { return false, st.MFA().Delete(ctx, "bob") },
 		"MFA.UseBackupCode": func(ctx context.Context) (bool, error) { return st.MFA().UseBackupCode(ctx, "alice", []byte("code")) },
 		"TOTPReplay.Advance": func(ctx context.Context) (bool, error) {
 			return st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Minute))
@@ -139,8 +137,7 @@ func seed(t *testing.T, st *sqlstore.Store) {
 	must(t, st.Sessions().Create(ctx, "s1", liveRecord("alice")))
 	must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "rt1", FamilyID: "f1", UserID: "alice", Expiry: now.Add(time.Hour)}))
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
-	must(t, st.MFA().Put(ctx, "alice", mfa.Enrollment{Secret: []byte("sealed")}))
-	must(t, st.MFA().ReplaceBackupCodes(ctx, "alice", [][]byte{[]byte("code")}))
+	seedMFA(t, st.MFA(), "alice", []byte("code"))
 	must(t, st.Challenges().Save(ctx, "c1", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)}))
 	must(t, st.OAuthStates().Save(ctx, "o1", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)}))
 	must(t, st.OneTimeTokens().Save(ctx, "t1", authkit.OneTimeToken{Purpose: "p", Expiry: now.Add(time.Hour)}))

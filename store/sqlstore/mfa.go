@@ -10,8 +10,8 @@ import (
 	"github.com/authkit-go/authkit/mfa"
 )
 
-// MFA is the SQL [mfa.Store]: enrollments (sealed secrets as opaque bytes)
-// and backup-code MACs, one row per code.
+// MFA is the SQL [mfa.Store]: enrollments (sealed secrets as opaque bytes,
+// a version for compare-and-set) and backup-code MACs, one row per code.
 type MFA struct{ s *Store }
 
 var _ mfa.Store = (*MFA)(nil)
@@ -22,48 +22,53 @@ func (s *Store) MFA() *MFA { return &MFA{s} }
 // Get implements [mfa.Store].
 func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
 	var e mfa.Enrollment
+	var version, replaces int64
 	var confirmed, pendingAt sql.NullInt64
-	err := x.s.db.QueryRowContext(ctx, x.s.q.mfaGet, key(userID)).Scan(&e.Secret, &confirmed, &e.Pending, &pendingAt)
+	err := x.s.db.QueryRowContext(ctx, x.s.q.mfaGet, key(userID)).Scan(&version, &e.Secret, &confirmed, &e.Pending, &pendingAt, &replaces)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mfa.Enrollment{}, false, nil
 	}
 	if err != nil {
 		return mfa.Enrollment{}, false, wrap("mfa get", err)
 	}
+	e.Version, e.PendingReplaces = uint64(version), replaces == 1
 	e.ConfirmedAt, e.PendingAt = fromMicros(confirmed), fromMicros(pendingAt)
 	return e, true, nil
 }
 
-// Put implements [mfa.Store] with one upsert; backup codes are untouched.
-func (x *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
-	_, err := x.s.db.ExecContext(ctx, x.s.q.mfaPut, key(userID), e.Secret, micros(e.ConfirmedAt), e.Pending, micros(e.PendingAt))
-	return wrap("mfa put", err)
-}
-
-// Delete implements [mfa.Store]: the enrollment and every backup code go
-// in one transaction.
-func (x *MFA) Delete(ctx context.Context, userID string) error {
+// Put implements [mfa.Store] in one transaction: an insert that does
+// nothing when a row exists (prev 0) or an update of the row with version
+// prev, then, if it wrote and codeMACs is non-empty, the old code rows are
+// replaced. Versions are stored as their int64 bit pattern.
+func (x *MFA) Put(ctx context.Context, userID string, prev uint64, e mfa.Enrollment, codeMACs [][]byte) (bool, error) {
+	if e.Version == 0 {
+		return false, wrap("mfa put", errors.New("version 0"))
+	}
 	k := key(userID)
+	replaces := int64(0)
+	if e.PendingReplaces {
+		replaces = 1
+	}
+	args := []any{k, int64(e.Version), e.Secret, micros(e.ConfirmedAt), e.Pending, micros(e.PendingAt), replaces}
+	wrote := false
 	err := x.s.inTx(ctx, func(q querier) error {
-		for _, stmt := range []string{x.s.q.mfaDeleteSet, x.s.q.mfaDeleteCodes, x.s.q.mfaDeleteEnrollment} {
-			if _, err := q.ExecContext(ctx, stmt, k); err != nil {
-				return err
-			}
+		stmt := x.s.q.mfaCreate
+		if prev != 0 {
+			stmt, args = x.s.q.mfaUpdate, append(args, int64(prev))
 		}
-		return nil
-	})
-	return wrap("mfa delete", err)
-}
-
-// ReplaceBackupCodes implements [mfa.Store]: in one transaction it locks
-// the user's code-set row (serializing concurrent replacements), deletes
-// the old set and inserts the new one, so no mix of two sets can survive.
-func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error {
-	k := key(userID)
-	err := x.s.inTx(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, x.s.q.mfaLockSet, k, x.s.nowMicros()); err != nil {
+		res, err := q.ExecContext(ctx, stmt, args...)
+		if err != nil {
 			return err
 		}
+		n, err := res.RowsAffected()
+		if err != nil || n != 1 {
+			return err
+		}
+		wrote = true
+		if prev != 0 && len(codeMACs) == 0 {
+			return nil
+		}
+		// A new enrollment starts from an empty set.
 		if _, err := q.ExecContext(ctx, x.s.q.mfaDeleteCodes, k); err != nil {
 			return err
 		}
@@ -74,7 +79,27 @@ func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs []
 		}
 		return nil
 	})
-	return wrap("mfa replace backup codes", err)
+	if err != nil {
+		return false, wrap("mfa put", err)
+	}
+	return wrote, nil
+}
+
+// Delete implements [mfa.Store]: the enrollment and every backup code go
+// in one transaction. The enrollment row goes first, so on PostgreSQL a
+// Delete and a Put take the row lock in the same order and serialize
+// instead of deadlocking.
+func (x *MFA) Delete(ctx context.Context, userID string) error {
+	k := key(userID)
+	err := x.s.inTx(ctx, func(q querier) error {
+		for _, stmt := range []string{x.s.q.mfaDeleteEnrollment, x.s.q.mfaDeleteCodes} {
+			if _, err := q.ExecContext(ctx, stmt, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("mfa delete", err)
 }
 
 // UseBackupCode implements [mfa.Store] with a single DELETE: of concurrent

@@ -77,8 +77,7 @@ func TestPurge(t *testing.T) {
 		must(t, st.OneTimeTokens().Save(ctx, "t-live", authkit.OneTimeToken{Purpose: "reset", UserID: "u", Expiry: long}))
 		// Rows that never expire.
 		must(t, st.Users().CreateUser(ctx, authkit.User{ID: "u", Email: "u@example.com"}))
-		must(t, st.MFA().Put(ctx, "u", mfa.Enrollment{Secret: []byte("sealed"), ConfirmedAt: t0}))
-		must(t, st.MFA().ReplaceBackupCodes(ctx, "u", [][]byte{[]byte("c1"), []byte("c2")}))
+		seedMFA(t, st.MFA(), "u", []byte("c1"), []byte("c2"))
 		must(t, st.NotBefore().SetNotBefore(ctx, "u", t0))
 
 		// Nothing has expired yet; only the revoked family's token goes.
@@ -90,6 +89,8 @@ func TestPurge(t *testing.T) {
 		}
 		clock.Advance(10 * time.Minute)
 
+		_, migrations, err := st.Version(ctx)
+		must(t, err)
 		tables := []struct {
 			table        string
 			before, want int // rows before and after Purge
@@ -105,9 +106,8 @@ func TestPurge(t *testing.T) {
 			{"users", 1, 1},
 			{"mfa_enrollments", 1, 1},
 			{"mfa_backup_codes", 2, 2},
-			{"mfa_backup_sets", 1, 1},
 			{"not_before", 1, 1},
-			{"schema_migrations", 1, 1},
+			{"schema_migrations", int(migrations), int(migrations)},
 		}
 		wantTotal := 0
 		for _, tb := range tables {

@@ -8,8 +8,8 @@ type queries struct {
 	refreshCreate, refreshUse, refreshPeek, refreshRevokeFamily, refreshRevokeUser string
 	notBeforeSet, notBeforeGet                                                     string
 
-	mfaGet, mfaPut, mfaDeleteEnrollment, mfaDeleteCodes, mfaDeleteSet string
-	mfaLockSet, mfaInsertCode, mfaUseCode                             string
+	mfaGet, mfaCreate, mfaUpdate, mfaDeleteEnrollment, mfaDeleteCodes string
+	mfaInsertCode, mfaUseCode                                         string
 	replayAdvance                                                     string
 	challengeSave, challengeTake                                      string
 
@@ -58,19 +58,17 @@ ON CONFLICT (family_id) DO UPDATE SET expiry = ` + greatest + `(x.expiry, exclud
 ON CONFLICT (user_id) DO UPDATE SET not_before = excluded.not_before WHERE x.not_before < excluded.not_before`),
 		notBeforeGet: r(`SELECT not_before FROM {T}not_before WHERE user_id = $1`),
 
-		mfaGet: r(`SELECT secret, confirmed_at, pending, pending_at FROM {T}mfa_enrollments WHERE user_id = $1`),
-		mfaPut: r(`INSERT INTO {T}mfa_enrollments (user_id, secret, confirmed_at, pending, pending_at) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, confirmed_at = excluded.confirmed_at,
-	pending = excluded.pending, pending_at = excluded.pending_at`),
+		mfaGet: r(`SELECT version, secret, confirmed_at, pending, pending_at, pending_replaces FROM {T}mfa_enrollments WHERE user_id = $1`),
+		// Compare-and-set writes: create only if absent, update only the
+		// expected version (the row lock serializes writers on PostgreSQL).
+		mfaCreate: r(`INSERT INTO {T}mfa_enrollments (user_id, version, secret, confirmed_at, pending, pending_at, pending_replaces)
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO NOTHING`),
+		mfaUpdate: r(`UPDATE {T}mfa_enrollments SET version = $2, secret = $3, confirmed_at = $4, pending = $5, pending_at = $6,
+	pending_replaces = $7 WHERE user_id = $1 AND version = $8`),
 		mfaDeleteEnrollment: r(`DELETE FROM {T}mfa_enrollments WHERE user_id = $1`),
 		mfaDeleteCodes:      r(`DELETE FROM {T}mfa_backup_codes WHERE user_id = $1`),
-		mfaDeleteSet:        r(`DELETE FROM {T}mfa_backup_sets WHERE user_id = $1`),
-		// Upserting the per-user set row takes its row lock, serializing
-		// concurrent ReplaceBackupCodes of one user on PostgreSQL.
-		mfaLockSet: r(`INSERT INTO {T}mfa_backup_sets (user_id, replaced_at) VALUES ($1, $2)
-ON CONFLICT (user_id) DO UPDATE SET replaced_at = excluded.replaced_at`),
-		mfaInsertCode: r(`INSERT INTO {T}mfa_backup_codes (user_id, code_mac) VALUES ($1, $2) ON CONFLICT DO NOTHING`),
-		mfaUseCode:    r(`DELETE FROM {T}mfa_backup_codes WHERE user_id = $1 AND code_mac = $2`),
+		mfaInsertCode:       r(`INSERT INTO {T}mfa_backup_codes (user_id, code_mac) VALUES ($1, $2) ON CONFLICT DO NOTHING`),
+		mfaUseCode:          r(`DELETE FROM {T}mfa_backup_codes WHERE user_id = $1 AND code_mac = $2`),
 		// Inserts, or updates only if the old record expired or the new
 		// step is greater; RETURNING yields a row only when it wrote.
 		replayAdvance: r(`INSERT INTO {T}totp_replay AS x (user_id, step, expiry) VALUES ($1, $2, $3)
