@@ -133,7 +133,9 @@ func WithDelivery(d Delivery) HandlerOption {
 // unsupported_media_type unless the Content-Type is application/json
 // (parameters allowed), and 400 invalid_request unless the body is one JSON
 // object. A refresh, logout or authenticated request carrying two cookies
-// of one token name is refused (401 invalid_token, cookies cleared). A store, the mailer or the hashing cap
+// of one token name is refused (401 invalid_token, cookies cleared), and so
+// is a refresh cookie without its [RefreshBindingCookie] (a cookie planted by
+// a sibling subdomain). A store, the mailer or the hashing cap
 // failing gives 503 unavailable with Retry-After; 500 internal_error is only
 // for bugs (a panic, a misconfiguration). Cross-origin unsafe requests get
 // 403 (net/http.CrossOriginProtection), bodies are limited to
@@ -469,8 +471,8 @@ func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
 // cookie with cookie delivery. With both, an absent or empty body (a
 // browser's fetch may send a Content-Type without one) or an empty member
 // means the cookie. ok is false when it has answered an unusable body
-// itself.
-func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, ok bool) {
+// itself. fromCookie says the token is the refresh cookie's.
+func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, fromCookie, ok bool) {
 	fromBody := h.delivery.body() && hasBody(r)
 	if fromBody && h.delivery.cookies() && r.ContentLength == 0 {
 		fromBody = false
@@ -480,26 +482,34 @@ func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok str
 			RefreshToken string `json:"refresh_token"`
 		}
 		if !decode(w, r, &in) {
-			return "", false
+			return "", false, false
 		}
 		if in.RefreshToken != "" || !h.delivery.cookies() {
-			return in.RefreshToken, true
+			return in.RefreshToken, false, true
 		}
 	}
 	if h.delivery.cookies() {
 		if c, err := r.Cookie(RefreshCookie); err == nil {
-			return c.Value, true
+			return c.Value, true, true
 		}
 	}
-	return "", true
+	return "", false, true
 }
 
 func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
-	tok, ok := h.refreshToken(w, r)
+	tok, fromCookie, ok := h.refreshToken(w, r)
 	if !ok {
 		return
 	}
 	if tok == "" {
+		writeError(w, http.StatusUnauthorized, CodeInvalidToken)
+		return
+	}
+	if fromCookie && !boundRefreshCookie(r, tok) {
+		// Not the cookie this host set: possibly planted by a sibling
+		// subdomain to sign the victim in as someone else. It is not spent.
+		h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "unbound_refresh_cookie", h.a.ClientOf(r), "", "")
+		clearTokenCookies(w, h.prefix)
 		writeError(w, http.StatusUnauthorized, CodeInvalidToken)
 		return
 	}
@@ -512,7 +522,9 @@ func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
-	tok, ok := h.refreshToken(w, r)
+	// An unbound refresh cookie is revoked too: ending a planted session
+	// harms no one.
+	tok, _, ok := h.refreshToken(w, r)
 	if !ok {
 		return
 	}
