@@ -228,7 +228,7 @@ type handlers struct {
 	delivery Delivery
 }
 
-// route hands next the endpoint path below the prefix. The request path
+// route hands next the endpoint path below the prefix, which must be clean. The request path
 // either still starts with the prefix, or lost it to http.StripPrefix; in
 // both cases the path the client asked for (RequestURI) must be the prefix
 // followed by the endpoint, so a handler mounted where its prefix says it
@@ -245,7 +245,9 @@ func (h *handlers) route(next http.Handler) http.Handler {
 				asked = u.Path
 			}
 		}
-		if !strings.HasPrefix(rest, "/") || asked != h.prefix+rest {
+		// A non-canonical rest ("//login", "/./login") would make the
+		// inner mux redirect to a path without the prefix.
+		if !strings.HasPrefix(rest, "/") || asked != h.prefix+rest || path.Clean(rest) != rest {
 			writeError(w, http.StatusNotFound, CodeNotFound)
 			return
 		}
@@ -306,11 +308,62 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	// json.Unmarshal refuses trailing data; null, arrays and scalars would
 	// decode into v without an error, so the object is checked first.
-	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, v) != nil {
+	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, v) != nil || duplicateMember(b) {
 		writeError(w, http.StatusBadRequest, CodeInvalidRequest)
 		return false
 	}
 	return true
+}
+
+// duplicateMember reports whether a JSON text (already known to be valid)
+// has an object naming one member twice, compared as encoding/json matches
+// names to fields (case-insensitively): which one wins is up to each
+// parser, so the body is ambiguous (RFC 7493 section 2.3).
+func duplicateMember(b []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	type frame struct {
+		names   map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			return true
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.names != nil && top.wantKey {
+			if name, ok := tok.(string); ok {
+				k := strings.ToLower(strings.ToUpper(name))
+				if top.names[k] {
+					return true
+				}
+				top.names[k], top.wantKey = true, false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{names: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the enclosing object expects a name next.
+		if len(stack) > 0 {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

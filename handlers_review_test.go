@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/authkit-go/authkit"
@@ -136,4 +138,44 @@ func TestRefreshRetryAfterUserStoreFailureIsNotReuse(t *testing.T) {
 			"a retry is taken for reuse (no grace window is configurable through authkit.Config)")
 	}
 	e.expect(r, http.StatusOK, "")
+}
+
+// A handler served without a cleaning mux in front must not redirect a
+// non-canonical path out of its prefix: the inner mux would answer
+// "/auth//login" with 307 Location: /login, and the browser would re-send
+// the credentials to another endpoint of the host. It answers 404.
+func TestNonCanonicalPathIsNotRedirectedOutOfThePrefix(t *testing.T) {
+	e := newEnvAt(t, mount{name: "api", prefix: "/api/v1/auth", delivery: authkit.DeliverCookies})
+	e.signup("p@example.com")
+	h := e.auth.Handler(authkit.WithPrefix("/api/v1/auth"))
+	body := `{"email":"p@example.com","password":"` + goodPassword + `"}`
+	for _, p := range []string{"/api/v1/auth//login", "/api/v1/auth/./login", "/api/v1/auth/x/../login", "/api/v1/auth/../../login"} {
+		req := httptest.NewRequest("POST", p, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusNotFound || w.Header().Get("Location") != "" {
+			t.Errorf("%s: %d Location %q, want 404", p, w.Code, w.Header().Get("Location"))
+		}
+	}
+}
+
+// A JSON body naming one member twice (exactly, or in another case, which
+// encoding/json matches to the same field) is ambiguous: a proxy or audit
+// log that reads the first may see another account than the handler, which
+// keeps the last. It is refused (RFC 7493 section 2.3).
+func TestDuplicateJSONMembersAreRefused(t *testing.T) {
+	e := newEnv(t)
+	e.signup("p@example.com")
+	for _, b := range []string{
+		`{"email":"x@example.com","email":"p@example.com","password":"` + goodPassword + `"}`,
+		`{"email":"x@example.com","EMAIL":"p@example.com","password":"` + goodPassword + `"}`,
+		`{"email":"p@example.com","password":"wrong guess","pa\u017f\u017fword":"` + goodPassword + `"}`,
+		`{"email":"p@example.com","password":"` + goodPassword + `","x":{"a":1,"a":2}}`,
+	} {
+		e.expect(e.raw("POST", "/auth/login", "application/json", b, ""), http.StatusBadRequest, "invalid_request")
+	}
+	// Distinct members, nested or not, and huge numbers in unknown members are fine.
+	e.expect(e.raw("POST", "/auth/login", "application/json",
+		`{"email":"p@example.com","password":"`+goodPassword+`","x":[{"a":1},{"a":1e999}],"y":{"a":{"a":[]}}}`, ""), http.StatusOK, "")
 }
