@@ -506,12 +506,12 @@ func (h *handlers) mfaVerify(w http.ResponseWriter, r *http.Request) {
 // single refuses a request that carries two cookies of one token name (a
 // cookie planted by a sibling subdomain or for a narrower path sits next to
 // the real one, and the first is not necessarily the real one): 401
-// invalid_token, cookies cleared.
+// invalid_token, cookies cleared (with cookie delivery).
 func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if duplicateTokenCookie(r) {
 			h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "duplicate_cookie", h.a.ClientOf(r), "", "")
-			clearTokenCookies(w, h.prefix)
+			h.clearCookies(w)
 			writeError(w, http.StatusUnauthorized, CodeInvalidToken)
 			return
 		}
@@ -562,7 +562,7 @@ func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
 		// Not the cookie this host set: possibly planted by a sibling
 		// subdomain to sign the victim in as someone else. It is not spent.
 		h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "unbound_refresh_cookie", h.a.ClientOf(r), "", "")
-		clearTokenCookies(w, h.prefix)
+		h.clearCookies(w)
 		writeError(w, http.StatusUnauthorized, CodeInvalidToken)
 		return
 	}

@@ -179,3 +179,20 @@ func TestDuplicateJSONMembersAreRefused(t *testing.T) {
 	e.expect(e.raw("POST", "/auth/login", "application/json",
 		`{"email":"p@example.com","password":"`+goodPassword+`","x":[{"a":1},{"a":1e999}],"y":{"a":{"a":[]}}}`, ""), http.StatusOK, "")
 }
+
+// Body delivery sets no cookie, not even when refusing duplicate cookies:
+// clearing __Host-access_token there would sign the browser out of the
+// cookie endpoints of the same host.
+func TestBodyDeliveryRefusesDuplicateCookiesWithoutSettingCookies(t *testing.T) {
+	e := newEnvAt(t, mount{name: "body", prefix: "/api/v1/auth", delivery: authkit.DeliverBody})
+	e.signup("b@example.com")
+	c := e.login("b@example.com")
+	dup := authkit.AccessCookie + "=" + c.accessToken() + "; " + authkit.AccessCookie + "=x"
+	for _, p := range []string{"/auth/refresh", "/auth/logout-all"} {
+		r := e.raw("POST", p, "", "", dup)
+		e.expect(r, http.StatusUnauthorized, "invalid_token")
+		if sc := r.header.Values("Set-Cookie"); len(sc) != 0 {
+			t.Fatalf("%s: body delivery set cookies %v", p, sc)
+		}
+	}
+}
