@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -123,5 +125,23 @@ func TestSecretsWithCollidingIDsAreRefused(t *testing.T) {
 	}
 	if !errors.Is(err, authkit.ErrInvalidConfig) {
 		t.Fatalf("NewSecrets(colliding IDs) = %v, want ErrInvalidConfig", err)
+	}
+}
+
+// A dangling symlink at the secret path (planted to make the process write
+// its new secret where the link points) is not followed for writing: the
+// call fails and nothing is created at the target.
+func TestLoadOrCreateSecretDoesNotWriteThroughASymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	path := filepath.Join(dir, "secret")
+	if err := os.Symlink(target, path); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	if _, err := authkit.LoadOrCreateSecret(path); err == nil {
+		t.Fatal("LoadOrCreateSecret through a dangling symlink succeeded")
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("secret written through the symlink: %v", err)
 	}
 }
