@@ -1,6 +1,9 @@
 package authkit
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"net/http"
 	"time"
 
@@ -17,13 +20,21 @@ import (
 // The refresh cookie keeps Path=<prefix> (the /auth endpoints only, so the
 // long-lived token never travels with ordinary requests), which "__Host-"
 // forbids; a sibling HTTPS subdomain can therefore still plant a cookie of
-// that name for the parent domain. The endpoints that read a token
-// (refresh, logout and the authenticated ones) refuse a request that
-// carries two cookies of one token name (401 invalid_token, cookies
-// cleared), so a planted cookie is never used in place of the real one.
+// that name for the parent domain. Two defences follow. The endpoints that
+// read a token (refresh, logout and the authenticated ones) refuse a
+// request that carries two cookies of one token name (401 invalid_token,
+// cookies cleared). And /refresh uses the refresh cookie only next to
+// [RefreshBindingCookie], a __Host- cookie set with it that holds a hash of
+// the token: a planted refresh token alone, which would sign the victim in
+// as the attacker (login CSRF), is refused (401 invalid_token).
 const (
 	AccessCookie  = middleware.AccessCookie
 	RefreshCookie = middleware.RefreshCookie
+	// RefreshBindingCookie (HttpOnly, Secure, SameSite=Strict, Path=/) is
+	// set and cleared with the refresh cookie. Its value is
+	// base64url(SHA-256("authkit refresh binding\x00" + refresh token)),
+	// which reveals nothing of the token.
+	RefreshBindingCookie = "__Host-refresh_binding"
 )
 
 // DefaultPrefix is the path [Auth.Handler] serves at unless [WithPrefix]
@@ -32,14 +43,15 @@ const DefaultPrefix = "/auth"
 
 // SetTokenCookies sets the token cookies for handlers at [DefaultPrefix]:
 // __Host-access_token (HttpOnly, Secure, SameSite=Lax, Path=/) and
-// __Secure-refresh_token (HttpOnly, Secure, SameSite=Strict, Path=/auth).
+// __Secure-refresh_token (HttpOnly, Secure, SameSite=Strict, Path=/auth)
+// with its [RefreshBindingCookie].
 // Secure is always set: browsers treat http://127.0.0.1 and localhost as
 // secure contexts.
 func SetTokenCookies(w http.ResponseWriter, t Tokens, now time.Time) {
 	setTokenCookies(w, t, now, DefaultPrefix)
 }
 
-// ClearTokenCookies expires both token cookies of handlers at
+// ClearTokenCookies expires the token cookies of handlers at
 // [DefaultPrefix] (Max-Age=0).
 func ClearTokenCookies(w http.ResponseWriter) { clearTokenCookies(w, DefaultPrefix) }
 
@@ -48,11 +60,29 @@ func setTokenCookies(w http.ResponseWriter, t Tokens, now time.Time, prefix stri
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: RefreshCookie, Value: t.Refresh, Path: prefix, MaxAge: maxAge(t.RefreshExpiry, now),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: RefreshBindingCookie, Value: refreshBinding(t.Refresh), Path: "/",
+		MaxAge: maxAge(t.RefreshExpiry, now), HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }
 
 func clearTokenCookies(w http.ResponseWriter, prefix string) {
 	http.SetCookie(w, &http.Cookie{Name: AccessCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: RefreshCookie, Path: prefix, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: RefreshBindingCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+}
+
+// refreshBinding is the value of [RefreshBindingCookie] for refresh token
+// tok.
+func refreshBinding(tok string) string {
+	sum := sha256.Sum256([]byte("authkit refresh binding\x00" + tok))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// boundRefreshCookie reports whether r carries exactly one
+// [RefreshBindingCookie] and it belongs to refresh token tok: the refresh
+// cookie was set by this host, not planted by a sibling.
+func boundRefreshCookie(r *http.Request, tok string) bool {
+	b := r.CookiesNamed(RefreshBindingCookie)
+	return len(b) == 1 && subtle.ConstantTimeCompare([]byte(b[0].Value), []byte(refreshBinding(tok))) == 1
 }
 
 // maxAge is the whole seconds until exp, rounded up (token expiries have
@@ -68,5 +98,6 @@ func maxAge(exp, now time.Time) int {
 // duplicateTokenCookie reports whether r carries a token cookie name twice:
 // the sign of a cookie planted for a parent domain or a narrower path.
 func duplicateTokenCookie(r *http.Request) bool {
-	return len(r.CookiesNamed(AccessCookie)) > 1 || len(r.CookiesNamed(RefreshCookie)) > 1
+	return len(r.CookiesNamed(AccessCookie)) > 1 || len(r.CookiesNamed(RefreshCookie)) > 1 ||
+		len(r.CookiesNamed(RefreshBindingCookie)) > 1
 }

@@ -115,7 +115,9 @@ func WithDelivery(d Delivery) HandlerOption {
 // unsupported_media_type unless the Content-Type is application/json
 // (parameters allowed), and 400 invalid_request unless the body is one JSON
 // object. A refresh, logout or authenticated request carrying two cookies
-// of one token name is refused (401 invalid_token, cookies cleared). A store, the mailer or the hashing cap
+// of one token name is refused (401 invalid_token, cookies cleared), and so
+// is a refresh cookie without its [RefreshBindingCookie] (a cookie planted by
+// a sibling subdomain). A store, the mailer or the hashing cap
 // failing gives 503 unavailable with Retry-After; 500 internal_error is only
 // for bugs (a panic, a misconfiguration). Cross-origin unsafe requests get
 // 403 (net/http.CrossOriginProtection), bodies are limited to
@@ -208,7 +210,7 @@ type handlers struct {
 	delivery Delivery
 }
 
-// route hands next the endpoint path below the prefix. The request path
+// route hands next the endpoint path below the prefix, which must be clean. The request path
 // either still starts with the prefix, or lost it to http.StripPrefix; in
 // both cases the path the client asked for (RequestURI) must be the prefix
 // followed by the endpoint, so a handler mounted where its prefix says it
@@ -225,7 +227,9 @@ func (h *handlers) route(next http.Handler) http.Handler {
 				asked = u.Path
 			}
 		}
-		if !strings.HasPrefix(rest, "/") || asked != h.prefix+rest {
+		// A non-canonical rest ("//login", "/./login") would make the
+		// inner mux redirect to a path without the prefix.
+		if !strings.HasPrefix(rest, "/") || asked != h.prefix+rest || path.Clean(rest) != rest {
 			writeError(w, http.StatusNotFound, middleware.CodeNotFound)
 			return
 		}
@@ -286,11 +290,62 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	// json.Unmarshal refuses trailing data; null, arrays and scalars would
 	// decode into v without an error, so the object is checked first.
-	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, v) != nil {
+	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, v) != nil || duplicateMember(b) {
 		writeError(w, http.StatusBadRequest, middleware.CodeInvalidRequest)
 		return false
 	}
 	return true
+}
+
+// duplicateMember reports whether a JSON text (already known to be valid)
+// has an object naming one member twice, compared as encoding/json matches
+// names to fields (case-insensitively): which one wins is up to each
+// parser, so the body is ambiguous (RFC 7493 section 2.3).
+func duplicateMember(b []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	type frame struct {
+		names   map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			return true
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.names != nil && top.wantKey {
+			if name, ok := tok.(string); ok {
+				k := strings.ToLower(strings.ToUpper(name))
+				if top.names[k] {
+					return true
+				}
+				top.names[k], top.wantKey = true, false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{names: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the enclosing object expects a name next.
+		if len(stack) > 0 {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -435,12 +490,12 @@ func (h *handlers) mfaVerify(w http.ResponseWriter, r *http.Request) {
 // single refuses a request that carries two cookies of one token name (a
 // cookie planted by a sibling subdomain or for a narrower path sits next to
 // the real one, and the first is not necessarily the real one): 401
-// invalid_token, cookies cleared.
+// invalid_token, cookies cleared (with cookie delivery).
 func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if duplicateTokenCookie(r) {
 			h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "duplicate_cookie", h.a.ClientOf(r), "", "")
-			clearTokenCookies(w, h.prefix)
+			h.clearCookies(w)
 			writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
 			return
 		}
@@ -453,8 +508,8 @@ func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
 // cookie with cookie delivery. With both, an absent or empty body (a
 // browser's fetch may send a Content-Type without one) or an empty member
 // means the cookie. ok is false when it has answered an unusable body
-// itself.
-func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, ok bool) {
+// itself. fromCookie says the token is the refresh cookie's.
+func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, fromCookie, ok bool) {
 	fromBody := h.delivery.body() && hasBody(r)
 	if fromBody && h.delivery.cookies() && r.ContentLength == 0 {
 		fromBody = false
@@ -464,26 +519,34 @@ func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok str
 			RefreshToken string `json:"refresh_token"`
 		}
 		if !decode(w, r, &in) {
-			return "", false
+			return "", false, false
 		}
 		if in.RefreshToken != "" || !h.delivery.cookies() {
-			return in.RefreshToken, true
+			return in.RefreshToken, false, true
 		}
 	}
 	if h.delivery.cookies() {
 		if c, err := r.Cookie(RefreshCookie); err == nil {
-			return c.Value, true
+			return c.Value, true, true
 		}
 	}
-	return "", true
+	return "", false, true
 }
 
 func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
-	tok, ok := h.refreshToken(w, r)
+	tok, fromCookie, ok := h.refreshToken(w, r)
 	if !ok {
 		return
 	}
 	if tok == "" {
+		writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
+		return
+	}
+	if fromCookie && !boundRefreshCookie(r, tok) {
+		// Not the cookie this host set: possibly planted by a sibling
+		// subdomain to sign the victim in as someone else. It is not spent.
+		h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "unbound_refresh_cookie", h.a.ClientOf(r), "", "")
+		h.clearCookies(w)
 		writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
 		return
 	}
@@ -496,7 +559,9 @@ func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
-	tok, ok := h.refreshToken(w, r)
+	// An unbound refresh cookie is revoked too: ending a planted session
+	// harms no one.
+	tok, _, ok := h.refreshToken(w, r)
 	if !ok {
 		return
 	}

@@ -73,7 +73,7 @@ func TestPlantedRefreshCookieIsRefused(t *testing.T) {
 	}
 	// Neither token was spent: both still refresh once.
 	for _, tok := range []string{planted, real} {
-		e.expect(e.raw("POST", "/auth/refresh", "", "", authkit.RefreshCookie+"="+tok), http.StatusOK, "")
+		e.expect(e.raw("POST", "/auth/refresh", "", "", refreshCookies(tok)), http.StatusOK, "")
 	}
 }
 
@@ -350,7 +350,7 @@ func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
 	})
 	e.signup("up@example.com")
 	c := e.login("up@example.com")
-	cookies := authkit.AccessCookie + "=" + c.accessToken() + "; " + authkit.RefreshCookie + "=" + c.refreshToken()
+	cookies := authkit.AccessCookie + "=" + c.accessToken() + "; " + refreshCookies(c.refreshToken())
 	refreshBody := ""
 	if m.delivery == authkit.DeliverBody {
 		refreshBody = `{"refresh_token":"` + c.refreshToken() + `"}`

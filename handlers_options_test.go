@@ -115,21 +115,21 @@ func TestBothDeliveriesPreferTheBodyToken(t *testing.T) {
 	one := e.login("one@example.com")
 	two := e.login("two@example.com")
 	r := e.raw("POST", "/auth/refresh", "application/json", `{"refresh_token":"`+two.refreshToken()+`"}`,
-		authkit.RefreshCookie+"="+one.refreshToken())
+		refreshCookies(one.refreshToken()))
 	wantResp(t, r, http.StatusOK, "")
 	if r.body["user"].(map[string]any)["email"] != "two@example.com" || r.body["refresh_token"] == "" {
 		t.Fatalf("refresh answered %s", r.raw)
 	}
-	wantResp(t, e.raw("POST", "/auth/refresh", "text/plain", `{"refresh_token":"x"}`, authkit.RefreshCookie+"="+one.refreshToken()),
+	wantResp(t, e.raw("POST", "/auth/refresh", "text/plain", `{"refresh_token":"x"}`, refreshCookies(one.refreshToken())),
 		http.StatusUnsupportedMediaType, "unsupported_media_type")
-	wantResp(t, e.raw("POST", "/auth/refresh", "application/json", `null`, authkit.RefreshCookie+"="+one.refreshToken()),
+	wantResp(t, e.raw("POST", "/auth/refresh", "application/json", `null`, refreshCookies(one.refreshToken())),
 		http.StatusBadRequest, "invalid_request")
 	// A JSON Content-Type without a body (as fetch may send) means the
 	// cookie, so does an empty body member.
-	r = e.raw("POST", "/auth/refresh", "application/json", ``, authkit.RefreshCookie+"="+one.refreshToken())
+	r = e.raw("POST", "/auth/refresh", "application/json", ``, refreshCookies(one.refreshToken()))
 	wantResp(t, r, http.StatusOK, "")
 	one.setRefresh(r.body["refresh_token"].(string))
-	r = e.raw("POST", "/auth/refresh", "application/json", `{}`, authkit.RefreshCookie+"="+one.refreshToken())
+	r = e.raw("POST", "/auth/refresh", "application/json", `{}`, refreshCookies(one.refreshToken()))
 	wantResp(t, r, http.StatusOK, "")
 	if r.body["user"].(map[string]any)["email"] != "one@example.com" {
 		t.Fatalf("refresh answered %s", r.raw)

@@ -228,6 +228,7 @@ func (c *client) setRefresh(tok string) {
 		return
 	}
 	c.cookies[authkit.RefreshCookie] = &http.Cookie{Name: authkit.RefreshCookie, Value: tok}
+	c.cookies[authkit.RefreshBindingCookie] = &http.Cookie{Name: authkit.RefreshBindingCookie, Value: bindingOf(tok)}
 }
 
 // copyFrom makes c hold the tokens of o (a second device with the same

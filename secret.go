@@ -39,8 +39,9 @@ const (
 	LabelCSRF = "csrf"
 )
 
-// ErrWeakSecret reports a master secret shorter than [MinSecretSize] bytes
-// or unreadable as base64 or hex.
+// ErrWeakSecret reports a master secret shorter than [MinSecretSize] bytes,
+// unreadable as base64 or hex, or degenerate (fewer than 8 distinct byte
+// values, such as all zeros or a short repeated pattern).
 var ErrWeakSecret = errors.New("authkit: master secret too short or malformed")
 
 // ErrSecretFilePerm reports a secret file readable or writable by group or
@@ -65,13 +66,35 @@ func ParseSecret(text string) (Secret, error) {
 		base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString,
 	} {
 		if b, err := dec(text); err == nil {
-			if len(b) < MinSecretSize {
+			if weak(b) {
 				return Secret{}, ErrWeakSecret
 			}
 			return Secret{b: b}, nil
 		}
 	}
 	return Secret{}, ErrWeakSecret
+}
+
+// minDistinctBytes is the least number of distinct byte values a secret
+// must hold. 32 random bytes hold about 30; fewer than 8 happens by chance
+// with probability below 2^-100, so only a degenerate value (all zeros, a
+// repeated word) is refused.
+const minDistinctBytes = 8
+
+// weak reports a secret too short or degenerate to be a master secret.
+func weak(b []byte) bool {
+	if len(b) < MinSecretSize {
+		return true
+	}
+	var seen [256]bool
+	n := 0
+	for _, c := range b {
+		if !seen[c] {
+			seen[c] = true
+			n++
+		}
+	}
+	return n < minDistinctBytes
 }
 
 // NewSecret returns a fresh random secret of [MinSecretSize] bytes read from
@@ -84,6 +107,9 @@ func NewSecret(r io.Reader) (Secret, error) {
 	if _, err := io.ReadFull(r, b); err != nil {
 		return Secret{}, fmt.Errorf("authkit: random: %w", err)
 	}
+	if weak(b) {
+		return Secret{}, fmt.Errorf("authkit: random source returned a degenerate secret: %w", ErrWeakSecret)
+	}
 	return Secret{b: b}, nil
 }
 
@@ -93,6 +119,10 @@ func (s Secret) String() string { return "authkit.Secret(" + s.ID() + ")" }
 // GoString is String, for %#v.
 func (s Secret) GoString() string { return s.String() }
 
+// Format writes String under every verb: %d, %x and the other verbs that
+// do not call String would otherwise print the bytes.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
 // ID is a short public identifier of the secret (8 hex digits derived
 // through HKDF, which reveals nothing of the secret). Keys sealed under a
 // secret carry its ID, so the right secret opens them after a rotation.
@@ -100,15 +130,21 @@ func (s Secret) ID() string {
 	if len(s.b) == 0 {
 		return "none"
 	}
-	return hex.EncodeToString(s.derive("key-id", 4))
+	return hex.EncodeToString(s.hkdf(idInfo, 4))
 }
+
+// idInfo is the HKDF info of secret IDs. It is not of the form of key
+// labels ("authkit/v1 " + label), so no derived key starts with an ID.
+const idInfo = "authkit/v1-secret-id"
 
 // Text encodes the secret as standard base64, the form [ParseSecret] and
 // [LoadOrCreateSecret] read.
 func (s Secret) Text() string { return base64.StdEncoding.EncodeToString(s.b) }
 
-func (s Secret) derive(label string, n int) []byte {
-	k, err := hkdf.Key(sha256.New, s.b, nil, "authkit/v1 "+label, n)
+func (s Secret) derive(label string, n int) []byte { return s.hkdf("authkit/v1 "+label, n) }
+
+func (s Secret) hkdf(info string, n int) []byte {
+	k, err := hkdf.Key(sha256.New, s.b, nil, info, n)
 	if err != nil {
 		// Only n > 255*32 fails; every caller passes a constant ≤ 64.
 		panic("authkit: hkdf: " + err.Error())
@@ -196,20 +232,32 @@ type Secrets struct {
 	all []Secret // all[0] is current
 }
 
+// String lists the IDs of the secrets, current first, never their bytes.
+func (s Secrets) String() string { return "authkit.Secrets" + fmt.Sprint(s.KeyIDs()) }
+
+// Format writes String under every verb (fmt cannot call the secrets'
+// own String through the unexported field, and would print their bytes).
+func (s Secrets) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
 // NewSecrets returns the keyring with current as the sealing and signing
 // secret and previous, newest first, for opening and verifying only.
-// Secrets repeated are refused.
+// Secrets repeated, or two secrets with one ID (which would share a key
+// slot, letting an old secret seal), are refused.
 func NewSecrets(current Secret, previous ...Secret) (*Secrets, error) {
 	all := append([]Secret{current}, previous...)
-	seen := map[string]bool{}
+	seen, ids := map[string]bool{}, map[string]int{}
 	for i, s := range all {
-		if len(s.b) < MinSecretSize {
+		if weak(s.b) {
 			return nil, fmt.Errorf("%w: secret %d: %w", ErrInvalidConfig, i, ErrWeakSecret)
 		}
 		if seen[string(s.b)] {
 			return nil, fmt.Errorf("%w: secret %d is listed twice", ErrInvalidConfig, i)
 		}
 		seen[string(s.b)] = true
+		if j, dup := ids[s.ID()]; dup {
+			return nil, fmt.Errorf("%w: secrets %d and %d have the same ID %s; generate a new one", ErrInvalidConfig, j, i, s.ID())
+		}
+		ids[s.ID()] = i
 	}
 	cp := make([]Secret, len(all))
 	for i, s := range all {

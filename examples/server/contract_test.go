@@ -5,6 +5,7 @@ package main
 // cookie attributes. Clients in other languages exercise the same contract.
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -123,7 +124,10 @@ func (a *apiClient) cookieHeader() map[string]string {
 		parts = append(parts, accessName+"="+a.access)
 	}
 	if a.refresh != "" {
-		parts = append(parts, refreshName+"="+a.refresh)
+		// The browser holds the binding cookie set with the refresh cookie.
+		sum := sha256.Sum256([]byte("authkit refresh binding\x00" + a.refresh))
+		parts = append(parts, refreshName+"="+a.refresh,
+			authkit.RefreshBindingCookie+"="+base64.RawURLEncoding.EncodeToString(sum[:]))
 	}
 	if len(parts) == 0 {
 		return nil
