@@ -8,10 +8,15 @@ import (
 )
 
 // A small validating scanner for the JSON objects inside a JWS (header and
-// claims). It exists so verification can (a) reject duplicate member names
-// (J20; RFC 7519 §4 permits last-wins, we choose rejection), (b) reject invalid
-// UTF-8 and unpaired surrogate escapes (B5, RFC 8725 §3.7), (c) bound nesting
-// (J22), and (d) read the few members we need without reflection.
+// claims). It stays beside encoding/json for properties that library lacks,
+// not for speed: it rejects duplicate member names (RFC 7519 §4 permits
+// last-wins; a duplicate "alg" or "sub" is a parser differential, so we
+// reject), invalid UTF-8 and unpaired surrogate escapes (RFC 8725 §3.7,
+// where encoding/json substitutes U+FFFD), and nesting deeper than 16; and
+// it hands each member to the verifier under its exact name (encoding/json
+// matches struct fields case-insensitively). Member values are decoded by
+// encoding/json (jsonString, jsonStrings). FuzzScanObject checks it against
+// encoding/json.
 
 const maxJSONDepth = 16
 
