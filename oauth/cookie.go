@@ -29,6 +29,9 @@ type cookiePayload struct {
 	N string `json:"n"` // nonce
 	R string `json:"r"` // return_to
 	E int64  `json:"e"` // expiry, Unix seconds
+	// Step-up requests only: acr_values and max_age in seconds.
+	A []string `json:"a,omitempty"`
+	M *int64   `json:"m,omitempty"`
 }
 
 type cookieCodec struct {
@@ -53,7 +56,12 @@ func newCookieCodec(key []byte, name, redirectURL string) (*cookieCodec, error) 
 }
 
 func (c *cookieCodec) encode(rnd io.Reader, state string, p Pending) (string, error) {
-	pt, err := json.Marshal(cookiePayload{S: state, V: p.Verifier, N: p.Nonce, R: p.ReturnTo, E: p.Expiry.Unix()})
+	cp := cookiePayload{S: state, V: p.Verifier, N: p.Nonce, R: p.ReturnTo, E: p.Expiry.Unix(), A: p.ACRValues}
+	if p.HasMaxAge {
+		m := int64(p.MaxAge / time.Second)
+		cp.M = &m
+	}
+	pt, err := json.Marshal(cp)
 	if err != nil {
 		return "", err
 	}
@@ -101,7 +109,11 @@ func (c *cookieCodec) decode(value string, now time.Time) (state string, p Pendi
 	if !now.Before(exp) {
 		return "", Pending{}, fmt.Errorf("%w: transaction expired", ErrState)
 	}
-	return cp.S, Pending{Verifier: cp.V, Nonce: cp.N, ReturnTo: cp.R, Expiry: exp}, nil
+	pend := Pending{Verifier: cp.V, Nonce: cp.N, ReturnTo: cp.R, Expiry: exp, ACRValues: cp.A}
+	if cp.M != nil {
+		pend.MaxAge, pend.HasMaxAge = time.Duration(*cp.M)*time.Second, true
+	}
+	return cp.S, pend, nil
 }
 
 func (f *Flow) setCookie(w http.ResponseWriter, value string, maxAge time.Duration) {
