@@ -396,7 +396,7 @@ const maxNumericDate = 999_999_999_999
 
 // numericDate decodes an RFC 7519 NumericDate. authkit accepts only
 // non-negative integers of at most 12 digits: strings, null, fractions,
-// exponents and negative values are rejected (J13).
+// exponents and negative values are rejected.
 func numericDate(val []byte) (int64, error) {
 	if len(val) == 0 || !isDigit(val[0]) {
 		return 0, errClaimType

@@ -30,12 +30,12 @@ func freeAddr(t *testing.T) string {
 
 // runFails runs the command in-process with args and returns its error and
 // what it wrote to stderr; a panic fails the test binary.
-func runFails(t *testing.T, args ...string) (error, string) {
+func runFails(t *testing.T, args ...string) (stderrText string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, args, &stdout, &stderr)
+	err = run(ctx, args, &stdout, &stderr)
 	if err == nil {
 		t.Fatalf("run %q succeeded; stdout %q", args, stdout.String())
 	}
@@ -43,7 +43,7 @@ func runFails(t *testing.T, args ...string) (error, string) {
 		t.Fatalf("run %q announced itself before failing: %q", args, stdout.String())
 	}
 	t.Logf("run %q: %v", args, err)
-	return err, stderr.String()
+	return stderr.String(), err
 }
 
 // TestStartupFailuresReportTheCause: every start-up failure returns the real
@@ -53,14 +53,14 @@ func TestStartupFailuresReportTheCause(t *testing.T) {
 	common := []string{"-addr", "127.0.0.1:0", "-key-dir", filepath.Join(dir, "keys"), "-users", "sqlite:" + filepath.Join(dir, "users.db")}
 
 	t.Run("bad_flag", func(t *testing.T) {
-		err, stderr := runFails(t, "-no-such-flag")
+		stderr, err := runFails(t, "-no-such-flag")
 		if !strings.Contains(err.Error(), "no-such-flag") || !strings.Contains(stderr, "Usage") {
 			t.Fatalf("err %v, stderr %q", err, stderr)
 		}
 	})
 	t.Run("redis_down", func(t *testing.T) {
 		addr := freeAddr(t)
-		err, _ := runFails(t, append(common, "-store", "redis://"+addr+"/0")...)
+		_, err := runFails(t, append(common, "-store", "redis://"+addr+"/0")...)
 		if !strings.Contains(err.Error(), addr) && !strings.Contains(err.Error(), "refused") {
 			t.Fatalf("err %v does not name the Redis address", err)
 		}
@@ -71,12 +71,12 @@ func TestStartupFailuresReportTheCause(t *testing.T) {
 			t.Fatal(err)
 		}
 		u.Path = "/authkit_no_such_database"
-		err, _ = runFails(t, append(common, "-store", "postgres:"+u.String())...)
+		_, err = runFails(t, append(common, "-store", "postgres:"+u.String())...)
 		if !strings.Contains(err.Error(), "authkit_no_such_database") || !strings.Contains(err.Error(), "does not exist") {
 			t.Fatalf("err %v does not say the database is missing", err)
 		}
 		// The same for the user table.
-		err, _ = runFails(t, "-addr", "127.0.0.1:0", "-store", "memory", "-users", "postgres:"+u.String())
+		_, err = runFails(t, "-addr", "127.0.0.1:0", "-store", "memory", "-users", "postgres:"+u.String())
 		if !strings.Contains(err.Error(), "authkit_no_such_database") || !strings.Contains(err.Error(), "does not exist") {
 			t.Fatalf("err %v does not say the database is missing", err)
 		}
