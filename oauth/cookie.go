@@ -29,9 +29,6 @@ type cookiePayload struct {
 	N string `json:"n"` // nonce
 	R string `json:"r"` // return_to
 	E int64  `json:"e"` // expiry, Unix seconds
-	// Step-up requests only: acr_values and max_age in seconds.
-	A []string `json:"a,omitempty"`
-	M *int64   `json:"m,omitempty"`
 }
 
 type cookieCodec struct {
@@ -56,12 +53,7 @@ func newCookieCodec(key []byte, name, redirectURL string) (*cookieCodec, error) 
 }
 
 func (c *cookieCodec) encode(rnd io.Reader, state string, p Pending) (string, error) {
-	cp := cookiePayload{S: state, V: p.Verifier, N: p.Nonce, R: p.ReturnTo, E: p.Expiry.Unix(), A: p.ACRValues}
-	if p.HasMaxAge {
-		m := int64(p.MaxAge / time.Second)
-		cp.M = &m
-	}
-	pt, err := json.Marshal(cp)
+	pt, err := json.Marshal(cookiePayload{S: state, V: p.Verifier, N: p.Nonce, R: p.ReturnTo, E: p.Expiry.Unix()})
 	if err != nil {
 		return "", err
 	}
@@ -109,11 +101,7 @@ func (c *cookieCodec) decode(value string, now time.Time) (state string, p Pendi
 	if !now.Before(exp) {
 		return "", Pending{}, fmt.Errorf("%w: transaction expired", ErrState)
 	}
-	pend := Pending{Verifier: cp.V, Nonce: cp.N, ReturnTo: cp.R, Expiry: exp, ACRValues: cp.A}
-	if cp.M != nil {
-		pend.MaxAge, pend.HasMaxAge = time.Duration(*cp.M)*time.Second, true
-	}
-	return cp.S, pend, nil
+	return cp.S, Pending{Verifier: cp.V, Nonce: cp.N, ReturnTo: cp.R, Expiry: exp}, nil
 }
 
 func (f *Flow) setCookie(w http.ResponseWriter, value string, maxAge time.Duration) {

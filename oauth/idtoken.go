@@ -13,6 +13,7 @@ import (
 	"hash"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -114,8 +115,8 @@ func (f *Flow) verifyIDToken(ctx context.Context, raw string, pend Pending, acce
 		return nil, idErr("nonce", errors.New("does not match the transaction"))
 	}
 	maxAge, hasMaxAge := f.p.MaxAge, f.p.MaxAge > 0
-	if pend.HasMaxAge {
-		maxAge, hasMaxAge = pend.MaxAge, true // a step-up's max_age, 0 included
+	if secs, ok := stepUpMaxAge(pend.Nonce); ok {
+		maxAge, hasMaxAge = secs, true // a step-up's max_age, 0 included
 	}
 	if hasMaxAge {
 		if c.authTime.IsZero() {
@@ -138,6 +139,21 @@ func (f *Flow) verifyIDToken(ctx context.Context, raw string, pend Pending, acce
 		}
 	}
 	return c, nil
+}
+
+// stepUpMaxAge reads the max_age that [Flow.BeginStepUpURL] appended to
+// the nonce it generated ("<random>.<seconds>"; random nonces are base64url
+// and hold no dot).
+func stepUpMaxAge(nonce string) (time.Duration, bool) {
+	i := strings.LastIndexByte(nonce, '.')
+	if i < 0 {
+		return 0, false
+	}
+	secs, err := strconv.ParseInt(nonce[i+1:], 10, 64)
+	if err != nil || secs < 0 {
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
 }
 
 // hashForAlg is the hash of OIDC Core §3.1.3.6 (at_hash): the one of the

@@ -277,23 +277,27 @@ func (f *Flow) begin(ctx context.Context, w http.ResponseWriter, returnTo string
 		Expiry:      f.now().Add(f.ttl),
 	}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	stepUpACR := up != nil && len(up.ACRValues) > 0
 	if f.p.oidc() {
-		p.Nonce = nonce
-		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
 		switch {
 		case up != nil && up.HasMaxAge:
-			p.MaxAge, p.HasMaxAge = up.MaxAge, true
-			opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(int64(up.MaxAge/time.Second), 10)))
+			// A step-up's max_age rides in the nonce ("<random>.<seconds>"):
+			// every StateStore keeps the nonce, and the callback reads
+			// max_age back from the stored copy.
+			secs := strconv.FormatInt(int64(up.MaxAge/time.Second), 10)
+			nonce += "." + secs
+			opts = append(opts, oauth2.SetAuthURLParam("max_age", secs))
 		case f.p.MaxAge > 0:
 			opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.Itoa(int(f.p.MaxAge/time.Second))))
 		}
-		if up != nil && len(up.ACRValues) > 0 {
-			p.ACRValues = append([]string(nil), up.ACRValues...)
+		if stepUpACR {
 			opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(up.ACRValues, " ")))
 		}
+		p.Nonce = nonce
+		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
 	}
 	for k, vs := range f.p.AuthParams {
-		if isReserved(k) || len(vs) == 0 || (len(p.ACRValues) > 0 && strings.EqualFold(k, "acr_values")) {
+		if isReserved(k) || len(vs) == 0 || (stepUpACR && strings.EqualFold(k, "acr_values")) {
 			continue
 		}
 		opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))

@@ -271,11 +271,8 @@ func parseChallenges(s string) ([]challenge, error) {
 // max_age (with the flow's leeway), and reports the acr the provider
 // returned in [Identity.ACR]: acr_values is a request the provider may not
 // honour, so compare it yourself if the resource server will. Only OpenID
-// providers can step up.
-//
-// A [StateStore] must keep [Pending]'s ACRValues, MaxAge and HasMaxAge for
-// the max_age check to survive the round trip; the default encrypted cookie
-// keeps them.
+// providers can step up. The max_age travels in the transaction's nonce, so
+// every [StateStore] keeps it without a change.
 func (f *Flow) BeginStepUpURL(ctx context.Context, w http.ResponseWriter, returnTo string, c StepUpChallenge) (string, error) {
 	if !f.p.oidc() {
 		return "", fmt.Errorf("%w: step-up needs an OpenID provider", ErrConfig)

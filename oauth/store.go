@@ -17,12 +17,6 @@ type Pending struct {
 	RedirectURI string
 	ReturnTo    string
 	Expiry      time.Time
-	// ACRValues and MaxAge (when HasMaxAge) are what a step-up request
-	// ([Flow.BeginStepUpURL]) asked for; the callback requires an auth_time
-	// no older than MaxAge. Zero for ordinary sign-ins.
-	ACRValues []string
-	MaxAge    time.Duration
-	HasMaxAge bool
 }
 
 // StateStore keeps pending transactions server-side, keyed by the state
