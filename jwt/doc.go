@@ -21,7 +21,8 @@
 // JWK Sets for [RemoteKeySet] (jwk.Cache over httprc). Signing and
 // signature verification call the standard library's crypto/ecdsa,
 // crypto/ed25519, crypto/rsa and crypto/hmac directly on keys resolved by
-// kid; jwx's jws and jwt packages are not used. Claim values and the issued
+// kid; the package does not use jwx's jws or jwt packages (its tests do, to
+// check interoperability). Claim values and the issued
 // claims object are encoded and decoded with encoding/json. What is
 // hand-written is the compact-JWS splitting and a small validating JSON
 // scanner for the header and claims objects: it refuses duplicate member
