@@ -63,7 +63,7 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 func BenchmarkIssue(b *testing.B) {
-	for _, alg := range []Algorithm{ES256, EdDSA, HS256} {
+	for _, alg := range []Algorithm{ES256, EdDSA, RS256, HS256} {
 		k, _ := GenerateKey(alg, nil)
 		ks, _ := NewKeySet(KeySetConfig{Keys: []*Key{k}, InsecureAllowHS256: true})
 		iss, _ := NewIssuer(IssuerConfig{Keys: ks, Issuer: testIss, Audience: []string{testAud}})

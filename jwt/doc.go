@@ -11,14 +11,31 @@
 // until [KeySet.Remove]) and published with [KeySet.JWKSHandler] (public keys
 // only, Cache-Control max-age). [KeySet.Save] and [LoadKeySet] persist keys
 // through a [KeySource]; [FileKeySource] writes 0600 files, optionally sealed
-// with AES-256-GCM under a key-encryption key. jwx/v3 does key handling, JWKS
-// and signing.
+// with AES-256-GCM under a key-encryption key.
+//
+// # What comes from where
+//
+// github.com/lestrrat-go/jwx/v3 handles JWK material only: importing keys
+// into JWKs, RFC 7638 thumbprints (default kids), [ParseJWK], the published
+// JWK Set, [KeySource] persistence, and the fetching and caching of remote
+// JWK Sets for [RemoteKeySet] (jwk.Cache over httprc). Signing and
+// signature verification call the standard library's crypto/ecdsa,
+// crypto/ed25519, crypto/rsa and crypto/hmac directly on keys resolved by
+// kid; the package does not use jwx's jws or jwt packages (its tests do, to
+// check interoperability). Claim values and the issued
+// claims object are encoded and decoded with encoding/json. What is
+// hand-written is the compact-JWS splitting and a small validating JSON
+// scanner for the header and claims objects: it refuses duplicate member
+// names, invalid UTF-8 and unpaired surrogate escapes and bounds nesting,
+// which encoding/json does not (it keeps the last duplicate and matches
+// member names case-insensitively), and it gives each member to the verifier
+// by its exact name.
 //
 // # Access tokens
 //
 // [Issuer.Issue] mints tokens with header typ "at+jwt" and kid, and claims
-// iss, sub, aud, exp (default 15 minutes), iat, nbf, jti, roles, amr and
-// auth_time, plus host claims (reserved names are refused).
+// iss, sub, aud, exp (default 15 minutes), iat, nbf, jti, roles, amr, acr
+// and auth_time, plus host claims (reserved names are refused).
 //
 // [Verifier.Verify] runs a lean compact-JWS path of its own over keys already
 // resolved by kid, in this order: size cap (8 KiB) before parsing; exactly two
@@ -27,7 +44,8 @@
 // without duplicate members and without crit, jku, jwk, x5u, x5c, b64, cty,
 // enc or zip; alg in the allow-list and equal to the algorithm bound to the
 // key found by kid (a map lookup only: nothing is ever fetched because of a
-// header); the signature (ECDSA r and s range-checked); only then the typ
+// header); the signature (crypto/ecdsa refuses r or s outside 1..n-1); only
+// then the typ
 // and the claims: no duplicates, required iss, sub, aud, exp, iat, jti,
 // NumericDates as non-negative integers, exp/nbf/iat with a leeway of at
 // most 60 s, exact iss, aud allow-list, and an optional per-user not-before
@@ -36,13 +54,15 @@
 // only that to clients) and also wraps the precise cause for logs.
 //
 // [Claims] carries Subject, Roles, AMR (RFC 8176 methods, e.g. "otp" after the
-// MFA step) and AuthTime (last active authentication, for "recent login"
-// checks) for the middleware's principal.
+// MFA step), AuthTime (last active authentication, for "recent login"
+// checks) and ACR (the authentication context class of that sign-in, RFC
+// 9068 §2.2.1) for the middleware's principal.
 //
 // # Resource servers and ID tokens
 //
 // [RemoteKeySet] verifies another issuer's tokens from its JWKS URL through
-// jwx's cache. It does no I/O until [RemoteKeySet.Start]; [RemoteKeySet.Close]
+// jwx's cache; a redirect to another host or from https to http is refused.
+// It does no I/O until [RemoteKeySet.Start]; [RemoteKeySet.Close]
 // stops the refresh workers. An unknown kid forces at most one refetch per
 // interval, and the last good set keeps serving while the issuer is down.
 // [VerifySignature] (or [RemoteKeySet.VerifySignature]) checks only the

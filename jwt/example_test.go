@@ -27,9 +27,10 @@ func ExampleIssuer_Issue() {
 	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: ks, Issuer: "https://auth.example.com", Audience: []string{"api"}})
 	_, claims, err := iss.Issue(context.Background(), jwt.AccessTokenRequest{
 		Subject: "user-42", Roles: []string{"viewer"}, AMR: []string{"pwd", "otp"},
+		ACR: "urn:example:mfa", AuthTime: time.Now(), // the sign-in's strength and time
 	})
-	fmt.Println(err, claims.Subject, claims.ExpiresAt.Sub(claims.IssuedAt), claims.HasAMR("otp"))
-	// Output: <nil> user-42 15m0s true
+	fmt.Println(err, claims.Subject, claims.ExpiresAt.Sub(claims.IssuedAt), claims.HasAMR("otp"), claims.ACR)
+	// Output: <nil> user-42 15m0s true urn:example:mfa
 }
 
 // Verify an access token; show clients only ErrInvalidToken.

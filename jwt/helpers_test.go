@@ -214,8 +214,3 @@ func (failStore) RevokeFamily(context.Context, string) error { return errReached
 func (failStore) RevokeUser(context.Context, string) error   { return errReached }
 
 func newMemRefresh() RefreshStore { return failStore{} }
-
-func jsonValidObject(b []byte) bool {
-	var m map[string]json.RawMessage
-	return json.Valid(b) && json.Unmarshal(b, &m) == nil
-}

@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // DefaultAccessTokenLifetime is the default access-token lifetime.
@@ -40,7 +38,7 @@ type IssuerConfig struct {
 
 // Issuer mints access tokens (RFC 9068): header typ "at+jwt" and kid; claims
 // iss, sub, aud, exp, iat, nbf (= iat), jti (128 random bits), roles, amr,
-// auth_time, plus host extras. It is safe for concurrent use.
+// acr, auth_time, plus host extras. It is safe for concurrent use.
 type Issuer struct {
 	keys     *KeySet
 	iss      string
@@ -52,11 +50,15 @@ type Issuer struct {
 
 // AccessTokenRequest describes one access token.
 type AccessTokenRequest struct {
-	Subject  string         // required: the user id
-	Audience []string       // empty: IssuerConfig.Audience
-	Roles    []string       // "roles"
-	AMR      []string       // "amr" (RFC 8176), e.g. ["pwd","otp"] after MFA
-	AuthTime time.Time      // "auth_time": when the user last authenticated; zero: omitted
+	Subject  string    // required: the user id
+	Audience []string  // empty: IssuerConfig.Audience
+	Roles    []string  // "roles"
+	AMR      []string  // "amr" (RFC 8176), e.g. ["pwd","otp"] after MFA
+	AuthTime time.Time // "auth_time": when the user last authenticated; zero: omitted
+	// ACR is the authentication context class of the sign-in that AuthTime
+	// dates ("acr", RFC 9068 §2.2.1, OIDC Core §2), e.g. a level the host
+	// maps from AMR; empty: omitted.
+	ACR      string
 	Lifetime time.Duration  // zero: IssuerConfig.Lifetime
 	Extra    map[string]any // more claims; registered and authkit names are refused
 }
@@ -85,106 +87,20 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		lifetime: cfg.Lifetime, now: cfg.Now, rand: cfg.Rand}, nil
 }
 
-// appendAccessClaims appends the access-token claims object without the
-// closing brace: iss, sub, aud (always an array), exp, nbf, iat, jti, then
-// roles and amr when not empty and auth_time when not zero. Strings are
-// escaped exactly as encoding/json.Marshal escapes them (tested).
-func appendAccessClaims(b []byte, iss, sub string, aud []string, exp, nbf, iat int64, jti string, roles, amr []string, authTime int64) []byte {
-	b = append(b, `{"iss":`...)
-	b = appendJSONString(b, iss)
-	b = append(b, `,"sub":`...)
-	b = appendJSONString(b, sub)
-	b = append(b, `,"aud":`...)
-	b = appendJSONStrings(b, aud)
-	b = append(b, `,"exp":`...)
-	b = strconv.AppendInt(b, exp, 10)
-	b = append(b, `,"nbf":`...)
-	b = strconv.AppendInt(b, nbf, 10)
-	b = append(b, `,"iat":`...)
-	b = strconv.AppendInt(b, iat, 10)
-	b = append(b, `,"jti":`...)
-	b = appendJSONString(b, jti)
-	if len(roles) > 0 {
-		b = append(b, `,"roles":`...)
-		b = appendJSONStrings(b, roles)
-	}
-	if len(amr) > 0 {
-		b = append(b, `,"amr":`...)
-		b = appendJSONStrings(b, amr)
-	}
-	if authTime != 0 {
-		b = append(b, `,"auth_time":`...)
-		b = strconv.AppendInt(b, authTime, 10)
-	}
-	return b
-}
-
-func appendJSONStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
-	}
-	return append(b, ']')
-}
-
-// appendJSONString appends s as a JSON string (RFC 8259 §7) with the same
-// escaping as encoding/json.Marshal: quote, backslash and control
-// characters escaped, <, > and & as \u003c, \u003e, \u0026, U+2028 and U+2029
-// escaped, and invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+// accessPayload is the claims object of an access token, in this member
+// order; host extras are appended after it in sorted order.
+type accessPayload struct {
+	Iss      string   `json:"iss"`
+	Sub      string   `json:"sub"`
+	Aud      []string `json:"aud"`
+	Exp      int64    `json:"exp"`
+	Nbf      int64    `json:"nbf"`
+	Iat      int64    `json:"iat"`
+	Jti      string   `json:"jti"`
+	Roles    []string `json:"roles,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
+	AuthTime int64    `json:"auth_time,omitempty"`
 }
 
 // Issue mints an access token signed by the active key and returns it with
@@ -226,8 +142,12 @@ func (i *Issuer) Issue(ctx context.Context, r AccessTokenRequest) (string, Claim
 	if !r.AuthTime.IsZero() {
 		authTime = r.AuthTime.Unix()
 	}
-	var scratch [512]byte
-	body := appendAccessClaims(scratch[:0], i.iss, r.Subject, aud, exp, now.Unix(), now.Unix(), jti, r.Roles, r.AMR, authTime)
+	body, err := json.Marshal(accessPayload{Iss: i.iss, Sub: r.Subject, Aud: aud, Exp: exp, Nbf: now.Unix(),
+		Iat: now.Unix(), Jti: jti, Roles: r.Roles, AMR: r.AMR, ACR: r.ACR, AuthTime: authTime})
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("jwt: encode claims: %w", err)
+	}
+	body = body[:len(body)-1] // reopen the object for the extras
 	var extra map[string]json.RawMessage
 	if len(r.Extra) > 0 {
 		names := make([]string, 0, len(r.Extra))
@@ -237,13 +157,17 @@ func (i *Issuer) Issue(ctx context.Context, r AccessTokenRequest) (string, Claim
 		sort.Strings(names)
 		extra = make(map[string]json.RawMessage, len(names))
 		for _, k := range names {
+			kb, err := json.Marshal(k)
+			if err != nil {
+				return "", Claims{}, fmt.Errorf("jwt: encode claim name %q: %w", k, err)
+			}
 			vb, err := json.Marshal(r.Extra[k])
 			if err != nil {
 				return "", Claims{}, fmt.Errorf("jwt: encode claim %q: %w", k, err)
 			}
 			extra[k] = vb
 			body = append(body, ',')
-			body = appendJSONString(body, k)
+			body = append(body, kb...)
 			body = append(body, ':')
 			body = append(body, vb...)
 		}
@@ -255,7 +179,7 @@ func (i *Issuer) Issue(ctx context.Context, r AccessTokenRequest) (string, Claim
 	}
 	c := Claims{Issuer: i.iss, Subject: r.Subject, Audience: append([]string(nil), aud...),
 		ExpiresAt: time.Unix(exp, 0), IssuedAt: now, NotBefore: now, ID: jti,
-		Roles: r.Roles, AMR: r.AMR, Extra: extra}
+		Roles: r.Roles, AMR: r.AMR, ACR: r.ACR, Extra: extra}
 	if authTime != 0 {
 		c.AuthTime = time.Unix(authTime, 0)
 	}

@@ -1,12 +1,22 @@
 package jwt
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
 
 // A small validating scanner for the JSON objects inside a JWS (header and
-// claims). It exists so verification can (a) reject duplicate member names
-// (J20; RFC 7519 §4 permits last-wins, we choose rejection), (b) reject invalid
-// UTF-8 and unpaired surrogate escapes (B5, RFC 8725 §3.7), (c) bound nesting
-// (J22), and (d) read the few members we need without reflection.
+// claims). It stays beside encoding/json for properties that library lacks,
+// not for speed: it rejects duplicate member names (RFC 7519 §4 permits
+// last-wins; a duplicate "alg" or "sub" is a parser differential, so we
+// reject), invalid UTF-8 and unpaired surrogate escapes (RFC 8725 §3.7,
+// where encoding/json substitutes U+FFFD), and nesting deeper than 16; and
+// it hands each member to the verifier under its exact name (encoding/json
+// matches struct fields case-insensitively). Member values are decoded by
+// encoding/json (jsonString, jsonStrings). FuzzScanObject checks it against
+// encoding/json.
 
 const maxJSONDepth = 16
 
@@ -266,7 +276,11 @@ func scanObject(data []byte, fn func(key, val []byte) error) error {
 			}
 			key := raw
 			if esc {
-				key = unescape(raw)
+				var k string
+				if err := json.Unmarshal(data[s.i-len(raw)-2:s.i], &k); err != nil {
+					return errMalformed
+				}
+				key = []byte(k)
 			}
 			for _, k := range keys {
 				if string(k) == string(key) {
@@ -312,57 +326,22 @@ func scanObject(data []byte, fn func(key, val []byte) error) error {
 	return nil
 }
 
-// unescape decodes the contents of a JSON string already validated by str.
-func unescape(raw []byte) []byte {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			out = append(out, c)
-			i++
-			continue
-		}
-		switch raw[i+1] {
-		case '"', '\\', '/':
-			out = append(out, raw[i+1])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, _ := hex4(raw, i+2)
-			if r >= 0xD800 && r <= 0xDBFF {
-				r2, _ := hex4(raw, i+8)
-				r = (r-0xD800)<<10 + (r2 - 0xDC00) + 0x10000
-				i += 6
-			}
-			out = utf8.AppendRune(out, r)
-			i += 6
-			continue
-		}
-		i += 2
-	}
-	return out
-}
-
-// jsonString decodes a raw JSON value that must be a string.
+// jsonString decodes a raw JSON value that must be a string. The value has
+// been validated by scanObject (UTF-8, no control characters, escapes well
+// formed), so a string without escapes is its own content; escaped strings
+// are decoded by encoding/json.
 func jsonString(val []byte) (string, error) {
 	if len(val) < 2 || val[0] != '"' {
 		return "", errClaimType
 	}
-	inner := val[1 : len(val)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			return string(unescape(inner)), nil
-		}
+	if inner := val[1 : len(val)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), nil
 	}
-	return string(inner), nil
+	var s string
+	if err := json.Unmarshal(val, &s); err != nil {
+		return "", errClaimType
+	}
+	return s, nil
 }
 
 // jsonStringBytes is jsonString without the allocation when no escapes.
@@ -370,22 +349,18 @@ func jsonStringBytes(val []byte) ([]byte, error) {
 	if len(val) < 2 || val[0] != '"' {
 		return nil, errClaimType
 	}
-	inner := val[1 : len(val)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			return unescape(inner), nil
-		}
+	if inner := val[1 : len(val)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		return inner, nil
 	}
-	return inner, nil
+	s, err := jsonString(val)
+	return []byte(s), err
 }
 
-// jsonStrings decodes a raw JSON array of strings. If single is true, a lone
-// string is accepted too (the "aud" claim, RFC 7519 §4.1.3).
+// jsonStrings decodes a raw JSON array of strings with encoding/json. If
+// single is true, a lone string is accepted too (the "aud" claim, RFC 7519
+// §4.1.3). null and arrays holding anything but strings are refused.
 func jsonStrings(val []byte, single bool) ([]string, error) {
-	if len(val) > 0 && val[0] == '"' {
-		if !single {
-			return nil, errClaimType
-		}
+	if single && len(val) > 0 && val[0] == '"' {
 		v, err := jsonString(val)
 		if err != nil {
 			return nil, err
@@ -395,59 +370,39 @@ func jsonStrings(val []byte, single bool) ([]string, error) {
 	if len(val) < 2 || val[0] != '[' {
 		return nil, errClaimType
 	}
-	s := scanner{data: val, i: 1}
-	s.ws()
-	if s.i < len(val) && val[s.i] == ']' {
-		return []string{}, nil
+	var elems []claimString
+	if err := json.Unmarshal(val, &elems); err != nil {
+		return nil, errClaimType
 	}
-	n := 1
-	for _, c := range val {
-		if c == ',' {
-			n++
-		}
+	out := make([]string, len(elems))
+	for i, e := range elems {
+		out[i] = string(e)
 	}
-	out := make([]string, 0, n)
-	for {
-		s.ws()
-		start := s.i
-		if _, _, ok := s.str(); !ok {
-			return nil, errClaimType
-		}
-		v, err := jsonString(val[start:s.i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-		s.ws()
-		if s.i >= len(val) {
-			return nil, errMalformed
-		}
-		if val[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if val[s.i] == ']' {
-			return out, nil
-		}
-		return nil, errMalformed
-	}
+	return out, nil
 }
+
+// claimString is a string array element: encoding/json would turn null into
+// "", so elements go through jsonString, which refuses anything but a string.
+type claimString string
+
+func (c *claimString) UnmarshalJSON(b []byte) error {
+	v, err := jsonString(b)
+	*c = claimString(v)
+	return err
+}
+
+// maxNumericDate is the largest accepted NumericDate: 12 digits.
+const maxNumericDate = 999_999_999_999
 
 // numericDate decodes an RFC 7519 NumericDate. authkit accepts only
 // non-negative integers of at most 12 digits: strings, null, fractions,
-// exponents and negative values are rejected (J13).
+// exponents and negative values are rejected.
 func numericDate(val []byte) (int64, error) {
-	if len(val) == 0 || len(val) > 12 {
+	if len(val) == 0 || !isDigit(val[0]) {
 		return 0, errClaimType
 	}
-	var n int64
-	for _, c := range val {
-		if !isDigit(c) {
-			return 0, errClaimType
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if len(val) > 1 && val[0] == '0' {
+	n, err := strconv.ParseInt(string(val), 10, 64)
+	if err != nil || n > maxNumericDate {
 		return 0, errClaimType
 	}
 	return n, nil

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math/big"
 	"sync"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -511,12 +512,17 @@ func (k *Key) rawSign(dst, input []byte) ([]byte, error) {
 		if k.ecPriv == nil {
 			break
 		}
+		// The JWS form is r‖s as 32-byte big-endian integers (RFC 7518
+		// §3.4); crypto/ecdsa's r, s API gives them without any DER.
 		h := sha256.Sum256(input)
-		der, err := ecdsa.SignASN1(rand.Reader, k.ecPriv, h[:])
+		r, s, err := ecdsa.Sign(rand.Reader, k.ecPriv, h[:])
 		if err != nil {
 			return nil, err
 		}
-		return appendP1363(dst, der)
+		var out [64]byte
+		r.FillBytes(out[:32])
+		s.FillBytes(out[32:])
+		return append(dst, out[:]...), nil
 	case EdDSA:
 		if k.edPriv == nil {
 			break
@@ -556,83 +562,17 @@ func (k *Key) rawSign(dst, input []byte) ([]byte, error) {
 	return nil, ErrNoSigningKey
 }
 
-var errBadECDSASig = errors.New("jwt: malformed ECDSA signature")
-
-// appendP1363 converts an ASN.1 DER ECDSA-P256 signature, SEQUENCE {INTEGER
-// r, INTEGER s}, to the JWS form: r and s as 32-byte big-endian unsigned
-// integers, zero-padded on the left and concatenated (RFC 7518 §3.4).
-func appendP1363(dst, der []byte) ([]byte, error) {
-	if len(der) < 2 || der[0] != 0x30 || der[1] >= 0x80 || int(der[1]) != len(der)-2 {
-		return nil, errBadECDSASig
-	}
-	var out [64]byte
-	rest := der[2:]
-	for i := 0; i < 2; i++ {
-		if len(rest) < 2 || rest[0] != 0x02 || rest[1] >= 0x80 || int(rest[1]) > len(rest)-2 {
-			return nil, errBadECDSASig
-		}
-		v := rest[2 : 2+int(rest[1])]
-		rest = rest[2+int(rest[1]):]
-		for len(v) > 0 && v[0] == 0 {
-			v = v[1:]
-		}
-		if len(v) > 32 {
-			return nil, errBadECDSASig
-		}
-		copy(out[32*i+32-len(v):32*i+32], v)
-	}
-	if len(rest) != 0 {
-		return nil, errBadECDSASig
-	}
-	return append(dst, out[:]...), nil
-}
-
-// p256Order is the order n of the P-256 group, big-endian.
-var p256Order = [32]byte{
-	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
-}
-
-// scalarInRange reports 1 ≤ v < n for a 32-byte big-endian scalar (V7, J5:
-// CVE-2022-21449 accepted r = s = 0).
-func scalarInRange(v []byte) bool {
-	zero := true
-	for _, c := range v {
-		if c != 0 {
-			zero = false
-			break
-		}
-	}
-	return !zero && bytes.Compare(v, p256Order[:]) < 0
-}
-
-// appendDERInt appends an ASN.1 INTEGER for a non-negative big-endian value.
-func appendDERInt(dst, v []byte) []byte {
-	for len(v) > 1 && v[0] == 0 {
-		v = v[1:]
-	}
-	if v[0]&0x80 != 0 {
-		dst = append(dst, 0x02, byte(len(v)+1), 0)
-	} else {
-		dst = append(dst, 0x02, byte(len(v)))
-	}
-	return append(dst, v...)
-}
-
 // verify checks sig over input with the key's own algorithm only.
 func (k *Key) verify(input, sig []byte) bool {
 	switch k.alg {
 	case ES256:
-		if k.ecPub == nil || len(sig) != 64 || !scalarInRange(sig[:32]) || !scalarInRange(sig[32:]) {
+		// crypto/ecdsa refuses r or s outside [1, n-1] (the r = s = 0
+		// forgery of CVE-2022-21449 included).
+		if k.ecPub == nil || len(sig) != 64 {
 			return false
 		}
-		var der [80]byte
-		d := append(der[:0], 0x30, 0)
-		d = appendDERInt(d, sig[:32])
-		d = appendDERInt(d, sig[32:])
-		d[1] = byte(len(d) - 2)
 		h := sha256.Sum256(input)
-		return ecdsa.VerifyASN1(k.ecPub, h[:], d)
+		return ecdsa.Verify(k.ecPub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
 	case EdDSA:
 		return k.edPub != nil && len(sig) == ed25519.SignatureSize && ed25519.Verify(k.edPub, input, sig)
 	case RS256:

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/safehttp"
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
@@ -22,8 +23,10 @@ import (
 type RemoteKeySetConfig struct {
 	// URL of the issuer's JWKS. https is required except for loopback hosts.
 	URL string
-	// HTTPClient fetches the JWKS; nil means jwx's default client (30 s
-	// timeout, no HTTPS→HTTP redirects).
+	// HTTPClient fetches the JWKS; nil means a client with a 30 s timeout.
+	// Whichever client is used, a redirect to another host (host and port)
+	// or from https to http is refused: the keys must come from the URL's
+	// own host. The caller's client is not modified.
 	HTTPClient *http.Client
 	// MinRefreshInterval bounds how often an unknown kid may force a refetch
 	// (and the shortest periodic refresh); zero means 1 minute (J9).
@@ -114,10 +117,8 @@ func (r *RemoteKeySet) Start(ctx context.Context) error {
 	// Register without waiting (jwx would wait for a first successful fetch
 	// until ctx ends), then fetch once synchronously so Start reports an
 	// unreachable issuer promptly.
-	opts := []jwk.RegisterOption{jwk.WithMinInterval(r.minI), jwk.WithMaxInterval(r.maxI), jwk.WithWaitReady(false)}
-	if r.hc != nil {
-		opts = append(opts, jwk.WithHTTPClient(r.hc))
-	}
+	opts := []jwk.RegisterOption{jwk.WithMinInterval(r.minI), jwk.WithMaxInterval(r.maxI), jwk.WithWaitReady(false),
+		jwk.WithHTTPClient(safehttp.SameHostRedirects(r.hc, 30*time.Second))}
 	if err := cache.Register(ctx, r.url, opts...); err != nil {
 		_ = cache.Shutdown(context.Background())
 		return fmt.Errorf("jwt: register JWKS: %w", err)

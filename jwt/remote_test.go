@@ -180,3 +180,65 @@ func TestRemoteKeySet(t *testing.T) {
 }
 
 func js2(t testing.TB, v any) string { return js(t, v) }
+
+// TestRemoteKeySetRefusesRedirectElsewhere: a JWKS URL that redirects to
+// another host (an attacker's key set) or from https to http fails Start;
+// keys from the redirect target are never trusted. A redirect on the same
+// host is followed.
+func TestRemoteKeySetRefusesRedirectElsewhere(t *testing.T) {
+	f := newFixture(t)
+	evilKS, _ := NewKeySet(KeySetConfig{Keys: []*Key{f.es}})
+	var evilHits atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evilHits.Add(1)
+		evilKS.JWKSHandler().ServeHTTP(w, r)
+	}))
+	defer evil.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/jwks.json", evilKS.JWKSHandler())
+	mux.Handle("/moved", http.RedirectHandler("/jwks.json", http.StatusMovedPermanently))
+	mux.Handle("/away", http.RedirectHandler(evil.URL+"/jwks.json", http.StatusFound))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://"+r.Host+"/jwks.json", http.StatusFound)
+	}))
+	defer tlsSrv.Close()
+
+	start := func(url string, hc *http.Client) error {
+		rks, err := NewRemoteKeySet(RemoteKeySetConfig{URL: url, HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rks.Close()
+		return rks.Start(t.Context())
+	}
+	for name, hc := range map[string]*http.Client{"default client": nil, "caller's client": {}} {
+		if err := start(srv.URL+"/away", hc); err == nil {
+			t.Errorf("%s: Start followed a redirect to another host", name)
+		}
+		if err := start(srv.URL+"/moved", hc); err != nil {
+			t.Errorf("%s: same-host redirect: %v", name, err)
+		}
+	}
+	if n := evilHits.Load(); n != 0 {
+		t.Errorf("redirect target fetched %d times", n)
+	}
+	var plain atomic.Int32
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Scheme == "http" {
+			plain.Add(1)
+		}
+		return tlsSrv.Client().Transport.RoundTrip(r)
+	})
+	if err := start(tlsSrv.URL+"/jwks.json", &http.Client{Transport: rt}); err == nil {
+		t.Error("Start followed a redirect from https to http")
+	}
+	if plain.Load() != 0 {
+		t.Errorf("%d plain-http requests after an https JWKS URL", plain.Load())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -6,8 +6,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -167,48 +169,24 @@ func TestSignConcurrent(t *testing.T) {
 	}
 }
 
-// TestAppendP1363 checks the DER → fixed-size R‖S conversion (RFC 7518
-// §3.4): short integers are left-padded, sign-padding zeros are dropped, and
-// anything malformed is refused.
-func TestAppendP1363(t *testing.T) {
-	r32 := bytes.Repeat([]byte{0x81}, 32) // high bit set: DER adds a 0x00
-	s31 := bytes.Repeat([]byte{0x22}, 31) // short: needs left padding
-	der := func(r, s []byte) []byte {
-		d := appendDERInt([]byte{0x30, 0}, r)
-		d = appendDERInt(d, s)
-		d[1] = byte(len(d) - 2)
-		return d
-	}
-	got, err := appendP1363([]byte("x"), der(r32, s31))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := append(append([]byte("x"), r32...), append([]byte{0}, s31...)...)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("got %x\nwant %x", got, want)
-	}
-	good := der(r32, s31)
-	for name, d := range map[string][]byte{
-		"empty":        nil,
-		"not sequence": append([]byte{0x31}, good[1:]...),
-		"bad length":   append(append([]byte(nil), good...), 0),
-		"one integer":  func() []byte { d := appendDERInt([]byte{0x30, 0}, r32); d[1] = byte(len(d) - 2); return d }(),
-		"too long":     der(bytes.Repeat([]byte{1}, 33), s31),
-		"not integer":  append([]byte{0x30, good[1], 0x04}, good[3:]...),
-	} {
-		if _, err := appendP1363(nil, d); err == nil {
-			t.Errorf("%s: accepted %x", name, d)
-		}
-	}
-	// Real signatures: many, so that short r or s values (probability
-	// 1/128 per signature) are likely exercised; all verify.
+// TestES256SignatureIsRawRS checks the JWS form of ES256 signatures (RFC
+// 7518 §3.4): 64 bytes, r and s left-padded to 32 bytes each, verifiable by
+// crypto/ecdsa as (r, s). Many signatures, so that short r or s values
+// (probability 1/128 per signature) are exercised.
+func TestES256SignatureIsRawRS(t *testing.T) {
 	k, _ := ecdsa.GenerateKey(p256(), rand.Reader)
 	key, _ := NewKey("e", ES256, k)
 	for i := 0; i < 300; i++ {
 		in := []byte{byte(i), byte(i >> 8)}
-		sig, err := key.rawSign(nil, in)
-		if err != nil || len(sig) != 64 || !key.verify(in, sig) {
+		sig, err := key.rawSign([]byte("x"), in)
+		if err != nil || len(sig) != 65 || sig[0] != 'x' {
 			t.Fatalf("signature %d: len %d err %v", i, len(sig), err)
+		}
+		sig = sig[1:]
+		h := sha256.Sum256(in)
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(&k.PublicKey, h[:], r, s) || !key.verify(in, sig) {
+			t.Fatalf("signature %d does not verify", i)
 		}
 	}
 }
@@ -237,51 +215,42 @@ func TestNewKeyLeavesCallerKey(t *testing.T) {
 	}
 }
 
-// oldAccessPayload is the encoding/json form the append encoder must match.
-type oldAccessPayload struct {
-	Iss      string   `json:"iss"`
-	Sub      string   `json:"sub"`
-	Aud      []string `json:"aud"`
-	Exp      int64    `json:"exp"`
-	Nbf      int64    `json:"nbf"`
-	Iat      int64    `json:"iat"`
-	Jti      string   `json:"jti"`
-	Roles    []string `json:"roles,omitempty"`
-	AMR      []string `json:"amr,omitempty"`
-	AuthTime int64    `json:"auth_time,omitempty"`
-}
-
 var hostileStrings = []string{
 	"", "plain", `q"uote`, `back\slash`, "<script>&amp;</script>", "tab\tnl\ncr\r",
 	"\b\f\x00\x01\x1f\x7f", "é ü 漢字 😀", "\u2028line\u2029para", "bad\xffutf8\xc3", "\xed\xa0\x80",
 	"trunc\xe2\x82",
 }
 
-func TestAppendAccessClaimsMatchesEncodingJSON(t *testing.T) {
-	for i, s := range hostileStrings {
-		p := oldAccessPayload{Iss: s, Sub: "u" + s, Aud: []string{s, "api"}, Exp: 1 << 40, Nbf: -5, Iat: 0,
-			Jti: "j", Roles: []string{s}, AMR: nil, AuthTime: int64(i)}
-		if i%2 == 1 {
-			p.Roles, p.AMR = nil, []string{"pwd", s}
-		}
-		want, _ := json.Marshal(p)
-		got := append(appendAccessClaims(nil, p.Iss, p.Sub, p.Aud, p.Exp, p.Nbf, p.Iat, p.Jti, p.Roles, p.AMR, p.AuthTime), '}')
-		if string(got) != string(want) {
-			t.Errorf("%q:\n got %s\nwant %s", s, got, want)
-		}
+// TestIssuedClaimsRoundTrip: hostile strings in every string claim come
+// back from Verify exactly as encoding/json encodes them (invalid UTF-8 as
+// U+FFFD), acr included.
+func TestIssuedClaimsRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	iss, err := NewIssuer(IssuerConfig{Keys: f.ks, Issuer: testIss, Audience: []string{testAud}, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// FuzzAppendJSONString: the claim string encoder matches encoding/json
-// byte for byte on arbitrary input.
-func FuzzAppendJSONString(f *testing.F) {
 	for _, s := range hostileStrings {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Fatalf("%q: got %s want %s", s, got, want)
+		if s == "" {
+			continue
 		}
-	})
+		tok, _, err := iss.Issue(bg, AccessTokenRequest{Subject: "u" + s, Roles: []string{s}, AMR: []string{"pwd", s}, ACR: s,
+			AuthTime: testNow.Add(-time.Minute), Extra: map[string]any{"x" + s: s}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.v.Verify(bg, tok)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		want, _ := json.Marshal(s)
+		var fix string
+		_ = json.Unmarshal(want, &fix)
+		if c.Subject != "u"+fix || len(c.Roles) != 1 || c.Roles[0] != fix || len(c.AMR) != 2 || c.AMR[1] != fix || c.ACR != fix {
+			t.Errorf("%q: got %+v", s, c)
+		}
+		if string(c.Extra["x"+fix]) != string(want) {
+			t.Errorf("%q: extra %s, want %s", s, c.Extra["x"+fix], want)
+		}
+	}
 }

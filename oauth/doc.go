@@ -28,6 +28,15 @@
 // Only the code flow exists: no implicit grant, no resource owner password
 // grant (RFC 9700 §2.1.2, §2.4).
 //
+// # Step-up
+//
+// When another API answers 401 with an RFC 9470 challenge (WWW-Authenticate:
+// Bearer error="insufficient_user_authentication", acr_values, max_age),
+// [ParseStepUpChallenge] reads it and [Flow.BeginStepUp] sends the user back
+// to the provider with that acr_values and max_age (PKCE, state and nonce as
+// always). The callback then requires an auth_time within max_age and
+// reports the returned acr in [Identity.ACR].
+//
 // # Single use of the state
 //
 // With a [StateStore] the transaction is taken atomically, so a state is

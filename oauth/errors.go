@@ -54,6 +54,14 @@ var (
 	// first take over the other account.
 	ErrAccountExists = errors.New("oauth: an account with this email already exists")
 
+	// ErrNoStepUpChallenge reports a response without an RFC 9470
+	// insufficient_user_authentication challenge ([ParseStepUpChallenge]).
+	ErrNoStepUpChallenge = errors.New("oauth: no step-up challenge")
+
+	// ErrChallenge reports a WWW-Authenticate field that is not a valid
+	// challenge list, or an unusable step-up challenge.
+	ErrChallenge = errors.New("oauth: malformed authentication challenge")
+
 	errNoVerifier = errors.New("oauth: no id_token verifier")
 )
 

@@ -186,3 +186,39 @@ func ExampleFlow_Callback() {
 		http.Redirect(w, r, res.ReturnTo, http.StatusFound)
 	})
 }
+
+// Step up when another API answers 401 with an RFC 9470 challenge: parse
+// it, send the user back to the provider with its acr_values and max_age,
+// and check at the callback what the provider returned.
+func ExampleParseStepUpChallenge() {
+	fake, _ := oauthtest.NewProvider(oauthtest.ProviderConfig{RedirectURIs: []string{"https://app.example.com/callback"}})
+	defer fake.Close()
+	flow, _ := oauth.New(oauth.Config{Provider: fake.OAuthProvider("https://app.example.com/callback"), CookieKey: make([]byte, 32)})
+
+	// The resource server's answer to the current access token.
+	api := http.Header{}
+	api.Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", `+
+		`error_description="A more recent sign-in is required", acr_values="urn:example:mfa", max_age=300`)
+	c, err := oauth.ParseStepUpChallenge(api)
+	if err != nil {
+		fmt.Println("no step-up:", err)
+		return
+	}
+	w := httptest.NewRecorder()
+	authURL, err := flow.BeginStepUpURL(context.Background(), w, "/payments", c)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	q, _ := url.Parse(authURL)
+	fmt.Println("acr_values:", q.Query().Get("acr_values"))
+	fmt.Println("max_age:", q.Query().Get("max_age"))
+	fmt.Println("PKCE:", q.Query().Get("code_challenge_method"))
+	// At the callback, flow.Callback refuses an id_token whose auth_time is
+	// missing or older than max_age; res.Identity.ACR is the acr the
+	// provider reports, to compare with c.ACRValues.
+	// Output:
+	// acr_values: urn:example:mfa
+	// max_age: 300
+	// PKCE: S256
+}

@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/oauth/oauthtest"
@@ -25,6 +26,10 @@ func TestLoginHappyPath(t *testing.T) {
 				want := oauth.Identity{Issuer: e.fake.Issuer(), Subject: "user-1", Email: "user@example.com",
 					EmailVerified: true, Name: "Test User", Picture: "https://example.com/u.png"}
 				id.Raw = nil
+				if id.AuthTime.IsZero() {
+					t.Fatal("AuthTime not set from the id_token's auth_time")
+				}
+				id.AuthTime = time.Time{}
 				if !reflect.DeepEqual(id, want) {
 					t.Fatalf("identity = %+v, want %+v", id, want)
 				}

@@ -3,6 +3,7 @@ package oauth
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +87,44 @@ func TestCookieCodecExpiryAndBinding(t *testing.T) {
 	if _, _, err := c.decode(v, now); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzParseStepUpChallenge: a resource server's WWW-Authenticate fields are
+// untrusted. Parsing never panics, and an accepted challenge stays within
+// the documented limits.
+func FuzzParseStepUpChallenge(f *testing.F) {
+	for _, s := range []string{
+		`Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="myACR"`,
+		`Bearer error="insufficient_user_authentication", max_age="5"`,
+		`Basic realm="x", Negotiate YWJj==, Bearer error=insufficient_user_authentication, max_age=0`,
+		`Bearer realm="a \"b\"", error="insufficient_user_authentication", acr_values="a b c"`,
+		`Bearer error="insufficient_user_authentication", max_age=5, max_age=6`,
+		`Bearer ,,, error="insufficient_user_authentication"`,
+	} {
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		h := http.Header{"Www-Authenticate": {a}}
+		if b != "" {
+			h.Add("WWW-Authenticate", b)
+		}
+		c, err := ParseStepUpChallenge(h)
+		if err != nil {
+			if !errors.Is(err, ErrChallenge) && !errors.Is(err, ErrNoStepUpChallenge) {
+				t.Fatalf("error %v matches neither sentinel", err)
+			}
+			return
+		}
+		if !strings.Contains(strings.ToLower(strings.ReplaceAll(a+b, `\`, "")), "insufficient_user_authentication") {
+			t.Fatalf("challenge from %q %q without the error code", a, b)
+		}
+		if len(c.ACRValues) > maxACRValues || c.MaxAge < 0 || (c.MaxAge != 0 && !c.HasMaxAge) || len(c.Description) > maxDescriptionLen {
+			t.Fatalf("challenge out of limits: %+v", c)
+		}
+		for _, v := range c.ACRValues {
+			if v == "" || len(v) > maxACRValueLen || !nqschar(v, false) {
+				t.Fatalf("acr value %q", v)
+			}
+		}
+	})
 }

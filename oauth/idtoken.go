@@ -13,6 +13,7 @@ import (
 	"hash"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,11 +35,11 @@ const maxIDTokenSize = 16 << 10
 // idClaims are the id_token claims OIDC Core §2 and §3.1.3.7 require or
 // constrain, parsed strictly from the verified payload.
 type idClaims struct {
-	iss, sub, azp, nonce, atHash string
-	aud                          []string
-	exp, iat                     time.Time
-	nbf, authTime                time.Time // zero when absent
-	raw                          map[string]any
+	iss, sub, azp, nonce, atHash, acr string
+	aud                               []string
+	exp, iat                          time.Time
+	nbf, authTime                     time.Time // zero when absent
+	raw                               map[string]any
 }
 
 // verifyIDToken applies OIDC Core §3.1.3.7 (SECURITY.md O8): the header's
@@ -48,7 +49,8 @@ type idClaims struct {
 // iat (and nbf) hold within the leeway, nonce equals the transaction's,
 // auth_time is recent enough when max_age was sent, and at_hash matches
 // the access token when present.
-func (f *Flow) verifyIDToken(ctx context.Context, raw, nonce, accessToken string) (*idClaims, error) {
+func (f *Flow) verifyIDToken(ctx context.Context, raw string, pend Pending, accessToken string) (*idClaims, error) {
+	nonce := pend.Nonce
 	if len(raw) > maxIDTokenSize {
 		return nil, idErr("size", nil)
 	}
@@ -112,11 +114,15 @@ func (f *Flow) verifyIDToken(ctx context.Context, raw, nonce, accessToken string
 	case subtle.ConstantTimeCompare([]byte(c.nonce), []byte(nonce)) != 1:
 		return nil, idErr("nonce", errors.New("does not match the transaction"))
 	}
-	if f.p.MaxAge > 0 {
+	maxAge, hasMaxAge := f.p.MaxAge, f.p.MaxAge > 0
+	if secs, ok := stepUpMaxAge(pend.Nonce); ok {
+		maxAge, hasMaxAge = secs, true // a step-up's max_age, 0 included
+	}
+	if hasMaxAge {
 		if c.authTime.IsZero() {
 			return nil, idErr("auth_time", errors.New("missing although max_age was requested"))
 		}
-		if now.Sub(c.authTime) > f.p.MaxAge+leeway {
+		if now.Sub(c.authTime) > maxAge+leeway {
 			return nil, idErr("auth_time", errors.New("authentication older than max_age"))
 		}
 	}
@@ -133,6 +139,21 @@ func (f *Flow) verifyIDToken(ctx context.Context, raw, nonce, accessToken string
 		}
 	}
 	return c, nil
+}
+
+// stepUpMaxAge reads the max_age that [Flow.BeginStepUpURL] appended to
+// the nonce it generated ("<random>.<seconds>"; random nonces are base64url
+// and hold no dot).
+func stepUpMaxAge(nonce string) (time.Duration, bool) {
+	i := strings.LastIndexByte(nonce, '.')
+	if i < 0 {
+		return 0, false
+	}
+	secs, err := strconv.ParseInt(nonce[i+1:], 10, 64)
+	if err != nil || secs < 0 {
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
 }
 
 // hashForAlg is the hash of OIDC Core §3.1.3.6 (at_hash): the one of the
@@ -202,6 +223,7 @@ func parseIDClaims(payload []byte) (*idClaims, error) {
 	str("azp", &c.azp)
 	str("nonce", &c.nonce)
 	str("at_hash", &c.atHash)
+	str("acr", &c.acr)
 	num("exp", &c.exp)
 	num("iat", &c.iat)
 	num("nbf", &c.nbf)

@@ -72,7 +72,7 @@ func TestIDTokenClaims(t *testing.T) {
 			m := base()
 			c.mut(m)
 			f.p.MaxAge = c.maxAge
-			_, err := f.verifyIDToken(t.Context(), tok("ES256", m), "N", "AT")
+			_, err := f.verifyIDToken(t.Context(), tok("ES256", m), Pending{Nonce: "N"}, "AT")
 			if c.check == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -88,7 +88,7 @@ func TestIDTokenClaims(t *testing.T) {
 	t.Run("O8_alg_allow_list_before_signature", func(t *testing.T) {
 		f.p.MaxAge = 0
 		for _, alg := range []string{"HS256", "none", "NONE", "RS256", ""} {
-			_, err := f.verifyIDToken(t.Context(), tok(alg, base()), "N", "AT")
+			_, err := f.verifyIDToken(t.Context(), tok(alg, base()), Pending{Nonce: "N"}, "AT")
 			var ie *IDTokenError
 			if !errors.As(err, &ie) || ie.Check != "alg" {
 				t.Fatalf("alg %q: err = %v", alg, err)
@@ -96,11 +96,11 @@ func TestIDTokenClaims(t *testing.T) {
 		}
 	})
 	t.Run("size_and_format", func(t *testing.T) {
-		if _, err := f.verifyIDToken(t.Context(), strings.Repeat("a", maxIDTokenSize+1), "N", "AT"); err == nil {
+		if _, err := f.verifyIDToken(t.Context(), strings.Repeat("a", maxIDTokenSize+1), Pending{Nonce: "N"}, "AT"); err == nil {
 			t.Fatal("oversized token accepted")
 		}
 		for _, bad := range []string{"a.b", "a.b.c.d", ".b.c", "!!.b.c"} {
-			if _, err := f.verifyIDToken(t.Context(), bad, "N", "AT"); !errors.Is(err, ErrIDToken) {
+			if _, err := f.verifyIDToken(t.Context(), bad, Pending{Nonce: "N"}, "AT"); !errors.Is(err, ErrIDToken) {
 				t.Fatalf("%q: %v", bad, err)
 			}
 		}

@@ -28,6 +28,11 @@ type Identity struct {
 	EmailVerified bool
 	Name          string
 	Picture       string
+	// ACR is the id_token's "acr" (the authentication context class the
+	// provider says the sign-in satisfied) and AuthTime its "auth_time";
+	// both empty when absent or for providers without OpenID Connect.
+	ACR      string
+	AuthTime time.Time
 	// Raw holds the verified id_token claims, merged with the userinfo
 	// claims they do not already contain (or the user API response for
 	// non-OpenID providers).
@@ -243,6 +248,10 @@ var reservedAuthParams = []string{"response_type", "client_id", "redirect_uri", 
 // code_challenge_method=S256 (RFC 9700 §2.1.1). returnTo is checked with
 // [SafeReturnTo] and replaced by "/" when unsafe.
 func (f *Flow) BeginURL(ctx context.Context, w http.ResponseWriter, returnTo string) (string, error) {
+	return f.begin(ctx, w, returnTo, nil)
+}
+
+func (f *Flow) begin(ctx context.Context, w http.ResponseWriter, returnTo string, up *StepUpChallenge) (string, error) {
 	var verifier string
 	if f.rand == nil {
 		verifier = oauth2.GenerateVerifier()
@@ -268,15 +277,27 @@ func (f *Flow) BeginURL(ctx context.Context, w http.ResponseWriter, returnTo str
 		Expiry:      f.now().Add(f.ttl),
 	}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	stepUpACR := up != nil && len(up.ACRValues) > 0
 	if f.p.oidc() {
-		p.Nonce = nonce
-		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
-		if f.p.MaxAge > 0 {
+		switch {
+		case up != nil && up.HasMaxAge:
+			// A step-up's max_age rides in the nonce ("<random>.<seconds>"):
+			// every StateStore keeps the nonce, and the callback reads
+			// max_age back from the stored copy.
+			secs := strconv.FormatInt(int64(up.MaxAge/time.Second), 10)
+			nonce += "." + secs
+			opts = append(opts, oauth2.SetAuthURLParam("max_age", secs))
+		case f.p.MaxAge > 0:
 			opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.Itoa(int(f.p.MaxAge/time.Second))))
 		}
+		if stepUpACR {
+			opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(up.ACRValues, " ")))
+		}
+		p.Nonce = nonce
+		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
 	}
 	for k, vs := range f.p.AuthParams {
-		if isReserved(k) || len(vs) == 0 {
+		if isReserved(k) || len(vs) == 0 || (stepUpACR && strings.EqualFold(k, "acr_values")) {
 			continue
 		}
 		opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))
@@ -321,10 +342,14 @@ func (f *Flow) Begin(w http.ResponseWriter, r *http.Request, returnTo string) er
 	if err != nil {
 		return err
 	}
+	redirect(w, u)
+	return nil
+}
+
+func redirect(w http.ResponseWriter, u string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", u)
 	w.WriteHeader(http.StatusFound)
-	return nil
 }
 
 // callbackParams is the parsed authorization response (RFC 6749 §4.1.2,
@@ -449,7 +474,7 @@ func (f *Flow) Callback(w http.ResponseWriter, r *http.Request) (*Result, error)
 	}
 	var id Identity
 	if f.p.oidc() {
-		id, err = f.oidcIdentity(ctx, tok, pend.Nonce)
+		id, err = f.oidcIdentity(ctx, tok, pend)
 	} else {
 		id, err = f.plainIdentity(ctx, tok)
 	}
@@ -499,16 +524,16 @@ func (f *Flow) takeTransaction(ctx context.Context, cookieValue, state string) (
 	return p, nil
 }
 
-func (f *Flow) oidcIdentity(ctx context.Context, tok *oauth2.Token, nonce string) (Identity, error) {
+func (f *Flow) oidcIdentity(ctx context.Context, tok *oauth2.Token, pend Pending) (Identity, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
 		return Identity{}, idErr("missing", errors.New("no id_token in the token response"))
 	}
-	c, err := f.verifyIDToken(ctx, raw, nonce, tok.AccessToken)
+	c, err := f.verifyIDToken(ctx, raw, pend, tok.AccessToken)
 	if err != nil {
 		return Identity{}, err
 	}
-	id := Identity{Issuer: c.iss, Subject: c.sub, Raw: c.raw}
+	id := Identity{Issuer: c.iss, Subject: c.sub, ACR: c.acr, AuthTime: c.authTime, Raw: c.raw}
 	fill := func(m map[string]any) {
 		if id.Email == "" {
 			if e, ok := m["email"].(string); ok && e != "" {

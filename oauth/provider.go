@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/safehttp"
 	"golang.org/x/oauth2"
 )
 
@@ -207,7 +208,9 @@ type OIDCConfig struct {
 	SkipUserInfo bool
 	// MaxAge: see [Provider.MaxAge].
 	MaxAge time.Duration
-	// HTTPClient fetches the document. Default: a client with a 10 s timeout.
+	// HTTPClient fetches the document. Default: a client with a 10 s
+	// timeout. A redirect to another host or from https to http is refused
+	// either way.
 	HTTPClient *http.Client
 }
 
@@ -346,8 +349,11 @@ func checkDiscoveredURL(raw string, loopbackIssuer bool) error {
 
 func defaultHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
 
-// getJSON GETs u and decodes a JSON object of at most 1 MiB into v.
+// getJSON GETs u and decodes a JSON object of at most 1 MiB into v. A
+// redirect to another host or from https to http is refused: metadata, keys
+// and user info come from the host that was asked.
 func getJSON(ctx context.Context, client *http.Client, u, bearer string, v any) error {
+	client = safehttp.SameHostRedirects(client, 10*time.Second)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

@@ -262,3 +262,33 @@ func TestKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoverRefusesRedirectToAnotherHost: the issuer's discovery document
+// must come from the issuer's host; a redirect elsewhere (a document naming
+// the right issuer but the attacker's jwks_uri) is refused unread.
+func TestDiscoverRefusesRedirectToAnotherHost(t *testing.T) {
+	var issuer string
+	var evilHits int
+	var mu sync.Mutex
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		evilHits++
+		mu.Unlock()
+		base := "http://" + r.Host
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "authorization_endpoint": base + "/a",
+			"token_endpoint": base + "/t", "jwks_uri": base + "/k"})
+	}))
+	defer evil.Close()
+	srv := httptest.NewServer(http.RedirectHandler(evil.URL+"/.well-known/openid-configuration", http.StatusFound))
+	defer srv.Close()
+	issuer = srv.URL
+	for name, hc := range map[string]*http.Client{"default client": nil, "caller's client": {}} {
+		_, err := oauth.Discover(t.Context(), oauth.OIDCConfig{Issuer: issuer, ClientID: "c", RedirectURL: redirectURL, HTTPClient: hc})
+		if !errors.Is(err, oauth.ErrDiscovery) {
+			t.Errorf("%s: err %v, want ErrDiscovery", name, err)
+		}
+	}
+	if evilHits != 0 {
+		t.Errorf("redirect target fetched %d times", evilHits)
+	}
+}

@@ -15,10 +15,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,32 +39,65 @@ type Config struct {
 }
 
 func main() {
-	var cfg Config
-	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
-	flag.StringVar(&cfg.Issuer, "issuer", "http://127.0.0.1:8080", "the authkit example server (token issuer)")
-	flag.StringVar(&cfg.JWKSURL, "jwks", "", "JWKS URL (default ISSUER/.well-known/jwks.json)")
-	flag.StringVar(&cfg.Audience, "audience", "authkit-example", "required token audience")
-	flag.Parse()
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "resource-server:", err)
+		os.Exit(1)
+	}
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// run starts the resource server and blocks until ctx ends or SIGINT/SIGTERM
+// arrives, then shuts down gracefully. Start-up failures are returned.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("resource-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "listen address (port 0 picks a free one)")
+	fs.StringVar(&cfg.Issuer, "issuer", "http://127.0.0.1:8080", "the authkit example server (token issuer)")
+	fs.StringVar(&cfg.JWKSURL, "jwks", "", "JWKS URL (default ISSUER/.well-known/jwks.json)")
+	fs.StringVar(&cfg.Audience, "audience", "authkit-example", "required token audience")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	cfg = cfg.withDefaults()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	h, closeFn, err := NewHandler(ctx, cfg)
 	if err != nil {
-		log.Fatalf("resource-server: %v", err)
+		return err
 	}
 	defer closeFn()
-	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	fmt.Printf("resource server on http://%s trusting %s\n", *addr, cfg.JWKSURL)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
 	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "resource server on http://%s trusting %s (issuer %s, audience %s)\n", ln.Addr(), cfg.JWKSURL, cfg.Issuer, cfg.Audience)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// withDefaults fills JWKSURL from Issuer.
+func (c Config) withDefaults() Config {
+	if c.JWKSURL == "" {
+		c.JWKSURL = strings.TrimSuffix(c.Issuer, "/") + "/.well-known/jwks.json"
+	}
+	return c
 }
 
 // policy is this API's own authorization policy over the roles the issuer
@@ -81,9 +116,7 @@ func policy() (*rbac.Authorizer, error) {
 // NewHandler fetches the issuer's JWKS (failing if it cannot) and returns
 // the API. closeFn stops the key refresher.
 func NewHandler(ctx context.Context, cfg Config) (h http.Handler, closeFn func(), err error) {
-	if cfg.JWKSURL == "" {
-		cfg.JWKSURL = cfg.Issuer + "/.well-known/jwks.json"
-	}
+	cfg = cfg.withDefaults()
 	keys, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{URL: cfg.JWKSURL})
 	if err != nil {
 		return nil, nil, err

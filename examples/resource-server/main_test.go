@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +97,46 @@ func TestResourceServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunPrintsJWKSURL: the start-up line names the JWKS URL the server
+// trusts (derived from -issuer), and an unreachable issuer is a returned
+// error naming that URL.
+func TestRunPrintsJWKSURL(t *testing.T) {
+	k, _ := jwt.GenerateKey(jwt.ES256, nil)
+	ks, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{k}})
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/jwks.json", ks.JWKSHandler())
+	issuer := httptest.NewServer(mux)
+	defer issuer.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-issuer", issuer.URL}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no start-up line: %v", err)
+	}
+	if want := "trusting " + issuer.URL + "/.well-known/jwks.json "; !strings.Contains(line, want) {
+		t.Fatalf("start-up line %q lacks %q", line, want)
+	}
+	cancel()
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+
+	down := issuer.URL + "/nothing-here"
+	err = run(t.Context(), []string{"-addr", "127.0.0.1:0", "-issuer", "http://127.0.0.1:1", "-jwks", down}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), down) {
+		t.Fatalf("unreachable JWKS: err %v", err)
+	}
+	if err := run(t.Context(), []string{"-bogus"}, io.Discard, io.Discard); err == nil {
+		t.Fatal("bad flag accepted")
 	}
 }

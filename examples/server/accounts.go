@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,17 +116,28 @@ func (s identities) LinkIdentity(ctx context.Context, userID string, id oauth.Id
 	return s.accounts.LinkIdentity(ctx, userID, id.Issuer, id.Subject)
 }
 
+// placeholderDomain holds the login names of accounts whose provider did
+// not verify an email: ".invalid" can never be a deliverable address
+// (RFC 2606 §2), so no mail (reset, verification) reaches it.
+const placeholderDomain = "unverified.invalid"
+
+// CreateUser creates the local account for a first sign-in. Only an email
+// the provider verified becomes the login name. Otherwise (unverified or
+// absent) the account gets a placeholder login derived from its random id
+// that no real address can collide with: the address's real owner can still
+// sign up with it, and the two accounts never merge (account
+// pre-hijacking).
 func (s identities) CreateUser(ctx context.Context, id oauth.Identity) (string, error) {
-	login, ok := authkit.CanonicalLogin(id.Email)
-	if !ok {
-		return "", fmt.Errorf("provider identity has no usable email")
-	}
 	uid, err := newUserID()
 	if err != nil {
 		return "", err
 	}
+	login, ok := authkit.CanonicalLogin(id.Email)
+	if !ok || !id.EmailVerified {
+		login = strings.ToLower(uid) + "@" + placeholderDomain
+	}
 	u := authkit.User{
-		ID: uid, Email: login, EmailVerified: id.EmailVerified,
+		ID: uid, Email: login, EmailVerified: ok && id.EmailVerified,
 		Roles: []string{roleViewer}, CreatedAt: s.now(),
 	}
 	if err := s.accounts.CreateUser(ctx, u); err != nil {

@@ -83,8 +83,9 @@ type App struct {
 }
 
 // NewApp builds the server from opts: stores, keys, the leaf packages, the
-// root login flow and the routes.
-func NewApp(ctx context.Context, opts Options) (a *App, err error) {
+// root login flow and the routes. On error, whatever it had opened is closed
+// again and the error names the cause.
+func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.BaseURL == "" {
 		return nil, errors.New("BaseURL is required")
 	}
@@ -92,7 +93,7 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("invalid BaseURL %q", opts.BaseURL)
 	}
-	a = &App{opts: opts, now: opts.Now, log: opts.Logger, tls: base.Scheme == "https"}
+	a := &App{opts: opts, now: opts.Now, log: opts.Logger, tls: base.Scheme == "https"}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -102,7 +103,10 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 	a.started = a.now()
 	defer func() {
 		if err != nil {
-			a.Close()
+			// The returned App is nil on error: close the one being built.
+			if cerr := a.Close(); cerr != nil {
+				a.log.Warn("closing after a start-up failure", "err", cerr)
+			}
 		}
 	}()
 

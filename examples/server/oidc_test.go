@@ -102,6 +102,50 @@ func TestOIDC(t *testing.T) {
 		errCode(t, resp, body, http.StatusConflict, "account_exists")
 	})
 
+	// Account pre-hijacking: an attacker signs in at a provider that does
+	// not verify emails, claiming the victim's address first. The account
+	// created for that identity must not take the victim's login name: the
+	// victim can still sign up, and the two accounts never merge.
+	t.Run("unverified_provider_email_claims_no_login_name", func(t *testing.T) {
+		{
+			ts, p := newOIDCServer(t, oauthtest.User{Subject: "sub-6", Email: "Victor@example.com", EmailVerified: false}, "")
+			attacker := newClient(t)
+			resp, body := oidcSignIn(t, ts, p, attacker)
+			wantStatus(t, resp, body, http.StatusFound)
+			attackerID, found, err := ts.app.accounts.UserByIdentity(t.Context(), p.Issuer(), "sub-6")
+			if err != nil || !found {
+				t.Fatalf("identity not linked: %v %v", found, err)
+			}
+			if _, taken, _ := ts.app.accounts.UserByLogin(t.Context(), "victor@example.com"); taken {
+				t.Fatal("the unverified provider email became a login name")
+			}
+			victim := newAPI(t, ts).signup("victor@example.com", pw1) // 201, not 409
+			if victim.ID == attackerID {
+				t.Fatal("victim's sign-up landed on the attacker's account")
+			}
+			// The attacker's next sign-in stays on its own account.
+			resp, body = oidcSignIn(t, ts, p, newClient(t))
+			wantStatus(t, resp, body, http.StatusFound)
+			if id, _, _ := ts.app.accounts.UserByIdentity(t.Context(), p.Issuer(), "sub-6"); id != attackerID {
+				t.Fatalf("identity moved to %s", id)
+			}
+			if n, _ := ts.app.accounts.CountUsers(t.Context()); n != 2 {
+				t.Fatalf("accounts: %d, want 2", n)
+			}
+		}
+	})
+
+	t.Run("identity_without_email_gets_placeholder_login", func(t *testing.T) {
+		ts, p := newOIDCServer(t, oauthtest.User{Subject: "sub-7"}, "")
+		resp, body := oidcSignIn(t, ts, p, newClient(t))
+		wantStatus(t, resp, body, http.StatusFound)
+		uid, _, _ := ts.app.accounts.UserByIdentity(t.Context(), p.Issuer(), "sub-7")
+		u, found, err := ts.app.accounts.UserByID(t.Context(), uid)
+		if err != nil || !found || !strings.HasSuffix(u.Email, "@"+placeholderDomain) || u.EmailVerified {
+			t.Fatalf("account %+v found=%v err=%v", u, found, err)
+		}
+	})
+
 	t.Run("links_when_both_emails_verified", func(t *testing.T) {
 		ts, p := newOIDCServer(t, oauthtest.User{Subject: "sub-4", Email: "rita@example.com", EmailVerified: true}, "")
 		newAPI(t, ts).signup("rita@example.com", pw1)
