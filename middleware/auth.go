@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -493,26 +492,10 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 		}
 		res.claims, res.hasClaims = cl, true
 		res.p = Principal{Subject: cl.Subject, Roles: cl.Roles, Method: string(s.name), AuthTime: cl.AuthTime,
-			AMR: cl.AMR, ACR: claimsACR(&res.claims), MFA: cl.HasAMR("otp") || cl.HasAMR("mfa")}
+			AMR: cl.AMR, ACR: cl.ACR, MFA: cl.HasAMR("otp") || cl.HasAMR("mfa")}
 		return a.finish(r, res)
 	}
 	return &AuthError{Reason: ReasonMissing}
-}
-
-// claimsACR returns the token's acr claim (RFC 9068 §2.2.1), "" when
-// absent or not a string. It is the one place that reads it: while
-// jwt.Claims has no ACR field the claim arrives in Extra; once it has one,
-// return cl.ACR here.
-func claimsACR(cl *jwt.Claims) string {
-	raw, ok := cl.Extra["acr"]
-	if !ok {
-		return ""
-	}
-	var acr string
-	if json.Unmarshal(raw, &acr) != nil {
-		return ""
-	}
-	return acr
 }
 
 // sessionAMR is the amr of a session's sign-in. Sessions record only

@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -72,18 +71,4 @@ func BenchmarkAuthOverhead(b *testing.B) {
 	b.Run("RequireAuth+RequirePermission_cookie", func(b *testing.B) {
 		run(b, a.RequireAuth(RequirePermission(authz, "admin:stats", nil)(bare)), true)
 	})
-}
-
-// TestClaimsACR: the token's acr claim is read in one place and only as a
-// JSON string.
-func TestClaimsACR(t *testing.T) {
-	for raw, want := range map[string]string{`"passkey"`: "passkey", `7`: "", `["mfa"]`: "", `null`: ""} {
-		cl := jwt.Claims{Extra: map[string]json.RawMessage{"acr": json.RawMessage(raw)}}
-		if got := claimsACR(&cl); got != want {
-			t.Errorf("claimsACR(%s) = %q, want %q", raw, got, want)
-		}
-	}
-	if got := claimsACR(&jwt.Claims{}); got != "" {
-		t.Errorf("no acr: %q", got)
-	}
 }

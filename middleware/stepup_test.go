@@ -327,3 +327,27 @@ func TestStepUpCheckUnknownACRFailsClosed(t *testing.T) {
 		t.Fatalf("passkey sign-in: %v", err)
 	}
 }
+
+// TestIssuedACRClaimReachesThePrincipal: a real token's acr claim (RFC 9068
+// §2.2.1) is the Principal's ACR and meets a requirement its amr alone
+// would not.
+func TestIssuedACRClaimReachesThePrincipal(t *testing.T) {
+	f := newKeyFixture(t)
+	a := mustAuthenticator(t, middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil)})
+	tok := f.token(t, jwt.AccessTokenRequest{Subject: "u1", AMR: []string{"pwd"}, ACR: middleware.ACRPasskey,
+		AuthTime: time.Now().Add(-time.Minute).Truncate(time.Second)})
+	var got middleware.Principal
+	s := mustStepUp(t, middleware.StepUpConfig{Now: time.Now})
+	h := a.RequireAuth(mustRequire(t, s, middleware.Requirement{ACR: middleware.ACRPasskey})(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			got, _ = middleware.FromContext(r.Context())
+			w.WriteHeader(http.StatusNoContent)
+		})))
+	r := httptest.NewRequest("POST", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusNoContent || got.ACR != middleware.ACRPasskey {
+		t.Fatalf("status %d, principal ACR %q; want 204 and %q", w.Code, got.ACR, middleware.ACRPasskey)
+	}
+}
