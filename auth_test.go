@@ -112,6 +112,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("refresh did not rotate: %v", r.cookies)
 	}
 	newest := c.cookies["refresh_token"].Value
+	e.clock.Advance(6 * time.Second) // past the retry window (RefreshGrace, 5 s)
 	thief := e.client()
 	thief.cookies["refresh_token"] = &http.Cookie{Name: "refresh_token", Value: old}
 	r = thief.post("/auth/refresh", nil)
@@ -562,6 +563,7 @@ func TestAudit_S27_no_secrets(t *testing.T) {
 	refresh := c.cookies["refresh_token"].Value
 	access := c.cookies["access_token"].Value
 	c.post("/auth/refresh", nil)
+	e.clock.Advance(6 * time.Second) // past the retry window (RefreshGrace, 5 s)
 	c.cookies["refresh_token"] = &http.Cookie{Name: "refresh_token", Value: refresh}
 	c.post("/auth/refresh", nil)
 	r := e.client().post("/auth/login", map[string]string{"email": "lee@example.com", "password": goodPassword})

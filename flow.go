@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,7 +224,8 @@ func (a *Auth) mfaError(err error) error {
 // provider). amr lists how the user authenticated (RFC 8176).
 func (a *Auth) IssueTokens(ctx context.Context, u User, amr []string) (Tokens, error) {
 	now := a.now()
-	rt, rec, err := a.refresh.Issue(ctx, u.ID)
+	mfaDone := slices.Contains(amr, AMROTP) || slices.Contains(amr, "mfa")
+	rt, rec, err := a.refresh.Issue(ctx, u.ID, jwt.SignIn{AuthTime: now, AMR: amr, MFA: mfaDone})
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -240,9 +242,10 @@ func (a *Auth) accessFor(ctx context.Context, u User, amr []string, authTime tim
 
 // Refresh rotates a refresh token and issues a new access token with the
 // account's current roles (a role change or a disabled account applies at
-// the next refresh). The new access token keeps the time of the
-// interactive sign-in that started the family as its auth_time, so
-// "recent sign-in" checks are not renewed by refreshing; it carries no amr.
+// the next refresh). The new access token carries the auth_time and amr of
+// the interactive sign-in that started the family, as stored with the
+// family, so "recent sign-in" checks are not renewed by refreshing and the
+// MFA fact survives it.
 // A second use of any token of a family revokes the family and gives
 // [ErrTokenReused] (RFC 9700 §4.14.2); an unknown, expired or revoked token
 // gives [ErrInvalidToken].
@@ -265,8 +268,7 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string, c Client) (Toke
 		_ = a.refresh.Revoke(ctx, rt)
 		return Tokens{}, User{}, ErrInvalidToken
 	}
-	authTime := rec.FamilyExpiry.Add(-a.familyLife)
-	t, err := a.accessFor(ctx, u, nil, authTime, rt, rec)
+	t, err := a.accessFor(ctx, u, rec.SignIn.AMR, rec.SignIn.AuthTime, rt, rec)
 	if err != nil {
 		return Tokens{}, User{}, err
 	}
