@@ -198,6 +198,9 @@ func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		// The BEGIN may have run with its reply lost: never return the
+		// connection to the pool inside a transaction.
+		s.rollback(ctx, conn)
 		return err
 	}
 	if err := fn(conn); err != nil {
