@@ -43,11 +43,17 @@ type Harness struct {
 	// restart would, and returns the store to use afterwards (s itself, or
 	// a new store over the same backend). It enables the data-loss case.
 	Lose func(t *testing.T, s jwt.RefreshStore) jwt.RefreshStore
+	// Now, if set, is the clock the cases take their times from (default
+	// time.Now). A harness sets it, and the store's own application clock,
+	// ahead of or behind the server's clock to check that the store keeps
+	// records for their lifetime whatever the server's clock says.
+	Now func() time.Time
 }
 
 type env struct {
 	s    jwt.RefreshStore
 	lose func() jwt.RefreshStore // nil: no loss case
+	now  func() time.Time
 }
 
 type refreshCase struct {
@@ -69,7 +75,10 @@ func RunHarness(t *testing.T, h Harness) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s := h.New(t)
-			e := env{s: s}
+			e := env{s: s, now: h.Now}
+			if e.now == nil {
+				e.now = time.Now
+			}
 			if h.Lose != nil {
 				e.lose = func() jwt.RefreshStore { return h.Lose(t, s) }
 			} else if c.name == lossCase {
@@ -96,7 +105,7 @@ func Test(newStore func() (jwt.RefreshStore, error), lose func(jwt.RefreshStore)
 		if err != nil {
 			return err
 		}
-		e := env{s: s}
+		e := env{s: s, now: time.Now}
 		if lose != nil {
 			e.lose = func() jwt.RefreshStore { return lose(s) }
 		}
@@ -208,11 +217,11 @@ const lossCase = "DataLossFailsClosed"
 
 var refreshCases = []refreshCase{
 	{"RotateMissing", func(ctx context.Context, e env) error {
-		_, err := rotate(ctx, e.s, rotation(idIn(jwt.RefreshShard(rid("u-"))), time.Now(), 0), jwt.RotateInvalid)
+		_, err := rotate(ctx, e.s, rotation(idIn(jwt.RefreshShard(rid("u-"))), e.now(), 0), jwt.RotateInvalid)
 		return err
 	}},
 	{"RotateRoundTrip", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
 			return err
@@ -229,7 +238,7 @@ var refreshCases = []refreshCase{
 		return sameFamily(n, t)
 	}},
 	{"SignInFactsCarriedUnchanged", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now.Add(-time.Hour))
 		t.Expiry = now.Add(time.Hour)
 		if err := create(ctx, e.s, t); err != nil {
@@ -249,7 +258,7 @@ var refreshCases = []refreshCase{
 		return nil
 	}},
 	{"SuccessorExpiryCappedAtFamily", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		t.FamilyExpiry = now.Add(30 * time.Minute)
 		if err := create(ctx, e.s, t); err != nil {
@@ -265,7 +274,7 @@ var refreshCases = []refreshCase{
 		return nil
 	}},
 	{"SecondRotateWithoutGraceIsReuseAndRevokes", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		other := first(t.UserID, now)
 		for _, x := range []jwt.RefreshToken{t, other} {
@@ -293,7 +302,7 @@ var refreshCases = []refreshCase{
 		return nil
 	}},
 	{"RetryWithinGraceReturnsSameSuccessor", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
 			return err
@@ -324,7 +333,7 @@ var refreshCases = []refreshCase{
 		return nil
 	}},
 	{"RetryAfterGraceIsReuse", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
 			return err
@@ -340,7 +349,7 @@ var refreshCases = []refreshCase{
 		return err
 	}},
 	{"SupersededTwiceIsReuse", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
 			return err
@@ -361,7 +370,7 @@ var refreshCases = []refreshCase{
 		return err
 	}},
 	{"ExpiredIsInvalid", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		t.Expiry = now.Add(10 * time.Minute)
 		f := first(rid("u-"), now)
@@ -388,24 +397,24 @@ var refreshCases = []refreshCase{
 		// A store that expires records on its own clock must not drop them
 		// early: a server clock ahead of the application's, or an absolute
 		// expiry computed from the application's clock, fails this.
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		t.Expiry, t.FamilyExpiry = now.Add(40*time.Second), now.Add(50*time.Second)
 		if err := create(ctx, e.s, t); err != nil {
 			return err
 		}
-		res, err := rotate(ctx, e.s, rotation(t.ID, time.Now(), 0), jwt.Rotated)
+		res, err := rotate(ctx, e.s, rotation(t.ID, e.now(), 0), jwt.Rotated)
 		if err != nil {
 			return err
 		}
-		if _, err := rotate(ctx, e.s, rotation(t.ID, time.Now(), 0), jwt.RotateReused); err != nil {
+		if _, err := rotate(ctx, e.s, rotation(t.ID, e.now(), 0), jwt.RotateReused); err != nil {
 			return fmt.Errorf("used token's record (reuse detection): %w", err)
 		}
-		_, err = rotate(ctx, e.s, rotation(res.Token.ID, time.Now(), 0), jwt.RotateInvalid)
+		_, err = rotate(ctx, e.s, rotation(res.Token.ID, e.now(), 0), jwt.RotateInvalid)
 		return err
 	}},
 	{"ShortTTLHonoured", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		t.Expiry = now.Add(1500 * time.Millisecond)
 		if err := create(ctx, e.s, t); err != nil {
@@ -416,11 +425,11 @@ var refreshCases = []refreshCase{
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		_, err := rotate(ctx, e.s, rotation(t.ID, time.Now(), 0), jwt.RotateInvalid)
+		_, err := rotate(ctx, e.s, rotation(t.ID, e.now(), 0), jwt.RotateInvalid)
 		return err
 	}},
 	{"RevokeToken", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		keep := first(t.UserID, now)
 		for _, x := range []jwt.RefreshToken{t, keep} {
@@ -449,7 +458,7 @@ var refreshCases = []refreshCase{
 		return err
 	}},
 	{"RevokeUser", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		u, v := rid("u-"), rid("u-")
 		a, b, c := first(u, now), first(u, now), first(v, now)
 		for _, t := range []jwt.RefreshToken{a, b, c} {
@@ -483,7 +492,7 @@ var refreshCases = []refreshCase{
 		return err
 	}},
 	{"CreateAfterNotBeforeRefused", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		u := rid("u-")
 		if err := e.s.SetNotBefore(ctx, u, now); err != nil {
 			return err
@@ -504,7 +513,7 @@ var refreshCases = []refreshCase{
 		return err
 	}},
 	{"RotateAfterNotBeforeIsInvalid", func(ctx context.Context, e env) error {
-		now := time.Now()
+		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
 			return err
@@ -517,14 +526,14 @@ var refreshCases = []refreshCase{
 		return err
 	}},
 	{"ConcurrentRotateOneSuccessor", func(ctx context.Context, e env) error {
-		return concurrentRotate(ctx, e.s, 5*time.Second)
+		return concurrentRotate(ctx, e, 5*time.Second)
 	}},
 	{"ConcurrentRotateWithoutGrace", func(ctx context.Context, e env) error {
-		return concurrentRotate(ctx, e.s, 0)
+		return concurrentRotate(ctx, e, 0)
 	}},
 	{"HostileIDs", func(ctx context.Context, e env) error {
 		// Ids are stored literally: no two of these may share a record.
-		now := time.Now()
+		now := e.now()
 		hostile := []string{"*", "%", ":", "_", "'", `"`, `\`, "a b", "{x}", "}{", "[a-z]", "?", "ü", "*:*"}
 		suffix := rid("")
 		var toks []jwt.RefreshToken
@@ -566,7 +575,7 @@ var refreshCases = []refreshCase{
 	{"CancelledContext", func(ctx context.Context, e env) error {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		now := time.Now()
+		now := e.now()
 		u := rid("u-")
 		var errs []error
 		if _, err := e.s.Create(cctx, first(u, now)); !errors.Is(err, context.Canceled) {
@@ -593,13 +602,13 @@ var refreshCases = []refreshCase{
 		// No record: found=false, or the store's epoch, which is not in
 		// the future.
 		got, found, err := e.s.NotBefore(ctx, rid("u-"))
-		if err != nil || found && got.After(time.Now().Add(Tolerance)) {
+		if err != nil || found && got.After(e.now().Add(Tolerance)) {
 			return fmt.Errorf("got %v found=%v err=%v, want nothing or an epoch not in the future", got, found, err)
 		}
 		return nil
 	}},
 	{"NotBeforeLaterWins", func(ctx context.Context, e env) error {
-		u, at := rid("u-"), time.Now()
+		u, at := rid("u-"), e.now()
 		if err := e.s.SetNotBefore(ctx, u, at); err != nil {
 			return err
 		}
@@ -624,7 +633,7 @@ var refreshCases = []refreshCase{
 		return nil
 	}},
 	{"NotBeforeConcurrentLatestWins", func(ctx context.Context, e env) error {
-		u, base := rid("u-"), time.Now().Truncate(time.Second)
+		u, base := rid("u-"), e.now().Truncate(time.Second)
 		const n = 64
 		var wg sync.WaitGroup
 		errc := make(chan error, 2*n)
@@ -654,10 +663,10 @@ var refreshCases = []refreshCase{
 	}},
 	{lossCase, func(ctx context.Context, e env) error {
 		u, v := rid("u-"), rid("v-")
-		if err := e.s.SetNotBefore(ctx, u, time.Now().Add(-time.Hour)); err != nil {
+		if err := e.s.SetNotBefore(ctx, u, e.now().Add(-time.Hour)); err != nil {
 			return err
 		}
-		before := time.Now()
+		before := e.now()
 		s := e.lose()
 		// Every access token issued before the loss is refused, for users
 		// whose record was lost and for users who never had one.
@@ -668,7 +677,7 @@ var refreshCases = []refreshCase{
 			}
 		}
 		// A sign-in after the loss still works.
-		now := time.Now().Add(Tolerance)
+		now := e.now().Add(Tolerance)
 		t := first(v, now)
 		if err := create(ctx, s, t); err != nil {
 			return fmt.Errorf("sign-in after the loss: %w", err)
@@ -682,8 +691,8 @@ var refreshCases = []refreshCase{
 // offering its own successor: exactly one successor may be stored; with a
 // grace window every other caller gets that one back, without one every
 // other caller sees reuse and the family ends.
-func concurrentRotate(ctx context.Context, s jwt.RefreshStore, grace time.Duration) error {
-	now := time.Now()
+func concurrentRotate(ctx context.Context, e env, grace time.Duration) error {
+	s, now := e.s, e.now()
 	t := first(rid("u-"), now)
 	if err := create(ctx, s, t); err != nil {
 		return err
