@@ -58,14 +58,13 @@ type Config struct {
 	// and be at most 40 bytes. Use "-" for no prefix.
 	TablePrefix string
 	// Now is the clock that decides expiry at read time and in
-	// [Store.Purge] (default time.Now). [jwt.RefreshStore.Use] takes its
+	// [Store.Purge] (default time.Now). [jwt.RefreshStore.Rotate] takes its
 	// time as an argument instead.
 	Now func() time.Time
-	// RevokedFamilyRetention is how long the tombstone of a revoked refresh
-	// family that has no stored tokens is kept (default
-	// jwt.DefaultFamilyLifetime, 30 days). A family with tokens keeps its
-	// tombstone until its latest FamilyExpiry, so a rotation racing with
-	// the revocation cannot revive it.
+	// RevokedFamilyRetention is no longer used: a revoked family's row is
+	// kept until the family's own expiry (Purge).
+	//
+	// Deprecated: ignored.
 	RevokedFamilyRetention time.Duration
 }
 
