@@ -210,7 +210,9 @@ func (failStore) Create(context.Context, RefreshToken) (bool, error) { return fa
 func (failStore) Rotate(context.Context, Rotation) (RotateResult, error) {
 	return RotateResult{}, errReached
 }
-func (failStore) RevokeToken(context.Context, string) (bool, error)     { return false, errReached }
+func (failStore) RevokeToken(context.Context, string) (string, bool, error) {
+	return "", false, errReached
+}
 func (failStore) RevokeUser(context.Context, string) error              { return errReached }
 func (failStore) SetNotBefore(context.Context, string, time.Time) error { return errReached }
 func (failStore) NotBefore(context.Context, string) (time.Time, bool, error) {

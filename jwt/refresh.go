@@ -341,7 +341,7 @@ func (m *RefreshManager) Revoke(ctx context.Context, token string) error {
 	if !parseRefresh(token) {
 		return nil
 	}
-	if _, err := m.store.RevokeToken(ctx, RefreshTokenID(token)); err != nil {
+	if _, _, err := m.store.RevokeToken(ctx, RefreshTokenID(token)); err != nil {
 		return fmt.Errorf("jwt: revoke: %w", err)
 	}
 	return nil

@@ -131,9 +131,10 @@ type RefreshStore interface {
 	// SignIn.AuthTime is before the user's not-before is invalid.
 	Rotate(ctx context.Context, r Rotation) (RotateResult, error)
 	// RevokeToken revokes the family of the token with this id (used or
-	// not): afterwards no token of the family rotates. An unknown id is not
-	// an error; found reports whether the token was known.
-	RevokeToken(ctx context.Context, id string) (found bool, err error)
+	// not): afterwards no token of the family rotates. It returns the
+	// token's user (for the audit); an unknown id is not an error and gives
+	// found=false.
+	RevokeToken(ctx context.Context, id string) (userID string, found bool, err error)
 	// RevokeUser revokes every family of the user that exists at the time
 	// of the call.
 	RevokeUser(ctx context.Context, userID string) error

@@ -442,8 +442,8 @@ var refreshCases = []refreshCase{
 			return err
 		}
 		// Revoking through the old, used token ends the newest one too.
-		if found, err := e.s.RevokeToken(ctx, t.ID); err != nil || !found {
-			return fmt.Errorf("store RevokeToken: found=%v err=%v", found, err)
+		if user, found, err := e.s.RevokeToken(ctx, t.ID); err != nil || !found || user != t.UserID {
+			return fmt.Errorf("store RevokeToken: user=%q found=%v err=%v, want %q", user, found, err, t.UserID)
 		}
 		if _, err := rotate(ctx, e.s, rotation(res.Token.ID, now, 30*time.Second), jwt.RotateInvalid); err != nil {
 			return fmt.Errorf("newest token of a revoked family: %w", err)
@@ -451,7 +451,7 @@ var refreshCases = []refreshCase{
 		if _, err := rotate(ctx, e.s, rotation(t.ID, now, 30*time.Second), jwt.RotateInvalid); err != nil {
 			return fmt.Errorf("used token of a revoked family (within grace): %w", err)
 		}
-		if found, err := e.s.RevokeToken(ctx, idIn("000")); err != nil || found {
+		if _, found, err := e.s.RevokeToken(ctx, idIn("000")); err != nil || found {
 			return fmt.Errorf("store RevokeToken(unknown): found=%v err=%v, want false, nil", found, err)
 		}
 		_, err = rotate(ctx, e.s, rotation(keep.ID, now, 0), jwt.Rotated)
@@ -584,7 +584,7 @@ var refreshCases = []refreshCase{
 		if _, err := e.s.Rotate(cctx, rotation(idIn("000"), now, 0)); !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("store Rotate: err=%v, want context.Canceled", err))
 		}
-		if _, err := e.s.RevokeToken(cctx, idIn("000")); !errors.Is(err, context.Canceled) {
+		if _, _, err := e.s.RevokeToken(cctx, idIn("000")); !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("store RevokeToken: err=%v, want context.Canceled", err))
 		}
 		if err := e.s.RevokeUser(cctx, u); !errors.Is(err, context.Canceled) {

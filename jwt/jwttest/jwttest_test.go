@@ -66,12 +66,12 @@ func (b *broken) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, 
 	return b.RefreshTokens.Rotate(ctx, r)
 }
 
-func (b *broken) RevokeToken(ctx context.Context, id string) (bool, error) {
+func (b *broken) RevokeToken(ctx context.Context, id string) (string, bool, error) {
 	switch b.mode {
 	case "ignoreCtx":
 		ctx = context.Background()
 	case "noRevokeToken":
-		return true, nil
+		return "", true, nil
 	}
 	return b.RefreshTokens.RevokeToken(ctx, id)
 }

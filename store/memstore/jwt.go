@@ -154,18 +154,18 @@ func (s *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 }
 
 // RevokeToken implements [jwt.RefreshStore].
-func (s *RefreshTokens) RevokeToken(ctx context.Context, id string) (bool, error) {
+func (s *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return "", false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tokens[id]
 	if t == nil {
-		return false, nil
+		return "", false, nil
 	}
 	s.revokeFamily(t.rec.FamilyID)
-	return true, nil
+	return t.rec.UserID, true, nil
 }
 
 // revokeFamily drops the family's tokens and keeps its record, marked

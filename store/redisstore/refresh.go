@@ -154,13 +154,13 @@ redis.call('HSET', fk, 'r', '1')
 return {3, t[1], t[2], f[2], f[3], f[4], f[5], f[6], ARGV[7], t[3], t[4], ''}
 `)
 
-// revokeToken: KEYS tok. Marks the token's family revoked; 0 if the token
-// is unknown.
+// revokeToken: KEYS tok. Marks the token's family revoked and returns the
+// token's user; false if the token is unknown.
 var revokeToken = redis.NewScript(`
-local fk = redis.call('HGET', KEYS[1], 'fk')
-if not fk then return 0 end
-if redis.call('EXISTS', fk) == 1 then redis.call('HSET', fk, 'r', '1') end
-return 1
+local t = redis.call('HMGET', KEYS[1], 'fk', 'u')
+if not t[1] then return false end
+if redis.call('EXISTS', t[1]) == 1 then redis.call('HSET', t[1], 'r', '1') end
+return t[2]
 `)
 
 // revokeUser: KEYS usr. Marks every family in the user's index revoked.
@@ -272,16 +272,19 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 }
 
 // RevokeToken implements [jwt.RefreshStore] with one script.
-func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (bool, error) {
+func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, bool, error) {
 	shard, ok := jwt.RefreshIDShard(id)
 	if !ok {
-		return false, ctxErr("refresh revoke", ctx)
+		return "", false, ctxErr("refresh revoke", ctx)
 	}
-	n, err := x.s.run(ctx, revokeToken, []string{x.shardKey("rt", shard, id)}).Int()
+	user, err := x.s.run(ctx, revokeToken, []string{x.shardKey("rt", shard, id)}).Text()
+	if err == redis.Nil {
+		return "", false, nil
+	}
 	if err != nil {
-		return false, wrap("refresh revoke", err)
+		return "", false, wrap("refresh revoke", err)
 	}
-	return n == 1, nil
+	return user, true, nil
 }
 
 // RevokeUser implements [jwt.RefreshStore] with one script over the

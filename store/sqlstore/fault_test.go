@@ -55,7 +55,7 @@ func storeOps(st *sqlstore.Store) map[string]func(ctx context.Context) (bool, er
 			return false, err
 		},
 		"RefreshTokens.RevokeToken": func(ctx context.Context) (bool, error) {
-			_, err := st.RefreshTokens().RevokeToken(ctx, "rt2")
+			_, _, err := st.RefreshTokens().RevokeToken(ctx, "rt2")
 			return false, err
 		},
 		"RefreshTokens.RevokeUser": func(ctx context.Context) (bool, error) { return false, st.RefreshTokens().RevokeUser(ctx, "bob") },

@@ -57,7 +57,7 @@ func TestPurge(t *testing.T) {
 		// A revoked family: its live token goes at once; its row stays
 		// until the family's expiry (long).
 		mustCreate(t, st.RefreshTokens(), rt("rt-revoked", "fam-revoked", long, long))
-		if found, err := st.RefreshTokens().RevokeToken(ctx, "rt-revoked"); !found || err != nil {
+		if _, found, err := st.RefreshTokens().RevokeToken(ctx, "rt-revoked"); !found || err != nil {
 			t.Fatalf("RevokeToken: %v %v", found, err)
 		}
 

@@ -75,7 +75,7 @@ WHERE t.id = $1` + lock),
 		successor:    r(`SELECT family_id, issued_at, expiry, used_at FROM {T}refresh_tokens WHERE id = $1`),
 		revokeFamily: r(`UPDATE {T}refresh_families SET revoked = 1 WHERE family_id = $1`),
 		revokeToken: r(`UPDATE {T}refresh_families SET revoked = 1
-WHERE family_id IN (SELECT family_id FROM {T}refresh_tokens WHERE id = $1)`),
+WHERE family_id IN (SELECT family_id FROM {T}refresh_tokens WHERE id = $1) RETURNING user_id`),
 		revUser: r(`UPDATE {T}refresh_families SET revoked = 1 WHERE user_id = $1 AND revoked = 0`),
 	}}
 }
@@ -205,16 +205,16 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 }
 
 // RevokeToken implements [jwt.RefreshStore] with one statement.
-func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (bool, error) {
-	res, err := x.s.db.ExecContext(ctx, x.q.revokeToken, key(id))
-	if err != nil {
-		return false, wrap("refresh revoke", err)
+func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, bool, error) {
+	var user []byte
+	err := x.s.db.QueryRowContext(ctx, x.q.revokeToken, key(id)).Scan(&user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
 	}
-	n, err := res.RowsAffected()
 	if err != nil {
-		return false, wrap("refresh revoke", err)
+		return "", false, wrap("refresh revoke", err)
 	}
-	return n > 0, nil
+	return string(user), true, nil
 }
 
 // RevokeUser implements [jwt.RefreshStore] with one statement.
