@@ -18,20 +18,29 @@ import (
 	"github.com/authkit-go/authkit/session"
 )
 
-// Config configures [New]. Required fields are marked; every other zero
-// field takes the documented secure default. Stores are never defaulted: a
-// missing store is a configuration error, so a production deployment cannot
-// silently run on memory.
+// Config configures [New]. Six fields are required: the host's Users, the
+// signing Keys, the TokenIssuer and the stores every instance must share
+// (RefreshStore, NotBefore, Attempts). Every other zero field takes the
+// documented secure default. Stores are never defaulted: a missing store is
+// a configuration error, so a production deployment cannot silently run on
+// memory.
 type Config struct {
 	// Users is the host's account table. Required.
 	Users UserStore
-	// Hasher hashes and verifies passwords. Required.
+	// Hasher hashes and verifies passwords; nil means argon2id with the
+	// password package's defaults (OWASP parameters).
 	Hasher *password.Hasher
-	// Policy checks new passwords (sign-up, change, reset). Required.
-	Policy *password.Policy
+	// PasswordPolicy checks new passwords (sign-up, change, reset); nil
+	// means the password package's default policy (NIST SP 800-63B section
+	// 3.1.1.2: length 8 to 64, blocklist, no composition rules).
+	PasswordPolicy *password.Policy
 
-	// Keys sign access tokens (its active key) and verify them. Required.
+	// Keys sign access tokens (its active key) and verify them; they rotate
+	// on their own (jwt.KeySet). Required.
 	Keys *jwt.KeySet
+	// Secrets derives the symmetric keys authkit needs from one master
+	// secret (see [Secrets]). Optional; when set, [Auth.Secrets] returns it.
+	Secrets *Secrets
 	// TokenIssuer is the "iss" of access tokens, e.g. the service's URL.
 	// Required.
 	TokenIssuer string
@@ -81,7 +90,7 @@ type Config struct {
 	Sessions *session.Manager
 
 	// OneTimeTokens and Mailer enable password reset and email verification
-	// (both or neither).
+	// (both or neither); the host then runs [Auth.RunMailer].
 	OneTimeTokens OneTimeTokenStore
 	Mailer        Mailer
 	// ResetLifetime of reset and verification tokens; zero means 30 minutes.
@@ -110,13 +119,46 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the CSPRNG for tokens and ids; nil means crypto/rand.Reader.
 	Rand io.Reader
+
+	// Login-flow settings.
+
+	// DeviceKey signs device tokens (HMAC-SHA-256, at least 32 bytes; see
+	// [Auth.IssueDeviceToken]). Nil means a random key per Auth: devices are
+	// then trusted by this process only, until it restarts (they fall back
+	// to the normal throttling, never to less); set it when several
+	// instances serve one user base.
+	DeviceKey []byte
+	// HashWait bounds how long a request waits for a password-hashing slot
+	// (password.Config.MaxConcurrent) before it gets [ErrBusy]; zero means
+	// one second.
+	HashWait time.Duration
+	// StoreTimeout bounds each store step the flow makes for a request,
+	// never beyond the request's own deadline; zero means 2 seconds. A step
+	// that runs out gets [ErrStoreTimeout].
+	StoreTimeout time.Duration
+	// MailQueue is the capacity of the queue of reset and verification
+	// mails that [Auth.RunMailer] sends; zero means 1000. A full queue
+	// answers [ErrBusy].
+	MailQueue int
+	// MailAttempts is how often one mail is tried before it is dropped
+	// (and audited as EventMailFailed); zero means 3.
+	MailAttempts int
+	// MailRetryDelay is the wait before the first retry of a failed mail,
+	// doubling after each; zero means 30 seconds.
+	MailRetryDelay time.Duration
+	// UnsafeMFAWithoutUserFlag lets Config.MFA run on a Users store that is
+	// no [UserUpdater]. User.MFAEnabled is then never set, and an MFA
+	// enrollment lost from the MFA store turns the second factor off for
+	// that account.
+	UnsafeMFAWithoutUserFlag bool
 }
 
 // Mailer delivers password-reset and email-verification links. The host
 // implements it over its mail system; Token must reach only the mailbox.
 type Mailer interface {
-	// Send delivers one mail. It should not block for long: it runs on the
-	// request path (queue the mail if delivery is slow).
+	// Send delivers one mail. It runs off the request path, in
+	// [Auth.RunMailer]; an error makes the mail be retried
+	// (Config.MailAttempts).
 	Send(ctx context.Context, m Mail) error
 }
 
@@ -141,19 +183,22 @@ type UserUpdater interface {
 // contract's codes; any other error is a system failure (5xx, fail closed).
 var (
 	// ErrInvalidCredentials is the one answer for an unknown login, a wrong
-	// password and a disabled account (ASVS 6.3.8, SECURITY.md S10).
+	// password and a disabled account (ASVS 6.3.8).
 	ErrInvalidCredentials = errors.New("authkit: invalid credentials")
 	// ErrInvalidCode is a wrong, replayed or expired MFA code or challenge.
-	ErrInvalidCode = errors.New("authkit: invalid code")
+	// It matches mfa.ErrInvalidCode too.
+	ErrInvalidCode error = &leafError{"authkit: invalid code", mfa.ErrInvalidCode}
 	// ErrInvalidEmail is a sign-up address that is not an email address.
 	ErrInvalidEmail = errors.New("authkit: invalid email")
 	// ErrReauthRequired means the sign-in is older than Config.RecentAuth.
 	ErrReauthRequired = errors.New("authkit: recent sign-in required")
-	// ErrInvalidToken is a missing, unknown, expired or spent token.
-	ErrInvalidToken = errors.New("authkit: invalid token")
+	// ErrInvalidToken is a missing, unknown, expired or spent token. It
+	// matches jwt.ErrInvalidToken too.
+	ErrInvalidToken error = &leafError{"authkit: invalid token", jwt.ErrInvalidToken}
 	// ErrTokenReused is a refresh token presented again: its whole family
-	// has been revoked (RFC 9700 §4.14.2).
-	ErrTokenReused = errors.New("authkit: refresh token reused")
+	// has been revoked (RFC 9700 §4.14.2). It matches jwt.ErrTokenReused
+	// too.
+	ErrTokenReused error = &leafError{"authkit: refresh token reused", jwt.ErrTokenReused}
 	// ErrMFANotConfigured means Config.MFA is nil.
 	ErrMFANotConfigured = errors.New("authkit: MFA is not configured")
 	// ErrNotSupported means the configured store lacks an optional method
@@ -187,32 +232,56 @@ type Auth struct {
 	accessLife time.Duration
 	refreshLif time.Duration
 	resetLife  time.Duration
+	flow       *flowState
 }
 
-// New validates cfg and returns an [Auth].
+// New validates cfg and returns an [Auth]. A rejected cfg gives an error
+// wrapping [ErrInvalidConfig] that names every problem at once.
 func New(cfg Config) (*Auth, error) {
-	switch {
-	case cfg.Users == nil:
-		return nil, errors.New("authkit: Config.Users is required")
-	case cfg.Hasher == nil:
-		return nil, errors.New("authkit: Config.Hasher is required")
-	case cfg.Policy == nil:
-		return nil, errors.New("authkit: Config.Policy is required")
-	case cfg.Keys == nil:
-		return nil, errors.New("authkit: Config.Keys is required")
-	case cfg.TokenIssuer == "":
-		return nil, errors.New("authkit: Config.TokenIssuer is required")
-	case cfg.RefreshStore == nil:
-		return nil, errors.New("authkit: Config.RefreshStore is required")
-	case cfg.NotBefore == nil:
-		return nil, errors.New("authkit: Config.NotBefore is required")
-	case cfg.Attempts == nil:
-		return nil, errors.New("authkit: Config.Attempts is required")
-	case (cfg.OneTimeTokens == nil) != (cfg.Mailer == nil):
-		return nil, errors.New("authkit: Config.OneTimeTokens and Config.Mailer go together")
+	var bad []error
+	for _, f := range []struct {
+		missing bool
+		name    string
+	}{
+		{cfg.Users == nil, "Users"},
+		{cfg.Keys == nil, "Keys"},
+		{cfg.TokenIssuer == "", "TokenIssuer"},
+		{cfg.RefreshStore == nil, "RefreshStore"},
+		{cfg.NotBefore == nil, "NotBefore"},
+		{cfg.Attempts == nil, "Attempts"},
+	} {
+		if f.missing {
+			bad = append(bad, fmt.Errorf("missing required Config.%s", f.name))
+		}
+	}
+	if (cfg.OneTimeTokens == nil) != (cfg.Mailer == nil) {
+		bad = append(bad, errors.New("only one of Config.OneTimeTokens and Config.Mailer is set (both or neither)"))
+	}
+	if cfg.SignupLimit != (Tier{}) && (cfg.SignupLimit.Max < 1 || cfg.SignupLimit.Window <= 0) {
+		bad = append(bad, errors.New("invalid Config.SignupLimit: Max and Window must be positive"))
+	}
+	if cfg.RecentAuth < 0 || cfg.ResetLifetime < 0 || cfg.ResetLifetime > 24*time.Hour {
+		bad = append(bad, errors.New("invalid Config.RecentAuth or Config.ResetLifetime: must be positive (reset at most 24 h)"))
+	}
+	if len(bad) > 0 {
+		return nil, invalidConfig(bad...)
+	}
+	if cfg.Hasher == nil {
+		h, err := password.New(password.Config{})
+		if err != nil {
+			return nil, invalidConfig(err)
+		}
+		cfg.Hasher = h
+	}
+	if cfg.PasswordPolicy == nil {
+		p, err := password.NewPolicy(password.PolicyConfig{})
+		if err != nil {
+			return nil, invalidConfig(err)
+		}
+		cfg.PasswordPolicy = p
 	}
 	a := &Auth{
-		cfg: cfg, users: cfg.Users, hasher: cfg.Hasher, policy: cfg.Policy, keys: cfg.Keys,
+		cfg: cfg, users: cfg.Users, hasher: cfg.Hasher, policy: cfg.PasswordPolicy, keys: cfg.Keys,
 		notBefore: cfg.NotBefore, attempts: cfg.Attempts, mfa: cfg.MFA, sessions: cfg.Sessions,
 		audit: cfg.Audit, now: cfg.Now, rand: cfg.Rand, signup: cfg.SignupLimit,
 		recentAuth: cfg.RecentAuth, familyLife: cfg.FamilyLifetime, accessLife: cfg.AccessLifetime,
@@ -230,9 +299,6 @@ func New(cfg Config) (*Auth, error) {
 	if a.signup == (Tier{}) {
 		a.signup = Tier{Max: 30, Window: 10 * time.Minute}
 	}
-	if a.signup.Max < 1 || a.signup.Window <= 0 {
-		return nil, errors.New("authkit: Config.SignupLimit must be positive")
-	}
 	if a.recentAuth == 0 {
 		a.recentAuth = 10 * time.Minute
 	}
@@ -248,9 +314,6 @@ func New(cfg Config) (*Auth, error) {
 	if a.resetLife == 0 {
 		a.resetLife = 30 * time.Minute
 	}
-	if a.recentAuth < 0 || a.resetLife < 0 || a.resetLife > 24*time.Hour {
-		return nil, errors.New("authkit: Config.RecentAuth and ResetLifetime must be positive (reset at most 24 h)")
-	}
 	aud := cfg.Audience
 	if len(aud) == 0 {
 		aud = []string{cfg.TokenIssuer}
@@ -258,30 +321,34 @@ func New(cfg Config) (*Auth, error) {
 	var err error
 	if a.issuer, err = jwt.NewIssuer(jwt.IssuerConfig{Keys: cfg.Keys, Issuer: cfg.TokenIssuer, Audience: aud,
 		Lifetime: a.accessLife, Now: a.now, Rand: a.rand}); err != nil {
-		return nil, fmt.Errorf("authkit: %w", err)
+		return nil, invalidConfig(err)
 	}
 	if a.verifier, err = jwt.NewVerifier(jwt.VerifierConfig{Keys: cfg.Keys, Issuer: cfg.TokenIssuer, Audience: aud,
 		Leeway: cfg.Leeway, NotBefore: cfg.NotBefore, Now: a.now}); err != nil {
-		return nil, fmt.Errorf("authkit: %w", err)
+		return nil, invalidConfig(err)
 	}
-	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: cfg.RefreshStore, Lifetime: a.refreshLif,
+	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: seenRefreshStore{cfg.RefreshStore}, Lifetime: a.refreshLif,
 		FamilyLifetime: a.familyLife, GraceWindow: cfg.RefreshGrace, Now: a.now, Rand: a.rand}); err != nil {
-		return nil, fmt.Errorf("authkit: %w", err)
+		return nil, invalidConfig(err)
 	}
 	lc := cfg.Lockout
 	lc.Store, lc.Now = cfg.Attempts, a.now
 	if a.lockout, err = NewLockout(lc); err != nil {
-		return nil, err
+		return nil, invalidConfig(err)
 	}
 	if a.authn, err = middleware.NewAuthenticator(middleware.AuthConfig{
-		Verifier: a.verifier,
+		Verifier:   a.verifier,
+		CookieName: AccessCookie,
 		// Every refused credential is audited with its reason, never the
 		// token (ASVS 16.3.2).
 		OnFailure: func(r *http.Request, reason string) {
 			a.emit(r.Context(), EventAccessDenied, OutcomeFailure, reason, a.ClientOf(r), "", "")
 		},
 	}); err != nil {
-		return nil, fmt.Errorf("authkit: %w", err)
+		return nil, invalidConfig(err)
+	}
+	if err := a.initFlow(); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -291,8 +358,11 @@ func New(cfg Config) (*Auth, error) {
 func (a *Auth) Verifier() *jwt.Verifier { return a.verifier }
 
 // Authenticator returns middleware that identifies requests by the access
-// token in `Authorization: Bearer` or the access_token cookie.
+// token in `Authorization: Bearer` or the [AccessCookie] cookie.
 func (a *Auth) Authenticator() *middleware.Authenticator { return a.authn }
+
+// Secrets returns Config.Secrets (nil when not set).
+func (a *Auth) Secrets() *Secrets { return a.cfg.Secrets }
 
 // KeySet returns the signing keys, e.g. to serve their JWKS.
 func (a *Auth) KeySet() *jwt.KeySet { return a.keys }
@@ -304,11 +374,14 @@ func (a *Auth) Lockout() *Lockout { return a.lockout }
 type Client struct {
 	IP        string
 	UserAgent string
+	// DeviceToken is the device token the client presented (the
+	// DeviceCookie), if any; see [Auth.IssueDeviceToken].
+	DeviceToken string
 }
 
 // ClientOf returns the [Client] of r, using Config.ClientIP when set.
 func (a *Auth) ClientOf(r *http.Request) Client {
-	c := Client{UserAgent: r.UserAgent()}
+	c := Client{UserAgent: r.UserAgent(), DeviceToken: DeviceTokenOf(r)}
 	if a.cfg.ClientIP != nil {
 		if ip, ok := a.cfg.ClientIP.ClientIP(r); ok {
 			c.IP = ip.String()

@@ -21,28 +21,40 @@ import (
 	"github.com/authkit-go/authkit/password"
 )
 
-func TestNewValidates(t *testing.T) {
-	required := map[string]func(*authkit.Config){
+// New reports every missing required field at once, wrapped in
+// ErrInvalidConfig, and takes the secure defaults for the rest.
+func TestNewReportsEveryMissingField(t *testing.T) {
+	_, err := authkit.New(authkit.Config{Mailer: &mailbox{}})
+	if !errors.Is(err, authkit.ErrInvalidConfig) {
+		t.Fatalf("New(empty) = %v, want ErrInvalidConfig", err)
+	}
+	for _, field := range []string{"Users", "Keys", "TokenIssuer", "RefreshStore", "NotBefore", "Attempts", "OneTimeTokens and Config.Mailer"} {
+		if !strings.Contains(err.Error(), "Config."+field) {
+			t.Errorf("error does not name Config.%s: %v", field, err)
+		}
+	}
+	for _, optional := range []string{"Hasher", "PasswordPolicy", "MFA", "Secrets"} {
+		if strings.Contains(err.Error(), "Config."+optional) {
+			t.Errorf("error names optional Config.%s: %v", optional, err)
+		}
+	}
+	cfg := configOf(t, func(c *authkit.Config) { c.Hasher, c.PasswordPolicy, c.MFA = nil, nil, nil })
+	if _, err := authkit.New(cfg); err != nil {
+		t.Fatalf("New without Hasher and PasswordPolicy: %v", err)
+	}
+	for name, mutate := range map[string]func(*authkit.Config){
 		"Users":        func(c *authkit.Config) { c.Users = nil },
-		"Hasher":       func(c *authkit.Config) { c.Hasher = nil },
-		"Policy":       func(c *authkit.Config) { c.Policy = nil },
 		"Keys":         func(c *authkit.Config) { c.Keys = nil },
 		"TokenIssuer":  func(c *authkit.Config) { c.TokenIssuer = "" },
 		"RefreshStore": func(c *authkit.Config) { c.RefreshStore = nil },
 		"NotBefore":    func(c *authkit.Config) { c.NotBefore = nil },
 		"Attempts":     func(c *authkit.Config) { c.Attempts = nil },
 		"Mailer alone": func(c *authkit.Config) { c.OneTimeTokens = nil },
-	}
-	for name, mutate := range required {
+		"SignupLimit":  func(c *authkit.Config) { c.SignupLimit = authkit.Tier{Max: -1, Window: time.Minute} },
+	} {
 		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Fatalf("panic: %v", r)
-				}
-			}()
-			cfg := configOf(t, mutate)
-			if _, err := authkit.New(cfg); err == nil {
-				t.Fatalf("New accepted a config without %s", name)
+			if _, err := authkit.New(configOf(t, mutate)); !errors.Is(err, authkit.ErrInvalidConfig) {
+				t.Fatalf("New = %v, want ErrInvalidConfig", err)
 			}
 		})
 	}
@@ -58,8 +70,10 @@ func configOf(t *testing.T, mutate func(*authkit.Config)) authkit.Config {
 
 // The whole contract in one walk: signup → login → MFA enroll → logout →
 // login with MFA → refresh → reuse detection → logout-all.
-func TestEndToEnd(t *testing.T) {
-	e := newEnv(t)
+func TestEndToEnd(t *testing.T) { eachMount(t, testEndToEnd) }
+
+func testEndToEnd(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("alice@example.com")
 	c := e.login("Alice@Example.com ") // canonicalized
 	e.expect(c.do("GET", "/api/me", nil), http.StatusOK, "")
@@ -72,10 +86,17 @@ func TestEndToEnd(t *testing.T) {
 
 	r := c.post("/auth/logout", nil)
 	e.expect(r, http.StatusNoContent, "")
-	for _, name := range []string{"access_token", "refresh_token"} {
+	for _, name := range []string{authkit.AccessCookie, authkit.RefreshCookie} {
+		if c.native() {
+			break
+		}
 		if ck := r.cookies[name]; ck == nil || ck.MaxAge >= 0 || !strings.Contains(r.header.Values("Set-Cookie")[0]+r.header.Values("Set-Cookie")[1], "Max-Age=0") {
 			t.Fatalf("logout did not clear %s: %v", name, r.header.Values("Set-Cookie"))
 		}
+	}
+	if c.native() {
+		// The native client's refresh token was revoked by the logout.
+		e.expect(c.post("/auth/refresh", nil), http.StatusUnauthorized, "invalid_token")
 	}
 
 	// S3: after the password step nothing is signed in.
@@ -105,23 +126,23 @@ func TestEndToEnd(t *testing.T) {
 	e.expect(e.client().post("/auth/mfa/verify", map[string]string{"mfa_token": mfaToken, "code": code}), http.StatusUnauthorized, "invalid_code")
 
 	// Refresh rotates; the old token replayed revokes the family (S20).
-	old := c.cookies["refresh_token"].Value
+	old := c.refreshToken()
 	r = c.post("/auth/refresh", nil)
 	e.expect(r, http.StatusOK, "")
-	if r.cookies["refresh_token"] == nil || r.cookies["refresh_token"].Value == old || r.cookies["access_token"] == nil {
-		t.Fatalf("refresh did not rotate: %v", r.cookies)
+	if r.refresh == "" || r.refresh == old || r.access == "" {
+		t.Fatalf("refresh did not rotate: %s %v", r.raw, r.cookies)
 	}
-	newest := c.cookies["refresh_token"].Value
+	newest := c.refreshToken()
 	e.clock.Advance(6 * time.Second) // past the retry window (RefreshGrace, 5 s)
 	thief := e.client()
-	thief.cookies["refresh_token"] = &http.Cookie{Name: "refresh_token", Value: old}
+	thief.setRefresh(old)
 	r = thief.post("/auth/refresh", nil)
 	e.expect(r, http.StatusUnauthorized, "token_reused")
-	if ck := r.cookies["refresh_token"]; ck == nil || ck.MaxAge >= 0 {
+	if ck := r.cookies[authkit.RefreshCookie]; !thief.native() && (ck == nil || ck.MaxAge >= 0) {
 		t.Fatalf("reuse did not clear the cookies: %v", r.header.Values("Set-Cookie"))
 	}
 	victim := e.client()
-	victim.cookies["refresh_token"] = &http.Cookie{Name: "refresh_token", Value: newest}
+	victim.setRefresh(newest)
 	e.expect(victim.post("/auth/refresh", nil), http.StatusUnauthorized, "invalid_token")
 
 	// Log out everywhere: earlier access tokens are refused (J25).
@@ -132,9 +153,7 @@ func TestEndToEnd(t *testing.T) {
 	e.expect(r, http.StatusOK, "")
 	e.clock.Advance(time.Second)
 	other := e.client()
-	for k, v := range c.cookies {
-		other.cookies[k] = v
-	}
+	other.copyFrom(c)
 	e.expect(c2.post("/auth/logout-all", nil), http.StatusNoContent, "")
 	e.clock.Advance(time.Second)
 	e.expect(other.do("GET", "/api/me", nil), http.StatusUnauthorized, "unauthenticated")
@@ -164,8 +183,8 @@ func TestTokenCookieAttributes(t *testing.T) {
 		got[name] = attrs
 	}
 	want := map[string]string{
-		"access_token":  "Path=/; Max-Age=900; HttpOnly; Secure; SameSite=Lax",
-		"refresh_token": "Path=/auth; Max-Age=604800; HttpOnly; Secure; SameSite=Strict",
+		"__Host-access_token":    "Path=/; Max-Age=900; HttpOnly; Secure; SameSite=Lax",
+		"__Secure-refresh_token": "Path=/auth; Max-Age=604800; HttpOnly; Secure; SameSite=Strict",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Set-Cookie attributes\n got %v\nwant %v", got, want)
@@ -178,8 +197,10 @@ func TestTokenCookieAttributes(t *testing.T) {
 	}
 }
 
-func TestSignup(t *testing.T) {
-	e := newEnv(t)
+func TestSignup(t *testing.T) { eachMount(t, testSignup) }
+
+func testSignup(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	c := e.client()
 	r := c.post("/auth/signup", map[string]string{"email": "admin@example.com", "password": goodPassword})
 	e.expect(r, http.StatusCreated, "")
@@ -367,8 +388,10 @@ func TestRehashOnLogin(t *testing.T) {
 
 // S5/S26-adjacent: a password change needs the current password, ends every
 // other session and gives this client fresh tokens.
-func TestChangePassword(t *testing.T) {
-	e := newEnv(t)
+func TestChangePassword(t *testing.T) { eachMount(t, testChangePassword) }
+
+func testChangePassword(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("erin@example.com")
 	c := e.login("erin@example.com")
 	other := e.login("erin@example.com")
@@ -376,9 +399,13 @@ func TestChangePassword(t *testing.T) {
 	e.expect(c.post("/auth/password", map[string]string{"current_password": goodPassword, "new_password": "short"}), 400, "weak_password")
 	e.clock.Advance(time.Second)
 	r := c.post("/auth/password", map[string]string{"current_password": goodPassword, "new_password": "another fine password"})
-	e.expect(r, http.StatusNoContent, "")
-	if r.cookies["access_token"] == nil || r.cookies["refresh_token"] == nil {
-		t.Fatal("no fresh cookies after a password change")
+	want := http.StatusNoContent
+	if m.delivery != authkit.DeliverCookies {
+		want = http.StatusOK // the fresh tokens are in the body
+	}
+	e.expect(r, want, "")
+	if r.access == "" || r.refresh == "" {
+		t.Fatal("no fresh tokens after a password change")
 	}
 	e.clock.Advance(time.Second)
 	e.expect(c.do("GET", "/api/me", nil), 200, "")
@@ -391,8 +418,10 @@ func TestChangePassword(t *testing.T) {
 
 // Sensitive changes need a sign-in within 10 minutes; refreshing does not
 // renew it.
-func TestReauthRequired(t *testing.T) {
-	e := newEnv(t)
+func TestReauthRequired(t *testing.T) { eachMount(t, testReauthRequired) }
+
+func testReauthRequired(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("frank@example.com")
 	c := e.login("frank@example.com")
 	e.clock.Advance(11 * time.Minute)
@@ -403,8 +432,10 @@ func TestReauthRequired(t *testing.T) {
 }
 
 // Disabling, regenerating backup codes, and signing in with a backup code.
-func TestMFAManagement(t *testing.T) {
-	e := newEnv(t)
+func TestMFAManagement(t *testing.T) { eachMount(t, testMFAManagement) }
+
+func testMFAManagement(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("gina@example.com")
 	c := e.login("gina@example.com")
 	secret, backup := e.enrollMFA(c)
@@ -429,8 +460,10 @@ func TestMFAManagement(t *testing.T) {
 
 // S7 through the handlers: a cross-site POST is refused before it can sign
 // anyone in; removing the CSRF layer would let it through.
-func TestCrossSitePOST_S7(t *testing.T) {
-	e := newEnv(t)
+func TestCrossSitePOST_S7(t *testing.T) { eachMount(t, testCrossSitePOST_S7) }
+
+func testCrossSitePOST_S7(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("hank@example.com")
 	c := e.client()
 	c.header.Set("Sec-Fetch-Site", "cross-site")
@@ -446,7 +479,11 @@ func TestCrossSitePOST_S7(t *testing.T) {
 // Unauthenticated calls to the authenticated endpoints get 401 with
 // WWW-Authenticate (RequireAuth is in front of them).
 func TestAuthenticatedEndpointsRequireAuth(t *testing.T) {
-	e := newEnv(t)
+	eachMount(t, testAuthenticatedEndpointsRequireAuth)
+}
+
+func testAuthenticatedEndpointsRequireAuth(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	for _, p := range []string{"/auth/logout-all", "/auth/password", "/auth/mfa/enroll", "/auth/mfa/confirm", "/auth/mfa/disable", "/auth/mfa/backup-codes"} {
 		r := e.client().post(p, map[string]string{})
 		e.expect(r, http.StatusUnauthorized, "unauthenticated")
@@ -456,11 +493,14 @@ func TestAuthenticatedEndpointsRequireAuth(t *testing.T) {
 	}
 }
 
-func TestRequestErrors(t *testing.T) {
-	e := newEnv(t, func(c *authkit.Config) { c.MaxBodyBytes = 1024 })
+func TestRequestErrors(t *testing.T) { eachMount(t, testRequestErrors) }
+
+func testRequestErrors(t *testing.T, m mount) {
+	e := newEnvAt(t, m, func(c *authkit.Config) { c.MaxBodyBytes = 1024 })
 	e.expect(e.client().do("GET", "/auth/login", nil), http.StatusMethodNotAllowed, "method_not_allowed")
 	e.expect(e.client().post("/auth/nope", nil), http.StatusNotFound, "not_found")
-	e.expect(e.client().post("/auth/login", nil), http.StatusBadRequest, "invalid_request")
+	e.expect(e.client().post("/auth/login", nil), http.StatusUnsupportedMediaType, "unsupported_media_type")
+	e.expect(e.client().post("/auth/login", map[string]string{}), http.StatusUnauthorized, "invalid_credentials")
 	e.expect(e.client().post("/auth/login", map[string]string{"email": strings.Repeat("a", 2048)}), http.StatusRequestEntityTooLarge, "too_large")
 	e.expect(e.client().post("/auth/refresh", nil), http.StatusUnauthorized, "invalid_token")
 	e.expect(e.client().post("/auth/logout", nil), http.StatusNoContent, "")
@@ -468,25 +508,27 @@ func TestRequestErrors(t *testing.T) {
 
 // S26: reset tokens are single use, expiring and stored hashed; a reset ends
 // every session and does not skip MFA.
-func TestPasswordReset_S26(t *testing.T) {
-	e := newEnv(t)
+func TestPasswordReset_S26(t *testing.T) { eachMount(t, testPasswordReset_S26) }
+
+func testPasswordReset_S26(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	e.signup("ivy@example.com")
 	c := e.login("ivy@example.com")
 	secret, _ := e.enrollMFA(c)
 
 	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "nobody@example.com"}), http.StatusAccepted, "")
-	if e.mail.last().To != "" {
+	if e.lastMail().To != "" {
 		t.Fatal("mail sent for an unknown address")
 	}
 	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "IVY@example.com"}), http.StatusAccepted, "")
-	m := e.mail.last()
-	if m.To != "ivy@example.com" || m.Purpose != authkit.PurposePasswordReset || len(m.Token) < 43 {
-		t.Fatalf("mail %+v", m)
+	mail := e.lastMail()
+	if mail.To != "ivy@example.com" || mail.Purpose != authkit.PurposePasswordReset || len(mail.Token) < 43 {
+		t.Fatalf("mail %+v", mail)
 	}
-	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": m.Token, "new_password": "x"}), 400, "weak_password")
-	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": m.Token + "x", "new_password": "a brand new password"}), 401, "invalid_token")
-	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": m.Token, "new_password": "a brand new password"}), 204, "")
-	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": m.Token, "new_password": "another new password"}), 401, "invalid_token")
+	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": mail.Token, "new_password": "x"}), 400, "weak_password")
+	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": mail.Token + "x", "new_password": "a brand new password"}), 401, "invalid_token")
+	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": mail.Token, "new_password": "a brand new password"}), 204, "")
+	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": mail.Token, "new_password": "another new password"}), 401, "invalid_token")
 	// Other sessions ended.
 	e.expect(c.post("/auth/refresh", nil), 401, "invalid_token")
 	// MFA still required.
@@ -499,7 +541,7 @@ func TestPasswordReset_S26(t *testing.T) {
 
 	// Expiry.
 	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "ivy@example.com"}), http.StatusAccepted, "")
-	tok := e.mail.last().Token
+	tok := e.lastMail().Token
 	e.clock.Advance(31 * time.Minute)
 	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": tok, "new_password": "yet another password"}), 401, "invalid_token")
 
@@ -510,19 +552,21 @@ func TestPasswordReset_S26(t *testing.T) {
 	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "ivy@example.com"}), 429, "rate_limited")
 }
 
-func TestEmailVerification(t *testing.T) {
-	e := newEnv(t)
+func TestEmailVerification(t *testing.T) { eachMount(t, testEmailVerification) }
+
+func testEmailVerification(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	id := e.signup("jo@example.com")
 	c := e.login("jo@example.com")
 	e.expect(c.post("/auth/email/verify-request", nil), http.StatusAccepted, "")
-	tok := e.mail.last().Token
-	if e.mail.last().Purpose != authkit.PurposeVerifyEmail {
+	tok := e.lastMail().Token
+	if e.lastMail().Purpose != authkit.PurposeVerifyEmail {
 		t.Fatal("wrong purpose")
 	}
 	// A verification token is no reset token.
 	e.expect(e.client().post("/auth/password/reset", map[string]string{"token": tok, "new_password": "a brand new password"}), 401, "invalid_token")
 	e.expect(c.post("/auth/email/verify-request", nil), http.StatusAccepted, "")
-	tok = e.mail.last().Token
+	tok = e.lastMail().Token
 	e.expect(e.client().post("/auth/email/verify", map[string]string{"token": tok}), 204, "")
 	u, _, _ := e.users.UserByID(context.Background(), id)
 	if !u.EmailVerified {
@@ -532,8 +576,10 @@ func TestEmailVerification(t *testing.T) {
 }
 
 // ASVS 7.4.2: disabling an account ends its tokens at once.
-func TestDisableUser(t *testing.T) {
-	e := newEnv(t)
+func TestDisableUser(t *testing.T) { eachMount(t, testDisableUser) }
+
+func testDisableUser(t *testing.T, m mount) {
+	e := newEnvAt(t, m)
 	id := e.signup("kim@example.com")
 	c := e.login("kim@example.com")
 	e.clock.Advance(time.Second)
@@ -548,23 +594,25 @@ func TestDisableUser(t *testing.T) {
 
 // S27: audit events carry no password, code or token, in the hook or in
 // the slog output.
-func TestAudit_S27_no_secrets(t *testing.T) {
+func TestAudit_S27_no_secrets(t *testing.T) { eachMount(t, testAudit_S27_no_secrets) }
+
+func testAudit_S27_no_secrets(t *testing.T, m mount) {
 	var logBuf bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logBuf, mu: &mu}, nil))
 	var hook eventLog
-	e := newEnv(t, func(c *authkit.Config) {
+	e := newEnvAt(t, m, func(c *authkit.Config) {
 		c.Audit = authkit.NewAuditor(authkit.AuditConfig{Logger: logger, Hook: hook.add})
 	})
 	e.signup("lee@example.com")
 	e.client().post("/auth/login", map[string]string{"email": "lee@example.com", "password": "a wrong guess 1"})
 	c := e.login("lee@example.com")
 	secret, backup := e.enrollMFA(c)
-	refresh := c.cookies["refresh_token"].Value
-	access := c.cookies["access_token"].Value
+	refresh := c.refreshToken()
+	access := c.accessToken()
 	c.post("/auth/refresh", nil)
 	e.clock.Advance(6 * time.Second) // past the retry window (RefreshGrace, 5 s)
-	c.cookies["refresh_token"] = &http.Cookie{Name: "refresh_token", Value: refresh}
+	c.setRefresh(refresh)
 	c.post("/auth/refresh", nil)
 	r := e.client().post("/auth/login", map[string]string{"email": "lee@example.com", "password": goodPassword})
 	mfaToken := r.body["mfa_token"].(string)

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -19,7 +23,7 @@ type User struct {
 	Email string
 	// EmailVerified records that the user proved control of Email (a
 	// verification link). OIDC account linking by email requires it
-	// (DESIGN.md, oauth).
+	// (oauth package).
 	EmailVerified bool
 	// PasswordHash is a password.Hasher encoding (argon2id, or a bcrypt hash
 	// imported for migration). Empty means the account has no password
@@ -33,6 +37,12 @@ type User struct {
 	Disabled bool
 	// CreatedAt is when the account was created.
 	CreatedAt time.Time
+	// MFAEnabled records that the user has a confirmed second factor. The
+	// flow sets and clears it through [UserUpdater] when MFA is confirmed
+	// or disabled, and a store must keep it durably: while it is set, a
+	// password login whose MFA enrollment is missing from the MFA store is
+	// refused ([ErrMFAStateLost]), never let through on the password alone.
+	MFAEnabled bool
 }
 
 // UserStore is implemented by the host application over its own user table.
@@ -60,24 +70,65 @@ type UserStore interface {
 // already registered.
 var ErrLoginTaken = errors.New("authkit: login already taken")
 
-// maxLoginLen bounds a login name, in bytes, after canonicalization.
-const maxLoginLen = 320 // RFC 5321: 64 (local) + 1 + 255 (domain)
+// Bounds of a login name, in bytes, after canonicalization (RFC 5321
+// §4.5.3.1: 64 for the local part, 255 for the domain).
+const (
+	maxLocalLen  = 64
+	maxDomainLen = 255
+)
+
+// domainProfile maps and validates the domain of a login name (UTS #46
+// lookup mapping, the IDNA2008 bidi rule, DNS label and name lengths,
+// letters, digits and hyphens only).
+var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true),
+	idna.StrictDomainName(true))
 
 // CanonicalLogin returns the form of a login name that accounts, lockout
 // counters and audit events are keyed by: surrounding space trimmed, Unicode
-// NFKC-normalized and lower-cased, so "Alice@Example.com " and
-// "alice@example.com" are one account and share one failure count
-// (DESIGN.md, lockout defaults). ok is false when the result is empty, longer
-// than 320 bytes or contains control characters.
+// NFKC-normalized and lower-cased, and the domain (after the last '@')
+// IDNA-normalized to its Unicode form, so "Alice@Example.com ",
+// "alice@example.com" and "alice@EXAMPLE.com", or "ann@xn--bcher-kva.example"
+// and "ann@bücher.example", are one account and share one failure count.
+//
+// ok is false for a name that could pass for another one or that no mail
+// system accepts: invalid UTF-8, U+FFFD, control, format (Unicode category
+// Cf: zero-width and bidirectional marks), private-use or space characters
+// inside the name, a local part (or a name without '@') over 64 bytes, a
+// domain over 255 bytes, or a domain IDNA refuses (empty or over-long
+// labels, characters outside letters, digits and hyphens, invalid
+// punycode).
 func CanonicalLogin(s string) (login string, ok bool) {
+	if !utf8.ValidString(s) {
+		return "", false
+	}
 	s = strings.ToLower(norm.NFKC.String(strings.TrimSpace(s)))
-	if s == "" || len(s) > maxLoginLen {
+	if s == "" {
 		return "", false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) ||
+			unicode.In(r, unicode.Cf, unicode.Co, unicode.Z) {
 			return "", false
 		}
 	}
-	return s, true
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		if len(s) > maxLocalLen {
+			return "", false
+		}
+		return s, true
+	}
+	local, domain := s[:at], s[at+1:]
+	if len(local) > maxLocalLen || len(domain) > maxDomainLen {
+		return "", false
+	}
+	ascii, err := domainProfile.ToASCII(domain)
+	if err != nil || len(ascii) > maxDomainLen {
+		return "", false
+	}
+	uni, err := domainProfile.ToUnicode(ascii)
+	if err != nil || len(uni) > maxDomainLen {
+		return "", false
+	}
+	return local + "@" + uni, true
 }

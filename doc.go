@@ -12,9 +12,22 @@
 //     not-before), [Auth.ChangePassword], MFA enrollment and removal,
 //     password reset and email verification through a [Mailer], and the
 //     administrator's [Auth.DisableUser] and [Auth.EndSessions];
-//   - [Auth.Handler], the /auth JSON endpoints of the published HTTP
-//     contract, with the access_token and refresh_token cookies;
+//   - [Auth.Handler], the JSON endpoints of the HTTP contract at any
+//     prefix ([WithPrefix]), handing tokens to browsers in the
+//     __Host-access_token and __Secure-refresh_token cookies or to native
+//     clients in the JSON body ([WithDelivery]);
 //   - [Auth.Authenticator], middleware for the host's own routes.
+//
+// [New] needs only the user store, the signing keys, the issuer and the
+// stores every instance must share; a rejected [Config] gives one error
+// naming every problem, matching [ErrInvalidConfig]. [Secrets] derives every
+// symmetric key from one master secret ([LoadOrCreateSecret]) with HKDF, and
+// rotates it.
+//
+// Errors the methods return match the leaf packages' sentinels too
+// (errors.Is(err, jwt.ErrTokenReused) holds for [ErrTokenReused]). Over
+// HTTP, a failing store answers 503 unavailable with Retry-After; 500 is
+// only for bugs.
 //
 // Every outcome is an audit [Event] (to slog by default, and to a hook),
 // never with a secret in it.

@@ -10,7 +10,7 @@ import (
 // them in log pipelines.
 type EventType string
 
-// Audit event types (ASVS 16.3.1, 16.3.2; SECURITY.md S27).
+// Audit event types (ASVS 16.3.1, 16.3.2).
 const (
 	EventSignup          EventType = "signup"
 	EventLoginSuccess    EventType = "login.success"
@@ -30,6 +30,15 @@ const (
 	EventPasswordChanged EventType = "password.changed"
 	EventPasswordRehash  EventType = "password.rehashed"
 	EventAccessDenied    EventType = "access.denied"
+	// EventMFAStateLost: the user record says MFA is on but the MFA store
+	// has no enrollment; the login was refused.
+	EventMFAStateLost EventType = "mfa.state_lost"
+	// EventMailSent: a reset or verification mail was handed to the Mailer
+	// (Reason is its purpose).
+	EventMailSent EventType = "mail.sent"
+	// EventMailFailed: a reset or verification mail failed every attempt
+	// and was dropped.
+	EventMailFailed EventType = "mail.failed"
 )
 
 // Outcome values of [Event.Outcome].

@@ -2,9 +2,14 @@ package authkit_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/jwt"
@@ -12,18 +17,14 @@ import (
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
-// Example mounts the /auth endpoints and protects an API route with the
-// access token they issue. memstore keeps everything in memory; use
-// store/sqlstore or store/redisstore to share state between instances.
+// Example mounts the /auth endpoints for browsers (token cookies) and the
+// same endpoints at /api/v1/auth for native clients (tokens in the JSON
+// body), and protects an API route with the access token they issue. Only
+// the user store, the signing keys, the issuer and the shared stores are
+// set: the password hasher and policy take their secure defaults. memstore
+// keeps everything in memory; use store/sqlstore or store/redisstore to
+// share state between instances.
 func Example() {
-	hasher, err := password.New(password.Config{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	policy, err := password.NewPolicy(password.PolicyConfig{})
-	if err != nil {
-		log.Fatal(err)
-	}
 	key, err := jwt.GenerateKey(jwt.ES256, nil)
 	if err != nil {
 		log.Fatal(err)
@@ -34,8 +35,6 @@ func Example() {
 	}
 	auth, err := authkit.New(authkit.Config{
 		Users:        memstore.NewUsers(),
-		Hasher:       hasher,
-		Policy:       policy,
 		Keys:         keys,
 		TokenIssuer:  "https://app.example.com",
 		RefreshStore: memstore.NewRefreshTokens(nil),
@@ -48,6 +47,7 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("/api/v1/auth/", auth.Handler(authkit.WithPrefix("/api/v1/auth"), authkit.WithDelivery(authkit.DeliverBody)))
 	mux.Handle("GET /.well-known/jwks.json", keys.JWKSHandler())
 	mux.Handle("GET /api/hello", auth.Authenticator().RequireAuth(http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })))
@@ -64,7 +64,7 @@ func ExampleAuth_Login() {
 	key, _ := jwt.GenerateKey(jwt.ES256, nil)
 	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
 	auth, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Hasher: hasher, Policy: policy, Keys: keys,
+		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
 		TokenIssuer: "https://app.example.com", RefreshStore: memstore.NewRefreshTokens(nil),
 		NotBefore: memstore.NewNotBefore(nil), Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
@@ -87,4 +87,64 @@ func ExampleAuth_Login() {
 	// Output:
 	// ada@example.com false [viewer]
 	// authkit: invalid credentials
+}
+
+// ExampleWithDelivery serves the endpoints to a native client: the tokens
+// come in the JSON answer and the refresh token goes back in the body.
+func ExampleWithDelivery() {
+	key, _ := jwt.GenerateKey(jwt.ES256, nil)
+	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
+	hasher, _ := password.New(password.Config{Params: password.Params{Memory: 64, Iterations: 1, Parallelism: 1}, InsecureAllowWeakParams: true})
+	auth, err := authkit.New(authkit.Config{
+		Users: memstore.NewUsers(), Keys: keys, Hasher: hasher, TokenIssuer: "https://app.example.com",
+		RefreshStore: memstore.NewRefreshTokens(nil), NotBefore: memstore.NewNotBefore(nil),
+		Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
+		Audit:    authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := auth.Handler(authkit.WithPrefix("/api/v1/auth"), authkit.WithDelivery(authkit.DeliverBody))
+	post := func(path, body string) map[string]any {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return out
+	}
+	creds := `{"email":"ada@example.com","password":"correct horse battery staple"}`
+	post("/api/v1/auth/signup", creds)
+	tok := post("/api/v1/auth/login", creds)
+	fmt.Println(tok["token_type"], tok["expires_in"], tok["access_token"] != nil)
+	next := post("/api/v1/auth/refresh", `{"refresh_token":"`+tok["refresh_token"].(string)+`"}`)
+	fmt.Println(next["refresh_token"] != tok["refresh_token"])
+	// Output:
+	// Bearer 900 true
+	// true
+}
+
+// ExampleNewSecrets derives the MFA keys from one master secret and rotates
+// it: the new secret seals, the old one still opens.
+func ExampleNewSecrets() {
+	dir, err := os.MkdirTemp("", "authkit")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	old, err := authkit.LoadOrCreateSecret(filepath.Join(dir, "authkit.secret")) // created 0600
+	if err != nil {
+		log.Fatal(err)
+	}
+	secrets, _ := authkit.NewSecrets(old)
+	box, _ := secrets.MFASecretBox()
+	sealed, _ := box.Seal("user-1", []byte("TOTP key"))
+
+	fresh, _ := authkit.NewSecret(nil)
+	rotated, _ := authkit.NewSecrets(fresh, old)
+	box, _ = rotated.MFASecretBox()
+	opened, err := box.Open("user-1", sealed)
+	fmt.Println(string(opened), err, box.ActiveKeyID() == fresh.ID())
+	// Output: TOTP key <nil> true
 }

@@ -2,11 +2,17 @@ package authkit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/authkit-go/authkit/jwt"
@@ -30,11 +36,15 @@ type Tokens struct {
 
 // LoginResult is the outcome of a correct password. When the account has
 // MFA enrolled, MFAToken is set and nothing is signed in yet: the caller
-// must finish with [Auth.VerifyMFA] (SECURITY.md S3). Otherwise User is the
+// must finish with [Auth.VerifyMFA]. Otherwise User is the
 // signed-in account.
 type LoginResult struct {
 	User     User
 	MFAToken string
+	// Device is a fresh device token for the signed-in login name (see
+	// [Auth.IssueDeviceToken]); zero while a second factor is due. Store it
+	// with [SetDeviceCookie].
+	Device DeviceToken
 }
 
 // MFARequired reports whether a second factor is due.
@@ -49,8 +59,13 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 	if !ok || !plausibleEmail(login) {
 		return User{}, ErrInvalidEmail
 	}
-	if c.IP != "" {
-		n, end, err := a.attempts.Incr(ctx, "signup:"+c.IP, a.signup.Window)
+	if key := a.lockout.ipKey(c.IP); key != "" {
+		var n int
+		var end time.Time
+		err := a.store(ctx, func(ctx context.Context) (err error) {
+			n, end, err = a.attempts.Incr(ctx, "signup:"+key, a.signup.Window)
+			return err
+		})
 		if err != nil {
 			return User{}, err
 		}
@@ -62,7 +77,7 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 	if err := a.policy.Check(ctx, pw, password.UserInfo{Email: login}); err != nil {
 		return User{}, err
 	}
-	hash, err := a.hasher.Hash(ctx, pw)
+	hash, err := a.hash(ctx, pw)
 	if err != nil {
 		return User{}, err
 	}
@@ -71,9 +86,9 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 		return User{}, err
 	}
 	u := User{ID: id, Email: login, PasswordHash: hash, Roles: a.rolesFor(login), CreatedAt: a.now()}
-	if err := a.users.CreateUser(ctx, u); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.users.CreateUser(ctx, u) }); err != nil {
 		if errors.Is(err, ErrLoginTaken) {
-			a.emit(ctx, EventSignup, OutcomeFailure, "email_taken", c, "", login)
+			a.emit(ctx, EventSignup, OutcomeFailure, "email_taken", c, a.auditUserID(ctx, login), login)
 		}
 		return User{}, err
 	}
@@ -92,45 +107,60 @@ func plausibleEmail(s string) bool {
 	return !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
 }
 
-// Login checks a password (the first factor). The attempt is counted
-// against the login name before the password is checked (SECURITY.md
-// S12–S14); an unknown login, a wrong password, an account without a
-// password and a disabled account all cost one argon2id verification at the
-// current parameters and give [ErrInvalidCredentials] (S10, S11). A stored
-// hash with outdated parameters is replaced (rehash on login). Errors: that,
-// a [*ThrottledError], or a system failure (including password.ErrBusy when
-// the hashing cap is saturated) on which the caller must refuse the login.
+// Login checks a password (the first factor). The attempt is reserved
+// against the login name and the client's network before the password is
+// checked (see [Lockout.Begin]); a client holding a valid device token for
+// the login name (Client.DeviceToken) is exempt from both and spends the
+// token's own failure budget instead. An unknown login, a wrong password, an
+// account without a password and a disabled account all cost one argon2id
+// verification at the current parameters and give [ErrInvalidCredentials].
+// A stored hash with outdated parameters is replaced (rehash on login).
+// When a second factor is due the result carries an MFA token; otherwise it
+// carries the user and a fresh device token. Errors: that, a
+// [*ThrottledError], [ErrBusy] when no hashing slot freed within
+// Config.HashWait, [ErrMFAStateLost], or a system failure on which the
+// caller must refuse the login.
 func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (LoginResult, error) {
 	login, _ := CanonicalLogin(loginName)
-	if err := a.lockout.Begin(ctx, login, c.IP); err != nil {
+	dev := a.deviceID(c.DeviceToken, login)
+	var at *Attempt
+	err := a.store(ctx, func(ctx context.Context) (err error) {
+		at, err = a.lockout.Begin(ctx, login, c.IP, dev)
+		return err
+	})
+	if err != nil {
 		if errors.Is(err, ErrThrottled) {
-			a.emit(ctx, EventLoginFailure, OutcomeFailure, "throttled", c, "", login)
+			a.emit(ctx, EventLoginFailure, OutcomeFailure, "throttled", c, a.auditUserID(ctx, login), login)
 		}
 		return LoginResult{}, err
 	}
-	u, found, err := a.users.UserByLogin(ctx, login)
-	if err != nil {
-		return LoginResult{}, err
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByLogin(ctx, login)
+		return err
+	}); err != nil {
+		return LoginResult{}, a.refuse(ctx, at, err)
 	}
 	ok, rehash := false, false
 	reason := "unknown_user"
 	if found && !u.Disabled && u.PasswordHash != "" {
 		reason = "bad_password"
-		ok, rehash, err = a.hasher.Verify(ctx, pw, u.PasswordHash)
+		ok, rehash, err = a.verify(ctx, pw, u.PasswordHash)
 	} else {
 		if found {
 			reason = "disabled_or_no_password"
 		}
-		err = a.hasher.VerifyDummy(ctx, pw)
+		err = a.verifyDummy(ctx, pw)
 	}
 	if err != nil {
 		if !errors.Is(err, password.ErrInvalidHash) && !errors.Is(err, password.ErrUnknownPepper) {
-			return LoginResult{}, err
+			return LoginResult{}, a.refuse(ctx, at, err)
 		}
 		reason, ok = "unreadable_hash", false
 	}
 	if !ok {
-		lockErr := a.lockout.Fail(ctx, login, c.IP)
+		lockErr := a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
 		a.emit(ctx, EventLoginFailure, OutcomeFailure, reason, c, u.ID, login)
 		if errors.Is(lockErr, ErrThrottled) {
 			a.emit(ctx, EventLockout, OutcomeFailure, "too_many_failures", c, u.ID, login)
@@ -139,31 +169,159 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 		}
 		return LoginResult{}, ErrInvalidCredentials
 	}
+	if err := a.release(ctx, at); err != nil {
+		return LoginResult{}, err
+	}
 	if rehash {
-		if h, err := a.hasher.Hash(ctx, pw); err == nil && a.users.SetPasswordHash(ctx, u.ID, h) == nil {
+		if h, err := a.hash(ctx, pw); err == nil && a.store(ctx, func(ctx context.Context) error {
+			return a.users.SetPasswordHash(ctx, u.ID, h)
+		}) == nil {
 			u.PasswordHash = h
 			a.emit(ctx, EventPasswordRehash, OutcomeSuccess, "", c, u.ID, login)
 		}
 	}
 	if a.mfa != nil {
-		enrolled, err := a.mfa.Enrolled(ctx, u.ID)
+		due, err := a.mfaDue(ctx, u, c)
 		if err != nil {
 			return LoginResult{}, err
 		}
-		if enrolled {
-			tok, err := a.mfa.NewChallenge(ctx, u.ID, []byte(login))
-			if err != nil {
+		if due {
+			var tok string
+			if err := a.store(ctx, func(ctx context.Context) (err error) {
+				tok, err = a.mfa.NewChallenge(ctx, u.ID, challengeData(login, at.Device()))
+				return err
+			}); err != nil {
 				return LoginResult{}, err
 			}
 			a.emit(ctx, EventMFARequired, OutcomeSuccess, "", c, u.ID, login)
-			return LoginResult{MFAToken: tok}, nil
+			return LoginResult{MFAToken: tok + "." + a.mfaTag(tok, u.ID)}, nil
 		}
 	}
-	if err := a.lockout.Succeed(ctx, login); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, login, at.Device()) }); err != nil {
+		return LoginResult{}, err
+	}
+	d, err := a.IssueDeviceToken(u)
+	if err != nil {
 		return LoginResult{}, err
 	}
 	a.emit(ctx, EventLoginSuccess, OutcomeSuccess, "", c, u.ID, login)
-	return LoginResult{User: u}, nil
+	return LoginResult{User: u, Device: d}, nil
+}
+
+// release returns at's per-IP reservation under the store deadline.
+func (a *Auth) release(ctx context.Context, at *Attempt) error {
+	return a.store(ctx, func(ctx context.Context) error { return at.Release(ctx) })
+}
+
+// refuse returns err after giving back at's per-IP reservation (the
+// password was never checked); a failed give-back is joined to err.
+func (a *Auth) refuse(ctx context.Context, at *Attempt, err error) error {
+	if rerr := a.release(ctx, at); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// ErrMFAStateLost means the user record says a second factor is enrolled
+// (User.MFAEnabled) but the MFA store has no active enrollment for it (the
+// enrollment was lost: an evicted key, a restore from an older backup) or
+// could not be read (then the error also wraps the store's error, and
+// [ErrStoreTimeout] when it timed out). The login is refused, never let
+// through on the password alone, and audited as [EventMFAStateLost]; an
+// administrator restores the enrollment or clears User.MFAEnabled (after
+// checking the user's identity) to let the user enroll again.
+var ErrMFAStateLost = errors.New("authkit: MFA enrollment missing for an account with MFA enabled")
+
+// mfaDue reports whether u must pass the second factor. The user record's
+// MFAEnabled and the MFA store must agree: an enrollment without the flag
+// requires the factor (and sets the flag, for accounts enrolled before it
+// existed); the flag without an enrollment is ErrMFAStateLost.
+func (a *Auth) mfaDue(ctx context.Context, u User, c Client) (bool, error) {
+	var enrolled bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		enrolled, err = a.mfa.Enrolled(ctx, u.ID)
+		return err
+	}); err != nil {
+		if u.MFAEnabled {
+			a.emit(ctx, EventMFAStateLost, OutcomeFailure, "enrollment_unreadable", c, u.ID, u.Email)
+			return false, fmt.Errorf("%w: %w", ErrMFAStateLost, err)
+		}
+		return false, err
+	}
+	switch {
+	case u.MFAEnabled && !enrolled:
+		a.emit(ctx, EventMFAStateLost, OutcomeFailure, "enrollment_missing", c, u.ID, u.Email)
+		return false, ErrMFAStateLost
+	case enrolled && !u.MFAEnabled:
+		// Best effort: the enrollment decides this login either way.
+		_ = a.setMFAFlag(ctx, u.ID, true)
+	}
+	return enrolled, nil
+}
+
+// setMFAFlag records in the user record whether a second factor is
+// enrolled.
+func (a *Auth) setMFAFlag(ctx context.Context, userID string, on bool) error {
+	up, ok := a.users.(UserUpdater)
+	if !ok {
+		return nil // only with Config.UnsafeMFAWithoutUserFlag
+	}
+	return a.store(ctx, func(ctx context.Context) error {
+		return up.UpdateUser(ctx, userID, func(u *User) { u.MFAEnabled = on })
+	})
+}
+
+// mfaTag names the user of an MFA challenge token in the token handed to
+// the client, signed, so a failed second step can be audited with the user
+// although the mfa package returns the challenge only on success.
+func (a *Auth) mfaTag(tok, userID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(userID)) + "." +
+		base64.RawURLEncoding.EncodeToString(a.mfaTagMAC(tok, userID))
+}
+
+func (a *Auth) mfaTagMAC(tok, userID string) []byte {
+	m := hmac.New(sha256.New, a.flow.deviceKey)
+	m.Write([]byte("authkit mfa user v1\x00" + tok + "\x00" + userID))
+	return m.Sum(nil)[:16]
+}
+
+// mfaTagUser returns the user named by tag for the challenge token tok, or
+// "" when the tag is missing or not signed by this Auth.
+func (a *Auth) mfaTagUser(tok, tag string) string {
+	enc, sig, ok := strings.Cut(tag, ".")
+	if !ok || len(tag) > 512 {
+		return ""
+	}
+	uid, err1 := base64.RawURLEncoding.DecodeString(enc)
+	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, a.mfaTagMAC(tok, string(uid))) {
+		return ""
+	}
+	return string(uid)
+}
+
+// auditUserID looks login up for an audit event of a request refused
+// before the account was read; "" when unknown or on any error.
+func (a *Auth) auditUserID(ctx context.Context, login string) string {
+	var u User
+	var found bool
+	if login == "" || a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByLogin(ctx, login)
+		return err
+	}) != nil || !found {
+		return ""
+	}
+	return u.ID
+}
+
+// challengeData is what an MFA challenge keeps of the password step: the
+// login name and the device the attempt was trusted by. Login names hold no
+// control characters, so the newline separates them unambiguously.
+func challengeData(login, device string) []byte { return []byte(login + "\n" + device) }
+
+func parseChallengeData(b []byte) (login, device string) {
+	login, device, _ = strings.Cut(string(b), "\n")
+	return login, device
 }
 
 // VerifyMFA finishes a login begun by [Auth.Login] with a TOTP code or a
@@ -171,28 +329,44 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 // replay-proof and wrong codes are throttled per account across parallel
 // challenges (mfa package). Errors: [ErrInvalidCode] (also for a replayed
 // code or an expired challenge), a [*ThrottledError], or a system failure.
+// On success the caller issues tokens and a device token
+// ([Auth.IssueDeviceToken]).
 func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (User, error) {
 	if a.mfa == nil {
 		return User{}, ErrMFANotConfigured
 	}
-	ch, method, err := a.mfa.VerifyChallenge(ctx, mfaToken, code)
+	inner, tag, _ := strings.Cut(mfaToken, ".")
+	var ch mfa.Challenge
+	var method mfa.Method
+	err := a.store(ctx, func(ctx context.Context) (err error) {
+		ch, method, err = a.mfa.VerifyChallenge(ctx, inner, code)
+		return err
+	})
 	if err != nil {
+		uid := a.mfaTagUser(inner, tag)
 		if err := a.mfaError(err); err != ErrInvalidCode {
+			if errors.Is(err, ErrThrottled) {
+				a.emit(ctx, EventMFAFailure, OutcomeFailure, "throttled", c, uid, "")
+			}
 			return User{}, err
 		}
-		a.emit(ctx, EventMFAFailure, OutcomeFailure, "invalid_code", c, "", "")
+		a.emit(ctx, EventMFAFailure, OutcomeFailure, "invalid_code", c, uid, "")
 		return User{}, ErrInvalidCode
 	}
-	login := string(ch.Data)
-	u, found, err := a.users.UserByID(ctx, ch.UserID)
-	if err != nil {
+	login, device := parseChallengeData(ch.Data)
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, ch.UserID)
+		return err
+	}); err != nil {
 		return User{}, err
 	}
 	if !found || u.Disabled {
 		a.emit(ctx, EventMFAFailure, OutcomeFailure, "disabled", c, ch.UserID, login)
 		return User{}, ErrInvalidCode
 	}
-	if err := a.lockout.Succeed(ctx, login); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, login, device) }); err != nil {
 		return User{}, err
 	}
 	reason := "totp"
@@ -225,8 +399,12 @@ func (a *Auth) mfaError(err error) error {
 func (a *Auth) IssueTokens(ctx context.Context, u User, amr []string) (Tokens, error) {
 	now := a.now()
 	mfaDone := slices.Contains(amr, AMROTP) || slices.Contains(amr, "mfa")
-	rt, rec, err := a.refresh.Issue(ctx, u.ID, jwt.SignIn{AuthTime: now, AMR: amr, MFA: mfaDone})
-	if err != nil {
+	var rt string
+	var rec jwt.RefreshToken
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		rt, rec, err = a.refresh.Issue(ctx, u.ID, jwt.SignIn{AuthTime: now, AMR: amr, MFA: mfaDone})
+		return err
+	}); err != nil {
 		return Tokens{}, err
 	}
 	return a.accessFor(ctx, u, amr, now, rt, rec)
@@ -250,22 +428,32 @@ func (a *Auth) accessFor(ctx context.Context, u User, amr []string, authTime tim
 // [ErrTokenReused] (RFC 9700 §4.14.2); an unknown, expired or revoked token
 // gives [ErrInvalidToken].
 func (a *Auth) Refresh(ctx context.Context, refreshToken string, c Client) (Tokens, User, error) {
-	rt, rec, err := a.refresh.Refresh(ctx, refreshToken)
+	var rt string
+	var rec jwt.RefreshToken
+	ctx, seen := withSeenRefresh(ctx)
+	err := a.store(ctx, func(ctx context.Context) (err error) {
+		rt, rec, err = a.refresh.Refresh(ctx, refreshToken)
+		return err
+	})
 	switch {
 	case errors.Is(err, jwt.ErrTokenReused):
-		a.emit(ctx, EventRefreshReuse, OutcomeFailure, "token_reused", c, rec.UserID, "")
+		a.emit(ctx, EventRefreshReuse, OutcomeFailure, "token_reused", c, seen.userID(rec.UserID), "")
 		return Tokens{}, User{}, ErrTokenReused
 	case errors.Is(err, jwt.ErrInvalidToken):
 		return Tokens{}, User{}, ErrInvalidToken
 	case err != nil:
 		return Tokens{}, User{}, err
 	}
-	u, found, err := a.users.UserByID(ctx, rec.UserID)
-	if err != nil {
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, rec.UserID)
+		return err
+	}); err != nil {
 		return Tokens{}, User{}, err
 	}
 	if !found || u.Disabled {
-		_ = a.refresh.Revoke(ctx, rt)
+		_ = a.store(ctx, func(ctx context.Context) error { return a.refresh.Revoke(ctx, rt) })
 		return Tokens{}, User{}, ErrInvalidToken
 	}
 	t, err := a.accessFor(ctx, u, rec.SignIn.AMR, rec.SignIn.AuthTime, rt, rec)
@@ -277,21 +465,24 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string, c Client) (Toke
 }
 
 // Logout revokes refreshToken (and nothing else). An unknown or already
-// revoked token is not an error: logging out twice is harmless.
+// revoked token is not an error: logging out twice is harmless. The audit
+// event names the token's user when the store knew the token.
 func (a *Auth) Logout(ctx context.Context, refreshToken string, c Client) error {
 	if refreshToken == "" {
 		return nil
 	}
-	if err := a.refresh.Revoke(ctx, refreshToken); err != nil && !errors.Is(err, jwt.ErrInvalidToken) {
+	ctx, seen := withSeenRefresh(ctx)
+	if err := a.store(ctx, func(ctx context.Context) error { return a.refresh.Revoke(ctx, refreshToken) }); err != nil &&
+		!errors.Is(err, jwt.ErrInvalidToken) {
 		return err
 	}
-	a.emit(ctx, EventLogout, OutcomeSuccess, "", c, "", "")
+	a.emit(ctx, EventLogout, OutcomeSuccess, "", c, seen.userID(""), "")
 	return nil
 }
 
 // LogoutAll ends every refresh-token family and session of userID and
 // refuses the access tokens issued before now (per-user not-before; ASVS
-// 7.4.1, SECURITY.md S5, J25).
+// 7.4.1).
 func (a *Auth) LogoutAll(ctx context.Context, userID string, c Client) error {
 	if err := a.endAll(ctx, userID); err != nil {
 		return err
@@ -301,15 +492,15 @@ func (a *Auth) LogoutAll(ctx context.Context, userID string, c Client) error {
 }
 
 func (a *Auth) endAll(ctx context.Context, userID string) error {
-	if err := a.refresh.RevokeUser(ctx, userID); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.refresh.RevokeUser(ctx, userID) }); err != nil {
 		return err
 	}
-	if err := a.notBefore.SetNotBefore(ctx, userID, a.now()); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.notBefore.SetNotBefore(ctx, userID, a.now()) }); err != nil {
 		return err
 	}
 	a.verifier.ForgetNotBefore(userID)
 	if a.sessions != nil {
-		if err := a.sessions.RevokeUser(ctx, userID); err != nil {
+		if err := a.store(ctx, func(ctx context.Context) error { return a.sessions.RevokeUser(ctx, userID) }); err != nil {
 			return err
 		}
 	}
@@ -318,54 +509,72 @@ func (a *Auth) endAll(ctx context.Context, userID string) error {
 
 // ChangePassword replaces the password of userID after checking the
 // current one (ASVS 6.2.3) and the policy, then ends every session,
-// refresh-token family and earlier access token of the account (ASVS 7.4.3).
-// The caller issues fresh tokens for the client that made the change. A
-// wrong current password counts toward the lockout and gives
-// [ErrInvalidCredentials]; a weak one a [*password.PolicyError].
+// refresh-token family, earlier access token and outstanding reset link of
+// the account (ASVS 7.4.3). The caller issues fresh tokens for the client
+// that made the change. A wrong current password counts like a failed
+// login (see [Auth.Login]; Client.DeviceToken applies the same way) and
+// gives [ErrInvalidCredentials]; a weak one a [*password.PolicyError].
 func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string, c Client) (User, error) {
-	u, found, err := a.users.UserByID(ctx, userID)
-	if err != nil {
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, userID)
+		return err
+	}); err != nil {
 		return User{}, err
 	}
 	if !found || u.Disabled {
 		return User{}, ErrInvalidCredentials
 	}
-	if err := a.lockout.Begin(ctx, u.Email, c.IP); err != nil {
+	dev := a.deviceID(c.DeviceToken, u.Email)
+	var at *Attempt
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		at, err = a.lockout.Begin(ctx, u.Email, c.IP, dev)
+		return err
+	}); err != nil {
 		return User{}, err
 	}
 	ok := false
+	var err error
 	if u.PasswordHash != "" {
-		ok, _, err = a.hasher.Verify(ctx, current, u.PasswordHash)
+		ok, _, err = a.verify(ctx, current, u.PasswordHash)
 	} else {
-		err = a.hasher.VerifyDummy(ctx, current)
+		err = a.verifyDummy(ctx, current)
 	}
 	if err != nil && !errors.Is(err, password.ErrInvalidHash) && !errors.Is(err, password.ErrUnknownPepper) {
-		return User{}, err
+		return User{}, a.refuse(ctx, at, err)
 	}
 	if !ok {
-		_ = a.lockout.Fail(ctx, u.Email, c.IP)
+		_ = a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
 		a.emit(ctx, EventPasswordChanged, OutcomeFailure, "bad_password", c, u.ID, u.Email)
 		return User{}, ErrInvalidCredentials
+	}
+	if err := a.release(ctx, at); err != nil {
+		return User{}, err
 	}
 	if err := a.setPassword(ctx, u, next); err != nil {
 		return User{}, err
 	}
-	if err := a.lockout.Succeed(ctx, u.Email); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, u.Email, at.Device()) }); err != nil {
 		return User{}, err
 	}
 	a.emit(ctx, EventPasswordChanged, OutcomeSuccess, "", c, u.ID, u.Email)
 	return u, nil
 }
 
+// setPassword stores a new password hash for u and ends everything issued
+// before: sessions, refresh families, access tokens, and (because reset
+// links are bound to the hash they were issued under, see resetStamp) every
+// outstanding reset link.
 func (a *Auth) setPassword(ctx context.Context, u User, pw string) error {
 	if err := a.policy.Check(ctx, pw, password.UserInfo{Email: u.Email}); err != nil {
 		return err
 	}
-	hash, err := a.hasher.Hash(ctx, pw)
+	hash, err := a.hash(ctx, pw)
 	if err != nil {
 		return err
 	}
-	if err := a.users.SetPasswordHash(ctx, u.ID, hash); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.users.SetPasswordHash(ctx, u.ID, hash) }); err != nil {
 		return err
 	}
 	return a.endAll(ctx, u.ID)
@@ -387,34 +596,54 @@ func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time,
 	if !a.Recent(authTime) {
 		return nil, ErrReauthRequired
 	}
-	u, found, err := a.users.UserByID(ctx, userID)
-	if err != nil {
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, userID)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, ErrInvalidCredentials
 	}
-	return a.mfa.Enroll(ctx, userID, u.Email)
+	var setup *mfa.Setup
+	err := a.store(ctx, func(ctx context.Context) (err error) {
+		setup, err = a.mfa.Enroll(ctx, userID, u.Email)
+		return err
+	})
+	return setup, err
 }
 
 // ConfirmMFA activates the pending enrollment with a valid code, whose time
-// step is spent (it cannot be replayed at the next login), and returns the
-// new backup codes, to be shown once.
+// step is spent (it cannot be replayed at the next login), records in the
+// user record that MFA is on (User.MFAEnabled), and returns the new backup
+// codes, to be shown once.
 func (a *Auth) ConfirmMFA(ctx context.Context, userID, code string, c Client) ([]string, error) {
 	if a.mfa == nil {
 		return nil, ErrMFANotConfigured
 	}
-	codes, err := a.mfa.Confirm(ctx, userID, code)
+	var codes []string
+	err := a.store(ctx, func(ctx context.Context) (err error) {
+		codes, err = a.mfa.Confirm(ctx, userID, code)
+		return err
+	})
 	if err != nil {
 		a.emit(ctx, EventMFAEnrolled, OutcomeFailure, "invalid_code", c, userID, "")
 		return nil, a.mfaError(err)
+	}
+	// The enrollment is active now; until the flag is set the enrollment
+	// alone requires the factor (see mfaDue), so a failure here downgrades
+	// nothing.
+	if err := a.setMFAFlag(ctx, userID, true); err != nil {
+		return nil, err
 	}
 	a.emit(ctx, EventMFAEnrolled, OutcomeSuccess, "", c, userID, "")
 	return codes, nil
 }
 
-// DisableMFA removes the enrollment; it needs a recent sign-in and a
-// current code.
+// DisableMFA removes the enrollment and clears User.MFAEnabled; it needs a
+// recent sign-in and a current code.
 func (a *Auth) DisableMFA(ctx context.Context, userID string, authTime time.Time, code string, c Client) error {
 	if a.mfa == nil {
 		return ErrMFANotConfigured
@@ -422,9 +651,14 @@ func (a *Auth) DisableMFA(ctx context.Context, userID string, authTime time.Time
 	if !a.Recent(authTime) {
 		return ErrReauthRequired
 	}
-	if err := a.mfa.Disable(ctx, userID, code); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.mfa.Disable(ctx, userID, code) }); err != nil {
 		a.emit(ctx, EventMFADisabled, OutcomeFailure, "invalid_code", c, userID, "")
 		return a.mfaError(err)
+	}
+	// If this fails the account is refused at login (ErrMFAStateLost)
+	// rather than let through: fail closed.
+	if err := a.setMFAFlag(ctx, userID, false); err != nil {
+		return err
 	}
 	a.emit(ctx, EventMFADisabled, OutcomeSuccess, "", c, userID, "")
 	return nil
@@ -439,7 +673,11 @@ func (a *Auth) RegenerateBackupCodes(ctx context.Context, userID string, authTim
 	if !a.Recent(authTime) {
 		return nil, ErrReauthRequired
 	}
-	codes, err := a.mfa.RegenerateBackupCodes(ctx, userID, code)
+	var codes []string
+	err := a.store(ctx, func(ctx context.Context) (err error) {
+		codes, err = a.mfa.RegenerateBackupCodes(ctx, userID, code)
+		return err
+	})
 	if err != nil {
 		a.emit(ctx, EventBackupCodesNew, OutcomeFailure, "invalid_code", c, userID, "")
 		return nil, a.mfaError(err)
@@ -455,7 +693,9 @@ func (a *Auth) DisableUser(ctx context.Context, userID string, c Client) error {
 	if !ok {
 		return ErrNotSupported
 	}
-	if err := up.UpdateUser(ctx, userID, func(u *User) { u.Disabled = true }); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error {
+		return up.UpdateUser(ctx, userID, func(u *User) { u.Disabled = true })
+	}); err != nil {
 		return err
 	}
 	if err := a.endAll(ctx, userID); err != nil {
@@ -475,6 +715,159 @@ func (a *Auth) EndSessions(ctx context.Context, userID string, c Client) error {
 	return nil
 }
 
+// ErrStoreTimeout wraps a store call that did not answer within
+// Config.StoreTimeout (or the request's own deadline, if sooner). The
+// error also matches context.DeadlineExceeded.
+var ErrStoreTimeout = errors.New("authkit: store did not answer in time")
+
+// ErrBusy means the server is saturated: no password-hashing slot freed
+// within Config.HashWait (the error then also matches password.ErrBusy), or
+// the mail queue is full. Answer 503 with Retry-After.
+var ErrBusy = errors.New("authkit: busy, retry later")
+
+// flowState is what the login flow keeps beyond its Config: settings with
+// their defaults applied, and the mail queue.
+type flowState struct {
+	deviceKey    []byte
+	hashWait     time.Duration
+	storeTimeout time.Duration
+	mail         *mailQueue
+}
+
+// Defaults of the login-flow settings of [Config].
+const (
+	defaultHashWait     = time.Second
+	defaultStoreTimeout = 2 * time.Second
+)
+
+// initFlow validates the login-flow settings of a.cfg and applies their
+// defaults; New calls it last.
+func (a *Auth) initFlow() error {
+	cfg := a.cfg
+	f := &flowState{deviceKey: cfg.DeviceKey, hashWait: cfg.HashWait, storeTimeout: cfg.StoreTimeout}
+	switch {
+	case f.deviceKey == nil:
+		f.deviceKey = make([]byte, 32)
+		if _, err := io.ReadFull(a.rand, f.deviceKey); err != nil {
+			return fmt.Errorf("authkit: device key: %w", err)
+		}
+	case len(f.deviceKey) < 32:
+		return errors.New("authkit: Config.DeviceKey must be at least 32 bytes")
+	}
+	if f.hashWait == 0 {
+		f.hashWait = defaultHashWait
+	}
+	if f.storeTimeout == 0 {
+		f.storeTimeout = defaultStoreTimeout
+	}
+	if f.hashWait < 0 || f.storeTimeout < 0 {
+		return errors.New("authkit: Config.HashWait and StoreTimeout must be positive")
+	}
+	if cfg.MFA != nil && !cfg.UnsafeMFAWithoutUserFlag {
+		if _, ok := cfg.Users.(UserUpdater); !ok {
+			return errors.New("authkit: Config.MFA needs a Users store that implements UserUpdater, to keep User.MFAEnabled " +
+				"(without it a lost MFA enrollment turns MFA off; Config.UnsafeMFAWithoutUserFlag accepts that)")
+		}
+	}
+	var err error
+	if f.mail, err = newMailQueue(cfg); err != nil {
+		return err
+	}
+	a.flow = f
+	return nil
+}
+
+// store runs one step of store calls for a request under the store
+// deadline (Config.StoreTimeout, never beyond ctx's own deadline). A step
+// that ran out of time gives an error matching [ErrStoreTimeout] and
+// context.DeadlineExceeded.
+func (a *Auth) store(ctx context.Context, step func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, a.flow.storeTimeout)
+	defer cancel()
+	err := step(ctx)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrStoreTimeout) {
+		return fmt.Errorf("%w: %w", ErrStoreTimeout, err)
+	}
+	return err
+}
+
+// hashing bounds the wait for a hashing slot by Config.HashWait and maps
+// the hasher's ErrBusy to ErrBusy.
+func (a *Auth) hashing(ctx context.Context, fn func(context.Context) error) error {
+	wait, cancel := context.WithTimeout(ctx, a.flow.hashWait)
+	defer cancel()
+	err := fn(wait)
+	if err == nil {
+		return nil
+	}
+	// The hasher checks the context before it queues, too: a wait that
+	// ran out there is the same saturation.
+	if errors.Is(err, password.ErrBusy) ||
+		(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && !errors.Is(err, ErrBusy)) {
+		if !errors.Is(err, password.ErrBusy) {
+			err = fmt.Errorf("%w: %w", password.ErrBusy, err)
+		}
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
+}
+
+func (a *Auth) hash(ctx context.Context, pw string) (h string, err error) {
+	err = a.hashing(ctx, func(ctx context.Context) (err error) { h, err = a.hasher.Hash(ctx, pw); return err })
+	return h, err
+}
+
+func (a *Auth) verify(ctx context.Context, pw, encoded string) (ok, rehash bool, err error) {
+	err = a.hashing(ctx, func(ctx context.Context) (err error) {
+		ok, rehash, err = a.hasher.Verify(ctx, pw, encoded)
+		return err
+	})
+	return ok, rehash, err
+}
+
+func (a *Auth) verifyDummy(ctx context.Context, pw string) error {
+	return a.hashing(ctx, func(ctx context.Context) error { return a.hasher.VerifyDummy(ctx, pw) })
+}
+
+// seenRefreshStore passes every call to the host's refresh store and notes
+// the user of a token that RevokeToken found, for the audit event of
+// logout, whose jwt.RefreshManager result carries no record.
+type seenRefreshStore struct{ jwt.RefreshStore }
+
+type seenRefreshKey struct{}
+
+// seenRefresh is where seenRefreshStore notes the user of one call.
+type seenRefresh struct {
+	mu  sync.Mutex
+	uid string
+}
+
+func withSeenRefresh(ctx context.Context) (context.Context, *seenRefresh) {
+	s := &seenRefresh{}
+	return context.WithValue(ctx, seenRefreshKey{}, s), s
+}
+
+// userID returns the noted user, or fallback when none was noted.
+func (s *seenRefresh) userID(fallback string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fallback != "" || s.uid == "" {
+		return fallback
+	}
+	return s.uid
+}
+
+// RevokeToken implements jwt.RefreshStore.
+func (s seenRefreshStore) RevokeToken(ctx context.Context, id string) (string, bool, error) {
+	user, found, err := s.RefreshStore.RevokeToken(ctx, id)
+	if seen, ok := ctx.Value(seenRefreshKey{}).(*seenRefresh); ok && found && err == nil {
+		seen.mu.Lock()
+		seen.uid = user
+		seen.mu.Unlock()
+	}
+	return user, found, err
+}
+
 // tokenHash is how one-time tokens are keyed in the store: a leaked store
 // holds no usable token.
 func tokenHash(tok string) string {
@@ -482,8 +875,18 @@ func tokenHash(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Mail throttles (SECURITY.md S26: reset and verification mails are
-// limited per address and per IP).
+// resetStamp binds a reset token to the password hash it was issued under:
+// once the password changes (a completed reset, a password change, a
+// rehash at login), every reset link issued before is void. It is a
+// truncated SHA-256 of the stored hash, which tells nothing about the
+// password.
+func resetStamp(passwordHash string) string {
+	sum := sha256.Sum256([]byte("authkit reset stamp\x00" + passwordHash))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Mail throttles: reset and verification mails are limited per address and
+// per client network.
 const (
 	mailPerAddress = 5
 	mailPerIP      = 20
@@ -491,15 +894,23 @@ const (
 )
 
 func (a *Auth) mailThrottle(ctx context.Context, addr, ip string) error {
-	for _, k := range []struct {
+	keys := []struct {
 		key string
 		max int
-	}{{"mail:addr:" + addr, mailPerAddress}, {"mail:ip:" + ip, mailPerIP}} {
-		if strings.HasSuffix(k.key, ":") {
-			continue
-		}
-		n, end, err := a.attempts.Incr(ctx, k.key, mailWindow)
-		if err != nil {
+	}{{"mail:addr:" + addr, mailPerAddress}}
+	if k := a.lockout.ipKey(ip); k != "" {
+		keys = append(keys, struct {
+			key string
+			max int
+		}{"mail:ip:" + k, mailPerIP})
+	}
+	for _, k := range keys {
+		var n int
+		var end time.Time
+		if err := a.store(ctx, func(ctx context.Context) (err error) {
+			n, end, err = a.attempts.Incr(ctx, k.key, mailWindow)
+			return err
+		}); err != nil {
 			return err
 		}
 		if n > k.max {
@@ -509,42 +920,48 @@ func (a *Auth) mailThrottle(ctx context.Context, addr, ip string) error {
 	return nil
 }
 
-func (a *Auth) sendToken(ctx context.Context, purpose string, u User) error {
-	tok, err := a.randomHex(32)
-	if err != nil {
-		return err
-	}
-	exp := a.now().Add(a.resetLife)
-	if err := a.cfg.OneTimeTokens.Save(ctx, tokenHash(tok), OneTimeToken{Purpose: purpose, UserID: u.ID, Email: u.Email, Expiry: exp}); err != nil {
-		return err
-	}
-	return a.cfg.Mailer.Send(ctx, Mail{To: u.Email, Purpose: purpose, Token: tok, Expiry: exp})
-}
-
 func (a *Auth) takeToken(ctx context.Context, purpose, tok string) (OneTimeToken, User, error) {
 	if tok == "" || len(tok) > 256 {
 		return OneTimeToken{}, User{}, ErrInvalidToken
 	}
-	t, found, err := a.cfg.OneTimeTokens.Take(ctx, tokenHash(tok))
-	if err != nil {
+	var t OneTimeToken
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		t, found, err = a.cfg.OneTimeTokens.Take(ctx, tokenHash(tok))
+		return err
+	}); err != nil {
 		return OneTimeToken{}, User{}, err
 	}
 	if !found || t.Purpose != purpose || !a.now().Before(t.Expiry) {
 		return OneTimeToken{}, User{}, ErrInvalidToken
 	}
-	u, found, err := a.users.UserByID(ctx, t.UserID)
-	if err != nil {
+	var u User
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, t.UserID)
+		return err
+	}); err != nil {
 		return OneTimeToken{}, User{}, err
 	}
 	if !found || u.Disabled || u.Email != t.Email {
 		return OneTimeToken{}, User{}, ErrInvalidToken
 	}
+	if purpose == PurposePasswordReset {
+		_, stamp, _ := strings.Cut(tok, ".")
+		if subtle.ConstantTimeCompare([]byte(stamp), []byte(resetStamp(u.PasswordHash))) != 1 {
+			return OneTimeToken{}, User{}, ErrInvalidToken
+		}
+	}
 	return t, u, nil
 }
 
-// RequestPasswordReset mails a single-use reset token to email if it
-// belongs to an active account. It answers the same (nil) whether or not
-// the account exists (ASVS 6.3.8); mails are throttled per address and IP.
+// RequestPasswordReset queues a single-use reset mail to email, which
+// [Auth.RunMailer] sends if the address belongs to an active account. The
+// request does the same work and gives the same answer (nil) whether or not
+// the account exists and whether or not the mail can be delivered: it counts
+// the mail throttles (per address and per client network) and queues; the
+// account lookup, the token and the Mailer run off the request path (ASVS
+// 6.3.8). Errors: a [*ThrottledError], [ErrBusy] when the queue is full, or
+// a store failure.
 func (a *Auth) RequestPasswordReset(ctx context.Context, email string, c Client) error {
 	if a.cfg.OneTimeTokens == nil {
 		return ErrNotSupported
@@ -556,22 +973,16 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string, c Client)
 	if err := a.mailThrottle(ctx, login, c.IP); err != nil {
 		return err
 	}
-	u, found, err := a.users.UserByLogin(ctx, login)
-	if err != nil || !found || u.Disabled {
-		return err
-	}
-	if err := a.sendToken(ctx, PurposePasswordReset, u); err != nil {
-		return err
-	}
-	a.emit(ctx, EventPasswordChanged, OutcomeSuccess, "reset_requested", c, u.ID, login)
-	return nil
+	return a.flow.mail.push(mailJob{purpose: PurposePasswordReset, login: login, client: c})
 }
 
 // ResetPassword sets a new password with a token from
-// [Auth.RequestPasswordReset]. The token is single use, stored hashed and
-// expires (SECURITY.md S26); every session, refresh family and access token
-// of the account is ended. The reset does not sign the user in, so an
-// enrolled second factor is still required at the next login (ASVS 6.4.3).
+// [Auth.RequestPasswordReset]. The token is single use, stored hashed,
+// expires, and is void once the password changed after it was issued (so
+// completing one reset spends every other outstanding link). Every session,
+// refresh family and access token of the account is ended. The reset does
+// not sign the user in, so an enrolled second factor is still required at
+// the next login (ASVS 6.4.3).
 func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string, c Client) error {
 	if a.cfg.OneTimeTokens == nil {
 		return ErrNotSupported
@@ -591,20 +1002,26 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string, c C
 	return nil
 }
 
-// RequestEmailVerification mails a single-use verification token to the
-// account's address, unless it is verified already.
+// RequestEmailVerification queues a single-use verification mail to the
+// account's address, which [Auth.RunMailer] sends unless the address is
+// verified by then. Like [Auth.RequestPasswordReset] it answers the same
+// whether or not a mail will go out.
 func (a *Auth) RequestEmailVerification(ctx context.Context, userID string, c Client) error {
 	if a.cfg.OneTimeTokens == nil {
 		return ErrNotSupported
 	}
-	u, found, err := a.users.UserByID(ctx, userID)
-	if err != nil || !found || u.EmailVerified {
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, userID)
+		return err
+	}); err != nil || !found {
 		return err
 	}
 	if err := a.mailThrottle(ctx, u.Email, c.IP); err != nil {
 		return err
 	}
-	return a.sendToken(ctx, PurposeVerifyEmail, u)
+	return a.flow.mail.push(mailJob{purpose: PurposeVerifyEmail, userID: u.ID, client: c})
 }
 
 // VerifyEmail records that the account proved control of its address
@@ -619,5 +1036,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token string, c Client) error {
 	if err != nil {
 		return err
 	}
-	return up.UpdateUser(ctx, u.ID, func(x *User) { x.EmailVerified = true })
+	return a.store(ctx, func(ctx context.Context) error {
+		return up.UpdateUser(ctx, u.ID, func(x *User) { x.EmailVerified = true })
+	})
 }

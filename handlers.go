@@ -1,24 +1,22 @@
 package authkit
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
+	"path"
+	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/password"
-)
-
-// Cookie names of the HTTP contract (DESIGN.md). The access token cookie
-// goes to every path; the refresh token cookie only to /auth and only on
-// same-site requests.
-const (
-	AccessCookie  = "access_token"
-	RefreshCookie = "refresh_token"
 )
 
 // Error codes of the JSON bodies `{"error": CODE}` the handlers answer with.
@@ -36,6 +34,12 @@ const (
 	CodeInvalidToken       = "invalid_token"
 	CodeReauthRequired     = "reauth_required"
 	CodeInternal           = "internal_error"
+	// CodeUnsupportedMediaType (415) is a body sent without
+	// Content-Type: application/json.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	// CodeUnavailable (503, with Retry-After) is a store, the mailer or the
+	// hashing cap failing to answer: retry later.
+	CodeUnavailable = middleware.CodeUnavailable
 )
 
 // userJSON is the public view of a user in responses.
@@ -53,16 +57,61 @@ func publicUser(u User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, Roles: roles}
 }
 
-// Handler returns the /auth endpoints of DESIGN.md's HTTP contract, to be
-// mounted at "/auth/" (the patterns include the prefix):
+// Delivery says how [Auth.Handler] hands tokens to clients and where it
+// reads the refresh token.
+type Delivery int
+
+const (
+	// DeliverCookies sets the token cookies ([AccessCookie],
+	// [RefreshCookie]) and reads the refresh token from its cookie: for
+	// browsers. The default.
+	DeliverCookies Delivery = iota
+	// DeliverBody answers the tokens in the JSON body (RFC 6749 section
+	// 5.1: access_token, token_type "Bearer", expires_in, refresh_token)
+	// and reads the refresh token from the request body {"refresh_token"}:
+	// for native apps, CLIs and other services, which send the access token
+	// as "Authorization: Bearer". No cookie is set.
+	DeliverBody
+	// DeliverCookiesAndBody does both; a refresh token in the request body
+	// is used before the cookie.
+	DeliverCookiesAndBody
+)
+
+func (d Delivery) cookies() bool { return d == DeliverCookies || d == DeliverCookiesAndBody }
+func (d Delivery) body() bool    { return d == DeliverBody || d == DeliverCookiesAndBody }
+
+// HandlerOption configures [Auth.Handler].
+type HandlerOption func(*handlerOptions)
+
+type handlerOptions struct {
+	prefix   string
+	delivery Delivery
+}
+
+// WithPrefix sets the path the endpoints are served at, as browsers see it
+// (default [DefaultPrefix], "/auth"); the refresh cookie's Path is the
+// prefix. Mount the handler at prefix+"/" either as is or behind
+// http.StripPrefix(prefix, ...): both work. The prefix starts with "/" and
+// does not end with one.
+func WithPrefix(prefix string) HandlerOption {
+	return func(o *handlerOptions) { o.prefix = prefix }
+}
+
+// WithDelivery sets how tokens travel (default [DeliverCookies]).
+func WithDelivery(d Delivery) HandlerOption {
+	return func(o *handlerOptions) { o.delivery = d }
+}
+
+// Handler returns the JSON endpoints of the HTTP contract, at
+// [DefaultPrefix] ("/auth") unless [WithPrefix] says otherwise:
 //
 //	POST /auth/signup             {email,password} → 201 {id,email,roles}
-//	POST /auth/login              {email,password} → 200 {user} + cookies, or {mfa_required,mfa_token}
-//	POST /auth/mfa/verify         {mfa_token,code} → 200 {user} + cookies
-//	POST /auth/refresh            refresh cookie → 200 {user} + new cookies
-//	POST /auth/logout             → 204, cookies cleared, refresh token revoked
+//	POST /auth/login              {email,password} → 200 {user} + tokens, or {mfa_required,mfa_token}
+//	POST /auth/mfa/verify         {mfa_token,code} → 200 {user} + tokens
+//	POST /auth/refresh            refresh token → 200 {user} + new tokens
+//	POST /auth/logout             refresh token → 204, cookies cleared, refresh token revoked
 //	POST /auth/logout-all         (auth) → 204
-//	POST /auth/password           (auth) {current_password,new_password} → 204 + new cookies
+//	POST /auth/password           (auth) {current_password,new_password} → 204 + new cookies, or 200 + tokens
 //	POST /auth/mfa/enroll         (auth, recent) → 200 {secret,otpauth_url,qr_png}
 //	POST /auth/mfa/confirm        (auth) {code} → 200 {backup_codes}
 //	POST /auth/mfa/disable        (auth, recent) {code} → 204
@@ -75,37 +124,54 @@ func publicUser(u User) userJSON {
 //	POST /auth/email/verify-request (auth) → 202
 //	POST /auth/email/verify       {token} → 204
 //
+// "Tokens" are the token cookies, the token members of the JSON answer, or
+// both, as [WithDelivery] says; "(auth)" takes the access token from
+// "Authorization: Bearer" or the access cookie.
+//
 // Every response is `Cache-Control: no-store`; errors are `{"error": CODE}`
-// and never echo internal errors. Cross-origin unsafe requests get 403
-// (net/http.CrossOriginProtection), bodies are limited to
+// and never echo internal errors. An endpoint that reads a body answers 415
+// unsupported_media_type unless the Content-Type is application/json
+// (parameters allowed), and 400 invalid_request unless the body is one JSON
+// object. A refresh, logout or authenticated request carrying two cookies
+// of one token name is refused (401 invalid_token, cookies cleared). A store, the mailer or the hashing cap
+// failing gives 503 unavailable with Retry-After; 500 internal_error is only
+// for bugs (a panic, a misconfiguration). Cross-origin unsafe requests get
+// 403 (net/http.CrossOriginProtection), bodies are limited to
 // Config.MaxBodyBytes.
-func (a *Auth) Handler() http.Handler {
-	h := &handlers{a: a, log: slog.Default()}
+func (a *Auth) Handler(opts ...HandlerOption) http.Handler {
+	o := handlerOptions{prefix: DefaultPrefix, delivery: DeliverCookies}
+	for _, f := range opts {
+		f(&o)
+	}
+	h := &handlers{a: a, log: slog.Default(), prefix: o.prefix, delivery: o.delivery}
+	if err := checkOptions(o); err != nil {
+		return h.refuseAll(err)
+	}
 	mux := http.NewServeMux()
 	routes := map[string]http.HandlerFunc{
-		"/auth/signup":               h.signup,
-		"/auth/login":                h.login,
-		"/auth/mfa/verify":           h.mfaVerify,
-		"/auth/refresh":              h.refresh,
-		"/auth/logout":               h.logout,
-		"/auth/logout-all":           h.authed(h.logoutAll),
-		"/auth/password":             h.authed(h.password),
-		"/auth/mfa/enroll":           h.authed(h.mfaEnroll),
-		"/auth/mfa/confirm":          h.authed(h.mfaConfirm),
-		"/auth/mfa/disable":          h.authed(h.mfaDisable),
-		"/auth/mfa/backup-codes":     h.authed(h.mfaBackupCodes),
-		"/auth/password/forgot":      h.forgot,
-		"/auth/password/reset":       h.reset,
-		"/auth/email/verify":         h.verifyEmail,
-		"/auth/email/verify-request": h.authed(h.verifyRequest),
+		"/signup":               h.signup,
+		"/login":                h.login,
+		"/mfa/verify":           h.mfaVerify,
+		"/refresh":              h.single(h.refresh),
+		"/logout":               h.single(h.logout),
+		"/logout-all":           h.authed(h.logoutAll),
+		"/password":             h.authed(h.password),
+		"/mfa/enroll":           h.authed(h.mfaEnroll),
+		"/mfa/confirm":          h.authed(h.mfaConfirm),
+		"/mfa/disable":          h.authed(h.mfaDisable),
+		"/mfa/backup-codes":     h.authed(h.mfaBackupCodes),
+		"/password/forgot":      h.forgot,
+		"/password/reset":       h.reset,
+		"/email/verify":         h.verifyEmail,
+		"/email/verify-request": h.authed(h.verifyRequest),
 	}
 	if a.cfg.OneTimeTokens == nil {
-		for _, p := range []string{"/auth/password/forgot", "/auth/password/reset", "/auth/email/verify", "/auth/email/verify-request"} {
+		for _, p := range []string{"/password/forgot", "/password/reset", "/email/verify", "/email/verify-request"} {
 			delete(routes, p)
 		}
 	}
 	if a.mfa == nil {
-		for _, p := range []string{"/auth/mfa/verify", "/auth/mfa/enroll", "/auth/mfa/confirm", "/auth/mfa/disable", "/auth/mfa/backup-codes"} {
+		for _, p := range []string{"/mfa/verify", "/mfa/enroll", "/mfa/confirm", "/mfa/disable", "/mfa/backup-codes"} {
 			delete(routes, p)
 		}
 	}
@@ -115,10 +181,10 @@ func (a *Auth) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := routes[r.URL.Path]; ok {
 			w.Header().Set("Allow", http.MethodPost)
-			middleware.WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
 			return
 		}
-		middleware.WriteError(w, http.StatusNotFound, CodeNotFound)
+		writeError(w, http.StatusNotFound, CodeNotFound)
 	})
 	limit := a.cfg.MaxBodyBytes
 	if limit <= 0 {
@@ -128,44 +194,132 @@ func (a *Auth) Handler() http.Handler {
 	if err != nil {
 		// Only a malformed TrustedOrigins entry gets here: refuse every
 		// request rather than serve without cross-origin protection.
-		h.log.Error("authkit: CSRF configuration", "err", err)
-		return middleware.SecureHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			middleware.WriteError(w, http.StatusInternalServerError, CodeInternal)
-		}))
+		return h.refuseAll(err)
 	}
-	return middleware.SecureHeaders(csrf.Handler(http.MaxBytesHandler(mux, limit)))
+	return middleware.SecureHeaders(csrf.Handler(http.MaxBytesHandler(h.recover(h.route(mux)), limit)))
+}
+
+func checkOptions(o handlerOptions) error {
+	switch {
+	case !strings.HasPrefix(o.prefix, "/") || strings.HasSuffix(o.prefix, "/") || path.Clean(o.prefix) != o.prefix ||
+		strings.ContainsAny(o.prefix, ";, \t\r\n\"?#%"):
+		return fmt.Errorf("authkit: handler prefix %q must be a clean path starting and not ending with /", o.prefix)
+	case o.delivery != DeliverCookies && o.delivery != DeliverBody && o.delivery != DeliverCookiesAndBody:
+		return fmt.Errorf("authkit: unknown Delivery %d", o.delivery)
+	}
+	return nil
+}
+
+// refuseAll answers every request 500: the handler's options are wrong, and
+// serving anyway could mean serving without a protection.
+func (h *handlers) refuseAll(err error) http.Handler {
+	h.log.Error("authkit: handler configuration", "err", err)
+	return middleware.SecureHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusInternalServerError, CodeInternal)
+	}))
 }
 
 type handlers struct {
-	a   *Auth
-	log *slog.Logger
+	a        *Auth
+	log      *slog.Logger
+	prefix   string
+	delivery Delivery
 }
 
-// decode reads a JSON object body into v. It answers 413 or 400 itself and
-// returns false when the body is unusable.
+// route hands next the endpoint path below the prefix. The request path
+// either still starts with the prefix, or lost it to http.StripPrefix; in
+// both cases the path the client asked for (RequestURI) must be the prefix
+// followed by the endpoint, so a handler mounted where its prefix says it
+// is not answers 404 instead of setting cookies for the wrong path.
+func (h *handlers) route(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest := r.URL.Path
+		if x, ok := strings.CutPrefix(rest, h.prefix); ok && strings.HasPrefix(x, "/") {
+			rest = x
+		}
+		asked := r.URL.Path
+		if r.RequestURI != "" {
+			if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+				asked = u.Path
+			}
+		}
+		if !strings.HasPrefix(rest, "/") || asked != h.prefix+rest {
+			writeError(w, http.StatusNotFound, CodeNotFound)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		r2.URL = new(url.URL)
+		*r2.URL = *r.URL
+		r2.URL.Path, r2.URL.RawPath = rest, ""
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// recover turns a panic in an endpoint, a bug, into a logged 500.
+func (h *handlers) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.ErrorContext(r.Context(), "authkit: panic in handler", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeError(w, http.StatusInternalServerError, CodeInternal)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonBody reports whether r declares a JSON body: media type
+// application/json, parameters allowed (RFC 8259 section 11).
+func jsonBody(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
+
+// hasBody reports whether r came with a body or says it has one.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength != 0 || r.Header.Get("Content-Type") != ""
+}
+
+// decode reads a body that must be exactly one JSON object into v. It
+// answers 415, 413 or 400 itself and returns false when the body is
+// unusable.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
+	if !jsonBody(r) {
+		writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType)
+		return false
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			middleware.WriteError(w, http.StatusRequestEntityTooLarge, CodeTooLarge)
+			writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge)
 		} else {
-			middleware.WriteError(w, http.StatusBadRequest, CodeInvalidRequest)
+			writeError(w, http.StatusBadRequest, CodeInvalidRequest)
 		}
+		return false
+	}
+	// json.Unmarshal refuses trailing data; null, arrays and scalars would
+	// decode into v without an error, so the object is checked first.
+	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, v) != nil {
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest)
 		return false
 	}
 	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", jsonContentType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// fail maps an error of the flow to the contract's status and code. Any
-// error it does not know is a system failure: 500 (503 when the hashing cap
-// is saturated), logged, never echoed.
+// fail maps an error of the flow to the contract's status and code. An
+// error it does not know is a dependency failure (503 unavailable with
+// Retry-After) unless it is a bug (500); both are logged, never echoed.
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var te *ThrottledError
 	var pe *password.PolicyError
@@ -173,58 +327,65 @@ func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &te):
 		middleware.WriteRateLimited(w, te.RetryAfter)
 	case errors.As(err, &pe):
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": CodeWeakPassword, "reason": string(pe.Rule)})
+		writeErrorReason(w, http.StatusBadRequest, CodeWeakPassword, string(pe.Rule))
 	case errors.Is(err, ErrInvalidEmail):
-		middleware.WriteError(w, http.StatusBadRequest, CodeInvalidEmail)
+		writeError(w, http.StatusBadRequest, CodeInvalidEmail)
 	case errors.Is(err, ErrLoginTaken):
-		middleware.WriteError(w, http.StatusConflict, CodeEmailTaken)
+		writeError(w, http.StatusConflict, CodeEmailTaken)
 	case errors.Is(err, ErrInvalidCredentials):
-		middleware.WriteError(w, http.StatusUnauthorized, CodeInvalidCredentials)
+		writeError(w, http.StatusUnauthorized, CodeInvalidCredentials)
 	case errors.Is(err, ErrInvalidCode):
-		middleware.WriteError(w, http.StatusUnauthorized, CodeInvalidCode)
+		writeError(w, http.StatusUnauthorized, CodeInvalidCode)
 	case errors.Is(err, ErrReauthRequired):
-		middleware.WriteError(w, http.StatusUnauthorized, CodeReauthRequired)
+		writeError(w, http.StatusUnauthorized, CodeReauthRequired)
 	case errors.Is(err, ErrTokenReused):
-		ClearTokenCookies(w)
-		middleware.WriteError(w, http.StatusUnauthorized, CodeTokenReused)
+		h.clearCookies(w)
+		writeError(w, http.StatusUnauthorized, CodeTokenReused)
 	case errors.Is(err, ErrInvalidToken):
-		middleware.WriteError(w, http.StatusUnauthorized, CodeInvalidToken)
+		writeError(w, http.StatusUnauthorized, CodeInvalidToken)
 	case errors.Is(err, ErrMFANotConfigured), errors.Is(err, ErrNotSupported):
-		middleware.WriteError(w, http.StatusNotFound, CodeNotFound)
+		writeError(w, http.StatusNotFound, CodeNotFound)
 	case errors.Is(err, password.ErrBusy):
-		w.Header().Set("Retry-After", "1")
-		middleware.WriteError(w, http.StatusServiceUnavailable, middleware.CodeUnavailable)
-	default:
+		writeUnavailable(w, busyRetryAfter)
+	case isBug(err):
 		h.log.ErrorContext(r.Context(), "authkit: request failed", "path", r.URL.Path, "err", err)
-		middleware.WriteError(w, http.StatusInternalServerError, CodeInternal)
+		writeError(w, http.StatusInternalServerError, CodeInternal)
+	default:
+		h.log.ErrorContext(r.Context(), "authkit: dependency failed", "path", r.URL.Path, "err", err)
+		writeUnavailable(w, unavailableRetryAfter)
 	}
 }
 
-// SetTokenCookies sets the contract's token cookies: access_token
-// (HttpOnly, Secure, SameSite=Lax, Path=/) and refresh_token (HttpOnly,
-// Secure, SameSite=Strict, Path=/auth). Secure is always set: browsers
-// treat http://127.0.0.1 and localhost as secure contexts.
-func SetTokenCookies(w http.ResponseWriter, t Tokens, now time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: AccessCookie, Value: t.Access, Path: "/", MaxAge: maxAge(t.AccessExpiry, now),
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: RefreshCookie, Value: t.Refresh, Path: "/auth", MaxAge: maxAge(t.RefreshExpiry, now),
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-}
-
-// maxAge is the whole seconds until exp, rounded up (token expiries have
-// one-second granularity, the clock does not).
-func maxAge(exp, now time.Time) int {
-	s := int((exp.Sub(now) + time.Second - 1) / time.Second)
-	if s < 1 {
-		return -1
+func (h *handlers) setCookies(w http.ResponseWriter, t Tokens) {
+	if h.delivery.cookies() {
+		setTokenCookies(w, t, h.a.now(), h.prefix)
 	}
-	return s
 }
 
-// ClearTokenCookies expires both token cookies (Max-Age=0).
-func ClearTokenCookies(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: AccessCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: RefreshCookie, Path: "/auth", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+func (h *handlers) clearCookies(w http.ResponseWriter) {
+	if h.delivery.cookies() {
+		clearTokenCookies(w, h.prefix)
+	}
+}
+
+// signedInJSON is the answer that hands out tokens: the user and, with body
+// delivery, the token members of RFC 6749 section 5.1.
+type signedInJSON struct {
+	User         userJSON `json:"user"`
+	AccessToken  string   `json:"access_token,omitempty"`
+	TokenType    string   `json:"token_type,omitempty"`
+	ExpiresIn    int      `json:"expires_in,omitempty"`
+	RefreshToken string   `json:"refresh_token,omitempty"`
+}
+
+func (h *handlers) deliver(w http.ResponseWriter, u User, t Tokens) {
+	h.setCookies(w, t)
+	out := signedInJSON{User: publicUser(u)}
+	if h.delivery.body() {
+		out.AccessToken, out.TokenType, out.RefreshToken = t.Access, "Bearer", t.Refresh
+		out.ExpiresIn = max(maxAge(t.AccessExpiry, h.a.now()), 0)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request, u User, amr []string) {
@@ -233,8 +394,7 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request, u User, amr 
 		h.fail(w, r, err)
 		return
 	}
-	SetTokenCookies(w, t, h.a.now())
-	writeJSON(w, http.StatusOK, map[string]any{"user": publicUser(u)})
+	h.deliver(w, u, t)
 }
 
 type credentials struct {
@@ -288,31 +448,79 @@ func (h *handlers) mfaVerify(w http.ResponseWriter, r *http.Request) {
 	h.signedIn(w, r, u, []string{AMRPassword, AMROTP})
 }
 
+// single refuses a request that carries two cookies of one token name (a
+// cookie planted by a sibling subdomain or for a narrower path sits next to
+// the real one, and the first is not necessarily the real one): 401
+// invalid_token, cookies cleared.
+func (h *handlers) single(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if duplicateTokenCookie(r) {
+			h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "duplicate_cookie", h.a.ClientOf(r), "", "")
+			clearTokenCookies(w, h.prefix)
+			writeError(w, http.StatusUnauthorized, CodeInvalidToken)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// refreshToken finds the refresh token of a refresh or logout request: in
+// the JSON body {"refresh_token"} with body delivery, else in the refresh
+// cookie with cookie delivery. With both, an absent or empty body (a
+// browser's fetch may send a Content-Type without one) or an empty member
+// means the cookie. ok is false when it has answered an unusable body
+// itself.
+func (h *handlers) refreshToken(w http.ResponseWriter, r *http.Request) (tok string, ok bool) {
+	fromBody := h.delivery.body() && hasBody(r)
+	if fromBody && h.delivery.cookies() && r.ContentLength == 0 {
+		fromBody = false
+	}
+	if fromBody {
+		var in struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if !decode(w, r, &in) {
+			return "", false
+		}
+		if in.RefreshToken != "" || !h.delivery.cookies() {
+			return in.RefreshToken, true
+		}
+	}
+	if h.delivery.cookies() {
+		if c, err := r.Cookie(RefreshCookie); err == nil {
+			return c.Value, true
+		}
+	}
+	return "", true
+}
+
 func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(RefreshCookie)
-	if err != nil || c.Value == "" {
-		middleware.WriteError(w, http.StatusUnauthorized, CodeInvalidToken)
+	tok, ok := h.refreshToken(w, r)
+	if !ok {
 		return
 	}
-	t, u, err := h.a.Refresh(r.Context(), c.Value, h.a.ClientOf(r))
+	if tok == "" {
+		writeError(w, http.StatusUnauthorized, CodeInvalidToken)
+		return
+	}
+	t, u, err := h.a.Refresh(r.Context(), tok, h.a.ClientOf(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	SetTokenCookies(w, t, h.a.now())
-	writeJSON(w, http.StatusOK, map[string]any{"user": publicUser(u)})
+	h.deliver(w, u, t)
 }
 
 func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
-	tok := ""
-	if c, err := r.Cookie(RefreshCookie); err == nil {
-		tok = c.Value
+	tok, ok := h.refreshToken(w, r)
+	if !ok {
+		return
 	}
 	if err := h.a.Logout(r.Context(), tok, h.a.ClientOf(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	ClearTokenCookies(w)
+	h.clearCookies(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -321,12 +529,12 @@ func (h *handlers) authed(next func(http.ResponseWriter, *http.Request, middlewa
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := middleware.FromContext(r.Context())
 		if !ok {
-			middleware.WriteError(w, http.StatusUnauthorized, middleware.CodeUnauthenticated)
+			writeError(w, http.StatusUnauthorized, middleware.CodeUnauthenticated)
 			return
 		}
 		next(w, r, p)
 	})
-	return h.a.authn.RequireAuth(inner).ServeHTTP
+	return h.single(h.a.authn.RequireAuth(inner).ServeHTTP)
 }
 
 func (h *handlers) logoutAll(w http.ResponseWriter, r *http.Request, p middleware.Principal) {
@@ -334,7 +542,7 @@ func (h *handlers) logoutAll(w http.ResponseWriter, r *http.Request, p middlewar
 		h.fail(w, r, err)
 		return
 	}
-	ClearTokenCookies(w)
+	h.clearCookies(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -358,7 +566,11 @@ func (h *handlers) password(w http.ResponseWriter, r *http.Request, p middleware
 		h.fail(w, r, err)
 		return
 	}
-	SetTokenCookies(w, t, h.a.now())
+	if h.delivery.body() {
+		h.deliver(w, u, t)
+		return
+	}
+	h.setCookies(w, t)
 	w.WriteHeader(http.StatusNoContent)
 }
 

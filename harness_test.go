@@ -22,9 +22,10 @@ import (
 )
 
 // env is one Auth over memstore with an injected clock, served by an
-// httptest server.
+// httptest server with the handler mounted as m says.
 type env struct {
 	t      *testing.T
+	m      mount
 	auth   *authkit.Auth
 	srv    *httptest.Server
 	clock  *clock
@@ -79,7 +80,41 @@ func (m *mailbox) last() authkit.Mail {
 // cheapParams keep tests fast; S11 uses a larger m to measure work.
 var cheapParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1}
 
+// mount is where and how the handler is served: its public prefix, whether
+// the host strips that prefix (http.StripPrefix) or the handler matches it
+// (WithPrefix alone), and how tokens travel.
+type mount struct {
+	name     string
+	prefix   string
+	strip    bool
+	delivery authkit.Delivery
+}
+
+var defaultMount = mount{name: "cookies_at_auth", prefix: "/auth", delivery: authkit.DeliverCookies}
+
+// mounts are the ways the contract tests serve the handler: two prefixes,
+// each delivery, with and without http.StripPrefix.
+var mounts = []mount{
+	defaultMount,
+	{name: "body_at_auth", prefix: "/auth", delivery: authkit.DeliverBody},
+	{name: "cookies_at_api_v1_auth_stripped", prefix: "/api/v1/auth", strip: true, delivery: authkit.DeliverCookies},
+	{name: "body_at_api_v1_auth_stripped", prefix: "/api/v1/auth", strip: true, delivery: authkit.DeliverBody},
+	{name: "both_at_api_v1_auth", prefix: "/api/v1/auth", delivery: authkit.DeliverCookiesAndBody},
+}
+
+// eachMount runs f once per mount.
+func eachMount(t *testing.T, f func(t *testing.T, m mount)) {
+	for _, m := range mounts {
+		t.Run(m.name, func(t *testing.T) { f(t, m) })
+	}
+}
+
 func newEnv(t *testing.T, mutate ...func(*authkit.Config)) *env {
+	t.Helper()
+	return newEnvAt(t, defaultMount, mutate...)
+}
+
+func newEnvAt(t *testing.T, m mount, mutate ...func(*authkit.Config)) *env {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	hasher, err := password.New(password.Config{Params: cheapParams, InsecureAllowWeakParams: true})
@@ -103,7 +138,7 @@ func newEnv(t *testing.T, mutate ...func(*authkit.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mfa.New(mfa.Config{
+	mf, err := mfa.New(mfa.Config{
 		Issuer: "authkit-test", Store: memstore.NewMFA(), Replay: memstore.NewTOTPReplay(c.Now),
 		Challenges: memstore.NewMFAChallenges(c.Now), Throttle: attempts, Box: box,
 		BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
@@ -111,11 +146,11 @@ func newEnv(t *testing.T, mutate ...func(*authkit.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: c, users: memstore.NewUsers(), events: &eventLog{}, mail: &mailbox{}, hasher: hasher}
+	e := &env{t: t, m: m, clock: c, users: memstore.NewUsers(), events: &eventLog{}, mail: &mailbox{}, hasher: hasher}
 	cfg := authkit.Config{
-		Users: e.users, Hasher: hasher, Policy: policy, Keys: keys, TokenIssuer: "https://auth.test",
+		Users: e.users, Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
 		RefreshStore: memstore.NewRefreshTokens(c.Now), NotBefore: memstore.NewNotBefore(c.Now),
-		Attempts: attempts, MFA: m, OneTimeTokens: memstore.NewOneTimeTokens(c.Now), Mailer: e.mail,
+		Attempts: attempts, MFA: mf, OneTimeTokens: memstore.NewOneTimeTokens(c.Now), Mailer: e.mail,
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true, Hook: e.events.add, Now: c.Now}),
 		Roles: func(login string) []string {
 			if login == "admin@example.com" {
@@ -133,7 +168,11 @@ func newEnv(t *testing.T, mutate ...func(*authkit.Config)) *env {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", e.auth.Handler())
+	h := e.auth.Handler(authkit.WithPrefix(m.prefix), authkit.WithDelivery(m.delivery))
+	if m.strip {
+		h = http.StripPrefix(m.prefix, h)
+	}
+	mux.Handle(m.prefix+"/", h)
 	mux.Handle("GET /api/me", e.auth.Authenticator().RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	})))
@@ -144,15 +183,68 @@ func newEnv(t *testing.T, mutate ...func(*authkit.Config)) *env {
 
 // client keeps cookies by name and sends them all, as a browser does on a
 // secure context (httptest serves plain http, where Go's cookiejar would
-// withhold Secure cookies).
+// withhold Secure cookies). With body delivery it is a native client
+// instead: it keeps the tokens of the JSON answers, sends the access token
+// as a bearer token and the refresh token in the body of /refresh and
+// /logout. Paths are written "/auth/..." and sent under the env's prefix.
 type client struct {
 	e       *env
 	cookies map[string]*http.Cookie
 	header  http.Header
+	access  string // body delivery only
+	refresh string // body delivery only
 }
 
 func (e *env) client() *client {
 	return &client{e: e, cookies: map[string]*http.Cookie{}, header: http.Header{}}
+}
+
+// native reports whether the client is a native one (tokens in bodies).
+func (c *client) native() bool { return c.e.m.delivery == authkit.DeliverBody }
+
+func (c *client) accessToken() string {
+	if c.native() {
+		return c.access
+	}
+	if ck := c.cookies[authkit.AccessCookie]; ck != nil {
+		return ck.Value
+	}
+	return ""
+}
+
+func (c *client) refreshToken() string {
+	if c.native() {
+		return c.refresh
+	}
+	if ck := c.cookies[authkit.RefreshCookie]; ck != nil {
+		return ck.Value
+	}
+	return ""
+}
+
+func (c *client) setRefresh(tok string) {
+	if c.native() {
+		c.refresh = tok
+		return
+	}
+	c.cookies[authkit.RefreshCookie] = &http.Cookie{Name: authkit.RefreshCookie, Value: tok}
+}
+
+// copyFrom makes c hold the tokens of o (a second device with the same
+// credentials).
+func (c *client) copyFrom(o *client) {
+	for k, v := range o.cookies {
+		c.cookies[k] = v
+	}
+	c.access, c.refresh = o.access, o.refresh
+}
+
+// path maps a contract path "/auth/x" to the env's prefix.
+func (e *env) path(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/auth/"); ok {
+		return e.m.prefix + "/" + rest
+	}
+	return p
 }
 
 type resp struct {
@@ -161,10 +253,16 @@ type resp struct {
 	raw     string
 	header  http.Header
 	cookies map[string]*http.Cookie
+	// access and refresh are the tokens handed out: from the cookies, or
+	// from the body with body delivery.
+	access, refresh string
 }
 
 func (c *client) do(method, path string, body any) resp {
 	c.e.t.Helper()
+	if body == nil && c.native() && c.refresh != "" && (strings.HasSuffix(path, "/refresh") || strings.HasSuffix(path, "/logout")) {
+		body = map[string]string{"refresh_token": c.refresh}
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -173,7 +271,7 @@ func (c *client) do(method, path string, body any) resp {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, c.e.srv.URL+path, rd)
+	req, err := http.NewRequest(method, c.e.srv.URL+c.e.path(path), rd)
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
@@ -182,6 +280,9 @@ func (c *client) do(method, path string, body any) resp {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.native() && c.access != "" && req.Header.Get("Authorization") == "" {
+		req.Header.Set("Authorization", "Bearer "+c.access)
 	}
 	for _, ck := range c.cookies {
 		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
@@ -200,6 +301,35 @@ func (c *client) do(method, path string, body any) resp {
 			delete(c.cookies, ck.Name)
 		} else {
 			c.cookies[ck.Name] = ck
+		}
+	}
+	bodyAccess, _ := out.body["access_token"].(string)
+	bodyRefresh, _ := out.body["refresh_token"].(string)
+	if ck := out.cookies[authkit.AccessCookie]; ck != nil && ck.MaxAge > 0 {
+		out.access = ck.Value
+	}
+	if ck := out.cookies[authkit.RefreshCookie]; ck != nil && ck.MaxAge > 0 {
+		out.refresh = ck.Value
+	}
+	switch c.e.m.delivery {
+	case authkit.DeliverBody:
+		if len(res.Cookies()) != 0 {
+			c.e.t.Fatalf("body delivery set cookies: %v", res.Header.Values("Set-Cookie"))
+		}
+		out.access, out.refresh = bodyAccess, bodyRefresh
+		if bodyAccess != "" {
+			c.access, c.refresh = bodyAccess, bodyRefresh
+			if out.body["token_type"] != "Bearer" || out.body["expires_in"] != float64(900) {
+				c.e.t.Fatalf("token answer %s, want token_type Bearer and expires_in 900", raw)
+			}
+		}
+	case authkit.DeliverCookiesAndBody:
+		if bodyAccess != out.access || bodyRefresh != out.refresh {
+			c.e.t.Fatalf("body tokens differ from cookies: %s vs %v", raw, res.Header.Values("Set-Cookie"))
+		}
+	default:
+		if bodyAccess != "" || bodyRefresh != "" {
+			c.e.t.Fatalf("cookie delivery put tokens in the body: %s", raw)
 		}
 	}
 	return out
@@ -231,8 +361,8 @@ func (e *env) login(email string) *client {
 	c := e.client()
 	r := c.post("/auth/login", map[string]string{"email": email, "password": goodPassword})
 	e.expect(r, http.StatusOK, "")
-	if c.cookies["access_token"] == nil {
-		e.t.Fatalf("no access_token cookie: %s", r.raw)
+	if c.accessToken() == "" || c.refreshToken() == "" {
+		e.t.Fatalf("no tokens after login: %s %v", r.raw, r.header.Values("Set-Cookie"))
 	}
 	return c
 }

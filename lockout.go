@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -16,43 +18,78 @@ type Tier struct {
 }
 
 // LockoutConfig configures a [Lockout]. Zero fields take the documented
-// defaults (DESIGN.md, lockout defaults).
+// defaults.
+//
+// What an attacker can and cannot do to another user: from any number of
+// addresses, an attacker gets at most Tiers' attempts at one login name per
+// window (10 per 15 minutes by default) and can keep that login name locked
+// for clients that never signed in to it. Clients holding a valid device
+// token for the login name (OWASP "Slow Down Online Guessing Attacks with
+// Device Cookies"; see [Auth.IssueDeviceToken]) are not subject to the
+// login-name tiers nor to the per-IP budget: they have their own budget of
+// DeviceMaxFailures wrong passwords, after which that device token is
+// ignored until it expires. So the lock an attacker imposes holds only on
+// clients without such a token (new browsers, cleared cookies), and a
+// correct password from a device the user signed in on before is accepted
+// even while the account or the shared address is throttled.
 type LockoutConfig struct {
 	// Store keeps the counters. Required: a nil Store is a configuration
 	// error, never a silent in-memory default.
 	Store AttemptStore
-	// Tiers limit attempts per canonical login name, whether or not the
-	// account exists (so neither 401 nor 429 reveals which accounts exist).
-	// Each attempt counts in every tier before the password is verified and
-	// the counts reset only after a complete login (MFA included). Default:
-	// 5 per minute, then 10 per 15 minutes: the delay grows from under a
-	// minute to at most 15 minutes and always ends (NIST SP 800-63B §5.2.2
-	// allows at most 100 consecutive failures; ASVS 6.3.1 forbids a
-	// permanent lock that an attacker could impose).
+	// Tiers limit attempts per canonical login name by clients without a
+	// valid device token, whether or not the account exists (so neither 401
+	// nor 429 reveals which accounts exist). Each attempt counts in every
+	// tier before the password is verified and the counts reset only after
+	// a complete login (MFA included) by such a client. Default: 5 per
+	// minute, then 10 per 15 minutes: the delay grows from under a minute to
+	// at most 15 minutes and always ends (NIST SP 800-63B §5.2.2 allows at
+	// most 100 consecutive failures; ASVS 6.3.1 forbids a permanent lock
+	// that an attacker could impose).
 	Tiers []Tier
-	// IPMax and IPWindow bound failed logins per client IP (default 100 per
-	// 15 minutes). Only failures count, so a shared NAT is not punished for
-	// one user's typos and successful logins are never limited per IP.
+	// IPMax and IPWindow bound failed logins per client network (default
+	// 100 per 15 minutes): an IPv4 address, or the IPv6 prefix of length
+	// IPv6KeyPrefix. Each attempt reserves one unit of the budget before the
+	// password is checked, so concurrent attempts cannot overrun it (an
+	// attempt in flight holds its unit); a correct password returns its
+	// unit, so only failures are counted.
+	// While the budget is spent, every attempt from that network by a
+	// client without a valid device token is refused, a correct password
+	// included; a client with one is not limited per IP.
 	IPMax    int
 	IPWindow time.Duration
+	// IPv6KeyPrefix is the prefix length to which per-IP limits key IPv6
+	// clients (a host normally holds a whole /64); zero means 64, 128 keys
+	// each address. IPv4 clients are keyed by address.
+	IPv6KeyPrefix int
+	// DeviceMaxFailures is the failure budget of one device token (default
+	// 10): after that many wrong passwords without a complete login in
+	// between, the token is ignored until it expires.
+	DeviceMaxFailures int
+	// DeviceLifetime is how long a device token stays valid (default 30
+	// days, at most a year).
+	DeviceLifetime time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
 
-// Lockout throttles password and MFA guessing per login name and per client
-// IP with counters in an [AttemptStore] (SECURITY.md S12–S14). It is safe for
-// concurrent use.
+// Lockout throttles password guessing per login name and per client network
+// with counters in an [AttemptStore], and lets clients with a valid device
+// token bypass both with a budget of their own. It is safe for concurrent
+// use.
 //
-// The per-login count is taken atomically before the password is checked:
-// of N concurrent attempts on one account at most the first Tiers[i].Max
-// reach the (expensive) password verification, the rest get a retry delay
-// (S14, ASVS 15.4.2).
+// Every limit is reserved atomically before the password is checked: of N
+// concurrent attempts on one account at most the first Tiers[i].Max reach
+// the (expensive) password verification, and N concurrent attempts from one
+// network spend N of its IPMax (ASVS 15.4.2).
 type Lockout struct {
-	store    AttemptStore
-	tiers    []Tier
-	ipMax    int
-	ipWindow time.Duration
-	now      func() time.Time
+	store      AttemptStore
+	tiers      []Tier
+	ipMax      int
+	ipWindow   time.Duration
+	v6Bits     int
+	devMax     int
+	deviceLife time.Duration
+	now        func() time.Time
 }
 
 // ErrThrottled is returned (wrapped in a [*ThrottledError]) when an attempt
@@ -63,7 +100,7 @@ var ErrThrottled = errors.New("authkit: too many attempts")
 // ErrThrottled) holds for it.
 type ThrottledError struct {
 	RetryAfter time.Duration
-	Scope      string // "login" or "ip"
+	Scope      string // "login", "ip", "mfa" or "mail"
 }
 
 func (e *ThrottledError) Error() string {
@@ -78,7 +115,8 @@ func NewLockout(cfg LockoutConfig) (*Lockout, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("authkit: LockoutConfig.Store is required")
 	}
-	l := &Lockout{store: cfg.Store, tiers: cfg.Tiers, ipMax: cfg.IPMax, ipWindow: cfg.IPWindow, now: cfg.Now}
+	l := &Lockout{store: cfg.Store, tiers: cfg.Tiers, ipMax: cfg.IPMax, ipWindow: cfg.IPWindow,
+		v6Bits: cfg.IPv6KeyPrefix, devMax: cfg.DeviceMaxFailures, deviceLife: cfg.DeviceLifetime, now: cfg.Now}
 	if len(l.tiers) == 0 {
 		l.tiers = []Tier{{Max: 5, Window: time.Minute}, {Max: 10, Window: 15 * time.Minute}}
 	}
@@ -102,6 +140,21 @@ func NewLockout(cfg LockoutConfig) (*Lockout, error) {
 	if l.ipMax < 1 || l.ipWindow < 0 {
 		return nil, errors.New("authkit: lockout IPMax and IPWindow must be positive")
 	}
+	if l.v6Bits == 0 {
+		l.v6Bits = 64
+	}
+	if l.v6Bits < 1 || l.v6Bits > 128 {
+		return nil, fmt.Errorf("authkit: lockout IPv6KeyPrefix %d out of range 1..128", l.v6Bits)
+	}
+	if l.devMax == 0 {
+		l.devMax = 10
+	}
+	if l.deviceLife == 0 {
+		l.deviceLife = 30 * 24 * time.Hour
+	}
+	if l.devMax < 1 || l.devMax > 100 || l.deviceLife < time.Minute || l.deviceLife > 366*24*time.Hour {
+		return nil, errors.New("authkit: lockout DeviceMaxFailures must be 1..100 and DeviceLifetime 1 minute..1 year")
+	}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -109,22 +162,95 @@ func NewLockout(cfg LockoutConfig) (*Lockout, error) {
 }
 
 func loginKey(i int, login string) string { return fmt.Sprintf("login:%d:%s", i, login) }
-func ipKey(ip string) string              { return "ip:" + ip }
+func deviceKey(id string) string          { return "device:" + id }
 
-// Begin is called before a password or MFA code for login is checked. It
-// refuses the attempt with a [*ThrottledError] when the client IP has used
-// its failure budget or login has reached a tier's limit; otherwise it counts
-// the attempt against login and returns nil. A store error is returned as
-// is, and the caller must refuse the attempt (fail closed).
-func (l *Lockout) Begin(ctx context.Context, login, ip string) error {
+// refundKey counts the reservations returned in the window of key that
+// ends at end: a window's refunds never carry over to the next one.
+func refundKey(key string, end time.Time) string {
+	return "refund:" + strconv.FormatInt(end.Unix(), 10) + ":" + key
+}
+
+// ipKey returns the key under which the per-IP limits count ip; see
+// ipLimitKey.
+func (l *Lockout) ipKey(ip string) string { return ipLimitKey(ip, l.v6Bits) }
+
+// ipLimitKey is the one function that keys every per-IP limit of the
+// package (login failures, sign-ups, mails): the IPv4 address, or the IPv6
+// prefix of length v6Bits ("2001:db8:1:2::/64"), since a host normally
+// holds a whole /64. It must give the same key as
+// middleware.ClientIPResolver.Key (without its "ip:" prefix), so that one
+// client network has one budget across the library. An unparsable ip is
+// returned as is; an empty one gives "".
+func ipLimitKey(ip string, v6Bits int) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() || v6Bits >= 128 {
+		return a.String()
+	}
+	p, err := a.Prefix(v6Bits)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+// Attempt is one password check reserved by [Lockout.Begin]. Finish it
+// with [Attempt.Fail] after a wrong password, or [Attempt.Release] after a
+// correct one or when no check was made.
+type Attempt struct {
+	l      *Lockout
+	ipKey  string
+	ipEnd  time.Time
+	login  string
+	device string
+}
+
+// Trusted reports whether the attempt was made with a valid device token
+// that still has failure budget: the login-name tiers and the per-IP budget
+// did not apply to it.
+func (at *Attempt) Trusted() bool { return at.device != "" }
+
+// Device returns the device id the attempt was trusted by, or "".
+func (at *Attempt) Device() string { return at.device }
+
+// Begin reserves one password check for login from ip, before the password
+// is checked. device is the id of a device token the caller has verified for
+// login ("" for none; see [Auth.IssueDeviceToken]): while it has failure
+// budget, the attempt is trusted and only that budget is spent. Otherwise
+// Begin reserves one unit of ip's failure budget and one attempt in every
+// login tier, and refuses with a [*ThrottledError] when any is exhausted
+// (the per-IP unit is given back then; a tier past its limit stays so). A store error is returned as is, and the
+// caller must refuse the attempt (fail closed).
+func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt, error) {
 	now := l.now()
-	if ip != "" {
-		n, end, err := l.store.Count(ctx, ipKey(ip))
+	at := &Attempt{l: l, login: login}
+	if device != "" {
+		n, _, err := l.store.Incr(ctx, deviceKey(device), l.deviceLife)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if n >= l.ipMax && end.After(now) {
-			return &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"}
+		if n <= l.devMax {
+			at.device = device
+			return at, nil
+		}
+		// The token has used its budget: it is ignored from now on.
+	}
+	if key := l.ipKey(ip); key != "" {
+		key = "ip:" + key
+		n, end, err := l.store.Incr(ctx, key, l.ipWindow)
+		if err != nil {
+			return nil, err
+		}
+		at.ipKey, at.ipEnd = key, end
+		refunded, _, err := l.store.Count(ctx, refundKey(key, end))
+		if err != nil {
+			return nil, at.refuse(ctx, err)
+		}
+		if n-refunded > l.ipMax && end.After(now) {
+			return nil, at.refuse(ctx, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"})
 		}
 	}
 	// Refuse without counting while any tier is exhausted, so attempts made
@@ -132,17 +258,17 @@ func (l *Lockout) Begin(ctx context.Context, login, ip string) error {
 	for i := range l.tiers {
 		n, end, err := l.store.Count(ctx, loginKey(i, login))
 		if err != nil {
-			return err
+			return nil, at.refuse(ctx, err)
 		}
 		if n >= l.tiers[i].Max && end.After(now) {
-			return &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "login"}
+			return nil, at.refuse(ctx, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "login"})
 		}
 	}
 	var refused *ThrottledError
 	for i, t := range l.tiers {
 		n, end, err := l.store.Incr(ctx, loginKey(i, login), t.Window)
 		if err != nil {
-			return err
+			return nil, at.refuse(ctx, err)
 		}
 		// Concurrent attempts past the limit lose the race here and never
 		// reach the password check.
@@ -151,24 +277,31 @@ func (l *Lockout) Begin(ctx context.Context, login, ip string) error {
 		}
 	}
 	if refused != nil {
-		return refused
+		return nil, at.refuse(ctx, refused)
 	}
-	return nil
+	return at, nil
 }
 
-// Fail records that the attempt begun for login from ip failed. It counts
-// the failure against ip and reports, as a [*ThrottledError], whether login
-// is now locked (so the caller can audit a lockout); a nil error means the
-// next attempt is allowed.
-func (l *Lockout) Fail(ctx context.Context, login, ip string) error {
-	now := l.now()
-	if ip != "" {
-		if _, _, err := l.store.Incr(ctx, ipKey(ip), l.ipWindow); err != nil {
-			return err
-		}
+// refuse returns err after giving back the per-IP reservation; err comes
+// first, a failed give-back is joined to it.
+func (at *Attempt) refuse(ctx context.Context, err error) error {
+	if rerr := at.Release(ctx); rerr != nil {
+		return errors.Join(err, rerr)
 	}
-	for i, t := range l.tiers {
-		n, end, err := l.store.Count(ctx, loginKey(i, login))
+	return err
+}
+
+// Fail records that the password was wrong. The reservations made by
+// Begin stay spent. For an untrusted attempt it reports, as a
+// [*ThrottledError], whether the login name is now locked (so the caller
+// can audit a lockout); a nil error means the next attempt is allowed.
+func (at *Attempt) Fail(ctx context.Context) error {
+	if at.device != "" {
+		return nil
+	}
+	now := at.l.now()
+	for i, t := range at.l.tiers {
+		n, end, err := at.l.store.Count(ctx, loginKey(i, at.login))
 		if err != nil {
 			return err
 		}
@@ -179,10 +312,31 @@ func (l *Lockout) Fail(ctx context.Context, login, ip string) error {
 	return nil
 }
 
-// Succeed resets login's counters after a complete login (password and, when
-// enrolled, MFA). A password-only success leaves them in place so the MFA
-// step stays throttled.
-func (l *Lockout) Succeed(ctx context.Context, login string) error {
+// Release returns the per-IP reservation of the attempt: call it when the
+// password was correct (only failures count per IP) or was never checked.
+// Calling it more than once returns the unit only once.
+func (at *Attempt) Release(ctx context.Context) error {
+	if at.ipKey == "" {
+		return nil
+	}
+	key, end := at.ipKey, at.ipEnd
+	at.ipKey = ""
+	window := end.Sub(at.l.now()) + time.Second
+	if window <= time.Second {
+		return nil // the window is over: nothing left to return
+	}
+	_, _, err := at.l.store.Incr(ctx, refundKey(key, end), window)
+	return err
+}
+
+// Succeed resets the counters after a complete login (password and, when
+// enrolled, MFA): those of the device token device when the login was
+// trusted by one, otherwise those of login. A password-only success leaves
+// them in place so the MFA step stays throttled.
+func (l *Lockout) Succeed(ctx context.Context, login, device string) error {
+	if device != "" {
+		return l.store.Reset(ctx, deviceKey(device))
+	}
 	var errs []error
 	for i := range l.tiers {
 		errs = append(errs, l.store.Reset(ctx, loginKey(i, login)))
@@ -191,7 +345,7 @@ func (l *Lockout) Succeed(ctx context.Context, login string) error {
 }
 
 // Unlock lifts a lock on login (an administrator's action, ASVS 7.4.5).
-func (l *Lockout) Unlock(ctx context.Context, login string) error { return l.Succeed(ctx, login) }
+func (l *Lockout) Unlock(ctx context.Context, login string) error { return l.Succeed(ctx, login, "") }
 
 // retryAfter rounds the wait up to whole seconds, as Retry-After carries
 // seconds (RFC 9110 §10.2.3), and is never less than one second.

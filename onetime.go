@@ -11,9 +11,9 @@ const (
 	PurposeVerifyEmail   = "verify_email"
 )
 
-// OneTimeToken is a pending password-reset or email-verification token
-// (SECURITY.md S26). The token itself goes only to the user's mailbox; the
-// store is keyed by its SHA-256, so a leaked store yields no usable token.
+// OneTimeToken is a pending password-reset or email-verification token.
+// The token itself goes only to the user's mailbox; the store is keyed by
+// its SHA-256, so a leaked store yields no usable token.
 type OneTimeToken struct {
 	Purpose string // PurposePasswordReset or PurposeVerifyEmail
 	UserID  string

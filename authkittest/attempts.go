@@ -27,6 +27,7 @@ var attemptCases = []attemptCase{
 	{"CountMissing", countMissing},
 	{"IncrCounts", incrCounts},
 	{"WindowNotExtended", windowNotExtended},
+	{"WindowEndStable", windowEndStable},
 	{"CountDoesNotChange", countDoesNotChange},
 	{"Reset", resetCase},
 	{"ResetMissing", resetMissing},
@@ -44,7 +45,7 @@ var attemptCases = []attemptCase{
 // or table per call, so parallel and repeated runs never share keys); it
 // registers its cleanup with t.Cleanup. One case
 // (WindowExpires) waits about 2.5 s for a short window to pass, since real
-// servers' clocks cannot be injected.
+// servers' clocks cannot be injected, and one (WindowEndStable) 1.1 s.
 func RunAttemptStore(t *testing.T, newStore func(t *testing.T) authkit.AttemptStore) {
 	t.Helper()
 	for _, c := range attemptCases {
@@ -130,6 +131,32 @@ func windowNotExtended(ctx context.Context, s authkit.AttemptStore) error {
 	}
 	if !near(end3, end1) {
 		return fmt.Errorf("got: Count windowEnd %v, want %v", end3, end1)
+	}
+	return nil
+}
+
+// windowEndStable: every call within one window reports the same window
+// end to the second (the stored end, not one recomputed from a remaining
+// TTL), since the lockout keys per-IP refunds by it.
+func windowEndStable(ctx context.Context, s authkit.AttemptStore) error {
+	const key = "authkittest:stable"
+	_, end1, err := s.Incr(ctx, key, longWindow)
+	if err != nil {
+		return err
+	}
+	if err := sleepCtx(ctx, 1100*time.Millisecond); err != nil {
+		return err
+	}
+	_, end2, err := s.Incr(ctx, key, longWindow)
+	if err != nil {
+		return err
+	}
+	_, end3, err := s.Count(ctx, key)
+	if err != nil {
+		return err
+	}
+	if end2.Unix() != end1.Unix() || end3.Unix() != end1.Unix() {
+		return fmt.Errorf("got: window ends %v, %v, %v within one window; want the same second each time", end1, end2, end3)
 	}
 	return nil
 }

@@ -60,6 +60,9 @@ func (s *refStore) Incr(ctx context.Context, key string, window time.Duration) (
 		s.end[key] = now.Add(window)
 	}
 	s.n[key]++
+	if s.flaw == "driftingEnd" { // an end recomputed from a rounded TTL
+		return s.n[key], s.end[key].Add(time.Duration(s.n[key]) * 700 * time.Millisecond), nil
+	}
 	return s.n[key], s.end[key], nil
 }
 
@@ -125,6 +128,7 @@ func TestSuiteRejectsBrokenAttemptStores(t *testing.T) {
 		{"sharedKey", []string{"KeysIndependent", "HostileKeys", "ConcurrentKeys"}},
 		{"neverExpires", []string{"WindowExpires"}},
 		{"extendsWindow", []string{"WindowNotExtended"}},
+		{"driftingEnd", []string{"WindowEndStable"}},
 		{"countIncrements", []string{"CountDoesNotChange"}},
 		{"resetNoop", []string{"Reset"}},
 		{"resetMissingErr", []string{"ResetMissing"}},

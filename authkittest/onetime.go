@@ -39,7 +39,7 @@ var oneTimeCases = []oneTimeCase{
 // random key prefix or table per call); it registers its cleanup with
 // t.Cleanup.
 //
-// Contract checked (SECURITY.md S26): Take of a missing, already taken or
+// Contract checked: Take of a missing, already taken or
 // expired hash returns found=false and a nil error; Save then Take returns the
 // record with Expiry equal within [TimeTolerance] (stores may keep whole
 // seconds or microseconds) and string fields byte-for-byte; Take is atomic

@@ -11,6 +11,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/authkit-go/authkit/password"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // BenchmarkPasswordVerify compares password.Hasher.Verify with a direct
@@ -181,4 +182,85 @@ func medianDuration(d []time.Duration) time.Duration {
 		return c[len(c)/2]
 	}
 	return (c[len(c)/2-1] + c[len(c)/2]) / 2
+}
+
+// BenchmarkPasswordLoginPaths times a wrong password on the three kinds of
+// login at the default argon2id parameters: an unknown login
+// (VerifyDummy), a native argon2id account and an imported bcrypt account
+// (cost 10, wrapped by WrapBcrypt). Each iteration runs the three in a
+// rotating order and the benchmark reports their medians and the ratio of
+// the slowest to the fastest (target: at most 1.3).
+//
+// equalize=off is a Hasher without ImportedBcryptCost: the imported
+// account also pays bcrypt, so it stands out by bcrypt's cost.
+// equalize=on sets ImportedBcryptCost to 10: every path pays one bcrypt at
+// cost 10 and one argon2id, which is what hiding imported accounts costs.
+func BenchmarkPasswordLoginPaths(b *testing.B) {
+	const importedCost = 10
+	legacy, err := bcrypt.GenerateFromPassword([]byte("the right password"), importedCost)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, eq := range []int{0, importedCost} {
+		name := "equalize=off"
+		if eq != 0 {
+			name = "equalize=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			h, err := password.New(password.Config{ImportedBcryptCost: eq})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			native, err := h.Hash(ctx, "the right password")
+			if err != nil {
+				b.Fatal(err)
+			}
+			imported, err := h.WrapBcrypt(ctx, string(legacy))
+			if err != nil {
+				b.Fatal(err)
+			}
+			paths := []func(){
+				func() {
+					if err := h.VerifyDummy(ctx, "a wrong password"); err != nil {
+						b.Fatal(err)
+					}
+				},
+				func() {
+					if ok, _, err := h.Verify(ctx, "a wrong password", native); ok || err != nil {
+						b.Fatal(ok, err)
+					}
+				},
+				func() {
+					if ok, _, err := h.Verify(ctx, "a wrong password", imported); ok || err != nil {
+						b.Fatal(ok, err)
+					}
+				},
+			}
+			for _, p := range paths { // warm-up
+				p()
+			}
+			times := make([][]time.Duration, len(paths))
+			i := 0
+			for b.Loop() {
+				for j := range paths {
+					k := (i + j) % len(paths)
+					s := time.Now()
+					paths[k]()
+					times[k] = append(times[k], time.Since(s))
+				}
+				i++
+			}
+			var lo, hi time.Duration
+			for k, unit := range []string{"unknown-ns", "native-ns", "imported-ns"} {
+				m := medianDuration(times[k])
+				b.ReportMetric(float64(m.Nanoseconds()), unit)
+				if lo == 0 || m < lo {
+					lo = m
+				}
+				hi = max(hi, m)
+			}
+			b.ReportMetric(float64(hi)/float64(lo), "slowest/fastest")
+		})
+	}
 }

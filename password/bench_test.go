@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// BenchmarkS11 times the two login failure paths of S11 side by side at the
+// BenchmarkLoginFailurePaths times the two login failure paths side by side at the
 // default parameters: a known user with a wrong password, and an unknown
 // user (VerifyDummy). Compare the medians with benchstat; they should agree
 // within a few percent.
-func BenchmarkS11(b *testing.B) {
+func BenchmarkLoginFailurePaths(b *testing.B) {
 	h, err := New(Config{})
 	if err != nil {
 		b.Fatal(err)

@@ -1,11 +1,12 @@
 package password
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 )
 
-// Decoding bounds for stored argon2id hashes (SECURITY.md S16). They are
+// Decoding bounds for stored argon2id hashes. They are
 // checked before any argon2 call: x/crypto's argon2.IDKey panics on t<1 or
 // p<1 and allocates m KiB without question, and alexedwards/argon2id's
 // DecodeHash bounds nothing.
@@ -30,25 +31,33 @@ const (
 
 const argon2idPrefix = "$argon2id$v=19$"
 
-// phc is a decoded, bounds-checked argon2id PHC string. The salt and key are
-// validated strict base64 of bounded length; decode them with appendBase64.
+// phc is a decoded, bounds-checked argon2id PHC string.
 type phc struct {
 	params Params
 	// keyID is the keyid parameter as it appears in the string (base64),
 	// "" for an unpeppered hash.
-	keyID     string
-	salt, key string
+	keyID   string
+	saltBuf [MaxSaltLength]byte
+	keyBuf  [MaxKeyLength]byte
 }
 
-// decodeArgon2id parses $argon2id$v=19$m=M,t=T,p=P[,keyid=K]$SALT$KEY and
-// checks every bound before the caller may hand the string to argon2. It
-// never panics and allocates nothing.
-//
-// Verify hands the values decoded here straight to argon2, so the bounds
-// checked are the bounds argon2 runs with. The grammar is also narrower than
-// alexedwards/argon2id's fmt.Sscanf parser (fixed parameter order, plain
-// decimal digits without sign, leading zeros or underscores), so that
-// package reads every accepted string identically (FuzzDecodeArgon2id).
+func (d *phc) salt() []byte { return d.saltBuf[:d.params.SaltLength] }
+func (d *phc) key() []byte  { return d.keyBuf[:d.params.KeyLength] }
+
+// strictBase64 is unpadded standard base64 rejecting non-zero trailing
+// bits, as alexedwards/argon2id decodes. It is never modified.
+var strictBase64 = base64.RawStdEncoding.Strict()
+
+// decodeBase64 decodes s into dst when s is strict unpadded base64 of at
+// most len(dst) bytes, and returns the decoded length.
+func decodeBase64(dst []byte, s string) (int, bool) {
+	if len(s) > strictBase64.EncodedLen(len(dst)) {
+		return 0, false
+	}
+	n, err := strictBase64.Decode(dst, []byte(s))
+	return n, err == nil
+}
+
 func decodeArgon2id(s string, maxMemKiB uint32) (phc, error) {
 	var d phc
 	rest, ok := strings.CutPrefix(s, argon2idPrefix)
@@ -87,8 +96,9 @@ func decodeArgon2id(s string, maxMemKiB uint32) (phc, error) {
 		if !ok {
 			return d, fmt.Errorf("%w: unexpected parameters", ErrInvalidHash)
 		}
-		n, ok := base64Len(kid)
-		if !ok || n < 1 || n > maxKeyIDLength {
+		var buf [maxKeyIDLength]byte
+		n, ok := decodeBase64(buf[:], kid)
+		if !ok || n < 1 {
 			return d, fmt.Errorf("%w: bad keyid", ErrInvalidHash)
 		}
 		d.keyID = kid
@@ -104,15 +114,14 @@ func decodeArgon2id(s string, maxMemKiB uint32) (phc, error) {
 	case m > uint64(maxMemKiB):
 		return d, fmt.Errorf("%w: m=%d KiB above the ceiling of %d KiB", ErrInvalidHash, m, maxMemKiB)
 	}
-	saltLen, ok := base64Len(salt)
-	if !ok || saltLen < MinSaltLength || saltLen > MaxSaltLength {
+	saltLen, ok := decodeBase64(d.saltBuf[:], salt)
+	if !ok || saltLen < MinSaltLength {
 		return d, fmt.Errorf("%w: bad salt (length must be %d to %d bytes)", ErrInvalidHash, MinSaltLength, MaxSaltLength)
 	}
-	keyLen, ok := base64Len(key)
-	if !ok || keyLen < MinKeyLength || keyLen > MaxKeyLength {
+	keyLen, ok := decodeBase64(d.keyBuf[:], key)
+	if !ok || keyLen < MinKeyLength {
 		return d, fmt.Errorf("%w: bad key (length must be %d to %d bytes)", ErrInvalidHash, MinKeyLength, MaxKeyLength)
 	}
-	d.salt, d.key = salt, key
 	d.params = Params{
 		Memory:      uint32(m),
 		Iterations:  uint32(t),
@@ -149,65 +158,4 @@ func decimalParam(s, name string, comma bool) (uint64, string, error) {
 		}
 	}
 	return v, rest, nil
-}
-
-// base64Len validates s as unpadded standard base64 with the same rules as
-// base64.RawStdEncoding.Strict() (alphabet, no length ≡ 1 mod 4, zero
-// trailing bits) and returns the decoded length, without allocating.
-func base64Len(s string) (int, bool) {
-	if len(s)%4 == 1 {
-		return 0, false
-	}
-	var last byte
-	for i := 0; i < len(s); i++ {
-		v, ok := b64Value(s[i])
-		if !ok {
-			return 0, false
-		}
-		last = v
-	}
-	switch len(s) % 4 {
-	case 2:
-		if last&0x0f != 0 {
-			return 0, false
-		}
-	case 3:
-		if last&0x03 != 0 {
-			return 0, false
-		}
-	}
-	return len(s) * 6 / 8, true
-}
-
-func b64Value(c byte) (byte, bool) {
-	switch {
-	case c >= 'A' && c <= 'Z':
-		return c - 'A', true
-	case c >= 'a' && c <= 'z':
-		return c - 'a' + 26, true
-	case c >= '0' && c <= '9':
-		return c - '0' + 52, true
-	case c == '+':
-		return 62, true
-	case c == '/':
-		return 63, true
-	}
-	return 0, false
-}
-
-// appendBase64 appends the decoding of s, which base64Len has validated, to
-// dst.
-func appendBase64(dst []byte, s string) []byte {
-	var acc uint32
-	bits := 0
-	for i := 0; i < len(s); i++ {
-		v, _ := b64Value(s[i])
-		acc = acc<<6 | uint32(v)
-		bits += 6
-		if bits >= 8 {
-			bits -= 8
-			dst = append(dst, byte(acc>>bits))
-		}
-	}
-	return dst
 }

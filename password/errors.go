@@ -11,7 +11,7 @@ import (
 var (
 	// ErrInvalidHash reports a stored hash that is malformed, uses an
 	// unsupported scheme, or has parameters outside the decoding bounds
-	// (OWASP Password Storage Cheat Sheet; SECURITY.md S16). The wrapping
+	// (OWASP Password Storage Cheat Sheet). The wrapping
 	// error says which check failed.
 	ErrInvalidHash = errors.New("password: invalid hash")
 
@@ -19,10 +19,12 @@ var (
 	// among [Config.Peppers]: a pepper was retired too early.
 	ErrUnknownPepper = errors.New("password: unknown pepper key id")
 
-	// ErrBusy reports that the context ended while waiting for a hashing
-	// slot (the cap of [Config.MaxConcurrent]). The error also wraps the
-	// context's error. Map it to 503 or 429, never to "invalid credentials"
-	// alone, and do the same for unknown users (see [Hasher.VerifyDummy]).
+	// ErrBusy reports that no hashing slot (the cap of
+	// [Config.MaxConcurrent]) freed before [Config.MaxWait] passed or the
+	// context ended; in the latter case the error also wraps the context's
+	// error. Map it to 503 with Retry-After, never to "invalid
+	// credentials", and do the same for unknown users (see
+	// [Hasher.VerifyDummy]).
 	ErrBusy = errors.New("password: too many concurrent hashes")
 )
 

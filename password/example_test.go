@@ -110,3 +110,31 @@ func ExamplePolicy_Check() {
 	// "12345678": rejected (repetitive)
 	// "correct horse battery staple": ok
 }
+
+// Import a user whose password hash comes from a bcrypt system: store the
+// wrapped form, verify it at login, and replace it with a plain argon2id
+// hash when Verify asks for a rehash.
+func ExampleHasher_WrapBcrypt() {
+	ctx := context.Background()
+	// While imported hashes remain, every login pays the same bcrypt.
+	h, err := password.New(password.Config{ImportedBcryptCost: 10})
+	if err != nil {
+		panic(err)
+	}
+	// The legacy system's hash of "hunter2 but longer", bcrypt cost 10.
+	const legacy = "$2a$10$i4QxWXVeDV6nxA8zwfDqTeLjapBoNUa44YVOPjhxG9EjjT6a4STYK"
+	stored, err := h.WrapBcrypt(ctx, legacy) // at import; the bcrypt hash is not kept
+	if err != nil {
+		panic(err)
+	}
+	ok, needsRehash, err := h.Verify(ctx, "hunter2 but longer", stored)
+	fmt.Println(ok, needsRehash, err)
+	if ok && needsRehash {
+		stored, _ = h.Hash(ctx, "hunter2 but longer") // store this instead
+	}
+	ok, needsRehash, err = h.Verify(ctx, "hunter2 but longer", stored)
+	fmt.Println(ok, needsRehash, err)
+	// Output:
+	// true true <nil>
+	// true false <nil>
+}

@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,8 +11,8 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
-	"github.com/alexedwards/argon2id"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
@@ -27,6 +28,9 @@ const (
 	DefaultKeyLength   = 32
 	// DefaultMaxBcryptCost is the default [Config.MaxBcryptCost].
 	DefaultMaxBcryptCost = 14
+	// DefaultMaxWait is the default [Config.MaxWait]: about forty argon2id
+	// computations at the default parameters.
+	DefaultMaxWait = time.Second
 )
 
 // Params are argon2id parameters (RFC 9106 §3.1). Memory is in KiB.
@@ -62,18 +66,35 @@ type Config struct {
 
 	// MaxMemoryKiB is the largest m accepted when decoding a stored hash
 	// (default 256 MiB). Hashes above it fail with ErrInvalidHash instead of
-	// allocating (SECURITY.md S16). It must be at least Params.Memory.
+	// allocating. It must be at least Params.Memory.
 	MaxMemoryKiB uint32
 
 	// MaxBcryptCost is the largest bcrypt cost accepted when verifying an
 	// imported bcrypt hash (default 14; 4 to 31).
 	MaxBcryptCost int
 
+	// ImportedBcryptCost is the bcrypt cost of imported hashes (plain or
+	// wrapped by [Hasher.WrapBcrypt]) still in the user store, 0 when there
+	// are none (the default). When set, every verification that does not
+	// already compute bcrypt (native argon2id accounts and
+	// [Hasher.VerifyDummy] for unknown logins) also computes one bcrypt at
+	// this cost and discards it, so the time of a failed login does not
+	// tell imported accounts from the others. That adds bcrypt's cost to
+	// every login: set it back to 0 once the imported hashes have been
+	// replaced at their owners' logins. 4 to MaxBcryptCost.
+	ImportedBcryptCost int
+
 	// MaxConcurrent caps the hashes computed at once by this Hasher
 	// (default 2×GOMAXPROCS at New). Callers beyond the cap wait until a
-	// slot frees or their context ends (then ErrBusy). Hashing memory is
-	// therefore bounded by MaxConcurrent × m (SECURITY.md S15).
+	// slot frees, their context ends or MaxWait passes (then ErrBusy).
+	// Hashing memory is therefore bounded by MaxConcurrent × m.
 	MaxConcurrent int
+
+	// MaxWait is the longest a call waits for a hashing slot when all
+	// MaxConcurrent are taken (default [DefaultMaxWait]); then it fails
+	// with [ErrBusy], which a server answers with 503 and Retry-After, so
+	// a burst of logins cannot queue everyone else's behind it.
+	MaxWait time.Duration
 
 	// Peppers enables peppering. Peppers[0] is used for new hashes; the
 	// others still verify existing hashes, which then report needsRehash,
@@ -97,34 +118,47 @@ type Config struct {
 }
 
 // Hasher hashes and verifies passwords with argon2id and verifies imported
-// bcrypt hashes. New hashes are made by github.com/alexedwards/argon2id.
-// Verification parses the stored hash once, with bounds, and runs
-// golang.org/x/crypto/argon2 on exactly the decoded values, so the checked
-// bounds are the ones argon2 runs with and no allocation is spent on a
-// second parse. It is safe for concurrent use.
+// bcrypt hashes, plain or wrapped. Verification parses the stored hash once,
+// with bounds, and runs golang.org/x/crypto/argon2 on exactly the decoded
+// values, so the checked bounds are the ones argon2 runs with. It is safe
+// for concurrent use.
 type Hasher struct {
 	params        Params
 	maxMemKiB     uint32
 	maxBcryptCost int
+	importedCost  int
 	sem           chan struct{}
+	maxWait       time.Duration
 	nfkc          bool
 	// peppers maps the base64 keyid as written in hashes to the key.
 	peppers   map[string][]byte
 	curKeyID  string // base64 keyid of Peppers[0], "" when unpeppered
 	curPepper []byte
 	dummy     string // a hash at the current params that matches nothing
-
-	// hook, when set by tests in this package, observes each hash
-	// computation inside the concurrency slot: start=true before, false after.
-	hook func(e hashEvent)
 }
 
-// hashEvent is what the test hook sees.
-type hashEvent struct {
-	start  bool
-	bcrypt bool
-	params Params // argon2id params (zero for bcrypt)
+// kdf computes the hash functions a Hasher runs inside a hashing slot.
+// The exported methods always pass stdKDF; this package's tests pass a
+// wrapper that counts and can block the computations.
+type kdf interface {
+	argon2id(in, salt []byte, p Params) []byte
+	// bcrypt returns bcrypt's 23-byte output for pw under cost and the
+	// 16-byte salt.
+	bcrypt(pw []byte, cost int, salt []byte) []byte
+	// bcryptCompare is bcrypt.CompareHashAndPassword.
+	bcryptCompare(hash, pw []byte) error
 }
+
+// stdKDF is the kdf of production: x/crypto's argon2 and bcrypt.
+type stdKDF struct{}
+
+func (stdKDF) argon2id(in, salt []byte, p Params) []byte {
+	return argon2.IDKey(in, salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+}
+
+func (stdKDF) bcrypt(pw []byte, cost int, salt []byte) []byte { return bcryptRaw(pw, cost, salt) }
+
+func (stdKDF) bcryptCompare(hash, pw []byte) error { return bcrypt.CompareHashAndPassword(hash, pw) }
 
 // New returns a Hasher for cfg, or an error if cfg is invalid.
 func New(cfg Config) (*Hasher, error) {
@@ -171,6 +205,9 @@ func New(cfg Config) (*Hasher, error) {
 	if bc < bcrypt.MinCost || bc > bcrypt.MaxCost {
 		return nil, fmt.Errorf("password: MaxBcryptCost %d outside [%d, %d]", bc, bcrypt.MinCost, bcrypt.MaxCost)
 	}
+	if ic := cfg.ImportedBcryptCost; ic != 0 && (ic < bcrypt.MinCost || ic > bc) {
+		return nil, fmt.Errorf("password: ImportedBcryptCost %d outside [%d, MaxBcryptCost %d]", ic, bcrypt.MinCost, bc)
+	}
 	n := cfg.MaxConcurrent
 	if n == 0 {
 		n = 2 * runtime.GOMAXPROCS(0)
@@ -178,11 +215,20 @@ func New(cfg Config) (*Hasher, error) {
 	if n < 0 {
 		return nil, errors.New("password: negative MaxConcurrent")
 	}
+	wait := cfg.MaxWait
+	if wait == 0 {
+		wait = DefaultMaxWait
+	}
+	if wait < 0 {
+		return nil, errors.New("password: negative MaxWait")
+	}
 	h := &Hasher{
 		params:        p,
 		maxMemKiB:     maxMem,
 		maxBcryptCost: bc,
+		importedCost:  cfg.ImportedBcryptCost,
 		sem:           make(chan struct{}, n),
+		maxWait:       wait,
 		nfkc:          cfg.NormalizeNFKC,
 	}
 	for i, pp := range cfg.Peppers {
@@ -248,19 +294,36 @@ func (h *Hasher) encode(salt, key []byte) string {
 
 // input returns what argon2id hashes for pw: optionally NFKC-normalized,
 // then optionally HMAC-SHA256 under the pepper.
-func (h *Hasher) input(pw string, pepper []byte) string {
+func (h *Hasher) input(pw string, pepper []byte) []byte {
 	if h.nfkc {
 		pw = norm.NFKC.String(pw)
 	}
-	if pepper == nil {
-		return pw
-	}
-	m := hmac.New(sha256.New, pepper)
-	m.Write([]byte(pw))
-	return string(m.Sum(nil))
+	return mix([]byte(pw), pepper)
 }
 
-// acquire takes a hashing slot, waiting until one frees or ctx ends.
+// mix returns in, or HMAC-SHA256(pepper, in) when pepper is set.
+func mix(in, pepper []byte) []byte {
+	if pepper == nil {
+		return in
+	}
+	m := hmac.New(sha256.New, pepper)
+	m.Write(in)
+	return m.Sum(nil)
+}
+
+// pepperFor returns the pepper of a hash's keyid ("" for none).
+func (h *Hasher) pepperFor(keyID string) ([]byte, error) {
+	if keyID == "" {
+		return nil, nil
+	}
+	if p, ok := h.peppers[keyID]; ok {
+		return p, nil
+	}
+	return nil, ErrUnknownPepper
+}
+
+// acquire takes a hashing slot, waiting until one frees, ctx ends or
+// MaxWait passes.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("password: %w", err)
@@ -270,11 +333,15 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
 	select {
 	case h.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	case <-t.C:
+		return fmt.Errorf("%w: no hashing slot free within %v", ErrBusy, h.maxWait)
 	}
 }
 
@@ -286,126 +353,118 @@ func (h *Hasher) release() { <-h.sem }
 // 6.2.8); see [Config.NormalizeNFKC]. Without a pepper the result is
 // compatible with alexedwards/argon2id and the argon2 reference CLI.
 //
-// Hash waits for a slot under [Config.MaxConcurrent]; if ctx ends first it
-// returns an error wrapping [ErrBusy] and ctx.Err(). It does not apply a
-// [Policy]: check new passwords with one first.
+// Hash waits for a slot under [Config.MaxConcurrent]; if ctx ends or
+// [Config.MaxWait] passes first it returns an error wrapping [ErrBusy]
+// (and ctx.Err() when ctx ended). It does not apply a [Policy]: check new
+// passwords with one first.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
-	in := h.input(pw, h.curPepper)
-	p := h.params
+	return h.hashInput(ctx, stdKDF{}, h.input(pw, h.curPepper))
+}
+
+// hashInput hashes the prepared argon2id input at the current parameters
+// and encodes it with the current pepper id.
+func (h *Hasher) hashInput(ctx context.Context, k kdf, in []byte) (string, error) {
+	salt := make([]byte, h.params.SaltLength)
+	rand.Read(salt) // never returns an error (crypto/rand)
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	if h.hook != nil {
-		h.hook(hashEvent{start: true, params: p})
-	}
-	enc, err := argon2id.CreateHash(in, &argon2id.Params{
-		Memory: p.Memory, Iterations: p.Iterations, Parallelism: p.Parallelism,
-		SaltLength: p.SaltLength, KeyLength: p.KeyLength,
-	})
-	if h.hook != nil {
-		h.hook(hashEvent{start: false, params: p})
-	}
+	key := k.argon2id(in, salt, h.params)
 	h.release()
-	if err != nil {
-		return "", fmt.Errorf("password: hashing: %w", err)
-	}
-	if h.curKeyID == "" {
-		return enc, nil
-	}
-	prefix := h.paramPrefix(p)
-	if !strings.HasPrefix(enc, prefix+"$") {
-		return "", errors.New("password: unexpected argon2id encoding")
-	}
-	return prefix + ",keyid=" + h.curKeyID + enc[len(prefix):], nil
+	return h.encode(salt, key), nil
 }
 
 // Verify reports whether pw matches the stored hash encoded, and whether
 // the hash should be replaced by Hash(pw) after a successful login.
 //
 // Supported formats: argon2id PHC strings (v=19, any parameters within the
-// decoding bounds, optionally peppered) and bcrypt ($2a$, $2b$, $2y$),
-// which is verify-only for migration. needsRehash is true only when ok is
-// true and the hash is bcrypt, or its argon2id parameters, salt or key
-// length or pepper key id differ from the current ones.
+// decoding bounds, optionally peppered), bcrypt ($2a$, $2b$, $2y$) and
+// bcrypt wrapped by [Hasher.WrapBcrypt]; the bcrypt forms are verify-only,
+// for migration. needsRehash is true only when ok is true and the hash is
+// bcrypt-based, or its argon2id parameters, salt or key length or pepper
+// key id differ from the current ones.
+//
+// Every path computes exactly one argon2id at the current parameters for a
+// current hash (a plain bcrypt hash adds one that it discards), plus one
+// bcrypt when the hash is bcrypt-based or [Config.ImportedBcryptCost] is
+// set, so a wrong password costs the same whatever kind of account it is
+// tried on.
 //
 // A wrong password gives ok=false and err=nil. err is non-nil when the
-// stored hash is unusable (ErrInvalidHash, ErrUnknownPepper), or when ctx
-// ended before a hashing slot was free (ErrBusy). Bounds are checked before
-// any hashing, so a hostile stored hash cannot panic or exhaust memory
-// (SECURITY.md S16). A password longer than 72 bytes never matches a bcrypt
-// hash, because bcrypt would silently truncate it (SECURITY.md S17).
+// stored hash is unusable (ErrInvalidHash, ErrUnknownPepper), or when no
+// hashing slot was free before ctx ended or MaxWait passed (ErrBusy).
+// Bounds are checked before any hashing, so a hostile stored hash cannot
+// panic or exhaust memory. A password longer than 72 bytes never matches a
+// bcrypt-based hash, because bcrypt would silently truncate it.
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error) {
-	if strings.HasPrefix(encoded, "$argon2id$") {
-		return h.verifyArgon2id(ctx, pw, encoded)
-	}
-	if isBcrypt(encoded) {
-		return h.verifyBcrypt(ctx, pw, encoded)
+	return h.verify(ctx, stdKDF{}, pw, encoded)
+}
+
+func (h *Hasher) verify(ctx context.Context, k kdf, pw, encoded string) (bool, bool, error) {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		return h.verifyArgon2id(ctx, k, pw, encoded)
+	case isBcrypt(encoded):
+		return h.verifyBcrypt(ctx, k, pw, encoded)
+	case strings.HasPrefix(encoded, wrappedPrefix):
+		return h.verifyWrapped(ctx, k, pw, encoded)
 	}
 	return false, false, fmt.Errorf("%w: unsupported format", ErrInvalidHash)
 }
 
-func (h *Hasher) verifyArgon2id(ctx context.Context, pw, encoded string) (bool, bool, error) {
+func (h *Hasher) verifyArgon2id(ctx context.Context, k kdf, pw, encoded string) (bool, bool, error) {
 	d, err := decodeArgon2id(encoded, h.maxMemKiB)
 	if err != nil {
 		return false, false, err
 	}
-	var pepper []byte
-	if d.keyID != "" {
-		var ok bool
-		if pepper, ok = h.peppers[d.keyID]; !ok {
-			return false, false, ErrUnknownPepper
-		}
+	pepper, err := h.pepperFor(d.keyID)
+	if err != nil {
+		return false, false, err
 	}
-	var buf [MaxSaltLength + MaxKeyLength]byte
-	salt := appendBase64(buf[:0], d.salt)
-	key := appendBase64(salt[len(salt):], d.key) // shares buf, no allocation
 	in := h.input(pw, pepper)
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	if h.hook != nil {
-		h.hook(hashEvent{start: true, params: d.params})
-	}
+	h.equalize(k, pw)
 	p := d.params
-	got := argon2.IDKey([]byte(in), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
-	if h.hook != nil {
-		h.hook(hashEvent{start: false, params: d.params})
-	}
+	got := k.argon2id(in, d.salt(), p)
 	h.release()
-	if subtle.ConstantTimeCompare(got, key) != 1 {
+	if subtle.ConstantTimeCompare(got, d.key()) != 1 {
 		return false, false, nil
 	}
 	return true, p != h.params || d.keyID != h.curKeyID, nil
+}
+
+// equalize spends the bcrypt of [Config.ImportedBcryptCost] on a path that
+// computes no bcrypt of its own.
+func (h *Hasher) equalize(k kdf, pw string) {
+	if h.importedCost != 0 {
+		var salt [16]byte
+		k.bcrypt([]byte(pw), h.importedCost, salt[:])
+	}
 }
 
 func isBcrypt(s string) bool {
 	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
 }
 
-func (h *Hasher) verifyBcrypt(ctx context.Context, pw, encoded string) (bool, bool, error) {
-	hash := []byte(encoded)
-	cost, err := bcrypt.Cost(hash)
-	if err != nil || len(hash) != 60 {
-		return false, false, fmt.Errorf("%w: malformed bcrypt hash", ErrInvalidHash)
+func (h *Hasher) verifyBcrypt(ctx context.Context, k kdf, pw, encoded string) (bool, bool, error) {
+	if _, _, _, err := h.bcryptParts(encoded); err != nil {
+		return false, false, err
 	}
-	if cost > h.maxBcryptCost {
-		return false, false, fmt.Errorf("%w: bcrypt cost %d above %d", ErrInvalidHash, cost, h.maxBcryptCost)
-	}
+	in := h.input(pw, h.curPepper)
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	if h.hook != nil {
-		h.hook(hashEvent{start: true, bcrypt: true})
-	}
 	// For passwords over 72 bytes bcrypt compares only the first 72; the
 	// comparison still runs (same timing) but its result is ignored below.
-	err = bcrypt.CompareHashAndPassword(hash, []byte(pw))
-	if h.hook != nil {
-		h.hook(hashEvent{start: false, bcrypt: true})
-	}
+	err := k.bcryptCompare([]byte(encoded), []byte(pw))
+	// The argon2id every other path computes, discarded.
+	var salt [MaxSaltLength]byte
+	k.argon2id(in, salt[:h.params.SaltLength], h.params)
 	h.release()
 	if len(pw) > 72 {
-		return false, false, nil // S17: never match on a truncated password
+		return false, false, nil // never match on a truncated password
 	}
 	switch {
 	case err == nil:
@@ -420,10 +479,14 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, pw, encoded string) (bool, bo
 // VerifyDummy performs the same work as a failed [Hasher.Verify] against a
 // hash at the current parameters and pepper, and discards the result. Call
 // it when the login name is unknown so that unknown users and wrong
-// passwords take the same time (ASVS 6.3.8; SECURITY.md S11). It returns
-// only the errors Verify would return for a real user at this point
-// (ErrBusy or the context's error); treat them the same way.
+// passwords take the same time (ASVS 6.3.8). It returns only the errors
+// Verify would return for a real user at this point (ErrBusy or the
+// context's error); treat them the same way.
 func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
-	_, _, err := h.verifyArgon2id(ctx, pw, h.dummy)
+	return h.verifyDummy(ctx, stdKDF{}, pw)
+}
+
+func (h *Hasher) verifyDummy(ctx context.Context, k kdf, pw string) error {
+	_, _, err := h.verifyArgon2id(ctx, k, pw, h.dummy)
 	return err
 }

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 	"golang.org/x/crypto/bcrypt"
@@ -33,30 +35,6 @@ func newTiny(t testing.TB, cfg Config) *Hasher {
 		t.Fatal(err)
 	}
 	return h
-}
-
-// counter installs a hook counting hash computations.
-type counter struct {
-	mu     sync.Mutex
-	starts []hashEvent
-}
-
-func (c *counter) install(h *Hasher) {
-	h.hook = func(e hashEvent) {
-		if e.start {
-			c.mu.Lock()
-			c.starts = append(c.starts, e)
-			c.mu.Unlock()
-		}
-	}
-}
-
-func (c *counter) take() []hashEvent {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.starts
-	c.starts = nil
-	return s
 }
 
 func TestNewDefaults(t *testing.T) {
@@ -104,6 +82,9 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"bcrypt_cost_high", Config{MaxBcryptCost: 32}},
 		{"bcrypt_cost_low", Config{MaxBcryptCost: 3}},
 		{"negative_concurrency", Config{MaxConcurrent: -1}},
+		{"negative_max_wait", Config{MaxWait: -1}},
+		{"imported_bcrypt_cost_low", Config{ImportedBcryptCost: 3}},
+		{"imported_bcrypt_cost_above_max", Config{ImportedBcryptCost: 12, MaxBcryptCost: 11}},
 		{"pepper_short_key", Config{Peppers: []Pepper{{ID: "k1", Key: make([]byte, 31)}}}},
 		{"pepper_empty_id", Config{Peppers: []Pepper{{ID: "", Key: key}}}},
 		{"pepper_long_id", Config{Peppers: []Pepper{{ID: "123456789", Key: key}}}},
@@ -234,7 +215,7 @@ func TestVerifyImported(t *testing.T) {
 	}
 }
 
-// TestVerifyInvalidHash is S16: hostile stored hashes fail with
+// TestVerifyInvalidHash : hostile stored hashes fail with
 // ErrInvalidHash before any argon2 computation, never with a panic or a
 // huge allocation.
 func TestVerifyInvalidHash(t *testing.T) {
@@ -244,39 +225,39 @@ func TestVerifyInvalidHash(t *testing.T) {
 	tests := []struct {
 		name, hash string
 	}{
-		{"S16_m_max_uint32", mk("m=4294967295,t=1,p=1")},
-		{"S16_m_overflow", mk("m=99999999999,t=1,p=1")},
-		{"S16_m_above_ceiling", mk("m=262145,t=1,p=1")},
-		{"S16_m_zero", mk("m=0,t=1,p=1")},
-		{"S16_m_below_8p", mk("m=15,t=1,p=2")},
-		{"S16_t_zero", mk("m=64,t=0,p=1")},
-		{"S16_p_zero", mk("m=64,t=1,p=0")},
-		{"S16_t_17", mk("m=64,t=17,p=1")},
-		{"S16_p_17", mk("m=256,t=1,p=17")},
-		{"S16_p_256", mk("m=4096,t=1,p=256")},
-		{"S16_t_huge", mk("m=64,t=4294967295,p=1")},
-		{"S16_negative", mk("m=64,t=-1,p=1")},
-		{"S16_plus_sign", mk("m=+64,t=1,p=1")},
-		{"S16_leading_zero", mk("m=064,t=1,p=1")},
-		{"S16_underscore", mk("m=6_4,t=1,p=1")},
-		{"S16_order", mk("t=1,m=64,p=1")},
-		{"S16_missing_p", mk("m=64,t=1")},
-		{"S16_unknown_param", mk("m=64,t=1,p=1,x=1")},
-		{"S16_trailing_comma", mk("m=64,t=1,p=1,")},
-		{"S16_empty_keyid", mk("m=64,t=1,p=1,keyid=")},
-		{"S16_long_keyid", mk("m=64,t=1,p=1,keyid=MTIzNDU2Nzg5")},
-		{"S16_salt_short", "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$" + key},
-		{"S16_salt_empty", "$argon2id$v=19$m=64,t=1,p=1$$" + key},
-		{"S16_salt_long", "$argon2id$v=19$m=64,t=1,p=1$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65)) + "$" + key},
-		{"S16_salt_bad_base64", "$argon2id$v=19$m=64,t=1,p=1$!!!!!!!!!!!!!!!!!!!!!!$" + key},
-		{"S16_salt_padded", "$argon2id$v=19$m=64,t=1,p=1$" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")) + "$" + key},
-		{"S16_salt_noncanonical", "$argon2id$v=19$m=64,t=1,p=1$" + salt[:len(salt)-1] + "x$" + key},
-		{"S16_key_short", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 15))},
-		{"S16_key_long", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65))},
-		{"S16_key_missing", "$argon2id$v=19$m=64,t=1,p=1$" + salt},
-		{"S16_extra_field", mk("m=64,t=1,p=1") + "$x"},
-		{"S16_version_16", "$argon2id$v=16$m=64,t=1,p=1$" + salt + "$" + key},
-		{"S16_no_version", "$argon2id$m=64,t=1,p=1$" + salt + "$" + key},
+		{"m_max_uint32", mk("m=4294967295,t=1,p=1")},
+		{"m_overflow", mk("m=99999999999,t=1,p=1")},
+		{"m_above_ceiling", mk("m=262145,t=1,p=1")},
+		{"m_zero", mk("m=0,t=1,p=1")},
+		{"m_below_8p", mk("m=15,t=1,p=2")},
+		{"t_zero", mk("m=64,t=0,p=1")},
+		{"p_zero", mk("m=64,t=1,p=0")},
+		{"t_17", mk("m=64,t=17,p=1")},
+		{"p_17", mk("m=256,t=1,p=17")},
+		{"p_256", mk("m=4096,t=1,p=256")},
+		{"t_huge", mk("m=64,t=4294967295,p=1")},
+		{"negative", mk("m=64,t=-1,p=1")},
+		{"plus_sign", mk("m=+64,t=1,p=1")},
+		{"leading_zero", mk("m=064,t=1,p=1")},
+		{"underscore", mk("m=6_4,t=1,p=1")},
+		{"order", mk("t=1,m=64,p=1")},
+		{"missing_p", mk("m=64,t=1")},
+		{"unknown_param", mk("m=64,t=1,p=1,x=1")},
+		{"trailing_comma", mk("m=64,t=1,p=1,")},
+		{"empty_keyid", mk("m=64,t=1,p=1,keyid=")},
+		{"long_keyid", mk("m=64,t=1,p=1,keyid=MTIzNDU2Nzg5")},
+		{"salt_short", "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$" + key},
+		{"salt_empty", "$argon2id$v=19$m=64,t=1,p=1$$" + key},
+		{"salt_long", "$argon2id$v=19$m=64,t=1,p=1$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65)) + "$" + key},
+		{"salt_bad_base64", "$argon2id$v=19$m=64,t=1,p=1$!!!!!!!!!!!!!!!!!!!!!!$" + key},
+		{"salt_padded", "$argon2id$v=19$m=64,t=1,p=1$" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")) + "$" + key},
+		{"salt_noncanonical", "$argon2id$v=19$m=64,t=1,p=1$" + salt[:len(salt)-1] + "x$" + key},
+		{"key_short", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 15))},
+		{"key_long", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + base64.RawStdEncoding.EncodeToString(make([]byte, 65))},
+		{"key_missing", "$argon2id$v=19$m=64,t=1,p=1$" + salt},
+		{"extra_field", mk("m=64,t=1,p=1") + "$x"},
+		{"version_16", "$argon2id$v=16$m=64,t=1,p=1$" + salt + "$" + key},
+		{"no_version", "$argon2id$m=64,t=1,p=1$" + salt + "$" + key},
 		{"argon2i", "$argon2i$v=19$m=64,t=1,p=1$" + salt + "$" + key},
 		{"empty", ""},
 		{"garbage", "not a hash"},
@@ -285,13 +266,21 @@ func TestVerifyInvalidHash(t *testing.T) {
 		{"bcrypt_2x", "$2x$04$" + strings.Repeat("a", 53)},
 		{"bcrypt_cost_15", mustBcrypt(t, "x", 4, "$2a$15$")},
 		{"bcrypt_cost_31", mustBcrypt(t, "x", 4, "$2a$31$")},
+		{"wrapped_short", wrappedPrefix + "04$abc"},
+		{"wrapped_cost_15", wrappedPrefix + "15$" + strings.Repeat("a", 22) + mk("m=64,t=1,p=1")},
+		{"wrapped_cost_03", wrappedPrefix + "03$" + strings.Repeat("a", 22) + mk("m=64,t=1,p=1")},
+		{"wrapped_cost_sign", wrappedPrefix + "+4$" + strings.Repeat("a", 22) + mk("m=64,t=1,p=1")},
+		{"wrapped_bad_salt", wrappedPrefix + "04$" + strings.Repeat("!", 22) + mk("m=64,t=1,p=1")},
+		{"wrapped_m_above_ceiling", wrappedPrefix + "04$" + strings.Repeat("a", 22) + mk("m=262145,t=1,p=1")},
+		{"wrapped_t_zero", wrappedPrefix + "04$" + strings.Repeat("a", 22) + mk("m=64,t=0,p=1")},
+		{"wrapped_no_inner", wrappedPrefix + "04$" + strings.Repeat("a", 22)},
+		{"wrapped_bcrypt_inner", wrappedPrefix + "04$" + strings.Repeat("a", 22) + mustBcrypt(t, "x", 4, "$2a$04$")},
 	}
 	h := newTiny(t, Config{})
-	var c counter
-	c.install(h)
+	var c probe
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, rehash, err := h.Verify(t.Context(), "password", tt.hash)
+			ok, rehash, err := h.verify(t.Context(), &c, "password", tt.hash)
 			if !errors.Is(err, ErrInvalidHash) || ok || rehash {
 				t.Fatalf("Verify(%q) = %v, %v, %v; want ErrInvalidHash", tt.hash, ok, rehash, err)
 			}
@@ -313,7 +302,7 @@ func mustBcrypt(t testing.TB, pw string, cost int, prefix string) string {
 	return prefix + string(b[7:])
 }
 
-// TestBcrypt is S17 plus the bcrypt migration rules.
+// TestBcrypt covers the 72-byte truncation and the bcrypt migration rules.
 func TestBcrypt(t *testing.T) {
 	ctx := t.Context()
 	h := newTiny(t, Config{})
@@ -328,7 +317,7 @@ func TestBcrypt(t *testing.T) {
 	hash2a := string(b)
 	// The dependency really does truncate: this is what the wrapper guards.
 	if err := bcrypt.CompareHashAndPassword(b, []byte(p72+"EXTRA")); err != nil {
-		t.Fatalf("x/crypto/bcrypt no longer truncates (%v); revisit S17 handling", err)
+		t.Fatalf("x/crypto/bcrypt no longer truncates (%v); revisit the 72-byte handling", err)
 	}
 	tests := []struct {
 		name       string
@@ -338,22 +327,23 @@ func TestBcrypt(t *testing.T) {
 		{"2a_match_needs_rehash", p72, hash2a, true, true},
 		{"2b_match", p72, "$2b$" + hash2a[4:], true, true},
 		{"2y_match", p72, "$2y$" + hash2a[4:], true, true},
-		{"S17_72_plus_extra", p72 + "EXTRA", hash2a, false, false},
-		{"S17_73_bytes", p72 + "!", hash2a, false, false},
+		{"72_plus_extra", p72 + "EXTRA", hash2a, false, false},
+		{"73_bytes", p72 + "!", hash2a, false, false},
 		{"wrong", "0123456789ab", hash2a, false, false},
 		{"truncated", p72[:71], hash2a, false, false},
 	}
-	var c counter
-	c.install(h)
+	var c probe
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, rehash, err := h.Verify(ctx, tt.pw, tt.hash)
+			ok, rehash, err := h.verify(ctx, &c, tt.pw, tt.hash)
 			if err != nil || ok != tt.ok || rehash != tt.rehash {
 				t.Fatalf("Verify = %v, %v, %v; want %v, %v, nil", ok, rehash, err, tt.ok, tt.rehash)
 			}
-			// Every path, including the >72-byte one, does the same work.
-			if ev := c.take(); len(ev) != 1 || !ev[0].bcrypt {
-				t.Fatalf("hash computations = %+v, want one bcrypt", ev)
+			// Every path, including the >72-byte one, does the same work:
+			// the bcrypt and the argon2id that every other path computes.
+			want := []hashEvent{{bcrypt: true, cost: bcrypt.MinCost}, {params: h.Params()}}
+			if ev := c.take(); !slices.Equal(ev, want) {
+				t.Fatalf("hash computations = %+v, want %+v", ev, want)
 			}
 		})
 	}
@@ -368,17 +358,15 @@ func TestBcrypt(t *testing.T) {
 	}
 }
 
-// TestConcurrencyCap is S15: however many goroutines hash at once, the
+// TestConcurrencyCap: however many goroutines hash at once, the
 // number of computations in flight never exceeds MaxConcurrent.
 func TestConcurrencyCap(t *testing.T) {
 	const limit = 3
 	h := newTiny(t, Config{MaxConcurrent: limit})
 	var inflight, peak, total atomic.Int64
-	h.hook = func(e hashEvent) {
-		if !e.start {
-			inflight.Add(-1)
-			return
-		}
+	var c probe
+	c.end = func(hashEvent) { inflight.Add(-1) }
+	c.start = func(hashEvent) {
 		total.Add(1)
 		n := inflight.Add(1)
 		for {
@@ -399,26 +387,26 @@ func TestConcurrencyCap(t *testing.T) {
 		wg.Go(func() {
 			for j := range each {
 				if (i+j)%2 == 0 {
-					if _, _, err := h.Verify(t.Context(), "pw", enc); err != nil {
+					if _, _, err := h.verify(t.Context(), &c, "pw", enc); err != nil {
 						t.Error(err)
 					}
-				} else if err := h.VerifyDummy(t.Context(), "pw"); err != nil {
+				} else if err := h.verifyDummy(t.Context(), &c, "pw"); err != nil {
 					t.Error(err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if got := total.Load(); got != 1+goroutines*each {
-		t.Fatalf("total computations = %d, want %d", got, 1+goroutines*each)
+	if got := total.Load(); got != goroutines*each {
+		t.Fatalf("total computations = %d, want %d", got, goroutines*each)
 	}
 	if p := peak.Load(); p > limit || p < 1 {
-		t.Fatalf("S15: peak in flight = %d, cap %d", p, limit)
+		t.Fatalf("peak in flight = %d, cap %d", p, limit)
 	}
 	t.Logf("peak in flight %d (cap %d); hashing memory bound = cap × m = %d KiB", peak.Load(), limit, limit*tiny.Memory)
 }
 
-// TestBusy is S15's waiting side: with every slot held, a caller waits,
+// TestBusy is the waiting side of the hashing cap: with every slot held, a caller waits,
 // gets ErrBusy (wrapping the context's error) when its context ends, and
 // never starts a computation.
 func TestBusy(t *testing.T) {
@@ -433,11 +421,9 @@ func TestBusy(t *testing.T) {
 	t.Cleanup(func() { openGate.Do(func() { close(gate) }) })
 	holding := make(chan struct{}, limit)
 	var inflight, over atomic.Int64
-	h.hook = func(e hashEvent) {
-		if !e.start {
-			inflight.Add(-1)
-			return
-		}
+	var blocking probe
+	blocking.end = func(hashEvent) { inflight.Add(-1) }
+	blocking.start = func(hashEvent) {
 		if inflight.Add(1) > limit {
 			over.Add(1)
 			return // beyond the cap: do not block, let the test see it
@@ -448,7 +434,7 @@ func TestBusy(t *testing.T) {
 	var wg sync.WaitGroup
 	for range limit {
 		wg.Go(func() {
-			if _, _, err := h.Verify(context.Background(), "pw", enc); err != nil {
+			if _, _, err := h.verify(context.Background(), &blocking, "pw", enc); err != nil {
 				t.Error(err)
 			}
 		})
@@ -462,21 +448,21 @@ func TestBusy(t *testing.T) {
 	ctx := doneProbe{base, waiting}
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := h.Verify(ctx, "pw", enc)
+		_, _, err := h.verify(ctx, &blocking, "pw", enc)
 		done <- err
 	}()
 	hashDone := make(chan error, 1)
 	go func() {
-		_, err := h.Hash(ctx, "pw")
+		_, err := h.hashInput(ctx, &blocking, []byte("pw"))
 		hashDone <- err
 	}()
 	for range 2 { // both callers must reach the wait for a slot
 		select {
 		case <-waiting:
 		case err := <-done:
-			t.Fatalf("S15: Verify did not wait for a slot (err %v)", err)
+			t.Fatalf("Verify did not wait for a slot (err %v)", err)
 		case err := <-hashDone:
-			t.Fatalf("S15: Hash did not wait for a slot (err %v)", err)
+			t.Fatalf("Hash did not wait for a slot (err %v)", err)
 		}
 	}
 	cancel()
@@ -487,25 +473,98 @@ func TestBusy(t *testing.T) {
 		}
 	}
 	if n := over.Load(); n != 0 {
-		t.Errorf("S15: %d computations started beyond the cap", n)
+		t.Errorf("%d computations started beyond the cap", n)
 	}
 	openGate.Do(func() { close(gate) })
 	wg.Wait()
 
 	// A context that has already ended starts nothing and is not "busy".
-	var c counter
-	c.install(h)
+	var c probe
 	ended, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	_, _, err = h.Verify(ended, "pw", enc)
+	_, _, err = h.verify(ended, &c, "pw", enc)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrBusy) {
 		t.Errorf("cancelled ctx: err = %v", err)
 	}
-	if err := h.VerifyDummy(ended, "pw"); !errors.Is(err, context.Canceled) {
+	if err := h.verifyDummy(ended, &c, "pw"); !errors.Is(err, context.Canceled) {
 		t.Errorf("VerifyDummy, cancelled ctx: err = %v", err)
 	}
 	if n := len(c.take()); n != 0 {
 		t.Errorf("%d computations ran for a cancelled context", n)
+	}
+}
+
+// TestBusyAfterMaxWait: with every slot held by a computation that never
+// ends, a caller whose own context has no deadline gives up after MaxWait
+// with ErrBusy and starts nothing; a caller whose slot frees within MaxWait
+// proceeds.
+func TestBusyAfterMaxWait(t *testing.T) {
+	const limit = 1
+	h := newTiny(t, Config{MaxConcurrent: limit, MaxWait: time.Millisecond})
+	enc, err := h.Hash(t.Context(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	var openGate sync.Once
+	t.Cleanup(func() { openGate.Do(func() { close(gate) }) })
+	holding := make(chan struct{})
+	var blocking probe
+	blocking.start = func(hashEvent) {
+		holding <- struct{}{}
+		<-gate
+	}
+	held := make(chan error, 1)
+	go func() {
+		_, _, err := h.verify(context.Background(), &blocking, "pw", enc)
+		held <- err
+	}()
+	<-holding
+	var c probe
+	_, _, err = h.verify(context.Background(), &c, "pw", enc)
+	if !errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Verify with all slots held: err = %v, want ErrBusy from MaxWait", err)
+	}
+	if err := h.verifyDummy(context.Background(), &c, "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("VerifyDummy with all slots held: err = %v, want ErrBusy", err)
+	}
+	if _, err := h.hashInput(context.Background(), &c, []byte("pw")); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with all slots held: err = %v, want ErrBusy", err)
+	}
+	if ev := c.take(); len(ev) != 0 {
+		t.Fatalf("computations started without a slot: %+v", ev)
+	}
+	openGate.Do(func() { close(gate) })
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+
+	// A slot that frees while the caller waits is taken.
+	patient := newTiny(t, Config{MaxConcurrent: limit, MaxWait: time.Hour})
+	gate2 := make(chan struct{})
+	var b2 probe
+	b2.start = func(hashEvent) {
+		holding <- struct{}{}
+		<-gate2
+	}
+	go func() {
+		_, _, err := patient.verify(context.Background(), &b2, "pw", enc)
+		held <- err
+	}()
+	<-holding
+	waiting := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := patient.verify(doneProbe{context.Background(), waiting}, &c, "pw", enc)
+		done <- err
+	}()
+	<-waiting // blocked on the full semaphore
+	close(gate2)
+	if err := <-done; err != nil {
+		t.Fatalf("waiter: %v", err)
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -521,25 +580,24 @@ func (c doneProbe) Done() <-chan struct{} {
 	return c.Context.Done()
 }
 
-// TestEqualWork is S11: the unknown-user path (VerifyDummy) and the
+// TestEqualWork: the unknown-user path (VerifyDummy) and the
 // wrong-password path each run exactly one argon2id computation at the
 // current parameters, with and without a pepper. Timing itself is measured
-// in BenchmarkS11, never asserted here.
+// in BenchmarkLoginFailurePaths, never asserted here.
 func TestEqualWork(t *testing.T) {
 	for _, peppers := range [][]Pepper{nil, {{ID: "k1", Key: make([]byte, 32)}}} {
-		t.Run(fmt.Sprintf("S11_peppers_%d", len(peppers)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("peppers_%d", len(peppers)), func(t *testing.T) {
 			h := newTiny(t, Config{Params: Params{Memory: 128, Iterations: 2, Parallelism: 1}, Peppers: peppers})
 			enc, err := h.Hash(t.Context(), "right")
 			if err != nil {
 				t.Fatal(err)
 			}
-			var c counter
-			c.install(h)
-			if err := h.VerifyDummy(t.Context(), "guess"); err != nil {
+			var c probe
+			if err := h.verifyDummy(t.Context(), &c, "guess"); err != nil {
 				t.Fatal(err)
 			}
 			dummy := c.take()
-			ok, _, err := h.Verify(t.Context(), "guess", enc)
+			ok, _, err := h.verify(t.Context(), &c, "guess", enc)
 			if err != nil || ok {
 				t.Fatalf("wrong password: %v, %v", ok, err)
 			}
@@ -650,8 +708,8 @@ func TestNormalizeNFKC(t *testing.T) {
 	}
 }
 
-// TestV6Vectors runs SECURITY.md V6 argon2id vectors through Verify.
-func TestV6Vectors(t *testing.T) {
+// TestArgon2idVectors runs the argon2id test vectors through Verify.
+func TestArgon2idVectors(t *testing.T) {
 	f, err := os.Open("testdata/argon2id_v6.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -670,7 +728,7 @@ func TestV6Vectors(t *testing.T) {
 			t.Fatalf("bad vector line %q", line)
 		}
 		n++
-		t.Run("V6_"+fs[0], func(t *testing.T) {
+		t.Run("vector_"+fs[0], func(t *testing.T) {
 			pw, salt := fs[1], fs[2]
 			tt, _ := strconv.Atoi(fs[3])
 			m, _ := strconv.Atoi(fs[4])

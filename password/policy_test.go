@@ -44,32 +44,32 @@ func TestPolicy(t *testing.T) {
 		pw   string
 		want Rule
 	}{
-		{"S18_7_chars_reject", def, "kq7#vzm", RuleTooShort},
-		{"S18_8_chars_accept", def, "kq7#vzmp", ""},
-		{"S18_15_min_15_accept", single, "kq7#vzmpw2xl9ra", ""},
-		{"S18_15_min_14_chars_reject", single, "kq7#vzmpw2xl9r", RuleTooShort},
-		{"S18_64_accept", def, strings.Repeat("kq7#vzmp", 8), ""},
-		{"S18_256_accept", def, strings.Repeat("kq7#vzmp", 32), ""},
-		{"S18_257_reject", def, strings.Repeat("kq7#vzmp", 32) + "x", RuleTooLong},
+		{"7_chars_reject", def, "kq7#vzm", RuleTooShort},
+		{"8_chars_accept", def, "kq7#vzmp", ""},
+		{"15_min_15_accept", single, "kq7#vzmpw2xl9ra", ""},
+		{"15_min_14_chars_reject", single, "kq7#vzmpw2xl9r", RuleTooShort},
+		{"64_accept", def, strings.Repeat("kq7#vzmp", 8), ""},
+		{"256_accept", def, strings.Repeat("kq7#vzmp", 32), ""},
+		{"257_reject", def, strings.Repeat("kq7#vzmp", 32) + "x", RuleTooLong},
 		// Unicode is counted in code points after NFKC, not bytes.
-		{"S18_unicode_7_emoji_reject", def, strings.Repeat("\U0001F511", 7), RuleTooShort},
-		{"S18_unicode_8_emoji_accept", def, "\U0001F511\U0001F512\U0001F513\U0001F510\U0001F5DD\U0001F6AA\U0001F3E0\U0001F4A1", ""},
-		{"S18_unicode_decomposed_7_reject", def, strings.Repeat("u\u0308", 4) + strings.Repeat("o\u0308", 3), RuleTooShort},
-		{"S18_unicode_composed_8_accept", def, "\u00fcber\u00e4pf\u00f6", ""},
-		{"S18_unicode_ligature_expands_accept", def, "\ufb01\ufb02\ufb01\ufb02", ""}, // "fiflfifl": 4 code points, 8 after NFKC
-		{"S18_cjk_8_accept", def, "\u6b63\u3057\u3044\u99ac\u96fb\u6c60\u7b46\u91d8", ""},
+		{"unicode_7_emoji_reject", def, strings.Repeat("\U0001F511", 7), RuleTooShort},
+		{"unicode_8_emoji_accept", def, "\U0001F511\U0001F512\U0001F513\U0001F510\U0001F5DD\U0001F6AA\U0001F3E0\U0001F4A1", ""},
+		{"unicode_decomposed_7_reject", def, strings.Repeat("u\u0308", 4) + strings.Repeat("o\u0308", 3), RuleTooShort},
+		{"unicode_composed_8_accept", def, "\u00fcber\u00e4pf\u00f6", ""},
+		{"unicode_ligature_expands_accept", def, "\ufb01\ufb02\ufb01\ufb02", ""}, // "fiflfifl": 4 code points, 8 after NFKC
+		{"cjk_8_accept", def, "\u6b63\u3057\u3044\u99ac\u96fb\u6c60\u7b46\u91d8", ""},
 		// No composition rules by default (ASVS 6.2.5).
 		{"no_composition_lower_only", def, "correcthorsebatterystaple", ""},
 		{"no_composition_digits_only", def, "40298371652", ""},
 		// Blocklist, case-insensitive after NFKC (ASVS 6.2.4).
-		{"S18_blocklist_password", def, "password", RuleCommon},
-		{"S18_blocklist_upper", def, "PASSWORD", RuleCommon},
-		{"S18_blocklist_mixed", def, "PaSsWoRd", RuleCommon},
-		{"S18_blocklist_fullwidth", def, "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44", RuleCommon},
-		{"S18_blocklist_iloveyou", def, "iloveyou", RuleCommon},
-		{"S18_blocklist_trustno1", def, "TrustNo1", RuleCommon},
-		{"S18_blocklist_qwertyuiop", def, "qwertyuiop", RuleCommon},
-		{"S18_blocklist_not_substring", def, "password-correct-horse", ""},
+		{"blocklist_password", def, "password", RuleCommon},
+		{"blocklist_upper", def, "PASSWORD", RuleCommon},
+		{"blocklist_mixed", def, "PaSsWoRd", RuleCommon},
+		{"blocklist_fullwidth", def, "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44", RuleCommon},
+		{"blocklist_iloveyou", def, "iloveyou", RuleCommon},
+		{"blocklist_trustno1", def, "TrustNo1", RuleCommon},
+		{"blocklist_qwertyuiop", def, "qwertyuiop", RuleCommon},
+		{"blocklist_not_substring", def, "password-correct-horse", ""},
 		// Repetitive and sequential.
 		{"repetitive_same", def, "aaaaaaaaaa", RuleRepetitive},
 		{"repetitive_emoji", def, strings.Repeat("\U0001F511", 9), RuleRepetitive},

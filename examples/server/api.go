@@ -8,10 +8,10 @@ import (
 )
 
 // apiRoutes serves /api/me and /api/admin/stats behind the access-token
-// guard: a token from "Authorization: Bearer" or the access_token cookie,
-// then, for the admin route, the admin:stats permission.
+// guard: a token from "Authorization: Bearer" or the __Host-access_token
+// cookie, then, for the admin route, the admin:stats permission.
 func (a *App) apiRoutes() (http.Handler, error) {
-	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: a.verifier})
+	authn, err := middleware.NewAuthenticator(middleware.AuthConfig{Verifier: a.verifier, CookieName: authkit.AccessCookie})
 	if err != nil {
 		return nil, err
 	}
@@ -35,8 +35,7 @@ func (a *App) handleMe(w http.ResponseWriter, r *http.Request) {
 	}
 	u, found, err := a.accounts.UserByID(r.Context(), p.Subject)
 	if err != nil {
-		a.log.Error("api/me: user store", "err", err)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+		a.unavailable(w, "api/me: user store", err)
 		return
 	}
 	if !found || u.Disabled {
@@ -56,11 +55,18 @@ func (a *App) auditDenied(r *http.Request, p middleware.Principal, perm string) 
 func (a *App) handleStats(w http.ResponseWriter, r *http.Request) {
 	s, err := a.stats(r)
 	if err != nil {
-		a.log.Error("api/admin/stats", "err", err)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+		a.unavailable(w, "api/admin/stats: user store", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s)
+}
+
+// unavailable answers a store failure the way the /auth endpoints do: 503
+// unavailable with Retry-After, logged, never echoed (500 is for bugs).
+func (a *App) unavailable(w http.ResponseWriter, what string, err error) {
+	a.log.Error(what, "err", err)
+	w.Header().Set("Retry-After", "5")
+	middleware.WriteError(w, http.StatusServiceUnavailable, authkit.CodeUnavailable)
 }
 
 func nonNil(s []string) []string {

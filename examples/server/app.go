@@ -183,11 +183,14 @@ func NewApp(ctx context.Context, opts Options) (a *App, err error) {
 	}
 
 	if a.auth, err = authkit.New(authkit.Config{
-		Users: a.accounts, Hasher: a.hasher, Policy: a.policy, Keys: a.keys,
+		Users: a.accounts, Hasher: a.hasher, PasswordPolicy: a.policy, Keys: a.keys,
 		TokenIssuer: opts.BaseURL, Audience: []string{Audience}, Leeway: 30 * time.Second,
 		RefreshStore: a.st.refresh, NotBefore: a.st.notBefore, Attempts: a.st.attempts,
 		MFA: a.mfa, Sessions: a.sessions, Roles: a.rolesFor, NewUserID: newUserID,
 		ClientIP: a.clientIP, Audit: a.audit, MaxBodyBytes: 64 << 10, Now: a.now,
+		// sqlAccounts is no authkit.UserUpdater yet, so it cannot keep
+		// User.MFAEnabled: a lost MFA enrollment would turn MFA off.
+		UnsafeMFAWithoutUserFlag: true,
 	}); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authkit-go/authkit"
 )
 
 const (
@@ -48,6 +50,14 @@ func errCode(t *testing.T, resp *http.Response, body string, status int, code st
 		t.Fatalf("Content-Type %q", ct)
 	}
 }
+
+// The token cookies' names: __Host-access_token can only be set by this
+// host (Path=/, no Domain); __Secure-refresh_token only over HTTPS, and a
+// request carrying two of either is refused.
+const (
+	accessName  = authkit.AccessCookie
+	refreshName = authkit.RefreshCookie
+)
 
 type cookieWant struct {
 	path     string
@@ -102,16 +112,18 @@ type apiClient struct {
 }
 
 func newAPI(t *testing.T, ts *testServer) *apiClient {
-	return &apiClient{t: t, ts: ts, c: newClient(t)}
+	c := newClient(t)
+	c.Jar = nil // the token cookies are sent by hand, exactly once
+	return &apiClient{t: t, ts: ts, c: c}
 }
 
 func (a *apiClient) cookieHeader() map[string]string {
 	var parts []string
 	if a.access != "" {
-		parts = append(parts, "access_token="+a.access)
+		parts = append(parts, accessName+"="+a.access)
 	}
 	if a.refresh != "" {
-		parts = append(parts, "refresh_token="+a.refresh)
+		parts = append(parts, refreshName+"="+a.refresh)
 	}
 	if len(parts) == 0 {
 		return nil
@@ -132,8 +144,8 @@ func (a *apiClient) get(path string) (*http.Response, string) {
 // take records the token cookies of a successful response.
 func (a *apiClient) take(resp *http.Response) {
 	a.t.Helper()
-	a.access = wantCookie(a.t, resp, "access_token", accessCookie)
-	a.refresh = wantCookie(a.t, resp, "refresh_token", refreshCookie)
+	a.access = wantCookie(a.t, resp, accessName, accessCookie)
+	a.refresh = wantCookie(a.t, resp, refreshName, refreshCookie)
 }
 
 type userResp struct {
@@ -391,8 +403,8 @@ func TestContractRefreshLogout(t *testing.T) {
 	a.refresh = old
 	resp, body = a.post("/auth/refresh", nil)
 	errCode(t, resp, body, 401, "token_reused")
-	wantCleared(t, resp, "access_token", accessCookie)
-	wantCleared(t, resp, "refresh_token", refreshCookie)
+	wantCleared(t, resp, accessName, accessCookie)
+	wantCleared(t, resp, refreshName, refreshCookie)
 	a.refresh = newest
 	resp, body = a.post("/auth/refresh", nil)
 	wantStatus(t, resp, body, 401) // the newest token died with its family
@@ -409,8 +421,8 @@ func TestContractRefreshLogout(t *testing.T) {
 	rt := a.refresh
 	resp, body = a.post("/auth/logout", nil)
 	wantStatus(t, resp, body, http.StatusNoContent)
-	wantCleared(t, resp, "access_token", accessCookie)
-	wantCleared(t, resp, "refresh_token", refreshCookie)
+	wantCleared(t, resp, accessName, accessCookie)
+	wantCleared(t, resp, refreshName, refreshCookie)
 	a.access, a.refresh = "", rt
 	resp, body = a.post("/auth/refresh", nil)
 	errCode(t, resp, body, 401, "invalid_token")
@@ -437,8 +449,8 @@ func TestContractLogoutAll(t *testing.T) {
 	ts.clock.Advance(2 * time.Second) // iat has one-second granularity
 	resp, body = a.post("/auth/logout-all", nil)
 	wantStatus(t, resp, body, http.StatusNoContent)
-	wantCleared(t, resp, "access_token", accessCookie)
-	wantCleared(t, resp, "refresh_token", refreshCookie)
+	wantCleared(t, resp, accessName, accessCookie)
+	wantCleared(t, resp, refreshName, refreshCookie)
 
 	// Per-user not-before: b's access token, issued before, is refused.
 	resp, body = b.get("/api/me")
@@ -472,7 +484,7 @@ func TestContractPassword(t *testing.T) {
 	ts.clock.Advance(2 * time.Second)
 	resp, body = a.post("/auth/password", map[string]string{"current_password": pw1, "new_password": pw2})
 	wantStatus(t, resp, body, http.StatusNoContent)
-	if setCookie(t, resp, "access_token") != nil && setCookie(t, resp, "access_token").MaxAge > 0 {
+	if setCookie(t, resp, accessName) != nil && setCookie(t, resp, accessName).MaxAge > 0 {
 		a.take(resp) // fresh cookies for this client
 		resp, body = a.get("/api/me")
 		wantStatus(t, resp, body, 200)

@@ -63,8 +63,8 @@ func TestOIDC(t *testing.T) {
 			if loc := resp.Header.Get("Location"); loc != "/account" {
 				t.Fatalf("callback redirects to %q", loc)
 			}
-			wantCookie(t, resp, "access_token", accessCookie)
-			wantCookie(t, resp, "refresh_token", refreshCookie)
+			wantCookie(t, resp, accessName, accessCookie)
+			wantCookie(t, resp, refreshName, refreshCookie)
 			resp, body = get(t, c, ts.url+"/api/me")
 			wantStatus(t, resp, body, 200)
 			var u userResp
@@ -89,7 +89,7 @@ func TestOIDC(t *testing.T) {
 		newAPI(t, ts).signup("pam@example.com", pw1) // local email not verified
 		resp, body := oidcSignIn(t, ts, p, newClient(t))
 		errCode(t, resp, body, http.StatusConflict, "account_exists")
-		wantNoCookiesNamed(t, resp, "access_token", "refresh_token")
+		wantNoCookiesNamed(t, resp, accessName, refreshName)
 	})
 
 	t.Run("409_account_exists_when_provider_email_unverified", func(t *testing.T) {
@@ -129,7 +129,7 @@ func TestOIDC(t *testing.T) {
 		// Another browser (no transaction cookie) cannot complete it.
 		resp, body := get(t, newClient(t), cb.String())
 		errCode(t, resp, body, http.StatusBadRequest, "oauth_failed")
-		wantNoCookiesNamed(t, resp, "access_token", "refresh_token")
+		wantNoCookiesNamed(t, resp, accessName, refreshName)
 	})
 }
 

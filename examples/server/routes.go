@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/middleware"
 )
 
@@ -12,9 +13,15 @@ import (
 // smaller limit of 64 KiB).
 const maxBody = 1 << 20
 
+// nativePrefix is where the /auth endpoints are served a second time for
+// native clients (mobile apps, CLIs, other services): tokens in the JSON
+// bodies, the access token sent back as a bearer token, no cookies.
+const nativePrefix = "/api/v1/auth"
+
 // routes mounts everything on one ServeMux:
 //
-//	/auth/...                    the root package's JSON login API
+//	/auth/...                    the root package's JSON login API (browsers: token cookies)
+//	/api/v1/auth/...             the same endpoints for native clients (tokens in the body)
 //	GET /auth/oauth/oidc/start   sign in with OIDC (when configured)
 //	GET /auth/oauth/oidc/callback
 //	GET /api/me                  any signed-in user
@@ -25,6 +32,7 @@ func (a *App) routes(authHandler http.Handler) (http.Handler, error) {
 	mux := http.NewServeMux()
 	if authHandler != nil {
 		mux.Handle("/auth/", authHandler)
+		mux.Handle(nativePrefix+"/", a.auth.Handler(authkit.WithPrefix(nativePrefix), authkit.WithDelivery(authkit.DeliverBody)))
 	}
 	if a.oidc != nil {
 		oidc := middleware.SecureHeaders(a.sessions.LoadAndSave(a.oidc))
@@ -53,7 +61,7 @@ func (a *App) routes(authHandler http.Handler) (http.Handler, error) {
 
 // hsts adds Strict-Transport-Security (RFC 6797) to every response served
 // over TLS. net/http.CrossOriginProtection's Origin check fails open from
-// http:// to https:// origins, which HSTS closes (SECURITY.md S7).
+// http:// to https:// origins, which HSTS closes.
 func hsts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
@@ -61,9 +69,10 @@ func hsts(next http.Handler) http.Handler {
 	})
 }
 
-// writeJSON writes v as a JSON response.
+// writeJSON writes v as a JSON response, with the Content-Type of every
+// JSON answer of the server (errors included).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)

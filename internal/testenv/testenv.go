@@ -16,9 +16,11 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +136,53 @@ func hostPort(v, defaultPort string) (string, error) {
 		}
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// AnnounceSkips prints, once per `go test` invocation, one line naming the
+// suites that will be skipped because their server variables are unset, and
+// the variables that enable them. Call it from TestMain before m.Run.
+//
+// `go test ./...` shows the output of a passing package only with -v, so the
+// line goes to the controlling terminal when there is one (and to stderr
+// otherwise, where -v shows it). Several test binaries run at once under one
+// `go test`; the first to claim a marker file named after their common parent
+// process prints the line, the others stay quiet. Under CI=true nothing is
+// skipped (missing servers fail), so nothing is printed.
+func AnnounceSkips() {
+	if InCI() {
+		return
+	}
+	var missing []string
+	for _, s := range suites {
+		if strings.TrimSpace(os.Getenv(s.env)) == "" {
+			missing = append(missing, s.name+" ("+s.env+")")
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	marker := filepath.Join(os.TempDir(), fmt.Sprintf("authkit-testenv-skips-%d", os.Getppid()))
+	if fi, err := os.Stat(marker); err == nil && time.Since(fi.ModTime()) > time.Hour {
+		_ = os.Remove(marker) // left by an earlier run whose process id was reused
+	}
+	f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return // another package of this run has printed the line
+	}
+	_ = f.Close()
+	line := "authkit tests: skipped " + strings.Join(missing, ", ") +
+		"; set the variables (or run .ci/run) to test against the real servers\n"
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		_, _ = tty.WriteString(line)
+		_ = tty.Close()
+		return
+	}
+	_, _ = os.Stderr.WriteString(line)
+}
+
+// suites names the server-backed suites and the variable that enables each.
+var suites = [...]struct{ name, env string }{
+	{"Redis suites", RedisURLEnv},
+	{"Redis Cluster suites", RedisClusterAddrsEnv},
+	{"PostgreSQL suites", PostgresDSNEnv},
 }

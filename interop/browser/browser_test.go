@@ -298,10 +298,10 @@ func TestBrowserUI(t *testing.T) {
 			t.Fatalf("POST /auth/login from the page: %v", status)
 		}
 		all := cookies(t, ctx, base)
-		if a := all["access_token"]; a == nil || !a.HTTPOnly || !a.Secure || a.SameSite != network.CookieSameSiteLax || a.Path != "/" {
+		if a := all["__Host-access_token"]; a == nil || !a.HTTPOnly || !a.Secure || a.SameSite != network.CookieSameSiteLax || a.Path != "/" {
 			t.Fatalf("access_token cookie: %+v", a)
 		}
-		if r := all["refresh_token"]; r == nil || !r.HTTPOnly || !r.Secure || r.SameSite != network.CookieSameSiteStrict || r.Path != "/auth" {
+		if r := all["__Secure-refresh_token"]; r == nil || !r.HTTPOnly || !r.Secure || r.SameSite != network.CookieSameSiteStrict || r.Path != "/auth" {
 			t.Fatalf("refresh_token cookie: %+v", r)
 		}
 		me, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/me").then(r => r.text())`, chromedp.EvalAwaitPromise))

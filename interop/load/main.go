@@ -160,7 +160,7 @@ func login(ctx context.Context, c *http.Client, base, email string) (int, string
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	for _, ck := range resp.Cookies() {
-		if ck.Name == "access_token" {
+		if ck.Name == "__Host-access_token" {
 			return resp.StatusCode, ck.Value, nil
 		}
 	}

@@ -14,7 +14,12 @@ import (
 
 // Attempts is the Redis [authkit.AttemptStore], which also satisfies
 // [mfa.AttemptCounter]: the hash <prefix>at:<key> holds the count n and the
-// window end e (Unix ms) and expires at e.
+// window end e (Unix ms, Config.Now) and expires when the window ends,
+// counted by Redis's own clock (PEXPIRE with the window's length), so a
+// server clock that differs from the application's cannot drop a counter
+// early or keep it past its window. The counter never exists without a
+// TTL: the script that creates it sets one, and restores one if it is
+// missing.
 type Attempts struct{ s *Store }
 
 var (
@@ -27,25 +32,33 @@ func (s *Store) Attempts() *Attempts { return &Attempts{s} }
 
 // incrAttempt: KEYS[1], ARGV[1] now (ms), ARGV[2] window end for a new
 // window (ms). Starts a new window if the key is absent or its window has
-// ended, then counts one; returns {n, window end}.
+// ended, then counts one; returns {n, window end}. Expiries are relative
+// (PEXPIRE end − now), never absolute times of the application's clock.
 var incrAttempt = redis.NewScript(`
+local now = tonumber(ARGV[1])
 local e = redis.call('HGET', KEYS[1], 'e')
-if not e or tonumber(e) <= tonumber(ARGV[1]) then
+local fresh = false
+if not e or tonumber(e) <= now then
   redis.call('DEL', KEYS[1])
   e = ARGV[2]
   redis.call('HSET', KEYS[1], 'e', e)
-  redis.call('PEXPIREAT', KEYS[1], e)
+  fresh = true
 end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+if fresh or redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', tonumber(e) - now))
+end
 return {n, e}
 `)
 
 // Incr implements [authkit.AttemptStore] with one script, so N concurrent
-// calls on one key return 1..N, each once (SECURITY.md S14).
+// calls on one key return 1..N, each once.
 func (x *Attempts) Incr(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {
 	if window <= 0 {
 		return 0, time.Time{}, wrap("attempts incr", fmt.Errorf("window %v is not positive", window))
 	}
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	v, err := x.s.run(ctx, incrAttempt, []string{x.s.key("at", key)}, ms(now), ms(now.Add(window))).Slice()
 	if err != nil {
@@ -73,6 +86,8 @@ func parseAttempt(v []any) (int, time.Time, error) {
 
 // Count implements [authkit.AttemptStore]: one HMGET.
 func (x *Attempts) Count(ctx context.Context, key string) (int, time.Time, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	v, err := x.s.rdb.HMGet(ctx, x.s.key("at", key), "n", "e").Result()
 	if err != nil {
 		return 0, time.Time{}, wrap("attempts count", err)
@@ -96,5 +111,7 @@ func (x *Attempts) Count(ctx context.Context, key string) (int, time.Time, error
 
 // Reset implements [authkit.AttemptStore]: one DEL.
 func (x *Attempts) Reset(ctx context.Context, key string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	return wrap("attempts reset", x.s.rdb.Del(ctx, x.s.key("at", key)).Err())
 }

@@ -5,13 +5,46 @@
 //
 // The store takes a redis.UniversalClient: a single node (*redis.Client),
 // Sentinel (a failover client) or Redis Cluster (*redis.ClusterClient). It
-// needs Redis 6.2 or newer (GETDEL, SET … PXAT, ZADD … GT) and never
-// closes the client.
+// needs Redis 6.2 or newer (GETDEL, ZADD … GT) and never closes the
+// client.
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-//	st, _ := redisstore.New(redisstore.Config{Client: rdb})
+//	rdb := redis.NewClient(&redis.Options{
+//		Addr:                  "127.0.0.1:6379",
+//		ContextTimeoutEnabled: true, // let Config.Timeout cut a blackholed call
+//		MaxRetries:            1,
+//	})
+//	st, err := redisstore.New(redisstore.Config{Client: rdb})
 //	sessions, _ := session.New(session.Config{Store: st.Sessions()})
 //
+// # Redis settings authkit needs
+//
+// Redis holds security records here: refresh-family tombstones, not-before
+// times ("log out everywhere"), MFA enrollments, TOTP replay records,
+// attempt counters. Losing one can revive a revoked token, turn a used code
+// valid again or reset a lockout, so:
+//
+//   - maxmemory-policy must be noeviction on every master. Every other
+//     policy, volatile-* included (most of these records carry TTLs), lets
+//     Redis drop them under memory pressure, and an attacker can create
+//     that pressure (failed logins create counters). [New] asks each master
+//     (INFO memory) and refuses to start otherwise with [ErrEvictingPolicy];
+//     Config.UnsafeAllowEvictingPolicy skips the check, for servers where
+//     INFO is disabled and the policy is known. With noeviction a full
+//     Redis answers writes with an error, on which authkit fails closed.
+//   - Persistence (appendonly yes with appendfsync everysec, or RDB
+//     snapshots plus replicas) so a restart does not forget revocations;
+//     data written since the last fsync or snapshot can still be lost, and
+//     a restore from an older backup brings back what was revoked after it.
+//
+// # Deadlines
+//
+// Every method runs its Redis calls under Config.Timeout (default 2 s),
+// never longer than the caller's context, so a blackholed server costs a
+// request about that long instead of go-redis's MaxRetries × ReadTimeout
+// (20 s with the defaults). go-redis applies a context's deadline to
+// socket reads only with ContextTimeoutEnabled: true; set it, keep
+// MaxRetries low (1 or 2: a retried script can only err on the safe side,
+// see Failures) and ReadTimeout no longer than Config.Timeout.
 // # Adapters
 //
 // One [Store] hands out an adapter per interface, all on the same client
@@ -51,12 +84,12 @@
 //	at:<key>         hash (n, e)  attempt counter            its window end
 //	rl:<name>:<key>  string       GCRA arrival time (µs)     when the bucket is full again
 //
-// Every key expires (PEXPIREAT or SET … PXAT) except the MFA enrollment and
-// backup codes, which are user state like a row of a users table and stay
-// until [MFA.Delete], and the not-before and epoch records (S is the user's
-// shard, jwt.RefreshShard; see [RefreshTokens]), whose loss must never
-// revive a revoked token. Writing a record whose expiry has already passed
-// deletes the key instead (Redis rejects a negative PX).
+// Every key expires except the MFA enrollment and backup codes, which are
+// user state like a row of a users table and stay until [MFA.Delete], and
+// the not-before and epoch records (S is the user's shard,
+// jwt.RefreshShard; see [RefreshTokens]), whose loss must never revive a
+// revoked token. Writing a record whose expiry has already passed deletes
+// the key instead (Redis rejects a non-positive PX).
 //
 // # Atomicity and Redis Cluster
 //
@@ -90,9 +123,14 @@
 //
 // Config.Now decides expiry when records are written and read: a record is
 // missing as soon as Config.Now says it has expired, even if Redis still
-// holds it, and Redis drops it by its own clock. The [Limiter] reads the
-// Redis server's clock inside its script instead, so all processes decide on
-// one clock.
+// holds it. Redis is told how long a record has left (SET … PX, PEXPIRE),
+// never an absolute time of the application's clock, so it counts the
+// lifetime on its own clock: a server clock ahead of the application's
+// cannot drop a record (or an attempt counter) early, and one behind cannot
+// keep it longer. The attempt counter's script also gives a counter that
+// lost its TTL a new one, so no counter lives without an expiry. The
+// [Limiter] reads the Redis server's clock inside its script, so all
+// processes decide on one clock.
 //
 // # Failures
 //

@@ -15,21 +15,17 @@ import (
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
-// New does no I/O: it validates the configuration. Every adapter shares the
-// client and the key prefix.
+// New validates the configuration, then asks every Redis master for its
+// maxmemory-policy and refuses anything but noeviction. The client should
+// honour context deadlines, so the store's Timeout bounds every call.
+// Every adapter shares the client and the key prefix.
 func ExampleNew() {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true, MaxRetries: 1})
 	defer rdb.Close()
-	st, err := redisstore.New(redisstore.Config{Client: rdb, Prefix: "myapp:auth:"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(st.Prefix())
-
-	_, err = redisstore.New(redisstore.Config{Client: rdb, Prefix: "{myapp}:"})
+	// An invalid configuration fails before any I/O.
+	_, err := redisstore.New(redisstore.Config{Client: rdb, Prefix: "{myapp}:"})
 	fmt.Println(err)
 	// Output:
-	// myapp:auth:
 	// redisstore: invalid config: Prefix "{myapp}:" contains '{' or '}'
 }
 

@@ -150,7 +150,7 @@ func TestFaultClosedPort(t *testing.T) {
 	c := redis.NewClient(failFast(&redis.Options{Addr: closedAddr(t)}))
 	defer c.Close()
 	t.Run("Reads", func(t *testing.T) {
-		st, err := redisstore.New(redisstore.Config{Client: c})
+		st, err := redisstore.New(redisstore.Config{Client: c, UnsafeAllowEvictingPolicy: true}) // nothing to ask
 		must(t, err)
 		for _, p := range readProbes(st) {
 			found, err := p.read(t.Context())
@@ -172,7 +172,7 @@ func TestFaultClosedPort(t *testing.T) {
 func closedPortMiddleware(t *testing.T, c redis.UniversalClient) {
 	live := newStore(t, singleClient(t), redisstore.Config{})
 	cookie := loginCookie(t, live)
-	dead, err := redisstore.New(redisstore.Config{Client: c, Prefix: live.Prefix()})
+	dead, err := redisstore.New(redisstore.Config{Client: c, Prefix: live.Prefix(), UnsafeAllowEvictingPolicy: true})
 	must(t, err)
 	m, err := session.New(session.Config{Store: dead.Sessions()})
 	must(t, err)

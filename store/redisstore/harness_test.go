@@ -121,6 +121,9 @@ func newStoreVia(t testing.TB, c, admin redis.UniversalClient, cfg redisstore.Co
 	if cfg.Prefix == "" {
 		cfg.Prefix = randPrefix()
 	}
+	if c != admin {
+		cfg.UnsafeAllowEvictingPolicy = true // c may be down: admin's server was checked
+	}
 	st, err := redisstore.New(cfg)
 	if err != nil {
 		t.Fatal(err)

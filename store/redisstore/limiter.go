@@ -90,6 +90,8 @@ return {1, math.floor((now - allowAt) / interval), 0}
 
 // Allow implements [middleware.Limiter] with one script (one round trip).
 func (l *Limiter) Allow(ctx context.Context, key string) (middleware.Decision, error) {
+	ctx, cancel := l.s.bound(ctx)
+	defer cancel()
 	v, err := l.s.run(ctx, gcra, []string{l.s.key("rl", l.name) + ":" + esc(key)}, l.interval, l.burst).Int64Slice()
 	if err != nil {
 		return middleware.Decision{}, wrap("limiter", err)

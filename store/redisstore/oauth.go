@@ -17,8 +17,9 @@ var _ oauth.StateStore = (*OAuthStates)(nil)
 // OAuthStates returns the [oauth.StateStore] adapter.
 func (s *Store) OAuthStates() *OAuthStates { return &OAuthStates{s} }
 
-// Save implements [oauth.StateStore]: one SET with PXAT, or a DEL when
-// p.Expiry is not after Config.Now.
+// Save implements [oauth.StateStore]: one SET with PX (the lifetime
+// left by Config.Now, counted on Redis's clock), or a DEL when p.Expiry is
+// not after Config.Now.
 func (x *OAuthStates) Save(ctx context.Context, state string, p oauth.Pending) error {
 	e := newEnc(len(p.Verifier) + len(p.Nonce) + len(p.RedirectURI) + len(p.ReturnTo) + 16)
 	e.str(p.Verifier)

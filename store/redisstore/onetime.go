@@ -8,8 +8,7 @@ import (
 
 // OneTimeTokens is the Redis [authkit.OneTimeTokenStore]: the string
 // <prefix>ot:<hash> holds an encoded [authkit.OneTimeToken] and expires at
-// its Expiry. Take is one GETDEL, so a token is spent at most once
-// (SECURITY.md S26).
+// its Expiry. Take is one GETDEL, so a token is spent at most once.
 type OneTimeTokens struct{ s *Store }
 
 var _ authkit.OneTimeTokenStore = (*OneTimeTokens)(nil)
@@ -17,8 +16,9 @@ var _ authkit.OneTimeTokenStore = (*OneTimeTokens)(nil)
 // OneTimeTokens returns the [authkit.OneTimeTokenStore] adapter.
 func (s *Store) OneTimeTokens() *OneTimeTokens { return &OneTimeTokens{s} }
 
-// Save implements [authkit.OneTimeTokenStore]: one SET with PXAT, or a DEL
-// when t.Expiry is not after Config.Now.
+// Save implements [authkit.OneTimeTokenStore]: one SET with PX (the
+// lifetime left by Config.Now, counted on Redis's clock), or a DEL when
+// t.Expiry is not after Config.Now.
 func (x *OneTimeTokens) Save(ctx context.Context, tokenHash string, t authkit.OneTimeToken) error {
 	e := newEnc(len(t.Purpose) + len(t.UserID) + len(t.Email) + 16)
 	e.str(t.Purpose)

@@ -52,7 +52,27 @@ type Config struct {
 	//
 	// Deprecated: ignored.
 	NotBeforeRetention time.Duration
+	// Timeout bounds every call a method makes to Redis (default
+	// [DefaultTimeout]): each method runs under a context that ends after
+	// Timeout or when the caller's context ends, whichever comes first, so
+	// a blackholed server answers a request in about Timeout instead of
+	// go-redis's retries × read timeout. The client must honour context
+	// deadlines (redis.Options.ContextTimeoutEnabled); see the package
+	// documentation.
+	Timeout time.Duration
+	// UnsafeAllowEvictingPolicy skips the check [New] makes that every
+	// master's maxmemory-policy is noeviction. authkit keeps revocation
+	// tombstones, not-before times, MFA enrollments, replay records and
+	// attempt counters in Redis; any other policy lets Redis drop them
+	// under memory pressure (volatile-* policies included: those records
+	// carry TTLs), which can revive revoked tokens or reset counters.
+	// Set it only when the check cannot run (INFO is disabled) and the
+	// policy is known to be noeviction.
+	UnsafeAllowEvictingPolicy bool
 }
+
+// DefaultTimeout is the default [Config.Timeout].
+const DefaultTimeout = 2 * time.Second
 
 // Store holds the shared configuration of the Redis-backed stores. Its
 // methods return one adapter per authkit store interface, all on the same
@@ -63,13 +83,25 @@ type Store struct {
 	now         func() time.Time
 	retention   time.Duration
 	nbRetention time.Duration
+	timeout     time.Duration
 }
 
-// ErrInvalidConfig wraps every configuration error from [New] and
-// [Store.Limiter].
-var ErrInvalidConfig = errors.New("redisstore: invalid config")
+var (
+	// ErrInvalidConfig wraps every configuration error from [New] and
+	// [Store.Limiter].
+	ErrInvalidConfig = errors.New("redisstore: invalid config")
+	// ErrEvictingPolicy is returned by [New] (together with
+	// ErrInvalidConfig) when a Redis master's maxmemory-policy is not
+	// noeviction.
+	ErrEvictingPolicy = errors.New("redisstore: maxmemory-policy can evict authkit's records")
+)
 
-// New validates cfg and returns a Store. It does no I/O.
+// New validates cfg, checks that every Redis master has maxmemory-policy
+// noeviction (one INFO per master, under Config.Timeout; skipped with
+// Config.UnsafeAllowEvictingPolicy) and returns a Store. A policy that can
+// evict keys gives an error matching both [ErrInvalidConfig] and
+// [ErrEvictingPolicy]; a server that cannot be asked gives the client's
+// error.
 func New(cfg Config) (*Store, error) {
 	if cfg.Client == nil {
 		return nil, fmt.Errorf("%w: Client is nil", ErrInvalidConfig)
@@ -90,12 +122,19 @@ func New(cfg Config) (*Store, error) {
 	if cfg.NotBeforeRetention < 0 {
 		return nil, fmt.Errorf("%w: NotBeforeRetention is negative", ErrInvalidConfig)
 	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("%w: Timeout is negative", ErrInvalidConfig)
+	}
 	s := &Store{
 		rdb:         cfg.Client,
 		prefix:      prefix,
 		now:         cfg.Now,
 		retention:   cfg.RevokedFamilyRetention,
 		nbRetention: cfg.NotBeforeRetention,
+		timeout:     cfg.Timeout,
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -106,7 +145,65 @@ func New(cfg Config) (*Store, error) {
 	if s.nbRetention == 0 {
 		s.nbRetention = DefaultNotBeforeRetention
 	}
+	if !cfg.UnsafeAllowEvictingPolicy {
+		ctx, cancel := s.bound(context.Background())
+		defer cancel()
+		if err := checkEviction(ctx, s.rdb); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// checkEviction reads maxmemory_policy from INFO memory on every master.
+func checkEviction(ctx context.Context, rdb redis.UniversalClient) error {
+	check := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			return fmt.Errorf("redisstore: reading maxmemory-policy from %s (set Config.UnsafeAllowEvictingPolicy if INFO is disabled and the policy is noeviction): %w", c.Options().Addr, err)
+		}
+		policy := ""
+		for line := range strings.Lines(info) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "maxmemory_policy:"); ok {
+				policy = v
+			}
+		}
+		if policy != "noeviction" {
+			return fmt.Errorf("%w: %w: %s has maxmemory-policy %q; authkit needs noeviction", ErrInvalidConfig, ErrEvictingPolicy, c.Options().Addr, policy)
+		}
+		return nil
+	}
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, check)
+	case *redis.Ring:
+		return c.ForEachShard(ctx, check)
+	case *redis.Client:
+		return check(ctx, c)
+	}
+	// Another UniversalClient (a wrapper): ask through it.
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return fmt.Errorf("redisstore: reading maxmemory-policy: %w", err)
+	}
+	if !strings.Contains(info, "maxmemory_policy:noeviction") {
+		return fmt.Errorf("%w: %w: maxmemory-policy is not noeviction", ErrInvalidConfig, ErrEvictingPolicy)
+	}
+	return nil
+}
+
+// bound returns ctx limited to Config.Timeout; the caller's own deadline
+// stays in force when it is sooner. Every method that talks to Redis
+// starts with
+//
+//	ctx, cancel := x.s.bound(ctx)
+//	defer cancel()
+//
+// so all the commands of one method share one deadline. The helpers below
+// (run, runMany, take, setOrDelete) apply it too, which never extends a
+// deadline the method already set.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // Client returns the client the store was built with.
@@ -171,8 +268,8 @@ func ctxErr(op string, ctx context.Context) error {
 	return wrap(op, ctx.Err())
 }
 
-// ms is t in Unix milliseconds, the unit of PEXPIREAT and of sorted-set
-// scores here. Sub-millisecond parts are rounded up, so Redis never drops
+// ms is t in Unix milliseconds, the unit of sorted-set scores and of
+// stored window ends here. Sub-millisecond parts are rounded up, so Redis never drops
 // a key before its expiry.
 func ms(t time.Time) int64 {
 	m := t.UnixMilli()
@@ -207,13 +304,30 @@ func fromUS(v string) (time.Time, error) {
 // not have it cached yet (go-redis routes both to the node that owns the
 // first key, so this works on a Cluster too).
 func (s *Store) run(ctx context.Context, sc *redis.Script, keys []string, args ...any) *redis.Cmd {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return sc.Run(ctx, s.rdb, keys, args...)
+}
+
+// ttl is the time from now until exp in whole milliseconds, rounded up,
+// for a relative expiry (PX, PEXPIRE): Redis counts it on its own clock,
+// so a server clock that differs from the application's can neither drop
+// a record early nor keep it longer than its lifetime. It is < 1 when exp
+// is not after now.
+func ttl(now, exp time.Time) int64 {
+	d := exp.Sub(now)
+	m := d.Milliseconds()
+	if time.Duration(m)*time.Millisecond < d {
+		m++
+	}
+	return m
 }
 
 // indexAdd adds member with score (a Unix-ms expiry) to the sorted set
 // KEYS[1], drops members whose score is not after ARGV[3] (now, ms), and
-// sets the set's own expiry to its highest score, so the index never
-// outlives what it indexes. ARGV[4] = "GT" keeps a higher existing score.
+// sets the set's own expiry to its highest score (relative to now, so on
+// Redis's clock), so the index never outlives what it indexes. ARGV[4] =
+// "GT" keeps a higher existing score.
 var indexAdd = redis.NewScript(`
 if ARGV[4] == 'GT' then
   redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
@@ -223,7 +337,7 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if top[2] then
-  redis.call('PEXPIREAT', KEYS[1], top[2])
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', tonumber(top[2]) - tonumber(ARGV[3])))
 end
 return 1
 `)
@@ -241,14 +355,18 @@ end
 return 1
 `)
 
-// setOrDelete stores value under key until exp, or deletes key when exp is
-// not after now (Redis rejects a negative PX, and the record must be
-// missing afterwards either way).
+// setOrDelete stores value under key until exp (SET … PX, relative to
+// Config.Now, so Redis counts the lifetime on its own clock), or deletes
+// key when exp is not after now (Redis rejects a non-positive PX, and the
+// record must be missing afterwards either way).
 func (s *Store) setOrDelete(ctx context.Context, op, key string, value []byte, exp time.Time) error {
-	if !exp.After(s.now()) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	px := ttl(s.now(), exp)
+	if px < 1 {
 		return wrap(op, s.rdb.Del(ctx, key).Err())
 	}
-	return wrap(op, s.rdb.SetArgs(ctx, key, value, redis.SetArgs{ExpireAt: time.UnixMilli(ms(exp))}).Err())
+	return wrap(op, s.rdb.Set(ctx, key, value, time.Duration(px)*time.Millisecond).Err())
 }
 
 // call is one invocation of a script in [Store.runMany].
@@ -262,6 +380,8 @@ type call struct {
 // NOSCRIPT were not executed and are sent again with EVAL. The error is the
 // first command error other than redis.Nil.
 func (s *Store) runMany(ctx context.Context, sc *redis.Script, calls []call) ([]*redis.Cmd, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	cmds := make([]*redis.Cmd, len(calls))
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range calls {
@@ -297,6 +417,8 @@ func (s *Store) runMany(ctx context.Context, sc *redis.Script, calls []call) ([]
 // take atomically reads and deletes key (GETDEL): of concurrent calls at
 // most one gets found=true.
 func (s *Store) take(ctx context.Context, op, key string) ([]byte, bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	b, err := s.rdb.GetDel(ctx, key).Bytes()
 	if err == redis.Nil {
 		return nil, false, nil

@@ -21,7 +21,7 @@ import (
 
 func TestNewConfig(t *testing.T) {
 	t.Parallel()
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled: New does no I/O
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled: no eviction check
 	defer c.Close()
 	tests := []struct {
 		name       string
@@ -37,8 +37,10 @@ func TestNewConfig(t *testing.T) {
 		{"close brace", redisstore.Config{Client: c, Prefix: "a}"}, true, ""},
 		{"negative retention", redisstore.Config{Client: c, RevokedFamilyRetention: -1}, true, ""},
 		{"negative not-before retention", redisstore.Config{Client: c, NotBeforeRetention: -1}, true, ""},
+		{"negative timeout", redisstore.Config{Client: c, Timeout: -1}, true, ""},
 	}
 	for _, tt := range tests {
+		tt.cfg.UnsafeAllowEvictingPolicy = true
 		st, err := redisstore.New(tt.cfg)
 		if tt.wantErr {
 			if !errors.Is(err, redisstore.ErrInvalidConfig) {
@@ -56,7 +58,7 @@ func TestLimiterConfig(t *testing.T) {
 	t.Parallel()
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer c.Close()
-	st, err := redisstore.New(redisstore.Config{Client: c})
+	st, err := redisstore.New(redisstore.Config{Client: c, UnsafeAllowEvictingPolicy: true})
 	must(t, err)
 	tests := []struct {
 		name    string

@@ -27,6 +27,8 @@ func (s *Store) Attempts() *Attempts { return &Attempts{s} }
 // Incr on an absent or expired key (Config.Now) and is not extended; a
 // window <= 0 yields a count of 1 that is already expired.
 func (x *Attempts) Incr(ctx context.Context, k string, window time.Duration) (int, time.Time, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	var n, end int64
 	err := x.s.db.QueryRowContext(ctx, x.s.q.attemptIncr, key(k), now.UnixMicro(), now.Add(window).UnixMicro()).Scan(&n, &end)
@@ -38,6 +40,8 @@ func (x *Attempts) Incr(ctx context.Context, k string, window time.Duration) (in
 
 // Count implements [authkit.AttemptStore].
 func (x *Attempts) Count(ctx context.Context, k string) (int, time.Time, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var n, end int64
 	err := x.s.db.QueryRowContext(ctx, x.s.q.attemptCount, key(k), x.s.nowMicros()).Scan(&n, &end)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -51,6 +55,8 @@ func (x *Attempts) Count(ctx context.Context, k string) (int, time.Time, error) 
 
 // Reset implements [authkit.AttemptStore].
 func (x *Attempts) Reset(ctx context.Context, k string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.attemptReset, key(k))
 	return wrap("attempts reset", err)
 }

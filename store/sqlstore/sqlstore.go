@@ -66,7 +66,26 @@ type Config struct {
 	//
 	// Deprecated: ignored.
 	RevokedFamilyRetention time.Duration
+	// Timeout bounds every method's database work: each method runs under
+	// a context that ends after Timeout or when the caller's context ends,
+	// whichever comes first, so an unreachable or blackholed database
+	// answers a request in about Timeout. The default is [DefaultTimeout]
+	// for PostgreSQL and [DefaultSQLiteTimeout] for SQLite, whose only
+	// waits are for its write lock. [Store.Migrate] and [Store.Purge] are
+	// not bounded by it.
+	Timeout time.Duration
 }
+
+const (
+	// DefaultTimeout is the default [Config.Timeout] for PostgreSQL.
+	DefaultTimeout = 2 * time.Second
+	// DefaultSQLiteTimeout is the default [Config.Timeout] for SQLite. A
+	// local file has no network to stall; its waits are for a pooled
+	// connection and then for the write lock (up to the busy_timeout of
+	// [SQLiteDSN], 10 s), and cutting them short under a burst of writers
+	// only turns queued writes into errors.
+	DefaultSQLiteTimeout = 30 * time.Second
+)
 
 // Store holds the shared configuration of the SQL-backed stores. Its
 // methods return one adapter per authkit store interface; all of them share
@@ -80,6 +99,7 @@ type Store struct {
 	qual      string // qualified prefix: schema.prefix
 	now       func() time.Time
 	retention time.Duration
+	timeout   time.Duration
 	q         queries
 }
 
@@ -125,6 +145,9 @@ func New(cfg Config) (*Store, error) {
 	if cfg.RevokedFamilyRetention < 0 {
 		return nil, fmt.Errorf("%w: RevokedFamilyRetention is negative", ErrInvalidConfig)
 	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("%w: Timeout is negative", ErrInvalidConfig)
+	}
 	s := &Store{
 		db:        cfg.DB,
 		dialect:   cfg.Dialect,
@@ -133,6 +156,13 @@ func New(cfg Config) (*Store, error) {
 		qual:      prefix,
 		now:       cfg.Now,
 		retention: cfg.RevokedFamilyRetention,
+		timeout:   cfg.Timeout,
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
+		if s.dialect == SQLite {
+			s.timeout = DefaultSQLiteTimeout
+		}
 	}
 	if s.schema != "" {
 		s.qual = s.schema + "." + prefix
@@ -165,6 +195,20 @@ func (s *Store) Table(name string) string { return s.qual + name }
 // (durable in WAL mode except for the last transactions on power loss).
 func SQLiteDSN(path string) string {
 	return path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+}
+
+// bound returns ctx limited to Config.Timeout; the caller's own deadline
+// stays in force when it is sooner. Every method that talks to the
+// database starts with
+//
+//	ctx, cancel := x.s.bound(ctx)
+//	defer cancel()
+//
+// so all its statements (inTx included) share one deadline. [Store.Migrate]
+// and [Store.Purge] do not: they are not on a request's path and may wait
+// for each other's locks.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.

@@ -1,0 +1,86 @@
+package authkit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/session"
+)
+
+// ErrInvalidConfig is wrapped by every error [New] returns for a rejected
+// [Config]; the wrapped error lists every problem found (errors.Join).
+var ErrInvalidConfig = errors.New("authkit: invalid config")
+
+// invalidConfig wraps problems found in a Config in [ErrInvalidConfig].
+func invalidConfig(problems ...error) error {
+	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
+}
+
+// leafError is a root sentinel that also matches the leaf package's
+// sentinel for the same condition, so errors.Is works with either.
+type leafError struct {
+	msg  string
+	leaf error
+}
+
+func (e *leafError) Error() string { return e.msg }
+func (e *leafError) Unwrap() error { return e.leaf }
+
+// Retry-After of a 503: the hashing cap frees up within milliseconds; a store
+// outage takes longer.
+const (
+	busyRetryAfter        = 1
+	unavailableRetryAfter = 5
+)
+
+// jsonContentType is the Content-Type of every JSON body the handlers write,
+// errors and successes alike; it is the one middleware.WriteError uses.
+const jsonContentType = "application/json; charset=utf-8"
+
+// writeError is the one place the handlers write a JSON error body
+// `{"error": CODE}`.
+func writeError(w http.ResponseWriter, status int, code string) {
+	middleware.WriteError(w, status, code)
+}
+
+// writeErrorReason writes `{"error": CODE, "reason": REASON}`, with the
+// same headers as writeError.
+func writeErrorReason(w http.ResponseWriter, status int, code, reason string) {
+	h := w.Header()
+	h.Set("Content-Type", jsonContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error  string `json:"error"`
+		Reason string `json:"reason"`
+	}{code, reason})
+}
+
+// writeUnavailable answers 503 unavailable with Retry-After: a dependency
+// (a store, the mailer, the hashing cap) cannot answer now.
+func writeUnavailable(w http.ResponseWriter, retryAfter int) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	writeError(w, http.StatusServiceUnavailable, middleware.CodeUnavailable)
+}
+
+// isBug reports errors that no retry can fix: a misconfiguration or data
+// authkit itself cannot read (a sealed MFA secret under an unknown key).
+// They answer 500; every other unclassified error is a dependency failure
+// and answers 503.
+func isBug(err error) bool {
+	for _, target := range []error{
+		ErrInvalidConfig, mfa.ErrInvalidConfig, session.ErrInvalidConfig, mfa.ErrSealedSecret,
+		jwt.ErrNoSigningKey, jwt.ErrReservedClaim, jwt.ErrKeyMismatch, jwt.ErrUnsupportedAlg, jwt.ErrWeakKey,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,208 @@
+package password
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// TestBcryptRawMatchesXCrypto checks bcryptRaw against hashes made by
+// golang.org/x/crypto/bcrypt, including the 72-byte boundary.
+func TestBcryptRawMatchesXCrypto(t *testing.T) {
+	for _, pw := range []string{"", "a", "correct horse", strings.Repeat("x", 71), strings.Repeat("y", 72)} {
+		legacy, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBcryptRaw(t, pw, string(legacy))
+	}
+}
+
+func checkBcryptRaw(t *testing.T, pw, legacy string) {
+	t.Helper()
+	salt, err := bcryptEncoding.DecodeString(legacy[7:29])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := bcryptEncoding.EncodeToString(bcryptRaw([]byte(pw), bcrypt.MinCost, salt))
+	if want := legacy[29:]; got != want {
+		t.Fatalf("bcryptRaw(%q) = %s, x/crypto/bcrypt %s", pw, got, want)
+	}
+}
+
+// FuzzBcryptRaw is the differential against x/crypto/bcrypt: for any
+// password and salt, bcryptRaw gives the output that bcrypt encodes.
+func FuzzBcryptRaw(f *testing.F) {
+	f.Add("password", []byte("0123456789abcdef"))
+	f.Add(strings.Repeat("z", 80), make([]byte, 16))
+	f.Fuzz(func(t *testing.T, pw string, salt []byte) {
+		if len(salt) != 16 {
+			return
+		}
+		sum := bcryptRaw([]byte(pw), bcrypt.MinCost, salt)
+		legacy := "$2a$04$" + bcryptEncoding.EncodeToString(salt) + bcryptEncoding.EncodeToString(sum)
+		if err := bcrypt.CompareHashAndPassword([]byte(legacy), []byte(pw)); err != nil {
+			t.Fatalf("x/crypto/bcrypt rejects %q for %q: %v", legacy, pw, err)
+		}
+	})
+}
+
+// TestWrapBcryptVerifiesAndUpgrades walks an imported account: the
+// wrapped hash keeps no bcrypt output, verifies the password, reports
+// needsRehash, and is replaced by plain argon2id.
+func TestWrapBcryptVerifiesAndUpgrades(t *testing.T) {
+	ctx := t.Context()
+	p72 := strings.Repeat("0123456789ab", 6)
+	for _, peppers := range [][]Pepper{nil, {{ID: "k1", Key: make([]byte, 32)}}} {
+		t.Run(fmt.Sprintf("peppers_%d", len(peppers)), func(t *testing.T) {
+			h := newTiny(t, Config{Peppers: peppers})
+			for _, pw := range []string{"imported-pw", p72} {
+				legacy := mustBcrypt(t, pw, bcrypt.MinCost, "$2y$04$")
+				w, err := h.WrapBcrypt(ctx, legacy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(w, wrappedPrefix+"04$"+legacy[7:29]+"$argon2id$v=19$m=64,t=1,p=1") {
+					t.Fatalf("wrapped %q: unexpected form", w)
+				}
+				if strings.Contains(w, legacy[29:]) {
+					t.Fatalf("wrapped %q keeps the bcrypt output %q", w, legacy[29:])
+				}
+				tests := []struct {
+					name       string
+					pw         string
+					ok, rehash bool
+				}{
+					{"right", pw, true, true},
+					{"wrong", pw + "!", false, false},
+					{"truncated", pw[:len(pw)-1], false, false},
+					{"over_72_bytes", p72 + "EXTRA", false, false},
+				}
+				for _, tt := range tests {
+					ok, rehash, err := h.Verify(ctx, tt.pw, w)
+					if err != nil || ok != tt.ok || rehash != tt.rehash {
+						t.Fatalf("%s (len %d): Verify = %v, %v, %v; want %v, %v, nil", tt.name, len(pw), ok, rehash, err, tt.ok, tt.rehash)
+					}
+				}
+				// The flow's upgrade at login: a plain argon2id hash, current.
+				up, err := h.Hash(ctx, pw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok, rehash, err := h.Verify(ctx, pw, up); !ok || rehash || err != nil {
+					t.Fatalf("upgraded: Verify = %v, %v, %v; want true, false, nil", ok, rehash, err)
+				}
+			}
+		})
+	}
+	h := newTiny(t, Config{MaxBcryptCost: 4})
+	for _, bad := range []string{"", "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$ZVrRXqxlLcWfcXCnMyv0m4Rpvh/bnCi7",
+		"$2a$04$abc", mustBcrypt(t, "x", 4, "$2a$05$"), mustBcrypt(t, "x", 4, "$2x$04$")} {
+		if _, err := h.WrapBcrypt(ctx, bad); !errors.Is(err, ErrInvalidHash) {
+			t.Errorf("WrapBcrypt(%q) err = %v, want ErrInvalidHash", bad, err)
+		}
+	}
+	// A wrapped hash whose pepper was retired fails loudly.
+	hp := newTiny(t, Config{Peppers: []Pepper{{ID: "k1", Key: make([]byte, 32)}}})
+	w, err := hp.WrapBcrypt(ctx, mustBcrypt(t, "pw", 4, "$2a$04$"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := newTiny(t, Config{}).Verify(ctx, "pw", w); !errors.Is(err, ErrUnknownPepper) {
+		t.Fatalf("retired pepper: err = %v, want ErrUnknownPepper", err)
+	}
+}
+
+// TestEveryLoginPathDoesEqualWork: a wrong password for a native account,
+// an imported account (wrapped or plain bcrypt) and an unknown login
+// (VerifyDummy) each run exactly one argon2id at the current parameters;
+// with ImportedBcryptCost set, each also runs exactly one bcrypt at that
+// cost, so none of them can be told apart by the work done. The times are
+// compared in bench/password_test.go, never asserted here.
+func TestEveryLoginPathDoesEqualWork(t *testing.T) {
+	ctx := t.Context()
+	cur := Params{Memory: 128, Iterations: 2, Parallelism: 1}
+	for _, imported := range []int{0, bcrypt.MinCost} {
+		t.Run(fmt.Sprintf("imported_cost_%d", imported), func(t *testing.T) {
+			h := newTiny(t, Config{Params: cur, ImportedBcryptCost: imported})
+			native, err := h.Hash(ctx, "right")
+			if err != nil {
+				t.Fatal(err)
+			}
+			legacy := mustBcrypt(t, "right", bcrypt.MinCost, "$2b$04$")
+			wrappedHash, err := h.WrapBcrypt(ctx, legacy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths := map[string]func(k kdf) error{
+				"unknown_login": func(k kdf) error { return h.verifyDummy(ctx, k, "guess") },
+				"native":        verifyWrong(h, native),
+				"wrapped":       verifyWrong(h, wrappedHash),
+				"plain_bcrypt":  verifyWrong(h, legacy),
+			}
+			for name, run := range paths {
+				var c probe
+				if err := run(&c); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				var argon, bc []hashEvent
+				for _, e := range c.take() {
+					if e.bcrypt {
+						bc = append(bc, e)
+					} else {
+						argon = append(argon, e)
+					}
+				}
+				if want := []hashEvent{{params: h.Params()}}; !slices.Equal(argon, want) {
+					t.Errorf("%s: argon2id computations %+v, want exactly %+v", name, argon, want)
+				}
+				wantBcrypt := imported
+				if name == "wrapped" || name == "plain_bcrypt" {
+					wantBcrypt = bcrypt.MinCost
+				}
+				if wantBcrypt == 0 && len(bc) != 0 || wantBcrypt != 0 && !slices.Equal(bc, []hashEvent{{bcrypt: true, cost: wantBcrypt}}) {
+					t.Errorf("%s: bcrypt computations %+v, want one at cost %d", name, bc, wantBcrypt)
+				}
+			}
+		})
+	}
+}
+
+func verifyWrong(h *Hasher, enc string) func(kdf) error {
+	return func(k kdf) error {
+		ok, _, err := h.verify(context.Background(), k, "guess", enc)
+		if ok {
+			return errors.New("wrong password matched")
+		}
+		return err
+	}
+}
+
+// TestWrappedEqualsBcryptOutput pins the wrapped form's meaning: its
+// argon2id input is bcrypt's raw output for the password.
+func TestWrappedEqualsBcryptOutput(t *testing.T) {
+	h := newTiny(t, Config{})
+	legacy := mustBcrypt(t, "pw", 4, "$2a$04$")
+	w, err := h.WrapBcrypt(t.Context(), legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := h.decodeWrapped(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, sum, err := h.bcryptParts(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stdKDF{}.argon2id(sum, d.inner.salt(), d.inner.params)
+	if !bytes.Equal(got, d.inner.key()) {
+		t.Fatal("wrapped key is not argon2id over the bcrypt output")
+	}
+}
