@@ -28,10 +28,13 @@ import (
 //     the family, and commits: a terminated connection or a failed commit
 //     leaves nothing half-done.
 //
-// The store epoch (refresh_epoch) is created by the first NotBefore or
-// SetNotBefore; NotBefore never returns an earlier time. A database
-// restored from a backup keeps its old epoch: after such a restore, delete
-// the refresh_epoch row so that every token issued before is refused.
+// The store epoch (refresh_epoch) starts at zero with the migration. If
+// its row is missing (the tables were truncated), the next NotBefore or
+// SetNotBefore recreates it with the current time, and NotBefore never
+// returns an earlier time, so no access token issued before the loss is
+// accepted. A database restored from a backup keeps the backup's epoch:
+// after such a restore, delete the refresh_epoch row, so that every token
+// issued before is refused.
 type RefreshTokens struct {
 	s *Store
 	q refreshQueries

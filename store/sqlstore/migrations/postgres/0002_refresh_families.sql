@@ -27,3 +27,7 @@ CREATE TABLE {T}refresh_epoch (
 	id BIGINT PRIMARY KEY,
 	epoch BIGINT NOT NULL
 );
+
+-- The epoch starts at zero: an upgraded database keeps its tokens; a
+-- truncated one recreates it with the current time (see RefreshTokens).
+INSERT INTO {T}refresh_epoch (id, epoch) VALUES (1, 0);
