@@ -48,6 +48,11 @@ import (
 // record after its lifetime by its own clock even when that clock is off;
 // the family creation time and the epoch's "s" come from the server's
 // TIME, so they compare on one clock.
+//
+// Upgrading from the earlier layout (rt:{F}, rp:, ru:U, nb:U keys): tokens
+// issued before cannot rotate (their users sign in again), and the first
+// call for each shard creates its epoch, which refuses the access tokens
+// issued before it (at most one access-token lifetime of them).
 type RefreshTokens struct{ s *Store }
 
 var _ jwt.RefreshStore = (*RefreshTokens)(nil)
