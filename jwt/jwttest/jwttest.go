@@ -525,6 +525,49 @@ var refreshCases = []refreshCase{
 		_, err := rotate(ctx, e.s, rotation(t.ID, now.Add(3*time.Second), 0), jwt.RotateInvalid)
 		return err
 	}},
+	{"SignInRacingLogoutEverywhereNeverLives", func(ctx context.Context, e env) error {
+		// A sign-in that checked its credentials before a "log out
+		// everywhere" and creates its family while the logout runs: whatever
+		// the interleaving, that family never rotates.
+		now := e.now()
+		const n = 32
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				u := rid("u-")
+				t := first(u, now)
+				start := make(chan struct{})
+				var created bool
+				var cerr error
+				var inner sync.WaitGroup
+				inner.Go(func() { <-start; created, cerr = e.s.Create(ctx, t) })
+				inner.Go(func() {
+					<-start
+					if err := e.s.SetNotBefore(ctx, u, now.Add(time.Second)); err != nil {
+						errs[i] = err
+						return
+					}
+					if err := e.s.RevokeUser(ctx, u); err != nil {
+						errs[i] = err
+					}
+				})
+				close(start)
+				inner.Wait()
+				if errs[i] != nil || cerr != nil {
+					errs[i] = errors.Join(errs[i], cerr)
+					return
+				}
+				res, err := e.s.Rotate(ctx, rotation(t.ID, now.Add(2*time.Second), 0))
+				if err != nil || res.Outcome != jwt.RotateInvalid {
+					errs[i] = fmt.Errorf("family of a sign-in before the logout (created=%v): outcome %s err=%v, want RotateInvalid",
+						created, outcome(res.Outcome), err)
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}},
 	{"ConcurrentRotateOneSuccessor", func(ctx context.Context, e env) error {
 		return concurrentRotate(ctx, e, 5*time.Second)
 	}},
