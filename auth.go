@@ -56,6 +56,12 @@ type Config struct {
 	// FamilyLifetime is the absolute lifetime of one login's refresh-token
 	// family (ASVS 10.4.8); zero means 30 days.
 	FamilyLifetime time.Duration
+	// RefreshGrace is the retry window of a refresh-token rotation: the
+	// same refresh token presented again within it (a client that lost the
+	// response) gets the same new tokens instead of a reuse verdict; see
+	// jwt.RefreshConfig.GraceWindow for what it costs. Zero means 5 s;
+	// jwt.NoGraceWindow turns it off; at most one minute.
+	RefreshGrace time.Duration
 	// RefreshStore keeps refresh tokens (rotation, reuse detection).
 	// Required.
 	RefreshStore jwt.RefreshStore
@@ -322,7 +328,7 @@ func New(cfg Config) (*Auth, error) {
 		return nil, invalidConfig(err)
 	}
 	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: seenRefreshStore{cfg.RefreshStore}, Lifetime: a.refreshLif,
-		FamilyLifetime: a.familyLife, Now: a.now, Rand: a.rand}); err != nil {
+		FamilyLifetime: a.familyLife, GraceWindow: cfg.RefreshGrace, Now: a.now, Rand: a.rand}); err != nil {
 		return nil, invalidConfig(err)
 	}
 	lc := cfg.Lockout

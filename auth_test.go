@@ -133,6 +133,7 @@ func testEndToEnd(t *testing.T, m mount) {
 		t.Fatalf("refresh did not rotate: %s %v", r.raw, r.cookies)
 	}
 	newest := c.refreshToken()
+	e.clock.Advance(6 * time.Second) // past the retry window (RefreshGrace, 5 s)
 	thief := e.client()
 	thief.setRefresh(old)
 	r = thief.post("/auth/refresh", nil)
@@ -611,6 +612,7 @@ func testAudit_S27_no_secrets(t *testing.T, m mount) {
 	refresh := c.refreshToken()
 	access := c.accessToken()
 	c.post("/auth/refresh", nil)
+	e.clock.Advance(6 * time.Second) // past the retry window (RefreshGrace, 5 s)
 	c.setRefresh(refresh)
 	c.post("/auth/refresh", nil)
 	r := e.client().post("/auth/login", map[string]string{"email": "lee@example.com", "password": goodPassword})

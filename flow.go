@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -398,10 +399,11 @@ func (a *Auth) mfaError(err error) error {
 // provider). amr lists how the user authenticated (RFC 8176).
 func (a *Auth) IssueTokens(ctx context.Context, u User, amr []string) (Tokens, error) {
 	now := a.now()
+	mfaDone := slices.Contains(amr, AMROTP) || slices.Contains(amr, "mfa")
 	var rt string
 	var rec jwt.RefreshToken
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		rt, rec, err = a.refresh.Issue(ctx, u.ID)
+		rt, rec, err = a.refresh.Issue(ctx, u.ID, jwt.SignIn{AuthTime: now, AMR: amr, MFA: mfaDone})
 		return err
 	}); err != nil {
 		return Tokens{}, err
@@ -419,9 +421,10 @@ func (a *Auth) accessFor(ctx context.Context, u User, amr []string, authTime tim
 
 // Refresh rotates a refresh token and issues a new access token with the
 // account's current roles (a role change or a disabled account applies at
-// the next refresh). The new access token keeps the time of the
-// interactive sign-in that started the family as its auth_time, so
-// "recent sign-in" checks are not renewed by refreshing; it carries no amr.
+// the next refresh). The new access token carries the auth_time and amr of
+// the interactive sign-in that started the family, as stored with the
+// family, so "recent sign-in" checks are not renewed by refreshing and the
+// MFA fact survives it.
 // A second use of any token of a family revokes the family and gives
 // [ErrTokenReused] (RFC 9700 §4.14.2); an unknown, expired or revoked token
 // gives [ErrInvalidToken].
@@ -454,8 +457,7 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string, c Client) (Toke
 		_ = a.store(ctx, func(ctx context.Context) error { return a.refresh.Revoke(ctx, rt) })
 		return Tokens{}, User{}, ErrInvalidToken
 	}
-	authTime := rec.FamilyExpiry.Add(-a.familyLife)
-	t, err := a.accessFor(ctx, u, nil, authTime, rt, rec)
+	t, err := a.accessFor(ctx, u, rec.SignIn.AMR, rec.SignIn.AuthTime, rt, rec)
 	if err != nil {
 		return Tokens{}, User{}, err
 	}
@@ -847,8 +849,8 @@ func (a *Auth) verifyDummy(ctx context.Context, pw string) error {
 }
 
 // seenRefreshStore passes every call to the host's refresh store and notes
-// the user of a token that Use found, for the audit events of reuse and
-// logout, whose jwt.RefreshManager results carry no record.
+// the user of a token that RevokeToken found, for the audit event of
+// logout, whose jwt.RefreshManager result carries no record.
 type seenRefreshStore struct{ jwt.RefreshStore }
 
 type seenRefreshKey struct{}
@@ -874,15 +876,15 @@ func (s *seenRefresh) userID(fallback string) string {
 	return s.uid
 }
 
-// Use implements jwt.RefreshStore.
-func (s seenRefreshStore) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
-	prev, found, err := s.RefreshStore.Use(ctx, id, now)
+// RevokeToken implements jwt.RefreshStore.
+func (s seenRefreshStore) RevokeToken(ctx context.Context, id string) (string, bool, error) {
+	user, found, err := s.RefreshStore.RevokeToken(ctx, id)
 	if seen, ok := ctx.Value(seenRefreshKey{}).(*seenRefresh); ok && found && err == nil {
 		seen.mu.Lock()
-		seen.uid = prev.UserID
+		seen.uid = user
 		seen.mu.Unlock()
 	}
-	return prev, found, err
+	return user, found, err
 }
 
 // tokenHash is how one-time tokens are keyed in the store: a leaked store

@@ -93,9 +93,9 @@ func (b blockingAttempts) Incr(ctx context.Context, _ string, _ time.Duration) (
 
 type blockingRefresh struct{ jwt.RefreshStore }
 
-func (b blockingRefresh) Use(ctx context.Context, _ string, _ time.Time) (jwt.RefreshToken, bool, error) {
+func (b blockingRefresh) Rotate(ctx context.Context, _ jwt.Rotation) (jwt.RotateResult, error) {
 	<-ctx.Done()
-	return jwt.RefreshToken{}, false, ctx.Err()
+	return jwt.RotateResult{}, ctx.Err()
 }
 
 // Every store call made for a request runs under Config.StoreTimeout: a
@@ -121,7 +121,7 @@ func TestStoreCallsRunUnderADeadline(t *testing.T) {
 			func(e *env, ctx context.Context) error {
 				_, _, err := e.auth.Refresh(ctx, "rt_"+string(make([]byte, 0)), authkit.Client{})
 				if errors.Is(err, authkit.ErrInvalidToken) { // malformed: no store call
-					_, _, err = e.auth.Refresh(ctx, jwt.RefreshTokenPrefix+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", authkit.Client{})
+					_, _, err = e.auth.Refresh(ctx, jwt.RefreshTokenPrefix+"000AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", authkit.Client{})
 				}
 				return err
 			}},

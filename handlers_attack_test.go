@@ -250,25 +250,25 @@ type outageRefresh struct {
 	f *outage
 }
 
-func (s outageRefresh) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
+func (s outageRefresh) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, error) {
 	if err := s.f.err(); err != nil {
-		return jwt.RefreshToken{}, false, err
+		return jwt.RotateResult{}, err
 	}
-	return s.RefreshStore.Use(ctx, id, now)
+	return s.RefreshStore.Rotate(ctx, r)
 }
 
-func (s outageRefresh) Create(ctx context.Context, t jwt.RefreshToken) error {
+func (s outageRefresh) Create(ctx context.Context, t jwt.RefreshToken) (bool, error) {
 	if err := s.f.err(); err != nil {
-		return err
+		return false, err
 	}
 	return s.RefreshStore.Create(ctx, t)
 }
 
-func (s outageRefresh) RevokeFamily(ctx context.Context, id string) error {
+func (s outageRefresh) RevokeToken(ctx context.Context, id string) (string, bool, error) {
 	if err := s.f.err(); err != nil {
-		return err
+		return "", false, err
 	}
-	return s.RefreshStore.RevokeFamily(ctx, id)
+	return s.RefreshStore.RevokeToken(ctx, id)
 }
 
 func (s outageRefresh) RevokeUser(ctx context.Context, id string) error {
@@ -276,6 +276,20 @@ func (s outageRefresh) RevokeUser(ctx context.Context, id string) error {
 		return err
 	}
 	return s.RefreshStore.RevokeUser(ctx, id)
+}
+
+func (s outageRefresh) SetNotBefore(ctx context.Context, u string, t time.Time) error {
+	if err := s.f.err(); err != nil {
+		return err
+	}
+	return s.RefreshStore.SetNotBefore(ctx, u, t)
+}
+
+func (s outageRefresh) NotBefore(ctx context.Context, u string) (time.Time, bool, error) {
+	if err := s.f.err(); err != nil {
+		return time.Time{}, false, err
+	}
+	return s.RefreshStore.NotBefore(ctx, u)
 }
 
 type outageOneTime struct {
@@ -397,6 +411,7 @@ func TestRootErrorsWrapLeafSentinels(t *testing.T) {
 	if _, _, err := e.auth.Refresh(ctx, old, authkit.Client{}); err != nil {
 		t.Fatal(err)
 	}
+	e.clock.Advance(6 * time.Second) // past the retry window (RefreshGrace, 5 s)
 	_, _, err := e.auth.Refresh(ctx, old, authkit.Client{})
 	if !errors.Is(err, authkit.ErrTokenReused) || !errors.Is(err, jwt.ErrTokenReused) {
 		t.Fatalf("reuse error %v does not match both sentinels", err)

@@ -198,7 +198,7 @@ func BenchmarkSQLRefresh(b *testing.B) {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
-		tok, _, err := m.Issue(ctx, "user-1")
+		tok, _, err := m.Issue(ctx, "user-1", jwt.SignIn{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -72,17 +72,30 @@
 //
 // # Refresh tokens
 //
-// Refresh tokens are opaque ("akrt_" + 256 random bits), not JWTs: only this
-// server reads them and it must consult the [RefreshStore] on every use
-// anyway, and an opaque token can never pass as an access token. The store
-// sees only SHA-256 ids. [RefreshManager.Refresh] rotates a token through the
-// atomic [RefreshStore.Use]; a second use of any token of a family revokes
-// the family, its newest token included, and returns [ErrTokenReused]
-// (RFC 9700 §4.14.2). Families have an absolute lifetime; a grace window for
-// lost responses is off by default. [RefreshManager.RevokeUser] together with
-// [NotBeforeStore.SetNotBefore] implements logout everywhere: the verifier
-// caches not-before values for NotBeforeCacheTTL (5 s by default), so other
-// instances refuse old access tokens within that time.
+// Refresh tokens are opaque ("akrt_" + the user's shard + 256 random bits),
+// not JWTs: only this server reads them and it must consult the
+// [RefreshStore] on every use anyway, and an opaque token can never pass as
+// an access token. The store sees only ids ([RefreshTokenID]: the shard and
+// the token's SHA-256). [RefreshManager.Refresh] rotates a token in one
+// atomic store operation ([RefreshStore.Rotate]) that marks it used and
+// stores its successor together, so a store error, a crash or a lost reply
+// never leaves the family half-rotated. Rotation is safe to retry: within
+// a short grace window (5 s by default) the same token gets the same
+// successor back, sealed in the store under a key only the presented token
+// opens; after the window, or once the successor has itself been rotated,
+// a second use of any token of a family revokes the family, its newest
+// token included, and returns [ErrTokenReused] (RFC 9700 §4.14.2).
+//
+// A family keeps the facts of the sign-in that started it ([SignIn]:
+// auth_time, amr, acr, MFA) and every rotation returns them unchanged.
+// Families have an absolute lifetime. The same store keeps the per-user
+// not-before: [RefreshManager.RevokeUser] records it and revokes the
+// families (logout everywhere), a sign-in that predates it cannot start a
+// family, and the [Verifier] refuses access tokens issued before it. The
+// verifier caches not-before values for NotBeforeCacheTTL (5 s by default),
+// so other instances refuse old access tokens within that time; a cached
+// value is never older than the last [Verifier.ForgetNotBefore] on that
+// instance.
 //
 // Store implementations are checked with the jwttest conformance suite.
 package jwt

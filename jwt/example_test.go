@@ -76,8 +76,8 @@ func ExampleKeySet_Rotate() {
 // Rotate refresh tokens; a replayed token revokes its family.
 func ExampleRefreshManager_Refresh() {
 	ctx := context.Background()
-	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: memstore.NewRefreshTokens(nil)})
-	first, _, _ := m.Issue(ctx, "user-42")
+	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: memstore.NewRefreshTokens(nil), GraceWindow: jwt.NoGraceWindow})
+	first, _, _ := m.Issue(ctx, "user-42", jwt.SignIn{AMR: []string{"pwd"}})
 
 	second, rec, err := m.Refresh(ctx, first)
 	fmt.Println(rec.UserID, err)
@@ -91,6 +91,19 @@ func ExampleRefreshManager_Refresh() {
 	// user-42 <nil>
 	// true
 	// true
+}
+
+// A client that lost the response to a refresh presents the same token
+// again within the grace window and gets the same new token back.
+func ExampleRefreshConfig_graceWindow() {
+	ctx := context.Background()
+	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: memstore.NewRefreshTokens(nil), GraceWindow: 5 * time.Second})
+	first, _, _ := m.Issue(ctx, "user-42", jwt.SignIn{AMR: []string{"pwd", "otp"}, MFA: true})
+
+	second, _, _ := m.Refresh(ctx, first) // the response is lost
+	retried, rec, err := m.Refresh(ctx, first)
+	fmt.Println(retried == second, rec.SignIn.MFA, err)
+	// Output: true true <nil>
 }
 
 // Refuse access tokens issued before a logout everywhere.

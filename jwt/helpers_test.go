@@ -206,11 +206,17 @@ type failStore struct{}
 
 var errReached = errors.New("store reached")
 
-func (failStore) Create(context.Context, RefreshToken) error { return errReached }
-func (failStore) Use(context.Context, string, time.Time) (RefreshToken, bool, error) {
-	return RefreshToken{}, false, errReached
+func (failStore) Create(context.Context, RefreshToken) (bool, error) { return false, errReached }
+func (failStore) Rotate(context.Context, Rotation) (RotateResult, error) {
+	return RotateResult{}, errReached
 }
-func (failStore) RevokeFamily(context.Context, string) error { return errReached }
-func (failStore) RevokeUser(context.Context, string) error   { return errReached }
+func (failStore) RevokeToken(context.Context, string) (string, bool, error) {
+	return "", false, errReached
+}
+func (failStore) RevokeUser(context.Context, string) error              { return errReached }
+func (failStore) SetNotBefore(context.Context, string, time.Time) error { return errReached }
+func (failStore) NotBefore(context.Context, string) (time.Time, bool, error) {
+	return time.Time{}, false, errReached
+}
 
 func newMemRefresh() RefreshStore { return failStore{} }

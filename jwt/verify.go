@@ -279,6 +279,7 @@ type Verifier struct {
 	now      func() time.Time
 	nbMu     sync.Mutex
 	nbCache  map[string]nbEntry
+	nbGen    uint64 // bumped by every ForgetNotBefore, under nbMu
 	maxCache int
 }
 
@@ -471,6 +472,7 @@ func (v *Verifier) notBefore(ctx context.Context, user string) (time.Time, bool,
 	wall := time.Now()
 	v.nbMu.Lock()
 	e, ok := v.nbCache[user]
+	gen := v.nbGen
 	v.nbMu.Unlock()
 	if ok && wall.Sub(e.fetched) < v.nbTTL {
 		return e.t, e.found, nil
@@ -480,18 +482,26 @@ func (v *Verifier) notBefore(ctx context.Context, user string) (time.Time, bool,
 		return t, found, err
 	}
 	v.nbMu.Lock()
-	if len(v.nbCache) >= v.maxCache {
-		clear(v.nbCache)
+	// A ForgetNotBefore since the read above may have been for a value
+	// this read predates: use the result for this call, cache it never, so
+	// the cache cannot hold a value older than the last forget.
+	if v.nbGen == gen {
+		if len(v.nbCache) >= v.maxCache {
+			clear(v.nbCache)
+		}
+		v.nbCache[user] = nbEntry{t: t, found: found, fetched: wall}
 	}
-	v.nbCache[user] = nbEntry{t: t, found: found, fetched: wall}
 	v.nbMu.Unlock()
 	return t, found, nil
 }
 
 // ForgetNotBefore drops the cached not-before of userID, so this instance
 // sees a new value at once (call it after NotBeforeStore.SetNotBefore).
+// A lookup that read the store before this call and finishes after it is
+// not cached.
 func (v *Verifier) ForgetNotBefore(userID string) {
 	v.nbMu.Lock()
 	delete(v.nbCache, userID)
+	v.nbGen++
 	v.nbMu.Unlock()
 }

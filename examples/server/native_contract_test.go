@@ -62,7 +62,9 @@ func TestContractNativeClient(t *testing.T) {
 	if next.RefreshToken == tok.RefreshToken {
 		t.Fatal("refresh token not rotated")
 	}
-	// The spent token again: the family is revoked.
+	// The spent token again, after the retry window (5 s): the family is
+	// revoked.
+	ts.clock.Advance(6 * time.Second)
 	resp, body = post("/refresh", map[string]string{"refresh_token": tok.RefreshToken}, nil)
 	errCode(t, resp, body, http.StatusUnauthorized, "token_reused")
 	wantNoCookies(t, resp)

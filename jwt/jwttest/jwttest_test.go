@@ -12,12 +12,14 @@ import (
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
-func TestMemstoreRefreshTokens(t *testing.T) {
-	jwttest.Run(t, func(t *testing.T) jwt.RefreshStore { return memstore.NewRefreshTokens(nil) })
-}
+// memLose is a process restart: the memory store is replaced by a new one.
+func memLose(jwt.RefreshStore) jwt.RefreshStore { return memstore.NewRefreshTokens(nil) }
 
-func TestMemstoreNotBefore(t *testing.T) {
-	jwttest.RunNotBefore(t, func(t *testing.T) jwt.NotBeforeStore { return memstore.NewNotBefore(nil) })
+func TestMemstoreRefreshTokens(t *testing.T) {
+	jwttest.RunHarness(t, jwttest.Harness{
+		New:  func(t *testing.T) jwt.RefreshStore { return memstore.NewRefreshTokens(nil) },
+		Lose: func(t *testing.T, s jwt.RefreshStore) jwt.RefreshStore { return memLose(s) },
+	})
 }
 
 // broken wraps memstore and breaks one promise.
@@ -25,89 +27,117 @@ type broken struct {
 	*memstore.RefreshTokens
 	mode string
 	mu   sync.Mutex
-	seen map[string]jwt.RefreshToken
+	last map[string]time.Time
 }
 
-func (b *broken) Create(ctx context.Context, t jwt.RefreshToken) error {
-	if b.mode == "ignoreCtx" {
+func (b *broken) Create(ctx context.Context, t jwt.RefreshToken) (bool, error) {
+	switch b.mode {
+	case "ignoreCtx":
 		ctx = context.Background()
-	}
-	if b.mode == "expiredFound" || b.mode == "nonAtomic" || b.mode == "reviveRevoked" {
-		b.mu.Lock()
-		b.seen[t.ID] = t
-		b.mu.Unlock()
+	case "ignoreNotBefore":
+		t.SignIn.AuthTime = t.SignIn.AuthTime.Add(time.Hour)
 	}
 	return b.RefreshTokens.Create(ctx, t)
 }
 
-func (b *broken) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
+func (b *broken) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, error) {
 	switch b.mode {
 	case "ignoreCtx":
 		ctx = context.Background()
-	case "expiredFound":
-		b.mu.Lock()
-		t, ok := b.seen[id]
-		b.mu.Unlock()
-		if ok && !now.Before(t.Expiry) {
-			return t, true, nil
-		}
-	case "nonAtomic":
-		// read, yield, then write: several callers see UsedAt zero.
-		b.mu.Lock()
-		t, ok := b.seen[id]
-		b.mu.Unlock()
-		if !ok {
-			return b.RefreshTokens.Use(ctx, id, now)
-		}
-		time.Sleep(time.Millisecond)
-		p, found, err := b.RefreshTokens.Use(ctx, id, now)
-		if found && err == nil {
-			p.UsedAt = t.UsedAt
-		}
-		return p, found, err
-	case "reviveRevoked":
-		p, found, err := b.RefreshTokens.Use(ctx, id, now)
-		if !found && err == nil {
-			b.mu.Lock()
-			t, ok := b.seen[id]
-			b.mu.Unlock()
-			if ok && now.Before(t.Expiry) {
-				return t, true, nil
+	case "noGrace":
+		r.Grace = 0
+	case "retryMints":
+		// A retry stores a second successor instead of returning the first.
+		res, err := b.RefreshTokens.Rotate(ctx, r)
+		if err == nil && res.Outcome == jwt.RotateRetried {
+			n := res.Token
+			n.ID = r.Next.ID
+			if _, err := b.RefreshTokens.Create(ctx, n); err != nil {
+				return res, err
 			}
+			return jwt.RotateResult{Outcome: jwt.Rotated, Token: n}, nil
 		}
-		return p, found, err
-	case "forgetUsed":
-		p, found, err := b.RefreshTokens.Use(ctx, id, now)
-		p.UsedAt = time.Time{}
-		return p, found, err
+		return res, err
+	case "factsFromCaller":
+		res, err := b.RefreshTokens.Rotate(ctx, r)
+		res.Token.SignIn = r.Next.SignIn
+		return res, err
 	}
-	return b.RefreshTokens.Use(ctx, id, now)
+	return b.RefreshTokens.Rotate(ctx, r)
 }
 
-func (b *broken) RevokeFamily(ctx context.Context, f string) error {
+func (b *broken) RevokeToken(ctx context.Context, id string) (string, bool, error) {
 	switch b.mode {
-	case "noRevokeFamily", "ignoreCtx":
-		return nil
+	case "ignoreCtx":
+		ctx = context.Background()
+	case "noRevokeToken":
+		return "", true, nil
 	}
-	return b.RefreshTokens.RevokeFamily(ctx, f)
+	return b.RefreshTokens.RevokeToken(ctx, id)
 }
 
 func (b *broken) RevokeUser(ctx context.Context, u string) error {
-	if b.mode == "noRevokeUser" || b.mode == "ignoreCtx" {
+	switch b.mode {
+	case "ignoreCtx":
+		ctx = context.Background()
+	case "noRevokeUser":
 		return nil
 	}
 	return b.RefreshTokens.RevokeUser(ctx, u)
 }
 
+func (b *broken) SetNotBefore(ctx context.Context, u string, at time.Time) error {
+	switch b.mode {
+	case "ignoreCtx":
+		ctx = context.Background()
+	case "overwrite":
+		b.mu.Lock()
+		b.last[u] = at
+		b.mu.Unlock()
+		return nil
+	case "sanitize":
+		u = sanitize(u)
+	}
+	return b.RefreshTokens.SetNotBefore(ctx, u, at)
+}
+
+func (b *broken) NotBefore(ctx context.Context, u string) (time.Time, bool, error) {
+	switch b.mode {
+	case "ignoreCtx":
+		ctx = context.Background()
+	case "overwrite":
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		at, ok := b.last[u]
+		return at, ok, nil
+	case "sanitize":
+		// a store that strips "unsafe" characters instead of storing ids literally
+		return b.RefreshTokens.NotBefore(ctx, sanitize(u))
+	}
+	return b.RefreshTokens.NotBefore(ctx, u)
+}
+
+func sanitize(u string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return -1
+	}, u)
+}
+
 func TestSuiteRejectsBrokenRefreshStores(t *testing.T) {
 	cases := map[string][]string{
-		"expiredFound":   {"ExpiredIsMissing", "ShortTTLHonoured"},
-		"nonAtomic":      {"ConcurrentUseOneWinner"},
-		"forgetUsed":     {"SecondUseReportsReuse", "ConcurrentUseOneWinner"},
-		"noRevokeFamily": {"RevokeFamily", "CreateIntoRevokedFamilyIsDead", "ConcurrentMixed"},
-		"noRevokeUser":   {"RevokeUser"},
-		"reviveRevoked":  {"RevokeFamily", "RevokeUser"},
-		"ignoreCtx":      {"CancelledContext"},
+		"noGrace":         {"RetryWithinGraceReturnsSameSuccessor", "ConcurrentRotateOneSuccessor"},
+		"retryMints":      {"RetryWithinGraceReturnsSameSuccessor", "ConcurrentRotateOneSuccessor"},
+		"factsFromCaller": {"RotateRoundTrip", "SignInFactsCarriedUnchanged"},
+		"noRevokeToken":   {"RevokeToken"},
+		"noRevokeUser":    {"RevokeUser"},
+		"ignoreNotBefore": {"CreateAfterNotBeforeRefused"},
+		"ignoreCtx":       {"CancelledContext"},
+		"overwrite":       {"NotBeforeLaterWins"},
+		"sanitize":        {"HostileIDs"},
+		"noEpoch":         {"DataLossFailsClosed"},
 	}
 	// The modes run concurrently (not as parallel subtests, which -parallel
 	// would serialize) because each Test includes a ~2.5 s TTL case.
@@ -118,9 +148,18 @@ func TestSuiteRejectsBrokenRefreshStores(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := jwttest.Test(func() (jwt.RefreshStore, error) {
-				return &broken{RefreshTokens: memstore.NewRefreshTokens(nil), mode: mode, seen: map[string]jwt.RefreshToken{}}, nil
-			})
+			newStore := func() (jwt.RefreshStore, error) {
+				return &broken{RefreshTokens: memstore.NewRefreshTokens(nil), mode: mode, last: map[string]time.Time{}}, nil
+			}
+			lose := memLose
+			if mode == "noEpoch" {
+				// A store that forgets its data but not the old epoch.
+				old := time.Now().Add(-time.Hour)
+				lose = func(jwt.RefreshStore) jwt.RefreshStore {
+					return memstore.NewRefreshTokens(func() time.Time { return old })
+				}
+			}
+			err := jwttest.Test(newStore, lose)
 			mu.Lock()
 			results[mode] = err
 			mu.Unlock()
@@ -144,81 +183,7 @@ func TestSuiteRejectsBrokenRefreshStores(t *testing.T) {
 
 func TestSuitePassesMemstore(t *testing.T) {
 	t.Parallel()
-	if err := jwttest.Test(func() (jwt.RefreshStore, error) { return memstore.NewRefreshTokens(nil), nil }); err != nil {
+	if err := jwttest.Test(func() (jwt.RefreshStore, error) { return memstore.NewRefreshTokens(nil), nil }, memLose); err != nil {
 		t.Fatal(err)
 	}
-	if err := jwttest.TestNotBefore(func() (jwt.NotBeforeStore, error) { return memstore.NewNotBefore(nil), nil }); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type brokenNB struct {
-	inner *memstore.NotBefore
-	mode  string
-	mu    sync.Mutex
-	last  map[string]time.Time
-}
-
-func (b *brokenNB) SetNotBefore(ctx context.Context, u string, at time.Time) error {
-	switch b.mode {
-	case "overwrite":
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.last[u] = at
-		return nil
-	case "ignoreCtx":
-		ctx = context.Background()
-	case "sanitize":
-		u = sanitize(u)
-	}
-	return b.inner.SetNotBefore(ctx, u, at)
-}
-
-func (b *brokenNB) NotBefore(ctx context.Context, u string) (time.Time, bool, error) {
-	switch b.mode {
-	case "overwrite":
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		at, ok := b.last[u]
-		return at, ok, nil
-	case "ignoreCtx":
-		ctx = context.Background()
-	case "sanitize":
-		// a store that strips "unsafe" characters instead of storing ids literally
-		return b.inner.NotBefore(ctx, sanitize(u))
-	}
-	return b.inner.NotBefore(ctx, u)
-}
-
-func TestSuiteRejectsBrokenNotBeforeStores(t *testing.T) {
-	cases := map[string][]string{
-		"overwrite": {"LaterWins"},
-		"ignoreCtx": {"CancelledContext"},
-		"sanitize":  {"HostileIDs"},
-	}
-	for mode, want := range cases {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			err := jwttest.TestNotBefore(func() (jwt.NotBeforeStore, error) {
-				return &brokenNB{inner: memstore.NewNotBefore(nil), mode: mode, last: map[string]time.Time{}}, nil
-			})
-			if err == nil {
-				t.Fatalf("suite passed a store with %s", mode)
-			}
-			for _, name := range want {
-				if !strings.Contains(err.Error(), name+":") {
-					t.Errorf("case %s did not fail for %s; got: %v", name, mode, err)
-				}
-			}
-		})
-	}
-}
-
-func sanitize(u string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return -1
-	}, u)
 }

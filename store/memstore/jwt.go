@@ -2,56 +2,91 @@ package memstore
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/authkit-go/authkit/jwt"
 )
 
-// RefreshTokens is an in-memory [jwt.RefreshStore]. Revoked families are
-// remembered (so a token created into one later is dead) until the family's
-// absolute expiry, or for jwt.DefaultFamilyLifetime if the family was unknown.
+// RefreshTokens is an in-memory [jwt.RefreshStore]: refresh-token families
+// and per-user not-before times under one lock, so Create, Rotate,
+// RevokeToken and RevokeUser are each atomic.
+//
+// Its store epoch is its creation time: NotBefore never returns an earlier
+// time, so access tokens issued before the process started (whose
+// revocations this store no longer knows) are refused.
 type RefreshTokens struct {
 	mu       sync.Mutex
 	now      func() time.Time
-	tokens   map[string]jwt.RefreshToken
-	families map[string]map[string]struct{} // family → token ids
+	epoch    time.Time
+	tokens   map[string]*memToken
+	families map[string]*memFamily
 	users    map[string]map[string]struct{} // user → families
-	famExp   map[string]time.Time           // family → absolute expiry
-	revoked  map[string]time.Time           // family → tombstone expiry
+	nb       map[string]time.Time
+}
+
+type memToken struct {
+	rec    jwt.RefreshToken
+	next   string // successor id, set by the rotation
+	sealed []byte
+}
+
+type memFamily struct {
+	user    string
+	expiry  time.Time
+	signIn  jwt.SignIn
+	revoked bool
+	tokens  map[string]struct{}
 }
 
 var _ jwt.RefreshStore = (*RefreshTokens)(nil)
 
-// NewRefreshTokens returns an empty store. now is used only by Purge and for
-// tombstones of unknown families (nil means time.Now); Use takes its time as
-// an argument.
+// NewRefreshTokens returns an empty store whose epoch is now(); now is
+// also used by Purge (nil means time.Now). Rotate takes its time as an
+// argument.
 func NewRefreshTokens(now func() time.Time) *RefreshTokens {
 	if now == nil {
 		now = time.Now
 	}
-	return &RefreshTokens{now: now, tokens: map[string]jwt.RefreshToken{},
-		families: map[string]map[string]struct{}{}, users: map[string]map[string]struct{}{},
-		famExp: map[string]time.Time{}, revoked: map[string]time.Time{}}
+	return &RefreshTokens{now: now, epoch: now(), tokens: map[string]*memToken{},
+		families: map[string]*memFamily{}, users: map[string]map[string]struct{}{},
+		nb: map[string]time.Time{}}
 }
 
-// Create implements jwt.RefreshStore.
-func (s *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) error {
+// NewNotBefore returns a new [RefreshTokens], for code that uses only its
+// [jwt.NotBeforeStore] part (a Verifier without refresh tokens).
+func NewNotBefore(now func() time.Time) *RefreshTokens { return NewRefreshTokens(now) }
+
+func copySignIn(s jwt.SignIn) jwt.SignIn {
+	s.AMR = slices.Clone(s.AMR)
+	return s
+}
+
+// Create implements [jwt.RefreshStore].
+func (s *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dead := s.revoked[t.FamilyID]; dead {
-		return nil // created into a revoked family: dead from the start
+	if nb, ok := s.nb[t.UserID]; ok && nb.After(t.SignIn.AuthTime) {
+		return false, nil
 	}
-	s.tokens[t.ID] = t
-	add(s.families, t.FamilyID, t.ID)
-	add(s.users, t.UserID, t.FamilyID)
-	if t.FamilyExpiry.After(s.famExp[t.FamilyID]) {
-		s.famExp[t.FamilyID] = t.FamilyExpiry
+	f := s.families[t.FamilyID]
+	if f == nil {
+		f = &memFamily{user: t.UserID, expiry: t.FamilyExpiry, signIn: copySignIn(t.SignIn), tokens: map[string]struct{}{}}
+		s.families[t.FamilyID] = f
+		add(s.users, t.UserID, t.FamilyID)
 	}
-	return nil
+	if f.revoked {
+		return true, nil // created into a revoked family: dead from the start
+	}
+	t.UsedAt = time.Time{}
+	t.SignIn = copySignIn(f.signIn)
+	s.tokens[t.ID] = &memToken{rec: t}
+	f.tokens[t.ID] = struct{}{}
+	return true, nil
 }
 
 func add(m map[string]map[string]struct{}, k, v string) {
@@ -63,66 +98,91 @@ func add(m map[string]map[string]struct{}, k, v string) {
 	set[v] = struct{}{}
 }
 
-// Use implements jwt.RefreshStore.
-func (s *RefreshTokens) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
+// live returns the token and its family if the token can rotate at now.
+func (s *RefreshTokens) live(id string, now time.Time) (*memToken, *memFamily) {
+	t := s.tokens[id]
+	if t == nil {
+		return nil, nil
+	}
+	f := s.families[t.rec.FamilyID]
+	if f == nil || f.revoked || !now.Before(t.rec.Expiry) || !now.Before(f.expiry) {
+		return nil, nil
+	}
+	if nb, ok := s.nb[f.user]; ok && nb.After(f.signIn.AuthTime) {
+		return nil, nil
+	}
+	return t, f
+}
+
+func (t *memToken) record() jwt.RefreshToken {
+	r := t.rec
+	r.SignIn = copySignIn(r.SignIn)
+	return r
+}
+
+// Rotate implements [jwt.RefreshStore] under the store's lock.
+func (s *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, error) {
 	if err := ctx.Err(); err != nil {
-		return jwt.RefreshToken{}, false, err
+		return jwt.RotateResult{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.tokens[id]
-	if !ok {
-		return jwt.RefreshToken{}, false, nil
+	t, f := s.live(r.ID, r.Now)
+	if t == nil {
+		return jwt.RotateResult{}, nil
 	}
-	if !now.Before(t.Expiry) {
-		s.deleteToken(t)
-		return jwt.RefreshToken{}, false, nil
+	if t.rec.UsedAt.IsZero() {
+		n := r.Next
+		n.FamilyID, n.UserID, n.FamilyExpiry = t.rec.FamilyID, t.rec.UserID, t.rec.FamilyExpiry
+		n.UsedAt, n.SignIn = time.Time{}, copySignIn(f.signIn)
+		if n.Expiry.After(n.FamilyExpiry) {
+			n.Expiry = n.FamilyExpiry
+		}
+		t.rec.UsedAt, t.next, t.sealed = r.Now, n.ID, slices.Clone(r.Sealed)
+		s.tokens[n.ID] = &memToken{rec: n}
+		f.tokens[n.ID] = struct{}{}
+		return jwt.RotateResult{Outcome: jwt.Rotated, Token: n}, nil
 	}
-	prev := t
-	if t.UsedAt.IsZero() {
-		t.UsedAt = now
-		s.tokens[id] = t
-	}
-	return prev, true, nil
-}
-
-func (s *RefreshTokens) deleteToken(t jwt.RefreshToken) {
-	delete(s.tokens, t.ID)
-	if f := s.families[t.FamilyID]; f != nil {
-		delete(f, t.ID)
-	}
-}
-
-// RevokeFamily implements jwt.RefreshStore.
-func (s *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revokeFamily(familyID)
-	return nil
-}
-
-func (s *RefreshTokens) revokeFamily(familyID string) {
-	exp, ok := s.famExp[familyID]
-	if !ok {
-		exp = s.now().Add(jwt.DefaultFamilyLifetime)
-	}
-	s.revoked[familyID] = exp
-	for id := range s.families[familyID] {
-		if t, ok := s.tokens[id]; ok {
-			delete(s.tokens, id)
-			if u := s.users[t.UserID]; u != nil {
-				delete(u, familyID)
-			}
+	if r.Grace > 0 && r.Now.Sub(t.rec.UsedAt) < r.Grace {
+		if n, _ := s.live(t.next, r.Now); n != nil && n.rec.UsedAt.IsZero() {
+			return jwt.RotateResult{Outcome: jwt.RotateRetried, Token: n.record(), Sealed: slices.Clone(t.sealed)}, nil
 		}
 	}
-	delete(s.families, familyID)
-	delete(s.famExp, familyID)
+	prev := t.record()
+	s.revokeFamily(t.rec.FamilyID)
+	return jwt.RotateResult{Outcome: jwt.RotateReused, Token: prev}, nil
 }
 
-// RevokeUser implements jwt.RefreshStore.
+// RevokeToken implements [jwt.RefreshStore].
+func (s *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tokens[id]
+	if t == nil {
+		return "", false, nil
+	}
+	s.revokeFamily(t.rec.FamilyID)
+	return t.rec.UserID, true, nil
+}
+
+// revokeFamily drops the family's tokens and keeps its record, marked
+// revoked, until its expiry (Purge).
+func (s *RefreshTokens) revokeFamily(familyID string) {
+	f := s.families[familyID]
+	if f == nil {
+		return
+	}
+	f.revoked = true
+	for id := range f.tokens {
+		delete(s.tokens, id)
+	}
+	clear(f.tokens)
+}
+
+// RevokeUser implements [jwt.RefreshStore].
 func (s *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -132,85 +192,71 @@ func (s *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
 	for f := range s.users[userID] {
 		s.revokeFamily(f)
 	}
-	delete(s.users, userID)
 	return nil
 }
 
-// Purge drops expired tokens and tombstones.
-func (s *RefreshTokens) Purge() {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tokens {
-		if !now.Before(t.Expiry) {
-			s.deleteToken(t)
-		}
-	}
-	for f, exp := range s.revoked {
-		if !now.Before(exp) {
-			delete(s.revoked, f)
-		}
-	}
-	for f, exp := range s.famExp {
-		if !now.Before(exp) && len(s.families[f]) == 0 {
-			delete(s.famExp, f)
-			delete(s.families, f)
-		}
-	}
-}
-
-// NotBefore is an in-memory [jwt.NotBeforeStore], one entry per user who
-// logged out everywhere. Purge drops entries that can no longer matter.
-type NotBefore struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]time.Time
-}
-
-var _ jwt.NotBeforeStore = (*NotBefore)(nil)
-
-// NewNotBefore returns an empty store; now is used by Purge (nil means
-// time.Now).
-func NewNotBefore(now func() time.Time) *NotBefore {
-	if now == nil {
-		now = time.Now
-	}
-	return &NotBefore{now: now, m: map[string]time.Time{}}
-}
-
-// SetNotBefore implements jwt.NotBeforeStore: the later time wins.
-func (s *NotBefore) SetNotBefore(ctx context.Context, userID string, t time.Time) error {
+// SetNotBefore implements [jwt.NotBeforeStore]: the later time wins.
+func (s *RefreshTokens) SetNotBefore(ctx context.Context, userID string, t time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.m[userID]; !ok || t.After(cur) {
-		s.m[userID] = t
+	if cur, ok := s.nb[userID]; !ok || t.After(cur) {
+		s.nb[userID] = t
 	}
 	return nil
 }
 
-// NotBefore implements jwt.NotBeforeStore.
-func (s *NotBefore) NotBefore(ctx context.Context, userID string) (time.Time, bool, error) {
+// NotBefore implements [jwt.NotBeforeStore]: the later of the user's time
+// and the store's epoch (its creation time), always found.
+func (s *RefreshTokens) NotBefore(ctx context.Context, userID string) (time.Time, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.m[userID]
-	return t, ok, nil
+	t, ok := s.nb[userID]
+	if !ok || t.Before(s.epoch) {
+		t = s.epoch
+	}
+	return t, true, nil
 }
 
-// Purge drops not-before times older than jwt.MaxAccessTokenLifetime: every
-// access token issued before them has expired anyway.
-func (s *NotBefore) Purge() {
-	cutoff := s.now().Add(-jwt.MaxAccessTokenLifetime)
+// Purge drops expired tokens, families past their absolute expiry, and
+// not-before times older than jwt.MaxAccessTokenLifetime (every access
+// token issued before them has expired, and every sign-in before them is
+// older than any Create can still be).
+func (s *RefreshTokens) Purge() {
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for u, t := range s.m {
+	for id, t := range s.tokens {
+		if !now.Before(t.rec.Expiry) {
+			delete(s.tokens, id)
+			if f := s.families[t.rec.FamilyID]; f != nil {
+				delete(f.tokens, id)
+			}
+		}
+	}
+	for id, f := range s.families {
+		if !now.Before(f.expiry) {
+			for t := range f.tokens {
+				delete(s.tokens, t)
+			}
+			delete(s.families, id)
+			if u := s.users[f.user]; u != nil {
+				delete(u, id)
+				if len(u) == 0 {
+					delete(s.users, f.user)
+				}
+			}
+		}
+	}
+	cutoff := now.Add(-jwt.MaxAccessTokenLifetime)
+	for u, t := range s.nb {
 		if t.Before(cutoff) {
-			delete(s.m, u)
+			delete(s.nb, u)
 		}
 	}
 }

@@ -33,10 +33,14 @@ func TestConformance(t *testing.T) {
 				sessiontest.Run(t, func(t *testing.T) session.Store { return st(t).Sessions() })
 			}},
 			{"RefreshTokens", func(t *testing.T) {
-				jwttest.Run(t, func(t *testing.T) jwt.RefreshStore { return st(t).RefreshTokens() })
-			}},
-			{"NotBefore", func(t *testing.T) {
-				jwttest.RunNotBefore(t, func(t *testing.T) jwt.NotBeforeStore { return st(t).NotBefore() })
+				jwttest.RunHarness(t, jwttest.Harness{
+					New: func(t *testing.T) jwt.RefreshStore { return st(t).RefreshTokens() },
+					// A flush: every key of the store's prefix, epochs included.
+					Lose: func(t *testing.T, s jwt.RefreshStore) jwt.RefreshStore {
+						deletePrefix(t, b.client(t), s.(*redisstore.RefreshTokens).Prefix())
+						return s
+					},
+				})
 			}},
 			{"MFA", func(t *testing.T) {
 				mfatest.Run(t, func(t *testing.T) mfa.Store { return st(t).MFA() })

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,18 +38,29 @@ const (
 // childResult is what one child process reports: per round, how many of
 // its goroutines won each race, and how many saw the refresh token at all.
 type childResult struct {
-	Refresh      []int `json:"refresh"`
-	RefreshFound []int `json:"refresh_found"`
-	TOTP         []int `json:"totp"`
-	Backup       []int `json:"backup"`
-	MFAPut       []int `json:"mfa_put"`
-	Limit        []int `json:"limit"`
+	Refresh      []int      `json:"refresh"`       // rotations won
+	RefreshFound []int      `json:"refresh_found"` // rotations won or retried (same successor)
+	RefreshNext  [][]string `json:"refresh_next"`  // successor ids seen
+	TOTP         []int      `json:"totp"`
+	Backup       []int      `json:"backup"`
+	MFAPut       []int      `json:"mfa_put"`
+	Limit        []int      `json:"limit"`
 	Errors       []string
 }
 
-func crossToken(i int) string { return fmt.Sprintf("cross-token-%d", i) }
-func crossUser(i int) string  { return fmt.Sprintf("cross-user-%d", i) }
-func crossCode(i int) []byte  { return []byte(fmt.Sprintf("cross-code-mac-%d\x00", i)) }
+// crossToken is the id of round i's refresh token (a token of user "u").
+func crossToken(i int) string {
+	return jwt.RefreshTokenID(fmt.Sprintf("%s%s%043d", jwt.RefreshTokenPrefix, jwt.RefreshShard("u"), i))
+}
+
+// crossNext is a fresh successor id in crossToken's shard.
+func crossNext() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard("u") + fmt.Sprintf("%043x", b))
+}
+func crossUser(i int) string { return fmt.Sprintf("cross-user-%d", i) }
+func crossCode(i int) []byte { return []byte(fmt.Sprintf("cross-code-mac-%d\x00", i)) }
 
 // TestCrossProcess races two OS processes, each with its own client and
 // connection pool and several goroutines, on the same refresh tokens, TOTP
@@ -63,8 +75,10 @@ func TestCrossProcess(t *testing.T) {
 		ctx := t.Context()
 		now := time.Now()
 		for i := range crossRounds {
-			must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: "fam", UserID: "u",
-				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
+			if ok, err := st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: fmt.Sprint("fam", i), UserID: "u",
+				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour), SignIn: jwt.SignIn{AuthTime: now}}); err != nil || !ok {
+				t.Fatalf("refresh Create: %v %v", ok, err)
+			}
 			seedMFA(t, st.MFA(), crossUser(i), crossCode(i), []byte("other"))
 		}
 
@@ -112,7 +126,11 @@ func TestCrossProcess(t *testing.T) {
 		won := make([]int, len(procs)) // refresh rounds won per process, for the log
 		for r := range crossRounds {
 			var refresh, found, totp, backup, limit, mfaPut int
+			next := map[string]bool{}
 			for i, res := range results {
+				for _, n := range res.RefreshNext[r] {
+					next[n] = true
+				}
 				limit += res.Limit[r]
 				refresh += res.Refresh[r]
 				found += res.RefreshFound[r]
@@ -122,8 +140,9 @@ func TestCrossProcess(t *testing.T) {
 				won[i] += res.Refresh[r]
 			}
 			all := len(procs) * crossGoroutines
-			if refresh != 1 || found != all {
-				t.Errorf("round %d: %d callers saw the refresh token unused and %d found it; want exactly 1 and %d", r, refresh, found, all)
+			if refresh != 1 || found != all || len(next) != 1 {
+				t.Errorf("round %d: %d callers rotated the refresh token, %d rotated or retried, %d distinct successors; want exactly 1, %d and 1",
+					r, refresh, found, len(next), all)
 			}
 			if totp != 1 {
 				t.Errorf("round %d: %d callers claimed the TOTP step; want exactly 1", r, totp)
@@ -195,7 +214,7 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds),
+	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), RefreshNext: make([][]string, rounds), TOTP: make([]int, rounds),
 		Backup: make([]int, rounds), MFAPut: make([]int, rounds), Limit: make([]int, rounds)}
 	var mu sync.Mutex
 	fail := func(err error) {
@@ -209,7 +228,8 @@ func runChild() int {
 		var wg sync.WaitGroup
 		for range crossGoroutines {
 			wg.Go(func() {
-				prev, found, err := st.RefreshTokens().Use(ctx, crossToken(r), time.Now())
+				rot, err := st.RefreshTokens().Rotate(ctx, jwt.Rotation{ID: crossToken(r), Now: time.Now(), Grace: time.Minute,
+					Next: jwt.RefreshToken{ID: crossNext(), Expiry: time.Now().Add(time.Hour)}})
 				if err != nil {
 					fail(err)
 				}
@@ -231,11 +251,15 @@ func runChild() int {
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				if found {
+				switch rot.Outcome {
+				case jwt.Rotated:
+					res.Refresh[r]++
 					res.RefreshFound[r]++
-					if prev.UsedAt.IsZero() {
-						res.Refresh[r]++
-					}
+				case jwt.RotateRetried:
+					res.RefreshFound[r]++
+				}
+				if rot.Outcome == jwt.Rotated || rot.Outcome == jwt.RotateRetried {
+					res.RefreshNext[r] = append(res.RefreshNext[r], rot.Token.ID)
 				}
 				if ok {
 					res.TOTP[r]++

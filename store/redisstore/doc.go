@@ -49,8 +49,9 @@
 //
 // One [Store] hands out an adapter per interface, all on the same client
 // and key prefix: [Store.Sessions] (session.Store, with a per-user index),
-// [Store.RefreshTokens] (jwt.RefreshStore: families, atomic Use,
-// revocation tombstones), [Store.NotBefore] (jwt.NotBeforeStore),
+// [Store.RefreshTokens] (jwt.RefreshStore: families, atomic retry-safe
+// Rotate, revocation, the per-user not-before; [Store.NotBefore] is the
+// same adapter),
 // [Store.MFA] (mfa.Store: enrollments and backup codes),
 // [Store.TOTPReplay] (mfa.ReplayStore), [Store.Challenges]
 // (mfa.ChallengeStore), [Store.OAuthStates] (oauth.StateStore),
@@ -69,11 +70,11 @@
 //
 //	s:<id>           hash (u, d)  session record             expires with the record
 //	su:U             zset         U's session ids, score = expiry (ms); expires with the latest
-//	rt:{F}:<id>      hash         refresh token              expires at its Expiry
-//	rf:{F}           hash (x, r)  family: latest expiry, revoked tombstone
-//	rp:<id>          string       F of token <id>            expires at its Expiry
-//	ru:U             zset         U's refresh families, score = FamilyExpiry (ms)
-//	nb:U             string       not-before (µs)            NotBeforeRetention after it
+//	rt:{S}:<id>      hash         refresh token              PX until its Expiry
+//	rf:{S}:F         hash         family, sign-in facts, revoked flag  PX until FamilyExpiry
+//	ru:{S}:U         zset         U's family keys, score = FamilyExpiry
+//	nb:{S}:U         string       not-before (µs)            no expiry
+//	ep:{S}           hash (s, a)  the shard's store epoch    no expiry
 //	me:{U}           string       MFA enrollment             no expiry
 //	mb:{U}           set          backup-code MACs           no expiry
 //	tr:U             string       last TOTP step             expiry given to Advance
@@ -84,26 +85,27 @@
 //	rl:<name>:<key>  string       GCRA arrival time (µs)     when the bucket is full again
 //
 // Every key expires except the MFA enrollment and backup codes, which are
-// user state like a row of a users table and stay until [MFA.Delete].
-// Writing a record whose expiry has already passed deletes the key instead
-// (Redis rejects a non-positive PX).
+// user state like a row of a users table and stay until [MFA.Delete], and
+// the not-before and epoch records (S is the user's shard,
+// jwt.RefreshShard; see [RefreshTokens]), whose loss must never revive a
+// revoked token. Writing a record whose expiry has already passed deletes
+// the key instead (Redis rejects a non-positive PX).
 //
 // # Atomicity and Redis Cluster
 //
 // Every "exactly one winner" operation is a single command or Lua script,
-// atomic on the server whichever process calls it: refresh-token Use is a
-// script that checks the family's tombstone and the expiry and sets
-// UsedAt; TOTP replay is a compare-and-set script; backup codes are spent
-// with SREM; MFA challenges, OAuth states and one-time tokens with GETDEL;
+// atomic on the server whichever process calls it: refresh rotation is one
+// script that checks the family, the not-before and the epoch, marks the
+// token used and stores its successor; TOTP replay is a compare-and-set
+// script; backup codes are spent with SREM; MFA challenges, OAuth states and one-time tokens with GETDEL;
 // the attempt counter, the not-before time and the limiter are scripts.
 //
 // A script that touches several keys keeps them in one Cluster slot
-// through a hash tag: a refresh token and its family share {F}; the MFA
+// through a hash tag: every refresh record of a user shares {S}; the MFA
 // enrollment and the backup codes share {U}. Nothing else needs a tag.
-// Records that are looked up by their own id alone (a session, the
-// pointer from a refresh-token id to its family) live in their own slots,
-// and the per-user indexes (su:U, ru:U) are updated by separate
-// single-key commands:
+// Records that are looked up by their own id alone (a session) live in
+// their own slots, and the per-user session index su:U is updated by
+// separate single-key commands:
 //
 //   - Session Create, Update and Rotate add the id to su:U before they write
 //     the record, and Delete removes the record before the entry, so every
@@ -113,16 +115,10 @@
 //     records of the user, follows markers and tombstones ids a Rotate has
 //     not created yet, so no write that read a session before "log out
 //     everywhere" can bring it back (see [Sessions]).
-//   - Refresh-token Create adds F to ru:U before it writes the token, so
-//     RevokeUser (which tombstones every family in ru:U) sees every family
-//     created before it started.
-//   - Refresh-token Use reads the pointer rp:<id> first (the jwt package
-//     derives the id from the token, so the family is not known): two round
-//     trips, in exchange for an atomic tombstone check in the family's slot.
 //
 // Round trips: session Find (a read-only request through the session
 // middleware) 1; session Create and Update 1 for an anonymous session, 2
-// for a user's, Rotate 3; refresh Use 2, Create 2; every other
+// for a user's, Rotate 3; refresh Rotate 1, Create 1; every other
 // read or atomic operation 1.
 //
 // # Clocks

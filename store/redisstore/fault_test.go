@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,9 +64,9 @@ func readProbes(st *redisstore.Store) []readProbe {
 			m, err := st.Sessions().ListUser(ctx, "alice")
 			return len(m) > 0, err
 		}},
-		{"RefreshTokens.Use", func(ctx context.Context) (bool, error) {
-			_, found, err := st.RefreshTokens().Use(ctx, "tok", time.Now())
-			return found, err
+		{"RefreshTokens.Rotate", func(ctx context.Context) (bool, error) {
+			res, err := st.RefreshTokens().Rotate(ctx, seedRotation)
+			return res.Outcome != jwt.RotateInvalid, err
 		}},
 		{"NotBefore.NotBefore", func(ctx context.Context) (bool, error) {
 			_, found, err := st.NotBefore().NotBefore(ctx, "alice")
@@ -105,6 +106,15 @@ func readProbes(st *redisstore.Store) []readProbe {
 	}
 }
 
+// seedRotation rotates the refresh token that seed stores, always offering
+// the same successor, with a grace window: repeated probes are retries.
+var seedRotation = jwt.Rotation{
+	ID:    jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard("alice") + strings.Repeat("A", 43)),
+	Next:  jwt.RefreshToken{ID: jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard("alice") + strings.Repeat("B", 43)), Expiry: time.Now().Add(time.Hour)},
+	Now:   time.Now(),
+	Grace: time.Hour,
+}
+
 // seed writes what makes every probe report found=true.
 func seed(t *testing.T, st *redisstore.Store) {
 	t.Helper()
@@ -113,8 +123,10 @@ func seed(t *testing.T, st *redisstore.Store) {
 	rec := session.Record{UserID: "alice", SecretHash: []byte{1}, CreatedAt: now, LastSeen: now,
 		IdleExpiry: now.Add(time.Hour), AbsoluteExpiry: now.Add(time.Hour)}
 	must(t, st.Sessions().Create(ctx, "sid", rec))
-	must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "tok", FamilyID: "fam", UserID: "alice",
-		IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
+	if ok, err := st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: seedRotation.ID, FamilyID: "fam", UserID: "alice",
+		IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour), SignIn: jwt.SignIn{AuthTime: now}}); err != nil || !ok {
+		t.Fatalf("refresh Create: %v %v", ok, err)
+	}
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
 	seedMFA(t, st.MFA(), "alice", []byte("code"))
 	if ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Hour)); err != nil || !ok {

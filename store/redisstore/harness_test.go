@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
+	if os.Getenv(rotChildEnv) != "" {
+		os.Exit(runRotateChild())
+	}
 	// Most conformance cases wait on the server (and the TTL cases sleep
 	// ~2.5 s of real time), so run more of them at once than GOMAXPROCS
 	// unless -test.parallel was given.

@@ -38,19 +38,19 @@ type Config struct {
 	// Now is the clock that decides expiry when records are written and
 	// read (default time.Now). Redis expires keys by its own clock; a
 	// record is missing as soon as either clock says it has expired.
-	// [jwt.RefreshStore.Use] takes its time as an argument instead, and the
+	// [jwt.RefreshStore.Rotate] takes its time as an argument instead, and the
 	// [Limiter] uses the Redis server's clock (see [Store.Limiter]).
 	Now func() time.Time
-	// RevokedFamilyRetention is how long the tombstone of a revoked refresh
-	// family is kept at least (default jwt.DefaultFamilyLifetime, 30
-	// days). A family whose tokens live longer keeps its tombstone until
-	// its latest FamilyExpiry, so a rotation racing with the revocation
-	// cannot revive it.
+	// RevokedFamilyRetention is no longer used: a revoked family's record
+	// lives until the family's own expiry, and a token whose family record
+	// is gone cannot rotate.
+	//
+	// Deprecated: ignored.
 	RevokedFamilyRetention time.Duration
-	// NotBeforeRetention is how long a per-user not-before time is kept
-	// after the time itself (default [DefaultNotBeforeRetention]). It must
-	// exceed the longest access-token lifetime in use, or tokens issued
-	// before the not-before time would be accepted again once it is gone.
+	// NotBeforeRetention is no longer used: not-before records never
+	// expire, so no eviction or expiry can revive a revoked token.
+	//
+	// Deprecated: ignored.
 	NotBeforeRetention time.Duration
 	// Timeout bounds every call a method makes to Redis (default
 	// [DefaultTimeout]): each method runs under a context that ends after

@@ -126,8 +126,11 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		const id, user, fam = "i{d}:%*", "u:{x}", "f}{"
 		rec := session.Record{UserID: user, IdleExpiry: now.Add(time.Hour), AbsoluteExpiry: now.Add(time.Hour)}
 		must(t, st.Sessions().Create(ctx, id, rec))
-		must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: id, FamilyID: fam, UserID: user,
-			Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}))
+		rid := jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard(user) + strings.Repeat("A", 43))
+		if ok, err := st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: rid, FamilyID: fam, UserID: user,
+			Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour), SignIn: jwt.SignIn{AuthTime: now}}); err != nil || !ok {
+			t.Fatalf("refresh Create: %v %v", ok, err)
+		}
 		must(t, st.NotBefore().SetNotBefore(ctx, user, now))
 		seedMFA(t, st.MFA(), user, []byte("c"))
 		if _, err := st.TOTPReplay().Advance(ctx, user, 1, now.Add(time.Minute)); err != nil {
@@ -147,23 +150,25 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 
 		p := st.Prefix()
 		const eid, euser, efam = "i%7Bd%7D%3A%25*", "u%3A%7Bx%7D", "f%7D%7B"
+		sh := "{" + jwt.RefreshShard(user) + "}"
 		want := []string{
 			p + "at:" + eid,
 			p + "ch:" + eid,
+			p + "ep:" + sh,
 			p + "mb:{" + euser + "}",
 			p + "me:{" + euser + "}",
-			p + "nb:" + euser,
+			p + "nb:" + sh + ":" + euser,
 			p + "os:" + eid,
 			p + "ot:" + eid,
-			p + "rf:{" + efam + "}",
+			p + "rf:" + sh + ":" + efam,
 			p + "rl:n%3A1:" + eid,
-			p + "rp:" + eid,
-			p + "rt:{" + efam + "}:" + eid,
-			p + "ru:" + euser,
+			p + "rt:" + sh + ":" + rid,
+			p + "ru:" + sh + ":" + euser,
 			p + "s:" + eid,
 			p + "su:" + euser,
 			p + "tr:" + euser,
 		}
+		sort.Strings(want)
 		got := scanKeys(t, c, p)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("keys:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -171,7 +176,8 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		for _, k := range got {
 			ttl, err := c.PTTL(ctx, k).Result()
 			must(t, err)
-			permanent := strings.HasPrefix(k, p+"me:") || strings.HasPrefix(k, p+"mb:")
+			permanent := strings.HasPrefix(k, p+"me:") || strings.HasPrefix(k, p+"mb:") ||
+				strings.HasPrefix(k, p+"nb:") || strings.HasPrefix(k, p+"ep:")
 			if permanent != (ttl < 0) {
 				t.Errorf("key %q: PTTL %v (permanent=%v)", k, ttl, permanent)
 			}
@@ -185,7 +191,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 			}
 			return 0
 		}
-		if slot(p+"rt:{"+efam+"}:"+eid) != slot(p+"rf:{"+efam+"}") || slot(p+"me:{"+euser+"}") != slot(p+"mb:{"+euser+"}") {
+		if slot(p+"rt:"+sh+":"+rid) != slot(p+"nb:"+sh+":"+euser) || slot(p+"me:{"+euser+"}") != slot(p+"mb:{"+euser+"}") {
 			t.Error("keys of one family or user in different slots")
 		}
 	})
@@ -253,7 +259,7 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 	p := st.Prefix()
 	must(t, c.HSet(ctx, p+"s:x", "u", "alice", "d", "\x02garbage").Err())
 	must(t, c.Set(ctx, p+"ch:x", "\x01\xff", time.Minute).Err())
-	must(t, c.Set(ctx, p+"nb:x", "soon", time.Minute).Err())
+	must(t, c.Set(ctx, p+"nb:{"+jwt.RefreshShard("x")+"}:x", "soon", time.Minute).Err())
 	if _, _, err := st.Sessions().Find(ctx, "x"); err == nil {
 		t.Error("Sessions.Find of a corrupt record: err=nil")
 	}
@@ -268,32 +274,36 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 	}
 }
 
-// TestRevokedFamilyRetention checks how long a tombstone lives: until the
-// family's latest FamilyExpiry when that is later, else for
-// RevokedFamilyRetention, so a late rotation can never revive the family.
-func TestRevokedFamilyRetention(t *testing.T) {
+// TestRefreshRecordsLifetime: a family and its tokens expire with their
+// lifetimes (relative TTLs), a revoked family keeps its record until then,
+// and the not-before and epoch records never expire.
+func TestRefreshRecordsLifetime(t *testing.T) {
 	t.Parallel()
 	c := singleClient(t)
-	st := newStore(t, c, redisstore.Config{RevokedFamilyRetention: time.Minute})
-	rt := st.RefreshTokens()
+	st := newStore(t, c, redisstore.Config{})
+	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), Lifetime: time.Hour, FamilyLifetime: 2 * time.Hour})
+	must(t, err)
 	ctx := t.Context()
-	now := time.Now()
-	must(t, rt.Create(ctx, jwt.RefreshToken{ID: "t1", FamilyID: "long", UserID: "u",
-		Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}))
-	must(t, rt.RevokeFamily(ctx, "long"))
-	must(t, rt.RevokeFamily(ctx, "unknown"))
-	p := st.Prefix()
-	if ttl, _ := c.PTTL(ctx, p+"rf:{long}").Result(); ttl < 2*time.Hour-time.Minute {
-		t.Errorf("tombstone of a family expiring in 2h: TTL %v", ttl)
+	tok, rec, err := m.Issue(ctx, "u", jwt.SignIn{})
+	must(t, err)
+	must(t, m.Revoke(ctx, tok))
+	p, sh := st.Prefix(), "{"+jwt.RefreshShard("u")+"}"
+	ttl := func(k string) time.Duration {
+		d, err := c.PTTL(ctx, k).Result()
+		must(t, err)
+		return d
 	}
-	if ttl, _ := c.PTTL(ctx, p+"rf:{unknown}").Result(); ttl <= 0 || ttl > time.Minute+time.Second {
-		t.Errorf("tombstone of an unknown family: TTL %v, want the 1m retention", ttl)
+	if d := ttl(p + "rf:" + sh + ":" + rec.FamilyID); d < 2*time.Hour-time.Minute || d > 2*time.Hour {
+		t.Errorf("revoked family: TTL %v, want its 2h lifetime", d)
 	}
-	// A later Create into the family stores nothing usable.
-	must(t, rt.Create(ctx, jwt.RefreshToken{ID: "t2", FamilyID: "long", UserID: "u",
-		Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}))
-	if _, found, err := rt.Use(ctx, "t2", now); err != nil || found {
-		t.Errorf("Use of a token created into a revoked family: found=%v err=%v", found, err)
+	if d := ttl(p + "rt:" + sh + ":" + rec.ID); d < time.Hour-time.Minute || d > time.Hour {
+		t.Errorf("token: TTL %v, want its 1h lifetime", d)
+	}
+	must(t, m.RevokeUser(ctx, "u"))
+	for _, k := range []string{p + "nb:" + sh + ":u", p + "ep:" + sh} {
+		if d := ttl(k); d != -1 {
+			t.Errorf("%s: PTTL %v, want none (-1)", k, d)
+		}
 	}
 }
 

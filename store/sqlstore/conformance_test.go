@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/authkit-go/authkit"
@@ -30,11 +31,27 @@ func TestConformance(t *testing.T) {
 		})
 		t.Run("RefreshTokens", func(t *testing.T) {
 			t.Parallel()
-			jwttest.Run(t, func(t *testing.T) jwt.RefreshStore { return st(t).RefreshTokens() })
-		})
-		t.Run("NotBefore", func(t *testing.T) {
-			t.Parallel()
-			jwttest.RunNotBefore(t, func(t *testing.T) jwt.NotBeforeStore { return st(t).NotBefore() })
+			var stores sync.Map // adapter → its Store
+			jwttest.RunHarness(t, jwttest.Harness{
+				New: func(t *testing.T) jwt.RefreshStore {
+					s := st(t)
+					rt := s.RefreshTokens()
+					stores.Store(rt, s)
+					return rt
+				},
+				// Every row of the refresh and not-before tables is lost, the
+				// epoch included (a truncation, a restore of an empty backup).
+				Lose: func(t *testing.T, rt jwt.RefreshStore) jwt.RefreshStore {
+					v, _ := stores.Load(rt)
+					s := v.(*sqlstore.Store)
+					for _, table := range []string{"refresh_tokens", "refresh_families", "not_before", "refresh_epoch"} {
+						if _, err := s.DB().ExecContext(t.Context(), "DELETE FROM "+s.Table(table)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					return rt
+				},
+			})
 		})
 		t.Run("MFA", func(t *testing.T) {
 			t.Parallel()

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -36,11 +37,12 @@ const (
 // childResult is what one child process reports: per round, how many of
 // its goroutines won each race, and how many saw the refresh token at all.
 type childResult struct {
-	Refresh      []int `json:"refresh"`
-	RefreshFound []int `json:"refresh_found"`
-	TOTP         []int `json:"totp"`
-	Backup       []int `json:"backup"`
-	MFAPut       []int `json:"mfa_put"`
+	Refresh      []int      `json:"refresh"`       // rotations won
+	RefreshFound []int      `json:"refresh_found"` // rotations won or retried (same successor)
+	RefreshNext  [][]string `json:"refresh_next"`  // successor ids seen
+	TOTP         []int      `json:"totp"`
+	Backup       []int      `json:"backup"`
+	MFAPut       []int      `json:"mfa_put"`
 	Errors       []string
 }
 
@@ -69,8 +71,8 @@ func TestCrossProcess(t *testing.T) {
 		ctx := t.Context()
 		now := time.Now()
 		for i := range crossRounds {
-			must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: crossToken(i), FamilyID: "fam", UserID: "u",
-				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)}))
+			mustCreate(t, st.RefreshTokens(), jwt.RefreshToken{ID: crossToken(i), FamilyID: fmt.Sprint("fam", i), UserID: "u", SignIn: jwt.SignIn{AuthTime: now},
+				IssuedAt: now, Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour)})
 			seedMFA(t, st.MFA(), crossUser(i), crossCode(i), []byte("other"))
 		}
 
@@ -118,7 +120,11 @@ func TestCrossProcess(t *testing.T) {
 		won := make([]int, len(procs)) // rounds of refresh won per process, for the log
 		for r := range crossRounds {
 			var refresh, found, totp, backup, mfaPut int
+			next := map[string]bool{}
 			for i, res := range results {
+				for _, n := range res.RefreshNext[r] {
+					next[n] = true
+				}
 				refresh += res.Refresh[r]
 				found += res.RefreshFound[r]
 				totp += res.TOTP[r]
@@ -127,8 +133,9 @@ func TestCrossProcess(t *testing.T) {
 				won[i] += res.Refresh[r]
 			}
 			all := len(procs) * crossGoroutines
-			if refresh != 1 || found != all {
-				t.Errorf("round %d: %d callers saw the refresh token unused and %d found it; want exactly 1 and %d", r, refresh, found, all)
+			if refresh != 1 || found != all || len(next) != 1 {
+				t.Errorf("round %d: %d callers rotated the refresh token, %d rotated or retried, %d distinct successors; want exactly 1, %d and 1",
+					r, refresh, found, len(next), all)
 			}
 			if totp != 1 {
 				t.Errorf("round %d: %d callers claimed the TOTP step; want exactly 1", r, totp)
@@ -201,7 +208,7 @@ func runChild() int {
 		return 0
 	}
 
-	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), TOTP: make([]int, rounds), Backup: make([]int, rounds), MFAPut: make([]int, rounds)}
+	res := childResult{Refresh: make([]int, rounds), RefreshFound: make([]int, rounds), RefreshNext: make([][]string, rounds), TOTP: make([]int, rounds), Backup: make([]int, rounds), MFAPut: make([]int, rounds)}
 	var mu sync.Mutex
 	fail := func(err error) {
 		mu.Lock()
@@ -214,7 +221,8 @@ func runChild() int {
 		var wg sync.WaitGroup
 		for range crossGoroutines {
 			wg.Go(func() {
-				prev, found, err := st.RefreshTokens().Use(ctx, crossToken(r), time.Now())
+				rot, err := st.RefreshTokens().Rotate(ctx, jwt.Rotation{ID: crossToken(r), Now: time.Now(), Grace: time.Minute,
+					Next: jwt.RefreshToken{ID: rand.Text(), Expiry: time.Now().Add(time.Hour)}})
 				if err != nil {
 					fail(err)
 				}
@@ -232,11 +240,15 @@ func runChild() int {
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				if found {
+				switch rot.Outcome {
+				case jwt.Rotated:
+					res.Refresh[r]++
 					res.RefreshFound[r]++
-					if prev.UsedAt.IsZero() {
-						res.Refresh[r]++
-					}
+				case jwt.RotateRetried:
+					res.RefreshFound[r]++
+				}
+				if rot.Outcome == jwt.Rotated || rot.Outcome == jwt.RotateRetried {
+					res.RefreshNext[r] = append(res.RefreshNext[r], rot.Token.ID)
 				}
 				if ok {
 					res.TOTP[r]++
@@ -314,4 +326,11 @@ func TestMigrateCrossProcess(t *testing.T) {
 		}
 		checkVersion(t, st)
 	})
+}
+
+func mustCreate(t testing.TB, s jwt.RefreshStore, rec jwt.RefreshToken) {
+	t.Helper()
+	if ok, err := s.Create(t.Context(), rec); err != nil || !ok {
+		t.Fatalf("refresh Create: created=%v err=%v", ok, err)
+	}
 }

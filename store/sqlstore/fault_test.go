@@ -44,15 +44,21 @@ func storeOps(st *sqlstore.Store) map[string]func(ctx context.Context) (bool, er
 		"Sessions.Create":     func(ctx context.Context) (bool, error) { return false, st.Sessions().Create(ctx, "s2", rec) },
 		"Sessions.Delete":     func(ctx context.Context) (bool, error) { return false, st.Sessions().Delete(ctx, "s2") },
 		"Sessions.DeleteUser": func(ctx context.Context) (bool, error) { return false, st.Sessions().DeleteUser(ctx, "bob") },
-		"RefreshTokens.Use": func(ctx context.Context) (bool, error) {
-			_, found, err := st.RefreshTokens().Use(ctx, "rt1", now)
-			return found, err
+		"RefreshTokens.Rotate": func(ctx context.Context) (bool, error) {
+			r := jwt.Rotation{ID: "rt1", Now: now, Grace: time.Hour, Next: jwt.RefreshToken{ID: "rt1-next", Expiry: now.Add(time.Hour)}}
+			res, err := st.RefreshTokens().Rotate(ctx, r)
+			return res.Outcome != jwt.RotateInvalid, err
 		},
 		"RefreshTokens.Create": func(ctx context.Context) (bool, error) {
-			return false, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "rt2", FamilyID: "f", UserID: "alice", Expiry: now.Add(time.Hour)})
+			_, err := st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "rt2", FamilyID: "f", UserID: "alice",
+				Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour), SignIn: jwt.SignIn{AuthTime: now}})
+			return false, err
 		},
-		"RefreshTokens.RevokeFamily": func(ctx context.Context) (bool, error) { return false, st.RefreshTokens().RevokeFamily(ctx, "f") },
-		"RefreshTokens.RevokeUser":   func(ctx context.Context) (bool, error) { return false, st.RefreshTokens().RevokeUser(ctx, "alice") },
+		"RefreshTokens.RevokeToken": func(ctx context.Context) (bool, error) {
+			_, _, err := st.RefreshTokens().RevokeToken(ctx, "rt2")
+			return false, err
+		},
+		"RefreshTokens.RevokeUser": func(ctx context.Context) (bool, error) { return false, st.RefreshTokens().RevokeUser(ctx, "bob") },
 		"NotBefore.NotBefore": func(ctx context.Context) (bool, error) {
 			_, found, err := st.NotBefore().NotBefore(ctx, "alice")
 			return found, err
@@ -135,8 +141,11 @@ func seed(t *testing.T, st *sqlstore.Store) {
 	ctx := t.Context()
 	now := time.Now()
 	must(t, st.Sessions().Create(ctx, "s1", liveRecord("alice")))
-	must(t, st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "rt1", FamilyID: "f1", UserID: "alice", Expiry: now.Add(time.Hour)}))
-	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
+	if ok, err := st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "rt1", FamilyID: "f1", UserID: "alice",
+		Expiry: now.Add(time.Hour), FamilyExpiry: now.Add(time.Hour), SignIn: jwt.SignIn{AuthTime: now}}); err != nil || !ok {
+		t.Fatalf("refresh Create: %v %v", ok, err)
+	}
+	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now.Add(-time.Minute)))
 	seedMFA(t, st.MFA(), "alice", []byte("code"))
 	must(t, st.Challenges().Save(ctx, "c1", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)}))
 	must(t, st.OAuthStates().Save(ctx, "o1", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)}))
@@ -342,11 +351,17 @@ func TestFaultProxy(t *testing.T) {
 		recovered(t)
 	})
 	// The refresh token seeded before the faults rotates exactly once.
-	if tok, found, err := st.RefreshTokens().Use(t.Context(), "rt1", time.Now()); !found || err != nil || !tok.UsedAt.IsZero() {
-		t.Errorf("first use of the seeded refresh token: %+v %v %v", tok, found, err)
+	rot := func(next string) jwt.RotateOutcome {
+		res, err := st.RefreshTokens().Rotate(t.Context(), jwt.Rotation{ID: "rt1", Now: time.Now(),
+			Next: jwt.RefreshToken{ID: next, Expiry: time.Now().Add(time.Hour)}})
+		must(t, err)
+		return res.Outcome
 	}
-	if tok, found, err := st.RefreshTokens().Use(t.Context(), "rt1", time.Now()); !found || err != nil || tok.UsedAt.IsZero() {
-		t.Errorf("second use of the seeded refresh token: %+v %v %v", tok, found, err)
+	if o := rot("after-1"); o != jwt.Rotated {
+		t.Errorf("first rotation of the seeded refresh token: outcome %d", o)
+	}
+	if o := rot("after-2"); o != jwt.RotateReused {
+		t.Errorf("second rotation of the seeded refresh token: outcome %d", o)
 	}
 }
 

@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
+	if os.Getenv(rotChildEnv) != "" {
+		os.Exit(runRotateChild())
+	}
 	// The conformance cases mostly wait (TTL cases sleep ~2.7 s of real
 	// time, others wait on the database), so run more of them at once than
 	// the default GOMAXPROCS unless -test.parallel was given.

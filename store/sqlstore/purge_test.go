@@ -46,18 +46,20 @@ func TestPurge(t *testing.T) {
 		must(t, st.Sessions().Create(ctx, "s-expired", sess(short)))
 		must(t, st.Sessions().Create(ctx, "s-live", sess(long)))
 
-		rt := func(id, fam string, exp time.Time) jwt.RefreshToken {
-			return jwt.RefreshToken{ID: id, FamilyID: fam, UserID: "u", IssuedAt: t0, Expiry: exp, FamilyExpiry: long}
+		rt := func(id, fam string, exp, famExp time.Time) jwt.RefreshToken {
+			return jwt.RefreshToken{ID: id, FamilyID: fam, UserID: "u", IssuedAt: t0, Expiry: exp, FamilyExpiry: famExp,
+				SignIn: jwt.SignIn{AuthTime: t0}}
 		}
-		must(t, st.RefreshTokens().Create(ctx, rt("rt-expired", "fam", short)))
-		must(t, st.RefreshTokens().Create(ctx, rt("rt-live", "fam", long)))
-		// A revoked family: its live token goes; its tombstone stays until
-		// the family's expiry (long).
-		must(t, st.RefreshTokens().Create(ctx, rt("rt-revoked", "fam-revoked", long)))
-		must(t, st.RefreshTokens().RevokeFamily(ctx, "fam-revoked"))
-		// A family with no tokens: its tombstone lives for the retention
-		// (5 min), then goes.
-		must(t, st.RefreshTokens().RevokeFamily(ctx, "fam-ghost"))
+		mustCreate(t, st.RefreshTokens(), rt("rt-expired", "fam", short, long))
+		mustCreate(t, st.RefreshTokens(), rt("rt-live", "fam", long, long))
+		// A family that ends early: its row and its token go.
+		mustCreate(t, st.RefreshTokens(), rt("rt-short", "fam-short", short, short))
+		// A revoked family: its live token goes at once; its row stays
+		// until the family's expiry (long).
+		mustCreate(t, st.RefreshTokens(), rt("rt-revoked", "fam-revoked", long, long))
+		if _, found, err := st.RefreshTokens().RevokeToken(ctx, "rt-revoked"); !found || err != nil {
+			t.Fatalf("RevokeToken: %v %v", found, err)
+		}
 
 		for user, exp := range map[string]time.Time{"expired": short, "live": long} {
 			if ok, err := st.TOTPReplay().Advance(ctx, user, 100, exp); !ok || err != nil {
@@ -84,8 +86,14 @@ func TestPurge(t *testing.T) {
 		if n, err := st.Purge(ctx); n != 1 || err != nil {
 			t.Fatalf("Purge at t0 = %d, %v; want 1", n, err)
 		}
-		if _, found, err := st.RefreshTokens().Use(ctx, "rt-revoked", clock.Now()); found || err != nil {
-			t.Errorf("rt-revoked after Purge: found=%v err=%v", found, err)
+		rotate := func(id string) jwt.RotateOutcome {
+			res, err := st.RefreshTokens().Rotate(ctx, jwt.Rotation{ID: id, Now: clock.Now(),
+				Next: jwt.RefreshToken{ID: id + "-next", IssuedAt: clock.Now(), Expiry: long}})
+			must(t, err)
+			return res.Outcome
+		}
+		if o := rotate("rt-revoked"); o != jwt.RotateInvalid {
+			t.Errorf("rt-revoked after Purge: outcome %d", o)
 		}
 		clock.Advance(10 * time.Minute)
 
@@ -96,8 +104,8 @@ func TestPurge(t *testing.T) {
 			before, want int // rows before and after Purge
 		}{
 			{"sessions", 2, 1},
-			{"refresh_tokens", 2, 1},
-			{"refresh_revoked", 2, 1},
+			{"refresh_tokens", 3, 1},
+			{"refresh_families", 3, 2},
 			{"totp_replay", 2, 1},
 			{"mfa_challenges", 2, 1},
 			{"oauth_states", 2, 1},
@@ -133,14 +141,14 @@ func TestPurge(t *testing.T) {
 		if _, found, err := st.Sessions().Find(ctx, "s-live"); !found || err != nil {
 			t.Errorf("s-live: %v %v", found, err)
 		}
-		if tok, found, err := st.RefreshTokens().Use(ctx, "rt-live", clock.Now()); !found || err != nil || !tok.UsedAt.IsZero() {
-			t.Errorf("rt-live: %+v %v %v", tok, found, err)
+		if o := rotate("rt-live"); o != jwt.Rotated {
+			t.Errorf("rt-live: outcome %d", o)
 		}
 		// The revoked family stays revoked: a token created into it later
-		// is dead (the tombstone was kept).
-		must(t, st.RefreshTokens().Create(ctx, rt("rt-late", "fam-revoked", long)))
-		if _, found, err := st.RefreshTokens().Use(ctx, "rt-late", clock.Now()); found || err != nil {
-			t.Errorf("token of a revoked family after Purge: found=%v err=%v", found, err)
+		// is dead (the family row was kept).
+		mustCreate(t, st.RefreshTokens(), rt("rt-late", "fam-revoked", long, long))
+		if o := rotate("rt-late"); o != jwt.RotateInvalid {
+			t.Errorf("token of a revoked family after Purge: outcome %d", o)
 		}
 		if ok, err := st.TOTPReplay().Advance(ctx, "live", 100, long); ok || err != nil {
 			t.Errorf("replayed step after Purge: %v %v", ok, err)

@@ -5,9 +5,6 @@ package sqlstore
 // as a numbered parameter). Statements that differ by dialect are chosen
 // here, so the adapters contain no dialect switches.
 type queries struct {
-	refreshCreate, refreshUse, refreshPeek, refreshRevokeFamily, refreshRevokeUser string
-	notBeforeSet, notBeforeGet                                                     string
-
 	mfaGet, mfaCreate, mfaUpdate, mfaDeleteEnrollment, mfaDeleteCodes string
 	mfaInsertCode, mfaUseCode                                         string
 	replayAdvance                                                     string
@@ -25,39 +22,12 @@ type queries struct {
 }
 
 func buildQueries(s *Store) queries {
-	greatest := "GREATEST"
 	forUpdate := " FOR UPDATE"
 	if s.dialect == SQLite {
-		greatest = "MAX" // SQLite's multi-argument scalar max()
-		forUpdate = ""   // the whole transaction holds the write lock (BEGIN IMMEDIATE)
+		forUpdate = "" // the whole transaction holds the write lock (BEGIN IMMEDIATE)
 	}
 	r := s.render
 	q := queries{
-		refreshCreate: r(`INSERT INTO {T}refresh_tokens (id, family_id, user_id, issued_at, expiry, family_expiry, used_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (id) DO UPDATE SET family_id = excluded.family_id, user_id = excluded.user_id, issued_at = excluded.issued_at,
-	expiry = excluded.expiry, family_expiry = excluded.family_expiry, used_at = excluded.used_at`),
-		// The winner of a race is decided by this single conditional UPDATE:
-		// only one statement can move used_at from NULL to a value.
-		refreshUse: r(`UPDATE {T}refresh_tokens AS t SET used_at = $2
-WHERE t.id = $1 AND t.used_at IS NULL AND t.expiry > $2
-	AND NOT EXISTS (SELECT 1 FROM {T}refresh_revoked AS r WHERE r.family_id = t.family_id)
-RETURNING family_id, user_id, issued_at, expiry, family_expiry`),
-		refreshPeek: r(`SELECT t.family_id, t.user_id, t.issued_at, t.expiry, t.family_expiry, t.used_at FROM {T}refresh_tokens AS t
-WHERE t.id = $1 AND t.expiry > $2
-	AND NOT EXISTS (SELECT 1 FROM {T}refresh_revoked AS r WHERE r.family_id = t.family_id)`),
-		// The tombstone lives until the family's latest absolute expiry
-		// (or $2, now + RevokedFamilyRetention, for an unknown family).
-		refreshRevokeFamily: r(`INSERT INTO {T}refresh_revoked AS x (family_id, expiry)
-SELECT $1, COALESCE(MAX(t.family_expiry), $2) FROM {T}refresh_tokens AS t WHERE t.family_id = $1
-ON CONFLICT (family_id) DO UPDATE SET expiry = ` + greatest + `(x.expiry, excluded.expiry)`),
-		refreshRevokeUser: r(`INSERT INTO {T}refresh_revoked AS x (family_id, expiry)
-SELECT t.family_id, COALESCE(MAX(t.family_expiry), $2) FROM {T}refresh_tokens AS t WHERE t.user_id = $1 GROUP BY t.family_id
-ON CONFLICT (family_id) DO UPDATE SET expiry = ` + greatest + `(x.expiry, excluded.expiry)`),
-		notBeforeSet: r(`INSERT INTO {T}not_before AS x (user_id, not_before) VALUES ($1, $2)
-ON CONFLICT (user_id) DO UPDATE SET not_before = excluded.not_before WHERE x.not_before < excluded.not_before`),
-		notBeforeGet: r(`SELECT not_before FROM {T}not_before WHERE user_id = $1`),
-
 		mfaGet: r(`SELECT version, secret, confirmed_at, pending, pending_at, pending_replaces FROM {T}mfa_enrollments WHERE user_id = $1`),
 		// Compare-and-set writes: create only if absent, update only the
 		// expected version (the row lock serializes writers on PostgreSQL).
@@ -110,8 +80,9 @@ ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, user_id = excluded.us
 	}
 	q.purge = []string{
 		r(`DELETE FROM {T}sessions WHERE expiry <= $1`),
-		r(`DELETE FROM {T}refresh_tokens WHERE expiry <= $1 OR family_id IN (SELECT family_id FROM {T}refresh_revoked)`),
-		r(`DELETE FROM {T}refresh_revoked WHERE expiry <= $1`),
+		r(`DELETE FROM {T}refresh_tokens WHERE expiry <= $1
+	OR family_id IN (SELECT family_id FROM {T}refresh_families WHERE revoked = 1 OR family_expiry <= $1)`),
+		r(`DELETE FROM {T}refresh_families WHERE family_expiry <= $1`),
 		r(`DELETE FROM {T}totp_replay WHERE expiry <= $1`),
 		r(`DELETE FROM {T}mfa_challenges WHERE expiry <= $1`),
 		r(`DELETE FROM {T}oauth_states WHERE expiry <= $1`),

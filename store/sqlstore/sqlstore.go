@@ -58,14 +58,13 @@ type Config struct {
 	// and be at most 40 bytes. Use "-" for no prefix.
 	TablePrefix string
 	// Now is the clock that decides expiry at read time and in
-	// [Store.Purge] (default time.Now). [jwt.RefreshStore.Use] takes its
+	// [Store.Purge] (default time.Now). [jwt.RefreshStore.Rotate] takes its
 	// time as an argument instead.
 	Now func() time.Time
-	// RevokedFamilyRetention is how long the tombstone of a revoked refresh
-	// family that has no stored tokens is kept (default
-	// jwt.DefaultFamilyLifetime, 30 days). A family with tokens keeps its
-	// tombstone until its latest FamilyExpiry, so a rotation racing with
-	// the revocation cannot revive it.
+	// RevokedFamilyRetention is no longer used: a revoked family's row is
+	// kept until the family's own expiry (Purge).
+	//
+	// Deprecated: ignored.
 	RevokedFamilyRetention time.Duration
 	// Timeout bounds every method's database work: each method runs under
 	// a context that ends after Timeout or when the caller's context ends,
@@ -242,6 +241,9 @@ func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		// The BEGIN may have run with its reply lost: never return the
+		// connection to the pool inside a transaction.
+		s.rollback(ctx, conn)
 		return err
 	}
 	if err := fn(conn); err != nil {
