@@ -96,7 +96,7 @@ var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDN
 // inside the name, a local part (or a name without '@') over 64 bytes, a
 // domain over 255 bytes, or a domain IDNA refuses (empty or over-long
 // labels, characters outside letters, digits and hyphens, invalid
-// punycode).
+// punycode). One trailing dot of the domain (the DNS root) is dropped.
 func CanonicalLogin(s string) (login string, ok bool) {
 	if !utf8.ValidString(s) {
 		return "", false
@@ -123,7 +123,9 @@ func CanonicalLogin(s string) (login string, ok bool) {
 		return "", false
 	}
 	ascii, err := domainProfile.ToASCII(domain)
-	if err != nil || len(ascii) > maxDomainLen {
+	// One trailing dot is the root label: "example.com." is "example.com".
+	ascii = strings.TrimSuffix(ascii, ".")
+	if err != nil || ascii == "" || strings.HasSuffix(ascii, ".") || len(ascii) > maxDomainLen {
 		return "", false
 	}
 	uni, err := domainProfile.ToUnicode(ascii)

@@ -95,11 +95,14 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 	return u, nil
 }
 
-// plausibleEmail accepts local@domain with a dot-free-or-dotted domain and
-// no spaces; deliverability is proven by the verification mail, not here.
+// plausibleEmail accepts local@domain with a dot-free-or-dotted domain, no
+// spaces and one '@' (quoted local parts, the only place another '@' may
+// appear, are refused, and mail systems disagree on where
+// "a@b.example@c.example" goes); deliverability is proven by the
+// verification mail, not here.
 func plausibleEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t<>()[],;\"\\") {
+	if at < 1 || at == len(s)-1 || strings.IndexByte(s, '@') != at || strings.ContainsAny(s, " \t<>()[],;\"\\") {
 		return false
 	}
 	domain := s[at+1:]

@@ -1,0 +1,232 @@
+package authkit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/store/memstore"
+)
+
+// hookUsers is a memstore.Users that runs a one-shot hook right after a
+// read returned, to interleave another request with the one that read.
+type hookUsers struct {
+	*memstore.Users
+	mu     sync.Mutex
+	byLog  func()
+	byID   func()
+	inHook bool
+}
+
+func (h *hookUsers) take(p *func()) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := *p
+	*p = nil
+	return f
+}
+
+func (h *hookUsers) UserByLogin(ctx context.Context, login string) (authkit.User, bool, error) {
+	u, found, err := h.Users.UserByLogin(ctx, login)
+	if f := h.take(&h.byLog); f != nil {
+		f()
+	}
+	return u, found, err
+}
+
+func (h *hookUsers) UserByID(ctx context.Context, id string) (authkit.User, bool, error) {
+	u, found, err := h.Users.UserByID(ctx, id)
+	if f := h.take(&h.byID); f != nil {
+		f()
+	}
+	return u, found, err
+}
+
+func newHookEnv(t *testing.T, mutate ...func(*authkit.Config)) (*env, *hookUsers) {
+	t.Helper()
+	var h *hookUsers
+	e := newEnv(t, append([]func(*authkit.Config){func(c *authkit.Config) {
+		h = &hookUsers{Users: c.Users.(*memstore.Users)}
+		c.Users = h
+	}}, mutate...)...)
+	return e, h
+}
+
+// A login that rehashes an outdated hash read the record before a reset
+// completed: its write of the (old) password's new hash must not undo the
+// reset, or whoever knew the old password keeps the account.
+func TestRehashAtLoginDoesNotUndoAConcurrentReset(t *testing.T) {
+	e, h := newHookEnv(t)
+	ctx := context.Background()
+	old, err := argon2id.CreateHash(goodPassword, &argon2id.Params{Memory: 32, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.users.CreateUser(ctx, authkit.User{ID: "imp", Email: "imported@example.com", PasswordHash: old, Roles: []string{"viewer"}}); err != nil {
+		t.Fatal(err)
+	}
+	link := e.resetLinks("imported@example.com", 1)[0]
+	h.byLog = func() {
+		if err := e.auth.ResetPassword(ctx, link, "the owner's new password", authkit.Client{}); err != nil {
+			t.Errorf("reset: %v", err)
+		}
+	}
+	// The attacker's login (old password) read the record before the reset.
+	_, _ = e.auth.Login(ctx, "imported@example.com", goodPassword, authkit.Client{IP: "192.0.2.66"})
+	if _, err := e.auth.Login(ctx, "imported@example.com", goodPassword, authkit.Client{IP: "192.0.2.66"}); !errors.Is(err, authkit.ErrInvalidCredentials) {
+		t.Fatalf("old password after the reset: %v, want ErrInvalidCredentials", err)
+	}
+	if _, err := e.auth.Login(ctx, "imported@example.com", "the owner's new password", authkit.Client{IP: "192.0.2.1"}); err != nil {
+		t.Fatalf("new password after the reset: %v", err)
+	}
+}
+
+// A reset link whose stamp was checked before a password change landed
+// must not then overwrite the changed password: the change spends every
+// outstanding link, whatever the interleaving.
+func TestResetRacingAPasswordChangeDoesNotWin(t *testing.T) {
+	e, h := newHookEnv(t)
+	ctx := context.Background()
+	id := e.signup("rae@example.com")
+	link := e.resetLinks("rae@example.com", 1)[0]
+	h.byID = func() { // runs inside the reset, after it read the user
+		if _, err := e.auth.ChangePassword(ctx, id, goodPassword, "the owner's changed password", authkit.Client{}); err != nil {
+			t.Errorf("change: %v", err)
+		}
+	}
+	if err := e.auth.ResetPassword(ctx, link, "an attacker's password", authkit.Client{}); !errors.Is(err, authkit.ErrInvalidToken) {
+		t.Errorf("reset racing a change: %v, want ErrInvalidToken", err)
+	}
+	if _, err := e.auth.Login(ctx, "rae@example.com", "the owner's changed password", authkit.Client{IP: "192.0.2.1"}); err != nil {
+		t.Fatalf("changed password: %v", err)
+	}
+}
+
+// Without the quoted form (which sign-up refuses) an '@' cannot be part of
+// a local part: "victim@example.com@attacker.example" is no address, and
+// mail systems disagree on where it goes.
+func TestSignupRefusesASecondAt(t *testing.T) {
+	e := newEnv(t)
+	for _, s := range []string{"victim@example.com@attacker.example", "a@b@example.com"} {
+		if _, err := e.auth.Signup(context.Background(), s, goodPassword, authkit.Client{IP: "192.0.2.1"}); !errors.Is(err, authkit.ErrInvalidEmail) {
+			t.Errorf("Signup(%q) = %v, want ErrInvalidEmail", s, err)
+		}
+	}
+}
+
+// "ann@example.com." names the same mailbox as "ann@example.com" (the
+// root label): it is one account and one failure count, not a second
+// lockout budget.
+func TestCanonicalLoginDropsTheRootDot(t *testing.T) {
+	for _, s := range []string{"ann@example.com.", "Ann@EXAMPLE.com.", "ann@example.com\u3002"} {
+		if got, ok := authkit.CanonicalLogin(s); got != "ann@example.com" || !ok {
+			t.Errorf("CanonicalLogin(%q) = %q, %v; want ann@example.com", s, got, ok)
+		}
+	}
+	for _, s := range []string{"ann@.", "ann@example.com..", "ann@."} {
+		if got, ok := authkit.CanonicalLogin(s); ok {
+			t.Errorf("CanonicalLogin(%q) = %q, want refused", s, got)
+		}
+	}
+	e := newEnv(t)
+	e.signup("ann@example.com")
+	for i := range 10 {
+		_, err := e.auth.Login(context.Background(), "ann@example.com.", "wrong password 123", authkit.Client{IP: fmt.Sprintf("192.0.2.%d", i)})
+		if i < 10 && !errors.Is(err, authkit.ErrInvalidCredentials) && !errors.Is(err, authkit.ErrThrottled) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.auth.Login(context.Background(), "ann@example.com", goodPassword, authkit.Client{IP: "198.51.100.1"}); !errors.Is(err, authkit.ErrThrottled) {
+		t.Fatalf("after 10 failures on the dotted name: %v, want ErrThrottled", err)
+	}
+}
+
+// A caller that passes host:port (r.RemoteAddr) as Client.IP must not give
+// every connection of one client a fresh per-IP budget.
+func TestIPLimitIgnoresTheClientPort(t *testing.T) {
+	e := newEnv(t, func(c *authkit.Config) { c.Lockout.IPMax = 3 })
+	checked := 0
+	for i := range 20 {
+		ip := fmt.Sprintf("203.0.113.9:%d", 40000+i)
+		if i%2 == 1 {
+			ip = fmt.Sprintf("[2001:db8:5::%d]:%d", i, 40000+i)
+		}
+		_, err := e.auth.Login(context.Background(), fmt.Sprintf("u%d@example.com", i), "wrong password 123", authkit.Client{IP: ip})
+		switch {
+		case errors.Is(err, authkit.ErrInvalidCredentials):
+			checked++
+		case errors.Is(err, authkit.ErrThrottled):
+		default:
+			t.Fatal(err)
+		}
+	}
+	if checked != 6 {
+		t.Fatalf("%d passwords checked from two clients with rotating ports; want 3 each", checked)
+	}
+}
+
+// An account whose record says MFA is on must not sign in on its password
+// alone through an Auth without MFA configured (a misconfigured instance,
+// a dropped setting): that is the same lost second factor.
+func TestMFAFlagWithoutMFAConfiguredFailsClosed(t *testing.T) {
+	e := newEnv(t, func(c *authkit.Config) { c.MFA = nil })
+	ctx := context.Background()
+	id := e.signup("mo@example.com")
+	if err := e.users.UpdateUser(ctx, id, func(u *authkit.User) { u.MFAEnabled = true }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.auth.Login(ctx, "mo@example.com", goodPassword, authkit.Client{IP: "192.0.2.1"})
+	if !errors.Is(err, authkit.ErrMFAStateLost) || res.User.ID != "" || res.Device.Value != "" {
+		t.Fatalf("login = %+v, %v; want ErrMFAStateLost", res, err)
+	}
+	if ev := e.events.last(authkit.EventMFAStateLost); ev.UserID != id {
+		t.Fatalf("audit event %+v", ev)
+	}
+}
+
+// Decided: a device token is a record that the browser once signed in, not
+// a credential. It survives a password change and "log out everywhere" (the
+// user's other browsers stay exempt from the lock an attacker imposes), but
+// signs nothing in, and its spent failure budget is not refilled by the
+// owner's change: a stolen token keeps only what is left of its budget.
+func TestDeviceTokenSurvivesAPasswordChangeWithItsSpentBudget(t *testing.T) {
+	e := newEnv(t, func(c *authkit.Config) { c.Lockout.DeviceMaxFailures = 3 })
+	ctx := context.Background()
+	id := e.signup("dee@example.com")
+	res, err := e.auth.Login(ctx, "dee@example.com", goodPassword, authkit.Client{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stolen := authkit.Client{IP: "198.51.100.7", DeviceToken: res.Device.Value}
+	for range 2 {
+		if _, err := e.auth.Login(ctx, "dee@example.com", "wrong password 123", stolen); !errors.Is(err, authkit.ErrInvalidCredentials) {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(time.Second)
+	if _, err := e.auth.ChangePassword(ctx, id, goodPassword, "the owner's changed password", authkit.Client{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.auth.LogoutAll(ctx, id, authkit.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.Login(ctx, "dee@example.com", goodPassword, stolen); !errors.Is(err, authkit.ErrInvalidCredentials) {
+		t.Fatalf("old password with the device token: %v", err)
+	}
+	// Budget of 3 spent: the token is ignored, the tiers apply (5 per minute).
+	for i := range 5 {
+		_, err := e.auth.Login(ctx, "dee@example.com", "wrong password 123", stolen)
+		if !errors.Is(err, authkit.ErrInvalidCredentials) {
+			t.Fatalf("untrusted attempt %d: %v", i, err)
+		}
+	}
+	if _, err := e.auth.Login(ctx, "dee@example.com", "wrong password 123", stolen); !errors.Is(err, authkit.ErrThrottled) {
+		t.Fatalf("spent token after the change: %v, want ErrThrottled", err)
+	}
+}
