@@ -179,12 +179,18 @@ func (l *Lockout) ipKey(ip string) string { return ipLimitKey(ip, l.v6Bits) }
 // prefix of length v6Bits ("2001:db8:1:2::/64"), since a host normally
 // holds a whole /64. It must give the same key as
 // middleware.ClientIPResolver.Key (without its "ip:" prefix), so that one
-// client network has one budget across the library. An unparsable ip is
-// returned as is; an empty one gives "".
+// client network has one budget across the library. A host:port (such as
+// http.Request.RemoteAddr) is keyed by its host, so that a client's
+// connections share its budget. An unparsable ip is returned as is; an
+// empty one gives "".
 func ipLimitKey(ip string, v6Bits int) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return ip
+		ap, perr := netip.ParseAddrPort(ip)
+		if perr != nil {
+			return ip
+		}
+		a = ap.Addr()
 	}
 	a = a.Unmap().WithZone("")
 	if a.Is4() || v6Bits >= 128 {
