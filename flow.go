@@ -182,6 +182,12 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 			a.emit(ctx, EventPasswordRehash, OutcomeSuccess, "", c, u.ID, login)
 		}
 	}
+	if a.mfa == nil && u.MFAEnabled {
+		// The account has a second factor this Auth cannot check (Config.MFA
+		// unset): refuse, as for a lost enrollment.
+		a.emit(ctx, EventMFAStateLost, OutcomeFailure, "mfa_not_configured", c, u.ID, login)
+		return LoginResult{}, ErrMFAStateLost
+	}
 	if a.mfa != nil {
 		due, err := a.mfaDue(ctx, u, c)
 		if err != nil {
@@ -228,7 +234,7 @@ func (a *Auth) refuse(ctx context.Context, at *Attempt, err error) error {
 // (User.MFAEnabled) but the MFA store has no active enrollment for it (the
 // enrollment was lost: an evicted key, a restore from an older backup) or
 // could not be read (then the error also wraps the store's error, and
-// [ErrStoreTimeout] when it timed out). The login is refused, never let
+// [ErrStoreTimeout] when it timed out), or Config.MFA is unset. The login is refused, never let
 // through on the password alone, and audited as [EventMFAStateLost]; an
 // administrator restores the enrollment or clears User.MFAEnabled (after
 // checking the user's identity) to let the user enroll again.
