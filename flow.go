@@ -175,11 +175,13 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 		return LoginResult{}, err
 	}
 	if rehash {
-		if h, err := a.hash(ctx, pw); err == nil && a.store(ctx, func(ctx context.Context) error {
-			return a.users.SetPasswordHash(ctx, u.ID, h)
-		}) == nil {
-			u.PasswordHash = h
-			a.emit(ctx, EventPasswordRehash, OutcomeSuccess, "", c, u.ID, login)
+		// Only over the hash just verified: a reset or change that landed
+		// meanwhile must not be undone by the old password's new hash.
+		if h, err := a.hash(ctx, pw); err == nil {
+			if done, err := a.replaceHash(ctx, u.ID, u.PasswordHash, h); err == nil && done {
+				u.PasswordHash = h
+				a.emit(ctx, EventPasswordRehash, OutcomeSuccess, "", c, u.ID, login)
+			}
 		}
 	}
 	if a.mfa == nil && u.MFAEnabled {
@@ -520,7 +522,8 @@ func (a *Auth) endAll(ctx context.Context, userID string) error {
 // the account (ASVS 7.4.3). The caller issues fresh tokens for the client
 // that made the change. A wrong current password counts like a failed
 // login (see [Auth.Login]; Client.DeviceToken applies the same way) and
-// gives [ErrInvalidCredentials]; a weak one a [*password.PolicyError].
+// gives [ErrInvalidCredentials], as does a password changed by another
+// request while this one checked it; a weak one a [*password.PolicyError].
 func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string, c Client) (User, error) {
 	var u User
 	var found bool
@@ -560,6 +563,9 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 		return User{}, err
 	}
 	if err := a.setPassword(ctx, u, next); err != nil {
+		if errors.Is(err, errHashChanged) {
+			return User{}, ErrInvalidCredentials
+		}
 		return User{}, err
 	}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, u.Email, at.Device()) }); err != nil {
@@ -572,7 +578,9 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 // setPassword stores a new password hash for u and ends everything issued
 // before: sessions, refresh families, access tokens, and (because reset
 // links are bound to the hash they were issued under, see resetStamp) every
-// outstanding reset link.
+// outstanding reset link. It replaces only the hash u was read with (the
+// one the caller checked the current password or the reset link against)
+// and gives errHashChanged when another change landed in between.
 func (a *Auth) setPassword(ctx context.Context, u User, pw string) error {
 	if err := a.policy.Check(ctx, pw, password.UserInfo{Email: u.Email}); err != nil {
 		return err
@@ -581,10 +589,45 @@ func (a *Auth) setPassword(ctx context.Context, u User, pw string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.store(ctx, func(ctx context.Context) error { return a.users.SetPasswordHash(ctx, u.ID, hash) }); err != nil {
+	done, err := a.replaceHash(ctx, u.ID, u.PasswordHash, hash)
+	if err != nil {
 		return err
 	}
+	if !done {
+		return errHashChanged
+	}
 	return a.endAll(ctx, u.ID)
+}
+
+// errHashChanged: the password hash changed after the caller read it.
+var errHashChanged = errors.New("authkit: password changed concurrently")
+
+// replaceHash sets the password hash of userID to next if it is still prev
+// and reports whether it did. With a [UserUpdater] the comparison and the
+// write are one atomic update; with a plain UserStore the record is read
+// again just before the write, which narrows the race but cannot close it.
+func (a *Auth) replaceHash(ctx context.Context, userID, prev, next string) (bool, error) {
+	if up, ok := a.users.(UserUpdater); ok {
+		var done bool
+		err := a.store(ctx, func(ctx context.Context) error {
+			return up.UpdateUser(ctx, userID, func(u *User) {
+				done = u.PasswordHash == prev
+				if done {
+					u.PasswordHash = next
+				}
+			})
+		})
+		return done && err == nil, err
+	}
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, userID)
+		return err
+	}); err != nil || !found || u.PasswordHash != prev {
+		return false, err
+	}
+	return true, a.store(ctx, func(ctx context.Context) error { return a.users.SetPasswordHash(ctx, userID, next) })
 }
 
 // Recent reports whether authTime, the time of the last interactive
@@ -1003,6 +1046,9 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string, c C
 		return err
 	}
 	if err := a.setPassword(ctx, u, newPassword); err != nil {
+		if errors.Is(err, errHashChanged) {
+			return ErrInvalidToken
+		}
 		return err
 	}
 	a.emit(ctx, EventPasswordChanged, OutcomeSuccess, "reset", c, u.ID, u.Email)

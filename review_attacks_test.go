@@ -18,10 +18,9 @@ import (
 // read returned, to interleave another request with the one that read.
 type hookUsers struct {
 	*memstore.Users
-	mu     sync.Mutex
-	byLog  func()
-	byID   func()
-	inHook bool
+	mu    sync.Mutex
+	byLog func()
+	byID  func()
 }
 
 func (h *hookUsers) take(p *func()) func() {
@@ -91,7 +90,18 @@ func TestRehashAtLoginDoesNotUndoAConcurrentReset(t *testing.T) {
 // must not then overwrite the changed password: the change spends every
 // outstanding link, whatever the interleaving.
 func TestResetRacingAPasswordChangeDoesNotWin(t *testing.T) {
-	e, h := newHookEnv(t)
+	t.Run("UserUpdater", func(t *testing.T) { testResetRacingAChange(t) })
+	// A store without UserUpdater is read again before the write.
+	t.Run("UserStore", func(t *testing.T) {
+		testResetRacingAChange(t, func(c *authkit.Config) {
+			c.Users = struct{ authkit.UserStore }{c.Users}
+			c.UnsafeMFAWithoutUserFlag = true
+		})
+	})
+}
+
+func testResetRacingAChange(t *testing.T, mutate ...func(*authkit.Config)) {
+	e, h := newHookEnv(t, mutate...)
 	ctx := context.Background()
 	id := e.signup("rae@example.com")
 	link := e.resetLinks("rae@example.com", 1)[0]
