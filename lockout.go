@@ -212,6 +212,7 @@ type Attempt struct {
 	ipEnd  time.Time
 	login  string
 	device string
+	devEnd time.Time // window end of the device's unit; zero once returned
 }
 
 // Trusted reports whether the attempt was made with a valid device token
@@ -234,12 +235,17 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 	now := l.now()
 	at := &Attempt{l: l, login: login}
 	if device != "" {
-		n, _, err := l.store.Incr(ctx, deviceKey(device), l.deviceLife)
+		key := deviceKey(device)
+		n, end, err := l.store.Incr(ctx, key, l.deviceLife)
 		if err != nil {
 			return nil, err
 		}
-		if n <= l.devMax {
-			at.device = device
+		refunded, _, err := l.store.Count(ctx, refundKey(key, end))
+		if err != nil {
+			return nil, err
+		}
+		if n-refunded <= l.devMax {
+			at.device, at.devEnd = device, end
 			return at, nil
 		}
 		// The token has used its budget: it is ignored from now on.
@@ -318,20 +324,32 @@ func (at *Attempt) Fail(ctx context.Context) error {
 	return nil
 }
 
-// Release returns the per-IP reservation of the attempt: call it when the
-// password was correct (only failures count per IP) or was never checked.
-// Calling it more than once returns the unit only once.
+// Release returns the reservation of the attempt (the per-IP unit, or the
+// device token's unit of a trusted attempt): call it when the password was
+// correct (only failures count) or was never checked. Calling it more than
+// once returns the unit only once.
 func (at *Attempt) Release(ctx context.Context) error {
-	if at.ipKey == "" {
-		return nil
+	var errs []error
+	if !at.devEnd.IsZero() {
+		end := at.devEnd
+		at.devEnd = time.Time{}
+		errs = append(errs, at.l.refund(ctx, deviceKey(at.device), end))
 	}
-	key, end := at.ipKey, at.ipEnd
-	at.ipKey = ""
-	window := end.Sub(at.l.now()) + time.Second
+	if at.ipKey != "" {
+		key, end := at.ipKey, at.ipEnd
+		at.ipKey = ""
+		errs = append(errs, at.l.refund(ctx, key, end))
+	}
+	return errors.Join(errs...)
+}
+
+// refund gives back one unit of the window of key that ends at end.
+func (l *Lockout) refund(ctx context.Context, key string, end time.Time) error {
+	window := end.Sub(l.now()) + time.Second
 	if window <= time.Second {
 		return nil // the window is over: nothing left to return
 	}
-	_, _, err := at.l.store.Incr(ctx, refundKey(key, end), window)
+	_, _, err := l.store.Incr(ctx, refundKey(key, end), window)
 	return err
 }
 

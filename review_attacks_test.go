@@ -240,3 +240,83 @@ func TestDeviceTokenSurvivesAPasswordChangeWithItsSpentBudget(t *testing.T) {
 		t.Fatalf("spent token after the change: %v, want ErrThrottled", err)
 	}
 }
+
+// An attempt that never checked a password (the hashing cap was full, a
+// store failed) gives back the device token's unit as it gives back the
+// per-IP one: otherwise an attacker who saturates the server burns the
+// owner's device budget through the owner's own retries, and then the lock
+// the attacker imposed holds on the owner's known device too.
+func TestReleasedAttemptsDoNotSpendTheDeviceBudget(t *testing.T) {
+	l, _ := newLockout(t, authkit.LockoutConfig{DeviceMaxFailures: 3})
+	ctx := context.Background()
+	for i := range 10 {
+		at, err := l.Begin(ctx, "ann@example.com", "192.0.2.1", "dev1")
+		if err != nil || !at.Trusted() {
+			t.Fatalf("attempt %d: trusted=%v, %v", i, err == nil && at.Trusted(), err)
+		}
+		if err := at.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		at, err := l.Begin(ctx, "ann@example.com", "192.0.2.1", "dev1")
+		if err != nil || !at.Trusted() {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+		if err := at.Fail(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if at, err := l.Begin(ctx, "ann@example.com", "192.0.2.1", "dev1"); err != nil || at.Trusted() {
+		t.Fatalf("after 3 failures: trusted=%v, %v; want untrusted", err == nil && at.Trusted(), err)
+	}
+}
+
+// failingUsers fails UserByLogin while fail > 0.
+type failingUsers struct {
+	*memstore.Users
+	mu   sync.Mutex
+	fail int
+}
+
+func (f *failingUsers) UserByLogin(ctx context.Context, login string) (authkit.User, bool, error) {
+	f.mu.Lock()
+	failing := f.fail > 0
+	f.fail--
+	f.mu.Unlock()
+	if failing {
+		return authkit.User{}, false, errors.New("store down")
+	}
+	return f.Users.UserByLogin(ctx, login)
+}
+
+// The owner retries through a store outage from a known device while an
+// attacker keeps the account locked: afterwards the device is still known.
+func TestOutageRetriesKeepTheDeviceTrusted(t *testing.T) {
+	var f *failingUsers
+	e := newEnv(t, func(c *authkit.Config) {
+		f = &failingUsers{Users: c.Users.(*memstore.Users)}
+		c.Users = f
+	})
+	ctx := context.Background()
+	e.signup("ola@example.com")
+	res, err := e.auth.Login(ctx, "ola@example.com", goodPassword, authkit.Client{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 { // the attacker locks the account
+		_, _ = e.auth.Login(ctx, "ola@example.com", "wrong password 123", authkit.Client{IP: fmt.Sprintf("198.51.100.%d", i)})
+	}
+	f.mu.Lock()
+	f.fail = 15
+	f.mu.Unlock()
+	owner := authkit.Client{IP: "192.0.2.1", DeviceToken: res.Device.Value}
+	for range 15 {
+		if _, err := e.auth.Login(ctx, "ola@example.com", goodPassword, owner); err == nil || errors.Is(err, authkit.ErrThrottled) {
+			t.Fatalf("during the outage: %v, want the store error", err)
+		}
+	}
+	if _, err := e.auth.Login(ctx, "ola@example.com", goodPassword, owner); err != nil {
+		t.Fatalf("known device after the outage: %v", err)
+	}
+}
