@@ -57,8 +57,8 @@ func publicUser(u User) userJSON {
 // mounted at "/auth/" (the patterns include the prefix):
 //
 //	POST /auth/signup             {email,password} → 201 {id,email,roles}
-//	POST /auth/login              {email,password} → 200 {user} + cookies, or {mfa_required,mfa_token}
-//	POST /auth/mfa/verify         {mfa_token,code} → 200 {user} + cookies
+//	POST /auth/login              {email,password} → 200 {user} + cookies (device cookie too), or {mfa_required,mfa_token}
+//	POST /auth/mfa/verify         {mfa_token,code} → 200 {user} + cookies (device cookie too)
 //	POST /auth/refresh            refresh cookie → 200 {user} + new cookies
 //	POST /auth/logout             → 204, cookies cleared, refresh token revoked
 //	POST /auth/logout-all         (auth) → 204
@@ -227,13 +227,16 @@ func ClearTokenCookies(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: RefreshCookie, Path: "/auth", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }
 
-func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request, u User, amr []string) {
+// signedIn ends a complete interactive sign-in: tokens, and the device
+// cookie that exempts this browser from the lock an attacker may impose.
+func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request, u User, amr []string, dev DeviceToken) {
 	t, err := h.a.IssueTokens(r.Context(), u, amr)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	SetTokenCookies(w, t, h.a.now())
+	SetDeviceCookie(w, dev, h.a.now())
 	writeJSON(w, http.StatusOK, map[string]any{"user": publicUser(u)})
 }
 
@@ -269,7 +272,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"mfa_required": true, "mfa_token": res.MFAToken})
 		return
 	}
-	h.signedIn(w, r, res.User, []string{AMRPassword})
+	h.signedIn(w, r, res.User, []string{AMRPassword}, res.Device)
 }
 
 func (h *handlers) mfaVerify(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +288,12 @@ func (h *handlers) mfaVerify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.signedIn(w, r, u, []string{AMRPassword, AMROTP})
+	dev, err := h.a.IssueDeviceToken(u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.signedIn(w, r, u, []string{AMRPassword, AMROTP}, dev)
 }
 
 func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -319,4 +320,33 @@ func TestOutageRetriesKeepTheDeviceTrusted(t *testing.T) {
 	if _, err := e.auth.Login(ctx, "ola@example.com", goodPassword, owner); err != nil {
 		t.Fatalf("known device after the outage: %v", err)
 	}
+}
+
+// The /auth handlers hand out the device cookie on every complete sign-in
+// (password, or password and code), so a browser that signed in before
+// still signs in while an attacker keeps the account locked.
+func TestHTTPSignInSetsTheDeviceCookie(t *testing.T) {
+	e := newEnv(t)
+	e.signup("hal@example.com")
+	c := e.login("hal@example.com")
+	if c.cookies[authkit.DeviceCookie] == nil {
+		t.Fatal("no device cookie after a password sign-in")
+	}
+	secret, _ := e.enrollMFA(c)
+	e.clock.Advance(time.Minute)
+	m := e.client()
+	r := m.post("/auth/login", map[string]string{"email": "hal@example.com", "password": goodPassword})
+	e.expect(r, http.StatusOK, "")
+	if m.cookies[authkit.DeviceCookie] != nil {
+		t.Fatal("device cookie before the second factor")
+	}
+	e.expect(m.post("/auth/mfa/verify", map[string]string{"mfa_token": r.body["mfa_token"].(string), "code": e.code(secret)}), http.StatusOK, "")
+	if m.cookies[authkit.DeviceCookie] == nil {
+		t.Fatal("no device cookie after the second factor")
+	}
+	for range 10 { // the attacker locks the account
+		e.client().post("/auth/login", map[string]string{"email": "hal@example.com", "password": "wrong password 123"})
+	}
+	e.expect(e.client().post("/auth/login", map[string]string{"email": "hal@example.com", "password": goodPassword}), http.StatusTooManyRequests, "")
+	e.expect(c.post("/auth/login", map[string]string{"email": "hal@example.com", "password": goodPassword}), http.StatusOK, "")
 }
