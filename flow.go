@@ -542,6 +542,9 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 		at, err = a.lockout.Begin(ctx, u.Email, c.IP, dev)
 		return err
 	}); err != nil {
+		if errors.Is(err, ErrThrottled) {
+			a.emit(ctx, EventPasswordChanged, OutcomeFailure, "throttled", c, u.ID, u.Email)
+		}
 		return User{}, err
 	}
 	ok := false
@@ -555,8 +558,11 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 		return User{}, a.refuse(ctx, at, err)
 	}
 	if !ok {
-		_ = a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
+		lockErr := a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
 		a.emit(ctx, EventPasswordChanged, OutcomeFailure, "bad_password", c, u.ID, u.Email)
+		if errors.Is(lockErr, ErrThrottled) {
+			a.emit(ctx, EventLockout, OutcomeFailure, "too_many_failures", c, u.ID, u.Email)
+		}
 		return User{}, ErrInvalidCredentials
 	}
 	if err := a.release(ctx, at); err != nil {

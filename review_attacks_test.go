@@ -350,3 +350,28 @@ func TestHTTPSignInSetsTheDeviceCookie(t *testing.T) {
 	e.expect(e.client().post("/auth/login", map[string]string{"email": "hal@example.com", "password": goodPassword}), http.StatusTooManyRequests, "")
 	e.expect(c.post("/auth/login", map[string]string{"email": "hal@example.com", "password": goodPassword}), http.StatusOK, "")
 }
+
+// Guessing the current password through a stolen session locks the login
+// name like failed logins do, and the audit trail says so: the lock and the
+// refused attempts are recorded with the user.
+func TestChangePasswordGuessingIsAuditedLikeLogin(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.signup("cy@example.com")
+	for i := range 6 {
+		_, err := e.auth.ChangePassword(ctx, id, "wrong password 123", "a brand new password", authkit.Client{IP: "198.51.100.9"})
+		want := authkit.ErrInvalidCredentials
+		if i == 5 {
+			want = authkit.ErrThrottled
+		}
+		if !errors.Is(err, want) {
+			t.Fatalf("guess %d: %v, want %v", i, err, want)
+		}
+	}
+	if ev := e.events.last(authkit.EventLockout); ev.UserID != id || ev.Login != "cy@example.com" {
+		t.Fatalf("lockout event %+v", ev)
+	}
+	if ev := e.events.last(authkit.EventPasswordChanged); ev.UserID != id || ev.Reason != "throttled" || ev.Outcome != authkit.OutcomeFailure {
+		t.Fatalf("last password.changed event %+v", ev)
+	}
+}
