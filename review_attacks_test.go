@@ -375,3 +375,21 @@ func TestChangePasswordGuessingIsAuditedLikeLogin(t *testing.T) {
 		t.Fatalf("last password.changed event %+v", ev)
 	}
 }
+
+// Setting the same password again does not revive a link issued before a
+// change: the stamp covers the stored hash, whose salt is new each time.
+func TestResetLinkStaysDeadWhenTheSamePasswordIsSetAgain(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.signup("sam@example.com")
+	old := e.resetLinks("sam@example.com", 1)[0]
+	if _, err := e.auth.ChangePassword(ctx, id, goodPassword, "an intermediate password", authkit.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.ChangePassword(ctx, id, "an intermediate password", goodPassword, authkit.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.auth.ResetPassword(ctx, old, "an attacker's password", authkit.Client{}); !errors.Is(err, authkit.ErrInvalidToken) {
+		t.Fatalf("old link after the password came back: %v, want ErrInvalidToken", err)
+	}
+}
