@@ -115,8 +115,10 @@ func plausibleEmail(s string) bool {
 // the login name (Client.DeviceToken) is exempt from both and spends the
 // token's own failure budget instead. An unknown login, a wrong password, an
 // account without a password and a disabled account all cost one argon2id
-// verification at the current parameters and give [ErrInvalidCredentials].
-// A stored hash with outdated parameters is replaced (rehash on login).
+// verification at the current parameters and give [ErrInvalidCredentials],
+// as does a correct password whose hash was replaced (a reset, a change) or
+// whose account was disabled while it was checked. A stored hash with
+// outdated parameters is replaced (rehash on login).
 // When a second factor is due the result carries an MFA token; otherwise it
 // carries the user and a fresh device token. Errors: that, a
 // [*ThrottledError], [ErrBusy] when no hashing slot freed within
@@ -174,6 +176,21 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 	if err := a.release(ctx, at); err != nil {
 		return LoginResult{}, err
 	}
+	// The hash checked must still be the account's: a reset, change or
+	// disabling that landed during the check (an attacker who knows the old
+	// password can keep a login in flight) ends this login too.
+	var cur User
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		cur, found, err = a.users.UserByID(ctx, u.ID)
+		return err
+	}); err != nil {
+		return LoginResult{}, err
+	}
+	if !found || cur.Disabled || cur.PasswordHash != u.PasswordHash {
+		a.emit(ctx, EventLoginFailure, OutcomeFailure, "changed_during_check", c, u.ID, login)
+		return LoginResult{}, ErrInvalidCredentials
+	}
+	u = cur
 	if rehash {
 		// Only over the hash just verified: a reset or change that landed
 		// meanwhile must not be undone by the old password's new hash.

@@ -393,3 +393,23 @@ func TestResetLinkStaysDeadWhenTheSamePasswordIsSetAgain(t *testing.T) {
 		t.Fatalf("old link after the password came back: %v, want ErrInvalidToken", err)
 	}
 }
+
+// An attacker who knows the old password and logs in again and again
+// always has a login in flight: one that checked the old hash while the
+// owner's reset landed must not sign in after the reset ended every
+// session.
+func TestLoginThatCheckedAHashReplacedMeanwhileFails(t *testing.T) {
+	e, h := newHookEnv(t)
+	ctx := context.Background()
+	e.signup("liv@example.com")
+	link := e.resetLinks("liv@example.com", 1)[0]
+	h.byLog = func() {
+		if err := e.auth.ResetPassword(ctx, link, "the owner's new password", authkit.Client{}); err != nil {
+			t.Errorf("reset: %v", err)
+		}
+	}
+	res, err := e.auth.Login(ctx, "liv@example.com", goodPassword, authkit.Client{IP: "198.51.100.3"})
+	if !errors.Is(err, authkit.ErrInvalidCredentials) || res.User.ID != "" {
+		t.Fatalf("login with the replaced password = %+v, %v; want ErrInvalidCredentials", res.User.ID, err)
+	}
+}
