@@ -174,6 +174,10 @@ func refundKey(key string, end time.Time) string {
 // ipLimitKey.
 func (l *Lockout) ipKey(ip string) string { return ipLimitKey(ip, l.v6Bits) }
 
+// nat64Prefix is the well-known prefix of IPv4-embedded IPv6 addresses
+// (RFC 6052 §2.1).
+var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+
 // ipLimitKey is the one function that keys every per-IP limit of the
 // package (login failures, sign-ups, mails): the IPv4 address, or the IPv6
 // prefix of length v6Bits ("2001:db8:1:2::/64"), since a host normally
@@ -181,8 +185,9 @@ func (l *Lockout) ipKey(ip string) string { return ipLimitKey(ip, l.v6Bits) }
 // middleware.ClientIPResolver.Key (without its "ip:" prefix), so that one
 // client network has one budget across the library. A host:port (such as
 // http.Request.RemoteAddr) is keyed by its host, so that a client's
-// connections share its budget. An unparsable ip is returned as is; an
-// empty one gives "".
+// connections share its budget; an address in 64:ff9b::/96 (RFC 6052) is
+// keyed by the IPv4 address it embeds. An unparsable ip is returned as is;
+// an empty one gives "".
 func ipLimitKey(ip string, v6Bits int) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -193,6 +198,12 @@ func ipLimitKey(ip string, v6Bits int) string {
 		a = ap.Addr()
 	}
 	a = a.Unmap().WithZone("")
+	if nat64Prefix.Contains(a) {
+		// RFC 6052's well-known prefix only ever carries an IPv4 address
+		// (a client behind a translator): key by that address.
+		b := a.As16()
+		a = netip.AddrFrom4([4]byte(b[12:]))
+	}
 	if a.Is4() || v6Bits >= 128 {
 		return a.String()
 	}

@@ -413,3 +413,22 @@ func TestLoginThatCheckedAHashReplacedMeanwhileFails(t *testing.T) {
 		t.Fatalf("login with the replaced password = %+v, %v; want ErrInvalidCredentials", res.User.ID, err)
 	}
 }
+
+// Behind a stateless IPv4/IPv6 translator (RFC 7755) every IPv4 client
+// appears inside 64:ff9b::/96 (RFC 6052): keyed by /64 they would all share
+// one budget, and one attacker would refuse the logins of every IPv4 user.
+// They are keyed by the IPv4 address they carry.
+func TestIPLimitKeysNAT64ClientsByTheirIPv4Address(t *testing.T) {
+	e := newEnv(t, func(c *authkit.Config) { c.Lockout.IPMax = 3 })
+	ctx := context.Background()
+	for i := range 5 { // the attacker, at 203.0.113.66
+		_, _ = e.auth.Login(ctx, fmt.Sprintf("v%d@example.com", i), "wrong password 123", authkit.Client{IP: "64:ff9b::cb00:7142"})
+	}
+	if _, err := e.auth.Login(ctx, "x@example.com", "wrong password 123", authkit.Client{IP: "203.0.113.66"}); !errors.Is(err, authkit.ErrThrottled) {
+		t.Fatalf("the attacker over IPv4: %v, want ErrThrottled", err)
+	}
+	// Another IPv4 client behind the same translator.
+	if _, err := e.auth.Login(ctx, "y@example.com", "wrong password 123", authkit.Client{IP: "64:ff9b::c633:6407"}); !errors.Is(err, authkit.ErrInvalidCredentials) {
+		t.Fatalf("another IPv4 client: %v, want ErrInvalidCredentials", err)
+	}
+}
