@@ -215,7 +215,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 		if due {
 			var tok string
 			if err := a.store(ctx, func(ctx context.Context) (err error) {
-				tok, err = a.mfa.NewChallenge(ctx, u.ID, challengeData(login, at.Device()))
+				tok, err = a.mfa.NewChallenge(ctx, u.ID, challengeData(login, at.Device(), resetStamp(u.PasswordHash)))
 				return err
 			}); err != nil {
 				return LoginResult{}, err
@@ -342,20 +342,26 @@ func (a *Auth) auditUserID(ctx context.Context, login string) string {
 }
 
 // challengeData is what an MFA challenge keeps of the password step: the
-// login name and the device the attempt was trusted by. Login names hold no
-// control characters, so the newline separates them unambiguously.
-func challengeData(login, device string) []byte { return []byte(login + "\n" + device) }
+// login name, the device the attempt was trusted by, and the stamp of the
+// password hash that was checked (see resetStamp), so that a challenge
+// begun with a password since replaced cannot finish. Login names hold no
+// control characters, so newlines separate the parts unambiguously.
+func challengeData(login, device, stamp string) []byte {
+	return []byte(login + "\n" + device + "\n" + stamp)
+}
 
-func parseChallengeData(b []byte) (login, device string) {
-	login, device, _ = strings.Cut(string(b), "\n")
-	return login, device
+func parseChallengeData(b []byte) (login, device, stamp string) {
+	login, rest, _ := strings.Cut(string(b), "\n")
+	device, stamp, _ = strings.Cut(rest, "\n")
+	return login, device, stamp
 }
 
 // VerifyMFA finishes a login begun by [Auth.Login] with a TOTP code or a
 // backup code. The challenge is single use and short-lived; codes are
 // replay-proof and wrong codes are throttled per account across parallel
 // challenges (mfa package). Errors: [ErrInvalidCode] (also for a replayed
-// code or an expired challenge), a [*ThrottledError], or a system failure.
+// code, an expired challenge, or one begun with a password that has been
+// replaced since), a [*ThrottledError], or a system failure.
 // On success the caller issues tokens and a device token
 // ([Auth.IssueDeviceToken]).
 func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (User, error) {
@@ -380,7 +386,7 @@ func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (
 		a.emit(ctx, EventMFAFailure, OutcomeFailure, "invalid_code", c, uid, "")
 		return User{}, ErrInvalidCode
 	}
-	login, device := parseChallengeData(ch.Data)
+	login, device, stamp := parseChallengeData(ch.Data)
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
@@ -391,6 +397,10 @@ func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (
 	}
 	if !found || u.Disabled {
 		a.emit(ctx, EventMFAFailure, OutcomeFailure, "disabled", c, ch.UserID, login)
+		return User{}, ErrInvalidCode
+	}
+	if subtle.ConstantTimeCompare([]byte(stamp), []byte(resetStamp(u.PasswordHash))) != 1 {
+		a.emit(ctx, EventMFAFailure, OutcomeFailure, "password_changed", c, u.ID, login)
 		return User{}, ErrInvalidCode
 	}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, login, device) }); err != nil {

@@ -432,3 +432,23 @@ func TestIPLimitKeysNAT64ClientsByTheirIPv4Address(t *testing.T) {
 		t.Fatalf("another IPv4 client: %v, want ErrInvalidCredentials", err)
 	}
 }
+
+// A second-factor challenge begun with the old password does not outlive a
+// reset: whoever holds it (a phishing proxy relaying codes) cannot finish
+// the sign-in once the owner set a new password.
+func TestMFAChallengeDiesWithTheOldPassword(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id, secret := e.mfaUser("mia@example.com")
+	e.clock.Advance(time.Minute)
+	res, err := e.auth.Login(ctx, "mia@example.com", goodPassword, authkit.Client{IP: "198.51.100.4"})
+	if err != nil || !res.MFARequired() {
+		t.Fatalf("login: %+v, %v", res, err)
+	}
+	if _, err := e.auth.ChangePassword(ctx, id, goodPassword, "the owner's changed password", authkit.Client{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := e.auth.VerifyMFA(ctx, res.MFAToken, e.code(secret), authkit.Client{IP: "198.51.100.4"}); !errors.Is(err, authkit.ErrInvalidCode) || u.ID != "" {
+		t.Fatalf("challenge from before the change: %v, %v; want ErrInvalidCode", u.ID, err)
+	}
+}
