@@ -452,3 +452,28 @@ func TestMFAChallengeDiesWithTheOldPassword(t *testing.T) {
 		t.Fatalf("challenge from before the change: %v, %v; want ErrInvalidCode", u.ID, err)
 	}
 }
+
+// A reset mail dropped because the account could not be read still names
+// the address it was asked for in the audit trail.
+func TestDroppedMailEventNamesTheAddress(t *testing.T) {
+	var f *failingUsers
+	e := newEnv(t, func(c *authkit.Config) {
+		f = &failingUsers{Users: c.Users.(*memstore.Users)}
+		c.Users = f
+	})
+	ctx := context.Background()
+	e.signup("dot@example.com")
+	f.mu.Lock()
+	f.fail = 100
+	f.mu.Unlock()
+	if err := e.auth.RequestPasswordReset(ctx, "Dot@example.com", authkit.Client{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		e.auth.ProcessMail(ctx)
+		e.clock.Advance(10 * time.Minute)
+	}
+	if ev := e.events.last(authkit.EventMailFailed); ev.Login != "dot@example.com" || ev.Reason != authkit.PurposePasswordReset {
+		t.Fatalf("mail.failed event %+v", ev)
+	}
+}
