@@ -477,3 +477,20 @@ func TestDroppedMailEventNamesTheAddress(t *testing.T) {
 		t.Fatalf("mail.failed event %+v", ev)
 	}
 }
+
+// A reset link mailed before the account was disabled cannot re-open it.
+func TestResetLinkOfADisabledAccountIsRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.signup("dis@example.com")
+	link := e.resetLinks("dis@example.com", 1)[0]
+	if err := e.auth.DisableUser(ctx, id, authkit.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.auth.ResetPassword(ctx, link, "a brand new password", authkit.Client{}); !errors.Is(err, authkit.ErrInvalidToken) {
+		t.Fatalf("reset of a disabled account: %v, want ErrInvalidToken", err)
+	}
+	if u, _, _ := e.users.UserByID(ctx, id); !u.Disabled {
+		t.Fatal("account re-enabled")
+	}
+}
