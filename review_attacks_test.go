@@ -494,3 +494,34 @@ func TestResetLinkOfADisabledAccountIsRefused(t *testing.T) {
 		t.Fatal("account re-enabled")
 	}
 }
+
+// Of several outstanding links used at once, exactly one sets the password:
+// the others were issued under the hash it replaced.
+func TestConcurrentResetsOnlyOneWins(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.signup("con@example.com")
+	links := e.resetLinks("con@example.com", 5)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i, l := range links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := e.auth.ResetPassword(ctx, l, fmt.Sprintf("concurrent new password %d", i), authkit.Client{})
+			switch {
+			case err == nil:
+				mu.Lock()
+				won++
+				mu.Unlock()
+			case !errors.Is(err, authkit.ErrInvalidToken):
+				t.Errorf("reset %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Fatalf("%d of %d concurrent resets set the password; want 1", won, len(links))
+	}
+}
