@@ -165,7 +165,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // fail maps an error of the flow to the contract's status and code. Any
 // error it does not know is a system failure: 500 (503 when the hashing cap
-// is saturated), logged, never echoed.
+// is saturated or the mail queue is full), logged, never echoed.
 func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var te *ThrottledError
 	var pe *password.PolicyError
@@ -191,7 +191,7 @@ func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 		middleware.WriteError(w, http.StatusUnauthorized, CodeInvalidToken)
 	case errors.Is(err, ErrMFANotConfigured), errors.Is(err, ErrNotSupported):
 		middleware.WriteError(w, http.StatusNotFound, CodeNotFound)
-	case errors.Is(err, password.ErrBusy):
+	case errors.Is(err, ErrBusy), errors.Is(err, password.ErrBusy):
 		w.Header().Set("Retry-After", "1")
 		middleware.WriteError(w, http.StatusServiceUnavailable, middleware.CodeUnavailable)
 	default:

@@ -525,3 +525,18 @@ func TestConcurrentResetsOnlyOneWins(t *testing.T) {
 		t.Fatalf("%d of %d concurrent resets set the password; want 1", won, len(links))
 	}
 }
+
+// A full mail queue answers 503 with Retry-After, the same for known and
+// unknown addresses, not a 500 that reads as a failure of the server.
+func TestHTTPFullMailQueueAnswers503(t *testing.T) {
+	e := newEnv(t, func(c *authkit.Config) { c.MailQueue = 1 })
+	e.signup("known@example.com")
+	e.expect(e.client().post("/auth/password/forgot", map[string]string{"email": "a@example.com"}), http.StatusAccepted, "")
+	for _, addr := range []string{"known@example.com", "unknown@example.com"} {
+		r := e.client().post("/auth/password/forgot", map[string]string{"email": addr})
+		e.expect(r, http.StatusServiceUnavailable, "")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatalf("%s: no Retry-After", addr)
+		}
+	}
+}
