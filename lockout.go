@@ -240,8 +240,9 @@ func (at *Attempt) Device() string { return at.device }
 // budget, the attempt is trusted and only that budget is spent. Otherwise
 // Begin reserves one unit of ip's failure budget and one attempt in every
 // login tier, and refuses with a [*ThrottledError] when any is exhausted
-// (the per-IP unit is given back then; a tier past its limit stays so). A store error is returned as is, and the
-// caller must refuse the attempt (fail closed).
+// (an attempt refused by a tier gives its per-IP unit back; one refused by
+// the per-IP budget keeps it, as does a tier past its limit). A store error
+// is returned as is, and the caller must refuse the attempt (fail closed).
 func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt, error) {
 	now := l.now()
 	at := &Attempt{l: l, login: login}
@@ -273,7 +274,10 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 			return nil, at.refuse(ctx, err)
 		}
 		if n-refunded > l.ipMax && end.After(now) {
-			return nil, at.refuse(ctx, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"})
+			// This unit was past the budget: it keeps it. Were it given
+			// back, a concurrent attempt counting that refund would pass
+			// although the budget's units are all held.
+			return nil, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"}
 		}
 	}
 	// Refuse without counting while any tier is exhausted, so attempts made
