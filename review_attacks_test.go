@@ -161,6 +161,19 @@ func TestCanonicalLoginDropsTheRootDot(t *testing.T) {
 // A caller that passes host:port (r.RemoteAddr) as Client.IP must not give
 // every connection of one client a fresh per-IP budget.
 func TestIPLimitIgnoresTheClientPort(t *testing.T) {
+	t.Run("mapped and zoned forms", func(t *testing.T) {
+		e := newEnv(t, func(c *authkit.Config) { c.Lockout.IPMax = 3 })
+		checked := 0
+		for i, ip := range []string{"192.0.2.44", "::ffff:192.0.2.44", "[::ffff:192.0.2.44]:443", "192.0.2.44:80", "fe80::1%eth0", "fe80::2%eth1", "[fe80::3%eth0]:80", "fe80::4"} {
+			_, err := e.auth.Login(context.Background(), fmt.Sprintf("m%d@example.com", i), "wrong password 123", authkit.Client{IP: ip})
+			if errors.Is(err, authkit.ErrInvalidCredentials) {
+				checked++
+			}
+		}
+		if checked != 6 {
+			t.Fatalf("%d checked; want 3 for 192.0.2.44 and 3 for fe80::/64", checked)
+		}
+	})
 	e := newEnv(t, func(c *authkit.Config) { c.Lockout.IPMax = 3 })
 	checked := 0
 	for i := range 20 {
