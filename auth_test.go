@@ -186,6 +186,7 @@ func TestTokenCookieAttributes(t *testing.T) {
 		"__Host-access_token":    "Path=/; Max-Age=900; HttpOnly; Secure; SameSite=Lax",
 		"__Secure-refresh_token": "Path=/auth; Max-Age=604800; HttpOnly; Secure; SameSite=Strict",
 		"__Host-refresh_binding": "Path=/; Max-Age=604800; HttpOnly; Secure; SameSite=Strict",
+		"device_token":           "Path=/auth; Max-Age=2592000; HttpOnly; Secure; SameSite=Strict",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Set-Cookie attributes\n got %v\nwant %v", got, want)

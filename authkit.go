@@ -78,8 +78,8 @@ const (
 )
 
 // domainProfile maps and validates the domain of a login name (UTS #46
-// lookup mapping, the IDNA2008 bidi rule, DNS label and name lengths,
-// letters, digits and hyphens only).
+// lookup mapping and validity, the IDNA2008 bidi rule, DNS label and name
+// lengths, no ASCII other than letters, digits and hyphens).
 var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true),
 	idna.StrictDomainName(true))
 
@@ -95,8 +95,11 @@ var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDN
 // Cf: zero-width and bidirectional marks), private-use or space characters
 // inside the name, a local part (or a name without '@') over 64 bytes, a
 // domain over 255 bytes, or a domain IDNA refuses (empty or over-long
-// labels, characters outside letters, digits and hyphens, invalid
-// punycode).
+// labels, ASCII other than letters, digits and hyphens, characters UTS #46
+// disallows, invalid punycode). One trailing dot of the domain (the DNS
+// root) is dropped. Look-alikes from other scripts (Cyrillic "а" for Latin
+// "a") are not folded: they name other accounts, and a host that shows
+// login names to other users should check them for confusables (UTS #39).
 func CanonicalLogin(s string) (login string, ok bool) {
 	if !utf8.ValidString(s) {
 		return "", false
@@ -123,7 +126,9 @@ func CanonicalLogin(s string) (login string, ok bool) {
 		return "", false
 	}
 	ascii, err := domainProfile.ToASCII(domain)
-	if err != nil || len(ascii) > maxDomainLen {
+	// One trailing dot is the root label: "example.com." is "example.com".
+	ascii = strings.TrimSuffix(ascii, ".")
+	if err != nil || ascii == "" || strings.HasSuffix(ascii, ".") || len(ascii) > maxDomainLen {
 		return "", false
 	}
 	uni, err := domainProfile.ToUnicode(ascii)

@@ -84,10 +84,15 @@ func (a *Auth) deviceID(tok, login string) string {
 // SetDeviceCookie stores d in the [DeviceCookie]: HttpOnly, Secure,
 // SameSite=Strict, Path=/auth, until d expires.
 func SetDeviceCookie(w http.ResponseWriter, d DeviceToken, now time.Time) {
+	setDeviceCookie(w, d, now, DefaultPrefix)
+}
+
+// setDeviceCookie sets the device cookie for handlers served at prefix.
+func setDeviceCookie(w http.ResponseWriter, d DeviceToken, now time.Time, prefix string) {
 	if d.Value == "" {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: d.Value, Path: "/auth", MaxAge: maxAge(d.Expiry, now),
+	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: d.Value, Path: prefix, MaxAge: maxAge(d.Expiry, now),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }
 

@@ -96,11 +96,14 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 	return u, nil
 }
 
-// plausibleEmail accepts local@domain with a dot-free-or-dotted domain and
-// no spaces; deliverability is proven by the verification mail, not here.
+// plausibleEmail accepts local@domain with a dot-free-or-dotted domain, no
+// spaces and one '@' (quoted local parts, the only place another '@' may
+// appear, are refused, and mail systems disagree on where
+// "a@b.example@c.example" goes); deliverability is proven by the
+// verification mail, not here.
 func plausibleEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t<>()[],;\"\\") {
+	if at < 1 || at == len(s)-1 || strings.IndexByte(s, '@') != at || strings.ContainsAny(s, " \t<>()[],;\"\\") {
 		return false
 	}
 	domain := s[at+1:]
@@ -113,8 +116,10 @@ func plausibleEmail(s string) bool {
 // the login name (Client.DeviceToken) is exempt from both and spends the
 // token's own failure budget instead. An unknown login, a wrong password, an
 // account without a password and a disabled account all cost one argon2id
-// verification at the current parameters and give [ErrInvalidCredentials].
-// A stored hash with outdated parameters is replaced (rehash on login).
+// verification at the current parameters and give [ErrInvalidCredentials],
+// as does a correct password whose hash was replaced (a reset, a change) or
+// whose account was disabled while it was checked. A stored hash with
+// outdated parameters is replaced (rehash on login).
 // When a second factor is due the result carries an MFA token; otherwise it
 // carries the user and a fresh device token. Errors: that, a
 // [*ThrottledError], [ErrBusy] when no hashing slot freed within
@@ -172,13 +177,36 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 	if err := a.release(ctx, at); err != nil {
 		return LoginResult{}, err
 	}
+	// The hash checked must still be the account's: a reset, change or
+	// disabling that landed during the check (an attacker who knows the old
+	// password can keep a login in flight) ends this login too.
+	var cur User
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		cur, found, err = a.users.UserByID(ctx, u.ID)
+		return err
+	}); err != nil {
+		return LoginResult{}, err
+	}
+	if !found || cur.Disabled || cur.PasswordHash != u.PasswordHash {
+		a.emit(ctx, EventLoginFailure, OutcomeFailure, "changed_during_check", c, u.ID, login)
+		return LoginResult{}, ErrInvalidCredentials
+	}
+	u = cur
 	if rehash {
-		if h, err := a.hash(ctx, pw); err == nil && a.store(ctx, func(ctx context.Context) error {
-			return a.users.SetPasswordHash(ctx, u.ID, h)
-		}) == nil {
-			u.PasswordHash = h
-			a.emit(ctx, EventPasswordRehash, OutcomeSuccess, "", c, u.ID, login)
+		// Only over the hash just verified: a reset or change that landed
+		// meanwhile must not be undone by the old password's new hash.
+		if h, err := a.hash(ctx, pw); err == nil {
+			if done, err := a.replaceHash(ctx, u.ID, u.PasswordHash, h); err == nil && done {
+				u.PasswordHash = h
+				a.emit(ctx, EventPasswordRehash, OutcomeSuccess, "", c, u.ID, login)
+			}
 		}
+	}
+	if a.mfa == nil && u.MFAEnabled {
+		// The account has a second factor this Auth cannot check (Config.MFA
+		// unset): refuse, as for a lost enrollment.
+		a.emit(ctx, EventMFAStateLost, OutcomeFailure, "mfa_not_configured", c, u.ID, login)
+		return LoginResult{}, ErrMFAStateLost
 	}
 	if a.mfa != nil {
 		due, err := a.mfaDue(ctx, u, c)
@@ -188,7 +216,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 		if due {
 			var tok string
 			if err := a.store(ctx, func(ctx context.Context) (err error) {
-				tok, err = a.mfa.NewChallenge(ctx, u.ID, challengeData(login, at.Device()))
+				tok, err = a.mfa.NewChallenge(ctx, u.ID, challengeData(login, at.Device(), resetStamp(u.PasswordHash)))
 				return err
 			}); err != nil {
 				return LoginResult{}, err
@@ -226,7 +254,7 @@ func (a *Auth) refuse(ctx context.Context, at *Attempt, err error) error {
 // (User.MFAEnabled) but the MFA store has no active enrollment for it (the
 // enrollment was lost: an evicted key, a restore from an older backup) or
 // could not be read (then the error also wraps the store's error, and
-// [ErrStoreTimeout] when it timed out). The login is refused, never let
+// [ErrStoreTimeout] when it timed out), or Config.MFA is unset. The login is refused, never let
 // through on the password alone, and audited as [EventMFAStateLost]; an
 // administrator restores the enrollment or clears User.MFAEnabled (after
 // checking the user's identity) to let the user enroll again.
@@ -315,20 +343,26 @@ func (a *Auth) auditUserID(ctx context.Context, login string) string {
 }
 
 // challengeData is what an MFA challenge keeps of the password step: the
-// login name and the device the attempt was trusted by. Login names hold no
-// control characters, so the newline separates them unambiguously.
-func challengeData(login, device string) []byte { return []byte(login + "\n" + device) }
+// login name, the device the attempt was trusted by, and the stamp of the
+// password hash that was checked (see resetStamp), so that a challenge
+// begun with a password since replaced cannot finish. Login names hold no
+// control characters, so newlines separate the parts unambiguously.
+func challengeData(login, device, stamp string) []byte {
+	return []byte(login + "\n" + device + "\n" + stamp)
+}
 
-func parseChallengeData(b []byte) (login, device string) {
-	login, device, _ = strings.Cut(string(b), "\n")
-	return login, device
+func parseChallengeData(b []byte) (login, device, stamp string) {
+	login, rest, _ := strings.Cut(string(b), "\n")
+	device, stamp, _ = strings.Cut(rest, "\n")
+	return login, device, stamp
 }
 
 // VerifyMFA finishes a login begun by [Auth.Login] with a TOTP code or a
 // backup code. The challenge is single use and short-lived; codes are
 // replay-proof and wrong codes are throttled per account across parallel
 // challenges (mfa package). Errors: [ErrInvalidCode] (also for a replayed
-// code or an expired challenge), a [*ThrottledError], or a system failure.
+// code, an expired challenge, or one begun with a password that has been
+// replaced since), a [*ThrottledError], or a system failure.
 // On success the caller issues tokens and a device token
 // ([Auth.IssueDeviceToken]).
 func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (User, error) {
@@ -353,7 +387,7 @@ func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (
 		a.emit(ctx, EventMFAFailure, OutcomeFailure, "invalid_code", c, uid, "")
 		return User{}, ErrInvalidCode
 	}
-	login, device := parseChallengeData(ch.Data)
+	login, device, stamp := parseChallengeData(ch.Data)
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
@@ -364,6 +398,10 @@ func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (
 	}
 	if !found || u.Disabled {
 		a.emit(ctx, EventMFAFailure, OutcomeFailure, "disabled", c, ch.UserID, login)
+		return User{}, ErrInvalidCode
+	}
+	if subtle.ConstantTimeCompare([]byte(stamp), []byte(resetStamp(u.PasswordHash))) != 1 {
+		a.emit(ctx, EventMFAFailure, OutcomeFailure, "password_changed", c, u.ID, login)
 		return User{}, ErrInvalidCode
 	}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, login, device) }); err != nil {
@@ -514,7 +552,8 @@ func (a *Auth) endAll(ctx context.Context, userID string) error {
 // the account (ASVS 7.4.3). The caller issues fresh tokens for the client
 // that made the change. A wrong current password counts like a failed
 // login (see [Auth.Login]; Client.DeviceToken applies the same way) and
-// gives [ErrInvalidCredentials]; a weak one a [*password.PolicyError].
+// gives [ErrInvalidCredentials], as does a password changed by another
+// request while this one checked it; a weak one a [*password.PolicyError].
 func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string, c Client) (User, error) {
 	var u User
 	var found bool
@@ -533,6 +572,9 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 		at, err = a.lockout.Begin(ctx, u.Email, c.IP, dev)
 		return err
 	}); err != nil {
+		if errors.Is(err, ErrThrottled) {
+			a.emit(ctx, EventPasswordChanged, OutcomeFailure, "throttled", c, u.ID, u.Email)
+		}
 		return User{}, err
 	}
 	ok := false
@@ -546,14 +588,20 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 		return User{}, a.refuse(ctx, at, err)
 	}
 	if !ok {
-		_ = a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
+		lockErr := a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
 		a.emit(ctx, EventPasswordChanged, OutcomeFailure, "bad_password", c, u.ID, u.Email)
+		if errors.Is(lockErr, ErrThrottled) {
+			a.emit(ctx, EventLockout, OutcomeFailure, "too_many_failures", c, u.ID, u.Email)
+		}
 		return User{}, ErrInvalidCredentials
 	}
 	if err := a.release(ctx, at); err != nil {
 		return User{}, err
 	}
 	if err := a.setPassword(ctx, u, next); err != nil {
+		if errors.Is(err, errHashChanged) {
+			return User{}, ErrInvalidCredentials
+		}
 		return User{}, err
 	}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, u.Email, at.Device()) }); err != nil {
@@ -566,7 +614,9 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 // setPassword stores a new password hash for u and ends everything issued
 // before: sessions, refresh families, access tokens, and (because reset
 // links are bound to the hash they were issued under, see resetStamp) every
-// outstanding reset link.
+// outstanding reset link. It replaces only the hash u was read with (the
+// one the caller checked the current password or the reset link against)
+// and gives errHashChanged when another change landed in between.
 func (a *Auth) setPassword(ctx context.Context, u User, pw string) error {
 	if err := a.policy.Check(ctx, pw, password.UserInfo{Email: u.Email}); err != nil {
 		return err
@@ -575,10 +625,45 @@ func (a *Auth) setPassword(ctx context.Context, u User, pw string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.store(ctx, func(ctx context.Context) error { return a.users.SetPasswordHash(ctx, u.ID, hash) }); err != nil {
+	done, err := a.replaceHash(ctx, u.ID, u.PasswordHash, hash)
+	if err != nil {
 		return err
 	}
+	if !done {
+		return errHashChanged
+	}
 	return a.endAll(ctx, u.ID)
+}
+
+// errHashChanged: the password hash changed after the caller read it.
+var errHashChanged = errors.New("authkit: password changed concurrently")
+
+// replaceHash sets the password hash of userID to next if it is still prev
+// and reports whether it did. With a [UserUpdater] the comparison and the
+// write are one atomic update; with a plain UserStore the record is read
+// again just before the write, which narrows the race but cannot close it.
+func (a *Auth) replaceHash(ctx context.Context, userID, prev, next string) (bool, error) {
+	if up, ok := a.users.(UserUpdater); ok {
+		var done bool
+		err := a.store(ctx, func(ctx context.Context) error {
+			return up.UpdateUser(ctx, userID, func(u *User) {
+				done = u.PasswordHash == prev
+				if done {
+					u.PasswordHash = next
+				}
+			})
+		})
+		return done && err == nil, err
+	}
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, userID)
+		return err
+	}); err != nil || !found || u.PasswordHash != prev {
+		return false, err
+	}
+	return true, a.store(ctx, func(ctx context.Context) error { return a.users.SetPasswordHash(ctx, userID, next) })
 }
 
 // Recent reports whether authTime, the time of the last interactive
@@ -1015,6 +1100,9 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string, c C
 		return err
 	}
 	if err := a.setPassword(ctx, u, newPassword); err != nil {
+		if errors.Is(err, errHashChanged) {
+			return ErrInvalidToken
+		}
 		return err
 	}
 	a.emit(ctx, EventPasswordChanged, OutcomeSuccess, "reset", c, u.ID, u.Email)

@@ -88,8 +88,8 @@ func WithDelivery(d Delivery) HandlerOption {
 // [DefaultPrefix] ("/auth") unless [WithPrefix] says otherwise:
 //
 //	POST /auth/signup             {email,password} → 201 {id,email,roles}
-//	POST /auth/login              {email,password} → 200 {user} + tokens, or {mfa_required,mfa_token}
-//	POST /auth/mfa/verify         {mfa_token,code} → 200 {user} + tokens
+//	POST /auth/login              {email,password} → 200 {user} + tokens (device cookie too), or {mfa_required,mfa_token}
+//	POST /auth/mfa/verify         {mfa_token,code} → 200 {user} + tokens (device cookie too)
 //	POST /auth/refresh            refresh token → 200 {user} + new tokens
 //	POST /auth/logout             refresh token → 204, cookies cleared, refresh token revoked
 //	POST /auth/logout-all         (auth) → 204
@@ -384,7 +384,7 @@ func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, middleware.CodeConflict)
 	case errors.Is(err, ErrMFANotConfigured), errors.Is(err, ErrNotSupported):
 		writeError(w, http.StatusNotFound, middleware.CodeNotFound)
-	case errors.Is(err, password.ErrBusy):
+	case errors.Is(err, ErrBusy), errors.Is(err, password.ErrBusy):
 		writeUnavailable(w, busyRetryAfter)
 	case isBug(err):
 		h.log.ErrorContext(r.Context(), "authkit: request failed", "path", r.URL.Path, "err", err)
@@ -427,11 +427,16 @@ func (h *handlers) deliver(w http.ResponseWriter, u User, t Tokens) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request, u User, amr []string) {
+// signedIn ends a complete interactive sign-in: tokens, and the device
+// cookie that exempts this browser from the lock an attacker may impose.
+func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request, u User, amr []string, dev DeviceToken) {
 	t, err := h.a.IssueTokens(r.Context(), u, amr)
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if h.delivery.cookies() {
+		setDeviceCookie(w, dev, h.a.now(), h.prefix)
 	}
 	h.deliver(w, u, t)
 }
@@ -468,7 +473,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"mfa_required": true, "mfa_token": res.MFAToken})
 		return
 	}
-	h.signedIn(w, r, res.User, []string{AMRPassword})
+	h.signedIn(w, r, res.User, []string{AMRPassword}, res.Device)
 }
 
 func (h *handlers) mfaVerify(w http.ResponseWriter, r *http.Request) {
@@ -484,7 +489,12 @@ func (h *handlers) mfaVerify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.signedIn(w, r, u, []string{AMRPassword, AMROTP})
+	dev, err := h.a.IssueDeviceToken(u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.signedIn(w, r, u, []string{AMRPassword, AMROTP}, dev)
 }
 
 // single refuses a request that carries two cookies of one token name (a

@@ -174,19 +174,36 @@ func refundKey(key string, end time.Time) string {
 // ipLimitKey.
 func (l *Lockout) ipKey(ip string) string { return ipLimitKey(ip, l.v6Bits) }
 
+// nat64Prefix is the well-known prefix of IPv4-embedded IPv6 addresses
+// (RFC 6052 §2.1).
+var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+
 // ipLimitKey is the one function that keys every per-IP limit of the
 // package (login failures, sign-ups, mails): the IPv4 address, or the IPv6
 // prefix of length v6Bits ("2001:db8:1:2::/64"), since a host normally
 // holds a whole /64. It must give the same key as
 // middleware.ClientIPResolver.Key (without its "ip:" prefix), so that one
-// client network has one budget across the library. An unparsable ip is
-// returned as is; an empty one gives "".
+// client network has one budget across the library. A host:port (such as
+// http.Request.RemoteAddr) is keyed by its host, so that a client's
+// connections share its budget; an address in 64:ff9b::/96 (RFC 6052) is
+// keyed by the IPv4 address it embeds. An unparsable ip is returned as is;
+// an empty one gives "".
 func ipLimitKey(ip string, v6Bits int) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return ip
+		ap, perr := netip.ParseAddrPort(ip)
+		if perr != nil {
+			return ip
+		}
+		a = ap.Addr()
 	}
 	a = a.Unmap().WithZone("")
+	if nat64Prefix.Contains(a) {
+		// RFC 6052's well-known prefix only ever carries an IPv4 address
+		// (a client behind a translator): key by that address.
+		b := a.As16()
+		a = netip.AddrFrom4([4]byte(b[12:]))
+	}
 	if a.Is4() || v6Bits >= 128 {
 		return a.String()
 	}
@@ -206,6 +223,7 @@ type Attempt struct {
 	ipEnd  time.Time
 	login  string
 	device string
+	devEnd time.Time // window end of the device's unit; zero once returned
 }
 
 // Trusted reports whether the attempt was made with a valid device token
@@ -222,18 +240,24 @@ func (at *Attempt) Device() string { return at.device }
 // budget, the attempt is trusted and only that budget is spent. Otherwise
 // Begin reserves one unit of ip's failure budget and one attempt in every
 // login tier, and refuses with a [*ThrottledError] when any is exhausted
-// (the per-IP unit is given back then; a tier past its limit stays so). A store error is returned as is, and the
-// caller must refuse the attempt (fail closed).
+// (an attempt refused by a tier gives its per-IP unit back; one refused by
+// the per-IP budget keeps it, as does a tier past its limit). A store error
+// is returned as is, and the caller must refuse the attempt (fail closed).
 func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt, error) {
 	now := l.now()
 	at := &Attempt{l: l, login: login}
 	if device != "" {
-		n, _, err := l.store.Incr(ctx, deviceKey(device), l.deviceLife)
+		key := deviceKey(device)
+		n, end, err := l.store.Incr(ctx, key, l.deviceLife)
 		if err != nil {
 			return nil, err
 		}
-		if n <= l.devMax {
-			at.device = device
+		refunded, _, err := l.store.Count(ctx, refundKey(key, end))
+		if err != nil {
+			return nil, err
+		}
+		if n-refunded <= l.devMax {
+			at.device, at.devEnd = device, end
 			return at, nil
 		}
 		// The token has used its budget: it is ignored from now on.
@@ -250,7 +274,10 @@ func (l *Lockout) Begin(ctx context.Context, login, ip, device string) (*Attempt
 			return nil, at.refuse(ctx, err)
 		}
 		if n-refunded > l.ipMax && end.After(now) {
-			return nil, at.refuse(ctx, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"})
+			// This unit was past the budget: it keeps it. Were it given
+			// back, a concurrent attempt counting that refund would pass
+			// although the budget's units are all held.
+			return nil, &ThrottledError{RetryAfter: retryAfter(end, now), Scope: "ip"}
 		}
 	}
 	// Refuse without counting while any tier is exhausted, so attempts made
@@ -318,20 +345,32 @@ func (at *Attempt) Fail(ctx context.Context) error {
 	return nil
 }
 
-// Release returns the per-IP reservation of the attempt: call it when the
-// password was correct (only failures count per IP) or was never checked.
-// Calling it more than once returns the unit only once.
+// Release returns the reservation of the attempt (the per-IP unit, or the
+// device token's unit of a trusted attempt): call it when the password was
+// correct (only failures count) or was never checked. Calling it more than
+// once returns the unit only once.
 func (at *Attempt) Release(ctx context.Context) error {
-	if at.ipKey == "" {
-		return nil
+	var errs []error
+	if !at.devEnd.IsZero() {
+		end := at.devEnd
+		at.devEnd = time.Time{}
+		errs = append(errs, at.l.refund(ctx, deviceKey(at.device), end))
 	}
-	key, end := at.ipKey, at.ipEnd
-	at.ipKey = ""
-	window := end.Sub(at.l.now()) + time.Second
+	if at.ipKey != "" {
+		key, end := at.ipKey, at.ipEnd
+		at.ipKey = ""
+		errs = append(errs, at.l.refund(ctx, key, end))
+	}
+	return errors.Join(errs...)
+}
+
+// refund gives back one unit of the window of key that ends at end.
+func (l *Lockout) refund(ctx context.Context, key string, end time.Time) error {
+	window := end.Sub(l.now()) + time.Second
 	if window <= time.Second {
 		return nil // the window is over: nothing left to return
 	}
-	_, _, err := at.l.store.Incr(ctx, refundKey(key, end), window)
+	_, _, err := l.store.Incr(ctx, refundKey(key, end), window)
 	return err
 }
 

@@ -178,7 +178,11 @@ func (a *Auth) mailFailed(ctx context.Context, j mailJob, err error) {
 		return
 	}
 	_ = err // the Mailer's error may hold the token; it is not logged
-	a.emit(ctx, EventMailFailed, OutcomeFailure, j.purpose, j.client, j.user.ID, j.user.Email)
+	uid, login := j.user.ID, j.user.Email
+	if uid == "" { // the account was never read
+		uid, login = j.userID, j.login
+	}
+	a.emit(ctx, EventMailFailed, OutcomeFailure, j.purpose, j.client, uid, login)
 }
 
 func (a *Auth) mailUser(ctx context.Context, j mailJob) (u User, found bool, err error) {
