@@ -97,8 +97,9 @@ var _ mfa.ReplayStore = (*TOTPReplay)(nil)
 // TOTPReplay returns the [mfa.ReplayStore] adapter.
 func (s *Store) TOTPReplay() *TOTPReplay { return &TOTPReplay{s} }
 
-// advanceStep: KEYS[1], ARGV[1] step, ARGV[2] expiry (Unix ms), ARGV[3]
-// "1" when the expiry has already passed. Steps are below 2^53, so Lua's
+// advanceStep: KEYS[1], ARGV[1] step, ARGV[2] the record's remaining
+// lifetime (ms, counted by Redis's clock), ARGV[3] "1" when the expiry has
+// already passed. Steps are below 2^53, so Lua's
 // doubles compare them exactly (RFC 6238 §5.2).
 var advanceStep = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
@@ -106,7 +107,7 @@ if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[1])
 else
-  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
 return 1
 `)
@@ -119,12 +120,12 @@ func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, ex
 	if step > mfa.MaxStep {
 		return false, wrap("totp advance", fmt.Errorf("step %d above mfa.MaxStep", step))
 	}
-	past := "0"
-	if !expiry.After(x.s.now()) {
-		past = "1"
+	px, past := ttl(x.s.now(), expiry), "0"
+	if px < 1 {
+		px, past = 1, "1"
 	}
 	n, err := x.s.run(ctx, advanceStep, []string{x.s.key("tr", userID)},
-		strconv.FormatUint(step, 10), ms(expiry), past).Int()
+		strconv.FormatUint(step, 10), px, past).Int()
 	if err != nil {
 		return false, wrap("totp advance", err)
 	}
@@ -141,8 +142,9 @@ var _ mfa.ChallengeStore = (*Challenges)(nil)
 // Challenges returns the [mfa.ChallengeStore] adapter.
 func (s *Store) Challenges() *Challenges { return &Challenges{s} }
 
-// Save implements [mfa.ChallengeStore]: one SET with PXAT, or a DEL when
-// c.Expiry is not after Config.Now.
+// Save implements [mfa.ChallengeStore]: one SET with PX (the lifetime
+// left by Config.Now, counted on Redis's clock), or a DEL when c.Expiry is
+// not after Config.Now.
 func (x *Challenges) Save(ctx context.Context, key string, c mfa.Challenge) error {
 	e := newEnc(len(c.UserID) + len(c.Data) + 32)
 	e.str(c.UserID)

@@ -46,18 +46,21 @@ func (x *RefreshTokens) ptrKey(id string) string     { return x.s.key("rp", id) 
 func (x *RefreshTokens) userKey(user string) string  { return x.s.key("ru", user) }
 
 // createToken: KEYS[1] token, KEYS[2] family. ARGV: f u ia ex fe (µs),
-// token expiry (ms), family expiry (ms). Returns 0 if the family is revoked
-// (nothing is stored), 1 otherwise.
+// token expiry (ms), family expiry (ms), now (Config.Now, Unix ms rounded
+// down). Expiries are set relative to now (PEXPIRE), so Redis counts them
+// on its own clock. Returns 0 if the family is revoked (nothing is
+// stored), 1 otherwise.
 var createToken = redis.NewScript(`
 if redis.call('HGET', KEYS[2], 'r') == '1' then return 0 end
+local now = tonumber(ARGV[8])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'f', ARGV[1], 'u', ARGV[2], 'ia', ARGV[3], 'ex', ARGV[4], 'fe', ARGV[5], 'ua', '')
-redis.call('PEXPIREAT', KEYS[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(1, tonumber(ARGV[6]) - now)))
 local keep = math.max(tonumber(ARGV[6]), tonumber(ARGV[7]))
 local x = tonumber(redis.call('HGET', KEYS[2], 'x') or '0')
 if keep > x then
   redis.call('HSET', KEYS[2], 'x', string.format('%.0f', keep))
-  redis.call('PEXPIREAT', KEYS[2], string.format('%.0f', keep))
+  redis.call('PEXPIRE', KEYS[2], string.format('%.0f', math.max(1, keep - now)))
 end
 return 1
 `)
@@ -74,13 +77,14 @@ if v[6] == '' then redis.call('HSET', KEYS[1], 'ua', ARGV[1]) end
 return v
 `)
 
-// revokeFamily: KEYS[1] family, ARGV[1] keep-at-least (Unix ms). Marks the
-// family revoked and keeps the tombstone until the later of its latest
-// family expiry and ARGV[1].
+// revokeFamily: KEYS[1] family, ARGV[1] keep-at-least (Unix ms), ARGV[2]
+// now (Config.Now, Unix ms rounded down). Marks the family revoked and
+// keeps the tombstone until the later of its latest family expiry and
+// ARGV[1], counted from now on Redis's clock (PEXPIRE).
 var revokeFamily = redis.NewScript(`
 redis.call('HSET', KEYS[1], 'r', '1')
 local keep = math.max(tonumber(redis.call('HGET', KEYS[1], 'x') or '0'), tonumber(ARGV[1]))
-redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', keep))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(1, keep - tonumber(ARGV[2]))))
 return 1
 `)
 
@@ -104,9 +108,9 @@ func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) error {
 	var set *redis.StatusCmd
 	var create *redis.Cmd
 	_, _ = x.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		set = p.SetArgs(ctx, x.ptrKey(t.ID), t.FamilyID, redis.SetArgs{ExpireAt: time.UnixMilli(expMS)})
+		set = p.Set(ctx, x.ptrKey(t.ID), t.FamilyID, time.Duration(ttl(now, t.Expiry))*time.Millisecond)
 		create = createToken.EvalSha(ctx, p, []string{x.tokenKey(t.FamilyID, t.ID), x.familyKey(t.FamilyID)},
-			t.FamilyID, t.UserID, us(t.IssuedAt), us(t.Expiry), us(t.FamilyExpiry), expMS, famMS)
+			t.FamilyID, t.UserID, us(t.IssuedAt), us(t.Expiry), us(t.FamilyExpiry), expMS, famMS, now.UnixMilli())
 		return nil
 	})
 	if err := set.Err(); err != nil {
@@ -115,7 +119,7 @@ func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) error {
 	err := create.Err()
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		err = x.s.run(ctx, createToken, []string{x.tokenKey(t.FamilyID, t.ID), x.familyKey(t.FamilyID)},
-			t.FamilyID, t.UserID, us(t.IssuedAt), us(t.Expiry), us(t.FamilyExpiry), expMS, famMS).Err()
+			t.FamilyID, t.UserID, us(t.IssuedAt), us(t.Expiry), us(t.FamilyExpiry), expMS, famMS, now.UnixMilli()).Err()
 	}
 	return wrap("refresh create", err)
 }
@@ -160,8 +164,9 @@ func (x *RefreshTokens) Use(ctx context.Context, id string, now time.Time) (jwt.
 // family's tombstone. The tokens stay until their own expiry but are dead
 // to Use, and Create refuses new ones.
 func (x *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) error {
-	keep := ms(x.s.now().Add(x.s.retention))
-	return wrap("refresh revoke family", x.s.run(ctx, revokeFamily, []string{x.familyKey(familyID)}, keep).Err())
+	now := x.s.now()
+	keep := ms(now.Add(x.s.retention))
+	return wrap("refresh revoke family", x.s.run(ctx, revokeFamily, []string{x.familyKey(familyID)}, keep, now.UnixMilli()).Err())
 }
 
 // RevokeUser implements [jwt.RefreshStore]: it reads the user's family set
@@ -181,7 +186,7 @@ func (x *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
 	keep := ms(now.Add(x.s.retention))
 	calls := make([]call, len(fams))
 	for i, f := range fams {
-		calls[i] = call{keys: []string{x.familyKey(f)}, args: []any{keep}}
+		calls[i] = call{keys: []string{x.familyKey(f)}, args: []any{keep, now.UnixMilli()}}
 	}
 	_, err = x.s.runMany(ctx, revokeFamily, calls)
 	return wrap("refresh revoke user", err)
@@ -197,25 +202,25 @@ var _ jwt.NotBeforeStore = (*NotBefore)(nil)
 // NotBefore returns the [jwt.NotBeforeStore] adapter.
 func (s *Store) NotBefore() *NotBefore { return &NotBefore{s} }
 
-// setNotBefore: KEYS[1], ARGV[1] time (µs), ARGV[2] expiry (ms). The later
-// time wins.
+// setNotBefore: KEYS[1], ARGV[1] time (µs), ARGV[2] remaining lifetime
+// (ms, counted by Redis's clock). The later time wins.
 var setNotBefore = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `)
 
 // SetNotBefore implements [jwt.NotBeforeStore] with one script: the later
 // time wins, atomically.
 func (x *NotBefore) SetNotBefore(ctx context.Context, userID string, t time.Time) error {
-	exp := t.Add(x.s.nbRetention)
-	if !exp.After(x.s.now()) {
+	px := ttl(x.s.now(), t.Add(x.s.nbRetention))
+	if px < 1 {
 		// Every token such a time could refuse has expired already.
 		return ctxErr("set not-before", ctx)
 	}
 	return wrap("set not-before", x.s.run(ctx, setNotBefore, []string{x.s.key("nb", userID)},
-		strconv.FormatInt(t.UnixMicro(), 10), ms(exp)).Err())
+		strconv.FormatInt(t.UnixMicro(), 10), px).Err())
 }
 
 // NotBefore implements [jwt.NotBeforeStore]: one GET.

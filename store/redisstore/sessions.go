@@ -66,12 +66,12 @@ func decodeSession(b []byte) (session.Record, error) {
 }
 
 // saveSession writes the record hash KEYS[1] (u = ARGV[1], d = ARGV[2])
-// expiring at ARGV[3] (Unix ms) and returns the previous user id ("" if
+// expiring in ARGV[3] ms (counted by Redis's clock) and returns the previous user id ("" if
 // none).
 var saveSession = redis.NewScript(`
 local old = redis.call('HGET', KEYS[1], 'u')
 redis.call('HSET', KEYS[1], 'u', ARGV[1], 'd', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return old or ''
 `)
 
@@ -122,7 +122,7 @@ func (x *Sessions) Save(ctx context.Context, id string, rec session.Record) erro
 			return wrap("session save", err)
 		}
 	}
-	old, err := x.s.run(ctx, saveSession, []string{x.recKey(id)}, rec.UserID, encodeSession(rec), expMS).Text()
+	old, err := x.s.run(ctx, saveSession, []string{x.recKey(id)}, rec.UserID, encodeSession(rec), ttl(now, exp)).Text()
 	if err != nil {
 		return wrap("session save", err)
 	}
