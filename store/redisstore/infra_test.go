@@ -14,7 +14,10 @@ import (
 
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/testenv"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -224,11 +227,11 @@ func blackhole(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestBlackholedRedisAnswersWithinTimeout: every method of the counter,
-// limiter, one-time-token and OAuth-state adapters, and New's eviction
-// check, return an error within about Config.Timeout when Redis accepts
-// connections and never answers (the client configured as the package
-// documentation advises). Only a generous upper bound is checked.
+// TestBlackholedRedisAnswersWithinTimeout: every method of every adapter,
+// and New's eviction check, return an error within about Config.Timeout
+// when Redis accepts connections and never answers (the client configured
+// as the package documentation advises), also when a method makes several
+// round trips. Only a generous upper bound is checked.
 func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
@@ -260,6 +263,45 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 			return st.OAuthStates().Save(ctx, "s", oauth.Pending{Verifier: "v", Expiry: exp})
 		},
 		"OAuthStates.Take": func(ctx context.Context) error { _, _, err := st.OAuthStates().Take(ctx, "s"); return err },
+		"Sessions.Find":    func(ctx context.Context) error { _, _, err := st.Sessions().Find(ctx, "s"); return err },
+		"Sessions.Save": func(ctx context.Context) error {
+			return st.Sessions().Save(ctx, "s", session.Record{UserID: "u", IdleExpiry: exp, AbsoluteExpiry: exp})
+		},
+		"Sessions.Delete":     func(ctx context.Context) error { return st.Sessions().Delete(ctx, "s") },
+		"Sessions.ListUser":   func(ctx context.Context) error { _, err := st.Sessions().ListUser(ctx, "u"); return err },
+		"Sessions.DeleteUser": func(ctx context.Context) error { return st.Sessions().DeleteUser(ctx, "u") },
+		"RefreshTokens.Create": func(ctx context.Context) error {
+			return st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "t", FamilyID: "f", UserID: "u", Expiry: exp, FamilyExpiry: exp})
+		},
+		"RefreshTokens.Use": func(ctx context.Context) error {
+			_, _, err := st.RefreshTokens().Use(ctx, "t", time.Now())
+			return err
+		},
+		"RefreshTokens.RevokeFamily": func(ctx context.Context) error { return st.RefreshTokens().RevokeFamily(ctx, "f") },
+		"RefreshTokens.RevokeUser":   func(ctx context.Context) error { return st.RefreshTokens().RevokeUser(ctx, "u") },
+		"NotBefore.SetNotBefore":     func(ctx context.Context) error { return st.NotBefore().SetNotBefore(ctx, "u", time.Now()) },
+		"NotBefore.NotBefore": func(ctx context.Context) error {
+			_, _, err := st.NotBefore().NotBefore(ctx, "u")
+			return err
+		},
+		"MFA.Get":    func(ctx context.Context) error { _, _, err := st.MFA().Get(ctx, "u"); return err },
+		"MFA.Put":    func(ctx context.Context) error { return st.MFA().Put(ctx, "u", mfa.Enrollment{Secret: []byte("s")}) },
+		"MFA.Delete": func(ctx context.Context) error { return st.MFA().Delete(ctx, "u") },
+		"MFA.ReplaceBackupCodes": func(ctx context.Context) error {
+			return st.MFA().ReplaceBackupCodes(ctx, "u", [][]byte{[]byte("c")})
+		},
+		"MFA.UseBackupCode": func(ctx context.Context) error {
+			_, err := st.MFA().UseBackupCode(ctx, "u", []byte("c"))
+			return err
+		},
+		"TOTPReplay.Advance": func(ctx context.Context) error {
+			_, err := st.TOTPReplay().Advance(ctx, "u", 1, exp)
+			return err
+		},
+		"Challenges.Save": func(ctx context.Context) error {
+			return st.Challenges().Save(ctx, "c", mfa.Challenge{UserID: "u", Expiry: exp})
+		},
+		"Challenges.Take": func(ctx context.Context) error { _, _, err := st.Challenges().Take(ctx, "c"); return err },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

@@ -31,6 +31,8 @@ func (x *MFA) codesKey(user string) string  { return x.s.tagged("mb", user) }
 
 // Get implements [mfa.Store]: one GET.
 func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	b, err := x.s.rdb.Get(ctx, x.enrollKey(userID)).Bytes()
 	if err == redis.Nil {
 		return mfa.Enrollment{}, false, nil
@@ -48,6 +50,8 @@ func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, err
 
 // Put implements [mfa.Store]: one SET, without expiry.
 func (x *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	en := newEnc(len(e.Secret) + len(e.Pending) + 32)
 	en.bytes(e.Secret)
 	en.time(e.ConfirmedAt)
@@ -58,6 +62,8 @@ func (x *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
 
 // Delete implements [mfa.Store]: one DEL of both keys (same slot).
 func (x *MFA) Delete(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	return wrap("mfa delete", x.s.rdb.Del(ctx, x.enrollKey(userID), x.codesKey(userID)).Err())
 }
 
@@ -71,6 +77,8 @@ return 1
 // ReplaceBackupCodes implements [mfa.Store]: one script replaces the whole
 // set atomically.
 func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	args := make([]any, len(codeMACs))
 	for i, c := range codeMACs {
 		args[i] = c
@@ -81,6 +89,8 @@ func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs []
 // UseBackupCode implements [mfa.Store]: one SREM, atomic by itself; of
 // concurrent calls with one code exactly one removes it (ASVS 6.5.1).
 func (x *MFA) UseBackupCode(ctx context.Context, userID string, codeMAC []byte) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	n, err := x.s.rdb.SRem(ctx, x.codesKey(userID), codeMAC).Result()
 	if err != nil {
 		return false, wrap("mfa use backup code", err)
@@ -117,6 +127,8 @@ return 1
 // wins (SECURITY.md S22). An expiry not after Config.Now claims the step
 // without keeping a record.
 func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if step > mfa.MaxStep {
 		return false, wrap("totp advance", fmt.Errorf("step %d above mfa.MaxStep", step))
 	}

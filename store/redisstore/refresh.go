@@ -93,6 +93,8 @@ return 1
 // in one pipeline (a second). A token whose Expiry is not after Config.Now
 // is not stored (Use would report it missing anyway).
 func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	if !t.Expiry.After(now) {
 		return ctxErr("refresh create", ctx)
@@ -128,6 +130,8 @@ func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) error {
 // in the family's slot that checks the tombstone and the expiry and sets
 // UsedAt, atomically.
 func (x *RefreshTokens) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	fam, err := x.s.rdb.Get(ctx, x.ptrKey(id)).Result()
 	if err == redis.Nil {
 		return jwt.RefreshToken{}, false, nil
@@ -164,6 +168,8 @@ func (x *RefreshTokens) Use(ctx context.Context, id string, now time.Time) (jwt.
 // family's tombstone. The tokens stay until their own expiry but are dead
 // to Use, and Create refuses new ones.
 func (x *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	keep := ms(now.Add(x.s.retention))
 	return wrap("refresh revoke family", x.s.run(ctx, revokeFamily, []string{x.familyKey(familyID)}, keep, now.UnixMilli()).Err())
@@ -173,6 +179,8 @@ func (x *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) error
 // and revokes every family in it that has not reached its FamilyExpiry (one pipeline of scripts, one per family;
 // on a Cluster they run in parallel per node).
 func (x *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	// Families whose FamilyExpiry has passed hold no usable token.
 	fams, err := x.s.rdb.ZRangeByScore(ctx, x.userKey(userID), &redis.ZRangeBy{
@@ -214,6 +222,8 @@ return 1
 // SetNotBefore implements [jwt.NotBeforeStore] with one script: the later
 // time wins, atomically.
 func (x *NotBefore) SetNotBefore(ctx context.Context, userID string, t time.Time) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	px := ttl(x.s.now(), t.Add(x.s.nbRetention))
 	if px < 1 {
 		// Every token such a time could refuse has expired already.
@@ -225,6 +235,8 @@ func (x *NotBefore) SetNotBefore(ctx context.Context, userID string, t time.Time
 
 // NotBefore implements [jwt.NotBeforeStore]: one GET.
 func (x *NotBefore) NotBefore(ctx context.Context, userID string) (time.Time, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	v, err := x.s.rdb.Get(ctx, x.s.key("nb", userID)).Result()
 	if err == redis.Nil {
 		return time.Time{}, false, nil

@@ -88,6 +88,8 @@ return old
 // Find implements [session.Store]: one HGET. A record whose expiry is not
 // after Config.Now is missing even if Redis has not dropped it yet.
 func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	b, err := x.s.rdb.HGet(ctx, x.recKey(id), "d").Bytes()
 	if err == redis.Nil {
 		return session.Record{}, false, nil
@@ -110,6 +112,8 @@ func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, e
 // when the record moves from another user, whose index entry is then
 // removed). A record that has already expired is deleted instead.
 func (x *Sessions) Save(ctx context.Context, id string, rec session.Record) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	exp := rec.Expiry()
 	if !exp.After(now) {
@@ -136,6 +140,8 @@ func (x *Sessions) Save(ctx context.Context, id string, rec session.Record) erro
 
 // Delete implements [session.Store]: the record, then its index entry.
 func (x *Sessions) Delete(ctx context.Context, id string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	old, err := x.s.run(ctx, deleteSession, []string{x.recKey(id)}).Text()
 	if err != nil {
 		return wrap("session delete", err)
@@ -152,6 +158,8 @@ func (x *Sessions) Delete(ctx context.Context, id string) error {
 // pipelined HGET per listed id, and, if some entries turned out stale, one
 // script that prunes them.
 func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]session.Record, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	out := map[string]session.Record{}
 	if userID == "" {
 		return out, ctxErr("session list", ctx)
@@ -209,6 +217,8 @@ func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]sess
 // per id, so a record that moved to another user is kept), then removes
 // the entries it handled.
 func (x *Sessions) DeleteUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if userID == "" {
 		return ctxErr("session delete user", ctx)
 	}
