@@ -21,6 +21,8 @@ func (s *Store) MFA() *MFA { return &MFA{s} }
 
 // Get implements [mfa.Store].
 func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var e mfa.Enrollment
 	var confirmed, pendingAt sql.NullInt64
 	err := x.s.db.QueryRowContext(ctx, x.s.q.mfaGet, key(userID)).Scan(&e.Secret, &confirmed, &e.Pending, &pendingAt)
@@ -36,6 +38,8 @@ func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, err
 
 // Put implements [mfa.Store] with one upsert; backup codes are untouched.
 func (x *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.mfaPut, key(userID), e.Secret, micros(e.ConfirmedAt), e.Pending, micros(e.PendingAt))
 	return wrap("mfa put", err)
 }
@@ -43,6 +47,8 @@ func (x *MFA) Put(ctx context.Context, userID string, e mfa.Enrollment) error {
 // Delete implements [mfa.Store]: the enrollment and every backup code go
 // in one transaction.
 func (x *MFA) Delete(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	k := key(userID)
 	err := x.s.inTx(ctx, func(q querier) error {
 		for _, stmt := range []string{x.s.q.mfaDeleteSet, x.s.q.mfaDeleteCodes, x.s.q.mfaDeleteEnrollment} {
@@ -59,6 +65,8 @@ func (x *MFA) Delete(ctx context.Context, userID string) error {
 // the user's code-set row (serializing concurrent replacements), deletes
 // the old set and inserts the new one, so no mix of two sets can survive.
 func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs [][]byte) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	k := key(userID)
 	err := x.s.inTx(ctx, func(q querier) error {
 		if _, err := q.ExecContext(ctx, x.s.q.mfaLockSet, k, x.s.nowMicros()); err != nil {
@@ -80,6 +88,8 @@ func (x *MFA) ReplaceBackupCodes(ctx context.Context, userID string, codeMACs []
 // UseBackupCode implements [mfa.Store] with a single DELETE: of concurrent
 // calls with one code, exactly one deletes the row (ASVS 6.5.1).
 func (x *MFA) UseBackupCode(ctx context.Context, userID string, codeMAC []byte) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	res, err := x.s.db.ExecContext(ctx, x.s.q.mfaUseCode, key(userID), blob(codeMAC))
 	if err != nil {
 		return false, wrap("mfa use backup code", err)
@@ -104,6 +114,8 @@ func (s *Store) TOTPReplay() *TOTPReplay { return &TOTPReplay{s} }
 // Advance implements [mfa.ReplayStore]. Steps above [mfa.MaxStep] are
 // rejected with an error.
 func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if step > mfa.MaxStep {
 		return false, fmt.Errorf("sqlstore: totp advance: step %d exceeds mfa.MaxStep", step)
 	}
@@ -129,6 +141,8 @@ func (s *Store) Challenges() *Challenges { return &Challenges{s} }
 
 // Save implements [mfa.ChallengeStore].
 func (x *Challenges) Save(ctx context.Context, k string, c mfa.Challenge) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.challengeSave, key(k), key(c.UserID), micros(c.PasswordAt),
 		c.Expiry.UnixMicro(), int64(c.Attempts), blob(c.Data))
 	return wrap("challenge save", err)
@@ -137,6 +151,8 @@ func (x *Challenges) Save(ctx context.Context, k string, c mfa.Challenge) error 
 // Take implements [mfa.ChallengeStore]. An expired row is deleted and
 // reported missing.
 func (x *Challenges) Take(ctx context.Context, k string) (mfa.Challenge, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var c mfa.Challenge
 	var user []byte
 	var pw sql.NullInt64

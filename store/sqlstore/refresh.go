@@ -24,6 +24,8 @@ func (s *Store) RefreshTokens() *RefreshTokens { return &RefreshTokens{s} }
 // Create implements [jwt.RefreshStore]. A token whose ID exists is
 // replaced.
 func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.refreshCreate, key(t.ID), key(t.FamilyID), key(t.UserID),
 		micros(t.IssuedAt), t.Expiry.UnixMicro(), micros(t.FamilyExpiry), micros(t.UsedAt))
 	return wrap("refresh create", err)
@@ -34,6 +36,8 @@ func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) error {
 // one round trip; the others then read the record with its UsedAt set and
 // report reuse. Expiry is compared with now, not Config.Now.
 func (x *RefreshTokens) Use(ctx context.Context, id string, now time.Time) (jwt.RefreshToken, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	nowUS := now.UnixMicro()
 	for range 3 {
 		t := jwt.RefreshToken{ID: id}
@@ -74,6 +78,8 @@ func (x *RefreshTokens) Use(ctx context.Context, id string, now time.Time) (jwt.
 // RevokeFamily implements [jwt.RefreshStore] by writing the family's
 // tombstone (one statement; revoking an unknown family writes one too).
 func (x *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.refreshRevokeFamily, key(familyID), x.s.now().Add(x.s.retention).UnixMicro())
 	return wrap("refresh revoke family", err)
 }
@@ -82,6 +88,8 @@ func (x *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) error
 // tombstone for every family the user has tokens in at the time of the
 // call. Families created later are unaffected.
 func (x *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.refreshRevokeUser, key(userID), x.s.now().Add(x.s.retention).UnixMicro())
 	return wrap("refresh revoke user", err)
 }
@@ -98,12 +106,16 @@ func (s *Store) NotBefore() *NotBefore { return &NotBefore{s} }
 // SetNotBefore implements [jwt.NotBeforeStore]; the later time wins, also
 // among concurrent writers (ASVS 7.4.1).
 func (x *NotBefore) SetNotBefore(ctx context.Context, userID string, t time.Time) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.notBeforeSet, key(userID), t.UnixMicro())
 	return wrap("set not-before", err)
 }
 
 // NotBefore implements [jwt.NotBeforeStore].
 func (x *NotBefore) NotBefore(ctx context.Context, userID string) (time.Time, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var us int64
 	err := x.s.db.QueryRowContext(ctx, x.s.q.notBeforeGet, key(userID)).Scan(&us)
 	if errors.Is(err, sql.ErrNoRows) {

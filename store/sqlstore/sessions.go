@@ -40,6 +40,8 @@ func scanSession(sc interface{ Scan(...any) error }, extra ...any) (session.Reco
 // Find implements [session.Store]: one SELECT; a row whose expiry is not
 // after Config.Now is missing.
 func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	row := x.s.db.QueryRowContext(ctx, x.s.q.sessionFind, key(id), x.s.nowMicros())
 	rec, err := scanSession(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -54,6 +56,8 @@ func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, e
 // Save implements [session.Store] with one upsert. A record that has
 // already expired is deleted instead, so id is missing afterwards.
 func (x *Sessions) Save(ctx context.Context, id string, rec session.Record) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	exp := rec.Expiry()
 	if !exp.After(x.s.now()) {
 		return x.Delete(ctx, id)
@@ -70,12 +74,16 @@ func (x *Sessions) Save(ctx context.Context, id string, rec session.Record) erro
 
 // Delete implements [session.Store].
 func (x *Sessions) Delete(ctx context.Context, id string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.sessionDelete, key(id))
 	return wrap("session delete", err)
 }
 
 // ListUser implements [session.Store] through the user_id index.
 func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]session.Record, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	out := map[string]session.Record{}
 	if userID == "" {
 		if err := ctx.Err(); err != nil {
@@ -104,6 +112,8 @@ func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]sess
 
 // DeleteUser implements [session.Store] ("log out everywhere").
 func (x *Sessions) DeleteUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if userID == "" {
 		return wrap("session delete user", ctx.Err())
 	}
