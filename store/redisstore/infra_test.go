@@ -320,3 +320,58 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestNewChecksClusterReplicas: a Cluster replica is promoted to master on
+// failover with its own configuration, so New refuses a replica whose
+// maxmemory-policy can evict keys even when every master has noeviction
+// (here a cluster of our own: one master, one replica).
+func TestNewChecksClusterReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dirA, dirB := t.TempDir(), t.TempDir()
+	master := ownRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dirA, "nodes.conf"))
+	replica := ownRedis(t, "--maxmemory-policy", "allkeys-lru", "--cluster-enabled", "yes",
+		"--cluster-config-file", filepath.Join(dirB, "nodes.conf"))
+	a := redis.NewClient(&redis.Options{Addr: master})
+	defer a.Close()
+	b := redis.NewClient(&redis.Options{Addr: replica})
+	defer b.Close()
+	must(t, a.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err())
+	host, port, err := net.SplitHostPort(replica)
+	must(t, err)
+	must(t, a.ClusterMeet(ctx, host, port).Err())
+	masterID, err := a.Do(ctx, "CLUSTER", "MYID").Text()
+	must(t, err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// B must know A before it can replicate it.
+		if err := b.Do(ctx, "CLUSTER", "REPLICATE", masterID).Err(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("CLUSTER REPLICATE: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		// Clients learn replicas from CLUSTER SLOTS, which lists one once
+		// it has synced with its master.
+		slots, err := a.ClusterSlots(ctx).Result()
+		must(t, err)
+		if len(slots) == 1 && len(slots[0].Nodes) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica not listed by CLUSTER SLOTS: %+v", slots)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{master}})
+	defer cc.Close()
+	if _, err := redisstore.New(redisstore.Config{Client: cc}); !errors.Is(err, redisstore.ErrEvictingPolicy) {
+		t.Fatalf("cluster with an allkeys-lru replica: New err = %v, want ErrEvictingPolicy", err)
+	}
+	must(t, b.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
+	if _, err := redisstore.New(redisstore.Config{Client: cc}); err != nil {
+		t.Fatalf("cluster with noeviction everywhere: New: %v", err)
+	}
+}
