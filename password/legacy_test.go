@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -311,4 +314,51 @@ func FuzzWrappedVerifiesOnlyItsPassword(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBusyWaitersNeverLeakSlots: callers that give up on a slot (MaxWait
+// or their context) while others release theirs never keep or lose one:
+// afterwards every slot is free and the cap still holds.
+func TestBusyWaitersNeverLeakSlots(t *testing.T) {
+	const limit = 2
+	h := newTiny(t, Config{MaxConcurrent: limit, MaxWait: 50 * time.Microsecond})
+	enc, err := h.Hash(t.Context(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inflight, peak atomic.Int64
+	var c probe
+	c.start = func(hashEvent) {
+		n := inflight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+	}
+	c.end = func(hashEvent) { inflight.Add(-1) }
+	var wg sync.WaitGroup
+	var busy atomic.Int64
+	for i := range 200 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*20*time.Microsecond)
+			defer cancel()
+			_, _, err := h.verify(ctx, &c, "pw", enc)
+			switch {
+			case errors.Is(err, ErrBusy) || errors.Is(err, context.DeadlineExceeded):
+				busy.Add(1)
+			case err != nil:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(h.sem); n != 0 {
+		t.Fatalf("%d slots still taken after every caller returned (%d gave up)", n, busy.Load())
+	}
+	if p := peak.Load(); p > limit {
+		t.Fatalf("%d computations at once, cap %d", p, limit)
+	}
+	for range limit + 1 { // every slot is usable again
+		if _, _, err := h.Verify(t.Context(), "pw", enc); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
