@@ -23,7 +23,9 @@
 // lengths, and these bounds are checked before any argon2 call, so a
 // corrupted or planted hash yields [ErrInvalidHash] rather than a panic or
 // a multi-gigabyte allocation. Passwords longer than 72 bytes never match a
-// bcrypt hash, because bcrypt silently ignores everything after byte 72.
+// bcrypt hash, because bcrypt silently ignores everything after byte 72,
+// and neither do passwords holding a NUL byte, which bcrypt's key schedule
+// confuses with other passwords ("pw" and "pw\x00pw" give the same key).
 //
 // Every hash computation takes a slot from a per-Hasher semaphore of
 // [Config.MaxConcurrent] slots (default 2×GOMAXPROCS), so hashing memory is

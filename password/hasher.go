@@ -395,7 +395,9 @@ func (h *Hasher) hashInput(ctx context.Context, k kdf, in []byte) (string, error
 // hashing slot was free before ctx ended or MaxWait passed (ErrBusy).
 // Bounds are checked before any hashing, so a hostile stored hash cannot
 // panic or exhaust memory. A password longer than 72 bytes never matches a
-// bcrypt-based hash, because bcrypt would silently truncate it.
+// bcrypt-based hash, because bcrypt would silently truncate it, nor does
+// a password holding a NUL byte (bcrypt's key schedule collides it with
+// shorter ones).
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error) {
 	return h.verify(ctx, stdKDF{}, pw, encoded)
 }
@@ -444,6 +446,16 @@ func (h *Hasher) equalize(k kdf, pw string) {
 	}
 }
 
+// bcryptExact reports whether bcrypt distinguishes pw from every other
+// password. bcrypt keys Blowfish with pw and a NUL, repeated to 72 bytes,
+// so a password over 72 bytes collides with its first 72, and one holding
+// a NUL with others ("pw" and "pw\x00pw" give the same key). Such a
+// password never matches a bcrypt-based hash; C implementations, which
+// stop at the NUL, could not have hashed one as given either.
+func bcryptExact(pw string) bool {
+	return len(pw) <= 72 && strings.IndexByte(pw, 0) < 0
+}
+
 func isBcrypt(s string) bool {
 	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
 }
@@ -456,15 +468,15 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, k kdf, pw, encoded string) (b
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	// For passwords over 72 bytes bcrypt compares only the first 72; the
-	// comparison still runs (same timing) but its result is ignored below.
+	// For passwords over 72 bytes or with a NUL the comparison still runs
+	// (same timing) but its result is ignored below: see bcryptExact.
 	err := k.bcryptCompare([]byte(encoded), []byte(pw))
 	// The argon2id every other path computes, discarded.
 	var salt [MaxSaltLength]byte
 	k.argon2id(in, salt[:h.params.SaltLength], h.params)
 	h.release()
-	if len(pw) > 72 {
-		return false, false, nil // never match on a truncated password
+	if !bcryptExact(pw) {
+		return false, false, nil // bcrypt saw another password as well
 	}
 	switch {
 	case err == nil:

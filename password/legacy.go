@@ -159,8 +159,8 @@ func (h *Hasher) verifyWrapped(ctx context.Context, k kdf, pw, encoded string) (
 	p := w.inner.params
 	got := k.argon2id(mix(sum, pepper), w.inner.salt(), p)
 	h.release()
-	if subtle.ConstantTimeCompare(got, w.inner.key()) != 1 || len(pw) > 72 {
-		return false, false, nil // over 72 bytes: never match a truncated password
+	if subtle.ConstantTimeCompare(got, w.inner.key()) != 1 || !bcryptExact(pw) {
+		return false, false, nil // see bcryptExact
 	}
 	return true, true, nil
 }

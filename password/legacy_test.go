@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -204,5 +207,158 @@ func TestWrappedEqualsBcryptOutput(t *testing.T) {
 	got := stdKDF{}.argon2id(sum, d.inner.salt(), d.inner.params)
 	if !bytes.Equal(got, d.inner.key()) {
 		t.Fatal("wrapped key is not argon2id over the bcrypt output")
+	}
+}
+
+// TestBcryptBasedHashRefusesPasswordWithNUL: bcrypt hashes the password
+// followed by a NUL, repeated to 72 bytes, so "pw" and "pw\x00pw", or a
+// 71-byte P and P+"\x00", run the same key schedule. A password holding a
+// NUL therefore never matches a bcrypt-based hash, plain or wrapped (C
+// implementations could not have hashed one: they stop at the NUL).
+func TestBcryptBasedHashRefusesPasswordWithNUL(t *testing.T) {
+	ctx := t.Context()
+	h := newTiny(t, Config{})
+	p71 := strings.Repeat("x", 71)
+	for _, tt := range []struct{ right, other string }{
+		{"pw", "pw\x00pw"},
+		{"pw", "pw\x00pw\x00pw"},
+		{p71, p71 + "\x00"},
+	} {
+		legacy := mustBcrypt(t, tt.right, bcrypt.MinCost, "$2a$04$")
+		// The dependency really does collide: this is what Verify guards.
+		if err := bcrypt.CompareHashAndPassword([]byte(legacy), []byte(tt.other)); err != nil {
+			t.Fatalf("x/crypto/bcrypt no longer collides %q with %q (%v); revisit the NUL handling", tt.other, tt.right, err)
+		}
+		w, err := h.WrapBcrypt(ctx, legacy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, enc := range map[string]string{"plain": legacy, "wrapped": w} {
+			if ok, _, err := h.Verify(ctx, tt.right, enc); !ok || err != nil {
+				t.Fatalf("%s: right password (len %d): Verify = %v, %v; want true, nil", name, len(tt.right), ok, err)
+			}
+			var c probe
+			ok, rehash, err := h.verify(ctx, &c, tt.other, enc)
+			if ok || rehash || err != nil {
+				t.Fatalf("%s: %q verifies against the hash of %q: %v, %v, %v", name, tt.other, tt.right, ok, rehash, err)
+			}
+			if ev := c.take(); len(ev) != 2 {
+				t.Fatalf("%s: NUL password ran %+v, want the same bcrypt and argon2id as any wrong password", name, ev)
+			}
+		}
+	}
+}
+
+// FuzzDecodeWrapped: a hostile stored wrapped hash never panics the
+// decoder, and whatever it accepts is within the bcrypt cost and argon2id
+// bounds that keep a verification cheap.
+func FuzzDecodeWrapped(f *testing.F) {
+	inner := "$argon2id$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"
+	for _, s := range []string{
+		wrappedPrefix + "04$" + strings.Repeat("a", 22) + inner,
+		wrappedPrefix + "31$" + strings.Repeat("a", 22) + inner,
+		wrappedPrefix + "04$" + strings.Repeat("a", 22),
+		wrappedPrefix + "4$",
+		wrappedPrefix,
+		wrappedPrefix + "04$" + strings.Repeat("\x00", 22) + inner,
+	} {
+		f.Add(s)
+	}
+	h, err := New(Config{Params: tiny, InsecureAllowWeakParams: true, MaxBcryptCost: 6, MaxMemoryKiB: 1024})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w, err := h.decodeWrapped(wrappedPrefix + s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidHash) {
+				t.Fatalf("err = %v, want ErrInvalidHash", err)
+			}
+			return
+		}
+		p := w.inner.params
+		if w.cost < bcrypt.MinCost || w.cost > 6 || len(w.salt) != 16 || p.Memory > 1024 ||
+			p.Iterations < 1 || p.Iterations > MaxIterations || p.Parallelism < 1 || p.Parallelism > MaxParallelism {
+			t.Fatalf("accepted out of bounds: cost %d, salt %d bytes, params %+v", w.cost, len(w.salt), p)
+		}
+	})
+}
+
+// FuzzWrappedVerifiesOnlyItsPassword: a wrapped hash of one password
+// accepts another only when they are equal.
+func FuzzWrappedVerifiesOnlyItsPassword(f *testing.F) {
+	f.Add("pw", "pw\x00pw")
+	f.Add(strings.Repeat("x", 71), strings.Repeat("x", 71)+"\x00")
+	f.Add(strings.Repeat("y", 72), strings.Repeat("y", 72)+"EXTRA")
+	f.Add("a", "a")
+	h, err := New(Config{Params: tiny, InsecureAllowWeakParams: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, right, other string) {
+		legacy, err := bcrypt.GenerateFromPassword([]byte(right), bcrypt.MinCost)
+		if err != nil {
+			return // over 72 bytes: nothing to import
+		}
+		w, err := h.WrapBcrypt(t.Context(), string(legacy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, enc := range []string{string(legacy), w} {
+			ok, _, err := h.Verify(t.Context(), other, enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := other == right && bcryptExact(right); ok != want {
+				t.Fatalf("Verify(%q) against the hash of %q = %v, want %v", other, right, ok, want)
+			}
+		}
+	})
+}
+
+// TestBusyWaitersNeverLeakSlots: callers that give up on a slot (MaxWait
+// or their context) while others release theirs never keep or lose one:
+// afterwards every slot is free and the cap still holds.
+func TestBusyWaitersNeverLeakSlots(t *testing.T) {
+	const limit = 2
+	h := newTiny(t, Config{MaxConcurrent: limit, MaxWait: 50 * time.Microsecond})
+	enc, err := h.Hash(t.Context(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inflight, peak atomic.Int64
+	var c probe
+	c.start = func(hashEvent) {
+		n := inflight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+	}
+	c.end = func(hashEvent) { inflight.Add(-1) }
+	var wg sync.WaitGroup
+	var busy atomic.Int64
+	for i := range 200 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*20*time.Microsecond)
+			defer cancel()
+			_, _, err := h.verify(ctx, &c, "pw", enc)
+			switch {
+			case errors.Is(err, ErrBusy) || errors.Is(err, context.DeadlineExceeded):
+				busy.Add(1)
+			case err != nil:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(h.sem); n != 0 {
+		t.Fatalf("%d slots still taken after every caller returned (%d gave up)", n, busy.Load())
+	}
+	if p := peak.Load(); p > limit {
+		t.Fatalf("%d computations at once, cap %d", p, limit)
+	}
+	for range limit + 1 { // every slot is usable again
+		if _, _, err := h.Verify(t.Context(), "pw", enc); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -23,14 +23,19 @@
 // attempt counters. Losing one can revive a revoked token, turn a used code
 // valid again or reset a lockout, so:
 //
-//   - maxmemory-policy must be noeviction on every master. Every other
+//   - maxmemory-policy must be noeviction on every master and every
+//     replica (a replica becomes a master on failover). Every other
 //     policy, volatile-* included (most of these records carry TTLs), lets
 //     Redis drop them under memory pressure, and an attacker can create
 //     that pressure (failed logins create counters). [New] asks each master
-//     (INFO memory) and refuses to start otherwise with [ErrEvictingPolicy];
+//     and each reachable Cluster replica (INFO memory) and refuses to start
+//     otherwise with [ErrEvictingPolicy];
 //     Config.UnsafeAllowEvictingPolicy skips the check, for servers where
 //     INFO is disabled and the policy is known. With noeviction a full
 //     Redis answers writes with an error, on which authkit fails closed.
+//     The check runs once: it cannot see a policy changed later (CONFIG
+//     SET, a node added to the Cluster) nor Sentinel's replicas, so keep
+//     noeviction in every node's configuration file.
 //   - Persistence (appendonly yes with appendfsync everysec, or RDB
 //     snapshots plus replicas) so a restart does not forget revocations;
 //     data written since the last fsync or snapshot can still be lost, and

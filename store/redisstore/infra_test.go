@@ -14,7 +14,10 @@ import (
 
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/testenv"
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -224,11 +227,11 @@ func blackhole(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestBlackholedRedisAnswersWithinTimeout: every method of the counter,
-// limiter, one-time-token and OAuth-state adapters, and New's eviction
-// check, return an error within about Config.Timeout when Redis accepts
-// connections and never answers (the client configured as the package
-// documentation advises). Only a generous upper bound is checked.
+// TestBlackholedRedisAnswersWithinTimeout: every method of every adapter,
+// and New's eviction check, return an error within about Config.Timeout
+// when Redis accepts connections and never answers (the client configured
+// as the package documentation advises), also when a method makes several
+// round trips. Only a generous upper bound is checked.
 func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
@@ -260,6 +263,55 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 			return st.OAuthStates().Save(ctx, "s", oauth.Pending{Verifier: "v", Expiry: exp})
 		},
 		"OAuthStates.Take": func(ctx context.Context) error { _, _, err := st.OAuthStates().Take(ctx, "s"); return err },
+		"Sessions.Find":    func(ctx context.Context) error { _, _, err := st.Sessions().Find(ctx, "s"); return err },
+		"Sessions.Create": func(ctx context.Context) error {
+			return st.Sessions().Create(ctx, "s", session.Record{UserID: "u", IdleExpiry: exp, AbsoluteExpiry: exp})
+		},
+		"Sessions.Update": func(ctx context.Context) error {
+			_, err := st.Sessions().Update(ctx, "s", session.Record{UserID: "u", IdleExpiry: exp, AbsoluteExpiry: exp})
+			return err
+		},
+		"Sessions.Rotate": func(ctx context.Context) error {
+			_, err := st.Sessions().Rotate(ctx, "s", "s2", session.Record{UserID: "u", IdleExpiry: exp, AbsoluteExpiry: exp})
+			return err
+		},
+		"Sessions.Delete":     func(ctx context.Context) error { return st.Sessions().Delete(ctx, "s") },
+		"Sessions.ListUser":   func(ctx context.Context) error { _, err := st.Sessions().ListUser(ctx, "u"); return err },
+		"Sessions.DeleteUser": func(ctx context.Context) error { return st.Sessions().DeleteUser(ctx, "u") },
+		"RefreshTokens.Create": func(ctx context.Context) error {
+			_, err := st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "t", FamilyID: "f", UserID: "u", Expiry: exp, FamilyExpiry: exp,
+				SignIn: jwt.SignIn{AuthTime: time.Now()}})
+			return err
+		},
+		"RefreshTokens.Rotate": func(ctx context.Context) error {
+			_, err := st.RefreshTokens().Rotate(ctx, jwt.Rotation{ID: "t", Now: time.Now(), Next: jwt.RefreshToken{ID: "t2", Expiry: exp}})
+			return err
+		},
+		"RefreshTokens.RevokeToken": func(ctx context.Context) error { _, _, err := st.RefreshTokens().RevokeToken(ctx, "t"); return err },
+		"RefreshTokens.RevokeUser":  func(ctx context.Context) error { return st.RefreshTokens().RevokeUser(ctx, "u") },
+		"NotBefore.SetNotBefore":    func(ctx context.Context) error { return st.NotBefore().SetNotBefore(ctx, "u", time.Now()) },
+		"NotBefore.NotBefore": func(ctx context.Context) error {
+			_, _, err := st.NotBefore().NotBefore(ctx, "u")
+			return err
+		},
+		"MFA.Get": func(ctx context.Context) error { _, _, err := st.MFA().Get(ctx, "u"); return err },
+		"MFA.Put": func(ctx context.Context) error {
+			_, err := st.MFA().Put(ctx, "u", 0, mfa.Enrollment{Secret: []byte("s")}, [][]byte{[]byte("c")})
+			return err
+		},
+		"MFA.Delete": func(ctx context.Context) error { return st.MFA().Delete(ctx, "u") },
+		"MFA.UseBackupCode": func(ctx context.Context) error {
+			_, err := st.MFA().UseBackupCode(ctx, "u", []byte("c"))
+			return err
+		},
+		"TOTPReplay.Advance": func(ctx context.Context) error {
+			_, err := st.TOTPReplay().Advance(ctx, "u", 1, exp)
+			return err
+		},
+		"Challenges.Save": func(ctx context.Context) error {
+			return st.Challenges().Save(ctx, "c", mfa.Challenge{UserID: "u", Expiry: exp})
+		},
+		"Challenges.Take": func(ctx context.Context) error { _, _, err := st.Challenges().Take(ctx, "c"); return err },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
@@ -276,5 +328,63 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 				t.Fatalf("err = %v: the client was closed, not blackholed", err)
 			}
 		})
+	}
+}
+
+// TestNewChecksClusterReplicas: a Cluster replica is promoted to master on
+// failover with its own configuration, so New refuses a replica whose
+// maxmemory-policy can evict keys even when every master has noeviction
+// (here a cluster of our own: one master, one replica).
+func TestNewChecksClusterReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dirA, dirB := t.TempDir(), t.TempDir()
+	master := ownRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dirA, "nodes.conf"))
+	replica := ownRedis(t, "--maxmemory-policy", "allkeys-lru", "--cluster-enabled", "yes",
+		"--cluster-config-file", filepath.Join(dirB, "nodes.conf"))
+	a := redis.NewClient(&redis.Options{Addr: master})
+	defer a.Close()
+	b := redis.NewClient(&redis.Options{Addr: replica})
+	defer b.Close()
+	must(t, a.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err())
+	host, port, err := net.SplitHostPort(replica)
+	must(t, err)
+	must(t, a.ClusterMeet(ctx, host, port).Err())
+	masterID, err := a.Do(ctx, "CLUSTER", "MYID").Text()
+	must(t, err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// B must know A before it can replicate it.
+		if err := b.Do(ctx, "CLUSTER", "REPLICATE", masterID).Err(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("CLUSTER REPLICATE: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		// Clients learn replicas from CLUSTER SLOTS, which lists one once
+		// it has synced with its master.
+		slots, err := a.Do(ctx, "CLUSTER", "SLOTS").Slice()
+		must(t, err)
+		// One range: start, end, the master, the replica.
+		if len(slots) == 1 {
+			if r, ok := slots[0].([]any); ok && len(r) == 4 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica not listed by CLUSTER SLOTS: %+v", slots)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{master}})
+	defer cc.Close()
+	if _, err := redisstore.New(redisstore.Config{Client: cc}); !errors.Is(err, redisstore.ErrEvictingPolicy) {
+		t.Fatalf("cluster with an allkeys-lru replica: New err = %v, want ErrEvictingPolicy", err)
+	}
+	must(t, b.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
+	if _, err := redisstore.New(redisstore.Config{Client: cc}); err != nil {
+		t.Fatalf("cluster with noeviction everywhere: New: %v", err)
 	}
 }

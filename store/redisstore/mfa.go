@@ -36,6 +36,8 @@ func (x *MFA) codesKey(user string) string  { return x.s.tagged("mb", user) }
 
 // Get implements [mfa.Store]: one HMGET.
 func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	v, err := x.s.rdb.HMGet(ctx, x.enrollKey(userID), "v", "d").Result()
 	if err != nil {
 		return mfa.Enrollment{}, false, wrap("mfa get", err)
@@ -80,6 +82,8 @@ return 1
 // Put implements [mfa.Store]: one script compares the version and writes
 // the enrollment (and the new code set) atomically, without expiry.
 func (x *MFA) Put(ctx context.Context, userID string, prev uint64, e mfa.Enrollment, codeMACs [][]byte) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if e.Version == 0 {
 		return false, wrap("mfa put", errors.New("version 0"))
 	}
@@ -107,12 +111,16 @@ func (x *MFA) Put(ctx context.Context, userID string, prev uint64, e mfa.Enrollm
 
 // Delete implements [mfa.Store]: one DEL of both keys (same slot).
 func (x *MFA) Delete(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	return wrap("mfa delete", x.s.rdb.Del(ctx, x.enrollKey(userID), x.codesKey(userID)).Err())
 }
 
 // UseBackupCode implements [mfa.Store]: one SREM, atomic by itself; of
 // concurrent calls with one code exactly one removes it (ASVS 6.5.1).
 func (x *MFA) UseBackupCode(ctx context.Context, userID string, codeMAC []byte) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	n, err := x.s.rdb.SRem(ctx, x.codesKey(userID), codeMAC).Result()
 	if err != nil {
 		return false, wrap("mfa use backup code", err)
@@ -162,6 +170,8 @@ func (s *Store) ttlMillis(t time.Time) int64 {
 // application's cannot expire it early. An expiry not after Config.Now
 // claims the step without keeping a record.
 func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if step > mfa.MaxStep {
 		return false, wrap("totp advance", fmt.Errorf("step %d above mfa.MaxStep", step))
 	}
@@ -192,6 +202,8 @@ func (s *Store) Challenges() *Challenges { return &Challenges{s} }
 // Config.Now, so Redis counts it on its own clock), or a DEL when c.Expiry
 // is not after Config.Now.
 func (x *Challenges) Save(ctx context.Context, key string, c mfa.Challenge) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	e := newEnc(len(c.UserID) + len(c.Data) + 32)
 	e.str(c.UserID)
 	e.time(c.PasswordAt)
@@ -208,6 +220,8 @@ func (x *Challenges) Save(ctx context.Context, key string, c mfa.Challenge) erro
 
 // Take implements [mfa.ChallengeStore]: one GETDEL.
 func (x *Challenges) Take(ctx context.Context, key string) (mfa.Challenge, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	b, found, err := x.s.take(ctx, "mfa challenge take", x.s.key("ch", key))
 	if err != nil || !found {
 		return mfa.Challenge{}, false, err

@@ -96,8 +96,9 @@ var (
 	ErrEvictingPolicy = errors.New("redisstore: maxmemory-policy can evict authkit's records")
 )
 
-// New validates cfg, checks that every Redis master has maxmemory-policy
-// noeviction (one INFO per master, under Config.Timeout; skipped with
+// New validates cfg, checks that every Redis master (and every reachable
+// Cluster replica) has maxmemory-policy noeviction (one INFO per node,
+// under Config.Timeout; skipped with
 // Config.UnsafeAllowEvictingPolicy) and returns a Store. A policy that can
 // evict keys gives an error matching both [ErrInvalidConfig] and
 // [ErrEvictingPolicy]; a server that cannot be asked gives the client's
@@ -155,7 +156,8 @@ func New(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// checkEviction reads maxmemory_policy from INFO memory on every master.
+// checkEviction reads maxmemory_policy from INFO memory on every master
+// and on every reachable Cluster replica.
 func checkEviction(ctx context.Context, rdb redis.UniversalClient) error {
 	check := func(ctx context.Context, c *redis.Client) error {
 		info, err := c.Info(ctx, "memory").Result()
@@ -175,7 +177,18 @@ func checkEviction(ctx context.Context, rdb redis.UniversalClient) error {
 	}
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, check)
+		if err := c.ForEachMaster(ctx, check); err != nil {
+			return err
+		}
+		// A replica becomes a master on failover, with its own
+		// configuration, so each one that answers must say noeviction
+		// too. One that cannot be asked now is skipped: it is not serving.
+		return c.ForEachSlave(ctx, func(ctx context.Context, r *redis.Client) error {
+			if err := check(ctx, r); errors.Is(err, ErrEvictingPolicy) {
+				return err
+			}
+			return nil
+		})
 	case *redis.Ring:
 		return c.ForEachShard(ctx, check)
 	case *redis.Client:

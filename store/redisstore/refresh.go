@@ -197,6 +197,8 @@ func usOf(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
 
 // Create implements [jwt.RefreshStore] with one script.
 func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	shard, ok := jwt.RefreshIDShard(t.ID)
 	if !ok || shard != jwt.RefreshShard(t.UserID) {
 		return false, wrap("refresh create", errShard)
@@ -226,6 +228,8 @@ func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) (bool, e
 
 // Rotate implements [jwt.RefreshStore] with one script in the user's slot.
 func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	shard, ok := jwt.RefreshIDShard(r.ID)
 	if !ok {
 		return jwt.RotateResult{}, ctxErr("refresh rotate", ctx)
@@ -278,6 +282,8 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 
 // RevokeToken implements [jwt.RefreshStore] with one script.
 func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	shard, ok := jwt.RefreshIDShard(id)
 	if !ok {
 		return "", false, ctxErr("refresh revoke", ctx)
@@ -295,6 +301,8 @@ func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, boo
 // RevokeUser implements [jwt.RefreshStore] with one script over the
 // user's family index.
 func (x *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	return wrap("refresh revoke user", x.s.run(ctx, revokeUser,
 		[]string{x.shardKey("ru", jwt.RefreshShard(userID), userID)}).Err())
 }
@@ -303,6 +311,8 @@ func (x *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
 // time wins, atomically; the record never expires (an evicted not-before
 // would revive revoked tokens).
 func (x *RefreshTokens) SetNotBefore(ctx context.Context, userID string, t time.Time) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	shard := jwt.RefreshShard(userID)
 	return wrap("set not-before", x.s.run(ctx, setNotBefore,
 		[]string{x.shardKey("nb", shard, userID), x.epochKey(shard)}, usOf(t), usOf(x.s.now())).Err())
@@ -311,6 +321,8 @@ func (x *RefreshTokens) SetNotBefore(ctx context.Context, userID string, t time.
 // NotBefore implements [jwt.NotBeforeStore] with one script: the later of
 // the user's not-before and the shard's epoch (always found).
 func (x *RefreshTokens) NotBefore(ctx context.Context, userID string) (time.Time, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	shard := jwt.RefreshShard(userID)
 	v, err := x.s.run(ctx, getNotBefore, []string{x.shardKey("nb", shard, userID), x.epochKey(shard)},
 		usOf(x.s.now())).StringSlice()

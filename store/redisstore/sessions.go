@@ -180,6 +180,8 @@ func pxUntil(exp, now time.Time) int64 {
 // Find implements [session.Store]: one HGET. A record whose expiry is not
 // after Config.Now is missing even if Redis has not dropped it yet.
 func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	b, err := x.s.rdb.HGet(ctx, x.recKey(id), "d").Bytes()
 	if err == redis.Nil {
 		return session.Record{}, false, nil
@@ -209,6 +211,8 @@ func (x *Sessions) indexAdd(ctx context.Context, user, id string, exp, now time.
 // its key is absent (two round trips for a user's session, one for an
 // anonymous one). A record already expired is not written.
 func (x *Sessions) Create(ctx context.Context, id string, rec session.Record) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	exp := rec.Expiry()
 	if !exp.After(now) {
@@ -231,6 +235,8 @@ func (x *Sessions) Create(ctx context.Context, id string, rec session.Record) er
 // Update implements [session.Store]: the index score (kept if higher),
 // then one script that writes only over a live record of the same user.
 func (x *Sessions) Update(ctx context.Context, id string, rec session.Record) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	exp := rec.Expiry()
 	if !exp.After(now) {
@@ -254,6 +260,8 @@ func (x *Sessions) Update(ctx context.Context, id string, rec session.Record) (b
 // failure after the claim leaves no live session (found=false, or the
 // error).
 func (x *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.Record) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	now := x.s.now()
 	exp := rec.Expiry()
 	if !exp.After(now) {
@@ -287,6 +295,8 @@ func (x *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.
 
 // Delete implements [session.Store]: the record, then its index entry.
 func (x *Sessions) Delete(ctx context.Context, id string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	old, err := x.s.run(ctx, deleteSession, []string{x.recKey(id)}).Text()
 	if err != nil {
 		return wrap("session delete", err)
@@ -304,6 +314,8 @@ func (x *Sessions) Delete(ctx context.Context, id string) error {
 // skipped, not pruned: the entry of a Rotate in flight must stay visible to
 // DeleteUser.
 func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]session.Record, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	out := map[string]session.Record{}
 	if userID == "" {
 		return out, ctxErr("session list", ctx)
@@ -349,6 +361,8 @@ func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]sess
 // flight to the ids they name (same step, tombstoned until the marker's
 // TTL), and finally removes the handled index entries.
 func (x *Sessions) DeleteUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if userID == "" {
 		return ctxErr("session delete user", ctx)
 	}

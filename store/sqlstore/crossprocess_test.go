@@ -166,7 +166,9 @@ func runChild() int {
 	rounds, _ := strconv.Atoi(os.Getenv(childRoundsEnv))
 	var db *sql.DB
 	var err error
-	cfg := sqlstore.Config{Schema: schema}
+	// Generous: the children connect and race on a loaded test machine;
+	// Config.Timeout itself is tested in timeout_test.go.
+	cfg := sqlstore.Config{Schema: schema, Timeout: 30 * time.Second}
 	if dialectName == "sqlite" {
 		db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(dsn))
 		cfg.Dialect = sqlstore.SQLite

@@ -136,6 +136,12 @@ func newSQLite(t testing.TB, cfg sqlstore.Config) *sqlstore.Store {
 
 func migrated(t testing.TB, cfg sqlstore.Config) *sqlstore.Store {
 	t.Helper()
+	if cfg.Timeout == 0 {
+		// The parallel cases share one pool of 24 connections, so a call
+		// can queue for a connection longer than the production default;
+		// Config.Timeout itself is tested in timeout_test.go.
+		cfg.Timeout = 30 * time.Second
+	}
 	st, err := sqlstore.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ func (s *Store) MFA() *MFA { return &MFA{s} }
 
 // Get implements [mfa.Store].
 func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var e mfa.Enrollment
 	var version, replaces int64
 	var confirmed, pendingAt sql.NullInt64
@@ -41,6 +43,8 @@ func (x *MFA) Get(ctx context.Context, userID string) (mfa.Enrollment, bool, err
 // prev, then, if it wrote and codeMACs is non-empty, the old code rows are
 // replaced. Versions are stored as their int64 bit pattern.
 func (x *MFA) Put(ctx context.Context, userID string, prev uint64, e mfa.Enrollment, codeMACs [][]byte) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if e.Version == 0 {
 		return false, wrap("mfa put", errors.New("version 0"))
 	}
@@ -90,6 +94,8 @@ func (x *MFA) Put(ctx context.Context, userID string, prev uint64, e mfa.Enrollm
 // Delete and a Put take the row lock in the same order and serialize
 // instead of deadlocking.
 func (x *MFA) Delete(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	k := key(userID)
 	err := x.s.inTx(ctx, func(q querier) error {
 		for _, stmt := range []string{x.s.q.mfaDeleteEnrollment, x.s.q.mfaDeleteCodes} {
@@ -105,6 +111,8 @@ func (x *MFA) Delete(ctx context.Context, userID string) error {
 // UseBackupCode implements [mfa.Store] with a single DELETE: of concurrent
 // calls with one code, exactly one deletes the row (ASVS 6.5.1).
 func (x *MFA) UseBackupCode(ctx context.Context, userID string, codeMAC []byte) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	res, err := x.s.db.ExecContext(ctx, x.s.q.mfaUseCode, key(userID), blob(codeMAC))
 	if err != nil {
 		return false, wrap("mfa use backup code", err)
@@ -129,6 +137,8 @@ func (s *Store) TOTPReplay() *TOTPReplay { return &TOTPReplay{s} }
 // Advance implements [mfa.ReplayStore]. Steps above [mfa.MaxStep] are
 // rejected with an error.
 func (x *TOTPReplay) Advance(ctx context.Context, userID string, step uint64, expiry time.Time) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if step > mfa.MaxStep {
 		return false, fmt.Errorf("sqlstore: totp advance: step %d exceeds mfa.MaxStep", step)
 	}
@@ -154,6 +164,8 @@ func (s *Store) Challenges() *Challenges { return &Challenges{s} }
 
 // Save implements [mfa.ChallengeStore].
 func (x *Challenges) Save(ctx context.Context, k string, c mfa.Challenge) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.challengeSave, key(k), key(c.UserID), micros(c.PasswordAt),
 		c.Expiry.UnixMicro(), int64(c.Attempts), blob(c.Data))
 	return wrap("challenge save", err)
@@ -162,6 +174,8 @@ func (x *Challenges) Save(ctx context.Context, k string, c mfa.Challenge) error 
 // Take implements [mfa.ChallengeStore]. An expired row is deleted and
 // reported missing.
 func (x *Challenges) Take(ctx context.Context, k string) (mfa.Challenge, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var c mfa.Challenge
 	var user []byte
 	var pw sql.NullInt64

@@ -168,6 +168,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 // ships; applied < latest means Migrate has work to do. An error means the
 // database could not be asked.
 func (s *Store) Version(ctx context.Context) (applied, latest int64, err error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	ms, err := s.migrations()
 	if err != nil {
 		return 0, 0, wrap("version", err)

@@ -23,6 +23,8 @@ func (s *Store) OAuthStates() *OAuthStates { return &OAuthStates{s} }
 
 // Save implements [oauth.StateStore].
 func (x *OAuthStates) Save(ctx context.Context, state string, p oauth.Pending) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.stateSave, key(state), key(p.Verifier), key(p.Nonce),
 		key(p.RedirectURI), key(p.ReturnTo), p.Expiry.UnixMicro())
 	return wrap("oauth state save", err)
@@ -31,6 +33,8 @@ func (x *OAuthStates) Save(ctx context.Context, state string, p oauth.Pending) e
 // Take implements [oauth.StateStore]. An expired row is deleted and
 // reported missing.
 func (x *OAuthStates) Take(ctx context.Context, state string) (oauth.Pending, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var verifier, nonce, redirect, returnTo []byte
 	var exp int64
 	err := x.s.db.QueryRowContext(ctx, x.s.q.stateTake, key(state)).Scan(&verifier, &nonce, &redirect, &returnTo, &exp)

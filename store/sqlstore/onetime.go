@@ -21,6 +21,8 @@ func (s *Store) OneTimeTokens() *OneTimeTokens { return &OneTimeTokens{s} }
 
 // Save implements [authkit.OneTimeTokenStore].
 func (x *OneTimeTokens) Save(ctx context.Context, tokenHash string, t authkit.OneTimeToken) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.s.q.oneTimeSave, key(tokenHash), key(t.Purpose), key(t.UserID), key(t.Email), t.Expiry.UnixMicro())
 	return wrap("one-time token save", err)
 }
@@ -28,6 +30,8 @@ func (x *OneTimeTokens) Save(ctx context.Context, tokenHash string, t authkit.On
 // Take implements [authkit.OneTimeTokenStore]. An expired row is deleted
 // and reported missing.
 func (x *OneTimeTokens) Take(ctx context.Context, tokenHash string) (authkit.OneTimeToken, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var purpose, user, email []byte
 	var exp int64
 	err := x.s.db.QueryRowContext(ctx, x.s.q.oneTimeTake, key(tokenHash)).Scan(&purpose, &user, &email, &exp)

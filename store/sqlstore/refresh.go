@@ -89,6 +89,8 @@ func (s *Store) NotBefore() *RefreshTokens { return s.RefreshTokens() }
 
 // Create implements [jwt.RefreshStore] in one transaction.
 func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	amr, err := json.Marshal(t.SignIn.AMR)
 	if err != nil {
 		return false, wrap("refresh create", err)
@@ -131,6 +133,8 @@ func (x *RefreshTokens) Create(ctx context.Context, t jwt.RefreshToken) (bool, e
 // Rotate implements [jwt.RefreshStore] in one transaction that locks the
 // presented token and its family.
 func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var res jwt.RotateResult
 	now := r.Now.UnixMicro()
 	err := x.s.inTx(ctx, func(q querier) error {
@@ -209,6 +213,8 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 
 // RevokeToken implements [jwt.RefreshStore] with one statement.
 func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var user []byte
 	err := x.s.db.QueryRowContext(ctx, x.q.revokeToken, key(id)).Scan(&user)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -222,6 +228,8 @@ func (x *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, boo
 
 // RevokeUser implements [jwt.RefreshStore] with one statement.
 func (x *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.q.revUser, key(userID))
 	return wrap("refresh revoke user", err)
 }
@@ -229,6 +237,8 @@ func (x *RefreshTokens) RevokeUser(ctx context.Context, userID string) error {
 // SetNotBefore implements [jwt.NotBeforeStore]; the later time wins, also
 // among concurrent writers (ASVS 7.4.1).
 func (x *RefreshTokens) SetNotBefore(ctx context.Context, userID string, t time.Time) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if _, err := x.s.db.ExecContext(ctx, x.q.epochInit, x.s.nowMicros()); err != nil {
 		return wrap("set not-before", err)
 	}
@@ -240,6 +250,8 @@ func (x *RefreshTokens) SetNotBefore(ctx context.Context, userID string, t time.
 // and the store's epoch (always found); one query, two when the epoch has
 // to be created.
 func (x *RefreshTokens) NotBefore(ctx context.Context, userID string) (time.Time, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	for range 2 {
 		var nb int64
 		var epoch sql.NullInt64

@@ -69,6 +69,8 @@ func scanSession(sc interface{ Scan(...any) error }, extra ...any) (session.Reco
 // Find implements [session.Store]: one SELECT; a row whose expiry is not
 // after Config.Now is missing.
 func (x *Sessions) Find(ctx context.Context, id string) (session.Record, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	row := x.s.db.QueryRowContext(ctx, x.find, key(id), x.s.nowMicros())
 	rec, err := scanSession(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -92,6 +94,8 @@ func userArg(userID string) any {
 // Create implements [session.Store] with one INSERT that never replaces a
 // row. A record already expired is not written.
 func (x *Sessions) Create(ctx context.Context, id string, rec session.Record) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	exp := rec.Expiry()
 	if !exp.After(x.s.now()) {
 		return wrap("session create", ctx.Err())
@@ -111,6 +115,8 @@ func (x *Sessions) Create(ctx context.Context, id string, rec session.Record) er
 // Update implements [session.Store] with one conditional UPDATE of the
 // live row of the same user; found is whether it matched.
 func (x *Sessions) Update(ctx context.Context, id string, rec session.Record) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	exp := rec.Expiry()
 	if !exp.After(x.s.now()) {
 		return false, x.Delete(ctx, id)
@@ -128,6 +134,8 @@ func (x *Sessions) Update(ctx context.Context, id string, rec session.Record) (b
 // Rotate implements [session.Store] with one UPDATE that moves the live
 // row of oldID to newID.
 func (x *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.Record) (bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	exp := rec.Expiry()
 	if !exp.After(x.s.now()) {
 		return false, x.Delete(ctx, oldID)
@@ -144,12 +152,16 @@ func (x *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.
 
 // Delete implements [session.Store].
 func (x *Sessions) Delete(ctx context.Context, id string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	_, err := x.s.db.ExecContext(ctx, x.del, key(id))
 	return wrap("session delete", err)
 }
 
 // ListUser implements [session.Store] through the user_id index.
 func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]session.Record, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	out := map[string]session.Record{}
 	if userID == "" {
 		if err := ctx.Err(); err != nil {
@@ -179,6 +191,8 @@ func (x *Sessions) ListUser(ctx context.Context, userID string) (map[string]sess
 // DeleteUser implements [session.Store] ("log out everywhere") with one
 // DELETE.
 func (x *Sessions) DeleteUser(ctx context.Context, userID string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if userID == "" {
 		return wrap("session delete user", ctx.Err())
 	}

@@ -61,11 +61,15 @@ func (x *Users) get(ctx context.Context, op, q, arg string) (authkit.User, bool,
 // UserByLogin implements [authkit.UserStore]; login is matched exactly
 // (the flow passes [authkit.CanonicalLogin] forms).
 func (x *Users) UserByLogin(ctx context.Context, login string) (authkit.User, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	return x.get(ctx, "user by login", x.s.q.userByLogin, login)
 }
 
 // UserByID implements [authkit.UserStore].
 func (x *Users) UserByID(ctx context.Context, id string) (authkit.User, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	return x.get(ctx, "user by id", x.s.q.userByID, id)
 }
 
@@ -75,6 +79,8 @@ func (x *Users) UserByID(ctx context.Context, id string) (authkit.User, bool, er
 // CreateUser returns [authkit.ErrLoginTaken] if the email is registered,
 // and another error if only the id is.
 func (x *Users) CreateUser(ctx context.Context, u authkit.User) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	if u.ID == "" {
 		return errors.New("sqlstore: create user: ID is empty")
 	}
@@ -108,6 +114,8 @@ func (x *Users) CreateUser(ctx context.Context, u authkit.User) error {
 // SetPasswordHash implements [authkit.UserStore]. An unknown user id gives
 // an error matching [ErrNotFound].
 func (x *Users) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	res, err := x.s.db.ExecContext(ctx, x.s.q.userSetHash, userID, hash)
 	if err != nil {
 		return wrap("set password hash", err)
@@ -129,6 +137,8 @@ func (x *Users) SetPasswordHash(ctx context.Context, userID, hash string) error 
 // Email; such changes are rejected. An unknown id gives an error matching
 // [ErrNotFound].
 func (x *Users) UpdateUser(ctx context.Context, userID string, fn func(*authkit.User)) error {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	err := x.s.inTx(ctx, func(q querier) error {
 		u, err := scanUser(q.QueryRowContext(ctx, x.s.q.userLock, userID))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -155,6 +165,8 @@ func (x *Users) UpdateUser(ctx context.Context, userID string, fn func(*authkit.
 
 // Len returns the number of users.
 func (x *Users) Len(ctx context.Context) (int, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
 	var n int64
 	if err := x.s.db.QueryRowContext(ctx, x.s.q.userCount).Scan(&n); err != nil {
 		return 0, wrap("count users", err)
