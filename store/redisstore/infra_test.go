@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,6 +251,10 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	l, err := st.Limiter(redisstore.LimiterConfig{Name: "x", Limit: 1, Per: time.Second})
 	must(t, err)
 	exp := time.Now().Add(time.Minute)
+	// Well-formed token ids (they name the user's shard), so the adapter
+	// asks the server instead of refusing them locally.
+	rid := jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard("u") + strings.Repeat("A", 43))
+	rid2 := jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard("u") + strings.Repeat("B", 43))
 	calls := map[string]func(ctx context.Context) error{
 		"Attempts.Incr":  func(ctx context.Context) error { _, _, err := st.Attempts().Incr(ctx, "k", time.Minute); return err },
 		"Attempts.Count": func(ctx context.Context) error { _, _, err := st.Attempts().Count(ctx, "k"); return err },
@@ -284,10 +289,10 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 			return err
 		},
 		"RefreshTokens.Rotate": func(ctx context.Context) error {
-			_, err := st.RefreshTokens().Rotate(ctx, jwt.Rotation{ID: "t", Now: time.Now(), Next: jwt.RefreshToken{ID: "t2", Expiry: exp}})
+			_, err := st.RefreshTokens().Rotate(ctx, jwt.Rotation{ID: rid, Now: time.Now(), Next: jwt.RefreshToken{ID: rid2, Expiry: exp}})
 			return err
 		},
-		"RefreshTokens.RevokeToken": func(ctx context.Context) error { _, _, err := st.RefreshTokens().RevokeToken(ctx, "t"); return err },
+		"RefreshTokens.RevokeToken": func(ctx context.Context) error { _, _, err := st.RefreshTokens().RevokeToken(ctx, rid); return err },
 		"RefreshTokens.RevokeUser":  func(ctx context.Context) error { return st.RefreshTokens().RevokeUser(ctx, "u") },
 		"NotBefore.SetNotBefore":    func(ctx context.Context) error { return st.NotBefore().SetNotBefore(ctx, "u", time.Now()) },
 		"NotBefore.NotBefore": func(ctx context.Context) error {
