@@ -66,7 +66,7 @@ type Config struct {
 	// Required.
 	RefreshStore jwt.RefreshStore
 	// NotBefore keeps the per-user not-before written by log out everywhere,
-	// password change and account disabling (ASVS 7.4.1, SECURITY.md J25).
+	// password change and account disabling (ASVS 7.4.1).
 	// Required.
 	NotBefore jwt.NotBeforeStore
 
@@ -78,7 +78,7 @@ type Config struct {
 	// ignored (Attempts and Now are used).
 	Lockout LockoutConfig
 	// SignupLimit bounds sign-ups per client IP; zero means 30 per 10
-	// minutes (DESIGN.md).
+	// minutes.
 	SignupLimit Tier
 
 	// MFA enables the TOTP step and the /auth/mfa endpoints. Optional: nil

@@ -232,7 +232,7 @@ func testSignup(t *testing.T, m mount) {
 	}
 }
 
-// Sign-ups are limited per client IP (DESIGN.md: 30 per 10 minutes).
+// Sign-ups are limited per client IP (default 30 per 10 minutes).
 func TestSignupLimitPerIP(t *testing.T) {
 	e := newEnv(t, func(c *authkit.Config) { c.SignupLimit = authkit.Tier{Max: 3, Window: 10 * time.Minute} })
 	for i := 0; i < 3; i++ {

@@ -25,7 +25,7 @@ import (
 
 // JWT verify and issue: authkit beside the raw primitive on the same signing
 // input, golang-jwt/v5, jwx/v3 jwt.ParseString and jwx/v3 jws.Verify
-// (signature only), all on the same token, in one run (PERF.md). Every full
+// (signature only), all on the same token, in one run (docs/PERF.md). Every full
 // verifier checks signature, exp, iss and aud.
 //
 // Names: BenchmarkJWTVerify/alg=ES256/impl=raw|authkit|golang-jwt|jwx-jwt|jwx-jws

@@ -13,7 +13,7 @@ import (
 
 // Store-free fakes: the benchmark measures mfa's verify path (unsealing the
 // key, three HOTP candidates, constant-time compare, throttle bookkeeping)
-// without any store cost, as PERF.md's TOTP row asks.
+// without any store cost, as docs/PERF.md's TOTP row asks.
 // (memstore is not used here: it imports every leaf, jwt included.)
 type mfaFixedStore struct{ e *mfa.Enrollment }
 

@@ -15,7 +15,7 @@ import (
 // BenchmarkMiddleware: one authenticated request ("Authorization: Bearer"
 // access token, role viewer, permission posts:read) through
 // Authenticator.RequireAuth + RequirePermission, beside the unwrapped handler
-// and the signature check alone, in one run. PERF.md's target is on what the
+// and the signature check alone, in one run. docs/PERF.md's target is on what the
 // guards add beyond the signature check: authkit − bare − raw ≤ 3 µs and
 // ≤ 25 allocs. impl=verify (bare handler plus Verifier.Verify, no
 // middleware) splits that into token parsing and middleware work.

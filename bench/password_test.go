@@ -16,7 +16,7 @@ import (
 
 // BenchmarkPasswordVerify compares password.Hasher.Verify with a direct
 // alexedwards/argon2id.ComparePasswordAndHash on the same hash, at the
-// OWASP parameters (m=19456 KiB, t=2, p=1), in one run (PERF.md target:
+// OWASP parameters (m=19456 KiB, t=2, p=1), in one run (docs/PERF.md target:
 // within 2%, allocations equal or fewer). Run with -count 10 and compare
 // the two sub-benchmarks with benchstat.
 func BenchmarkPasswordVerify(b *testing.B) {
@@ -68,7 +68,7 @@ func BenchmarkPasswordVerify(b *testing.B) {
 	// impl=authkit-parallel: 4 goroutines per CPU verify at once, more than
 	// the Hasher's cap. Reports throughput and the peak live heap (sampled
 	// from the GC's live-heap metric, minus the baseline) against the bound
-	// PERF.md sets: MaxConcurrent × m.
+	// docs/PERF.md sets: MaxConcurrent × m.
 	b.Run("impl=authkit-parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		runtime.GC()
@@ -122,7 +122,7 @@ func BenchmarkPasswordVerify(b *testing.B) {
 // BenchmarkPasswordVerifyPaired alternates one authkit verify and one direct
 // argon2id compare (swapping which goes first each iteration) and reports the
 // ratio of their median times. On a shared machine whose speed drifts by more
-// than PERF.md's 2% budget within a run, pairing each authkit hash with an
+// than docs/PERF.md's 2% budget within a run, pairing each authkit hash with an
 // anchor hash measured a moment apart is what makes that budget checkable.
 func BenchmarkPasswordVerifyPaired(b *testing.B) {
 	const pw = "correct horse battery staple"

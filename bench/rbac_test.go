@@ -9,7 +9,7 @@ import (
 	"github.com/authkit-go/authkit/rbac"
 )
 
-// The RBAC model of PERF.md: 3 roles, 5 permissions, 2-level inheritance
+// The RBAC model of docs/PERF.md: 3 roles, 5 permissions, 2-level inheritance
 // (admin -> editor -> viewer). Every implementation is given the role name
 // directly, as a check after authentication does.
 const casbinRBACModel = `

@@ -30,7 +30,7 @@ import (
 //     count two; the warm-up loads the scripts first).
 //   - commands/op: Redis commands sent, pipelined ones included.
 //
-// PERF.md's target for a read-only request through the session middleware
+// docs/PERF.md's target for a read-only request through the session middleware
 // is one round trip.
 
 const redisURLEnv = "AUTHKIT_TEST_REDIS_URL"

@@ -91,7 +91,7 @@ func scsHandler(b *testing.B, write bool) (http.Handler, *http.Cookie) {
 
 // BenchmarkSession: the bare handler, authkit's LoadAndSave and scs's
 // LoadAndSave (both on their in-memory stores) around the same handler, for a
-// read-only request and for one that writes a value. PERF.md compares the
+// read-only request and for one that writes a value. docs/PERF.md compares the
 // time and allocations each middleware adds to the bare handler.
 func BenchmarkSession(b *testing.B) {
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })

@@ -34,7 +34,7 @@ import (
 //     from database/sql's connection reuse, transactions.
 //   - queries/op: SQL statements executed, counted by a pgx QueryTracer.
 //
-// PERF.md's target for a read-only request through the session middleware
+// docs/PERF.md's target for a read-only request through the session middleware
 // is one round trip.
 
 const sqlPostgresDSNEnv = "AUTHKIT_TEST_POSTGRES_DSN"

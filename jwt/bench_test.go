@@ -15,7 +15,7 @@ import (
 )
 
 // Benchmarks of the verify hot path beside the raw primitive on the same
-// signing input (PERF.md). The cross-library comparison is in bench/jwt_test.go.
+// signing input (docs/PERF.md). The cross-library comparison is in bench/jwt_test.go.
 
 func benchRaw(b *testing.B, f *fixture, alg, tok string) {
 	i := strings.LastIndexByte(tok, '.')

@@ -14,8 +14,7 @@ var (
 	ErrConfig = errors.New("oauth: invalid configuration")
 
 	// ErrState reports a callback whose transaction is missing, expired,
-	// already spent or does not match the state parameter (RFC 9700 §4.7,
-	// SECURITY.md O2).
+	// already spent or does not match the state parameter (RFC 9700 §4.7).
 	ErrState = errors.New("oauth: invalid or expired state")
 
 	// ErrCallback reports a malformed callback request: a repeated
@@ -25,7 +24,7 @@ var (
 
 	// ErrIssuerMismatch reports an RFC 9207 iss response parameter that is
 	// missing (when the provider advertises support) or differs from the
-	// provider's issuer: a mix-up attack (RFC 9700 §4.4, SECURITY.md O3).
+	// provider's issuer: a mix-up attack (RFC 9700 §4.4).
 	ErrIssuerMismatch = errors.New("oauth: issuer mismatch")
 
 	// ErrProvider matches every [*ProviderError].

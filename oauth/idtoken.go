@@ -42,7 +42,7 @@ type idClaims struct {
 	raw                               map[string]any
 }
 
-// verifyIDToken applies OIDC Core §3.1.3.7 (SECURITY.md O8): the header's
+// verifyIDToken applies OIDC Core §3.1.3.7: the header's
 // alg is on the allow-list, the signature verifies against the JWKS (via
 // the jwt package), then iss is exact, aud contains client_id, azp equals
 // client_id when present and is required with several audiences, exp and

@@ -7,8 +7,8 @@ import (
 )
 
 // SafeReturnTo returns raw when it is a safe post-login redirect target and
-// "/" otherwise (OWASP Unvalidated Redirects; RFC 9700 §4.11; ASVS 3.7.2;
-// SECURITY.md S9). Safe means either
+// "/" otherwise (OWASP Unvalidated Redirects; RFC 9700 §4.11; ASVS 3.7.2).
+// Safe means either
 //
 //   - a relative path: one leading "/" not followed by "/" or "\", also
 //     after percent-decoding, so no layer can turn it into a

@@ -193,7 +193,7 @@ func TestVerifyNeedsRehash(t *testing.T) {
 }
 
 // TestVerifyImported checks hashes made elsewhere with other sane
-// parameters (DESIGN.md: "m=32768 from the argon2 CLI") verify and are
+// parameters (such as m=32768 from the argon2 CLI) verify and are
 // rehashed, and that plain hashes interoperate with alexedwards/argon2id.
 func TestVerifyImported(t *testing.T) {
 	ctx := t.Context()
@@ -763,7 +763,7 @@ func TestArgon2idVectors(t *testing.T) {
 	}
 }
 
-// TestVerifyAllocs guards PERF.md's "allocations equal or fewer" than a
+// TestVerifyAllocs guards docs/PERF.md's "allocations equal or fewer" than a
 // direct alexedwards/argon2id comparison (the timed comparison is
 // bench/password_test.go).
 func TestVerifyAllocs(t *testing.T) {

@@ -300,8 +300,8 @@ func quoteList(names []string) string {
 // Authorizer holds the current [Policy] behind an atomic pointer so that a
 // policy can be replaced at run time while requests are being checked: every
 // check loads the policy once, so a role revoked or a permission removed by
-// [Authorizer.SetPolicy] applies from the next check on (ASVS 8.3.2,
-// SECURITY.md S25). All methods are safe for concurrent use.
+// [Authorizer.SetPolicy] applies from the next check on (ASVS 8.3.2).
+// All methods are safe for concurrent use.
 type Authorizer struct {
 	p atomic.Pointer[Policy]
 }

@@ -21,7 +21,7 @@ const Wildcard = "*"
 // whole permission or the whole action: "posts:*" is valid, while "*:read",
 // "post*:read" and "posts:re*" are not. "posts:*" covers exactly the
 // permissions whose resource is "posts" ("posts:read", "posts:anything"),
-// never "postsx:read" (SECURITY.md S25).
+// never "postsx:read".
 //
 // The error is a [*PermissionError] naming the first problem.
 func ValidatePermission(s string) error {

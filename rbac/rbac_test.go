@@ -76,7 +76,7 @@ func TestValidatePermission(t *testing.T) {
 	}
 }
 
-// TestWildcards is the wildcard edge-case table (SECURITY.md S25).
+// TestWildcards is the wildcard edge-case table.
 func TestWildcards(t *testing.T) {
 	p := mustNew(t, rbac.Config{Roles: []rbac.Role{
 		{Name: "posts-all", Permissions: []string{"posts:*"}},
@@ -301,8 +301,9 @@ func ownPostsRule() rbac.Rule {
 	})
 }
 
-// TestS25 covers every part of SECURITY.md S25 (ASVS 8.2.1, 8.2.2, 8.3.2).
-func TestS25(t *testing.T) {
+// TestAuthorizationRules covers deny by default, wildcards, cycles, object rules
+// and revocation (ASVS 8.2.1, 8.2.2, 8.3.2).
+func TestAuthorizationRules(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("S25_deny_by_default", func(t *testing.T) {

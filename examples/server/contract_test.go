@@ -1,6 +1,6 @@
 package main
 
-// The HTTP contract of DESIGN.md, "The example server", row by row through
+// The HTTP contract of the example server (examples/README.md), row by row through
 // the real server on a loopback port: exact status codes, JSON bodies and
 // cookie attributes. Clients in other languages exercise the same contract.
 

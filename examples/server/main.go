@@ -4,8 +4,8 @@
 //	go run ./examples/server
 //
 // With no flags it keeps everything in memory (a warning says so) and listens
-// on http://127.0.0.1:8080. See DESIGN.md, "The example server", for the HTTP
-// contract and examples/README.md for a walk-through.
+// on http://127.0.0.1:8080. See examples/README.md for the HTTP
+// contract and a walk-through.
 package main
 
 import (

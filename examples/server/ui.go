@@ -129,7 +129,7 @@ func staticHandler(next http.Handler) http.Handler {
 
 // sessionSecret binds CSRF tokens to the session: an HMAC of the session
 // token under a server key. The token changes at every login and renewal,
-// so CSRF tokens rotate with it (SECURITY.md S8).
+// so CSRF tokens rotate with it.
 func (u *ui) sessionSecret(r *http.Request) ([]byte, bool) {
 	s, ok := session.FromContext(r.Context())
 	if !ok {
@@ -307,7 +307,7 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	s, _ := session.FromContext(ctx)
 	if out.MFAToken != "" {
 		// Password accepted, second factor due: the session gets a new id
-		// but no user (SECURITY.md S3) and keeps the challenge token.
+		// but no user and keeps the challenge token.
 		if err := u.a.sessions.Renew(ctx); err != nil {
 			u.fail(w, "session renew", err)
 			return
@@ -437,7 +437,7 @@ func (u *ui) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventMFAEnrolled, UserID: usr.ID, IP: u.a.ip(r),
 		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
-	// A privilege change: new session id (SECURITY.md S2).
+	// A privilege change: new session id.
 	if err := u.a.sessions.Renew(ctx); err != nil {
 		u.fail(w, "session renew", err)
 		return

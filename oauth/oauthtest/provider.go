@@ -36,8 +36,8 @@ type User struct {
 }
 
 // Misbehavior makes the fake provider break one rule of OAuth 2.0 / OpenID
-// Connect, so that tests can prove the client refuses the result
-// (SECURITY.md O1–O8, S24). The zero value behaves correctly.
+// Connect, so that tests can prove the client refuses the result.
+// The zero value behaves correctly.
 type Misbehavior struct {
 	WrongIssuer       bool // id_token iss is another issuer
 	WrongIssParam     bool // RFC 9207 iss response parameter is another issuer

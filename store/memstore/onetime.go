@@ -9,7 +9,7 @@ import (
 )
 
 // OneTimeTokens is the in-memory [authkit.OneTimeTokenStore] for
-// password-reset and email-verification tokens (SECURITY.md S26). It is keyed
+// password-reset and email-verification tokens. It is keyed
 // by the token's hash, as the root package passes it, never by the token.
 // Take is atomic. Expired records are dropped when touched or by
 // [OneTimeTokens.Purge]. It is safe for concurrent use.

@@ -10,8 +10,8 @@ import (
 )
 
 // OneTimeTokens is the SQL [authkit.OneTimeTokenStore] for password-reset
-// and email-verification tokens, keyed by the token's hash (SECURITY.md
-// S26). Take is one DELETE … RETURNING: a token is spent at most once.
+// and email-verification tokens, keyed by the token's hash.
+// Take is one DELETE … RETURNING: a token is spent at most once.
 type OneTimeTokens struct{ s *Store }
 
 var _ authkit.OneTimeTokenStore = (*OneTimeTokens)(nil)
