@@ -249,7 +249,7 @@ func TestSignupLimitPerIP(t *testing.T) {
 
 // S10: an unknown login, a wrong password, a disabled account and an account
 // without a password get byte-identical answers.
-func TestLogin_S10_identical_responses(t *testing.T) {
+func TestLoginIdenticalResponses(t *testing.T) {
 	e := newEnv(t)
 	e.signup("known@example.com")
 	disabled := e.signup("disabled@example.com")
@@ -290,7 +290,7 @@ func TestLogin_S10_identical_responses(t *testing.T) {
 // S11: the unknown-login path and the wrong-password path each run exactly
 // one argon2id computation at the current parameters. Measured by the
 // memory argon2id must allocate (m KiB per computation), not by time.
-func TestLogin_S11_one_argon2_each(t *testing.T) {
+func TestLoginOneArgon2Each(t *testing.T) {
 	const m = 8 << 10 // KiB
 	e := newEnv(t, func(c *authkit.Config) {
 		h, err := password.New(password.Config{Params: password.Params{Memory: m, Iterations: 1, Parallelism: 1}, InsecureAllowWeakParams: true})
@@ -321,7 +321,7 @@ func TestLogin_S11_one_argon2_each(t *testing.T) {
 
 // S12 through HTTP: the sixth try within a minute gets 429 with Retry-After,
 // whatever the password; the lock ends by itself.
-func TestLogin_S12_lockout(t *testing.T) {
+func TestLoginLockout(t *testing.T) {
 	e := newEnv(t)
 	e.signup("carol@example.com")
 	for i := 0; i < 5; i++ {
@@ -346,7 +346,7 @@ func TestLogin_S12_lockout(t *testing.T) {
 
 // S14 through HTTP: 40 concurrent wrong passwords for one account: at most
 // the tier limit reach the password check, the rest are refused.
-func TestLogin_S14_concurrent(t *testing.T) {
+func TestLoginConcurrent(t *testing.T) {
 	e := newEnv(t)
 	e.signup("dave@example.com")
 	var mu sync.Mutex
@@ -462,9 +462,9 @@ func testMFAManagement(t *testing.T, m mount) {
 
 // S7 through the handlers: a cross-site POST is refused before it can sign
 // anyone in; removing the CSRF layer would let it through.
-func TestCrossSitePOST_S7(t *testing.T) { eachMount(t, testCrossSitePOST_S7) }
+func TestCrossSitePOST(t *testing.T) { eachMount(t, testCrossSitePOST) }
 
-func testCrossSitePOST_S7(t *testing.T, m mount) {
+func testCrossSitePOST(t *testing.T, m mount) {
 	e := newEnvAt(t, m)
 	e.signup("hank@example.com")
 	c := e.client()
@@ -510,9 +510,9 @@ func testRequestErrors(t *testing.T, m mount) {
 
 // S26: reset tokens are single use, expiring and stored hashed; a reset ends
 // every session and does not skip MFA.
-func TestPasswordReset_S26(t *testing.T) { eachMount(t, testPasswordReset_S26) }
+func TestPasswordReset(t *testing.T) { eachMount(t, testPasswordReset) }
 
-func testPasswordReset_S26(t *testing.T, m mount) {
+func testPasswordReset(t *testing.T, m mount) {
 	e := newEnvAt(t, m)
 	e.signup("ivy@example.com")
 	c := e.login("ivy@example.com")
@@ -596,9 +596,9 @@ func testDisableUser(t *testing.T, m mount) {
 
 // S27: audit events carry no password, code or token, in the hook or in
 // the slog output.
-func TestAudit_S27_no_secrets(t *testing.T) { eachMount(t, testAudit_S27_no_secrets) }
+func TestAuditNoSecrets(t *testing.T) { eachMount(t, testAuditNoSecrets) }
 
-func testAudit_S27_no_secrets(t *testing.T, m mount) {
+func testAuditNoSecrets(t *testing.T, m mount) {
 	var logBuf bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logBuf, mu: &mu}, nil))

@@ -429,7 +429,7 @@ func TestNotBefore(t *testing.T) {
 	nb := memstore.NewNotBefore(nil)
 	v, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: ks, Issuer: "https://i", Audience: []string{"api"}, Now: clk.Now, NotBefore: nb})
 
-	t.Run("J25_logout_everywhere", func(t *testing.T) {
+	t.Run("logout_everywhere", func(t *testing.T) {
 		old, _, _ := iss.Issue(ctx, jwt.AccessTokenRequest{Subject: "u"})
 		otherUser, _, _ := iss.Issue(ctx, jwt.AccessTokenRequest{Subject: "w"})
 		if _, err := v.Verify(ctx, old); err != nil {
@@ -453,7 +453,7 @@ func TestNotBefore(t *testing.T) {
 		}
 	})
 
-	t.Run("J25_store_failure_fails_closed", func(t *testing.T) {
+	t.Run("store_failure_fails_closed", func(t *testing.T) {
 		v2, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: ks, Issuer: "https://i", Audience: []string{"api"}, Now: clk.Now, NotBefore: errNB{}})
 		tok, _, _ := iss.Issue(ctx, jwt.AccessTokenRequest{Subject: "u"})
 		if _, err := v2.Verify(ctx, tok); err == nil || !errors.Is(err, errBoom) {

@@ -45,7 +45,7 @@ func TestVerify(t *testing.T) {
 	good := f.token(t, "ES256", claims())
 	parts := strings.Split(good, ".")
 
-	t.Run("J1_alg_none", func(t *testing.T) {
+	t.Run("alg_none", func(t *testing.T) {
 		for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
 			tok := enc([]byte(`{"alg":"`+alg+`","kid":"es","typ":"at+jwt"}`)) + "." + parts[1] + "."
 			_, err := f.v.Verify(bg, tok)
@@ -59,7 +59,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrMalformed)
 	})
 
-	t.Run("J2_alg_confusion", func(t *testing.T) {
+	t.Run("alg_confusion", func(t *testing.T) {
 		der, _ := x509.MarshalPKIXPublicKey(&f.ecPriv.PublicKey)
 		pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 		jwkPub, _ := f.es.MarshalPublicJWK()
@@ -74,7 +74,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrAlgorithm)
 	})
 
-	t.Run("J3_structure", func(t *testing.T) {
+	t.Run("structure", func(t *testing.T) {
 		other := f.token(t, "ES256", map[string]any{"sub": "someone-else"})
 		for _, tok := range []string{
 			parts[0] + "." + parts[1] + ".",
@@ -91,14 +91,14 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrSignature)
 	})
 
-	t.Run("J4_forged_payload", func(t *testing.T) {
+	t.Run("forged_payload", func(t *testing.T) {
 		c := claims()
 		c["roles"] = []string{"admin"}
 		_, err := f.v.Verify(bg, parts[0]+"."+enc([]byte(js(t, c)))+"."+parts[2])
 		wantErr(t, err, ErrSignature)
 	})
 
-	t.Run("J5_V7_ecdsa_zero_and_n", func(t *testing.T) {
+	t.Run("ecdsa_zero_and_n", func(t *testing.T) {
 		zero := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // V7
 		_, err := f.v.Verify(bg, parts[0]+"."+parts[1]+"."+zero)
 		wantErr(t, err, ErrSignature)
@@ -112,7 +112,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrSignature)
 	})
 
-	t.Run("J6_embedded_jwk", func(t *testing.T) {
+	t.Run("embedded_jwk", func(t *testing.T) {
 		att, _ := ecdsa.GenerateKey(p256(), rand.Reader)
 		attKey, _ := NewKey("", ES256, att)
 		jwkPub, _ := attKey.MarshalPublicJWK()
@@ -124,7 +124,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrForbiddenHeader)
 	})
 
-	t.Run("J7_B8_jku_x5u", func(t *testing.T) {
+	t.Run("jku_x5u", func(t *testing.T) {
 		for _, p := range []string{"jku", "x5u"} {
 			h := `{"alg":"ES256","kid":"attacker","typ":"at+jwt","` + p + `":"https://evil.example/jwks.json"}`
 			_, err := f.v.Verify(bg, rawSign(t, "ES256", f.ecPriv, h, js(t, claims())))
@@ -133,13 +133,13 @@ func TestVerify(t *testing.T) {
 		// remote key set with a failing RoundTripper: see TestRemoteKeySet/J7
 	})
 
-	t.Run("J8_x5c", func(t *testing.T) {
+	t.Run("x5c", func(t *testing.T) {
 		h := `{"alg":"ES256","kid":"es","typ":"at+jwt","x5c":["MIIB"]}`
 		_, err := f.v.Verify(bg, rawSign(t, "ES256", f.ecPriv, h, js(t, claims())))
 		wantErr(t, err, ErrForbiddenHeader)
 	})
 
-	t.Run("J9_kid", func(t *testing.T) {
+	t.Run("kid", func(t *testing.T) {
 		for _, kid := range []string{"../../../../dev/null", "x' UNION SELECT 'AAAA'--", `\u0000`, "", "unknown", strings.Repeat("k", 4000)} {
 			h := `{"alg":"HS256","kid":"` + kid + `","typ":"at+jwt"}`
 			_, err := f.v.Verify(bg, rawSign(t, "HS256", []byte{}, h, js(t, claims())))
@@ -149,7 +149,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrTooLarge)
 	})
 
-	t.Run("J10_exp_leeway", func(t *testing.T) {
+	t.Run("exp_leeway", func(t *testing.T) {
 		c := claims()
 		c["exp"] = testNow.Add(-30 * time.Second).Unix()
 		tok := f.token(t, "ES256", c)
@@ -170,7 +170,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("J11_nbf_iat_future", func(t *testing.T) {
+	t.Run("nbf_iat_future", func(t *testing.T) {
 		c := claims()
 		c["nbf"] = testNow.Add(time.Hour).Unix()
 		_, err := f.v.Verify(bg, f.token(t, "ES256", c))
@@ -181,7 +181,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrIssuedInFuture)
 	})
 
-	t.Run("J12_required_claims", func(t *testing.T) {
+	t.Run("required_claims", func(t *testing.T) {
 		for _, name := range []string{"exp", "iat", "jti", "iss", "aud", "sub"} {
 			c := claims()
 			delete(c, name)
@@ -190,7 +190,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("J13_numeric_dates", func(t *testing.T) {
+	t.Run("numeric_dates", func(t *testing.T) {
 		for _, raw := range []string{`"9999999999"`, `1e308`, `-1`, `null`, `1.5`, `true`, `99999999999999999999`, `[1]`, `{}`} {
 			p := strings.Replace(js(t, claims()), `"exp":`+js(t, claims()["exp"]), `"exp":`+raw, 1)
 			tok := rawSign(t, "ES256", f.ecPriv, hdr("ES256", "es"), p)
@@ -202,7 +202,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("J14_audience", func(t *testing.T) {
+	t.Run("audience", func(t *testing.T) {
 		for _, aud := range []any{[]string{"x", "api"}, "api"} {
 			c := claims()
 			c["aud"] = aud
@@ -218,7 +218,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("J15_B6_other_issuer", func(t *testing.T) {
+	t.Run("other_issuer", func(t *testing.T) {
 		c := claims()
 		c["iss"] = "https://other.example.com"
 		_, err := f.v.Verify(bg, f.token(t, "ES256", c))
@@ -234,12 +234,12 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrSignature)
 	})
 
-	t.Run("J16_crit", func(t *testing.T) {
+	t.Run("crit", func(t *testing.T) {
 		_, err := f.v.Verify(bg, rawSign(t, "ES256", f.ecPriv, `{"alg":"ES256","kid":"es","typ":"at+jwt","crit":["x"],"x":1}`, js(t, claims())))
 		wantErr(t, err, ErrForbiddenHeader)
 	})
 
-	t.Run("J17_B9_B10_typ", func(t *testing.T) {
+	t.Run("typ", func(t *testing.T) {
 		for _, h := range []string{
 			`{"alg":"ES256","kid":"es"}`,
 			`{"alg":"ES256","kid":"es","typ":"JWT"}`,
@@ -260,7 +260,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrMalformed)
 	})
 
-	t.Run("J18_B3_jwe_nested", func(t *testing.T) {
+	t.Run("jwe_nested", func(t *testing.T) {
 		jwe := enc([]byte(`{"alg":"PBES2-HS256+A128KW","enc":"A128GCM","p2c":2147483647}`)) + ".AAAA.AAAA.AAAA.AAAA"
 		_, err := f.v.Verify(bg, jwe)
 		wantErr(t, err, ErrMalformed)
@@ -275,7 +275,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("J19_json_serialization", func(t *testing.T) {
+	t.Run("json_serialization", func(t *testing.T) {
 		j := `{"payload":"` + parts[1] + `","protected":"` + parts[0] + `","signature":"` + parts[2] + `"}`
 		_, err := f.v.Verify(bg, j)
 		wantErr(t, err, ErrMalformed)
@@ -285,7 +285,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrMalformed)
 	})
 
-	t.Run("J20_duplicates", func(t *testing.T) {
+	t.Run("duplicates", func(t *testing.T) {
 		p := js(t, claims())
 		for _, dup := range []string{
 			p[:len(p)-1] + `,"exp":9999999999}`,
@@ -299,7 +299,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrDuplicateMember)
 	})
 
-	t.Run("J21_noncanonical_base64", func(t *testing.T) {
+	t.Run("noncanonical_base64", func(t *testing.T) {
 		s := parts[2]
 		last := s[len(s)-1]
 		idx := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", last)
@@ -312,7 +312,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("J22_huge_inputs", func(t *testing.T) {
+	t.Run("huge_inputs", func(t *testing.T) {
 		for _, tok := range []string{
 			strings.Repeat(".", 1<<20),
 			strings.Repeat("a.", 100000),
@@ -339,14 +339,14 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrMalformed)
 	})
 
-	t.Run("J23_jwe_p2c", func(t *testing.T) {
+	t.Run("jwe_p2c", func(t *testing.T) {
 		// JWE is never accepted: the 5-part form is refused before any
 		// header is decoded, so p2c or zip never reach a decrypter.
 		_, err := f.v.Verify(bg, enc([]byte(`{"alg":"PBES2-HS512+A256KW","p2c":2147483648,"enc":"A256GCM","zip":"DEF"}`))+".a.b.c.d")
 		wantErr(t, err, ErrMalformed)
 	})
 
-	t.Run("J24_signature_before_expiry", func(t *testing.T) {
+	t.Run("signature_before_expiry", func(t *testing.T) {
 		c := claims()
 		c["exp"] = testNow.Add(-time.Hour).Unix()
 		p := strings.Split(f.token(t, "ES256", c), ".")
@@ -357,7 +357,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("B1_allowlist", func(t *testing.T) {
+	t.Run("allowlist", func(t *testing.T) {
 		v := f.verifier(t, VerifierConfig{Algorithms: []Algorithm{ES256, EdDSA}})
 		for _, alg := range []string{"HS256", "RS256"} {
 			_, err := v.Verify(bg, f.token(t, alg, claims()))
@@ -378,7 +378,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("B5_utf8", func(t *testing.T) {
+	t.Run("utf8", func(t *testing.T) {
 		p := js(t, claims())
 		bad := p[:len(p)-1] + `,"name":"` + "\xff\xfe" + `"}`
 		_, err := f.v.Verify(bg, rawSign(t, "ES256", f.ecPriv, hdr("ES256", "es"), bad))
@@ -390,7 +390,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrInvalidUTF8)
 	})
 
-	t.Run("B7_audience", func(t *testing.T) {
+	t.Run("audience", func(t *testing.T) {
 		c := claims()
 		c["aud"] = []string{"other-api"}
 		_, err := f.v.Verify(bg, f.token(t, "ES256", c))
@@ -400,7 +400,7 @@ func TestVerify(t *testing.T) {
 		wantErr(t, err, ErrMissingClaim)
 	})
 
-	t.Run("B10_purpose_separation", func(t *testing.T) {
+	t.Run("purpose_separation", func(t *testing.T) {
 		// An OIDC ID token (typ JWT, aud = client id) is refused by the
 		// access-token verifier for typ and for aud.
 		c := claims()
@@ -432,7 +432,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVectors(t *testing.T) {
-	t.Run("V4_RFC8037_Ed25519", func(t *testing.T) {
+	t.Run("RFC8037_Ed25519", func(t *testing.T) {
 		d, _ := base64.RawURLEncoding.DecodeString("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
 		jk := `{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`
 		k, err := ParseJWK([]byte(jk))
@@ -460,7 +460,7 @@ func TestVectors(t *testing.T) {
 		_, err = verifyCompact(bg, []byte(strings.Replace(tok, "RXhh", "RXha", 1)), MaxJWSSize, 2, ks)
 		wantErr(t, err, ErrSignature)
 	})
-	t.Run("V5_RFC7515_HS256", func(t *testing.T) {
+	t.Run("RFC7515_HS256", func(t *testing.T) {
 		kb, _ := base64.RawURLEncoding.DecodeString("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
 		k, err := NewKey("v5", HS256, kb)
 		if err != nil {
@@ -490,8 +490,8 @@ func TestVectors(t *testing.T) {
 }
 
 func TestWeakKeys(t *testing.T) {
-	t.Run("B4_weak_keys", testWeakKeys)
-	t.Run("B2_cannot_mint_none", func(t *testing.T) {
+	t.Run("weak_keys", testWeakKeys)
+	t.Run("cannot_mint_none", func(t *testing.T) {
 		if _, err := GenerateKey("none", nil); !errors.Is(err, ErrUnsupportedAlg) {
 			t.Fatalf("none key: %v", err)
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 // V1: RFC 4226 Appendix D.
-func TestHOTP_V1_RFC4226(t *testing.T) {
+func TestHOTPVectorsRFC4226(t *testing.T) {
 	secret := []byte("12345678901234567890")
 	want := []uint32{755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489}
 	mac := testHOTP(SHA1, secret)
@@ -50,7 +50,7 @@ var v2Rows = []struct {
 
 // V2: RFC 6238 Appendix B, all three algorithms with their own seed
 // lengths, 8 digits and the last six digits for 6-digit keys.
-func TestTOTP_V2_RFC6238(t *testing.T) {
+func TestTOTPVectorsRFC6238(t *testing.T) {
 	for _, row := range v2Rows {
 		for ai, alg := range []Algorithm{SHA1, SHA256, SHA512} {
 			at := time.Unix(row.unix, 0)

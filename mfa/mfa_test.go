@@ -332,7 +332,7 @@ func TestVerifyTOTP(t *testing.T) {
 			t.Fatalf("= %v", err)
 		}
 	})
-	t.Run("V2_through_the_API", func(t *testing.T) {
+	t.Run("through_the_API", func(t *testing.T) {
 		// RFC 6238 Appendix B via Enroll+Confirm: the cycling reader makes
 		// the generated keys exactly the RFC seeds, one length per algorithm.
 		rows := []struct {

@@ -268,7 +268,7 @@ func TestCSRFTokenMode(t *testing.T) {
 		})
 	}
 
-	t.Run("S8_form_field", func(t *testing.T) {
+	t.Run("form_field", func(t *testing.T) {
 		body := url.Values{"csrf_token": {alice}, "amount": {"1"}}.Encode()
 		r := httptest.NewRequest("POST", "/settings", strings.NewReader(body))
 		r.Host = "app.example.com"
@@ -282,7 +282,7 @@ func TestCSRFTokenMode(t *testing.T) {
 		}
 	})
 
-	t.Run("S8_rotated_on_login", func(t *testing.T) {
+	t.Run("rotated_on_login", func(t *testing.T) {
 		rot := sessions{"s": bytes.Repeat([]byte{7}, 32)}
 		c := tokenCSRF(t, CSRFTokenAlways, rot)
 		old := tokenFor(t, c, "s")
@@ -298,14 +298,14 @@ func TestCSRFTokenMode(t *testing.T) {
 		}
 	})
 
-	t.Run("S8_always_mode_requires_token_with_fetch_metadata", func(t *testing.T) {
+	t.Run("always_mode_requires_token_with_fetch_metadata", func(t *testing.T) {
 		c := tokenCSRF(t, CSRFTokenAlways, s)
 		if err := c.Check(sessionReq("POST", "alice", map[string]string{"Sec-Fetch-Site": "same-origin"})); !errors.Is(err, ErrCSRFTokenMissing) {
 			t.Fatalf("Check = %v, want ErrCSRFTokenMissing", err)
 		}
 	})
 
-	t.Run("S8_bypass_pattern_skips_token", func(t *testing.T) {
+	t.Run("bypass_pattern_skips_token", func(t *testing.T) {
 		c := mustCSRF(t, CSRFConfig{TokenMode: CSRFTokenAlways, SessionSecret: s.secret, InsecureBypassPatterns: []string{"POST /hook"}})
 		r := sessionReq("POST", "alice", nil)
 		r.URL.Path = "/hook"
@@ -314,7 +314,7 @@ func TestCSRFTokenMode(t *testing.T) {
 		}
 	})
 
-	t.Run("S8_constant_time_compare", func(t *testing.T) {
+	t.Run("constant_time_compare", func(t *testing.T) {
 		// The comparison is hmac.Equal over the full MAC: a token differing
 		// only in its last MAC byte is rejected like any other.
 		sec := s["alice"]

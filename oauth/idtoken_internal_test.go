@@ -85,7 +85,7 @@ func TestIDTokenClaims(t *testing.T) {
 			}
 		})
 	}
-	t.Run("O8_alg_allow_list_before_signature", func(t *testing.T) {
+	t.Run("alg_allow_list_before_signature", func(t *testing.T) {
 		f.p.MaxAge = 0
 		for _, alg := range []string{"HS256", "none", "NONE", "RS256", ""} {
 			_, err := f.verifyIDToken(t.Context(), tok(alg, base()), Pending{Nonce: "N"}, "AT")

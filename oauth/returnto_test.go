@@ -6,7 +6,7 @@ import (
 	"github.com/authkit-go/authkit/oauth"
 )
 
-func TestS9_SafeReturnTo(t *testing.T) {
+func TestSafeReturnTo(t *testing.T) {
 	allowed := []string{"https://app.example.com", "http://localhost:3000"}
 	cases := []struct{ in, want string }{
 		// S9's inputs: all fall back to "/".
@@ -56,7 +56,7 @@ func TestS9_SafeReturnTo(t *testing.T) {
 	}
 }
 
-func TestS9_BeginStoresOnlySafeReturnTo(t *testing.T) {
+func TestBeginStoresOnlySafeReturnTo(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: func(c *oauth.Config) { c.AllowedReturnOrigins = []string{"https://app.example.com"} }})
 	for in, want := range map[string]string{
 		"//evil.com":                       "/",

@@ -23,8 +23,8 @@ import (
 
 // O1: the redirect URI is sent byte-for-byte in both requests, and a
 // transaction started for one redirect URI cannot complete at another.
-func TestO1_RedirectURIExact(t *testing.T) {
-	t.Run("O1_sent_exactly_in_both_requests", func(t *testing.T) {
+func TestRedirectURIExact(t *testing.T) {
+	t.Run("sent_exactly_in_both_requests", func(t *testing.T) {
 		e := newEnv(t, envOpts{})
 		authURL, ck := e.begin(t, "")
 		if got := authURL.Query().Get("redirect_uri"); got != redirectURL {
@@ -42,14 +42,14 @@ func TestO1_RedirectURIExact(t *testing.T) {
 			t.Fatalf("token redirect_uri = %q", got)
 		}
 	})
-	t.Run("O1_unregistered_variant_refused_by_provider", func(t *testing.T) {
+	t.Run("unregistered_variant_refused_by_provider", func(t *testing.T) {
 		e := newEnv(t, envOpts{provider: func(p *oauth.Provider) { p.RedirectURL = redirectURL + "/" }})
 		authURL, _ := e.begin(t, "")
 		if _, err := e.fake.Authorize(authURL.String()); err == nil {
 			t.Fatal("provider accepted an unregistered redirect_uri")
 		}
 	})
-	t.Run("O1_store_transaction_for_other_redirect_uri", func(t *testing.T) {
+	t.Run("store_transaction_for_other_redirect_uri", func(t *testing.T) {
 		store := memstore.NewOAuthStates(nil)
 		other := "https://app.example.com/auth/oauth/other/callback"
 		e := newEnv(t, envOpts{store: store, fakeCfg: func(c *oauthtest.ProviderConfig) { c.RedirectURIs = append(c.RedirectURIs, other) }})
@@ -74,7 +74,7 @@ func TestO1_RedirectURIExact(t *testing.T) {
 			t.Fatalf("err = %v, want ErrState", err)
 		}
 	})
-	t.Run("O1_cookie_bound_to_redirect_uri", func(t *testing.T) {
+	t.Run("cookie_bound_to_redirect_uri", func(t *testing.T) {
 		other := "https://app.example.com/auth/oauth/other/callback"
 		e := newEnv(t, envOpts{fakeCfg: func(c *oauthtest.ProviderConfig) { c.RedirectURIs = append(c.RedirectURIs, other) }})
 		p2 := *e.p
@@ -97,7 +97,7 @@ func TestO1_RedirectURIExact(t *testing.T) {
 			t.Fatalf("err = %v, want ErrState", err)
 		}
 	})
-	t.Run("O1_config_rejects_unsafe_redirect", func(t *testing.T) {
+	t.Run("config_rejects_unsafe_redirect", func(t *testing.T) {
 		for _, bad := range []string{"http://app.example.com/cb", "https://app.example.com/cb#frag", "/cb", "https://user@app.example.com/cb"} {
 			p := oauth.Google(oauth.ClientConfig{ClientID: "id", RedirectURL: bad})
 			if _, err := oauth.New(oauth.Config{Provider: p, CookieKey: testCookieKey}); !errors.Is(err, oauth.ErrConfig) {
@@ -108,7 +108,7 @@ func TestO1_RedirectURIExact(t *testing.T) {
 }
 
 // O2, S24: state missing, wrong, replayed, expired or tampered is refused.
-func TestO2_State(t *testing.T) {
+func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 	for _, mode := range []string{"cookie", "store"} {
 		t.Run(mode, func(t *testing.T) {
 			o := envOpts{}
@@ -124,7 +124,7 @@ func TestO2_State(t *testing.T) {
 				}
 				return cb, ck
 			}
-			t.Run("O2_S24_state_missing", func(t *testing.T) {
+			t.Run("state_missing", func(t *testing.T) {
 				cb, ck := cbFor(t)
 				q := cb.Query()
 				q.Del("state")
@@ -133,7 +133,7 @@ func TestO2_State(t *testing.T) {
 					t.Fatalf("err = %v", err)
 				}
 			})
-			t.Run("O2_S24_state_wrong", func(t *testing.T) {
+			t.Run("state_wrong", func(t *testing.T) {
 				cb, ck := cbFor(t)
 				q := cb.Query()
 				st := q.Get("state")
@@ -147,20 +147,20 @@ func TestO2_State(t *testing.T) {
 					t.Fatalf("err = %v", err)
 				}
 			})
-			t.Run("O2_no_cookie_other_browser", func(t *testing.T) {
+			t.Run("no_cookie_other_browser", func(t *testing.T) {
 				cb, _ := cbFor(t)
 				if _, _, err := e.callback(t, cb.String(), nil); !errors.Is(err, oauth.ErrState) {
 					t.Fatalf("err = %v", err)
 				}
 			})
-			t.Run("O2_other_transactions_cookie", func(t *testing.T) {
+			t.Run("other_transactions_cookie", func(t *testing.T) {
 				cb, _ := cbFor(t)
 				_, ck2 := e.begin(t, "") // the victim's browser has its own transaction
 				if _, _, err := e.callback(t, cb.String(), ck2); !errors.Is(err, oauth.ErrState) {
 					t.Fatalf("err = %v", err)
 				}
 			})
-			t.Run("O2_S24_state_reused", func(t *testing.T) {
+			t.Run("state_reused", func(t *testing.T) {
 				cb, ck := cbFor(t)
 				_, rec, err := e.callback(t, cb.String(), ck)
 				if err != nil {
@@ -190,7 +190,7 @@ func TestO2_State(t *testing.T) {
 					t.Fatalf("replay with copied cookie: err = %v, want %v", err, want)
 				}
 			})
-			t.Run("O2_cleared_on_failure_too", func(t *testing.T) {
+			t.Run("cleared_on_failure_too", func(t *testing.T) {
 				cb, ck := cbFor(t)
 				q := cb.Query()
 				q.Set("state", "x")
@@ -202,7 +202,7 @@ func TestO2_State(t *testing.T) {
 			})
 		})
 	}
-	t.Run("O2_expired_transaction", func(t *testing.T) {
+	t.Run("expired_transaction", func(t *testing.T) {
 		for _, mode := range []string{"cookie", "store"} {
 			now := time.Now()
 			clock := func() time.Time { return now }
@@ -222,7 +222,7 @@ func TestO2_State(t *testing.T) {
 			}
 		}
 	})
-	t.Run("O2_expired_even_if_store_returns_it", func(t *testing.T) {
+	t.Run("expired_even_if_store_returns_it", func(t *testing.T) {
 		// The flow checks Pending.Expiry itself and does not rely on the
 		// store's expiry alone.
 		now := time.Now()
@@ -238,7 +238,7 @@ func TestO2_State(t *testing.T) {
 			t.Fatalf("err = %v, want ErrState", err)
 		}
 	})
-	t.Run("O2_tampered_cookie", func(t *testing.T) {
+	t.Run("tampered_cookie", func(t *testing.T) {
 		e := newEnv(t, envOpts{})
 		authURL, ck := e.begin(t, "")
 		cb, err := e.fake.Authorize(authURL.String())
@@ -252,7 +252,7 @@ func TestO2_State(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	t.Run("O2_store_cookie_holds_state", func(t *testing.T) {
+	t.Run("store_cookie_holds_state", func(t *testing.T) {
 		e := newEnv(t, envOpts{store: newMemStates()})
 		authURL, ck := e.begin(t, "")
 		if ck.Value != authURL.Query().Get("state") {
@@ -262,7 +262,7 @@ func TestO2_State(t *testing.T) {
 }
 
 // O3, S24: RFC 9207 iss parameter and id_token iss.
-func TestO3_Issuer(t *testing.T) {
+func TestIssuerMixUpIsRefused(t *testing.T) {
 	cases := []struct {
 		name      string
 		mis       oauthtest.Misbehavior
@@ -295,7 +295,7 @@ func TestO3_Issuer(t *testing.T) {
 			}
 		})
 	}
-	t.Run("O3_discovery_issuer_mismatch", func(t *testing.T) {
+	t.Run("discovery_issuer_mismatch", func(t *testing.T) {
 		e := newEnv(t, envOpts{noStart: true})
 		e.fake.SetMisbehavior(oauthtest.Misbehavior{WrongDiscoveryIssuer: true})
 		_, err := oauth.Discover(t.Context(), oauth.OIDCConfig{Issuer: e.fake.Issuer(), ClientID: "test-client", RedirectURL: redirectURL})
@@ -308,7 +308,7 @@ func TestO3_Issuer(t *testing.T) {
 var verifierRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 
 // O4, S24: PKCE S256 on every request, per transaction, verifier sent.
-func TestO4_PKCE(t *testing.T) {
+func TestPKCEIsAlwaysS256(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	seen := map[string]bool{}
 	for i := range 3 {
@@ -342,7 +342,7 @@ func TestO4_PKCE(t *testing.T) {
 			t.Fatal("O4_S24: code_verifier sent does not match the S256 challenge")
 		}
 	}
-	t.Run("O4_S24_exchange_without_verifier_refused", func(t *testing.T) {
+	t.Run("exchange_without_verifier_refused", func(t *testing.T) {
 		// The fake provider (what host apps test against) refuses an
 		// exchange without code_verifier, as a correct provider must.
 		authURL, _ := e.begin(t, "")
@@ -360,7 +360,7 @@ func TestO4_PKCE(t *testing.T) {
 }
 
 // O5: only the authorization code response type; no implicit, no ROPC.
-func TestO5_NoImplicitNoROPC(t *testing.T) {
+func TestNoImplicitNoROPC(t *testing.T) {
 	e := newEnv(t, envOpts{provider: func(p *oauth.Provider) {
 		p.AuthParams = url.Values{"response_type": {"token"}, "response_mode": {"fragment"}, "prompt": {"login"}}
 	}})
@@ -395,7 +395,7 @@ func TestO5_NoImplicitNoROPC(t *testing.T) {
 
 // O6: the provider's refresh tokens rotate; a replayed one is
 // invalid_grant, surfaced as a typed error, and the family is revoked.
-func TestO6_RefreshRotation(t *testing.T) {
+func TestRefreshRotation(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	res, err := e.login(t, "")
 	if err != nil {
@@ -423,7 +423,7 @@ func TestO6_RefreshRotation(t *testing.T) {
 }
 
 // O8, S24: every id_token check of OIDC Core §3.1.3.7.
-func TestO8_IDToken(t *testing.T) {
+func TestIDTokenChecksEveryClaim(t *testing.T) {
 	cases := []struct {
 		name  string
 		mis   oauthtest.Misbehavior
@@ -455,14 +455,14 @@ func TestO8_IDToken(t *testing.T) {
 			wantIDTokenCheck(t, err, c.check)
 		})
 	}
-	t.Run("O8_stale_auth_time_ok_without_max_age", func(t *testing.T) {
+	t.Run("stale_auth_time_ok_without_max_age", func(t *testing.T) {
 		e := newEnv(t, envOpts{})
 		e.fake.SetMisbehavior(oauthtest.Misbehavior{StaleAuthTime: true})
 		if _, err := e.login(t, ""); err != nil {
 			t.Fatal(err)
 		}
 	})
-	t.Run("O8_max_age_sent", func(t *testing.T) {
+	t.Run("max_age_sent", func(t *testing.T) {
 		e := newEnv(t, envOpts{provider: func(p *oauth.Provider) { p.MaxAge = 5 * time.Minute }})
 		authURL, _ := e.begin(t, "")
 		if authURL.Query().Get("max_age") != "300" {
@@ -472,7 +472,7 @@ func TestO8_IDToken(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("O8_userinfo_sub_mismatch", func(t *testing.T) {
+	t.Run("userinfo_sub_mismatch", func(t *testing.T) {
 		e := newEnv(t, envOpts{})
 		e.fake.SetMisbehavior(oauthtest.Misbehavior{UserInfoSubject: "someone-else"})
 		if _, err := e.login(t, ""); !errors.Is(err, oauth.ErrUserInfo) {
@@ -564,7 +564,7 @@ func (l *laxStore) Take(_ context.Context, state string) (oauth.Pending, bool, e
 // S24/O8: with an RS256 provider, an id_token HMAC-signed with the client
 // secret (the classic alg confusion) is refused before any key is used,
 // and a genuine RS256 token from the same provider is accepted.
-func TestS24_HS256WithClientSecretOnRS256Provider(t *testing.T) {
+func TestHS256WithClientSecretOnRS256Provider(t *testing.T) {
 	e := newEnv(t, envOpts{fakeCfg: func(c *oauthtest.ProviderConfig) { c.Alg = "RS256" }})
 	if _, err := e.login(t, ""); err != nil {
 		t.Fatalf("genuine RS256 login: %v", err)

@@ -306,7 +306,7 @@ func ownPostsRule() rbac.Rule {
 func TestAuthorizationRules(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("S25_deny_by_default", func(t *testing.T) {
+	t.Run("deny_by_default", func(t *testing.T) {
 		empty := mustNew(t, rbac.Config{})
 		var nilPolicy *rbac.Policy
 		p := mustNew(t, blogConfig())
@@ -338,7 +338,7 @@ func TestAuthorizationRules(t *testing.T) {
 		}
 	})
 
-	t.Run("S25_posts_wildcard_not_postsx", func(t *testing.T) {
+	t.Run("posts_wildcard_not_postsx", func(t *testing.T) {
 		p := mustNew(t, rbac.Config{Roles: []rbac.Role{{Name: "w", Permissions: []string{"posts:*"}}}})
 		if !p.Can([]string{"w"}, "posts:read") {
 			t.Error("posts:* does not grant posts:read")
@@ -353,7 +353,7 @@ func TestAuthorizationRules(t *testing.T) {
 		}
 	})
 
-	t.Run("S25_cycle_terminates", func(t *testing.T) {
+	t.Run("cycle_terminates", func(t *testing.T) {
 		// New must return (not loop) and reject; checks are never reached.
 		done := make(chan error, 1)
 		go func() {
@@ -377,7 +377,7 @@ func TestAuthorizationRules(t *testing.T) {
 		}
 	})
 
-	t.Run("S25_other_users_object_denied", func(t *testing.T) {
+	t.Run("other_users_object_denied", func(t *testing.T) {
 		cfg := rbac.Config{Roles: []rbac.Role{{Name: "editor", Permissions: []string{"posts:edit"}}}, Rules: []rbac.Rule{ownPostsRule()}}
 		p := mustNew(t, cfg)
 		alice := rbac.Subject{ID: "alice", Roles: []string{"editor"}}
@@ -409,7 +409,7 @@ func TestAuthorizationRules(t *testing.T) {
 		}
 	})
 
-	t.Run("S25_revoked_role_applies_next_check", func(t *testing.T) {
+	t.Run("revoked_role_applies_next_check", func(t *testing.T) {
 		a, err := rbac.NewAuthorizer(mustNew(t, blogConfig()))
 		if err != nil {
 			t.Fatal(err)

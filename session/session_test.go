@@ -140,7 +140,7 @@ func TestValues(t *testing.T) {
 
 // TestSecurity holds the security properties this package owns.
 func TestSecurity(t *testing.T) {
-	t.Run("S1_fixation_planted_id_replaced_on_login", func(t *testing.T) {
+	t.Run("fixation_planted_id_replaced_on_login", func(t *testing.T) {
 		e := newEnv(t, nil)
 		// The attacker obtains a valid anonymous session S0 and plants it.
 		s0 := e.do("/put?v=attacker", "").token()
@@ -172,7 +172,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S2_id_rotates_after_MFA_and_elevation", func(t *testing.T) {
+	t.Run("id_rotates_after_MFA_and_elevation", func(t *testing.T) {
 		e := newEnv(t, nil)
 		t1 := e.do("/begin-mfa?u=alice", "").token()
 		t2 := e.do("/complete-mfa", t1).token()
@@ -193,7 +193,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S3_MFA_pending_is_not_authenticated", func(t *testing.T) {
+	t.Run("MFA_pending_is_not_authenticated", func(t *testing.T) {
 		e := newEnv(t, nil)
 		tok := e.do("/begin-mfa?u=alice", "").token()
 		if got := e.do("/whoami", tok).body; got != "|alice" {
@@ -221,7 +221,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S4_idle_timeout", func(t *testing.T) {
+	t.Run("idle_timeout", func(t *testing.T) {
 		e := newEnv(t, nil)
 		tok := e.do("/login?u=alice", "").token()
 		e.clk.Add(29 * time.Minute)
@@ -235,7 +235,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S4_absolute_lifetime_not_extended", func(t *testing.T) {
+	t.Run("absolute_lifetime_not_extended", func(t *testing.T) {
 		e := newEnv(t, nil)
 		tok := e.do("/login?u=alice", "").token()
 		start := e.clk.Now()
@@ -261,7 +261,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S5_logout_kills_server_side_and_clears_cookie", func(t *testing.T) {
+	t.Run("logout_kills_server_side_and_clears_cookie", func(t *testing.T) {
 		e := newEnv(t, nil)
 		tok := e.do("/login?u=alice", "").token()
 		r := e.do("/logout", tok)
@@ -274,7 +274,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S5_log_out_everywhere", func(t *testing.T) {
+	t.Run("log_out_everywhere", func(t *testing.T) {
 		e := newEnv(t, nil)
 		a1 := e.do("/login?u=alice", "").token()
 		a2 := e.do("/login?u=alice", "").token()
@@ -291,7 +291,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S5_revoke_one_device_checks_owner", func(t *testing.T) {
+	t.Run("revoke_one_device_checks_owner", func(t *testing.T) {
 		e := newEnv(t, nil)
 		a1 := e.do("/login?u=alice", "").token()
 		a2 := e.do("/login?u=alice", "").token()
@@ -317,7 +317,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S6_cookie_attributes_and_entropy", func(t *testing.T) {
+	t.Run("cookie_attributes_and_entropy", func(t *testing.T) {
 		e := newEnv(t, nil)
 		r := e.do("/login?u=alice", "")
 		sc := r.setCookies()
@@ -366,7 +366,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S6_insecure_dev_option_drops_host_prefix", func(t *testing.T) {
+	t.Run("insecure_dev_option_drops_host_prefix", func(t *testing.T) {
 		e := newEnv(t, func(c *session.Config) { c.InsecureCookieNoSecure = true })
 		c := e.do("/put?v=1", "").setCookies()[0]
 		if !strings.HasPrefix(c, "session=") || strings.Contains(c, "Secure") || !strings.Contains(c, "HttpOnly") {
@@ -374,7 +374,7 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
-	t.Run("S10_invalid_tokens_indistinguishable", func(t *testing.T) {
+	t.Run("invalid_tokens_indistinguishable", func(t *testing.T) {
 		e := newEnv(t, nil)
 		expired := e.do("/login?u=bob", "").token()
 		e.clk.Add(31 * time.Minute)

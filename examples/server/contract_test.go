@@ -276,7 +276,7 @@ func TestContractLogin(t *testing.T) {
 		wantStatus(t, resp, body, 200)
 	})
 
-	t.Run("S10_401_same_for_unknown_user", func(t *testing.T) {
+	t.Run("401_same_for_unknown_user", func(t *testing.T) {
 		wrong, wbody := a.login("dora@example.com", "not the password at all")
 		errCode(t, wrong, wbody, 401, "invalid_credentials")
 		unknown, ubody := a.login("nobody@example.com", "not the password at all")
@@ -324,7 +324,7 @@ func TestContractLogin(t *testing.T) {
 		a.loginOK("dora@example.com", pw1)
 	})
 
-	t.Run("S7_cross_site_post_403", func(t *testing.T) {
+	t.Run("cross_site_post_403", func(t *testing.T) {
 		for _, h := range []map[string]string{
 			{"Sec-Fetch-Site": "cross-site"},
 			{"Sec-Fetch-Site": "same-site"},

@@ -162,7 +162,7 @@ func TestOIDC(t *testing.T) {
 		}
 	})
 
-	t.Run("S24_state_mismatch_refused", func(t *testing.T) {
+	t.Run("state_mismatch_refused", func(t *testing.T) {
 		ts, p := newOIDCServer(t, oauthtest.User{Subject: "sub-5", Email: "sam@example.com", EmailVerified: true}, "")
 		c := newClient(t)
 		resp, _ := get(t, c, ts.url+"/auth/oauth/oidc/start")

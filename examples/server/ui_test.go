@@ -150,15 +150,15 @@ func testUI(t *testing.T, ts *testServer) {
 		t.Errorf("CSP %q", csp)
 	}
 
-	t.Run("S8_form_without_token_403", func(t *testing.T) {
+	t.Run("form_without_token_403", func(t *testing.T) {
 		resp, body := postForm(t, c, ts.url+"/signup", url.Values{"email": {email}, "password": {uiPassword}})
 		wantStatus(t, resp, body, http.StatusForbidden)
 	})
-	t.Run("S8_forged_token_403", func(t *testing.T) {
+	t.Run("forged_token_403", func(t *testing.T) {
 		resp, body := postForm(t, c, ts.url+"/signup", url.Values{"csrf_token": {"AAAA" + csrfToken(t, page)[4:]}, "email": {email}, "password": {uiPassword}})
 		wantStatus(t, resp, body, http.StatusForbidden)
 	})
-	t.Run("S7_cross_site_form_403", func(t *testing.T) {
+	t.Run("cross_site_form_403", func(t *testing.T) {
 		resp, body := do(t, c, http.MethodPost, ts.url+"/signup",
 			strings.NewReader(url.Values{"csrf_token": {csrfToken(t, page)}, "email": {email}, "password": {uiPassword}}.Encode()),
 			map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"})

@@ -59,9 +59,9 @@ func TestAttemptsFixedWindow(t *testing.T) {
 	}
 }
 
-// TestAttemptsS14Concurrent: 200 concurrent failures for one account give
+// TestAttemptsConcurrentIncrementsAreExact: 200 concurrent failures for one account give
 // exactly 200, each count seen once (S14 atomic counter), under -race.
-func TestAttemptsS14Concurrent(t *testing.T) {
+func TestAttemptsConcurrentIncrementsAreExact(t *testing.T) {
 	a := memstore.NewAttempts(memstore.AttemptsConfig{})
 	const workers = 200
 	seen := make([]int, workers+1)
