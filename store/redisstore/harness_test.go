@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 	// unless -test.parallel was given.
 	redis.SetLogger(quietLogger{}) // the fault tests make go-redis log every failed dial
 	flag.Parse()
+	testenv.AnnounceSkips()
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
 	if !explicit {

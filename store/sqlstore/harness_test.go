@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 	// time, others wait on the database), so run more of them at once than
 	// the default GOMAXPROCS unless -test.parallel was given.
 	flag.Parse()
+	testenv.AnnounceSkips()
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
 	if !explicit {
