@@ -18,9 +18,9 @@ import (
 	"github.com/authkit-go/authkit/session"
 )
 
-// Config configures [New]. Six fields are required: the host's Users, the
+// Config configures [New]. Five fields are required: the host's Users, the
 // signing Keys, the TokenIssuer and the stores every instance must share
-// (RefreshStore, NotBefore, Attempts). Every other zero field takes the
+// (RefreshStore, Attempts). Every other zero field takes the
 // documented secure default. Stores are never defaulted: a missing store is
 // a configuration error, so a production deployment cannot silently run on
 // memory.
@@ -66,8 +66,8 @@ type Config struct {
 	// Required.
 	RefreshStore jwt.RefreshStore
 	// NotBefore keeps the per-user not-before written by log out everywhere,
-	// password change and account disabling (ASVS 7.4.1).
-	// Required.
+	// password change and account disabling (ASVS 7.4.1); nil means
+	// RefreshStore, which holds it (the one refresh contract).
 	NotBefore jwt.NotBeforeStore
 
 	// Attempts counts failures for the lockout, the sign-up limit and the
@@ -247,7 +247,6 @@ func New(cfg Config) (*Auth, error) {
 		{cfg.Keys == nil, "Keys"},
 		{cfg.TokenIssuer == "", "TokenIssuer"},
 		{cfg.RefreshStore == nil, "RefreshStore"},
-		{cfg.NotBefore == nil, "NotBefore"},
 		{cfg.Attempts == nil, "Attempts"},
 	} {
 		if f.missing {
@@ -265,6 +264,9 @@ func New(cfg Config) (*Auth, error) {
 	}
 	if len(bad) > 0 {
 		return nil, invalidConfig(bad...)
+	}
+	if cfg.NotBefore == nil {
+		cfg.NotBefore = cfg.RefreshStore
 	}
 	if cfg.Hasher == nil {
 		h, err := password.New(password.Config{})

@@ -28,26 +28,25 @@ func TestNewReportsEveryMissingField(t *testing.T) {
 	if !errors.Is(err, authkit.ErrInvalidConfig) {
 		t.Fatalf("New(empty) = %v, want ErrInvalidConfig", err)
 	}
-	for _, field := range []string{"Users", "Keys", "TokenIssuer", "RefreshStore", "NotBefore", "Attempts", "OneTimeTokens and Config.Mailer"} {
+	for _, field := range []string{"Users", "Keys", "TokenIssuer", "RefreshStore", "Attempts", "OneTimeTokens and Config.Mailer"} {
 		if !strings.Contains(err.Error(), "Config."+field) {
 			t.Errorf("error does not name Config.%s: %v", field, err)
 		}
 	}
-	for _, optional := range []string{"Hasher", "PasswordPolicy", "MFA", "Secrets"} {
+	for _, optional := range []string{"Hasher", "PasswordPolicy", "MFA", "Secrets", "NotBefore"} {
 		if strings.Contains(err.Error(), "Config."+optional) {
 			t.Errorf("error names optional Config.%s: %v", optional, err)
 		}
 	}
-	cfg := configOf(t, func(c *authkit.Config) { c.Hasher, c.PasswordPolicy, c.MFA = nil, nil, nil })
+	cfg := configOf(t, func(c *authkit.Config) { c.Hasher, c.PasswordPolicy, c.MFA, c.NotBefore = nil, nil, nil, nil })
 	if _, err := authkit.New(cfg); err != nil {
-		t.Fatalf("New without Hasher and PasswordPolicy: %v", err)
+		t.Fatalf("New without Hasher, PasswordPolicy and NotBefore: %v", err)
 	}
 	for name, mutate := range map[string]func(*authkit.Config){
 		"Users":        func(c *authkit.Config) { c.Users = nil },
 		"Keys":         func(c *authkit.Config) { c.Keys = nil },
 		"TokenIssuer":  func(c *authkit.Config) { c.TokenIssuer = "" },
 		"RefreshStore": func(c *authkit.Config) { c.RefreshStore = nil },
-		"NotBefore":    func(c *authkit.Config) { c.NotBefore = nil },
 		"Attempts":     func(c *authkit.Config) { c.Attempts = nil },
 		"Mailer alone": func(c *authkit.Config) { c.OneTimeTokens = nil },
 		"SignupLimit":  func(c *authkit.Config) { c.SignupLimit = authkit.Tier{Max: -1, Window: time.Minute} },
@@ -650,4 +649,21 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// Without Config.NotBefore the refresh store keeps the per-user not-before:
+// log out everywhere still refuses the access tokens issued before it.
+func TestLogoutAllRefusesOldAccessTokensWithTheDefaultNotBefore(t *testing.T) {
+	e := newEnv(t, func(c *authkit.Config) { c.NotBefore = nil })
+	e.signup("nb@example.com")
+	c := e.login("nb@example.com")
+	old := c.accessToken()
+	if _, err := e.auth.Verifier().Verify(context.Background(), old); err != nil {
+		t.Fatalf("fresh token refused: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	e.expect(c.post("/auth/logout-all", nil), http.StatusNoContent, "")
+	if _, err := e.auth.Verifier().Verify(context.Background(), old); err == nil {
+		t.Fatal("access token issued before log out everywhere still verifies")
+	}
 }
