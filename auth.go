@@ -123,7 +123,8 @@ type Config struct {
 	// Login-flow settings.
 
 	// DeviceKey signs device tokens (HMAC-SHA-256, at least 32 bytes; see
-	// [Auth.IssueDeviceToken]). Nil means a random key per Auth: devices are
+	// [Auth.IssueDeviceToken]). Nil means the key Config.Secrets derives for
+	// [LabelDeviceCookie] when Secrets is set, else a random key per Auth: devices are
 	// then trusted by this process only, until it restarts (they fall back
 	// to the normal throttling, never to less); set it when several
 	// instances serve one user base.

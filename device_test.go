@@ -223,3 +223,26 @@ func TestStolenDeviceTokenBudgetHoldsUnderConcurrency(t *testing.T) {
 		t.Fatalf("%v; want 10 checked, 50 throttled", got)
 	}
 }
+
+// With a master secret and no DeviceKey, every instance built on the same
+// secret trusts the same device tokens (the key is derived from it): a
+// device that signed in on one instance is exempt from a lock on another.
+func TestDeviceKeyDerivesFromTheMasterSecret(t *testing.T) {
+	secret, err := authkit.ParseSecret(strings.Repeat("0123456789abcdef", 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := authkit.NewSecrets(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSecret := func(c *authkit.Config) { c.Secrets, c.DeviceKey = secrets, nil }
+	a, b := newEnv(t, withSecret), newEnv(t, withSecret)
+	a.signup("alice@example.com")
+	b.signup("alice@example.com")
+	d := a.signIn("alice@example.com", "192.0.2.1", "")
+	for i := range 10 {
+		_ = loginErr(b, "alice@example.com", wrongPassword, fmt.Sprintf("198.51.100.%d", i), "")
+	}
+	b.signIn("alice@example.com", "192.0.2.1", d.Value)
+}

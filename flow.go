@@ -850,6 +850,8 @@ func (a *Auth) initFlow() error {
 	cfg := a.cfg
 	f := &flowState{deviceKey: cfg.DeviceKey, hashWait: cfg.HashWait, storeTimeout: cfg.StoreTimeout}
 	switch {
+	case f.deviceKey == nil && cfg.Secrets != nil:
+		f.deviceKey = cfg.Secrets.Key(LabelDeviceCookie)
 	case f.deviceKey == nil:
 		f.deviceKey = make([]byte, 32)
 		if _, err := io.ReadFull(a.rand, f.deviceKey); err != nil {
