@@ -14,6 +14,8 @@ require (
 	github.com/pquerna/otp v1.5.0
 )
 
+require golang.org/x/net v0.63.0 // indirect
+
 require (
 	github.com/bmatcuk/doublestar/v4 v4.6.1 // indirect
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
