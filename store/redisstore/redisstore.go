@@ -336,25 +336,6 @@ func ttl(now, exp time.Time) int64 {
 	return m
 }
 
-// indexAdd adds member with score (a Unix-ms expiry) to the sorted set
-// KEYS[1], drops members whose score is not after ARGV[3] (now, ms), and
-// sets the set's own expiry to its highest score (relative to now, so on
-// Redis's clock), so the index never outlives what it indexes. ARGV[4] =
-// "GT" keeps a higher existing score.
-var indexAdd = redis.NewScript(`
-if ARGV[4] == 'GT' then
-  redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
-else
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if top[2] then
-  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', tonumber(top[2]) - tonumber(ARGV[3])))
-end
-return 1
-`)
-
 // indexPrune removes members from the sorted set KEYS[1] if their score is
 // still the one given: ARGV holds member, score pairs. A member that was
 // re-added meanwhile has a new score and stays.
