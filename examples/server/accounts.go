@@ -21,6 +21,9 @@ import (
 // application implements the same over its own table.
 type accountStore interface {
 	authkit.UserStore
+	// UpdateUser keeps User.MFAEnabled (and Disabled) durably; the login
+	// flow needs it to fail closed when an MFA enrollment goes missing.
+	authkit.UserUpdater
 	// CountUsers returns the number of accounts (admin statistics).
 	CountUsers(ctx context.Context) (int, error)
 	// SetEmailVerified records that the user proved control of the email.

@@ -76,10 +76,10 @@ type App struct {
 	authz     *rbac.Authorizer
 	audit     *authkit.Auditor
 	clientIP  *middleware.ClientIPResolver
-	flow      flow
-	oidc      *oidcLogin
-	handler   http.Handler
-	closers   []func() error
+
+	oidc    *oidcLogin
+	handler http.Handler
+	closers []func() error
 }
 
 // NewApp builds the server from opts: stores, keys, the leaf packages, the
@@ -192,14 +192,10 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		RefreshStore: a.st.refresh, NotBefore: a.st.notBefore, Attempts: a.st.attempts,
 		MFA: a.mfa, Sessions: a.sessions, Roles: a.rolesFor, NewUserID: newUserID,
 		ClientIP: a.clientIP, Audit: a.audit, MaxBodyBytes: 64 << 10, Now: a.now,
-		// sqlAccounts is no authkit.UserUpdater yet, so it cannot keep
-		// User.MFAEnabled: a lost MFA enrollment would turn MFA off.
-		UnsafeMFAWithoutUserFlag: true,
 	}); err != nil {
 		return nil, err
 	}
 	a.verifier = a.auth.Verifier()
-	a.flow = &rootFlow{a: a, auth: a.auth}
 	authHandler := a.auth.Handler()
 	if opts.OIDCIssuer != "" {
 		if a.oidc, err = a.newOIDC(ctx); err != nil {

@@ -118,11 +118,13 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 		middleware.WriteError(w, http.StatusForbidden, "mfa_required")
 		return
 	}
-	if err := o.a.flow.SignIn(ctx, w, r, u, []string{"fed"}); err != nil {
+	tokens, err := o.a.auth.IssueTokens(ctx, u, []string{"fed"})
+	if err != nil {
 		o.a.log.Error("oidc: issuing tokens", "err", err)
 		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
 		return
 	}
+	authkit.SetTokenCookies(w, tokens, o.a.now())
 	// The browser UI signs in too (server-side session, new id).
 	if err := o.a.sessions.Login(ctx, uid); err != nil {
 		o.a.log.Error("oidc: session login", "err", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/password"
 	"github.com/authkit-go/authkit/session"
 )
 
@@ -39,8 +40,7 @@ type ui struct {
 
 // Session keys of the UI.
 const (
-	keyMFAToken = "mfa_token"
-	keyFlash    = "flash"
+	keyFlash = "flash"
 )
 
 // newUI builds the UI handler: static files, then security headers, the
@@ -273,7 +273,7 @@ func (u *ui) signupForm(w http.ResponseWriter, r *http.Request) {
 
 func (u *ui) signup(w http.ResponseWriter, r *http.Request) {
 	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
-	usr, err := u.a.flow.Signup(r.Context(), r, email, pw)
+	usr, err := u.a.auth.Signup(r.Context(), email, pw, u.a.auth.ClientOf(r))
 	if err != nil {
 		status, msg := u.describe(err)
 		u.render(w, r, status, "signup", &page{Title: "Create an account", Error: msg, Email: email})
@@ -298,28 +298,23 @@ func (u *ui) loginForm(w http.ResponseWriter, r *http.Request) {
 func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	email := r.PostFormValue("email")
-	out, err := u.a.flow.Login(ctx, r, email, r.PostFormValue("password"))
+	res, err := u.a.auth.Login(ctx, email, r.PostFormValue("password"), u.a.auth.ClientOf(r))
 	if err != nil {
 		status, msg := u.describe(err)
 		u.render(w, r, status, "login", &page{Title: "Sign in", Error: msg, Email: email})
 		return
 	}
-	s, _ := session.FromContext(ctx)
-	if out.MFAToken != "" {
+	if res.MFARequired() {
 		// Password accepted, second factor due: the session gets a new id
-		// but no user (SECURITY.md S3) and keeps the challenge token.
-		if err := u.a.sessions.Renew(ctx); err != nil {
-			u.fail(w, "session renew", err)
-			return
-		}
-		if err := s.Put(keyMFAToken, out.MFAToken); err != nil {
-			u.fail(w, "session put", err)
+		// and keeps the challenge, but names no user until the code passes.
+		if err := u.a.sessions.BeginMFAChallenge(ctx, res.MFAToken); err != nil {
+			u.fail(w, "session mfa", err)
 			return
 		}
 		http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
 		return
 	}
-	if err := u.a.sessions.Login(ctx, out.User.ID); err != nil {
+	if err := u.a.sessions.Login(ctx, res.User.ID); err != nil {
 		u.fail(w, "session login", err)
 		return
 	}
@@ -328,7 +323,7 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 
 func (u *ui) mfaForm(w http.ResponseWriter, r *http.Request) {
 	s, _ := session.FromContext(r.Context())
-	if s.GetString(keyMFAToken) == "" {
+	if s.MFAChallenge() == "" {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
@@ -338,19 +333,18 @@ func (u *ui) mfaForm(w http.ResponseWriter, r *http.Request) {
 func (u *ui) mfaVerify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, _ := session.FromContext(ctx)
-	tok := s.GetString(keyMFAToken)
+	tok := s.MFAChallenge()
 	if tok == "" {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	usr, err := u.a.flow.VerifyMFA(ctx, r, tok, r.PostFormValue("code"))
+	usr, err := u.a.auth.VerifyMFA(ctx, tok, r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
 		status, msg := u.describe(err)
 		u.render(w, r, status, "mfa", &page{Title: "Two-step verification", Error: msg})
 		return
 	}
-	s.Remove(keyMFAToken)
-	if err := u.a.sessions.Login(ctx, usr.ID); err != nil {
+	if err := u.a.sessions.CompleteMFAAs(ctx, usr.ID); err != nil {
 		u.fail(w, "session login", err)
 		return
 	}
@@ -412,9 +406,12 @@ func (u *ui) enroll(w http.ResponseWriter, r *http.Request) {
 	if !ok || !u.requireRecent(w, r, usr) {
 		return
 	}
-	setup, err := u.a.mfa.Enroll(r.Context(), usr.ID, usr.Email, mfa.Proof{})
+	s, _ := session.FromContext(r.Context())
+	setup, err := u.a.auth.EnrollMFA(r.Context(), usr.ID, s.AuthTime(), sessionAMR(s), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		u.fail(w, "mfa enroll", err)
+		_, msg := u.describe(err)
+		u.flash(r, msg)
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}
 	u.render(w, r, http.StatusOK, "enroll", &page{Title: "Set up two-step verification", User: usr, Enroll: &enrollView{
@@ -429,14 +426,12 @@ func (u *ui) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	codes, err := u.a.mfa.Confirm(ctx, usr.ID, r.PostFormValue("code"))
+	codes, err := u.a.auth.ConfirmMFA(ctx, usr.ID, r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		status, msg := u.describe(mfaErr(err))
+		status, msg := u.describe(err)
 		u.render(w, r, status, "enroll", &page{Title: "Set up two-step verification", User: usr, Error: msg + " Start again to get a new key."})
 		return
 	}
-	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventMFAEnrolled, UserID: usr.ID, IP: u.a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
 	// A privilege change: new session id (SECURITY.md S2).
 	if err := u.a.sessions.Renew(ctx); err != nil {
 		u.fail(w, "session renew", err)
@@ -452,14 +447,13 @@ func (u *ui) disable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := u.a.mfa.Disable(ctx, usr.ID, r.PostFormValue("code")); err != nil {
-		_, msg := u.describe(mfaErr(err))
+	s, _ := session.FromContext(ctx)
+	if err := u.a.auth.DisableMFA(ctx, usr.ID, s.AuthTime(), r.PostFormValue("code"), u.a.auth.ClientOf(r)); err != nil {
+		_, msg := u.describe(err)
 		u.flash(r, msg)
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}
-	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventMFADisabled, UserID: usr.ID, IP: u.a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
 	u.flash(r, "Two-step verification is off.")
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
@@ -470,15 +464,14 @@ func (u *ui) backupCodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	codes, err := u.a.mfa.RegenerateBackupCodes(ctx, usr.ID, r.PostFormValue("code"))
+	s, _ := session.FromContext(ctx)
+	codes, err := u.a.auth.RegenerateBackupCodes(ctx, usr.ID, s.AuthTime(), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		_, msg := u.describe(mfaErr(err))
+		_, msg := u.describe(err)
 		u.flash(r, msg)
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}
-	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventBackupCodesNew, UserID: usr.ID, IP: u.a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
 	u.render(w, r, http.StatusOK, "backup", &page{Title: "Your backup codes", User: usr, BackupCodes: codes,
 		Flash: "New backup codes. The old ones no longer work."})
 }
@@ -489,7 +482,7 @@ func (u *ui) password(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	err := u.a.flow.ChangePassword(ctx, r, usr.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
+	_, err := u.a.auth.ChangePassword(ctx, usr.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), u.a.auth.ClientOf(r))
 	if err != nil {
 		_, msg := u.describe(err)
 		u.flash(r, "Password not changed: "+msg)
@@ -538,7 +531,7 @@ func (u *ui) logoutAll(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := u.a.flow.LogoutAll(r.Context(), r, usr.ID); err != nil {
+	if err := u.a.auth.LogoutAll(r.Context(), usr.ID, u.a.auth.ClientOf(r)); err != nil {
 		u.fail(w, "logout all", err)
 		return
 	}
@@ -567,36 +560,41 @@ func (u *ui) admin(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "admin", &page{Title: "Administration", User: usr, Stats: &st})
 }
 
-// mfaErr maps mfa package errors to the flow's.
-func mfaErr(err error) error {
-	var te *mfa.ThrottledError
-	switch {
-	case errors.As(err, &te):
-		return &throttledError{RetryAfter: te.RetryAfter}
-	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrNotEnrolled), errors.Is(err, mfa.ErrNoPendingEnrollment):
-		return errInvalidCode
+// sessionAMR is the RFC 8176 "amr" of the session's sign-in: "pwd", plus
+// "otp" when it passed the second factor.
+func sessionAMR(s *session.Session) []string {
+	if !s.MFATime().IsZero() {
+		return []string{"pwd", "otp", "mfa"}
 	}
-	return err
+	return []string{"pwd"}
 }
 
-// describe turns a flow error into a status code and a message for the user.
-// Messages stay vague where details would help an attacker (S10).
+// describe turns a login-flow error into a status code and a message for
+// the user. Messages stay vague where details would help an attacker (one
+// answer for a wrong password and an unknown account). A store or capacity
+// failure is 503 with Retry-After; anything else is a bug: 500.
 func (u *ui) describe(err error) (int, string) {
-	var weak *weakPasswordError
-	var thr *throttledError
+	var weak *password.PolicyError
+	var thr *authkit.ThrottledError
 	switch {
 	case errors.As(err, &weak):
-		return http.StatusBadRequest, "Choose a stronger password (" + strings.ReplaceAll(weak.Rule, "_", " ") + ")."
+		return http.StatusBadRequest, "Choose a stronger password (" + strings.ReplaceAll(string(weak.Rule), "_", " ") + ")."
 	case errors.As(err, &thr):
 		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d seconds.", middleware.RetryAfterSeconds(thr.RetryAfter))
-	case errors.Is(err, errInvalidCredentials):
+	case errors.Is(err, authkit.ErrInvalidCredentials):
 		return http.StatusUnauthorized, "Wrong email or password."
-	case errors.Is(err, errInvalidCode):
+	case errors.Is(err, authkit.ErrInvalidCode):
 		return http.StatusUnauthorized, "That code is not valid."
-	case errors.Is(err, errEmailTaken):
+	case errors.Is(err, mfa.ErrFactorRequired):
+		return http.StatusUnauthorized, "Enter a current code from your authenticator app (or a backup code)."
+	case errors.Is(err, authkit.ErrReauthRequired):
+		return http.StatusUnauthorized, "For your security, sign in again first."
+	case errors.Is(err, authkit.ErrLoginTaken):
 		return http.StatusConflict, "An account with this email already exists."
-	case errors.Is(err, errInvalidEmail):
+	case errors.Is(err, authkit.ErrInvalidEmail):
 		return http.StatusBadRequest, "Enter a valid email address."
+	case errors.Is(err, authkit.ErrMFAStateLost):
+		return http.StatusForbidden, "Two-step verification for this account needs attention. Contact support."
 	}
 	u.a.log.Error("ui: flow", "err", err)
 	return http.StatusInternalServerError, "Something went wrong. Please try again."
