@@ -46,6 +46,9 @@ type Options struct {
 	// RedisPrefix is the key prefix of -store redis:URL; empty means
 	// redisstore's default ("authkit:"). Tests use a prefix of their own.
 	RedisPrefix string
+	// PurgeInterval is how often memory mode drops expired records; zero
+	// means a minute.
+	PurgeInterval time.Duration
 	// HTTPClient is used for OIDC discovery and provider calls; nil means
 	// a client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -67,6 +70,7 @@ type App struct {
 	usersDesc string
 	keys      *jwt.KeySet
 	sec       *secrets
+	csrfKey   []byte
 	hasher    *password.Hasher
 	policy    *password.Policy
 	auth      *authkit.Auth
@@ -110,7 +114,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 	}()
 
-	if a.st, err = openStores(ctx, opts.Store, opts.RedisPrefix, a.now, a.log); err != nil {
+	if a.st, err = openStores(ctx, opts.Store, opts.RedisPrefix, opts.PurgeInterval, a.now, a.log); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.st.close)
@@ -126,6 +130,8 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.keys, a.sec, err = loadKeys(ctx, keyDir); err != nil {
 		return nil, err
 	}
+
+	a.csrfKey = a.sec.CSRFKey
 
 	hcfg := password.Config{}
 	if opts.PasswordParams != nil {

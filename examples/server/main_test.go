@@ -32,7 +32,7 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 	for _, spec := range []string{"mongodb:x", "sqlite:", "postgres:", "redis:", "redis:not a url"} {
-		if _, err := openStores(t.Context(), spec, "", time.Now, nil); err == nil {
+		if _, err := openStores(t.Context(), spec, "", 0, time.Now, nil); err == nil {
 			t.Errorf("-store %q accepted", spec)
 		}
 	}

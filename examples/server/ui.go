@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -30,8 +31,16 @@ const recentAuth = 10 * time.Minute
 
 // ui is the browser interface: HTML forms over server-side sessions
 // (session.Manager, "__Host-session" cookie), CSRF-protected by
-// net/http.CrossOriginProtection plus a synchronizer token bound to the
-// session (middleware.CSRF in token mode).
+// net/http.CrossOriginProtection plus a synchronizer token (middleware.CSRF
+// in token mode, for browsers that send no Fetch Metadata).
+//
+// The token is bound to the visitor's session when there is one. Anonymous
+// visitors (the sign-in and sign-up forms) get no stored session: their
+// token is bound instead to a random pre-session value in the
+// "__Host-csrf" cookie (a signed double-submit cookie, keyed by the
+// server's CSRF key). The server stores nothing for them, a cross-site page
+// can neither read nor set a __Host- cookie, and a forged form carries no
+// matching token, so the anonymous forms are defended as the others are.
 type ui struct {
 	a     *App
 	csrf  *middleware.CSRF
@@ -80,7 +89,7 @@ func (a *App) newUI() (http.Handler, error) {
 	mux.HandleFunc("POST /login", u.login)
 	mux.HandleFunc("GET /login/mfa", u.mfaForm)
 	mux.HandleFunc("POST /login/mfa", u.mfaVerify)
-	mux.HandleFunc("POST /logout", u.logout)
+	mux.HandleFunc("POST "+signOutPath, u.logout)
 	mux.HandleFunc("GET /account", u.account)
 	mux.HandleFunc("POST /account/mfa/enroll", u.enroll)
 	mux.HandleFunc("POST /account/mfa/confirm", u.confirm)
@@ -127,22 +136,66 @@ func staticHandler(next http.Handler) http.Handler {
 	})
 }
 
+// signOutPath is the UI's sign-out. It lives under /auth so that the
+// browser sends the refresh-token cookie (Path=/auth) with it: signing out
+// revokes the API token family that an OIDC sign-in started, not only the
+// session.
+const signOutPath = "/auth/signout"
+
+// anonCSRFCookie holds the random pre-session value that anonymous
+// visitors' CSRF tokens are bound to (see ui).
+const anonCSRFCookie = "__Host-csrf"
+
 // sessionSecret binds CSRF tokens to the session: an HMAC of the session
 // token under a server key. The token changes at every login and renewal,
-// so CSRF tokens rotate with it (SECURITY.md S8).
+// so CSRF tokens rotate with it. Without a session, tokens bind to the
+// anonymous visitor's __Host-csrf value.
 func (u *ui) sessionSecret(r *http.Request) ([]byte, bool) {
 	s, ok := session.FromContext(r.Context())
-	if !ok {
-		return nil, false
+	if ok && s.Token() != "" {
+		return u.csrfSecret("csrf session\x00", s.Token()), true
 	}
-	tok := s.Token()
-	if tok == "" {
-		return nil, false
+	if v, ok := anonCSRFValue(r); ok {
+		return u.csrfSecret("csrf anonymous\x00", v), true
 	}
-	m := hmac.New(sha256.New, u.a.sec.CSRFKey)
-	m.Write([]byte("csrf\x00"))
-	m.Write([]byte(tok))
-	return m.Sum(nil), true
+	return nil, false
+}
+
+func (u *ui) csrfSecret(label, v string) []byte {
+	m := hmac.New(sha256.New, u.a.csrfKey)
+	m.Write([]byte(label))
+	m.Write([]byte(v))
+	return m.Sum(nil)
+}
+
+// anonCSRFValue returns r's well-formed __Host-csrf value (32 random
+// bytes, base64url).
+func anonCSRFValue(r *http.Request) (string, bool) {
+	c, err := r.Cookie(anonCSRFCookie)
+	if err != nil {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	return c.Value, err == nil && len(b) == 32
+}
+
+// withAnonCSRF gives an anonymous visitor without a __Host-csrf value a
+// fresh one: set on w, and returned in a copy of r for minting the form's
+// token. Nothing is stored on the server.
+func withAnonCSRF(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+	if _, ok := anonCSRFValue(r); ok {
+		return r, nil
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	c := &http.Cookie{Name: anonCSRFCookie, Value: base64.RawURLEncoding.EncodeToString(b[:]), Path: "/",
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+	http.SetCookie(w, c)
+	r = r.Clone(r.Context())
+	r.AddCookie(c)
+	return r, nil
 }
 
 // page is the data every template gets.
@@ -170,22 +223,25 @@ type enrollView struct {
 	QR     template.URL
 }
 
-// render executes a page. It first makes sure the visitor has a session so
-// that the form's CSRF token can be bound to it.
+// render executes a page with a CSRF token for its forms: bound to the
+// session, or for an anonymous visitor to a __Host-csrf value (no session
+// is stored for anonymous visitors).
 func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	ctx := r.Context()
 	s, ok := session.FromContext(ctx)
 	if !ok {
-		http.Error(w, "no session", http.StatusInternalServerError)
+		u.fail(w, "no session middleware", errors.New("session missing from context"))
 		return
 	}
+	tr := r
 	if s.Token() == "" {
-		if err := u.a.sessions.Renew(ctx); err != nil {
-			u.fail(w, "session", err)
+		var err error
+		if tr, err = withAnonCSRF(w, r); err != nil {
+			u.fail(w, "csrf cookie", err)
 			return
 		}
 	}
-	tok, err := u.csrf.Token(r)
+	tok, err := u.csrf.Token(tr)
 	if err != nil {
 		u.fail(w, "csrf token", err)
 		return
@@ -351,10 +407,20 @@ func (u *ui) mfaVerify(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
+// logout ends the session and the API token family of this browser (an
+// OIDC sign-in issues API token cookies too): every refresh token the
+// browser sent is revoked and the token cookies are cleared.
 func (u *ui) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, _ := session.FromContext(ctx)
 	uid := s.UserID()
+	for _, c := range r.CookiesNamed(authkit.RefreshCookie) {
+		if err := u.a.auth.Logout(ctx, c.Value, u.a.auth.ClientOf(r)); err != nil {
+			u.fail(w, "logout", err)
+			return
+		}
+	}
+	authkit.ClearTokenCookies(w)
 	if err := u.a.sessions.Logout(ctx); err != nil {
 		u.fail(w, "logout", err)
 		return
