@@ -72,14 +72,16 @@ type App struct {
 	sec       *secrets
 	csrfKey   []byte
 	hasher    *password.Hasher
-	policy    *password.Policy
-	auth      *authkit.Auth
-	verifier  *jwt.Verifier
-	sessions  *session.Manager
-	mfa       *mfa.MFA
-	authz     *rbac.Authorizer
-	audit     *authkit.Auditor
-	clientIP  *middleware.ClientIPResolver
+	// importedBcryptCost is password.Config.ImportedBcryptCost (0: none).
+	importedBcryptCost int
+	policy             *password.Policy
+	auth               *authkit.Auth
+	verifier           *jwt.Verifier
+	sessions           *session.Manager
+	mfa                *mfa.MFA
+	authz              *rbac.Authorizer
+	audit              *authkit.Auditor
+	clientIP           *middleware.ClientIPResolver
 
 	oidc    *oidcLogin
 	handler http.Handler
@@ -133,12 +135,33 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 
 	a.csrfKey = a.sec.CSRFKey
 
+	// Imported bcrypt hashes are wrapped in argon2id at import; while they
+	// remain, every login also pays one bcrypt at their cost, so a failed
+	// login does not tell imported accounts from the others by its time
+	// (see the password package's "Imported hashes").
+	var imp *importFile
+	if opts.ImportFile != "" {
+		if imp, err = readImportFile(opts.ImportFile); err != nil {
+			return nil, fmt.Errorf("-import %s: %w", opts.ImportFile, err)
+		}
+	}
 	hcfg := password.Config{}
+	if imp != nil {
+		hcfg.ImportedBcryptCost = imp.bcryptCost
+	}
 	if opts.PasswordParams != nil {
 		hcfg.Params, hcfg.InsecureAllowWeakParams = *opts.PasswordParams, true
 	}
 	if a.hasher, err = password.New(hcfg); err != nil {
 		return nil, err
+	}
+	a.importedBcryptCost = hcfg.ImportedBcryptCost
+	if imp != nil {
+		n, err := importUsers(ctx, a.accounts, a.hasher, imp, a.now())
+		if err != nil {
+			return nil, fmt.Errorf("-import %s: %w", opts.ImportFile, err)
+		}
+		a.log.Info("imported users", "file", opts.ImportFile, "created", n, "bcrypt_cost", imp.bcryptCost)
 	}
 	pcfg := password.PolicyConfig{ContextWords: []string{"authkit", "example"}}
 	if opts.HIBP {
@@ -183,14 +206,6 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.audit = authkit.NewAuditor(authkit.AuditConfig{Logger: a.log, Now: a.now})
-
-	if opts.ImportFile != "" {
-		n, err := importUsersFile(ctx, a.accounts, opts.ImportFile, a.now())
-		if err != nil {
-			return nil, fmt.Errorf("-import %s: %w", opts.ImportFile, err)
-		}
-		a.log.Info("imported users", "file", opts.ImportFile, "created", n)
-	}
 
 	if a.auth, err = authkit.New(authkit.Config{
 		Users: a.accounts, Hasher: a.hasher, PasswordPolicy: a.policy, Keys: a.keys,
