@@ -69,7 +69,7 @@ type App struct {
 	accounts  accountStore
 	usersDesc string
 	keys      *jwt.KeySet
-	sec       *secrets
+	sec       *authkit.Secrets
 	csrfKey   []byte
 	hasher    *password.Hasher
 	// importedBcryptCost is password.Config.ImportedBcryptCost (0: none).
@@ -133,7 +133,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	a.csrfKey = a.sec.CSRFKey
+	a.csrfKey = a.sec.Key(authkit.LabelCSRF)
 
 	// Imported bcrypt hashes are wrapped in argon2id at import; while they
 	// remain, every login also pays one bcrypt at their cost, so a failed
@@ -189,16 +189,13 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{
-		Keys:        map[string][]byte{a.sec.SecretBoxKeyID: a.sec.SecretBoxKey},
-		ActiveKeyID: a.sec.SecretBoxKeyID,
-	})
+	box, err := a.sec.MFASecretBox()
 	if err != nil {
 		return nil, err
 	}
 	if a.mfa, err = mfa.New(mfa.Config{
 		Issuer: "authkit example", Store: a.st.mfa, Replay: a.st.replay, Challenges: a.st.challenges,
-		Throttle: a.st.attempts, Box: box, BackupKey: a.sec.BackupKey, Now: a.now,
+		Throttle: a.st.attempts, Box: box, BackupKey: a.sec.MFABackupKey(), Now: a.now,
 	}); err != nil {
 		return nil, err
 	}
@@ -209,6 +206,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 
 	if a.auth, err = authkit.New(authkit.Config{
 		Users: a.accounts, Hasher: a.hasher, PasswordPolicy: a.policy, Keys: a.keys,
+		Secrets: a.sec, DeviceKey: a.sec.Key(authkit.LabelDeviceCookie),
 		TokenIssuer: opts.BaseURL, Audience: []string{Audience}, Leeway: 30 * time.Second,
 		RefreshStore: a.st.refresh, NotBefore: a.st.notBefore, Attempts: a.st.attempts,
 		MFA: a.mfa, Sessions: a.sessions, Roles: a.rolesFor, NewUserID: newUserID,

@@ -41,7 +41,7 @@ func (a *App) newOIDC(ctx context.Context) (*oidcLogin, error) {
 	}
 	p.FetchUserInfo = p.UserInfoURL != ""
 	f, err := oauth.New(oauth.Config{
-		Provider: p, CookieKey: a.sec.OAuthCookieKey, HTTPClient: client, Now: a.now,
+		Provider: p, CookieKey: a.sec.OAuthCookieKey(), HTTPClient: client, Now: a.now,
 	})
 	if err != nil {
 		return nil, err
