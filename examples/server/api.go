@@ -70,8 +70,19 @@ func (a *App) handleStats(w http.ResponseWriter, r *http.Request) {
 // unavailable with Retry-After, logged, never echoed (500 is for bugs).
 func (a *App) unavailable(w http.ResponseWriter, what string, err error) {
 	a.log.Error(what, "err", err)
-	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Retry-After", retryAfterSeconds)
 	middleware.WriteError(w, http.StatusServiceUnavailable, middleware.CodeUnavailable)
+}
+
+// apiFail answers an unexpected error of a JSON endpoint: 500
+// internal_error for a bug (isBug), otherwise a failing dependency: 503.
+func (a *App) apiFail(w http.ResponseWriter, what string, err error) {
+	if isBug(err) {
+		a.log.Error(what, "err", err, "bug", true)
+		middleware.WriteError(w, http.StatusInternalServerError, middleware.CodeInternal)
+		return
+	}
+	a.unavailable(w, what, err)
 }
 
 func nonNil(s []string) []string {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/authkit-go/authkit"
@@ -179,8 +180,9 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	if a.sessions, err = session.New(session.Config{
-		Store: a.st.sessions,
-		Now:   a.now,
+		Store:     a.st.sessions,
+		Now:       a.now,
+		ErrorFunc: a.sessionError,
 		ClientIP: func(r *http.Request) string {
 			ip, _ := a.clientIP.ClientIP(r)
 			return ip.String()
@@ -225,6 +227,22 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// sessionError answers a request whose session could not be loaded: a
+// revoked session signs in again; a failing session store is 503 with
+// Retry-After (JSON under /auth/, a plain page for the UI), never 500.
+func (a *App) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, session.ErrRevoked) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a.log.Error("session store", "path", r.URL.Path, "err", err)
+	if strings.HasPrefix(r.URL.Path, "/auth/") && r.URL.Path != signOutPath {
+		middleware.WriteUnavailable(w, 0)
+		return
+	}
+	writeUnavailablePage(w)
 }
 
 // rolesFor decides the roles of a new local account: admin for -admin-email,

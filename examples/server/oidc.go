@@ -81,7 +81,7 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 			errors.Is(err, oauth.ErrUserInfo):
 			middleware.WriteError(w, http.StatusBadRequest, "oauth_failed")
 		default:
-			middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+			o.a.apiFail(w, "oidc callback", err)
 		}
 		return
 	}
@@ -93,14 +93,17 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		o.a.log.Error("oidc: resolving account", "err", err)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+		o.a.apiFail(w, "oidc: resolving account", err)
 		return
 	}
 	u, found, err := o.a.accounts.UserByID(ctx, uid)
-	if err != nil || !found {
-		o.a.log.Error("oidc: loading account", "err", err, "found", found)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+	if err != nil {
+		o.a.apiFail(w, "oidc: loading account", err)
+		return
+	}
+	if !found { // the account was just resolved: a bug
+		o.a.log.Error("oidc: resolved account not found", "user", uid)
+		middleware.WriteError(w, http.StatusInternalServerError, middleware.CodeInternal)
 		return
 	}
 	if u.Disabled {
@@ -111,7 +114,7 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 	// account with TOTP signs in with its password and code.
 	enrolled, err := o.a.mfa.Enrolled(ctx, uid)
 	if err != nil {
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+		o.a.apiFail(w, "oidc: mfa store", err)
 		return
 	}
 	if enrolled {
@@ -120,8 +123,7 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	tokens, err := o.a.auth.IssueTokens(ctx, u, []string{"fed"})
 	if err != nil {
-		o.a.log.Error("oidc: issuing tokens", "err", err)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+		o.a.apiFail(w, "oidc: issuing tokens", err)
 		return
 	}
 	authkit.SetTokenCookies(w, tokens, o.a.now())

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/password"
@@ -230,20 +231,20 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name str
 	ctx := r.Context()
 	s, ok := session.FromContext(ctx)
 	if !ok {
-		u.fail(w, "no session middleware", errors.New("session missing from context"))
+		u.bug(w, "no session middleware", errors.New("session missing from context"))
 		return
 	}
 	tr := r
 	if s.Token() == "" {
 		var err error
 		if tr, err = withAnonCSRF(w, r); err != nil {
-			u.fail(w, "csrf cookie", err)
+			u.bug(w, "csrf cookie", err)
 			return
 		}
 	}
 	tok, err := u.csrf.Token(tr)
 	if err != nil {
-		u.fail(w, "csrf token", err)
+		u.bug(w, "csrf token", err)
 		return
 	}
 	p.CSRF = tok
@@ -259,17 +260,57 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name str
 	}
 	var buf bytes.Buffer
 	if err := u.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
-		u.fail(w, "template "+name, err)
+		u.bug(w, "template "+name, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
 
+// retryAfterSeconds is the Retry-After of a 503 answer.
+const retryAfterSeconds = "5"
+
+// fail answers an error the UI cannot show as a message. A failing store
+// (user table, sessions, MFA) is 503 with Retry-After, like every JSON
+// endpoint; 500 is only for bugs (see isBug). Both are logged, never shown.
 func (u *ui) fail(w http.ResponseWriter, what string, err error) {
+	if isBug(err) {
+		u.bug(w, what, err)
+		return
+	}
 	u.a.log.Error("ui: "+what, "err", err)
-	http.Error(w, "internal error", http.StatusInternalServerError)
+	writeUnavailablePage(w)
+}
+
+// writeUnavailablePage is the UI's 503.
+func writeUnavailablePage(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", retryAfterSeconds)
+	http.Error(w, "503 service unavailable: please try again in a few seconds", http.StatusServiceUnavailable)
+}
+
+// bug answers 500 for an error no retry can fix.
+func (u *ui) bug(w http.ResponseWriter, what string, err error) {
+	u.a.log.Error("ui: "+what, "err", err, "bug", true)
+	http.Error(w, "500 internal error", http.StatusInternalServerError)
+}
+
+// isBug reports errors that no retry can fix (a misconfiguration, a key
+// that cannot open what it should); every other unexpected error is taken
+// for a failing dependency and answered 503.
+func isBug(err error) bool {
+	for _, target := range []error{
+		authkit.ErrInvalidConfig, mfa.ErrInvalidConfig, session.ErrInvalidConfig, mfa.ErrSealedSecret,
+		jwt.ErrNoSigningKey, jwt.ErrReservedClaim, jwt.ErrKeyMismatch, jwt.ErrUnsupportedAlg, jwt.ErrWeakKey,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 func (u *ui) flash(r *http.Request, msg string) {
@@ -475,9 +516,7 @@ func (u *ui) enroll(w http.ResponseWriter, r *http.Request) {
 	s, _ := session.FromContext(r.Context())
 	setup, err := u.a.auth.EnrollMFA(r.Context(), usr.ID, s.AuthTime(), sessionAMR(s), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		_, msg := u.describe(err)
-		u.flash(r, msg)
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		u.flashError(w, r, "", err)
 		return
 	}
 	u.render(w, r, http.StatusOK, "enroll", &page{Title: "Set up two-step verification", User: usr, Enroll: &enrollView{
@@ -515,9 +554,7 @@ func (u *ui) disable(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, _ := session.FromContext(ctx)
 	if err := u.a.auth.DisableMFA(ctx, usr.ID, s.AuthTime(), r.PostFormValue("code"), u.a.auth.ClientOf(r)); err != nil {
-		_, msg := u.describe(err)
-		u.flash(r, msg)
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		u.flashError(w, r, "", err)
 		return
 	}
 	u.flash(r, "Two-step verification is off.")
@@ -533,9 +570,7 @@ func (u *ui) backupCodes(w http.ResponseWriter, r *http.Request) {
 	s, _ := session.FromContext(ctx)
 	codes, err := u.a.auth.RegenerateBackupCodes(ctx, usr.ID, s.AuthTime(), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		_, msg := u.describe(err)
-		u.flash(r, msg)
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		u.flashError(w, r, "", err)
 		return
 	}
 	u.render(w, r, http.StatusOK, "backup", &page{Title: "Your backup codes", User: usr, BackupCodes: codes,
@@ -550,9 +585,7 @@ func (u *ui) password(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	_, err := u.a.auth.ChangePassword(ctx, usr.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), u.a.auth.ClientOf(r))
 	if err != nil {
-		_, msg := u.describe(err)
-		u.flash(r, "Password not changed: "+msg)
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		u.flashError(w, r, "Password not changed: ", err)
 		return
 	}
 	// The flow ended the user's other sessions; this browser stays signed
@@ -626,6 +659,21 @@ func (u *ui) admin(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "admin", &page{Title: "Administration", User: usr, Stats: &st})
 }
 
+// flashError shows a refused account change on the account page; a store
+// failure or bug gets its 503 or 500 instead.
+func (u *ui) flashError(w http.ResponseWriter, r *http.Request, prefix string, err error) {
+	status, msg := u.describe(err)
+	switch status {
+	case http.StatusServiceUnavailable:
+		writeUnavailablePage(w)
+	case http.StatusInternalServerError:
+		http.Error(w, "500 internal error", status)
+	default:
+		u.flash(r, prefix+msg)
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	}
+}
+
 // sessionAMR is the RFC 8176 "amr" of the session's sign-in: "pwd", plus
 // "otp" when it passed the second factor.
 func sessionAMR(s *session.Session) []string {
@@ -659,9 +707,12 @@ func (u *ui) describe(err error) (int, string) {
 		return http.StatusConflict, "An account with this email already exists."
 	case errors.Is(err, authkit.ErrInvalidEmail):
 		return http.StatusBadRequest, "Enter a valid email address."
-	case errors.Is(err, authkit.ErrMFAStateLost):
+	case err == authkit.ErrMFAStateLost: // not wrapping a store failure
 		return http.StatusForbidden, "Two-step verification for this account needs attention. Contact support."
+	case isBug(err):
+		u.a.log.Error("ui: flow", "err", err, "bug", true)
+		return http.StatusInternalServerError, "Something went wrong. Please try again."
 	}
-	u.a.log.Error("ui: flow", "err", err)
-	return http.StatusInternalServerError, "Something went wrong. Please try again."
+	u.a.log.Error("ui: flow: dependency failed", "err", err)
+	return http.StatusServiceUnavailable, "The service is briefly unavailable. Please try again in a few seconds."
 }
