@@ -20,10 +20,20 @@ func (a *App) apiRoutes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/me", authn.RequireAuth(http.HandlerFunc(a.handleMe)))
 	mux.Handle("GET /api/admin/stats", authn.RequireAuth(requireStats(http.HandlerFunc(a.handleStats))))
+	// Step-up routes: a sign-in from the last five minutes (RFC 9470
+	// challenge otherwise; see stepup.go).
+	recent, err := a.stepUp.Require(sensitive)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("POST /api/account/email", authn.RequireAuth(recent(http.HandlerFunc(a.handleChangeEmail))))
+	mux.Handle("POST /api/account/delete", authn.RequireAuth(recent(http.HandlerFunc(a.handleDeleteAccount))))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		middleware.WriteError(w, http.StatusNotFound, "not_found")
 	})
-	return middleware.SecureHeaders(mux), nil
+	// The token cookie is SameSite=Lax; unsafe methods are also refused
+	// cross-origin.
+	return middleware.SecureHeaders(http.NewCrossOriginProtection().Handler(mux)), nil
 }
 
 // handleMe answers GET /api/me with the signed-in user, read fresh from the

@@ -83,6 +83,7 @@ type App struct {
 	authz              *rbac.Authorizer
 	audit              *authkit.Auditor
 	clientIP           *middleware.ClientIPResolver
+	stepUp             *middleware.StepUp
 
 	oidc    *oidcLogin
 	handler http.Handler
@@ -217,6 +218,9 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.verifier = a.auth.Verifier()
+	if a.stepUp, err = a.newStepUp(); err != nil {
+		return nil, err
+	}
 	authHandler := a.auth.Handler()
 	if opts.OIDCIssuer != "" {
 		if a.oidc, err = a.newOIDC(ctx); err != nil {

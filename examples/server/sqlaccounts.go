@@ -173,6 +173,16 @@ func (s *sqlAccounts) UpdateUser(ctx context.Context, userID string, fn func(*au
 
 var _ authkit.UserUpdater = (*sqlAccounts)(nil)
 
+// SetEmail changes the login name and marks it unverified; the UNIQUE index
+// on email makes the taken check atomic with the update.
+func (s *sqlAccounts) SetEmail(ctx context.Context, userID, login string) error {
+	err := s.exec1(ctx, `UPDATE example_users SET email = $1, email_verified = FALSE WHERE id = $2`, login, userID)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("changing email: %w", authkit.ErrLoginTaken)
+	}
+	return err
+}
+
 // SetEmailVerified marks the user's email as verified.
 func (s *sqlAccounts) SetEmailVerified(ctx context.Context, userID string) error {
 	return s.exec1(ctx, `UPDATE example_users SET email_verified = TRUE WHERE id = $1`, userID)

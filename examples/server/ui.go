@@ -71,7 +71,7 @@ func (a *App) newUI() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"home", "signup", "login", "mfa", "account", "enroll", "backup", "admin", "error"} {
+	for _, p := range []string{"home", "signup", "login", "mfa", "account", "enroll", "backup", "admin", "error", "reauth"} {
 		t, err := template.New("").Funcs(template.FuncMap{
 			"since": func(t time.Time) string { return a.now().Sub(t).Round(time.Second).String() },
 			"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
@@ -100,6 +100,10 @@ func (a *App) newUI() (http.Handler, error) {
 	mux.HandleFunc("POST /account/sessions/revoke", u.revoke)
 	mux.HandleFunc("POST /account/logout-all", u.logoutAll)
 	mux.HandleFunc("GET /admin", u.admin)
+	mux.HandleFunc("GET /reauth", u.reauthForm)
+	mux.HandleFunc("POST /reauth", u.reauth)
+	mux.HandleFunc("POST /account/email", u.changeEmail)
+	mux.HandleFunc("POST /account/delete", u.deleteAccount)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "This page does not exist."})
 	})
@@ -210,6 +214,7 @@ type page struct {
 	Error   string
 
 	Email       string
+	ReturnTo    string
 	MFAEnabled  bool
 	RecentAuth  bool
 	Enroll      *enrollView
@@ -703,6 +708,8 @@ func (u *ui) describe(err error) (int, string) {
 		return http.StatusUnauthorized, "Enter a current code from your authenticator app (or a backup code)."
 	case errors.Is(err, authkit.ErrReauthRequired):
 		return http.StatusUnauthorized, "For your security, sign in again first."
+	case errors.Is(err, errNoAccount):
+		return http.StatusUnauthorized, "Sign in again."
 	case errors.Is(err, authkit.ErrLoginTaken):
 		return http.StatusConflict, "An account with this email already exists."
 	case errors.Is(err, authkit.ErrInvalidEmail):

@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/authkit-go/authkit"
@@ -30,5 +31,35 @@ func TestUsersKeepMFAEnabled(t *testing.T) {
 	}
 	if got, _, _ := us.UserByLogin(ctx, "a@example.com"); !got.MFAEnabled || got.PasswordHash != "h" {
 		t.Fatalf("after SetPasswordHash: %+v", got)
+	}
+}
+
+// SetEmail moves the login name with its unique index: the old name is free
+// again, a taken one is refused, and the new address is unverified.
+func TestUsersSetEmail(t *testing.T) {
+	ctx := t.Context()
+	us := memstore.NewUsers()
+	for _, u := range []authkit.User{{ID: "u1", Email: "a@example.com", EmailVerified: true}, {ID: "u2", Email: "b@example.com"}} {
+		if err := us.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := us.SetEmail(ctx, "u1", "b@example.com"); !errors.Is(err, authkit.ErrLoginTaken) {
+		t.Fatalf("SetEmail to a taken login: %v, want ErrLoginTaken", err)
+	}
+	if err := us.SetEmail(ctx, "u1", "c@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if u, found, _ := us.UserByLogin(ctx, "c@example.com"); !found || u.ID != "u1" || u.EmailVerified {
+		t.Fatalf("by new login: %+v found=%v", u, found)
+	}
+	if _, found, _ := us.UserByLogin(ctx, "a@example.com"); found {
+		t.Fatal("old login still resolves")
+	}
+	if err := us.CreateUser(ctx, authkit.User{ID: "u3", Email: "a@example.com"}); err != nil {
+		t.Fatalf("old login not free again: %v", err)
+	}
+	if err := us.SetEmail(ctx, "nope", "d@example.com"); err == nil {
+		t.Fatal("SetEmail of an unknown user succeeded")
 	}
 }
