@@ -502,14 +502,15 @@ func (u *ui) account(w http.ResponseWriter, r *http.Request) {
 }
 
 // requireRecent refuses MFA changes when the sign-in is older than
-// recentAuth (ASVS 7.5.1).
+// recentAuth (ASVS 7.5.1), with the step-up check the sensitive routes use:
+// the browser goes to /reauth and comes back.
 func (u *ui) requireRecent(w http.ResponseWriter, r *http.Request, usr *authkit.User) bool {
 	s, _ := session.FromContext(r.Context())
-	if u.a.now().Sub(s.AuthTime()) <= recentAuth {
+	if u.a.stepUp.Check(sessionPrincipal(s), middleware.Requirement{MaxAge: recentAuth}) == nil {
 		return true
 	}
-	u.flash(r, "For your security, sign out and sign in again before changing two-step verification.")
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	u.flash(r, "For your security, confirm it is you before changing two-step verification.")
+	http.Redirect(w, r, "/reauth?return_to=%2Faccount", http.StatusSeeOther)
 	return false
 }
 
