@@ -2,8 +2,10 @@
 // access tokens only through the server's published keys: it fetches
 // /.well-known/jwks.json with jwt.RemoteKeySet (cached, refreshed on an
 // unknown kid at most once a minute) and never shares a secret with the
-// issuer. It has one route for any signed-in user and one that needs a
-// permission.
+// issuer. It has one route for any signed-in user, one that needs a
+// permission, and two step-up routes (RFC 9470): /vault needs a sign-in with
+// a second factor (acr_values), /reports/export one from the last five
+// minutes (max_age).
 //
 //	go run ./examples/server &
 //	go run ./examples/resource-server -issuer http://127.0.0.1:8080

@@ -42,17 +42,22 @@ func TestResourceServer(t *testing.T) {
 	api := httptest.NewServer(h)
 	defer api.Close()
 
-	mint := func(ks *jwt.KeySet, roles ...string) string {
+	mintReq := func(ks *jwt.KeySet, req jwt.AccessTokenRequest) string {
 		is, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: ks, Issuer: iss, Audience: []string{"authkit-example"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, _, err := is.Issue(t.Context(), jwt.AccessTokenRequest{Subject: "u1", Roles: roles, AuthTime: time.Now()})
+		req.Subject = "u1"
+		tok, _, err := is.Issue(t.Context(), req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tok
 	}
+	mint := func(ks *jwt.KeySet, roles ...string) string {
+		return mintReq(ks, jwt.AccessTokenRequest{Roles: roles, AuthTime: time.Now(), AMR: []string{"pwd"}})
+	}
+	var challenge string
 	call := func(path, tok string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, api.URL+path, nil)
 		if tok != "" {
@@ -64,9 +69,12 @@ func TestResourceServer(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		challenge = resp.Header.Get("WWW-Authenticate")
 		return resp.StatusCode, string(b)
 	}
 	viewer, admin := mint(keys, "viewer"), mint(keys, "admin")
+	withMFA := mintReq(keys, jwt.AccessTokenRequest{AuthTime: time.Now(), AMR: []string{"pwd", "otp"}})
+	old := mintReq(keys, jwt.AccessTokenRequest{AuthTime: time.Now().Add(-time.Hour), AMR: []string{"pwd", "otp"}})
 	forged := mint(newKeys(), "admin") // another key: not in the JWKS
 
 	for _, tc := range []struct {
@@ -80,11 +88,27 @@ func TestResourceServer(t *testing.T) {
 		{"viewer_reports_403", "/reports", viewer, 403, `{"error":"forbidden"}`},
 		{"admin_reports", "/reports", admin, 200, ""},
 		{"forged_admin_reports", "/reports", forged, 401, `{"error":"unauthenticated"}`},
+		{"password_vault_stepup", "/vault", viewer, 401, `{"error":"insufficient_user_authentication"}`},
+		{"mfa_vault", "/vault", withMFA, 200, ""},
+		{"old_mfa_vault", "/vault", old, 200, ""}, // no max_age on /vault
+		{"old_export_stepup", "/reports/export", old, 401, `{"error":"insufficient_user_authentication"}`},
+		{"recent_export", "/reports/export", viewer, 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, body := call(tc.path, tc.tok)
 			if st != tc.status {
 				t.Fatalf("status %d, want %d: %s", st, tc.status, body)
+			}
+			switch tc.name {
+			case "password_vault_stepup":
+				if want := `Bearer error="insufficient_user_authentication", error_description=`; !strings.HasPrefix(challenge, want) ||
+					!strings.HasSuffix(challenge, `acr_values="mfa passkey"`) {
+					t.Fatalf("WWW-Authenticate %q", challenge)
+				}
+			case "old_export_stepup":
+				if !strings.HasPrefix(challenge, `Bearer error="insufficient_user_authentication"`) || !strings.HasSuffix(challenge, "max_age=300") {
+					t.Fatalf("WWW-Authenticate %q", challenge)
+				}
 			}
 			if tc.body != "" {
 				var got, want any

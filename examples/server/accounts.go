@@ -21,8 +21,15 @@ import (
 // application implements the same over its own table.
 type accountStore interface {
 	authkit.UserStore
+	// UpdateUser keeps User.MFAEnabled (and Disabled) durably; the login
+	// flow needs it to fail closed when an MFA enrollment goes missing.
+	authkit.UserUpdater
 	// CountUsers returns the number of accounts (admin statistics).
 	CountUsers(ctx context.Context) (int, error)
+	// SetEmail changes the user's login name to the canonical login and
+	// marks it unverified; authkit.ErrLoginTaken when another account has
+	// it. (UpdateUser may not change Email.)
+	SetEmail(ctx context.Context, userID, login string) error
 	// SetEmailVerified records that the user proved control of the email.
 	SetEmailVerified(ctx context.Context, userID string) error
 	// UserByIdentity returns the local user linked to (issuer, subject).

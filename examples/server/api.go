@@ -20,10 +20,20 @@ func (a *App) apiRoutes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/me", authn.RequireAuth(http.HandlerFunc(a.handleMe)))
 	mux.Handle("GET /api/admin/stats", authn.RequireAuth(requireStats(http.HandlerFunc(a.handleStats))))
+	// Step-up routes: a sign-in from the last five minutes (RFC 9470
+	// challenge otherwise; see stepup.go).
+	recent, err := a.stepUp.Require(sensitive)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("POST /api/account/email", authn.RequireAuth(recent(http.HandlerFunc(a.handleChangeEmail))))
+	mux.Handle("POST /api/account/delete", authn.RequireAuth(recent(http.HandlerFunc(a.handleDeleteAccount))))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		middleware.WriteError(w, http.StatusNotFound, "not_found")
 	})
-	return middleware.SecureHeaders(mux), nil
+	// The token cookie is SameSite=Lax; unsafe methods are also refused
+	// cross-origin.
+	return middleware.SecureHeaders(http.NewCrossOriginProtection().Handler(mux)), nil
 }
 
 // handleMe answers GET /api/me with the signed-in user, read fresh from the
@@ -70,8 +80,19 @@ func (a *App) handleStats(w http.ResponseWriter, r *http.Request) {
 // unavailable with Retry-After, logged, never echoed (500 is for bugs).
 func (a *App) unavailable(w http.ResponseWriter, what string, err error) {
 	a.log.Error(what, "err", err)
-	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Retry-After", retryAfterSeconds)
 	middleware.WriteError(w, http.StatusServiceUnavailable, middleware.CodeUnavailable)
+}
+
+// apiFail answers an unexpected error of a JSON endpoint: 500
+// internal_error for a bug (isBug), otherwise a failing dependency: 503.
+func (a *App) apiFail(w http.ResponseWriter, what string, err error) {
+	if isBug(err) {
+		a.log.Error(what, "err", err, "bug", true)
+		middleware.WriteError(w, http.StatusInternalServerError, middleware.CodeInternal)
+		return
+	}
+	a.unavailable(w, what, err)
 }
 
 func nonNil(s []string) []string {

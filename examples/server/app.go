@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/authkit-go/authkit"
@@ -46,6 +47,9 @@ type Options struct {
 	// RedisPrefix is the key prefix of -store redis:URL; empty means
 	// redisstore's default ("authkit:"). Tests use a prefix of their own.
 	RedisPrefix string
+	// PurgeInterval is how often memory mode drops expired records; zero
+	// means a minute.
+	PurgeInterval time.Duration
 	// HTTPClient is used for OIDC discovery and provider calls; nil means
 	// a client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -66,20 +70,24 @@ type App struct {
 	accounts  accountStore
 	usersDesc string
 	keys      *jwt.KeySet
-	sec       *secrets
+	sec       *authkit.Secrets
+	csrfKey   []byte
 	hasher    *password.Hasher
-	policy    *password.Policy
-	auth      *authkit.Auth
-	verifier  *jwt.Verifier
-	sessions  *session.Manager
-	mfa       *mfa.MFA
-	authz     *rbac.Authorizer
-	audit     *authkit.Auditor
-	clientIP  *middleware.ClientIPResolver
-	flow      flow
-	oidc      *oidcLogin
-	handler   http.Handler
-	closers   []func() error
+	// importedBcryptCost is password.Config.ImportedBcryptCost (0: none).
+	importedBcryptCost int
+	policy             *password.Policy
+	auth               *authkit.Auth
+	verifier           *jwt.Verifier
+	sessions           *session.Manager
+	mfa                *mfa.MFA
+	authz              *rbac.Authorizer
+	audit              *authkit.Auditor
+	clientIP           *middleware.ClientIPResolver
+	stepUp             *middleware.StepUp
+
+	oidc    *oidcLogin
+	handler http.Handler
+	closers []func() error
 }
 
 // NewApp builds the server from opts: stores, keys, the leaf packages, the
@@ -110,7 +118,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 	}()
 
-	if a.st, err = openStores(ctx, opts.Store, opts.RedisPrefix, a.now, a.log); err != nil {
+	if a.st, err = openStores(ctx, opts.Store, opts.RedisPrefix, opts.PurgeInterval, a.now, a.log); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.st.close)
@@ -127,12 +135,35 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
+	a.csrfKey = a.sec.Key(authkit.LabelCSRF)
+
+	// Imported bcrypt hashes are wrapped in argon2id at import; while they
+	// remain, every login also pays one bcrypt at their cost, so a failed
+	// login does not tell imported accounts from the others by its time
+	// (see the password package's "Imported hashes").
+	var imp *importFile
+	if opts.ImportFile != "" {
+		if imp, err = readImportFile(opts.ImportFile); err != nil {
+			return nil, fmt.Errorf("-import %s: %w", opts.ImportFile, err)
+		}
+	}
 	hcfg := password.Config{}
+	if imp != nil {
+		hcfg.ImportedBcryptCost = imp.bcryptCost
+	}
 	if opts.PasswordParams != nil {
 		hcfg.Params, hcfg.InsecureAllowWeakParams = *opts.PasswordParams, true
 	}
 	if a.hasher, err = password.New(hcfg); err != nil {
 		return nil, err
+	}
+	a.importedBcryptCost = hcfg.ImportedBcryptCost
+	if imp != nil {
+		n, err := importUsers(ctx, a.accounts, a.hasher, imp, a.now())
+		if err != nil {
+			return nil, fmt.Errorf("-import %s: %w", opts.ImportFile, err)
+		}
+		a.log.Info("imported users", "file", opts.ImportFile, "created", n, "bcrypt_cost", imp.bcryptCost)
 	}
 	pcfg := password.PolicyConfig{ContextWords: []string{"authkit", "example"}}
 	if opts.HIBP {
@@ -150,8 +181,9 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	if a.sessions, err = session.New(session.Config{
-		Store: a.st.sessions,
-		Now:   a.now,
+		Store:     a.st.sessions,
+		Now:       a.now,
+		ErrorFunc: a.sessionError,
 		ClientIP: func(r *http.Request) string {
 			ip, _ := a.clientIP.ClientIP(r)
 			return ip.String()
@@ -160,16 +192,13 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{
-		Keys:        map[string][]byte{a.sec.SecretBoxKeyID: a.sec.SecretBoxKey},
-		ActiveKeyID: a.sec.SecretBoxKeyID,
-	})
+	box, err := a.sec.MFASecretBox()
 	if err != nil {
 		return nil, err
 	}
 	if a.mfa, err = mfa.New(mfa.Config{
 		Issuer: "authkit example", Store: a.st.mfa, Replay: a.st.replay, Challenges: a.st.challenges,
-		Throttle: a.st.attempts, Box: box, BackupKey: a.sec.BackupKey, Now: a.now,
+		Throttle: a.st.attempts, Box: box, BackupKey: a.sec.MFABackupKey(), Now: a.now,
 	}); err != nil {
 		return nil, err
 	}
@@ -178,28 +207,20 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.audit = authkit.NewAuditor(authkit.AuditConfig{Logger: a.log, Now: a.now})
 
-	if opts.ImportFile != "" {
-		n, err := importUsersFile(ctx, a.accounts, opts.ImportFile, a.now())
-		if err != nil {
-			return nil, fmt.Errorf("-import %s: %w", opts.ImportFile, err)
-		}
-		a.log.Info("imported users", "file", opts.ImportFile, "created", n)
-	}
-
 	if a.auth, err = authkit.New(authkit.Config{
 		Users: a.accounts, Hasher: a.hasher, PasswordPolicy: a.policy, Keys: a.keys,
+		Secrets: a.sec, DeviceKey: a.sec.Key(authkit.LabelDeviceCookie),
 		TokenIssuer: opts.BaseURL, Audience: []string{Audience}, Leeway: 30 * time.Second,
 		RefreshStore: a.st.refresh, NotBefore: a.st.notBefore, Attempts: a.st.attempts,
 		MFA: a.mfa, Sessions: a.sessions, Roles: a.rolesFor, NewUserID: newUserID,
 		ClientIP: a.clientIP, Audit: a.audit, MaxBodyBytes: 64 << 10, Now: a.now,
-		// sqlAccounts is no authkit.UserUpdater yet, so it cannot keep
-		// User.MFAEnabled: a lost MFA enrollment would turn MFA off.
-		UnsafeMFAWithoutUserFlag: true,
 	}); err != nil {
 		return nil, err
 	}
 	a.verifier = a.auth.Verifier()
-	a.flow = &rootFlow{a: a, auth: a.auth}
+	if a.stepUp, err = a.newStepUp(); err != nil {
+		return nil, err
+	}
 	authHandler := a.auth.Handler()
 	if opts.OIDCIssuer != "" {
 		if a.oidc, err = a.newOIDC(ctx); err != nil {
@@ -210,6 +231,22 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// sessionError answers a request whose session could not be loaded: a
+// revoked session signs in again; a failing session store is 503 with
+// Retry-After (JSON under /auth/, a plain page for the UI), never 500.
+func (a *App) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, session.ErrRevoked) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a.log.Error("session store", "path", r.URL.Path, "err", err)
+	if strings.HasPrefix(r.URL.Path, "/auth/") && r.URL.Path != signOutPath {
+		middleware.WriteUnavailable(w, 0)
+		return
+	}
+	writeUnavailablePage(w)
 }
 
 // rolesFor decides the roles of a new local account: admin for -admin-email,

@@ -27,8 +27,10 @@ func argon2CLIHash(t *testing.T, pw string) string {
 	return fmt.Sprintf("$argon2id$v=19$m=32768,t=3,p=4$%s$%s", b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
-// TestImport: -import loads argon2id (m=32768) and bcrypt $2b$ hashes; both
-// log in and are rehashed to the current argon2id parameters at that login.
+// TestImport: -import loads argon2id (m=32768) and bcrypt $2b$ hashes; the
+// bcrypt one is stored wrapped in argon2id (never as plain bcrypt) and the
+// hasher equalizes failed-login time at its cost; both log in and are
+// rehashed to plain argon2id at the current parameters at that login.
 func TestImport(t *testing.T) {
 	bc, err := bcrypt.GenerateFromPassword([]byte(pw2), 10)
 	if err != nil {
@@ -51,11 +53,14 @@ func TestImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := newTestServer(t, func(o *Options) { o.ImportFile = file })
+	if ts.app.importedBcryptCost != 10 {
+		t.Fatalf("ImportedBcryptCost = %d, want the imported cost 10", ts.app.importedBcryptCost)
+	}
 	current := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", cheapParams.Memory, cheapParams.Iterations, cheapParams.Parallelism)
 
 	for _, tc := range []struct{ email, pw, prefix, role string }{
 		{"argon@example.com", pw1, "$argon2id$v=19$m=32768,t=3,p=4$", "admin"},
-		{"bcrypt@example.com", pw2, "$2b$10$", "viewer"},
+		{"bcrypt@example.com", pw2, "$bcrypt-argon2id$10$", "viewer"},
 	} {
 		t.Run(tc.email, func(t *testing.T) {
 			u, found, err := ts.app.accounts.UserByLogin(t.Context(), tc.email)
@@ -85,7 +90,7 @@ func TestImport(t *testing.T) {
 			`{"email":"x@example.com","password_hash":"` + bcrypt2b + `","extra":1}`,
 			`not json`,
 		} {
-			if _, err := importUsers(t.Context(), newMemAccounts(), strings.NewReader(bad), ts.clock.Now()); err == nil {
+			if _, err := parseImport(strings.NewReader(bad)); err == nil {
 				t.Errorf("accepted %s", bad)
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/password"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // importRecord is one line of an -import file.
@@ -19,28 +21,39 @@ type importRecord struct {
 	Email        string   `json:"email"`
 	PasswordHash string   `json:"password_hash"`
 	Roles        []string `json:"roles"`
+
+	login string // canonical form of Email
 }
 
-// importUsersFile loads users from a JSON lines file; see importUsers.
-func importUsersFile(ctx context.Context, st accountStore, path string, now time.Time) (int, error) {
+// importFile is a parsed -import file.
+type importFile struct {
+	records []importRecord
+	// bcryptCost is the highest bcrypt cost among the hashes, 0 when the
+	// file holds none: NewApp sets password.Config.ImportedBcryptCost to
+	// it, so that a failed login takes as long for an imported account as
+	// for a native or unknown one.
+	bcryptCost int
+}
+
+// readImportFile parses the -import file at path; see parseImport.
+func readImportFile(path string) (*importFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
-	return importUsers(ctx, st, f, now)
+	return parseImport(f)
 }
 
-// importUsers creates one account per JSON line {"email","password_hash",
-// "roles"}. Hashes are argon2id PHC strings (any sane parameters) or bcrypt
-// ($2a$, $2b$, $2y$); they are stored as they are and replaced by a hash with
-// the current argon2id parameters at the user's next successful login
-// (rehash-on-login). Accounts that already exist are skipped, so the import
-// can run on every start. Lines that are empty or start with '#' are ignored.
-func importUsers(ctx context.Context, st accountStore, r io.Reader, now time.Time) (int, error) {
+// parseImport reads users from JSON lines {"email","password_hash","roles"}.
+// Hashes are argon2id PHC strings (any sane parameters) or bcrypt ($2a$,
+// $2b$, $2y$). Lines that are empty or start with '#' are ignored; any other
+// malformed line fails the whole import.
+func parseImport(r io.Reader) (*importFile, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
-	n, line := 0, 0
+	out := &importFile{}
+	line := 0
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
@@ -51,22 +64,63 @@ func importUsers(ctx context.Context, st accountStore, r io.Reader, now time.Tim
 		dec.DisallowUnknownFields()
 		var rec importRecord
 		if err := dec.Decode(&rec); err != nil {
-			return n, fmt.Errorf("line %d: %w", line, err)
+			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		login, ok := authkit.CanonicalLogin(rec.Email)
 		if !ok || !strings.Contains(login, "@") {
-			return n, fmt.Errorf("line %d: invalid email", line)
+			return nil, fmt.Errorf("line %d: invalid email", line)
 		}
-		if !plausibleHash(rec.PasswordHash) {
-			return n, fmt.Errorf("line %d: password_hash is neither argon2id nor bcrypt", line)
+		rec.login = login
+		switch {
+		case strings.HasPrefix(rec.PasswordHash, "$argon2id$"):
+		case isBcrypt(rec.PasswordHash):
+			cost, err := bcrypt.Cost([]byte(rec.PasswordHash))
+			if err != nil {
+				return nil, fmt.Errorf("line %d: malformed bcrypt hash", line)
+			}
+			out.bcryptCost = max(out.bcryptCost, cost)
+		default:
+			return nil, fmt.Errorf("line %d: password_hash is neither argon2id nor bcrypt", line)
 		}
-		roles := rec.Roles
-		if len(roles) == 0 {
-			roles = []string{roleViewer}
+		if len(rec.Roles) == 0 {
+			rec.Roles = []string{roleViewer}
 		}
-		for _, role := range roles {
+		for _, role := range rec.Roles {
 			if role != roleViewer && role != roleAdmin {
-				return n, fmt.Errorf("line %d: unknown role %q", line, role)
+				return nil, fmt.Errorf("line %d: unknown role %q", line, role)
+			}
+		}
+		out.records = append(out.records, rec)
+	}
+	return out, sc.Err()
+}
+
+// isBcrypt reports a well-formed-looking bcrypt hash; the password package
+// checks the rest (and bounds the cost) when wrapping it.
+func isBcrypt(h string) bool {
+	return len(h) == 60 && (strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$"))
+}
+
+// importUsers creates one account per record. Accounts that already exist
+// are skipped, so the import can run on every start. argon2id hashes are
+// stored as they are; bcrypt hashes are wrapped first
+// (password.Hasher.WrapBcrypt: argon2id at the current parameters over the
+// bcrypt output), so the stored hash never is plain bcrypt. Both kinds are
+// replaced by a plain argon2id hash at the current parameters at the user's
+// next successful login (rehash-on-login).
+func importUsers(ctx context.Context, st accountStore, h *password.Hasher, f *importFile, now time.Time) (int, error) {
+	n := 0
+	for _, rec := range f.records {
+		if _, found, err := st.UserByLogin(ctx, rec.login); err != nil {
+			return n, err
+		} else if found {
+			continue
+		}
+		hash := rec.PasswordHash
+		if isBcrypt(hash) {
+			var err error
+			if hash, err = h.WrapBcrypt(ctx, hash); err != nil {
+				return n, fmt.Errorf("%s: %w", rec.login, err)
 			}
 		}
 		uid, err := newUserID()
@@ -74,27 +128,15 @@ func importUsers(ctx context.Context, st accountStore, r io.Reader, now time.Tim
 			return n, err
 		}
 		err = st.CreateUser(ctx, authkit.User{
-			ID: uid, Email: login, PasswordHash: rec.PasswordHash, Roles: roles, CreatedAt: now,
+			ID: uid, Email: rec.login, PasswordHash: hash, Roles: rec.Roles, CreatedAt: now,
 		})
 		switch {
 		case errors.Is(err, authkit.ErrLoginTaken):
 			continue
 		case err != nil:
-			return n, fmt.Errorf("line %d: %w", line, err)
+			return n, fmt.Errorf("%s: %w", rec.login, err)
 		}
 		n++
 	}
-	return n, sc.Err()
-}
-
-// plausibleHash accepts the formats the password package verifies; the
-// parameters themselves are checked (and bounded) at verification time.
-func plausibleHash(h string) bool {
-	switch {
-	case strings.HasPrefix(h, "$argon2id$"):
-		return true
-	case strings.HasPrefix(h, "$2a$"), strings.HasPrefix(h, "$2b$"), strings.HasPrefix(h, "$2y$"):
-		return len(h) == 60
-	}
-	return false
+	return n, nil
 }

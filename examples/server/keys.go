@@ -2,122 +2,80 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/jwt"
 )
 
-// secrets are the server's symmetric keys. In memory mode they are drawn at
-// start; otherwise they live in KeyDir/secrets.json (mode 0600) next to the
-// signing keys, so that a restart keeps TOTP secrets readable, backup codes
-// valid and sessions' CSRF tokens verifiable.
-type secrets struct {
-	SecretBoxKeyID string `json:"secret_box_key_id"`
-	SecretBoxKey   []byte `json:"secret_box_key"`   // AES-256-GCM for TOTP secrets at rest
-	BackupKey      []byte `json:"backup_key"`       // HMAC-SHA256 key for backup codes
-	OAuthCookieKey []byte `json:"oauth_cookie_key"` // AES-256-GCM for the OIDC transaction cookie
-	CSRFKey        []byte `json:"csrf_key"`         // derives per-session CSRF secrets
-}
+// Files in -key-dir.
+const (
+	// signingKeysFile holds the access-token signing keys (a private JWKS,
+	// mode 0600); they rotate on their own (jwt.KeySet).
+	signingKeysFile = "jwks-private.json"
+	// secretFile holds the master secret (base64, mode 0600). Every
+	// symmetric key of the server is derived from it (authkit.Secrets):
+	// the TOTP SecretBox key, the backup-code key, the device-cookie key,
+	// the OIDC transaction-cookie key and the CSRF key.
+	secretFile = "master.secret"
+	// previousSecretFile, when present, holds the secret before the last
+	// rotation: it still opens what was sealed under it (TOTP keys), while
+	// the current one seals. To rotate, rename master.secret to
+	// previous.secret and restart; a new master.secret is created.
+	previousSecretFile = "previous.secret"
+)
 
-func newSecrets(r io.Reader) (*secrets, error) {
-	s := &secrets{SecretBoxKeyID: "k1"}
-	for _, b := range []*[]byte{&s.SecretBoxKey, &s.BackupKey, &s.OAuthCookieKey, &s.CSRFKey} {
-		*b = make([]byte, 32)
-		if _, err := io.ReadFull(r, *b); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
-}
-
-func (s *secrets) valid() bool {
-	return s.SecretBoxKeyID != "" && len(s.SecretBoxKey) == 32 && len(s.BackupKey) >= 32 &&
-		len(s.OAuthCookieKey) == 32 && len(s.CSRFKey) >= 32
-}
-
-// loadKeys returns the signing key set and the server secrets: fresh ones
-// when dir is empty (memory mode), otherwise loaded from dir or created there
-// on first start.
-func loadKeys(ctx context.Context, dir string) (*jwt.KeySet, *secrets, error) {
-	cfg := jwt.KeySetConfig{}
+// loadKeys returns the signing key set and the keyring of server secrets:
+// fresh ones when dir is empty (memory mode), otherwise loaded from dir or
+// created there on first start.
+func loadKeys(ctx context.Context, dir string) (*jwt.KeySet, *authkit.Secrets, error) {
 	if dir == "" {
-		k, err := jwt.GenerateKey(jwt.ES256, rand.Reader)
+		k, err := jwt.GenerateKey(jwt.ES256, nil)
 		if err != nil {
 			return nil, nil, err
 		}
-		cfg.Keys = []*jwt.Key{k}
-		ks, err := jwt.NewKeySet(cfg)
+		ks, err := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{k}})
 		if err != nil {
 			return nil, nil, err
 		}
-		sec, err := newSecrets(rand.Reader)
+		s, err := authkit.NewSecret(nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		sec, err := authkit.NewSecrets(s)
 		return ks, sec, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
-	src, err := jwt.NewFileKeySource(jwt.FileKeySourceConfig{Path: filepath.Join(dir, "jwks-private.json")})
+	src, err := jwt.NewFileKeySource(jwt.FileKeySourceConfig{Path: filepath.Join(dir, signingKeysFile)})
 	if err != nil {
 		return nil, nil, err
 	}
-	ks, found, err := jwt.LoadKeySet(ctx, src, cfg)
+	ks, err := authkit.LoadOrCreateKeys(ctx, src)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading signing keys from %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("signing keys in %s: %w", dir, err)
 	}
-	if !found {
-		k, err := jwt.GenerateKey(jwt.ES256, rand.Reader)
+	cur, err := authkit.LoadOrCreateSecret(filepath.Join(dir, secretFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	var prev []authkit.Secret
+	prevPath := filepath.Join(dir, previousSecretFile)
+	switch _, err := os.Stat(prevPath); {
+	case err == nil:
+		p, err := authkit.LoadOrCreateSecret(prevPath)
 		if err != nil {
 			return nil, nil, err
 		}
-		cfg.Keys = []*jwt.Key{k}
-		if ks, err = jwt.NewKeySet(cfg); err != nil {
-			return nil, nil, err
-		}
-		if err := ks.Save(ctx, src); err != nil {
-			return nil, nil, fmt.Errorf("saving signing keys: %w", err)
-		}
+		prev = append(prev, p)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, nil, err
 	}
-	sec, err := loadSecrets(filepath.Join(dir, "secrets.json"))
+	sec, err := authkit.NewSecrets(cur, prev...)
 	return ks, sec, err
-}
-
-func loadSecrets(path string) (*secrets, error) {
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		sec, err := newSecrets(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		data, err := json.Marshal(sec)
-		if err != nil {
-			return nil, err
-		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, data, 0o600); err != nil {
-			return nil, err
-		}
-		return sec, os.Rename(tmp, path)
-	case err != nil:
-		return nil, err
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is readable by group or others (chmod 600 it)", path)
-	}
-	var sec secrets
-	if err := json.Unmarshal(data, &sec); err != nil || !sec.valid() {
-		return nil, fmt.Errorf("%s is corrupt", path)
-	}
-	return &sec, nil
 }

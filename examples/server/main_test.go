@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -32,7 +33,7 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 	for _, spec := range []string{"mongodb:x", "sqlite:", "postgres:", "redis:", "redis:not a url"} {
-		if _, err := openStores(t.Context(), spec, "", time.Now, nil); err == nil {
+		if _, err := openStores(t.Context(), spec, "", 0, time.Now, nil); err == nil {
 			t.Errorf("-store %q accepted", spec)
 		}
 	}
@@ -137,7 +138,6 @@ func TestPersistentRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a2.Close()
 	if a2.KeyID() != kid {
 		t.Fatalf("signing key changed across restart: %s -> %s", kid, a2.KeyID())
 	}
@@ -153,6 +153,34 @@ func TestPersistentRestart(t *testing.T) {
 	// The sealed TOTP secret still opens: a code of the next step verifies.
 	if err := a2.mfa.VerifyTOTP(ctx, "u1", totp(t, setup.Secret, time.Now().Add(30*time.Second))); err != nil {
 		t.Fatalf("TOTP after restart: %v", err)
+	}
+	if err := a2.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// One master secret, 0600, derives every symmetric key.
+	keyDir := filepath.Join(dir, "keys")
+	st, err := os.Stat(filepath.Join(keyDir, secretFile))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v (mode %v)", secretFile, err, st.Mode().Perm())
+	}
+	// Rotation: the old secret becomes previous.secret and a new one is
+	// created at the next start; TOTP keys sealed under the old one open.
+	if err := os.Rename(filepath.Join(keyDir, secretFile), filepath.Join(keyDir, previousSecretFile)); err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return time.Now().Add(60 * time.Second) } // past the codes spent above
+	opts.Now = later
+	a3, err := NewApp(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a3.Close()
+	if ids := a3.sec.KeyIDs(); len(ids) != 2 {
+		t.Fatalf("secrets after rotation: %v", ids)
+	}
+	if err := a3.mfa.VerifyTOTP(ctx, "u1", totp(t, setup.Secret, later())); err != nil {
+		t.Fatalf("TOTP after a secret rotation: %v", err)
 	}
 }
 

@@ -41,7 +41,7 @@ func (a *App) newOIDC(ctx context.Context) (*oidcLogin, error) {
 	}
 	p.FetchUserInfo = p.UserInfoURL != ""
 	f, err := oauth.New(oauth.Config{
-		Provider: p, CookieKey: a.sec.OAuthCookieKey, HTTPClient: client, Now: a.now,
+		Provider: p, CookieKey: a.sec.OAuthCookieKey(), HTTPClient: client, Now: a.now,
 	})
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 			errors.Is(err, oauth.ErrUserInfo):
 			middleware.WriteError(w, http.StatusBadRequest, "oauth_failed")
 		default:
-			middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+			o.a.apiFail(w, "oidc callback", err)
 		}
 		return
 	}
@@ -93,14 +93,17 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		o.a.log.Error("oidc: resolving account", "err", err)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+		o.a.apiFail(w, "oidc: resolving account", err)
 		return
 	}
 	u, found, err := o.a.accounts.UserByID(ctx, uid)
-	if err != nil || !found {
-		o.a.log.Error("oidc: loading account", "err", err, "found", found)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+	if err != nil {
+		o.a.apiFail(w, "oidc: loading account", err)
+		return
+	}
+	if !found { // the account was just resolved: a bug
+		o.a.log.Error("oidc: resolved account not found", "user", uid)
+		middleware.WriteError(w, http.StatusInternalServerError, middleware.CodeInternal)
 		return
 	}
 	if u.Disabled {
@@ -111,18 +114,19 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 	// account with TOTP signs in with its password and code.
 	enrolled, err := o.a.mfa.Enrolled(ctx, uid)
 	if err != nil {
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+		o.a.apiFail(w, "oidc: mfa store", err)
 		return
 	}
 	if enrolled {
 		middleware.WriteError(w, http.StatusForbidden, "mfa_required")
 		return
 	}
-	if err := o.a.flow.SignIn(ctx, w, r, u, []string{"fed"}); err != nil {
-		o.a.log.Error("oidc: issuing tokens", "err", err)
-		middleware.WriteError(w, http.StatusInternalServerError, "internal_error")
+	tokens, err := o.a.auth.IssueTokens(ctx, u, []string{"fed"})
+	if err != nil {
+		o.a.apiFail(w, "oidc: issuing tokens", err)
 		return
 	}
+	authkit.SetTokenCookies(w, tokens, o.a.now())
 	// The browser UI signs in too (server-side session, new id).
 	if err := o.a.sessions.Login(ctx, uid); err != nil {
 		o.a.log.Error("oidc: session login", "err", err)

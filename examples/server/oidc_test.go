@@ -12,8 +12,16 @@ import (
 // newOIDCServer starts the example server with a fake OpenID provider.
 func newOIDCServer(t *testing.T, user oauthtest.User, alg string) (*testServer, *oauthtest.Provider) {
 	t.Helper()
+	return newOIDCServerWith(t, user, func(*Options) {}, alg)
+}
+
+// newOIDCServerWith is newOIDCServer with more options.
+func newOIDCServerWith(t *testing.T, user oauthtest.User, mutate func(*Options), alg ...string) (*testServer, *oauthtest.Provider) {
+	t.Helper()
 	var p *oauthtest.Provider
 	ts := newTestServer(t, func(o *Options) {
+		mutate(o)
+		alg := append(alg, "")[0]
 		var err error
 		p, err = oauthtest.NewProvider(oauthtest.ProviderConfig{
 			RedirectURIs: []string{o.BaseURL + "/auth/oauth/oidc/callback"},

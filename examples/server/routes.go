@@ -27,6 +27,7 @@ const nativePrefix = "/api/v1/auth"
 //	GET /api/me                  any signed-in user
 //	GET /api/admin/stats         permission admin:stats
 //	GET /.well-known/jwks.json   public signing keys
+//	POST /auth/signout           the browser UI's sign-out (session and API tokens)
 //	/                            the browser UI
 func (a *App) routes(authHandler http.Handler) (http.Handler, error) {
 	mux := http.NewServeMux()
@@ -50,6 +51,8 @@ func (a *App) routes(authHandler http.Handler) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("/", ui)
+	// The UI's sign-out sits under /auth so the refresh cookie comes along.
+	mux.Handle("POST "+signOutPath, ui)
 
 	var h http.Handler = mux
 	h = http.MaxBytesHandler(h, maxBody)

@@ -18,7 +18,10 @@ import (
 // sqlAccounts is the example's user table over database/sql: what a host
 // application writes to plug its own users into authkit (examples/README.md,
 // "Your own UserStore"). authkit never sees the table, only authkit.User
-// values through the UserStore methods.
+// values through the UserStore methods. It is an authkit.UserUpdater, so
+// the login flow keeps User.MFAEnabled in the mfa_enabled column: an
+// account whose MFA enrollment goes missing is refused at login instead of
+// signing in on its password alone.
 type sqlAccounts struct {
 	db      *sql.DB
 	dialect string // "sqlite" or "postgres"
@@ -32,7 +35,8 @@ var accountsSchema = []string{
 		password_hash  TEXT NOT NULL DEFAULT '',
 		roles          TEXT NOT NULL DEFAULT '',
 		disabled       BOOLEAN NOT NULL DEFAULT FALSE,
-		created_at     BIGINT NOT NULL
+		created_at     BIGINT NOT NULL,
+		mfa_enabled    BOOLEAN NOT NULL DEFAULT FALSE
 	)`,
 	`CREATE TABLE IF NOT EXISTS example_identities (
 		issuer  TEXT NOT NULL,
@@ -49,7 +53,7 @@ func openSQLAccounts(ctx context.Context, kind, dsn string) (accountStore, error
 	var err error
 	switch kind {
 	case "sqlite":
-		db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+		db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
 	case "postgres":
 		db, err = sql.Open("pgx", dsn)
 	default:
@@ -65,6 +69,13 @@ func openSQLAccounts(ctx context.Context, kind, dsn string) (accountStore, error
 			return nil, fmt.Errorf("-users %s: creating the user table: %w", kind, err)
 		}
 	}
+	// Tables created before the mfa_enabled column get it here.
+	if _, err := db.ExecContext(ctx, `SELECT mfa_enabled FROM example_users LIMIT 0`); err != nil {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE example_users ADD COLUMN mfa_enabled BOOLEAN NOT NULL DEFAULT FALSE`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("-users %s: adding mfa_enabled: %w", kind, err)
+		}
+	}
 	return s, nil
 }
 
@@ -78,13 +89,13 @@ func (s *sqlAccounts) q(query string) string {
 	return query
 }
 
-const userColumns = `id, email, email_verified, password_hash, roles, disabled, created_at`
+const userColumns = `id, email, email_verified, password_hash, roles, disabled, created_at, mfa_enabled`
 
 func scanUser(row interface{ Scan(...any) error }) (authkit.User, bool, error) {
 	var u authkit.User
 	var roles string
 	var created int64
-	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &roles, &u.Disabled, &created)
+	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &roles, &u.Disabled, &created, &u.MFAEnabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authkit.User{}, false, nil
 	}
@@ -111,8 +122,8 @@ func (s *sqlAccounts) UserByID(ctx context.Context, id string) (authkit.User, bo
 // CreateUser implements authkit.UserStore; the UNIQUE index on email makes
 // the duplicate check atomic with the insert.
 func (s *sqlAccounts) CreateUser(ctx context.Context, u authkit.User) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO example_users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
-		u.ID, u.Email, u.EmailVerified, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.CreatedAt.UnixMicro())
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO example_users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.CreatedAt.UnixMicro(), u.MFAEnabled)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("creating user: %w", authkit.ErrLoginTaken)
 	}
@@ -122,6 +133,54 @@ func (s *sqlAccounts) CreateUser(ctx context.Context, u authkit.User) error {
 // SetPasswordHash implements authkit.UserStore.
 func (s *sqlAccounts) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	return s.exec1(ctx, `UPDATE example_users SET password_hash = $1 WHERE id = $2`, hash, userID)
+}
+
+// UpdateUser implements authkit.UserUpdater: fn changes the user read in
+// the same transaction (the row is locked with SELECT … FOR UPDATE on
+// PostgreSQL; SQLite transactions take the write lock at BEGIN, see
+// _txlock in openSQLAccounts), so concurrent updates do not lose each
+// other's changes. fn must not change ID or Email.
+func (s *sqlAccounts) UpdateUser(ctx context.Context, userID string, fn func(*authkit.User)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	lock := ""
+	if s.dialect == "postgres" {
+		lock = " FOR UPDATE"
+	}
+	u, found, err := scanUser(tx.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM example_users WHERE id = $1`+lock), userID))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errors.New("no such user")
+	}
+	next := u
+	next.Roles = append([]string(nil), u.Roles...)
+	fn(&next)
+	if next.ID != u.ID || next.Email != u.Email {
+		return errors.New("UpdateUser cannot change ID or Email")
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE example_users SET email_verified = $2, password_hash = $3, roles = $4,
+		disabled = $5, mfa_enabled = $6 WHERE id = $1`),
+		userID, next.EmailVerified, next.PasswordHash, strings.Join(next.Roles, ","), next.Disabled, next.MFAEnabled); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+var _ authkit.UserUpdater = (*sqlAccounts)(nil)
+
+// SetEmail changes the login name and marks it unverified; the UNIQUE index
+// on email makes the taken check atomic with the update.
+func (s *sqlAccounts) SetEmail(ctx context.Context, userID, login string) error {
+	err := s.exec1(ctx, `UPDATE example_users SET email = $1, email_verified = FALSE WHERE id = $2`, login, userID)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("changing email: %w", authkit.ErrLoginTaken)
+	}
+	return err
 }
 
 // SetEmailVerified marks the user's email as verified.

@@ -43,22 +43,46 @@ func splitSpec(spec string) (kind, rest string) {
 	return kind, rest
 }
 
-// openStores opens the -store backend.
-func openStores(ctx context.Context, spec, redisPrefix string, now func() time.Time, log *slog.Logger) (*stores, error) {
+// defaultPurgeInterval is how often memory mode drops expired records.
+const defaultPurgeInterval = time.Minute
+
+// openStores opens the -store backend. In memory mode a goroutine purges
+// expired sessions, refresh tokens, challenges and counters every
+// purgeEvery (zero means a minute) until the stores are closed, so traffic
+// that is never signed in again does not grow memory without bound.
+func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.Duration, now func() time.Time, log *slog.Logger) (*stores, error) {
 	kind, rest := splitSpec(spec)
 	switch kind {
 	case "", "memory":
+		if purgeEvery <= 0 {
+			purgeEvery = defaultPurgeInterval
+		}
+		sessions, refresh, notBefore := memstore.NewSessions(now), memstore.NewRefreshTokens(now), memstore.NewNotBefore(now)
+		replay, challenges := memstore.NewTOTPReplay(now), memstore.NewMFAChallenges(now)
+		attempts := memstore.NewAttempts(memstore.AttemptsConfig{Now: now})
+		// The sweeper outlives NewApp's ctx: it runs until close.
+		purgeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = memstore.PurgeEvery(purgeCtx, purgeEvery, func() { sessions.Purge() },
+				refresh.Purge, notBefore.Purge, replay.Purge, challenges.Purge, attempts.Purge)
+		}()
 		return &stores{
 			desc:       "memory",
 			memory:     true,
-			sessions:   memstore.NewSessions(now),
-			refresh:    memstore.NewRefreshTokens(now),
-			notBefore:  memstore.NewNotBefore(now),
+			sessions:   sessions,
+			refresh:    refresh,
+			notBefore:  notBefore,
 			mfa:        memstore.NewMFA(),
-			replay:     memstore.NewTOTPReplay(now),
-			challenges: memstore.NewMFAChallenges(now),
-			attempts:   memstore.NewAttempts(memstore.AttemptsConfig{Now: now}),
-			close:      func() error { return nil },
+			replay:     replay,
+			challenges: challenges,
+			attempts:   attempts,
+			close: func() error {
+				cancel()
+				<-done
+				return nil
+			},
 		}, nil
 	case "sqlite", "postgres", "redis":
 		if rest == "" {

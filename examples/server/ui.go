@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -15,8 +16,10 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/password"
 	"github.com/authkit-go/authkit/session"
 )
 
@@ -29,8 +32,16 @@ const recentAuth = 10 * time.Minute
 
 // ui is the browser interface: HTML forms over server-side sessions
 // (session.Manager, "__Host-session" cookie), CSRF-protected by
-// net/http.CrossOriginProtection plus a synchronizer token bound to the
-// session (middleware.CSRF in token mode).
+// net/http.CrossOriginProtection plus a synchronizer token (middleware.CSRF
+// in token mode, for browsers that send no Fetch Metadata).
+//
+// The token is bound to the visitor's session when there is one. Anonymous
+// visitors (the sign-in and sign-up forms) get no stored session: their
+// token is bound instead to a random pre-session value in the
+// "__Host-csrf" cookie (a signed double-submit cookie, keyed by the
+// server's CSRF key). The server stores nothing for them, a cross-site page
+// can neither read nor set a __Host- cookie, and a forged form carries no
+// matching token, so the anonymous forms are defended as the others are.
 type ui struct {
 	a     *App
 	csrf  *middleware.CSRF
@@ -39,8 +50,7 @@ type ui struct {
 
 // Session keys of the UI.
 const (
-	keyMFAToken = "mfa_token"
-	keyFlash    = "flash"
+	keyFlash = "flash"
 )
 
 // newUI builds the UI handler: static files, then security headers, the
@@ -61,7 +71,7 @@ func (a *App) newUI() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"home", "signup", "login", "mfa", "account", "enroll", "backup", "admin", "error"} {
+	for _, p := range []string{"home", "signup", "login", "mfa", "account", "enroll", "backup", "admin", "error", "reauth"} {
 		t, err := template.New("").Funcs(template.FuncMap{
 			"since": func(t time.Time) string { return a.now().Sub(t).Round(time.Second).String() },
 			"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
@@ -80,7 +90,7 @@ func (a *App) newUI() (http.Handler, error) {
 	mux.HandleFunc("POST /login", u.login)
 	mux.HandleFunc("GET /login/mfa", u.mfaForm)
 	mux.HandleFunc("POST /login/mfa", u.mfaVerify)
-	mux.HandleFunc("POST /logout", u.logout)
+	mux.HandleFunc("POST "+signOutPath, u.logout)
 	mux.HandleFunc("GET /account", u.account)
 	mux.HandleFunc("POST /account/mfa/enroll", u.enroll)
 	mux.HandleFunc("POST /account/mfa/confirm", u.confirm)
@@ -90,6 +100,10 @@ func (a *App) newUI() (http.Handler, error) {
 	mux.HandleFunc("POST /account/sessions/revoke", u.revoke)
 	mux.HandleFunc("POST /account/logout-all", u.logoutAll)
 	mux.HandleFunc("GET /admin", u.admin)
+	mux.HandleFunc("GET /reauth", u.reauthForm)
+	mux.HandleFunc("POST /reauth", u.reauth)
+	mux.HandleFunc("POST /account/email", u.changeEmail)
+	mux.HandleFunc("POST /account/delete", u.deleteAccount)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "This page does not exist."})
 	})
@@ -127,22 +141,66 @@ func staticHandler(next http.Handler) http.Handler {
 	})
 }
 
+// signOutPath is the UI's sign-out. It lives under /auth so that the
+// browser sends the refresh-token cookie (Path=/auth) with it: signing out
+// revokes the API token family that an OIDC sign-in started, not only the
+// session.
+const signOutPath = "/auth/signout"
+
+// anonCSRFCookie holds the random pre-session value that anonymous
+// visitors' CSRF tokens are bound to (see ui).
+const anonCSRFCookie = "__Host-csrf"
+
 // sessionSecret binds CSRF tokens to the session: an HMAC of the session
 // token under a server key. The token changes at every login and renewal,
-// so CSRF tokens rotate with it.
+// so CSRF tokens rotate with it. Without a session, tokens bind to the
+// anonymous visitor's __Host-csrf value.
 func (u *ui) sessionSecret(r *http.Request) ([]byte, bool) {
 	s, ok := session.FromContext(r.Context())
-	if !ok {
-		return nil, false
+	if ok && s.Token() != "" {
+		return u.csrfSecret("csrf session\x00", s.Token()), true
 	}
-	tok := s.Token()
-	if tok == "" {
-		return nil, false
+	if v, ok := anonCSRFValue(r); ok {
+		return u.csrfSecret("csrf anonymous\x00", v), true
 	}
-	m := hmac.New(sha256.New, u.a.sec.CSRFKey)
-	m.Write([]byte("csrf\x00"))
-	m.Write([]byte(tok))
-	return m.Sum(nil), true
+	return nil, false
+}
+
+func (u *ui) csrfSecret(label, v string) []byte {
+	m := hmac.New(sha256.New, u.a.csrfKey)
+	m.Write([]byte(label))
+	m.Write([]byte(v))
+	return m.Sum(nil)
+}
+
+// anonCSRFValue returns r's well-formed __Host-csrf value (32 random
+// bytes, base64url).
+func anonCSRFValue(r *http.Request) (string, bool) {
+	c, err := r.Cookie(anonCSRFCookie)
+	if err != nil {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	return c.Value, err == nil && len(b) == 32
+}
+
+// withAnonCSRF gives an anonymous visitor without a __Host-csrf value a
+// fresh one: set on w, and returned in a copy of r for minting the form's
+// token. Nothing is stored on the server.
+func withAnonCSRF(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+	if _, ok := anonCSRFValue(r); ok {
+		return r, nil
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	c := &http.Cookie{Name: anonCSRFCookie, Value: base64.RawURLEncoding.EncodeToString(b[:]), Path: "/",
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+	http.SetCookie(w, c)
+	r = r.Clone(r.Context())
+	r.AddCookie(c)
+	return r, nil
 }
 
 // page is the data every template gets.
@@ -156,6 +214,7 @@ type page struct {
 	Error   string
 
 	Email       string
+	ReturnTo    string
 	MFAEnabled  bool
 	RecentAuth  bool
 	Enroll      *enrollView
@@ -170,24 +229,27 @@ type enrollView struct {
 	QR     template.URL
 }
 
-// render executes a page. It first makes sure the visitor has a session so
-// that the form's CSRF token can be bound to it.
+// render executes a page with a CSRF token for its forms: bound to the
+// session, or for an anonymous visitor to a __Host-csrf value (no session
+// is stored for anonymous visitors).
 func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	ctx := r.Context()
 	s, ok := session.FromContext(ctx)
 	if !ok {
-		http.Error(w, "no session", http.StatusInternalServerError)
+		u.bug(w, "no session middleware", errors.New("session missing from context"))
 		return
 	}
+	tr := r
 	if s.Token() == "" {
-		if err := u.a.sessions.Renew(ctx); err != nil {
-			u.fail(w, "session", err)
+		var err error
+		if tr, err = withAnonCSRF(w, r); err != nil {
+			u.bug(w, "csrf cookie", err)
 			return
 		}
 	}
-	tok, err := u.csrf.Token(r)
+	tok, err := u.csrf.Token(tr)
 	if err != nil {
-		u.fail(w, "csrf token", err)
+		u.bug(w, "csrf token", err)
 		return
 	}
 	p.CSRF = tok
@@ -203,17 +265,57 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name str
 	}
 	var buf bytes.Buffer
 	if err := u.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
-		u.fail(w, "template "+name, err)
+		u.bug(w, "template "+name, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
 
+// retryAfterSeconds is the Retry-After of a 503 answer.
+const retryAfterSeconds = "5"
+
+// fail answers an error the UI cannot show as a message. A failing store
+// (user table, sessions, MFA) is 503 with Retry-After, like every JSON
+// endpoint; 500 is only for bugs (see isBug). Both are logged, never shown.
 func (u *ui) fail(w http.ResponseWriter, what string, err error) {
+	if isBug(err) {
+		u.bug(w, what, err)
+		return
+	}
 	u.a.log.Error("ui: "+what, "err", err)
-	http.Error(w, "internal error", http.StatusInternalServerError)
+	writeUnavailablePage(w)
+}
+
+// writeUnavailablePage is the UI's 503.
+func writeUnavailablePage(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", retryAfterSeconds)
+	http.Error(w, "503 service unavailable: please try again in a few seconds", http.StatusServiceUnavailable)
+}
+
+// bug answers 500 for an error no retry can fix.
+func (u *ui) bug(w http.ResponseWriter, what string, err error) {
+	u.a.log.Error("ui: "+what, "err", err, "bug", true)
+	http.Error(w, "500 internal error", http.StatusInternalServerError)
+}
+
+// isBug reports errors that no retry can fix (a misconfiguration, a key
+// that cannot open what it should); every other unexpected error is taken
+// for a failing dependency and answered 503.
+func isBug(err error) bool {
+	for _, target := range []error{
+		authkit.ErrInvalidConfig, mfa.ErrInvalidConfig, session.ErrInvalidConfig, mfa.ErrSealedSecret,
+		jwt.ErrNoSigningKey, jwt.ErrReservedClaim, jwt.ErrKeyMismatch, jwt.ErrUnsupportedAlg, jwt.ErrWeakKey,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 func (u *ui) flash(r *http.Request, msg string) {
@@ -273,7 +375,7 @@ func (u *ui) signupForm(w http.ResponseWriter, r *http.Request) {
 
 func (u *ui) signup(w http.ResponseWriter, r *http.Request) {
 	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
-	usr, err := u.a.flow.Signup(r.Context(), r, email, pw)
+	usr, err := u.a.auth.Signup(r.Context(), email, pw, u.a.auth.ClientOf(r))
 	if err != nil {
 		status, msg := u.describe(err)
 		u.render(w, r, status, "signup", &page{Title: "Create an account", Error: msg, Email: email})
@@ -298,28 +400,23 @@ func (u *ui) loginForm(w http.ResponseWriter, r *http.Request) {
 func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	email := r.PostFormValue("email")
-	out, err := u.a.flow.Login(ctx, r, email, r.PostFormValue("password"))
+	res, err := u.a.auth.Login(ctx, email, r.PostFormValue("password"), u.a.auth.ClientOf(r))
 	if err != nil {
 		status, msg := u.describe(err)
 		u.render(w, r, status, "login", &page{Title: "Sign in", Error: msg, Email: email})
 		return
 	}
-	s, _ := session.FromContext(ctx)
-	if out.MFAToken != "" {
+	if res.MFARequired() {
 		// Password accepted, second factor due: the session gets a new id
-		// but no user and keeps the challenge token.
-		if err := u.a.sessions.Renew(ctx); err != nil {
-			u.fail(w, "session renew", err)
-			return
-		}
-		if err := s.Put(keyMFAToken, out.MFAToken); err != nil {
-			u.fail(w, "session put", err)
+		// and keeps the challenge, but names no user until the code passes.
+		if err := u.a.sessions.BeginMFAChallenge(ctx, res.MFAToken); err != nil {
+			u.fail(w, "session mfa", err)
 			return
 		}
 		http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
 		return
 	}
-	if err := u.a.sessions.Login(ctx, out.User.ID); err != nil {
+	if err := u.a.sessions.Login(ctx, res.User.ID); err != nil {
 		u.fail(w, "session login", err)
 		return
 	}
@@ -328,7 +425,7 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 
 func (u *ui) mfaForm(w http.ResponseWriter, r *http.Request) {
 	s, _ := session.FromContext(r.Context())
-	if s.GetString(keyMFAToken) == "" {
+	if s.MFAChallenge() == "" {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
@@ -338,29 +435,38 @@ func (u *ui) mfaForm(w http.ResponseWriter, r *http.Request) {
 func (u *ui) mfaVerify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, _ := session.FromContext(ctx)
-	tok := s.GetString(keyMFAToken)
+	tok := s.MFAChallenge()
 	if tok == "" {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	usr, err := u.a.flow.VerifyMFA(ctx, r, tok, r.PostFormValue("code"))
+	usr, err := u.a.auth.VerifyMFA(ctx, tok, r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
 		status, msg := u.describe(err)
 		u.render(w, r, status, "mfa", &page{Title: "Two-step verification", Error: msg})
 		return
 	}
-	s.Remove(keyMFAToken)
-	if err := u.a.sessions.Login(ctx, usr.ID); err != nil {
+	if err := u.a.sessions.CompleteMFAAs(ctx, usr.ID); err != nil {
 		u.fail(w, "session login", err)
 		return
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
+// logout ends the session and the API token family of this browser (an
+// OIDC sign-in issues API token cookies too): every refresh token the
+// browser sent is revoked and the token cookies are cleared.
 func (u *ui) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, _ := session.FromContext(ctx)
 	uid := s.UserID()
+	for _, c := range r.CookiesNamed(authkit.RefreshCookie) {
+		if err := u.a.auth.Logout(ctx, c.Value, u.a.auth.ClientOf(r)); err != nil {
+			u.fail(w, "logout", err)
+			return
+		}
+	}
+	authkit.ClearTokenCookies(w)
 	if err := u.a.sessions.Logout(ctx); err != nil {
 		u.fail(w, "logout", err)
 		return
@@ -396,14 +502,15 @@ func (u *ui) account(w http.ResponseWriter, r *http.Request) {
 }
 
 // requireRecent refuses MFA changes when the sign-in is older than
-// recentAuth (ASVS 7.5.1).
+// recentAuth (ASVS 7.5.1), with the step-up check the sensitive routes use:
+// the browser goes to /reauth and comes back.
 func (u *ui) requireRecent(w http.ResponseWriter, r *http.Request, usr *authkit.User) bool {
 	s, _ := session.FromContext(r.Context())
-	if u.a.now().Sub(s.AuthTime()) <= recentAuth {
+	if u.a.stepUp.Check(sessionPrincipal(s), middleware.Requirement{MaxAge: recentAuth}) == nil {
 		return true
 	}
-	u.flash(r, "For your security, sign out and sign in again before changing two-step verification.")
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	u.flash(r, "For your security, confirm it is you before changing two-step verification.")
+	http.Redirect(w, r, "/reauth?return_to=%2Faccount", http.StatusSeeOther)
 	return false
 }
 
@@ -412,9 +519,10 @@ func (u *ui) enroll(w http.ResponseWriter, r *http.Request) {
 	if !ok || !u.requireRecent(w, r, usr) {
 		return
 	}
-	setup, err := u.a.mfa.Enroll(r.Context(), usr.ID, usr.Email, mfa.Proof{})
+	s, _ := session.FromContext(r.Context())
+	setup, err := u.a.auth.EnrollMFA(r.Context(), usr.ID, s.AuthTime(), sessionAMR(s), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		u.fail(w, "mfa enroll", err)
+		u.flashError(w, r, "", err)
 		return
 	}
 	u.render(w, r, http.StatusOK, "enroll", &page{Title: "Set up two-step verification", User: usr, Enroll: &enrollView{
@@ -429,15 +537,13 @@ func (u *ui) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	codes, err := u.a.mfa.Confirm(ctx, usr.ID, r.PostFormValue("code"))
+	codes, err := u.a.auth.ConfirmMFA(ctx, usr.ID, r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		status, msg := u.describe(mfaErr(err))
+		status, msg := u.describe(err)
 		u.render(w, r, status, "enroll", &page{Title: "Set up two-step verification", User: usr, Error: msg + " Start again to get a new key."})
 		return
 	}
-	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventMFAEnrolled, UserID: usr.ID, IP: u.a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
-	// A privilege change: new session id.
+	// A privilege change: new session id (SECURITY.md S2).
 	if err := u.a.sessions.Renew(ctx); err != nil {
 		u.fail(w, "session renew", err)
 		return
@@ -452,14 +558,11 @@ func (u *ui) disable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := u.a.mfa.Disable(ctx, usr.ID, r.PostFormValue("code")); err != nil {
-		_, msg := u.describe(mfaErr(err))
-		u.flash(r, msg)
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	s, _ := session.FromContext(ctx)
+	if err := u.a.auth.DisableMFA(ctx, usr.ID, s.AuthTime(), r.PostFormValue("code"), u.a.auth.ClientOf(r)); err != nil {
+		u.flashError(w, r, "", err)
 		return
 	}
-	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventMFADisabled, UserID: usr.ID, IP: u.a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
 	u.flash(r, "Two-step verification is off.")
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
@@ -470,15 +573,12 @@ func (u *ui) backupCodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	codes, err := u.a.mfa.RegenerateBackupCodes(ctx, usr.ID, r.PostFormValue("code"))
+	s, _ := session.FromContext(ctx)
+	codes, err := u.a.auth.RegenerateBackupCodes(ctx, usr.ID, s.AuthTime(), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
-		_, msg := u.describe(mfaErr(err))
-		u.flash(r, msg)
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		u.flashError(w, r, "", err)
 		return
 	}
-	u.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventBackupCodesNew, UserID: usr.ID, IP: u.a.ip(r),
-		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess})
 	u.render(w, r, http.StatusOK, "backup", &page{Title: "Your backup codes", User: usr, BackupCodes: codes,
 		Flash: "New backup codes. The old ones no longer work."})
 }
@@ -489,11 +589,9 @@ func (u *ui) password(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	err := u.a.flow.ChangePassword(ctx, r, usr.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
+	_, err := u.a.auth.ChangePassword(ctx, usr.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), u.a.auth.ClientOf(r))
 	if err != nil {
-		_, msg := u.describe(err)
-		u.flash(r, "Password not changed: "+msg)
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		u.flashError(w, r, "Password not changed: ", err)
 		return
 	}
 	// The flow ended the user's other sessions; this browser stays signed
@@ -538,7 +636,7 @@ func (u *ui) logoutAll(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := u.a.flow.LogoutAll(r.Context(), r, usr.ID); err != nil {
+	if err := u.a.auth.LogoutAll(r.Context(), usr.ID, u.a.auth.ClientOf(r)); err != nil {
 		u.fail(w, "logout all", err)
 		return
 	}
@@ -567,37 +665,62 @@ func (u *ui) admin(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "admin", &page{Title: "Administration", User: usr, Stats: &st})
 }
 
-// mfaErr maps mfa package errors to the flow's.
-func mfaErr(err error) error {
-	var te *mfa.ThrottledError
-	switch {
-	case errors.As(err, &te):
-		return &throttledError{RetryAfter: te.RetryAfter}
-	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrNotEnrolled), errors.Is(err, mfa.ErrNoPendingEnrollment):
-		return errInvalidCode
+// flashError shows a refused account change on the account page; a store
+// failure or bug gets its 503 or 500 instead.
+func (u *ui) flashError(w http.ResponseWriter, r *http.Request, prefix string, err error) {
+	status, msg := u.describe(err)
+	switch status {
+	case http.StatusServiceUnavailable:
+		writeUnavailablePage(w)
+	case http.StatusInternalServerError:
+		http.Error(w, "500 internal error", status)
+	default:
+		u.flash(r, prefix+msg)
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
 	}
-	return err
 }
 
-// describe turns a flow error into a status code and a message for the user.
-// Messages stay vague where details would help an attacker (S10).
+// sessionAMR is the RFC 8176 "amr" of the session's sign-in: "pwd", plus
+// "otp" when it passed the second factor.
+func sessionAMR(s *session.Session) []string {
+	if !s.MFATime().IsZero() {
+		return []string{"pwd", "otp", "mfa"}
+	}
+	return []string{"pwd"}
+}
+
+// describe turns a login-flow error into a status code and a message for
+// the user. Messages stay vague where details would help an attacker (one
+// answer for a wrong password and an unknown account). A store or capacity
+// failure is 503 with Retry-After; anything else is a bug: 500.
 func (u *ui) describe(err error) (int, string) {
-	var weak *weakPasswordError
-	var thr *throttledError
+	var weak *password.PolicyError
+	var thr *authkit.ThrottledError
 	switch {
 	case errors.As(err, &weak):
-		return http.StatusBadRequest, "Choose a stronger password (" + strings.ReplaceAll(weak.Rule, "_", " ") + ")."
+		return http.StatusBadRequest, "Choose a stronger password (" + strings.ReplaceAll(string(weak.Rule), "_", " ") + ")."
 	case errors.As(err, &thr):
 		return http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d seconds.", middleware.RetryAfterSeconds(thr.RetryAfter))
-	case errors.Is(err, errInvalidCredentials):
+	case errors.Is(err, authkit.ErrInvalidCredentials):
 		return http.StatusUnauthorized, "Wrong email or password."
-	case errors.Is(err, errInvalidCode):
+	case errors.Is(err, authkit.ErrInvalidCode):
 		return http.StatusUnauthorized, "That code is not valid."
-	case errors.Is(err, errEmailTaken):
+	case errors.Is(err, mfa.ErrFactorRequired):
+		return http.StatusUnauthorized, "Enter a current code from your authenticator app (or a backup code)."
+	case errors.Is(err, authkit.ErrReauthRequired):
+		return http.StatusUnauthorized, "For your security, sign in again first."
+	case errors.Is(err, errNoAccount):
+		return http.StatusUnauthorized, "Sign in again."
+	case errors.Is(err, authkit.ErrLoginTaken):
 		return http.StatusConflict, "An account with this email already exists."
-	case errors.Is(err, errInvalidEmail):
+	case errors.Is(err, authkit.ErrInvalidEmail):
 		return http.StatusBadRequest, "Enter a valid email address."
+	case err == authkit.ErrMFAStateLost: // not wrapping a store failure
+		return http.StatusForbidden, "Two-step verification for this account needs attention. Contact support."
+	case isBug(err):
+		u.a.log.Error("ui: flow", "err", err, "bug", true)
+		return http.StatusInternalServerError, "Something went wrong. Please try again."
 	}
-	u.a.log.Error("ui: flow", "err", err)
-	return http.StatusInternalServerError, "Something went wrong. Please try again."
+	u.a.log.Error("ui: flow: dependency failed", "err", err)
+	return http.StatusServiceUnavailable, "The service is briefly unavailable. Please try again in a few seconds."
 }

@@ -134,18 +134,14 @@ func testUI(t *testing.T, ts *testServer) {
 	c := newClient(t)
 	const email = "alice@example.com"
 
-	// S6: the UI's session cookie.
+	// Anonymous visitors get no session, only the __Host-csrf value
+	// their forms' tokens are bound to.
 	resp, page := get(t, c, ts.url+"/signup")
 	wantStatus(t, resp, page, 200)
-	raw := rawSetCookie(resp, "__Host-session")
-	for _, attr := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
-		if !strings.Contains(raw, attr) {
-			t.Errorf("S6_session_cookie: %q lacks %s", raw, attr)
-		}
+	if raw := rawSetCookie(resp, "__Host-session"); raw != "" {
+		t.Errorf("anonymous page set a session cookie: %q", raw)
 	}
-	if strings.Contains(strings.ToLower(raw), "domain=") {
-		t.Errorf("S6_session_cookie: %q has a Domain", raw)
-	}
+	wantHostCookie(t, resp, anonCSRFCookie)
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("CSP %q", csp)
 	}
@@ -185,6 +181,7 @@ func testUI(t *testing.T, ts *testServer) {
 	if ck := setCookie(t, resp, "__Host-session"); ck == nil || ck.Value == before {
 		t.Fatalf("S1_fixation: session id not rotated at login")
 	}
+	wantHostCookie(t, resp, "__Host-session")
 
 	resp, body = get(t, c, ts.url+"/account")
 	wantStatus(t, resp, body, 200)
@@ -209,7 +206,7 @@ func testUI(t *testing.T, ts *testServer) {
 		t.Fatalf("backup codes shown: %d, want 10", n)
 	}
 
-	resp, body = uiPost(t, ts, c, "/logout", nil)
+	resp, body = uiPost(t, ts, c, signOutPath, nil)
 	wantRedirect(t, resp, body, "/login")
 	if raw := rawSetCookie(resp, "__Host-session"); !strings.Contains(raw, "Max-Age=0") {
 		t.Fatalf("S5: logout cookie %q not cleared", raw)
@@ -300,4 +297,18 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// wantHostCookie checks the attributes of a __Host- cookie set by resp.
+func wantHostCookie(t *testing.T, resp *http.Response, name string) {
+	t.Helper()
+	raw := rawSetCookie(resp, name)
+	for _, attr := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
+		if !strings.Contains(raw, attr) {
+			t.Errorf("cookie %s: %q lacks %s", name, raw, attr)
+		}
+	}
+	if strings.Contains(strings.ToLower(raw), "domain=") {
+		t.Errorf("cookie %s: %q has a Domain", name, raw)
+	}
 }

@@ -109,6 +109,33 @@ func (s *Users) UpdateUser(ctx context.Context, userID string, fn func(*authkit.
 	return nil
 }
 
+// SetEmail changes a user's login name (Email) to login, which the caller
+// has canonicalized ([authkit.CanonicalLogin]), and clears EmailVerified:
+// the new address is unproven. It fails with [authkit.ErrLoginTaken] when
+// another user has login, and with an error for an unknown user.
+func (s *Users) SetEmail(ctx context.Context, userID, login string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.byID[userID]
+	if !ok {
+		return fmt.Errorf("memstore: no user %q", userID)
+	}
+	if u.Email == login {
+		return nil
+	}
+	if _, taken := s.byLogin[login]; taken {
+		return authkit.ErrLoginTaken
+	}
+	delete(s.byLogin, u.Email)
+	u.Email, u.EmailVerified = login, false
+	s.byID[userID] = u
+	s.byLogin[login] = userID
+	return nil
+}
+
 // Len returns the number of users.
 func (s *Users) Len() int {
 	s.mu.RLock()

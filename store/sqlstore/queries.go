@@ -71,10 +71,10 @@ ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, user_id = excluded.us
 
 		userByLogin:    r(`SELECT ` + userCols + ` FROM {T}users WHERE email = $1`),
 		userByID:       r(`SELECT ` + userCols + ` FROM {T}users WHERE id = $1`),
-		userCreate:     r(`INSERT INTO {T}users (` + userCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`),
+		userCreate:     r(`INSERT INTO {T}users (` + userCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`),
 		userEmailTaken: r(`SELECT 1 FROM {T}users WHERE email = $1`),
 		userLock:       r(`SELECT ` + userCols + ` FROM {T}users WHERE id = $1` + forUpdate),
-		userUpdate:     r(`UPDATE {T}users SET email_verified = $2, password_hash = $3, roles = $4, disabled = $5, created_at = $6 WHERE id = $1`),
+		userUpdate:     r(`UPDATE {T}users SET email_verified = $2, password_hash = $3, roles = $4, disabled = $5, created_at = $6, mfa_enabled = $7 WHERE id = $1`),
 		userSetHash:    r(`UPDATE {T}users SET password_hash = $2 WHERE id = $1`),
 		userCount:      r(`SELECT COUNT(*) FROM {T}users`),
 	}

@@ -13,23 +13,29 @@ import (
 
 // Users is the SQL [authkit.UserStore] over the <prefix>users table: id
 // (primary key), email (unique index: the canonical login name),
-// email_verified, password_hash, roles (a JSON array), disabled and
-// created_at. The unique index makes the login-taken check atomic with the
+// email_verified, password_hash, roles (a JSON array), disabled, created_at
+// and mfa_enabled (User.MFAEnabled, which the login flow sets and clears
+// through [Users.UpdateUser]: kept durably, so an MFA enrollment lost from
+// the MFA store makes the account's password login fail closed). The unique
+// index makes the login-taken check atomic with the
 // insert.
 type Users struct{ s *Store }
 
-var _ authkit.UserStore = (*Users)(nil)
+var (
+	_ authkit.UserStore   = (*Users)(nil)
+	_ authkit.UserUpdater = (*Users)(nil)
+)
 
 // Users returns the [authkit.UserStore] adapter.
 func (s *Store) Users() *Users { return &Users{s} }
 
-const userCols = `id, email, email_verified, password_hash, roles, disabled, created_at`
+const userCols = `id, email, email_verified, password_hash, roles, disabled, created_at, mfa_enabled`
 
 func scanUser(sc interface{ Scan(...any) error }) (authkit.User, error) {
 	var u authkit.User
 	var roles string
 	var created sql.NullInt64
-	if err := sc.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &roles, &u.Disabled, &created); err != nil {
+	if err := sc.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &roles, &u.Disabled, &created, &u.MFAEnabled); err != nil {
 		return authkit.User{}, err
 	}
 	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
@@ -88,7 +94,7 @@ func (x *Users) CreateUser(ctx context.Context, u authkit.User) error {
 	if err != nil {
 		return wrap("create user", err)
 	}
-	res, err := x.s.db.ExecContext(ctx, x.s.q.userCreate, u.ID, u.Email, u.EmailVerified, u.PasswordHash, roles, u.Disabled, micros(u.CreatedAt))
+	res, err := x.s.db.ExecContext(ctx, x.s.q.userCreate, u.ID, u.Email, u.EmailVerified, u.PasswordHash, roles, u.Disabled, micros(u.CreatedAt), u.MFAEnabled)
 	if err != nil {
 		return wrap("create user", err)
 	}
@@ -133,7 +139,7 @@ func (x *Users) SetPasswordHash(ctx context.Context, userID, hash string) error 
 // UpdateUser applies fn to the stored user in one transaction (the row is
 // locked with SELECT … FOR UPDATE on PostgreSQL, the database with BEGIN
 // IMMEDIATE on SQLite), so concurrent updates never lose each other's
-// changes (roles, email verification, disabling). fn must not change ID or
+// changes (roles, email verification, disabling, the MFA flag). fn must not change ID or
 // Email; such changes are rejected. An unknown id gives an error matching
 // [ErrNotFound].
 func (x *Users) UpdateUser(ctx context.Context, userID string, fn func(*authkit.User)) error {
@@ -157,7 +163,7 @@ func (x *Users) UpdateUser(ctx context.Context, userID string, fn func(*authkit.
 		if err != nil {
 			return err
 		}
-		_, err = q.ExecContext(ctx, x.s.q.userUpdate, userID, next.EmailVerified, next.PasswordHash, roles, next.Disabled, micros(next.CreatedAt))
+		_, err = q.ExecContext(ctx, x.s.q.userUpdate, userID, next.EmailVerified, next.PasswordHash, roles, next.Disabled, micros(next.CreatedAt), next.MFAEnabled)
 		return err
 	})
 	return wrap("update user", err)

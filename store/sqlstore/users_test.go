@@ -27,7 +27,7 @@ func TestUsers(t *testing.T) {
 			ctx := t.Context()
 			created := time.Date(2026, 1, 2, 3, 4, 5, 678901234, time.UTC)
 			in := authkit.User{ID: "u1", Email: "alice@example.com", EmailVerified: true, PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-				Roles: []string{"admin", "editor"}, Disabled: true, CreatedAt: created}
+				Roles: []string{"admin", "editor"}, Disabled: true, CreatedAt: created, MFAEnabled: true}
 			must(t, us.CreateUser(ctx, in))
 			want := in
 			want.CreatedAt = created.Truncate(time.Microsecond) // stored as Unix microseconds
@@ -49,6 +49,28 @@ func TestUsers(t *testing.T) {
 			must(t, err)
 			if !got.CreatedAt.IsZero() || got.EmailVerified || got.Disabled || got.PasswordHash != "" {
 				t.Errorf("zero fields: got %+v", got)
+			}
+		})
+		// The login flow records an enrolled second factor in the user
+		// record; a store that dropped it would let a lost MFA enrollment
+		// turn the factor off.
+		t.Run("UpdateUserKeepsMFAEnabled", func(t *testing.T) {
+			t.Parallel()
+			us := newUsers(t, d)
+			ctx := t.Context()
+			must(t, us.CreateUser(ctx, authkit.User{ID: "u1", Email: "a@example.com", Roles: []string{"viewer"}}))
+			for _, on := range []bool{true, false, true} {
+				must(t, us.UpdateUser(ctx, "u1", func(u *authkit.User) { u.MFAEnabled = on }))
+				got, found, err := us.UserByID(ctx, "u1")
+				if err != nil || !found || got.MFAEnabled != on {
+					t.Fatalf("after setting MFAEnabled=%v: got %v (found=%v err=%v)", on, got.MFAEnabled, found, err)
+				}
+			}
+			// Other updates leave the flag alone.
+			must(t, us.UpdateUser(ctx, "u1", func(u *authkit.User) { u.EmailVerified = true }))
+			must(t, us.SetPasswordHash(ctx, "u1", "h2"))
+			if got, _, _ := us.UserByLogin(ctx, "a@example.com"); !got.MFAEnabled || !got.EmailVerified {
+				t.Fatalf("flag lost by another update: %+v", got)
 			}
 		})
 		t.Run("UnknownUser", func(t *testing.T) {
@@ -316,5 +338,6 @@ func TestUsers(t *testing.T) {
 
 func userEqual(a, b authkit.User) bool {
 	return a.ID == b.ID && a.Email == b.Email && a.EmailVerified == b.EmailVerified && a.PasswordHash == b.PasswordHash &&
-		slices.Equal(a.Roles, b.Roles) && a.Disabled == b.Disabled && a.CreatedAt.Equal(b.CreatedAt)
+		slices.Equal(a.Roles, b.Roles) && a.Disabled == b.Disabled && a.CreatedAt.Equal(b.CreatedAt) &&
+		a.MFAEnabled == b.MFAEnabled
 }
