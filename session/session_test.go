@@ -138,7 +138,7 @@ func TestValues(t *testing.T) {
 	}
 }
 
-// TestSecurity holds the SECURITY.md rows this package owns.
+// TestSecurity holds the security properties this package owns.
 func TestSecurity(t *testing.T) {
 	t.Run("S1_fixation_planted_id_replaced_on_login", func(t *testing.T) {
 		e := newEnv(t, nil)

@@ -639,6 +639,14 @@ func ttlHonoured(ctx context.Context, s session.Store) error {
 	if len(m) != 0 {
 		return fmt.Errorf("ListUser after expiry lists %d records", len(m))
 	}
+	// A request that loaded the session before it expired cannot extend
+	// it, nor renew it into a fresh id (the row may still be present).
+	if err := mustNotWrite(ctx, s, "short", record("alice", "extended")); err != nil {
+		return fmt.Errorf("after expiry: %w", err)
+	}
+	if err := mustNotRotate(ctx, s, "short", "renewed", record("alice", "renewed")); err != nil {
+		return fmt.Errorf("after expiry: %w", err)
+	}
 	return nil
 }
 
