@@ -314,7 +314,8 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		return s, nil
 	}
 	// From here on every failure looks the same to the client
-	//: fresh anonymous session, stale cookie cleared.
+	// (no oracle for which check failed): fresh anonymous session, stale
+	// cookie cleared.
 	s.clearCookie = !bearer
 	id, hash, ok := parseToken(tok)
 	if !ok {

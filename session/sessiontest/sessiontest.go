@@ -348,6 +348,20 @@ func updateKeepsUser(ctx context.Context, s session.Store) error {
 	if err := mustFind(ctx, s, "id1", a); err != nil {
 		return err
 	}
+	// An already-expired record of another user deletes nothing either:
+	// Update of a foreign id must not end that user's session.
+	late := record("bob", "b")
+	late.IdleExpiry = time.Now().Add(-time.Second)
+	found, err = s.Update(ctx, "id1", late)
+	if err != nil {
+		return err
+	}
+	if found {
+		return fmt.Errorf("store.Update of an expired record of bob over alice's id reported found")
+	}
+	if err := mustFind(ctx, s, "id1", a); err != nil {
+		return fmt.Errorf("store.Update of an expired record of bob over alice's id: %w", err)
+	}
 	return mustNotList(ctx, s, "bob")
 }
 
@@ -624,6 +638,14 @@ func ttlHonoured(ctx context.Context, s session.Store) error {
 	}
 	if len(m) != 0 {
 		return fmt.Errorf("ListUser after expiry lists %d records", len(m))
+	}
+	// A request that loaded the session before it expired cannot extend
+	// it, nor renew it into a fresh id (the row may still be present).
+	if err := mustNotWrite(ctx, s, "short", record("alice", "extended")); err != nil {
+		return fmt.Errorf("after expiry: %w", err)
+	}
+	if err := mustNotRotate(ctx, s, "short", "renewed", record("alice", "renewed")); err != nil {
+		return fmt.Errorf("after expiry: %w", err)
 	}
 	return nil
 }

@@ -140,9 +140,14 @@ func (s *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.
 	return true, nil
 }
 
-// insertLocked stores rec under id (which is absent) and indexes it; an
-// expired rec is not kept.
+// insertLocked stores rec under id and indexes it; an expired rec is not
+// kept. Whatever id held before (an expired, unpurged record, possibly of
+// another user) is dropped with its index entry first, so that user's
+// ListUser and DeleteUser never reach the new record.
 func (s *Sessions) insertLocked(id string, rec session.Record, now time.Time) {
+	if old, ok := s.recs[id]; ok {
+		s.deleteLocked(id, old.UserID)
+	}
 	if !s.live(rec, now) {
 		return
 	}

@@ -117,3 +117,38 @@ func TestNewSessionsStartsNoGoroutine(t *testing.T) {
 		t.Fatalf("NewSessions started %d goroutines", after-before)
 	}
 }
+
+// TestSessionsRotateOntoExpiredIDLeavesNoForeignIndexEntry: a Rotate whose
+// new id still holds an expired, unpurged record of another user replaces
+// it without leaving the id in that user's index, so the other user's
+// "your devices" page does not list the new session and their "log out
+// everywhere" does not end it.
+func TestSessionsRotateOntoExpiredIDLeavesNoForeignIndexEntry(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := memstore.NewSessions(clk.Now)
+	ctx := context.Background()
+	rec := func(user string, ttl time.Duration) session.Record {
+		now := clk.Now()
+		return session.Record{UserID: user, SecretHash: []byte{1}, CreatedAt: now, LastSeen: now,
+			IdleExpiry: now.Add(ttl), AbsoluteExpiry: now.Add(time.Hour)}
+	}
+	if err := s.Create(ctx, "reused", rec("bob", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Minute) // bob's record expired, not purged
+	if err := s.Create(ctx, "old", rec("alice", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := s.Rotate(ctx, "old", "reused", rec("alice", time.Minute)); !found || err != nil {
+		t.Fatalf("Rotate = %v, %v; want true, nil", found, err)
+	}
+	if m, err := s.ListUser(ctx, "bob"); err != nil || len(m) != 0 {
+		t.Fatalf("ListUser(bob) = %v, %v; want no records (alice's session listed as bob's)", m, err)
+	}
+	if err := s.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := s.Find(ctx, "reused"); !found || err != nil {
+		t.Fatalf("Find(alice's session) after DeleteUser(bob) = %v, %v; want found", found, err)
+	}
+}

@@ -162,6 +162,15 @@ end
 return {0}
 `)
 
+// dropSession deletes the record KEYS[1] only if it is a record (not a
+// marker or tombstone) of user ARGV[1]. It returns 1 when deleted, else 0.
+var dropSession = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'u', 'e')
+if not v[2] or v[1] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`)
+
 // deleteSession deletes the record or marker KEYS[1] and returns its user
 // id ("" if none; a tombstone stays).
 var deleteSession = redis.NewScript(`
@@ -240,7 +249,18 @@ func (x *Sessions) Update(ctx context.Context, id string, rec session.Record) (b
 	now := x.s.now()
 	exp := rec.Expiry()
 	if !exp.After(now) {
-		return false, x.Delete(ctx, id)
+		// An expired record leaves the id missing, but only a record of
+		// rec.UserID: Update never ends another user's session.
+		n, err := x.s.run(ctx, dropSession, []string{x.recKey(id)}, rec.UserID).Int()
+		if err != nil {
+			return false, wrap("session update", err)
+		}
+		if n == 1 && rec.UserID != "" {
+			if err := x.s.rdb.ZRem(ctx, x.indexKey(rec.UserID), id).Err(); err != nil {
+				return false, wrap("session update", err)
+			}
+		}
+		return false, nil
 	}
 	if err := x.indexAdd(ctx, rec.UserID, id, exp, now); err != nil {
 		return false, wrap("session update", err)

@@ -22,8 +22,8 @@ import (
 // COMMITTED re-evaluation; SQLite runs one writer at a time): no write that
 // read a session before DeleteUser or Delete can bring it back.
 type Sessions struct {
-	s                                                   *Store
-	find, create, update, rotate, del, list, deleteUser string
+	s                                                           *Store
+	find, create, update, rotate, del, delOwn, list, deleteUser string
 }
 
 var _ session.Store = (*Sessions)(nil)
@@ -43,6 +43,7 @@ WHERE id = $1 AND expiry > $11 AND COALESCE(user_id, $12) = $13`),
 	idle_expiry = $8, absolute_expiry = $9, expiry = $10, ip = $11, user_agent = $12
 WHERE id = $1 AND expiry > $13`),
 		del:        r(`DELETE FROM {T}sessions WHERE id = $1`),
+		delOwn:     r(`DELETE FROM {T}sessions WHERE id = $1 AND COALESCE(user_id, $2) = $3`),
 		list:       r(`SELECT id, ` + sessionCols + ` FROM {T}sessions WHERE user_id = $1 AND expiry > $2`),
 		deleteUser: r(`DELETE FROM {T}sessions WHERE user_id = $1`),
 	}
@@ -119,7 +120,10 @@ func (x *Sessions) Update(ctx context.Context, id string, rec session.Record) (b
 	defer cancel()
 	exp := rec.Expiry()
 	if !exp.After(x.s.now()) {
-		return false, x.Delete(ctx, id)
+		// An expired record leaves the id missing, but only a row of
+		// rec.UserID: Update never ends another user's session.
+		_, err := x.s.db.ExecContext(ctx, x.delOwn, key(id), []byte{}, key(rec.UserID))
+		return false, wrap("session update", err)
 	}
 	res, err := x.s.db.ExecContext(ctx, x.update, key(id), blob(rec.SecretHash), blob(rec.Data),
 		micros(rec.CreatedAt), micros(rec.LastSeen), micros(rec.IdleExpiry), micros(rec.AbsoluteExpiry),
