@@ -65,6 +65,10 @@ func TestHostCookieAcceptedAndPreferred(t *testing.T) {
 		{"legacy_cookie", middleware.LegacyAccessCookie + "=" + victim, "victim"},
 		{"host_wins_over_planted_plain", middleware.LegacyAccessCookie + "=" + attacker + "; " + middleware.AccessCookie + "=" + victim, "victim"},
 		{"empty_planted_duplicate_ignored", middleware.LegacyAccessCookie + "=; " + middleware.LegacyAccessCookie + "=" + victim, "victim"},
+		// An older browser lets a sibling set "__HOST-..." without the
+		// prefix rules; names are matched exactly, so it is not the
+		// __Host- cookie and is not read.
+		{"prefix_in_other_case_is_another_name", "__HOST-access_token=" + attacker + "; __host-access_token=" + attacker + "; " + middleware.AccessCookie + "=" + victim, "victim"},
 		{"same_value_twice_is_no_ambiguity", middleware.LegacyAccessCookie + "=" + victim + "; " + middleware.LegacyAccessCookie + "=" + victim, "victim"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
