@@ -26,8 +26,7 @@ const (
 	// (RFC 6750 §2.1).
 	SourceBearer Source = "bearer"
 	// SourceCookie is an access token in an access-token cookie
-	// ([AuthenticatorConfig.CookieNames], default [AccessCookie] then
-	// [LegacyAccessCookie]).
+	// ([AuthenticatorConfig.CookieNames], default [AccessCookie]).
 	SourceCookie Source = "cookie"
 	// SourceSession is a server-side session loaded by
 	// [session.Manager.LoadAndSave], which must run before the
@@ -215,9 +214,12 @@ type AuthenticatorConfig struct {
 	// order of preference: the first name the request carries decides, and
 	// a name carried twice with different values is refused with 401
 	// ([ReasonDuplicateCookie]; the default Deny then clears it, see
-	// [ClearTokenCookies]). Default
-	// [AccessCookie] then [LegacyAccessCookie]: a plain cookie planted by
-	// a sibling subdomain never outranks the __Host- one.
+	// [ClearTokenCookies]). Default [AccessCookie] only: a plain cookie
+	// can be planted by a sibling subdomain and would be the one sent
+	// whenever the __Host- cookie is absent (signed out, or expired with
+	// the access token), signing the user into the planter's account. A
+	// host that still issues [LegacyAccessCookie] lists it after
+	// AccessCookie, which then still outranks it.
 	CookieNames []string
 
 	// Sessions enables [SourceSession]. The Authenticator reads the session
@@ -330,7 +332,7 @@ func newAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 	a := &Authenticator{cookies: slices.Clone(cfg.CookieNames), roles: cfg.Roles, tenant: cfg.Tenant,
 		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
 	if len(a.cookies) == 0 {
-		a.cookies = []string{AccessCookie, LegacyAccessCookie}
+		a.cookies = []string{AccessCookie}
 	}
 	for _, c := range a.cookies {
 		if !validCookieName(c) {

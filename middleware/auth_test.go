@@ -164,7 +164,7 @@ func TestRequireAuth(t *testing.T) {
 				r.Header.Set("Authorization", tt.auth)
 			}
 			if tt.cookie != "" {
-				r.AddCookie(&http.Cookie{Name: "access_token", Value: tt.cookie})
+				r.AddCookie(&http.Cookie{Name: middleware.AccessCookie, Value: tt.cookie})
 			}
 			w := httptest.NewRecorder()
 			a.RequireAuth(h).ServeHTTP(w, r)

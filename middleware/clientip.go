@@ -39,7 +39,12 @@ const DefaultIPv6KeyPrefix = 64
 //     keys on the IPv4 address: "192.0.2.1";
 //   - an IPv6 address keys on its prefix of length ipv6Prefix:
 //     "2001:db8:1:2::/64"; with ipv6Prefix 128, on the full address
-//     "2001:db8:1:2:3:4:5:6". A zone ("%eth0") is ignored.
+//     "2001:db8:1:2:3:4:5:6". A zone ("%eth0") is ignored;
+//   - an IPv6 address that embeds an IPv4 address keys on that IPv4
+//     address: the NAT64 well-known prefix 64:ff9b::/96 (RFC 6052), where
+//     every IPv4 client behind one translator would otherwise share one
+//     /64, and 6to4 2002::/16 (RFC 3056), where one IPv4 host holds a
+//     whole /48 and would otherwise get 65536 keys.
 //
 // ipv6Prefix outside 1..128 (0 included) means [DefaultIPv6KeyPrefix]. An
 // invalid (zero) address gives "unknown", one key shared by all such
@@ -50,6 +55,9 @@ func IPKey(ip netip.Addr, ipv6Prefix int) string {
 		return "unknown"
 	}
 	ip = ip.WithZone("").Unmap()
+	if v4, ok := embeddedIPv4(ip); ok {
+		ip = v4
+	}
 	if ip.Is4() {
 		return ip.String()
 	}
@@ -61,6 +69,23 @@ func IPKey(ip netip.Addr, ipv6Prefix int) string {
 	}
 	p, _ := ip.Prefix(ipv6Prefix)
 	return p.Addr().String() + "/" + strconv.Itoa(ipv6Prefix)
+}
+
+// embeddedIPv4 returns the IPv4 address carried by an address of the NAT64
+// well-known prefix 64:ff9b::/96 (RFC 6052 §2.1; its last 32 bits) or of
+// 6to4 2002::/16 (RFC 3056 §2; bits 16..47).
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, false
+	}
+	a := ip.As16()
+	switch {
+	case a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && [8]byte(a[4:12]) == [8]byte{}:
+		return netip.AddrFrom4([4]byte(a[12:16])), true
+	case a[0] == 0x20 && a[1] == 0x02:
+		return netip.AddrFrom4([4]byte(a[2:6])), true
+	}
+	return netip.Addr{}, false
 }
 
 // ClientIPResolver determines the client address of a request for rate

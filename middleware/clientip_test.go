@@ -218,3 +218,30 @@ func TestNilClientIPResolverUsesPeerAnd64(t *testing.T) {
 		t.Fatalf("Key = %q", k)
 	}
 }
+
+// An address that embeds an IPv4 address (NAT64 well-known prefix
+// 64:ff9b::/96, RFC 6052; 6to4 2002::/16, RFC 3056) keys on that IPv4
+// address. By /64, every IPv4 client behind one NAT64 translator would
+// share one key (one attacker throttles them all), and one 6to4 host
+// would own 65536 keys of its /48 (a fresh budget per /64).
+func TestIPKeyUnwrapsEmbeddedIPv4(t *testing.T) {
+	tests := []struct {
+		ip   string
+		bits int
+		want string
+	}{
+		{"64:ff9b::192.0.2.1", 0, "192.0.2.1"},
+		{"64:ff9b::198.51.100.7", 0, "198.51.100.7"},
+		{"64:ff9b::192.0.2.1", 128, "192.0.2.1"},
+		{"2002:c000:0201::1", 0, "192.0.2.1"},
+		{"2002:c000:0201:ffff:1:2:3:4", 48, "192.0.2.1"},
+		// Only the /96 is the well-known prefix; the rest of 64:ff9b::/64
+		// is keyed as any IPv6 address.
+		{"64:ff9b::1:192.0.2.1", 0, "64:ff9b::/64"},
+	}
+	for _, tt := range tests {
+		if got := IPKey(netip.MustParseAddr(tt.ip), tt.bits); got != tt.want {
+			t.Errorf("IPKey(%s, %d) = %q, want %q", tt.ip, tt.bits, got, tt.want)
+		}
+	}
+}

@@ -22,7 +22,8 @@ func TestCookieTossingRefused(t *testing.T) {
 	for _, name := range []string{middleware.AccessCookie, middleware.LegacyAccessCookie} {
 		t.Run(name, func(t *testing.T) {
 			var fails failures
-			a := mustAuthenticator(t, middleware.AuthenticatorConfig{Verifier: v, OnFailure: fails.hook})
+			a := mustAuthenticator(t, middleware.AuthenticatorConfig{Verifier: v, OnFailure: fails.hook,
+				CookieNames: []string{middleware.AccessCookie, middleware.LegacyAccessCookie}})
 			h := &recordPrincipal{}
 			r := httptest.NewRequest("GET", "https://app.example.com/account", nil)
 			r.Header.Set("Cookie", name+"="+attacker+"; "+name+"="+victim)
@@ -55,9 +56,11 @@ func TestCookieTossingRefused(t *testing.T) {
 
 // TestHostCookieAcceptedAndPreferred: the __Host- cookie (which no sibling
 // subdomain and no http page can set) authenticates, and wins over a plain
-// cookie a sibling planted next to it.
+// cookie a sibling planted next to it when a host opts in to the plain name.
 func TestHostCookieAcceptedAndPreferred(t *testing.T) {
-	iss, a := newAuthFixture(t)
+	iss, v, _ := newAuthFixtureV(t)
+	a := mustAuthenticator(t, middleware.AuthenticatorConfig{Verifier: v,
+		CookieNames: []string{middleware.AccessCookie, middleware.LegacyAccessCookie}})
 	victim := issue(t, iss, "victim")
 	attacker := issue(t, iss, "attacker")
 	for _, tt := range []struct{ name, cookie, want string }{
@@ -65,6 +68,10 @@ func TestHostCookieAcceptedAndPreferred(t *testing.T) {
 		{"legacy_cookie", middleware.LegacyAccessCookie + "=" + victim, "victim"},
 		{"host_wins_over_planted_plain", middleware.LegacyAccessCookie + "=" + attacker + "; " + middleware.AccessCookie + "=" + victim, "victim"},
 		{"empty_planted_duplicate_ignored", middleware.LegacyAccessCookie + "=; " + middleware.LegacyAccessCookie + "=" + victim, "victim"},
+		// An older browser lets a sibling set "__HOST-..." without the
+		// prefix rules; names are matched exactly, so it is not the
+		// __Host- cookie and is not read.
+		{"prefix_in_other_case_is_another_name", "__HOST-access_token=" + attacker + "; __host-access_token=" + attacker + "; " + middleware.AccessCookie + "=" + victim, "victim"},
 		{"same_value_twice_is_no_ambiguity", middleware.LegacyAccessCookie + "=" + victim + "; " + middleware.LegacyAccessCookie + "=" + victim, "victim"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,5 +162,35 @@ func TestClearTokenCookiesDomains(t *testing.T) {
 		raw[1] != "__Secure-refresh_token=; Path=/auth; Max-Age=0; HttpOnly; Secure" ||
 		raw[2] != "__Secure-refresh_token=; Path=/auth; Domain=example.com; Max-Age=0; HttpOnly; Secure" {
 		t.Fatalf("Set-Cookie %q", raw)
+	}
+}
+
+// TestPlantedLegacyCookieIgnoredByDefault: a sibling subdomain plants the
+// plain access_token cookie (Domain=example.com) holding the attacker's
+// own token. While the victim has no __Host- cookie (signed out, or after
+// it expired with the access token) that cookie would be the only one
+// sent, and the victim would act inside the attacker's account (login
+// CSRF). authkit itself sets only the __Host- name, so by default the
+// plain name is not read; a host that still issues it lists it in
+// CookieNames.
+func TestPlantedLegacyCookieIgnoredByDefault(t *testing.T) {
+	iss, v, a := newAuthFixtureV(t)
+	attacker := issue(t, iss, "attacker")
+	h := &recordPrincipal{}
+	r := httptest.NewRequest("GET", "https://app.example.com/account", nil)
+	r.Header.Set("Cookie", middleware.LegacyAccessCookie+"="+attacker)
+	w := httptest.NewRecorder()
+	a.RequireAuth(h).ServeHTTP(w, r)
+	if h.reached || w.Code != 401 {
+		t.Fatalf("planted plain cookie authenticated as %q (status %d)", h.p.Subject, w.Code)
+	}
+	// Opting in by name still works.
+	optIn := mustAuthenticator(t, middleware.AuthenticatorConfig{Verifier: v,
+		CookieNames: []string{middleware.AccessCookie, middleware.LegacyAccessCookie}})
+	h = &recordPrincipal{}
+	w = httptest.NewRecorder()
+	optIn.RequireAuth(h).ServeHTTP(w, r)
+	if w.Code != 204 || h.p.Subject != "attacker" {
+		t.Fatalf("opt-in legacy cookie: status %d subject %q", w.Code, h.p.Subject)
 	}
 }

@@ -19,12 +19,13 @@ import (
 // [ReasonDuplicateCookie]) instead of trusting whichever comes first.
 const (
 	// AccessCookie is the access-token cookie: Secure, Path=/, no Domain.
-	// The [Authenticator] prefers it over [LegacyAccessCookie].
+	// It is the [Authenticator]'s default and only cookie name.
 	AccessCookie = "__Host-access_token"
-	// LegacyAccessCookie is the unprefixed access-token name, still
-	// accepted when no AccessCookie is present (older deployments, plain
-	// http during development). A sibling subdomain can plant it; two of
-	// them are refused.
+	// LegacyAccessCookie is the unprefixed access-token name of older
+	// deployments and plain http during development. A sibling subdomain
+	// can plant it, so the [Authenticator] reads it only when
+	// [AuthenticatorConfig.CookieNames] lists it (after AccessCookie, when
+	// no AccessCookie is present); two of them are refused.
 	LegacyAccessCookie = "access_token"
 	// RefreshCookie is the refresh-token cookie. It is scoped to the
 	// refresh path, which the __Host- prefix forbids, so it uses

@@ -49,8 +49,8 @@
 // # Token cookies
 //
 // The access token travels in [AccessCookie] ("__Host-access_token": only
-// this host, over HTTPS, can set it); [LegacyAccessCookie] is still
-// accepted when that one is absent. A request that carries one token cookie
+// this host, over HTTPS, can set it); [LegacyAccessCookie], which a sibling
+// subdomain can plant, is read only when CookieNames lists it. A request that carries one token cookie
 // name twice (a sibling subdomain planted a second one: cookie tossing) is
 // refused with 401 and the name is cleared ([TokenCookie],
 // [ClearTokenCookies]; the refresh endpoint uses the same helpers with

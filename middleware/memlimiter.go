@@ -31,8 +31,11 @@ type MemoryLimiterConfig struct {
 	// evicted, since it would come back with a full bucket: when every key
 	// is busy, a new key is denied (with the RetryAfter until the oldest key
 	// goes idle) while known keys are served as usual. Size MaxKeys well
-	// above the number of clients active within Per; a flood of distinct
-	// keys then delays only new clients, and only until Per has passed.
+	// above the number of clients active within Per: a flood of MaxKeys
+	// distinct keys, each renewed within Per, keeps every new client out
+	// for as long as it is sustained (known clients are unaffected), and
+	// new clients get in again once the oldest key is idle (RetryAfter). With
+	// [IPKey] keys an attacker needs that many addresses (IPv4) or /64s.
 	MaxKeys int
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time

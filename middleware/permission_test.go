@@ -273,6 +273,10 @@ func TestRequireObjectTenantCannotBeSkipped(t *testing.T) {
 		{"plain_object_stated_without_tenant_from_tenant", plain{"3"}, "", "acme", 403, "alice posts:edit"},
 		{"plain_object_own_tenant", plain{"3"}, "acme", "acme", 204, ""},
 		{"pointer_own_tenant", &post{"3", "alice", "acme"}, "acme", "acme", 204, ""},
+		// A loader that wrongly states no tenant for a tenant's object, to
+		// a caller outside any tenant: rbac's own TenantScoped check holds.
+		{"pointer_stated_without_tenant_from_no_tenant", &post{"3", "alice", "acme"}, "", "", 403, "alice posts:edit"},
+		{"nil_object_stated_without_tenant_from_tenant", nil, "", "acme", 403, "alice posts:edit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var d denials

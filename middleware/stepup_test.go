@@ -79,6 +79,8 @@ func TestStepUpChallenges(t *testing.T) {
 		{"token_acr_claim_wins_over_amr", middleware.Requirement{ACR: middleware.ACRPasskey}, ago(time.Minute), pwd, middleware.ACRPasskey, ""},
 		{"token_acr_outside_levels_is_weakest", middleware.Requirement{ACR: middleware.ACRPassword}, ago(time.Minute), mfa, "urn:other:gold",
 			`Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="pwd mfa passkey"`},
+		{"token_acr_other_case_is_weakest", middleware.Requirement{ACR: middleware.ACRMFA}, ago(time.Minute), pwd, "Passkey",
+			`Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="mfa passkey"`},
 		// A stale strong sign-in does not satisfy a strength that comes
 		// with a max_age: its acr falls back.
 		{"stale_strong_sign_in_falls_back", middleware.Requirement{ACR: middleware.ACRMFA, MaxAge: 5 * time.Minute}, ago(10 * time.Minute), passkey, "",
@@ -322,6 +324,13 @@ func TestStepUpCheckUnknownACRFailsClosed(t *testing.T) {
 	e, ok := errors.AsType[*middleware.StepUpError](err)
 	if !ok || !e.Weak || e.Challenge() != `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="platinum"` {
 		t.Fatalf("Check with an unknown acr: %v", err)
+	}
+	// An acr that cannot travel in a quoted-string is met by nothing and
+	// never reaches the header (no injection into WWW-Authenticate).
+	err = s.Check(p, middleware.Requirement{ACR: "x\", error=\"invalid_token\"\r\nSet-Cookie: a=b"})
+	e, ok = errors.AsType[*middleware.StepUpError](err)
+	if !ok || !e.Weak || e.Challenge() != `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required"` {
+		t.Fatalf("Check with a quoting acr: %v", err)
 	}
 	if err := s.Check(p, middleware.Requirement{ACR: middleware.ACRPasskey}); err != nil {
 		t.Fatalf("passkey sign-in: %v", err)
