@@ -11,8 +11,21 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/authkittest"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
+
+// TestUsersConformance runs the UserStore suite on both dialects.
+// NoMFAFlag: the users table has no mfa_enabled column yet.
+func TestUsersConformance(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		t.Parallel()
+		authkittest.RunUserStoreHarness(t, authkittest.UserStoreHarness{
+			New:       func(t *testing.T) authkit.UserStore { return newUsers(t, d) },
+			NoMFAFlag: true,
+		})
+	})
+}
 
 func newUsers(t *testing.T, d dialect) *sqlstore.Users {
 	return d.new(t, sqlstore.Config{}).Users()
