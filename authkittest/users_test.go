@@ -21,7 +21,9 @@ type refUsers struct {
 	byID map[string]authkit.User
 }
 
-func newRefUsers(flaw string) *refUsers { return &refUsers{flaw: flaw, byID: map[string]authkit.User{}} }
+func newRefUsers(flaw string) *refUsers {
+	return &refUsers{flaw: flaw, byID: map[string]authkit.User{}}
+}
 
 func (s *refUsers) ctxErr(ctx context.Context) error {
 	if s.flaw == "ignoreCtx" {
