@@ -32,11 +32,10 @@ func main() {
 	opt, err2 := redis.ParseURL(*redisURL)
 	srv, err := &http.Server{Addr: *addr, ReadHeaderTimeout: 10 * time.Second}, errors.Join(err1, err2)
 	if err == nil {
-		srv.Handler, err = setup(ctx, db, redis.NewClient(opt), "authkit:", *dir, "https://"+*addr)
-	}
-	if err == nil {
-		context.AfterFunc(ctx, func() { _ = srv.Shutdown(context.Background()) })
-		err = srv.ListenAndServe() // behind a proxy that terminates TLS
+		if srv.Handler, err = setup(ctx, db, redis.NewClient(opt), "authkit:", *dir, "https://"+*addr); err == nil {
+			context.AfterFunc(ctx, func() { _ = srv.Shutdown(context.Background()) })
+			err = srv.ListenAndServe() // behind a proxy that terminates TLS
+		}
 	}
 	if stop(); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err) // every start-up failure: its cause and exit status 1
@@ -48,7 +47,8 @@ func setup(ctx context.Context, db *pgxpool.Pool, rdb redis.UniversalClient, pre
 	st, err1 := redisstore.New(redisstore.Config{Client: rdb, Prefix: prefix})
 	secret, err2 := authkit.LoadOrCreateSecret(dir + "/master.secret")
 	policy, err3 := rbac.New(rbac.Config{Roles: []rbac.Role{{Name: "viewer"}, {Name: "analyst", Permissions: []string{"reports:read"}}}})
-	if err := errors.Join(err1, err2, err3); err != nil {
+	users, err4 := OpenUsers(ctx, db)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
 	secrets, err1 := authkit.NewSecrets(secret)
@@ -66,7 +66,7 @@ func setup(ctx context.Context, db *pgxpool.Pool, rdb redis.UniversalClient, pre
 	if err != nil {
 		return nil, err
 	}
-	auth, err := authkit.New(authkit.Config{Users: NewUsers(db), Keys: keys, Secrets: secrets, TokenIssuer: issuer,
+	auth, err := authkit.New(authkit.Config{Users: users, Keys: keys, Secrets: secrets, TokenIssuer: issuer,
 		MFA: totp, RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(), Attempts: st.Attempts()})
 	if err != nil {
 		return nil, err

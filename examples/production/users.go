@@ -40,6 +40,21 @@ var (
 // host's migrations create it).
 func NewUsers(db *pgxpool.Pool) *Users { return &Users{db} }
 
+// OpenUsers is [NewUsers] after checking that the database answers and its
+// users table has every column authkit reads, so that start-up fails with
+// the cause rather than the first login.
+func OpenUsers(ctx context.Context, db *pgxpool.Pool) (*Users, error) {
+	rows, err := db.Query(ctx, `SELECT `+userCols+` FROM users LIMIT 0`)
+	if err == nil {
+		rows.Close()
+		err = rows.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("users table: %w", err)
+	}
+	return NewUsers(db), nil
+}
+
 func scanUser(row pgx.Row) (authkit.User, bool, error) {
 	var u authkit.User
 	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Roles, &u.Disabled, &u.MFAEnabled, &u.CreatedAt)
