@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authkit-go/authkit/internal/testenv"
 )
 
 const childArgsEnv = "PRODEX_MAIN_ARGS"
@@ -20,6 +22,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	testenv.AnnounceSkips()
 	os.Exit(m.Run())
 }
 
