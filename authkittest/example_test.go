@@ -17,3 +17,13 @@ func ExampleRunAttemptStore() {
 		})
 	}
 }
+
+// A host application checks its own UserStore over its own table the same
+// way, with a fresh table (or schema) per case.
+func ExampleRunUserStore() {
+	_ = func(t *testing.T) {
+		authkittest.RunUserStore(t, func(t *testing.T) authkit.UserStore {
+			return memstore.NewUsers() // your store over a fresh table here
+		})
+	}
+}

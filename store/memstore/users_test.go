@@ -5,8 +5,14 @@ import (
 	"testing"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/authkittest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
+
+// TestUsersConformance runs the UserStore suite on memstore's users.
+func TestUsersConformance(t *testing.T) {
+	authkittest.RunUserStore(t, func(*testing.T) authkit.UserStore { return memstore.NewUsers() })
+}
 
 var _ authkit.UserUpdater = (*memstore.Users)(nil)
 
