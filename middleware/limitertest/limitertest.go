@@ -264,6 +264,12 @@ func deniedDoNotConsume(ctx context.Context, newLimiter func(Config) (middleware
 	knocks := 0
 	for time.Now().Before(deadline.Add(-Tolerance / 2)) {
 		if _, err := expectDenied(ctx, l, key, shortCfg.Per); err != nil {
+			if !time.Now().Before(deadline.Add(-Tolerance / 2)) {
+				// The call returned only near the deadline (a loaded
+				// machine): the store may have run it there, where an
+				// allowance is due. Not evidence of consumption.
+				break
+			}
 			return fmt.Errorf("knock %d: %w", knocks+1, err)
 		}
 		knocks++

@@ -190,7 +190,7 @@ func runChild() int {
 		c = redis.NewClient(opt)
 	}
 	defer c.Close()
-	st, err := redisstore.New(redisstore.Config{Client: c, Prefix: prefix})
+	st, err := redisstore.New(redisstore.Config{Client: c, Prefix: prefix, Timeout: 30 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -122,6 +122,11 @@ func newStoreVia(t testing.TB, c, admin redis.UniversalClient, cfg redisstore.Co
 	if cfg.Prefix == "" {
 		cfg.Prefix = randPrefix()
 	}
+	if cfg.Timeout == 0 {
+		// The suites check outcomes, not latency, on a loaded machine under
+		// -race; Config.Timeout itself is tested in infra_test.go.
+		cfg.Timeout = 30 * time.Second
+	}
 	if c != admin {
 		cfg.UnsafeAllowEvictingPolicy = true // c may be down: admin's server was checked
 	}
