@@ -2,6 +2,7 @@ package passkey_test
 
 import (
 	"context"
+	"encoding/base64"
 	"sync"
 	"testing"
 	"time"
@@ -96,3 +97,5 @@ func (r *rig) assertion(t testing.TB) []byte {
 	}
 	return resp
 }
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
