@@ -191,16 +191,16 @@ func sameCred(got, want passkey.Credential) error {
 func expectGet(ctx context.Context, s passkey.CredentialStore, id []byte, want *passkey.Credential) error {
 	got, found, err := s.Get(ctx, id)
 	if err != nil {
-		return fmt.Errorf("Get(%q): %w", id, err)
+		return fmt.Errorf("s.Get(%q): %w", id, err)
 	}
 	if want == nil {
 		if found {
-			return fmt.Errorf("Get(%q) found %+v, want not found", id, got)
+			return fmt.Errorf("s.Get(%q) found %+v, want not found", id, got)
 		}
 		return nil
 	}
 	if !found {
-		return fmt.Errorf("Get(%q) not found", id)
+		return fmt.Errorf("s.Get(%q) not found", id)
 	}
 	return sameCred(got, *want)
 }
@@ -208,17 +208,17 @@ func expectGet(ctx context.Context, s passkey.CredentialStore, id []byte, want *
 func expectList(ctx context.Context, s passkey.CredentialStore, user string, ids ...string) error {
 	got, err := s.List(ctx, user)
 	if err != nil {
-		return fmt.Errorf("List(%q): %w", user, err)
+		return fmt.Errorf("s.List(%q): %w", user, err)
 	}
 	var gotIDs []string
 	for _, c := range got {
 		gotIDs = append(gotIDs, string(c.ID))
 		if c.UserID != user {
-			return fmt.Errorf("List(%q) returned a credential of %q", user, c.UserID)
+			return fmt.Errorf("s.List(%q) returned a credential of %q", user, c.UserID)
 		}
 	}
 	if !slices.Equal(gotIDs, ids) {
-		return fmt.Errorf("List(%q) = %q, want %q", user, gotIDs, ids)
+		return fmt.Errorf("s.List(%q) = %q, want %q", user, gotIDs, ids)
 	}
 	return nil
 }
@@ -227,10 +227,10 @@ func add(ctx context.Context, s passkey.CredentialStore, cs ...passkey.Credentia
 	for _, c := range cs {
 		ok, err := s.Add(ctx, c)
 		if err != nil {
-			return fmt.Errorf("Add(%q): %w", c.ID, err)
+			return fmt.Errorf("s.Add(%q): %w", c.ID, err)
 		}
 		if !ok {
-			return fmt.Errorf("Add(%q) = false on a new id", c.ID)
+			return fmt.Errorf("s.Add(%q) = false on a new id", c.ID)
 		}
 	}
 	return nil
@@ -254,7 +254,7 @@ func roundTrip(ctx context.Context, s passkey.CredentialStore) error {
 	}
 	got, err := s.List(ctx, "alice")
 	if err != nil || len(got) != 1 {
-		return fmt.Errorf("List = %d credentials, %v", len(got), err)
+		return fmt.Errorf("s.List = %d credentials, %v", len(got), err)
 	}
 	return sameCred(got[0], c)
 }
@@ -271,7 +271,7 @@ func addDuplicate(ctx context.Context, s passkey.CredentialStore) error {
 		return err
 	}
 	if ok {
-		return errors.New("Add of an existing id (other user) = true")
+		return errors.New("s.Add of an existing id (other user) = true")
 	}
 	if err := expectGet(ctx, s, a.ID, &a); err != nil {
 		return err
@@ -319,13 +319,13 @@ func rename(ctx context.Context, s passkey.CredentialStore) error {
 		return err
 	}
 	if ok, err := s.Rename(ctx, "mallory", c.ID, "stolen"); err != nil || ok {
-		return fmt.Errorf("Rename by another user = %v, %v; want false", ok, err)
+		return fmt.Errorf("s.Rename by another user = %v, %v; want false", ok, err)
 	}
 	if ok, err := s.Rename(ctx, "alice", []byte("missing"), "x"); err != nil || ok {
-		return fmt.Errorf("Rename of a missing id = %v, %v; want false", ok, err)
+		return fmt.Errorf("s.Rename of a missing id = %v, %v; want false", ok, err)
 	}
 	if ok, err := s.Rename(ctx, "alice", c.ID, "Phone ☎"); err != nil || !ok {
-		return fmt.Errorf("Rename = %v, %v; want true", ok, err)
+		return fmt.Errorf("s.Rename = %v, %v; want true", ok, err)
 	}
 	c.Name = "Phone ☎"
 	return expectGet(ctx, s, c.ID, &c)
@@ -334,10 +334,10 @@ func rename(ctx context.Context, s passkey.CredentialStore) error {
 func expectRemove(ctx context.Context, s passkey.CredentialStore, user, id string, keepLast bool, want passkey.RemoveResult) error {
 	got, err := s.Remove(ctx, user, []byte(id), keepLast)
 	if err != nil {
-		return fmt.Errorf("Remove(%q, %q): %w", user, id, err)
+		return fmt.Errorf("s.Remove(%q, %q): %w", user, id, err)
 	}
 	if got.Removed != want.Removed || got.Last != want.Last || !slices.EqualFunc(got.Remaining, want.Remaining, bytes.Equal) {
-		return fmt.Errorf("Remove(%q, %q, %v) = %+v, want %+v", user, id, keepLast, got, want)
+		return fmt.Errorf("s.Remove(%q, %q, %v) = %+v, want %+v", user, id, keepLast, got, want)
 	}
 	return nil
 }
@@ -396,16 +396,16 @@ func updateUse(ctx context.Context, s passkey.CredentialStore) error {
 	}
 	u := passkey.Use{SignCount: 9, LastUsedAt: base.Add(time.Hour), UserVerified: true, BackupEligible: false, BackupState: true}
 	if ok, err := s.UpdateUse(ctx, c.ID, 6, u); err != nil || ok {
-		return fmt.Errorf("UpdateUse with a stale count = %v, %v; want false", ok, err)
+		return fmt.Errorf("s.UpdateUse with a stale count = %v, %v; want false", ok, err)
 	}
 	if err := expectGet(ctx, s, c.ID, &c); err != nil {
 		return err
 	}
 	if ok, err := s.UpdateUse(ctx, []byte("missing"), 0, u); err != nil || ok {
-		return fmt.Errorf("UpdateUse of a missing id = %v, %v; want false", ok, err)
+		return fmt.Errorf("s.UpdateUse of a missing id = %v, %v; want false", ok, err)
 	}
 	if ok, err := s.UpdateUse(ctx, c.ID, 7, u); err != nil || !ok {
-		return fmt.Errorf("UpdateUse = %v, %v; want true", ok, err)
+		return fmt.Errorf("s.UpdateUse = %v, %v; want true", ok, err)
 	}
 	c.SignCount, c.LastUsedAt, c.BackupEligible, c.BackupState = 9, u.LastUsedAt, false, true
 	return expectGet(ctx, s, c.ID, &c)
@@ -511,19 +511,19 @@ func cancelledContext(ctx context.Context, s passkey.CredentialStore) error {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := s.List(cctx, "alice"); err == nil {
-		return errors.New("List with a cancelled context: no error")
+		return errors.New("s.List with a cancelled context: no error")
 	}
 	if _, _, err := s.Get(cctx, c.ID); err == nil {
-		return errors.New("Get with a cancelled context: no error")
+		return errors.New("s.Get with a cancelled context: no error")
 	}
 	if _, err := s.Add(cctx, cred("alice", "cc2", base)); err == nil {
-		return errors.New("Add with a cancelled context: no error")
+		return errors.New("s.Add with a cancelled context: no error")
 	}
 	if _, err := s.UpdateUse(cctx, c.ID, 7, passkey.Use{SignCount: 8}); err == nil {
-		return errors.New("UpdateUse with a cancelled context: no error")
+		return errors.New("s.UpdateUse with a cancelled context: no error")
 	}
 	if _, err := s.Remove(cctx, "alice", c.ID, false); err == nil {
-		return errors.New("Remove with a cancelled context: no error")
+		return errors.New("s.Remove with a cancelled context: no error")
 	}
 	return expectGet(ctx, s, c.ID, &c)
 }
@@ -533,26 +533,26 @@ const purpose = "passkeytest"
 func expectTake(ctx context.Context, s passkey.TicketStore, purpose, key string, want []byte) error {
 	got, found, err := s.Take(ctx, purpose, key)
 	if err != nil {
-		return fmt.Errorf("Take(%q, %q): %w", purpose, key, err)
+		return fmt.Errorf("s.Take(%q, %q): %w", purpose, key, err)
 	}
 	if want == nil {
 		if found {
-			return fmt.Errorf("Take(%q, %q) found %q, want not found", purpose, key, got)
+			return fmt.Errorf("s.Take(%q, %q) found %q, want not found", purpose, key, got)
 		}
 		return nil
 	}
 	if !found {
-		return fmt.Errorf("Take(%q, %q) not found", purpose, key)
+		return fmt.Errorf("s.Take(%q, %q) not found", purpose, key)
 	}
 	if !bytes.Equal(got, want) {
-		return fmt.Errorf("Take(%q, %q) = %q, want %q", purpose, key, got, want)
+		return fmt.Errorf("s.Take(%q, %q) = %q, want %q", purpose, key, got, want)
 	}
 	return nil
 }
 
 func put(ctx context.Context, s passkey.TicketStore, purpose, key string, data []byte, ttl time.Duration) error {
 	if err := s.Put(ctx, purpose, key, data, time.Now().Add(ttl)); err != nil {
-		return fmt.Errorf("Put(%q, %q): %w", purpose, key, err)
+		return fmt.Errorf("s.Put(%q, %q): %w", purpose, key, err)
 	}
 	return nil
 }
@@ -669,10 +669,10 @@ func ticketCancelledContext(ctx context.Context, s passkey.TicketStore) error {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := s.Put(cctx, purpose, "cc2", []byte("y"), time.Now().Add(time.Minute)); err == nil {
-		return errors.New("Put with a cancelled context: no error")
+		return errors.New("s.Put with a cancelled context: no error")
 	}
 	if _, _, err := s.Take(cctx, purpose, "cc"); err == nil {
-		return errors.New("Take with a cancelled context: no error")
+		return errors.New("s.Take with a cancelled context: no error")
 	}
 	return expectTake(ctx, s, purpose, "cc", []byte("x"))
 }
