@@ -349,14 +349,15 @@ func TestExpiredConditionalChallengeAsksForFreshOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.p.FinishLogin(ctx, sessA, resp); !errors.Is(err, passkey.ErrChallengeExpired) {
-		t.Fatalf("got %v, want ErrChallengeExpired", err)
+	_, err = r.p.FinishLogin(ctx, sessA, resp)
+	var ee *passkey.ChallengeExpiredError
+	if !errors.Is(err, passkey.ErrChallengeExpired) || !errors.As(err, &ee) {
+		t.Fatalf("got %v, want ChallengeExpiredError", err)
 	}
-	opts, err = r.p.BeginLogin(ctx, sessA, true)
-	if err != nil {
-		t.Fatal(err)
+	if !bytes.Contains(ee.Fresh.JSON, []byte(`"mediation":"conditional"`)) || bytes.Equal(ee.Fresh.JSON, opts.JSON) {
+		t.Fatalf("fresh options %s", ee.Fresh.JSON)
 	}
-	resp, err = r.auth.Get(opts.JSON)
+	resp, err = r.auth.Get(ee.Fresh.JSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,5 +444,43 @@ func TestRegisteringTheSameAuthenticatorTwiceIsExcluded(t *testing.T) {
 	}
 	if _, _, err := r.auth.Create(opts.JSON); err == nil {
 		t.Fatal("authenticator registered twice: options do not exclude it")
+	}
+}
+
+func TestExpiredChallengeFromAnotherSessionGetsNoFreshOne(t *testing.T) {
+	r := newRig(t)
+	r.register(t, "alice")
+	resp := r.assertion(t)
+	r.clk.Advance(passkey.MaxCeremonyTimeout + time.Second)
+	_, err := r.p.FinishLogin(context.Background(), sessB, resp)
+	var ee *passkey.ChallengeExpiredError
+	if !errors.Is(err, passkey.ErrBindingMismatch) || errors.As(err, &ee) {
+		t.Fatalf("got %v, want ErrBindingMismatch and no fresh ceremony", err)
+	}
+}
+
+func TestExpiredKnownUserChallengeRenewsForThatUser(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.register(t, "alice")
+	opts, err := r.p.BeginLoginFor(ctx, sessA, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := r.auth.Get(opts.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Advance(passkey.MaxCeremonyTimeout)
+	_, err = r.p.FinishLogin(ctx, sessA, resp)
+	var ee *passkey.ChallengeExpiredError
+	if !errors.As(err, &ee) || !bytes.Contains(ee.Fresh.JSON, []byte(`"allowCredentials"`)) {
+		t.Fatalf("got %v, want a fresh known-user ceremony", err)
+	}
+	if resp, err = r.auth.Get(ee.Fresh.JSON); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.p.FinishLogin(ctx, sessA, resp); err != nil || res.UserID != "alice" {
+		t.Fatalf("fresh ceremony: %v", err)
 	}
 }

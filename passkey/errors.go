@@ -26,8 +26,9 @@ var (
 	ErrReplay = fmt.Errorf("%w: unknown or already used", ErrChallenge)
 
 	// ErrChallengeExpired reports a challenge that expired while the page
-	// sat open (typically a conditional-UI offer). The UI calls BeginLogin
-	// again and offers the fresh options; it is not a user error.
+	// sat open (typically a conditional-UI offer); it is not a user error.
+	// FinishLogin returns it inside a [*ChallengeExpiredError] holding a
+	// fresh ceremony.
 	ErrChallengeExpired = fmt.Errorf("%w: expired", ErrChallenge)
 
 	// ErrBindingMismatch reports a ceremony finished by another browser
@@ -122,3 +123,19 @@ func (e *ClonedError) Unwrap() error { return ErrClonedAuthenticator }
 // ErrInvalidName reports a credential name that is empty, too long
 // (over [MaxNameBytes]), not UTF-8 or holds control characters.
 var ErrInvalidName = errors.New("passkey: invalid credential name")
+
+// ChallengeExpiredError is returned by FinishLogin (wrapping
+// [ErrChallengeExpired]) when the ceremony's challenge expired while the
+// page sat open. Fresh is a new ceremony of the same kind for the same
+// session: the page calls navigator.credentials.get() with Fresh.JSON
+// instead of showing an error.
+type ChallengeExpiredError struct {
+	Fresh Options
+}
+
+func (e *ChallengeExpiredError) Error() string {
+	return ErrChallengeExpired.Error() + "; a fresh challenge was issued"
+}
+
+// Unwrap returns [ErrChallengeExpired].
+func (e *ChallengeExpiredError) Unwrap() error { return ErrChallengeExpired }

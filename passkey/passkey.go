@@ -217,6 +217,7 @@ type ticket struct {
 	UserID  string               `json:"u,omitempty"` // registration and known-user sign-in
 	Binding []byte               `json:"b"`           // SHA-256 of the caller's binding value
 	Expires int64                `json:"e"`           // unix nanoseconds
+	Cond    bool                 `json:"c,omitempty"` // conditional mediation (autofill)
 	Session webauthn.SessionData `json:"s"`
 }
 
@@ -233,10 +234,10 @@ func (p *Passkeys) challenge() ([]byte, error) {
 	return c, nil
 }
 
-func (p *Passkeys) putTicket(ctx context.Context, purpose, binding, userID string, s *webauthn.SessionData) (time.Time, error) {
+func (p *Passkeys) putTicket(ctx context.Context, purpose, binding, userID string, cond bool, s *webauthn.SessionData) (time.Time, error) {
 	exp := p.now().Add(p.timeout)
 	b := sha256.Sum256([]byte(binding))
-	data, err := json.Marshal(ticket{UserID: userID, Binding: b[:], Expires: exp.UnixNano(), Session: *s})
+	data, err := json.Marshal(ticket{UserID: userID, Binding: b[:], Expires: exp.UnixNano(), Cond: cond, Session: *s})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("passkey: encode ticket: %w", err)
 	}
@@ -247,7 +248,8 @@ func (p *Passkeys) putTicket(ctx context.Context, purpose, binding, userID strin
 }
 
 // takeTicket consumes the ticket for challenge and checks binding and
-// expiry. The ticket is consumed even when the checks fail.
+// expiry. The ticket is consumed even when the checks fail. With
+// ErrChallengeExpired it also returns the ticket, whose binding matched.
 func (p *Passkeys) takeTicket(ctx context.Context, purpose, binding, challenge string) (ticket, error) {
 	if binding == "" {
 		return ticket{}, ErrNoBinding
@@ -271,7 +273,7 @@ func (p *Passkeys) takeTicket(ctx context.Context, purpose, binding, challenge s
 		return ticket{}, ErrBindingMismatch
 	}
 	if !p.now().Before(time.Unix(0, t.Expires)) {
-		return ticket{}, ErrChallengeExpired
+		return t, ErrChallengeExpired
 	}
 	if t.Session.Challenge != challenge {
 		return ticket{}, ErrChallenge
@@ -364,7 +366,7 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, binding string, u User
 	if err != nil {
 		return Options{}, fmt.Errorf("passkey: begin registration: %w", err)
 	}
-	exp, err := p.putTicket(ctx, PurposeRegister, binding, u.ID, s)
+	exp, err := p.putTicket(ctx, PurposeRegister, binding, u.ID, false, s)
 	if err != nil {
 		return Options{}, err
 	}
@@ -433,7 +435,8 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, binding, userID, name
 // page calls navigator.credentials.get() at load and the browser offers
 // passkeys in the autofill of a field marked autocomplete="username
 // webauthn". Such an offer may sit open past the timeout; its finish then
-// fails with [ErrChallengeExpired] and the page calls BeginLogin again.
+// fails with a [*ChallengeExpiredError] that carries a fresh ceremony for
+// the same session, which the page passes to get() again.
 func (p *Passkeys) BeginLogin(ctx context.Context, binding string, conditional bool) (Options, error) {
 	if binding == "" {
 		return Options{}, ErrNoBinding
@@ -450,7 +453,7 @@ func (p *Passkeys) BeginLogin(ctx context.Context, binding string, conditional b
 	if err != nil {
 		return Options{}, fmt.Errorf("passkey: begin login: %w", err)
 	}
-	exp, err := p.putTicket(ctx, PurposeLogin, binding, "", s)
+	exp, err := p.putTicket(ctx, PurposeLogin, binding, "", conditional, s)
 	if err != nil {
 		return Options{}, err
 	}
@@ -484,7 +487,7 @@ func (p *Passkeys) BeginLoginFor(ctx context.Context, binding, userID string) (O
 	if err != nil {
 		return Options{}, fmt.Errorf("passkey: begin login: %w", err)
 	}
-	exp, err := p.putTicket(ctx, PurposeLogin, binding, userID, s)
+	exp, err := p.putTicket(ctx, PurposeLogin, binding, userID, false, s)
 	if err != nil {
 		return Options{}, err
 	}
@@ -529,6 +532,9 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 	}
 	cd := parsed.Response.CollectedClientData
 	t, err := p.takeTicket(ctx, PurposeLogin, binding, cd.Challenge)
+	if errors.Is(err, ErrChallengeExpired) {
+		return nil, p.renew(ctx, binding, t)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -625,6 +631,25 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 		r.AMR = append(r.AMR, "mfa")
 	}
 	return r, nil
+}
+
+// renew begins a fresh sign-in like the expired one (same binding, same
+// user or discoverable, same mediation) and returns it in a
+// *ChallengeExpiredError; if that fails it returns ErrChallengeExpired.
+func (p *Passkeys) renew(ctx context.Context, binding string, t ticket) error {
+	var (
+		fresh Options
+		err   error
+	)
+	if t.UserID == "" {
+		fresh, err = p.BeginLogin(ctx, binding, t.Cond)
+	} else {
+		fresh, err = p.BeginLoginFor(ctx, binding, t.UserID)
+	}
+	if err != nil {
+		return fmt.Errorf("%w (renewal failed: %w)", ErrChallengeExpired, err)
+	}
+	return &ChallengeExpiredError{Fresh: fresh}
 }
 
 // counterOK is the sign counter policy described at FinishLogin.
