@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit/passkey"
+	"github.com/authkit-go/authkit/store/memstore"
 )
 
 func TestChallengeFromAnotherSessionIsRefused(t *testing.T) {
@@ -483,4 +484,62 @@ func TestExpiredKnownUserChallengeRenewsForThatUser(t *testing.T) {
 	if res, err := r.p.FinishLogin(ctx, sessA, resp); err != nil || res.UserID != "alice" {
 		t.Fatalf("fresh ceremony: %v", err)
 	}
+}
+
+// Two authenticators with one key and one counter value, racing: every
+// finish reads the credential before any writes (a barrier in Get), and
+// the store's compare-and-set still lets exactly one sign-in through.
+func TestConcurrentAssertionsWithOneCounterValueSucceedOnce(t *testing.T) {
+	const n = 8
+	r := newRig(t)
+	id := r.register(t, "alice")
+	r.auth.StaticCounter = true
+	r.auth.SetCounter(id, 5)
+	resps := make([][]byte, n)
+	for i := range resps {
+		resps[i] = r.assertion(t)
+	}
+	bs := &barrierStore{Passkeys: r.creds, n: n}
+	bs.wg.Add(n)
+	p, err := passkey.New(passkey.Config{
+		RPID: rpID, RPDisplayName: "Example", Origins: []string{origin},
+		Credentials: bs, Tickets: r.tickets, Now: r.clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for _, resp := range resps {
+		wg.Go(func() {
+			_, err := p.FinishLogin(context.Background(), sessA, resp)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case !errors.Is(err, passkey.ErrClonedAuthenticator):
+				t.Errorf("unexpected error %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1 {
+		t.Fatalf("%d successes, want 1", ok.Load())
+	}
+}
+
+// barrierStore holds the first n Gets until all n have arrived.
+type barrierStore struct {
+	*memstore.Passkeys
+	n     int32
+	count atomic.Int32
+	wg    sync.WaitGroup
+}
+
+func (s *barrierStore) Get(ctx context.Context, id []byte) (passkey.Credential, bool, error) {
+	c, found, err := s.Passkeys.Get(ctx, id)
+	if s.count.Add(1) <= s.n {
+		s.wg.Done()
+		s.wg.Wait()
+	}
+	return c, found, err
 }

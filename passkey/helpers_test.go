@@ -37,19 +37,21 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type rig struct {
-	p     *passkey.Passkeys
-	creds *memstore.Passkeys
-	clk   *clock
-	auth  *passkeytest.Authenticator
+	p       *passkey.Passkeys
+	tickets *memstore.Tickets
+	creds   *memstore.Passkeys
+	clk     *clock
+	auth    *passkeytest.Authenticator
 }
 
 func newRig(t testing.TB, mod ...func(*passkey.Config)) *rig {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	creds := memstore.NewPasskeys()
+	tickets := memstore.NewTickets(clk.Now)
 	cfg := passkey.Config{
 		RPID: rpID, RPDisplayName: "Example", Origins: []string{origin},
-		Credentials: creds, Tickets: memstore.NewTickets(clk.Now), Now: clk.Now,
+		Credentials: creds, Tickets: tickets, Now: clk.Now,
 	}
 	for _, m := range mod {
 		m(&cfg)
@@ -58,7 +60,7 @@ func newRig(t testing.TB, mod ...func(*passkey.Config)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{p: p, creds: creds, clk: clk, auth: passkeytest.New(origin)}
+	return &rig{p: p, tickets: tickets, creds: creds, clk: clk, auth: passkeytest.New(origin)}
 }
 
 // register adds a passkey on r.auth for user and returns its id.
@@ -101,3 +103,4 @@ func (r *rig) assertion(t testing.TB) []byte {
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
