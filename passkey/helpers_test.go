@@ -103,4 +103,3 @@ func (r *rig) assertion(t testing.TB) []byte {
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
-
