@@ -1,0 +1,678 @@
+package passkeytest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/authkit-go/authkit/passkey"
+)
+
+// TimeTolerance is how far a round-tripped time may drift from the saved
+// one: stores may truncate to whole seconds.
+const TimeTolerance = time.Second
+
+// Credential store case names, as they appear in subtest names and
+// [CaseError.Case].
+const (
+	GetMissing         = "GetMissing"
+	RoundTrip          = "RoundTrip"
+	AddDuplicate       = "AddDuplicate"
+	BinaryIDs          = "BinaryIDs"
+	ListOrder          = "ListOrder"
+	Rename             = "Rename"
+	Remove             = "Remove"
+	RemoveKeepLast     = "RemoveKeepLast"
+	UpdateUse          = "UpdateUse"
+	NoAliasing         = "NoAliasing"
+	RaceUpdateUse      = "RaceUpdateUse"
+	RaceRemoveKeepLast = "RaceRemoveKeepLast"
+	CancelledContext   = "CancelledContext"
+)
+
+// Ticket store case names.
+const (
+	TicketTakeMissing      = "TicketTakeMissing"
+	TicketRoundTrip        = "TicketRoundTrip"
+	TicketTakeOnce         = "TicketTakeOnce"
+	TicketOverwrite        = "TicketOverwrite"
+	TicketPurposes         = "TicketPurposes"
+	TicketExpiredIsMissing = "TicketExpiredIsMissing"
+	TicketTTLHonoured      = "TicketTTLHonoured"
+	TicketRaceTake         = "TicketRaceTake"
+	TicketCancelledContext = "TicketCancelledContext"
+)
+
+// CaseError reports one failed case.
+type CaseError struct {
+	Case string
+	Err  error
+}
+
+func (e *CaseError) Error() string { return "passkeytest: " + e.Case + ": " + e.Err.Error() }
+
+// Unwrap returns the case's failure.
+func (e *CaseError) Unwrap() error { return e.Err }
+
+type testCase[S any] struct {
+	name string
+	run  func(ctx context.Context, s S) error
+}
+
+var credCases = []testCase[passkey.CredentialStore]{
+	{GetMissing, getMissing},
+	{RoundTrip, roundTrip},
+	{AddDuplicate, addDuplicate},
+	{BinaryIDs, binaryIDs},
+	{ListOrder, listOrder},
+	{Rename, rename},
+	{Remove, remove},
+	{RemoveKeepLast, removeKeepLast},
+	{UpdateUse, updateUse},
+	{NoAliasing, noAliasing},
+	{RaceUpdateUse, raceUpdateUse},
+	{RaceRemoveKeepLast, raceRemoveKeepLast},
+	{CancelledContext, cancelledContext},
+}
+
+var ticketCases = []testCase[passkey.TicketStore]{
+	{TicketTakeMissing, ticketTakeMissing},
+	{TicketRoundTrip, ticketRoundTrip},
+	{TicketTakeOnce, ticketTakeOnce},
+	{TicketOverwrite, ticketOverwrite},
+	{TicketPurposes, ticketPurposes},
+	{TicketExpiredIsMissing, ticketExpiredIsMissing},
+	{TicketTTLHonoured, ticketTTLHonoured},
+	{TicketRaceTake, ticketRaceTake},
+	{TicketCancelledContext, ticketCancelledContext},
+}
+
+// Run checks a [passkey.CredentialStore], each case in a parallel subtest.
+// newStore is called once per case and must return an empty, isolated
+// store; it registers any cleanup with t.Cleanup.
+func Run(t *testing.T, newStore func(t *testing.T) passkey.CredentialStore) {
+	t.Helper()
+	run(t, credCases, newStore)
+}
+
+// Test runs every credential store case concurrently, each on its own
+// store from newStore, and returns errors.Join of one [*CaseError] per
+// failed case.
+func Test(newStore func() (passkey.CredentialStore, error)) error {
+	return test(credCases, newStore)
+}
+
+// RunTickets checks a [passkey.TicketStore] like [Run]. The TTL case waits
+// about 2.5 s of real time because a server's clock cannot be injected.
+func RunTickets(t *testing.T, newStore func(t *testing.T) passkey.TicketStore) {
+	t.Helper()
+	run(t, ticketCases, newStore)
+}
+
+// TestTickets is [Test] for a [passkey.TicketStore].
+func TestTickets(newStore func() (passkey.TicketStore, error)) error {
+	return test(ticketCases, newStore)
+}
+
+func run[S any](t *testing.T, cases []testCase[S], newStore func(t *testing.T) S) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if err := c.run(t.Context(), newStore(t)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func test[S any](cases []testCase[S], newStore func() (S, error)) error {
+	errs := make([]error, len(cases))
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Go(func() {
+			s, err := newStore()
+			if err == nil {
+				err = c.run(context.Background(), s)
+			}
+			if err != nil {
+				errs[i] = &CaseError{Case: c.name, Err: err}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func cred(user string, id string, created time.Time) passkey.Credential {
+	return passkey.Credential{
+		ID:                []byte(id),
+		UserID:            user,
+		UserHandle:        []byte("handle-" + user + "\x00\xff"),
+		Name:              "Key " + id,
+		PublicKey:         []byte{0xa5, 0x01, 0x02, 0x03, 0x26, 0x00},
+		AttestationFormat: "none",
+		AAGUID:            make([]byte, 16),
+		Transports:        []string{"internal", "hybrid"},
+		SignCount:         7,
+		UserVerified:      true,
+		BackupEligible:    true,
+		BackupState:       false,
+		CreatedAt:         created,
+	}
+}
+
+func near(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d > -TimeTolerance && d < TimeTolerance && a.IsZero() == b.IsZero()
+}
+
+func sameCred(got, want passkey.Credential) error {
+	switch {
+	case !bytes.Equal(got.ID, want.ID), got.UserID != want.UserID, !bytes.Equal(got.UserHandle, want.UserHandle),
+		got.Name != want.Name, !bytes.Equal(got.PublicKey, want.PublicKey), got.AttestationFormat != want.AttestationFormat,
+		!bytes.Equal(got.AAGUID, want.AAGUID), !slices.Equal(got.Transports, want.Transports),
+		got.SignCount != want.SignCount, got.UserVerified != want.UserVerified,
+		got.BackupEligible != want.BackupEligible, got.BackupState != want.BackupState,
+		!near(got.CreatedAt, want.CreatedAt), !near(got.LastUsedAt, want.LastUsedAt):
+		return fmt.Errorf("got %+v, want %+v", got, want)
+	}
+	return nil
+}
+
+func expectGet(ctx context.Context, s passkey.CredentialStore, id []byte, want *passkey.Credential) error {
+	got, found, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("s.Get(%q): %w", id, err)
+	}
+	if want == nil {
+		if found {
+			return fmt.Errorf("s.Get(%q) found %+v, want not found", id, got)
+		}
+		return nil
+	}
+	if !found {
+		return fmt.Errorf("s.Get(%q) not found", id)
+	}
+	return sameCred(got, *want)
+}
+
+func expectList(ctx context.Context, s passkey.CredentialStore, user string, ids ...string) error {
+	got, err := s.List(ctx, user)
+	if err != nil {
+		return fmt.Errorf("s.List(%q): %w", user, err)
+	}
+	var gotIDs []string
+	for _, c := range got {
+		gotIDs = append(gotIDs, string(c.ID))
+		if c.UserID != user {
+			return fmt.Errorf("s.List(%q) returned a credential of %q", user, c.UserID)
+		}
+	}
+	if !slices.Equal(gotIDs, ids) {
+		return fmt.Errorf("s.List(%q) = %q, want %q", user, gotIDs, ids)
+	}
+	return nil
+}
+
+func add(ctx context.Context, s passkey.CredentialStore, cs ...passkey.Credential) error {
+	for _, c := range cs {
+		ok, err := s.Add(ctx, c)
+		if err != nil {
+			return fmt.Errorf("s.Add(%q): %w", c.ID, err)
+		}
+		if !ok {
+			return fmt.Errorf("s.Add(%q) = false on a new id", c.ID)
+		}
+	}
+	return nil
+}
+
+func getMissing(ctx context.Context, s passkey.CredentialStore) error {
+	if err := expectGet(ctx, s, []byte("never-added"), nil); err != nil {
+		return err
+	}
+	return expectList(ctx, s, "nobody")
+}
+
+func roundTrip(ctx context.Context, s passkey.CredentialStore) error {
+	c := cred("alice", "rt-1", base)
+	c.LastUsedAt = base.Add(time.Hour)
+	if err := add(ctx, s, c); err != nil {
+		return err
+	}
+	if err := expectGet(ctx, s, c.ID, &c); err != nil {
+		return err
+	}
+	got, err := s.List(ctx, "alice")
+	if err != nil || len(got) != 1 {
+		return fmt.Errorf("s.List = %d credentials, %v", len(got), err)
+	}
+	return sameCred(got[0], c)
+}
+
+func addDuplicate(ctx context.Context, s passkey.CredentialStore) error {
+	a := cred("alice", "dup", base)
+	if err := add(ctx, s, a); err != nil {
+		return err
+	}
+	b := cred("mallory", "dup", base.Add(time.Minute))
+	b.PublicKey = []byte("attacker key")
+	ok, err := s.Add(ctx, b)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return errors.New("s.Add of an existing id (other user) = true")
+	}
+	if err := expectGet(ctx, s, a.ID, &a); err != nil {
+		return err
+	}
+	return expectList(ctx, s, "mallory")
+}
+
+func binaryIDs(ctx context.Context, s passkey.CredentialStore) error {
+	ids := []string{"ab", "abc", "a\x00b", "a\x00c", "\xff\xfe", "%_*"}
+	for i, id := range ids {
+		if err := add(ctx, s, cred("u", id, base.Add(time.Duration(i)*time.Second))); err != nil {
+			return err
+		}
+	}
+	for i, id := range ids {
+		want := cred("u", id, base.Add(time.Duration(i)*time.Second))
+		if err := expectGet(ctx, s, []byte(id), &want); err != nil {
+			return err
+		}
+	}
+	if err := expectGet(ctx, s, []byte("a"), nil); err != nil { // no prefix matching
+		return err
+	}
+	return expectList(ctx, s, "u", ids...)
+}
+
+func listOrder(ctx context.Context, s passkey.CredentialStore) error {
+	if err := add(ctx, s,
+		cred("alice", "third", base.Add(2*time.Hour)),
+		cred("bob", "bobs", base),
+		cred("alice", "first", base),
+		cred("alice", "second", base.Add(time.Hour)),
+	); err != nil {
+		return err
+	}
+	if err := expectList(ctx, s, "alice", "first", "second", "third"); err != nil {
+		return err
+	}
+	return expectList(ctx, s, "bob", "bobs")
+}
+
+func rename(ctx context.Context, s passkey.CredentialStore) error {
+	c := cred("alice", "rn", base)
+	if err := add(ctx, s, c); err != nil {
+		return err
+	}
+	if ok, err := s.Rename(ctx, "mallory", c.ID, "stolen"); err != nil || ok {
+		return fmt.Errorf("s.Rename by another user = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.Rename(ctx, "alice", []byte("missing"), "x"); err != nil || ok {
+		return fmt.Errorf("s.Rename of a missing id = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.Rename(ctx, "alice", c.ID, "Phone ☎"); err != nil || !ok {
+		return fmt.Errorf("s.Rename = %v, %v; want true", ok, err)
+	}
+	c.Name = "Phone ☎"
+	return expectGet(ctx, s, c.ID, &c)
+}
+
+func expectRemove(ctx context.Context, s passkey.CredentialStore, user, id string, keepLast bool, want passkey.RemoveResult) error {
+	got, err := s.Remove(ctx, user, []byte(id), keepLast)
+	if err != nil {
+		return fmt.Errorf("s.Remove(%q, %q): %w", user, id, err)
+	}
+	if got.Removed != want.Removed || got.Last != want.Last || !slices.EqualFunc(got.Remaining, want.Remaining, bytes.Equal) {
+		return fmt.Errorf("s.Remove(%q, %q, %v) = %+v, want %+v", user, id, keepLast, got, want)
+	}
+	return nil
+}
+
+func remove(ctx context.Context, s passkey.CredentialStore) error {
+	a, b := cred("alice", "rm-a", base), cred("alice", "rm-b", base.Add(time.Second))
+	if err := add(ctx, s, a, b, cred("bob", "rm-bob", base)); err != nil {
+		return err
+	}
+	if err := expectRemove(ctx, s, "mallory", "rm-a", false, passkey.RemoveResult{}); err != nil {
+		return err
+	}
+	if err := expectGet(ctx, s, a.ID, &a); err != nil {
+		return err
+	}
+	if err := expectRemove(ctx, s, "alice", "rm-a", false, passkey.RemoveResult{Removed: true, Remaining: [][]byte{b.ID}}); err != nil {
+		return err
+	}
+	if err := expectGet(ctx, s, a.ID, nil); err != nil {
+		return err
+	}
+	if err := expectRemove(ctx, s, "alice", "rm-a", false, passkey.RemoveResult{Remaining: [][]byte{b.ID}}); err != nil {
+		return err
+	}
+	if err := expectRemove(ctx, s, "alice", "rm-b", false, passkey.RemoveResult{Removed: true}); err != nil {
+		return err
+	}
+	if err := expectList(ctx, s, "alice"); err != nil {
+		return err
+	}
+	// The id is free again.
+	if err := add(ctx, s, a); err != nil {
+		return err
+	}
+	return expectList(ctx, s, "bob", "rm-bob")
+}
+
+func removeKeepLast(ctx context.Context, s passkey.CredentialStore) error {
+	a, b := cred("alice", "kl-a", base), cred("alice", "kl-b", base.Add(time.Second))
+	if err := add(ctx, s, a, b); err != nil {
+		return err
+	}
+	if err := expectRemove(ctx, s, "alice", "kl-a", true, passkey.RemoveResult{Removed: true, Remaining: [][]byte{b.ID}}); err != nil {
+		return err
+	}
+	if err := expectRemove(ctx, s, "alice", "kl-b", true, passkey.RemoveResult{Last: true, Remaining: [][]byte{b.ID}}); err != nil {
+		return err
+	}
+	return expectGet(ctx, s, b.ID, &b)
+}
+
+func updateUse(ctx context.Context, s passkey.CredentialStore) error {
+	c := cred("alice", "uu", base)
+	if err := add(ctx, s, c); err != nil {
+		return err
+	}
+	u := passkey.Use{SignCount: 9, LastUsedAt: base.Add(time.Hour), UserVerified: true, BackupEligible: false, BackupState: true}
+	if ok, err := s.UpdateUse(ctx, c.ID, 6, u); err != nil || ok {
+		return fmt.Errorf("s.UpdateUse with a stale count = %v, %v; want false", ok, err)
+	}
+	if err := expectGet(ctx, s, c.ID, &c); err != nil {
+		return err
+	}
+	if ok, err := s.UpdateUse(ctx, []byte("missing"), 0, u); err != nil || ok {
+		return fmt.Errorf("s.UpdateUse of a missing id = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.UpdateUse(ctx, c.ID, 7, u); err != nil || !ok {
+		return fmt.Errorf("s.UpdateUse = %v, %v; want true", ok, err)
+	}
+	c.SignCount, c.LastUsedAt, c.BackupEligible, c.BackupState = 9, u.LastUsedAt, false, true
+	return expectGet(ctx, s, c.ID, &c)
+}
+
+func noAliasing(ctx context.Context, s passkey.CredentialStore) error {
+	c := cred("alice", "alias", base)
+	want := cred("alice", "alias", base)
+	if err := add(ctx, s, c); err != nil {
+		return err
+	}
+	c.ID[0], c.PublicKey[0], c.UserHandle[0], c.AAGUID[0], c.Transports[0] = 'X', 'X', 'X', 'X', "X"
+	got, _, err := s.Get(ctx, want.ID)
+	if err != nil {
+		return err
+	}
+	if len(got.PublicKey) > 0 {
+		got.PublicKey[0] = 'Y'
+	}
+	if len(got.Transports) > 0 {
+		got.Transports[0] = "Y"
+	}
+	list, err := s.List(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	for _, l := range list {
+		if len(l.ID) > 0 {
+			l.ID[0] = 'Z'
+		}
+	}
+	return expectGet(ctx, s, want.ID, &want)
+}
+
+func raceUpdateUse(ctx context.Context, s passkey.CredentialStore) error {
+	c := cred("alice", "race-uu", base)
+	if err := add(ctx, s, c); err != nil {
+		return err
+	}
+	var wins atomic.Int32
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			ok, err := s.UpdateUse(ctx, c.ID, 7, passkey.Use{SignCount: uint32(8 + i), LastUsedAt: base})
+			if err != nil {
+				errs <- err
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if n := wins.Load(); n != 1 {
+		return fmt.Errorf("%d of 16 concurrent UpdateUse from count 7 succeeded, want 1", n)
+	}
+	return nil
+}
+
+func raceRemoveKeepLast(ctx context.Context, s passkey.CredentialStore) error {
+	var ids []string
+	for i := range 8 {
+		id := fmt.Sprintf("race-rm-%d", i)
+		ids = append(ids, id)
+		if err := add(ctx, s, cred("alice", id, base.Add(time.Duration(i)*time.Second))); err != nil {
+			return err
+		}
+	}
+	errs := make(chan error, len(ids))
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			if _, err := s.Remove(ctx, "alice", []byte(id), true); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	left, err := s.List(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(left) != 1 {
+		return fmt.Errorf("%d credentials left after concurrent keepLast removals of all, want 1", len(left))
+	}
+	return nil
+}
+
+func cancelledContext(ctx context.Context, s passkey.CredentialStore) error {
+	c := cred("alice", "cc", base)
+	if err := add(ctx, s, c); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.List(cctx, "alice"); err == nil {
+		return errors.New("s.List with a cancelled context: no error")
+	}
+	if _, _, err := s.Get(cctx, c.ID); err == nil {
+		return errors.New("s.Get with a cancelled context: no error")
+	}
+	if _, err := s.Add(cctx, cred("alice", "cc2", base)); err == nil {
+		return errors.New("s.Add with a cancelled context: no error")
+	}
+	if _, err := s.UpdateUse(cctx, c.ID, 7, passkey.Use{SignCount: 8}); err == nil {
+		return errors.New("s.UpdateUse with a cancelled context: no error")
+	}
+	if _, err := s.Remove(cctx, "alice", c.ID, false); err == nil {
+		return errors.New("s.Remove with a cancelled context: no error")
+	}
+	return expectGet(ctx, s, c.ID, &c)
+}
+
+const purpose = "passkeytest"
+
+func expectTake(ctx context.Context, s passkey.TicketStore, purpose, key string, want []byte) error {
+	got, found, err := s.Take(ctx, purpose, key)
+	if err != nil {
+		return fmt.Errorf("s.Take(%q, %q): %w", purpose, key, err)
+	}
+	if want == nil {
+		if found {
+			return fmt.Errorf("s.Take(%q, %q) found %q, want not found", purpose, key, got)
+		}
+		return nil
+	}
+	if !found {
+		return fmt.Errorf("s.Take(%q, %q) not found", purpose, key)
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("s.Take(%q, %q) = %q, want %q", purpose, key, got, want)
+	}
+	return nil
+}
+
+func put(ctx context.Context, s passkey.TicketStore, purpose, key string, data []byte, ttl time.Duration) error {
+	if err := s.Put(ctx, purpose, key, data, time.Now().Add(ttl)); err != nil {
+		return fmt.Errorf("s.Put(%q, %q): %w", purpose, key, err)
+	}
+	return nil
+}
+
+func ticketTakeMissing(ctx context.Context, s passkey.TicketStore) error {
+	return expectTake(ctx, s, purpose, "never-put", nil)
+}
+
+func ticketRoundTrip(ctx context.Context, s passkey.TicketStore) error {
+	data := []byte("{\"a\":1}\x00\xff binary")
+	if err := put(ctx, s, purpose, "rt", data, time.Minute); err != nil {
+		return err
+	}
+	data[0] = 'X' // the store keeps its own copy
+	return expectTake(ctx, s, purpose, "rt", []byte("{\"a\":1}\x00\xff binary"))
+}
+
+func ticketTakeOnce(ctx context.Context, s passkey.TicketStore) error {
+	if err := put(ctx, s, purpose, "once", []byte("x"), time.Minute); err != nil {
+		return err
+	}
+	if err := expectTake(ctx, s, purpose, "once", []byte("x")); err != nil {
+		return err
+	}
+	return expectTake(ctx, s, purpose, "once", nil)
+}
+
+func ticketOverwrite(ctx context.Context, s passkey.TicketStore) error {
+	if err := put(ctx, s, purpose, "ow", []byte("old"), time.Minute); err != nil {
+		return err
+	}
+	if err := put(ctx, s, purpose, "ow", []byte("new"), time.Minute); err != nil {
+		return err
+	}
+	if err := expectTake(ctx, s, purpose, "ow", []byte("new")); err != nil {
+		return err
+	}
+	return expectTake(ctx, s, purpose, "ow", nil)
+}
+
+func ticketPurposes(ctx context.Context, s passkey.TicketStore) error {
+	if err := put(ctx, s, "a", "k", []byte("in a"), time.Minute); err != nil {
+		return err
+	}
+	if err := put(ctx, s, "a:k", "", []byte("joined"), time.Minute); err != nil {
+		return err
+	}
+	if err := expectTake(ctx, s, "b", "k", nil); err != nil {
+		return err
+	}
+	if err := expectTake(ctx, s, "a", "k", []byte("in a")); err != nil {
+		return err
+	}
+	return expectTake(ctx, s, "a:k", "", []byte("joined"))
+}
+
+func ticketExpiredIsMissing(ctx context.Context, s passkey.TicketStore) error {
+	if err := put(ctx, s, purpose, "past", []byte("x"), -time.Second); err != nil {
+		return err
+	}
+	return expectTake(ctx, s, purpose, "past", nil)
+}
+
+func ticketTTLHonoured(ctx context.Context, s passkey.TicketStore) error {
+	for _, k := range []string{"ttl-a", "ttl-b"} {
+		if err := put(ctx, s, purpose, k, []byte(k), 1500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	if err := expectTake(ctx, s, purpose, "ttl-a", []byte("ttl-a")); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(2500 * time.Millisecond):
+	}
+	return expectTake(ctx, s, purpose, "ttl-b", nil)
+}
+
+func ticketRaceTake(ctx context.Context, s passkey.TicketStore) error {
+	if err := put(ctx, s, purpose, "race", []byte("x"), time.Minute); err != nil {
+		return err
+	}
+	var wins atomic.Int32
+	errs := make(chan error, 32)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			_, found, err := s.Take(ctx, purpose, "race")
+			if err != nil {
+				errs <- err
+			}
+			if found {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if n := wins.Load(); n != 1 {
+		return fmt.Errorf("%d of 32 concurrent Takes found the ticket, want 1", n)
+	}
+	return nil
+}
+
+func ticketCancelledContext(ctx context.Context, s passkey.TicketStore) error {
+	if err := put(ctx, s, purpose, "cc", []byte("x"), time.Minute); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Put(cctx, purpose, "cc2", []byte("y"), time.Now().Add(time.Minute)); err == nil {
+		return errors.New("s.Put with a cancelled context: no error")
+	}
+	if _, _, err := s.Take(cctx, purpose, "cc"); err == nil {
+		return errors.New("s.Take with a cancelled context: no error")
+	}
+	return expectTake(ctx, s, purpose, "cc", []byte("x"))
+}

@@ -1,0 +1,242 @@
+package memstore
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/authkit-go/authkit/passkey"
+)
+
+// Passkeys is the in-memory [passkey.CredentialStore]: credentials by id
+// with a per-user index, every method atomic under one mutex. Use
+// NewPasskeys.
+type Passkeys struct {
+	mu     sync.Mutex
+	byID   map[string]passkey.Credential
+	byUser map[string]map[string]struct{} // userID -> set of credential ids
+}
+
+var _ passkey.CredentialStore = (*Passkeys)(nil)
+
+// NewPasskeys returns an empty passkey credential store.
+func NewPasskeys() *Passkeys {
+	return &Passkeys{byID: map[string]passkey.Credential{}, byUser: map[string]map[string]struct{}{}}
+}
+
+func clonePasskey(c passkey.Credential) passkey.Credential {
+	c.ID = bytes.Clone(c.ID)
+	c.UserHandle = bytes.Clone(c.UserHandle)
+	c.PublicKey = bytes.Clone(c.PublicKey)
+	c.AAGUID = bytes.Clone(c.AAGUID)
+	c.Transports = slices.Clone(c.Transports)
+	return c
+}
+
+// userCreds returns the user's credentials oldest first; s.mu is held.
+func (s *Passkeys) userCreds(userID string) []passkey.Credential {
+	out := make([]passkey.Credential, 0, len(s.byUser[userID]))
+	for id := range s.byUser[userID] {
+		out = append(out, clonePasskey(s.byID[id]))
+	}
+	slices.SortFunc(out, func(a, b passkey.Credential) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), bytes.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// List implements [passkey.CredentialStore].
+func (s *Passkeys) List(ctx context.Context, userID string) ([]passkey.Credential, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userCreds(userID), nil
+}
+
+// Get implements [passkey.CredentialStore].
+func (s *Passkeys) Get(ctx context.Context, credentialID []byte) (passkey.Credential, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return passkey.Credential{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.byID[string(credentialID)]
+	if !ok {
+		return passkey.Credential{}, false, nil
+	}
+	return clonePasskey(c), true, nil
+}
+
+// Add implements [passkey.CredentialStore].
+func (s *Passkeys) Add(ctx context.Context, c passkey.Credential) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := string(c.ID)
+	if _, ok := s.byID[id]; ok {
+		return false, nil
+	}
+	s.byID[id] = clonePasskey(c)
+	set := s.byUser[c.UserID]
+	if set == nil {
+		set = map[string]struct{}{}
+		s.byUser[c.UserID] = set
+	}
+	set[id] = struct{}{}
+	return true, nil
+}
+
+// Rename implements [passkey.CredentialStore].
+func (s *Passkeys) Rename(ctx context.Context, userID string, credentialID []byte, name string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.byID[string(credentialID)]
+	if !ok || c.UserID != userID {
+		return false, nil
+	}
+	c.Name = name
+	s.byID[string(credentialID)] = c
+	return true, nil
+}
+
+// Remove implements [passkey.CredentialStore].
+func (s *Passkeys) Remove(ctx context.Context, userID string, credentialID []byte, keepLast bool) (passkey.RemoveResult, error) {
+	if err := ctx.Err(); err != nil {
+		return passkey.RemoveResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := string(credentialID)
+	var res passkey.RemoveResult
+	c, ok := s.byID[id]
+	switch {
+	case !ok || c.UserID != userID:
+	case keepLast && len(s.byUser[userID]) == 1:
+		res.Last = true
+	default:
+		delete(s.byID, id)
+		delete(s.byUser[userID], id)
+		if len(s.byUser[userID]) == 0 {
+			delete(s.byUser, userID)
+		}
+		res.Removed = true
+	}
+	for _, c := range s.userCreds(userID) {
+		res.Remaining = append(res.Remaining, c.ID)
+	}
+	return res, nil
+}
+
+// UpdateUse implements [passkey.CredentialStore].
+func (s *Passkeys) UpdateUse(ctx context.Context, credentialID []byte, prevSignCount uint32, u passkey.Use) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.byID[string(credentialID)]
+	if !ok || c.SignCount != prevSignCount {
+		return false, nil
+	}
+	c.SignCount, c.LastUsedAt, c.UserVerified = u.SignCount, u.LastUsedAt, u.UserVerified
+	c.BackupEligible, c.BackupState = u.BackupEligible, u.BackupState
+	s.byID[string(credentialID)] = c
+	return true, nil
+}
+
+// Tickets is the in-memory [passkey.TicketStore]: single-use records by
+// purpose and key with an expiry; Take is atomic. Expired records are
+// dropped when touched or by [Tickets.Purge]. Use NewTickets.
+type Tickets struct {
+	now func() time.Time
+
+	mu sync.Mutex
+	m  map[ticketKey]ticketRecord
+}
+
+type ticketKey struct{ purpose, key string }
+
+type ticketRecord struct {
+	data   []byte
+	expiry time.Time
+}
+
+var _ passkey.TicketStore = (*Tickets)(nil)
+
+// NewTickets returns an empty ticket store. now returns the current time;
+// nil means time.Now.
+func NewTickets(now func() time.Time) *Tickets {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tickets{now: now, m: map[ticketKey]ticketRecord{}}
+}
+
+// Put implements [passkey.TicketStore]. A record already expired is not
+// kept.
+func (s *Tickets) Put(ctx context.Context, purpose, key string, data []byte, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := ticketKey{purpose, key}
+	if !s.now().Before(expiry) {
+		delete(s.m, k)
+		return nil
+	}
+	s.m[k] = ticketRecord{data: bytes.Clone(data), expiry: expiry}
+	return nil
+}
+
+// Take implements [passkey.TicketStore]: it returns and deletes the record
+// in one critical section.
+func (s *Tickets) Take(ctx context.Context, purpose, key string) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := ticketKey{purpose, key}
+	r, ok := s.m[k]
+	if !ok {
+		return nil, false, nil
+	}
+	delete(s.m, k)
+	if !s.now().Before(r.expiry) {
+		return nil, false, nil
+	}
+	return r.data, true, nil
+}
+
+// Purge drops expired records and returns how many it removed.
+func (s *Tickets) Purge() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now, n := s.now(), 0
+	for k, r := range s.m {
+		if !now.Before(r.expiry) {
+			delete(s.m, k)
+			n++
+		}
+	}
+	return n
+}
+
+// Len returns the number of stored tickets, expired ones included until
+// purged.
+func (s *Tickets) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
