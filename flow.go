@@ -591,8 +591,9 @@ func (a *Auth) Recent(authTime time.Time) bool {
 // active, replacing it needs the current factor: code (a current TOTP code
 // or an unused backup code, spent here), or a recent sign-in that itself
 // used the second factor; otherwise the error matches both
-// [ErrInvalidCode] and [mfa.ErrFactorRequired] and nothing changes. An active enrollment stays
-// in force until the new one is confirmed.
+// [ErrInvalidCode] and [mfa.ErrFactorRequired] and nothing changes. An
+// active enrollment stays in force until the new one is confirmed, which
+// must happen within the mfa Config.PendingTTL.
 func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time, amr []string, code string, c Client) (*mfa.Setup, error) {
 	if a.mfa == nil {
 		return nil, ErrMFANotConfigured
