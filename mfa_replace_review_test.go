@@ -1,9 +1,15 @@
 package authkit_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/mfa"
 )
 
 // signInWithCode signs email in with the password and a TOTP code of
@@ -60,4 +66,29 @@ func TestHTTPAbandonedReplacementNotConfirmableLater(t *testing.T) {
 	e.expect(pwdOnly.post("/auth/mfa/confirm", map[string]string{"code": e.code(leaked)}), http.StatusUnauthorized, "invalid_code")
 	e.clock.Advance(30 * time.Second)
 	e.signInWithCode("alice@example.com", secret) // the old factor still works
+}
+
+// Wrong replacement proofs over HTTP are client errors and throttled per
+// account like login codes: 401 invalid_code, then 429, never 503.
+func TestHTTPWrongReplacementProofsAreThrottled(t *testing.T) {
+	e := newEnv(t)
+	e.signup("alice@example.com")
+	c := e.login("alice@example.com")
+	e.enrollMFA(c)
+	for i := range mfa.DefaultMaxFailures {
+		r := c.post("/auth/mfa/enroll", map[string]string{"code": fmt.Sprintf("%06d", i)})
+		e.expect(r, http.StatusUnauthorized, "invalid_code")
+	}
+	e.expect(c.post("/auth/mfa/enroll", map[string]string{"code": "999999"}), http.StatusTooManyRequests, "rate_limited")
+}
+
+// Through the Go API the refusal matches both the root and the mfa error.
+func TestEnrollMFAWithoutProofMatchesBothErrors(t *testing.T) {
+	e := newEnv(t)
+	id := e.signup("alice@example.com")
+	e.enrollMFA(e.login("alice@example.com"))
+	_, err := e.auth.EnrollMFA(context.Background(), id, e.clock.Now(), []string{authkit.AMRPassword}, "", authkit.Client{})
+	if !errors.Is(err, authkit.ErrInvalidCode) || !errors.Is(err, mfa.ErrFactorRequired) {
+		t.Fatalf("EnrollMFA without proof = %v, want ErrInvalidCode and mfa.ErrFactorRequired", err)
+	}
 }
