@@ -3,6 +3,8 @@ package mfa_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,5 +75,38 @@ func TestBackupCodeSpentAsProofIsNotReusable(t *testing.T) {
 	}
 	if _, err := e.m.Enroll(ctx, "u1", "a", mfa.Proof{Code: codes[0]}); !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("second Enroll with the same backup code = %v, want ErrInvalidCode", err)
+	}
+}
+
+// Backup codes spent while the set is regenerated: one code is accepted at
+// most once across 64 goroutines, and no code of the old set works after
+// RegenerateBackupCodes returned.
+func TestOldBackupCodeRacingRegenerationIsVoidAfterwards(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, func(c *mfa.Config) { c.MaxFailures = 1000 })
+	old, codes := e.enrolled(t, "u1")
+	var wg sync.WaitGroup
+	var wins atomic.Int32
+	start := make(chan struct{})
+	for range 64 {
+		wg.Go(func() {
+			<-start
+			if e.m.UseBackupCode(ctx, "u1", codes[0]) == nil {
+				wins.Add(1)
+			}
+		})
+	}
+	close(start)
+	if _, err := e.m.RegenerateBackupCodes(ctx, "u1", codeAt(t, old, e.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if n := wins.Load(); n > 1 {
+		t.Fatalf("one backup code accepted %d times", n)
+	}
+	for _, c := range codes {
+		if err := e.m.UseBackupCode(ctx, "u1", c); !errors.Is(err, mfa.ErrInvalidCode) {
+			t.Fatalf("old backup code after regeneration = %v, want ErrInvalidCode", err)
+		}
 	}
 }
