@@ -677,9 +677,10 @@ func (a *Auth) Recent(authTime time.Time) bool {
 // it needs a recent sign-in ([ErrReauthRequired]). When a factor is already
 // active, replacing it needs the current factor: code (a current TOTP code
 // or an unused backup code, spent here), or a recent sign-in that itself
-// used the second factor; otherwise the error matches
-// [mfa.ErrFactorRequired] and nothing changes. An active enrollment stays
-// in force until the new one is confirmed.
+// used the second factor; otherwise the error matches both
+// [ErrInvalidCode] and [mfa.ErrFactorRequired] and nothing changes. An
+// active enrollment stays in force until the new one is confirmed, which
+// must happen within the mfa Config.PendingTTL.
 func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time, amr []string, code string, c Client) (*mfa.Setup, error) {
 	if a.mfa == nil {
 		return nil, ErrMFANotConfigured
@@ -704,7 +705,18 @@ func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time,
 		setup, err = a.mfa.Enroll(ctx, userID, u.Email, proof)
 		return err
 	})
-	return setup, err
+	if err != nil {
+		// A missing, wrong or replayed proof is ErrInvalidCode (a client
+		// error, not a failed dependency) and still matches the mfa error.
+		if mapped := a.mfaError(err); mapped != err {
+			if mapped == ErrInvalidCode {
+				return nil, fmt.Errorf("%w: %w", ErrInvalidCode, err)
+			}
+			return nil, mapped
+		}
+		return nil, err
+	}
+	return setup, nil
 }
 
 // usedSecondFactor reports whether amr (RFC 8176 values) records a second

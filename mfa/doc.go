@@ -9,8 +9,9 @@
 // §4 R6, ASVS 6.5.3) with github.com/pquerna/otp, returns it as base32, as
 // an otpauth:// Key URI (issuer and account percent-encoded) and as a QR
 // code PNG, and stores it sealed as pending. [MFA.Confirm] activates it only
-// after the user proves one valid code; that code's time step is spent
-// like any other, so it cannot be replayed at the next login.
+// after the user proves one valid code within Config.PendingTTL (default
+// 15 minutes; an abandoned pending key is void after it); that code's time
+// step is spent like any other, so it cannot be replayed at the next login.
 //
 // # Replacing or removing a factor
 //

@@ -27,6 +27,7 @@ const (
 	DefaultFailureWindow  = 15 * time.Minute
 	DefaultChallengeTTL   = 5 * time.Minute
 	DefaultChallengeTries = 5
+	DefaultPendingTTL     = 15 * time.Minute
 	DefaultQRSize         = 256
 	// MinSecretSize is the minimum TOTP key length in bytes (160 bits;
 	// RFC 4226 §4 R6 recommends 160, requires 128).
@@ -77,6 +78,11 @@ type Config struct {
 	ChallengeAttempts int
 	// QRSize is the width and height of the QR PNG; default 256.
 	QRSize int
+	// PendingTTL is how long an enrollment started by [MFA.Enroll] can be
+	// confirmed; default 15 minutes. An abandoned pending key, above all
+	// one authorized to replace the active factor, must not stay usable
+	// for whoever later learns it.
+	PendingTTL time.Duration
 
 	// Now returns the server time (ASVS 6.5.8); nil means time.Now.
 	Now func() time.Time
@@ -148,9 +154,12 @@ func New(cfg Config) (*MFA, error) {
 	if cfg.QRSize == 0 {
 		cfg.QRSize = DefaultQRSize
 	}
+	if cfg.PendingTTL == 0 {
+		cfg.PendingTTL = DefaultPendingTTL
+	}
 	if cfg.MaxFailures < 1 || cfg.FailureWindow < time.Second || cfg.ChallengeTTL < time.Second ||
-		cfg.ChallengeAttempts < 1 || cfg.QRSize < 64 || cfg.QRSize > 2048 {
-		return bad("MaxFailures, FailureWindow, ChallengeTTL, ChallengeAttempts or QRSize out of range")
+		cfg.PendingTTL < time.Minute || cfg.ChallengeAttempts < 1 || cfg.QRSize < 64 || cfg.QRSize > 2048 {
+		return bad("MaxFailures, FailureWindow, ChallengeTTL, PendingTTL, ChallengeAttempts or QRSize out of range")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -369,7 +378,8 @@ func (m *MFA) Enroll(ctx context.Context, userID, account string, p Proof) (*Set
 }
 
 // Confirm completes a pending enrollment: code must be valid for the pending
-// key. The code's time step is claimed in the ReplayStore like any other, so
+// key, within Config.PendingTTL of its [MFA.Enroll] (later the pending key
+// is void: [ErrNoPendingEnrollment]). The code's time step is claimed in the ReplayStore like any other, so
 // it cannot be replayed at the next login (RFC 6238 §5.2). On success the
 // pending key becomes the active one and a fresh set of backup codes
 // replaces any old set in the same store write; they are returned once and
@@ -384,7 +394,7 @@ func (m *MFA) Confirm(ctx context.Context, userID, code string) (backupCodes []s
 	if err != nil {
 		return nil, fmt.Errorf("mfa: store: %w", err)
 	}
-	if !found || len(e.Pending) == 0 {
+	if !found || len(e.Pending) == 0 || !m.cfg.Now().Before(e.PendingAt.Add(m.cfg.PendingTTL)) {
 		return nil, ErrNoPendingEnrollment
 	}
 	if e.Active() && !e.PendingReplaces {

@@ -37,6 +37,7 @@ func TestNewConfig(t *testing.T) {
 		{"bad algorithm", func(c *mfa.Config) { c.Algorithm = 9 }},
 		{"too many backup codes", func(c *mfa.Config) { c.BackupCodes = 101 }},
 		{"negative failures", func(c *mfa.Config) { c.MaxFailures = -1 }},
+		{"pending TTL under a minute", func(c *mfa.Config) { c.PendingTTL = time.Second }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := valid()
