@@ -29,9 +29,10 @@ func (e *env) signInWithCode(email, secret string) *client {
 }
 
 // Over HTTP, a token whose sign-in did not use the second factor (a
-// password-only sign-in from before MFA was enabled, a password change, a
-// refreshed token, which carries no amr) cannot replace the active factor
-// without a current code, however recent it is.
+// password-only sign-in from before MFA was enabled) cannot replace the
+// active factor without a current code, however recent it is. A refreshed
+// token carries its sign-in's amr and auth_time unchanged, so it can only
+// while that second-factor sign-in is recent.
 func TestHTTPFactorReplacementNeedsSecondFactorSignInOrCode(t *testing.T) {
 	e := newEnv(t)
 	e.signup("alice@example.com")
@@ -41,9 +42,10 @@ func TestHTTPFactorReplacementNeedsSecondFactorSignInOrCode(t *testing.T) {
 	e.expect(pwdOnly.post("/auth/mfa/enroll", nil), http.StatusUnauthorized, "invalid_code")
 	e.expect(pwdOnly.post("/auth/mfa/enroll", map[string]string{"code": "000000"}), http.StatusUnauthorized, "invalid_code")
 
-	withCode := e.signInWithCode("alice@example.com", secret)
-	e.expect(withCode.post("/auth/refresh", nil), http.StatusOK, "")
-	e.expect(withCode.post("/auth/mfa/enroll", nil), http.StatusUnauthorized, "invalid_code")
+	stale := e.signInWithCode("alice@example.com", secret)
+	e.clock.Advance(11 * time.Minute)
+	e.expect(stale.post("/auth/refresh", nil), http.StatusOK, "")
+	e.expect(stale.post("/auth/mfa/enroll", nil), http.StatusUnauthorized, "reauth_required")
 
 	fresh := e.signInWithCode("alice@example.com", secret)
 	e.expect(fresh.post("/auth/mfa/enroll", nil), http.StatusOK, "")
