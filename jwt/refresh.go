@@ -344,27 +344,28 @@ var errUnknownKeyRefresh = &invalid{errors.New("jwt: refresh token unknown, expi
 // zero means now. A token that is malformed, unknown, already rotated,
 // expired, of a revoked family or of another user, or a sign-in that
 // predates the user's not-before, gives an error matching ErrInvalidToken
-// and changes nothing.
-func (m *RefreshManager) UpdateSignIn(ctx context.Context, token, userID string, in SignIn) error {
+// and changes nothing. It returns the token's record (its expiry is
+// unchanged) with the new facts.
+func (m *RefreshManager) UpdateSignIn(ctx context.Context, token, userID string, in SignIn) (RefreshToken, error) {
 	if !parseRefresh(token) {
-		return errMalformed
+		return RefreshToken{}, errMalformed
 	}
 	if userID == "" {
-		return errUnknownKeyRefresh
+		return RefreshToken{}, errUnknownKeyRefresh
 	}
 	now := m.now()
 	if in.AuthTime.IsZero() {
 		in.AuthTime = now
 	}
 	in.AMR = append([]string(nil), in.AMR...)
-	found, err := m.store.UpdateSignIn(ctx, SignInUpdate{ID: RefreshTokenID(token), UserID: userID, SignIn: in, Now: now})
+	rec, found, err := m.store.UpdateSignIn(ctx, SignInUpdate{ID: RefreshTokenID(token), UserID: userID, SignIn: in, Now: now})
 	if err != nil {
-		return fmt.Errorf("jwt: update sign-in: %w", err)
+		return RefreshToken{}, fmt.Errorf("jwt: update sign-in: %w", err)
 	}
 	if !found {
-		return errUnknownKeyRefresh
+		return RefreshToken{}, errUnknownKeyRefresh
 	}
-	return nil
+	return rec, nil
 }
 
 // Revoke revokes the family of token (logout). Unknown tokens are ignored.

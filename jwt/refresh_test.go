@@ -405,9 +405,11 @@ func (errStore) Create(context.Context, jwt.RefreshToken) (bool, error) { return
 func (errStore) Rotate(context.Context, jwt.Rotation) (jwt.RotateResult, error) {
 	return jwt.RotateResult{}, errBoom
 }
-func (errStore) RevokeToken(context.Context, string) (string, bool, error)    { return "", false, errBoom }
-func (errStore) RevokeUser(context.Context, string) error                     { return errBoom }
-func (errStore) UpdateSignIn(context.Context, jwt.SignInUpdate) (bool, error) { return false, errBoom }
+func (errStore) RevokeToken(context.Context, string) (string, bool, error) { return "", false, errBoom }
+func (errStore) RevokeUser(context.Context, string) error                  { return errBoom }
+func (errStore) UpdateSignIn(context.Context, jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
+	return jwt.RefreshToken{}, false, errBoom
+}
 
 type errNB struct{}
 

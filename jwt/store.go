@@ -161,6 +161,7 @@ type RefreshStore interface {
 	// when the user's not-before is later than the family's current
 	// AuthTime (the token could not rotate) or than u.SignIn.AuthTime (a
 	// "log out everywhere" after the re-authentication checked its
-	// credentials).
-	UpdateSignIn(ctx context.Context, u SignInUpdate) (found bool, err error)
+	// credentials). On success it returns the token's record with the new
+	// SignIn.
+	UpdateSignIn(ctx context.Context, u SignInUpdate) (t RefreshToken, found bool, err error)
 }

@@ -66,9 +66,10 @@ func (b *broken) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, 
 	return b.RefreshTokens.Rotate(ctx, r)
 }
 
-func (b *broken) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (bool, error) {
+func (b *broken) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
 	if b.mode == "updateNoop" {
-		return true, nil // claims the update without making it
+		// claims the update without making it
+		return jwt.RefreshToken{ID: u.ID, UserID: u.UserID, SignIn: u.SignIn}, true, nil
 	}
 	return b.RefreshTokens.UpdateSignIn(ctx, u)
 }

@@ -15,14 +15,19 @@ func stepUp(t time.Time) jwt.SignIn {
 }
 
 func updateSignIn(ctx context.Context, s jwt.RefreshStore, u jwt.SignInUpdate, want bool) error {
-	found, err := s.UpdateSignIn(ctx, u)
+	_, err := updateSignInRec(ctx, s, u, want)
+	return err
+}
+
+func updateSignInRec(ctx context.Context, s jwt.RefreshStore, u jwt.SignInUpdate, want bool) (jwt.RefreshToken, error) {
+	rec, found, err := s.UpdateSignIn(ctx, u)
 	if err != nil {
-		return fmt.Errorf("store UpdateSignIn: %w", err)
+		return rec, fmt.Errorf("store UpdateSignIn: %w", err)
 	}
 	if found != want {
-		return fmt.Errorf("store UpdateSignIn: found=%v, want %v", found, want)
+		return rec, fmt.Errorf("store UpdateSignIn: found=%v, want %v", found, want)
 	}
-	return nil
+	return rec, nil
 }
 
 // updateSignInCases check [jwt.RefreshStore.UpdateSignIn].
@@ -35,11 +40,18 @@ var updateSignInCases = []refreshCase{
 			return err
 		}
 		in := stepUp(now)
-		if err := updateSignIn(ctx, e.s, jwt.SignInUpdate{ID: t.ID, UserID: t.UserID, SignIn: in, Now: now}, true); err != nil {
+		rec, err := updateSignInRec(ctx, e.s, jwt.SignInUpdate{ID: t.ID, UserID: t.UserID, SignIn: in, Now: now}, true)
+		if err != nil {
 			return err
 		}
 		want := t
 		want.SignIn = in
+		if err := sameFamily(rec, want); err != nil {
+			return fmt.Errorf("record returned by UpdateSignIn: %w", err)
+		}
+		if rec.ID != t.ID || !near(rec.Expiry, t.Expiry) || !near(rec.IssuedAt, t.IssuedAt) || !rec.UsedAt.IsZero() {
+			return fmt.Errorf("record returned by UpdateSignIn %+v, want the token %q with expiry %v, unused", rec, t.ID, t.Expiry)
+		}
 		// The same token still rotates, once, and its successors carry
 		// the new facts; the family's expiry did not move.
 		id := t.ID

@@ -154,18 +154,18 @@ func (s *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 }
 
 // UpdateSignIn implements [jwt.RefreshStore] under the store's lock.
-func (s *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (bool, error) {
+func (s *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return jwt.RefreshToken{}, false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, f := s.live(u.ID, u.Now)
 	if t == nil || !t.rec.UsedAt.IsZero() || f.user != u.UserID {
-		return false, nil
+		return jwt.RefreshToken{}, false, nil
 	}
 	if nb, ok := s.nb[f.user]; ok && nb.After(u.SignIn.AuthTime) {
-		return false, nil
+		return jwt.RefreshToken{}, false, nil
 	}
 	f.signIn = copySignIn(u.SignIn)
 	for id := range f.tokens {
@@ -173,7 +173,7 @@ func (s *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (b
 			x.rec.SignIn = copySignIn(u.SignIn)
 		}
 	}
-	return true, nil
+	return t.record(), true, nil
 }
 
 // RevokeToken implements [jwt.RefreshStore].

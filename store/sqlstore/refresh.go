@@ -216,18 +216,19 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 
 // UpdateSignIn implements [jwt.RefreshStore] in one transaction that locks
 // the token and its family, as Rotate does.
-func (x *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (bool, error) {
+func (x *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
 	ctx, cancel := x.s.bound(ctx)
 	defer cancel()
 	amr, err := json.Marshal(u.SignIn.AMR)
 	if err != nil {
-		return false, wrap("refresh update sign-in", err)
+		return jwt.RefreshToken{}, false, wrap("refresh update sign-in", err)
 	}
 	mfa := 0
 	if u.SignIn.MFA {
 		mfa = 1
 	}
 	now := u.Now.UnixMicro()
+	var rec jwt.RefreshToken
 	done := false
 	err = x.s.inTx(ctx, func(q querier) error {
 		done = false
@@ -256,13 +257,15 @@ func (x *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (b
 		if _, err := q.ExecContext(ctx, x.q.familySignIn, fam, micros(u.SignIn.AuthTime), string(amr), u.SignIn.ACR, mfa); err != nil {
 			return err
 		}
+		rec = jwt.RefreshToken{ID: u.ID, FamilyID: string(fam), UserID: u.UserID, IssuedAt: fromMicros(issued),
+			Expiry: time.UnixMicro(exp), FamilyExpiry: time.UnixMicro(fexp), SignIn: u.SignIn}
 		done = true
 		return nil
 	})
 	if err != nil {
-		return false, wrap("refresh update sign-in", err)
+		return jwt.RefreshToken{}, false, wrap("refresh update sign-in", err)
 	}
-	return done, nil
+	return rec, done, nil
 }
 
 // RevokeToken implements [jwt.RefreshStore] with one statement.
