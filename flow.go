@@ -685,9 +685,16 @@ func (a *Auth) replaceHash(ctx context.Context, userID, prev, next string) (bool
 }
 
 // Recent reports whether authTime, the time of the last interactive
-// sign-in, is within Config.RecentAuth of now (ASVS 7.5.1).
+// sign-in, is within Config.RecentAuth of now (ASVS 7.5.1). It is the rule
+// of a [middleware.StepUp] route with Requirement{MaxAge: RecentAuth}, and
+// is decided by that same code, so the MFA management checks
+// ([ErrReauthRequired]) and step-up routes agree: a zero authTime is never
+// recent, and clock skew between servers is absorbed by
+// [middleware.DefaultStepUpLeeway] in both directions (an authTime up to
+// that far in the future counts as now; one up to RecentAuth plus that
+// leeway old is recent). [Auth.Reauthenticate] renews it.
 func (a *Auth) Recent(authTime time.Time) bool {
-	return !authTime.IsZero() && a.now().Sub(authTime) <= a.recentAuth
+	return a.checkStepUp(middleware.Principal{AuthTime: authTime}, middleware.Requirement{MaxAge: a.recentAuth}) == nil
 }
 
 // EnrollMFA starts a TOTP enrollment for userID, whose last interactive
