@@ -17,6 +17,7 @@ import (
 
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/password"
 )
 
@@ -434,23 +435,39 @@ func (a *Auth) mfaError(err error) error {
 
 // IssueTokens signs an access token for u and starts a new refresh-token
 // family: the end of an interactive sign-in (password, MFA, or an external
-// provider). amr lists how the user authenticated (RFC 8176).
+// provider). amr lists how the user authenticated (RFC 8176); the access
+// token's acr (RFC 9068 §2.2.1) is middleware.DefaultACRFromAMR(amr): "pwd"
+// for a password, "mfa" with a second factor, "passkey" for a passkey or
+// security key. auth_time, amr and acr are stored with the family, and
+// every access token minted from it by [Auth.Refresh] carries them
+// unchanged; only a re-authentication ([Auth.Reauthenticate]) replaces
+// them.
 func (a *Auth) IssueTokens(ctx context.Context, u User, amr []string) (Tokens, error) {
-	now := a.now()
-	mfaDone := slices.Contains(amr, AMROTP) || slices.Contains(amr, "mfa")
+	in := a.signIn(a.now(), amr)
 	var rt string
 	var rec jwt.RefreshToken
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		rt, rec, err = a.refresh.Issue(ctx, u.ID, jwt.SignIn{AuthTime: now, AMR: amr, MFA: mfaDone})
+		rt, rec, err = a.refresh.Issue(ctx, u.ID, in)
 		return err
 	}); err != nil {
 		return Tokens{}, err
 	}
-	return a.accessFor(ctx, u, amr, now, rt, rec)
+	return a.accessFor(ctx, u, in, rt, rec)
 }
 
-func (a *Auth) accessFor(ctx context.Context, u User, amr []string, authTime time.Time, rt string, rec jwt.RefreshToken) (Tokens, error) {
-	at, cl, err := a.issuer.Issue(ctx, jwt.AccessTokenRequest{Subject: u.ID, Roles: u.Roles, AMR: amr, AuthTime: authTime})
+// signIn returns the facts of an interactive sign-in at t with the methods
+// amr: its acr is the level amr reaches (middleware.DefaultACRFromAMR).
+func (a *Auth) signIn(t time.Time, amr []string) jwt.SignIn {
+	amr = slices.Clone(amr)
+	return jwt.SignIn{AuthTime: t, AMR: amr, ACR: middleware.DefaultACRFromAMR(amr),
+		MFA: slices.Contains(amr, AMROTP) || slices.Contains(amr, "mfa")}
+}
+
+// accessFor signs an access token for u with the sign-in facts in (as
+// stored with the refresh family rt) and pairs it with rt.
+func (a *Auth) accessFor(ctx context.Context, u User, in jwt.SignIn, rt string, rec jwt.RefreshToken) (Tokens, error) {
+	at, cl, err := a.issuer.Issue(ctx, jwt.AccessTokenRequest{Subject: u.ID, Roles: u.Roles, AMR: in.AMR, ACR: in.ACR,
+		AuthTime: in.AuthTime})
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -459,10 +476,11 @@ func (a *Auth) accessFor(ctx context.Context, u User, amr []string, authTime tim
 
 // Refresh rotates a refresh token and issues a new access token with the
 // account's current roles (a role change or a disabled account applies at
-// the next refresh). The new access token carries the auth_time and amr of
-// the interactive sign-in that started the family, as stored with the
-// family, so "recent sign-in" checks are not renewed by refreshing and the
-// MFA fact survives it.
+// the next refresh). The new access token carries the auth_time, amr and
+// acr of the family's latest interactive sign-in (the one that started it,
+// or a later [Auth.Reauthenticate]), as stored with the family, so "recent
+// sign-in" and step-up checks are not renewed by refreshing, the MFA fact
+// survives it, and no configuration change can move them.
 // A second use of any token of a family revokes the family and gives
 // [ErrTokenReused] (RFC 9700 §4.14.2); an unknown, expired or revoked token
 // gives [ErrInvalidToken].
@@ -495,7 +513,7 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string, c Client) (Toke
 		_ = a.store(ctx, func(ctx context.Context) error { return a.refresh.Revoke(ctx, rt) })
 		return Tokens{}, User{}, ErrInvalidToken
 	}
-	t, err := a.accessFor(ctx, u, rec.SignIn.AMR, rec.SignIn.AuthTime, rt, rec)
+	t, err := a.accessFor(ctx, u, rec.SignIn, rt, rec)
 	if err != nil {
 		return Tokens{}, User{}, err
 	}
@@ -667,9 +685,16 @@ func (a *Auth) replaceHash(ctx context.Context, userID, prev, next string) (bool
 }
 
 // Recent reports whether authTime, the time of the last interactive
-// sign-in, is within Config.RecentAuth of now (ASVS 7.5.1).
+// sign-in, is within Config.RecentAuth of now (ASVS 7.5.1). It is the rule
+// of a [middleware.StepUp] route with Requirement{MaxAge: RecentAuth}, and
+// is decided by that same code, so the MFA management checks
+// ([ErrReauthRequired]) and step-up routes agree: a zero authTime is never
+// recent, and clock skew between servers is absorbed by
+// [middleware.DefaultStepUpLeeway] in both directions (an authTime up to
+// that far in the future counts as now; one up to RecentAuth plus that
+// leeway old is recent). [Auth.Reauthenticate] renews it.
 func (a *Auth) Recent(authTime time.Time) bool {
-	return !authTime.IsZero() && a.now().Sub(authTime) <= a.recentAuth
+	return a.checkStepUp(middleware.Principal{AuthTime: authTime}, middleware.Requirement{MaxAge: a.recentAuth}) == nil
 }
 
 // EnrollMFA starts a TOTP enrollment for userID, whose last interactive

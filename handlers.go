@@ -93,6 +93,7 @@ func WithDelivery(d Delivery) HandlerOption {
 //	POST /auth/refresh            refresh token → 200 {user} + new tokens
 //	POST /auth/logout             refresh token → 204, cookies cleared, refresh token revoked
 //	POST /auth/logout-all         (auth) → 204
+//	POST /auth/reauth             (auth) {password,code?,acr_values?,max_age?} + refresh token → 200 {user} + tokens (step-up; see [Auth.Reauthenticate])
 //	POST /auth/password           (auth) {current_password,new_password} → 204 + new cookies, or 200 + tokens
 //	POST /auth/mfa/enroll         (auth, recent) → 200 {secret,otpauth_url,qr_png}
 //	POST /auth/mfa/confirm        (auth) {code} → 200 {backup_codes}
@@ -139,6 +140,7 @@ func (a *Auth) Handler(opts ...HandlerOption) http.Handler {
 		"/refresh":              h.single(h.refresh),
 		"/logout":               h.single(h.logout),
 		"/logout-all":           h.authed(h.logoutAll),
+		"/reauth":               h.authed(h.reauth),
 		"/password":             h.authed(h.password),
 		"/mfa/enroll":           h.authed(h.mfaEnroll),
 		"/mfa/confirm":          h.authed(h.mfaConfirm),

@@ -213,7 +213,10 @@ func (failStore) Rotate(context.Context, Rotation) (RotateResult, error) {
 func (failStore) RevokeToken(context.Context, string) (string, bool, error) {
 	return "", false, errReached
 }
-func (failStore) RevokeUser(context.Context, string) error              { return errReached }
+func (failStore) RevokeUser(context.Context, string) error { return errReached }
+func (failStore) UpdateSignIn(context.Context, SignInUpdate) (RefreshToken, bool, error) {
+	return RefreshToken{}, false, errReached
+}
 func (failStore) SetNotBefore(context.Context, string, time.Time) error { return errReached }
 func (failStore) NotBefore(context.Context, string) (time.Time, bool, error) {
 	return time.Time{}, false, errReached

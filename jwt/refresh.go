@@ -336,6 +336,38 @@ func (m *RefreshManager) Refresh(ctx context.Context, token string) (string, Ref
 
 var errUnknownKeyRefresh = &invalid{errors.New("jwt: refresh token unknown, expired or revoked")}
 
+// UpdateSignIn records a re-authentication of userID in the family of
+// token, the client's current refresh token, in one atomic store operation
+// ([RefreshStore.UpdateSignIn]): every access token minted from the family
+// afterwards carries in's auth_time, amr and acr. The token itself does not
+// change and rotates as before; reuse detection is unaffected. in.AuthTime
+// zero means now. A token that is malformed, unknown, already rotated,
+// expired, of a revoked family or of another user, or a sign-in that
+// predates the user's not-before, gives an error matching ErrInvalidToken
+// and changes nothing. It returns the token's record (its expiry is
+// unchanged) with the new facts.
+func (m *RefreshManager) UpdateSignIn(ctx context.Context, token, userID string, in SignIn) (RefreshToken, error) {
+	if !parseRefresh(token) {
+		return RefreshToken{}, errMalformed
+	}
+	if userID == "" {
+		return RefreshToken{}, errUnknownKeyRefresh
+	}
+	now := m.now()
+	if in.AuthTime.IsZero() {
+		in.AuthTime = now
+	}
+	in.AMR = append([]string(nil), in.AMR...)
+	rec, found, err := m.store.UpdateSignIn(ctx, SignInUpdate{ID: RefreshTokenID(token), UserID: userID, SignIn: in, Now: now})
+	if err != nil {
+		return RefreshToken{}, fmt.Errorf("jwt: update sign-in: %w", err)
+	}
+	if !found {
+		return RefreshToken{}, errUnknownKeyRefresh
+	}
+	return rec, nil
+}
+
 // Revoke revokes the family of token (logout). Unknown tokens are ignored.
 func (m *RefreshManager) Revoke(ctx context.Context, token string) error {
 	if !parseRefresh(token) {

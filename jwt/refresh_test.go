@@ -407,6 +407,9 @@ func (errStore) Rotate(context.Context, jwt.Rotation) (jwt.RotateResult, error) 
 }
 func (errStore) RevokeToken(context.Context, string) (string, bool, error) { return "", false, errBoom }
 func (errStore) RevokeUser(context.Context, string) error                  { return errBoom }
+func (errStore) UpdateSignIn(context.Context, jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
+	return jwt.RefreshToken{}, false, errBoom
+}
 
 type errNB struct{}
 

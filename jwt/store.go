@@ -87,6 +87,19 @@ type RotateResult struct {
 	Sealed []byte
 }
 
+// SignInUpdate is the argument of [RefreshStore.UpdateSignIn]: a
+// re-authentication recorded in the family of a live token.
+type SignInUpdate struct {
+	// ID is the id of the client's current token: unused and unexpired.
+	ID string
+	// UserID must be the family's user: the one who re-authenticated.
+	UserID string
+	// SignIn replaces the family's sign-in facts.
+	SignIn SignIn
+	// Now is the time of the update; expiry is judged by it.
+	Now time.Time
+}
+
 // NotBeforeStore keeps a per-user not-before time: access tokens issued
 // before it are refused (logout everywhere, password or role change; ASVS
 // 7.4.1). It is the part of [RefreshStore] a [Verifier] needs.
@@ -138,4 +151,17 @@ type RefreshStore interface {
 	// RevokeUser revokes every family of the user that exists at the time
 	// of the call.
 	RevokeUser(ctx context.Context, userID string) error
+	// UpdateSignIn replaces the SignIn of the family of the token u.ID by
+	// u.SignIn in one atomic step (a re-authentication: a step-up), so
+	// every token rotated from the family afterwards carries the new
+	// facts; the family, its tokens and their expiries stay as they are.
+	// It changes nothing and returns found=false when the token is
+	// unknown, already rotated or expired at u.Now, when its family is
+	// revoked, expired or gone, when the family's user is not u.UserID, or
+	// when the user's not-before is later than the family's current
+	// AuthTime (the token could not rotate) or than u.SignIn.AuthTime (a
+	// "log out everywhere" after the re-authentication checked its
+	// credentials). On success it returns the token's record with the new
+	// SignIn.
+	UpdateSignIn(ctx context.Context, u SignInUpdate) (t RefreshToken, found bool, err error)
 }

@@ -71,7 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) jwt.RefreshStore) {
 // RunHarness runs every case, the data-loss case only if h.Lose is set.
 func RunHarness(t *testing.T, h Harness) {
 	t.Helper()
-	for _, c := range refreshCases {
+	for _, c := range allCases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s := h.New(t)
@@ -95,9 +95,10 @@ func RunHarness(t *testing.T, h Harness) {
 // and returns errors.Join of the failures, each prefixed with its case
 // name. lose may be nil (the data-loss case is then skipped).
 func Test(newStore func() (jwt.RefreshStore, error), lose func(jwt.RefreshStore) jwt.RefreshStore) error {
-	errs := make([]error, len(refreshCases))
+	cases := allCases()
+	errs := make([]error, len(cases))
 	var wg sync.WaitGroup
-	for i, c := range refreshCases {
+	for i, c := range cases {
 		if c.name == lossCase && lose == nil {
 			continue
 		}
@@ -212,6 +213,8 @@ func sameFamily(got, want jwt.RefreshToken) error {
 	}
 	return nil
 }
+
+func allCases() []refreshCase { return slices.Concat(refreshCases, updateSignInCases) }
 
 const lossCase = "DataLossFailsClosed"
 

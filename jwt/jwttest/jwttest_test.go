@@ -66,6 +66,14 @@ func (b *broken) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResult, 
 	return b.RefreshTokens.Rotate(ctx, r)
 }
 
+func (b *broken) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
+	if b.mode == "updateNoop" {
+		// claims the update without making it
+		return jwt.RefreshToken{ID: u.ID, UserID: u.UserID, SignIn: u.SignIn}, true, nil
+	}
+	return b.RefreshTokens.UpdateSignIn(ctx, u)
+}
+
 func (b *broken) RevokeToken(ctx context.Context, id string) (string, bool, error) {
 	switch b.mode {
 	case "ignoreCtx":
@@ -138,6 +146,7 @@ func TestSuiteRejectsBrokenRefreshStores(t *testing.T) {
 		"overwrite":       {"NotBeforeLaterWins"},
 		"sanitize":        {"HostileIDs"},
 		"noEpoch":         {"DataLossFailsClosed"},
+		"updateNoop":      {"UpdateSignInCarriedByRotation"},
 	}
 	// The modes run concurrently (not as parallel subtests, which -parallel
 	// would serialize) because each Test includes a ~2.5 s TTL case.

@@ -153,6 +153,29 @@ func (s *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 	return jwt.RotateResult{Outcome: jwt.RotateReused, Token: prev}, nil
 }
 
+// UpdateSignIn implements [jwt.RefreshStore] under the store's lock.
+func (s *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return jwt.RefreshToken{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, f := s.live(u.ID, u.Now)
+	if t == nil || !t.rec.UsedAt.IsZero() || f.user != u.UserID {
+		return jwt.RefreshToken{}, false, nil
+	}
+	if nb, ok := s.nb[f.user]; ok && nb.After(u.SignIn.AuthTime) {
+		return jwt.RefreshToken{}, false, nil
+	}
+	f.signIn = copySignIn(u.SignIn)
+	for id := range f.tokens {
+		if x := s.tokens[id]; x != nil {
+			x.rec.SignIn = copySignIn(u.SignIn)
+		}
+	}
+	return t.record(), true, nil
+}
+
 // RevokeToken implements [jwt.RefreshStore].
 func (s *RefreshTokens) RevokeToken(ctx context.Context, id string) (string, bool, error) {
 	if err := ctx.Err(); err != nil {

@@ -30,7 +30,8 @@ import (
 // the family, the token and the index; Rotate checks the family, the
 // not-before and the epoch, marks the presented token used and writes the
 // successor (or answers a retry, or revokes the family on reuse);
-// RevokeToken and RevokeUser mark families revoked. The scripts read the
+// UpdateSignIn replaces the family's sign-in facts after the same checks
+// as Rotate; RevokeToken and RevokeUser mark families revoked. The scripts read the
 // family and not-before keys named in the token record: undeclared keys of
 // the script's own slot, which Redis allows (the keys in KEYS route the
 // script to that slot).
@@ -159,6 +160,24 @@ redis.call('HSET', fk, 'r', '1')
 return {3, t[1], t[2], f[2], f[3], f[4], f[5], f[6], ARGV[7], t[3], t[4], ''}
 `)
 
+// updateSignIn: KEYS tok ep. ARGV: 1 now (app µs), 2 user, 3 auth time,
+// 4 amr (JSON), 5 acr, 6 mfa. Replaces the sign-in facts of the family of
+// an unused, live token of the user and returns {1, f, ia, ex, fe}, or {0}
+// when nothing changed. HSET keeps the family's expiry.
+var updateSignIn = redis.NewScript(luaHelpers + `
+local t = redis.call('HMGET', KEYS[1], 'u', 'ex', 'ua', 'fk', 'f', 'ia')
+if not t[1] or not t[4] or t[1] ~= ARGV[2] or t[3] ~= '' then return {0} end
+local f = redis.call('HMGET', t[4], 'u', 'fe', 'at', 'ct', 'nk', 'r')
+if not f[1] or f[6] == '1' or f[1] ~= ARGV[2] then return {0} end
+local now = tonumber(ARGV[1])
+if tonumber(t[2]) <= now or tonumber(f[2]) <= now then return {0} end
+local nb = redis.call('GET', f[5])
+if nb and (tonumber(nb) > tonumber(f[3]) or tonumber(nb) > tonumber(ARGV[3])) then return {0} end
+if tonumber(f[4]) < epoch(KEYS[2], ARGV[1]) then return {0} end
+redis.call('HSET', t[4], 'at', ARGV[3], 'amr', ARGV[4], 'acr', ARGV[5], 'mfa', ARGV[6])
+return {1, t[5], t[6], t[2], f[2]}
+`)
+
 // revokeToken: KEYS tok. Marks the token's family revoked and returns the
 // token's user; false if the token is unknown.
 var revokeToken = redis.NewScript(`
@@ -278,6 +297,53 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 		res.Outcome = jwt.RotateReused
 	}
 	return res, nil
+}
+
+// UpdateSignIn implements [jwt.RefreshStore] with one script in the
+// user's slot.
+func (x *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
+	const op = "refresh update sign-in"
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
+	shard, ok := jwt.RefreshIDShard(u.ID)
+	if !ok || shard != jwt.RefreshShard(u.UserID) {
+		return jwt.RefreshToken{}, false, ctxErr(op, ctx)
+	}
+	amr, err := json.Marshal(u.SignIn.AMR)
+	if err != nil {
+		return jwt.RefreshToken{}, false, wrap(op, err)
+	}
+	mfa := "0"
+	if u.SignIn.MFA {
+		mfa = "1"
+	}
+	v, err := x.s.run(ctx, updateSignIn, []string{x.shardKey("rt", shard, u.ID), x.epochKey(shard)},
+		usOf(u.Now), u.UserID, usOf(u.SignIn.AuthTime), amr, u.SignIn.ACR, mfa).Slice()
+	if err != nil {
+		return jwt.RefreshToken{}, false, wrap(op, err)
+	}
+	if code, _ := v[0].(int64); code == 0 {
+		return jwt.RefreshToken{}, false, nil
+	}
+	if len(v) != 5 {
+		return jwt.RefreshToken{}, false, wrap(op, errCorrupt)
+	}
+	var s [4]string
+	for i, e := range v[1:] {
+		var ok bool
+		if s[i], ok = e.(string); !ok {
+			return jwt.RefreshToken{}, false, wrap(op, errCorrupt)
+		}
+	}
+	t := jwt.RefreshToken{ID: u.ID, FamilyID: s[0], UserID: u.UserID, SignIn: u.SignIn}
+	var errs [3]error
+	t.IssuedAt, errs[0] = fromUS(s[1])
+	t.Expiry, errs[1] = fromUS(s[2])
+	t.FamilyExpiry, errs[2] = fromUS(s[3])
+	if err := errors.Join(errs[:]...); err != nil {
+		return jwt.RefreshToken{}, false, wrap(op, fmt.Errorf("%w: %v", errCorrupt, err))
+	}
+	return t, true, nil
 }
 
 // RevokeToken implements [jwt.RefreshStore] with one script.

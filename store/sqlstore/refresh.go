@@ -22,7 +22,8 @@ import (
 //     a concurrent SetNotBefore either commits before it, and Create sees
 //     the later time and stores nothing, or waits for it, and the
 //     RevokeUser that follows sees the new family.
-//   - Rotate locks the token and its family (SELECT … FOR UPDATE on
+//   - Rotate (and UpdateSignIn, which replaces the family's sign-in facts)
+//     locks the token and its family (SELECT … FOR UPDATE on
 //     PostgreSQL; the BEGIN IMMEDIATE write lock on SQLite), then marks the
 //     token used and inserts the successor, or answers a retry, or revokes
 //     the family, and commits: a terminated connection or a failed commit
@@ -46,6 +47,7 @@ type refreshQueries struct {
 	nbLock, nbSet, nbGet, epochInit                               string
 	familyInsert, familyRevoked, tokenInsert                      string
 	load, markUsed, successor, revokeFamily, revokeToken, revUser string
+	familySignIn                                                  string
 }
 
 // RefreshTokens returns the [jwt.RefreshStore] adapter.
@@ -79,7 +81,8 @@ WHERE t.id = $1` + lock),
 		revokeFamily: r(`UPDATE {T}refresh_families SET revoked = 1 WHERE family_id = $1`),
 		revokeToken: r(`UPDATE {T}refresh_families SET revoked = 1
 WHERE family_id IN (SELECT family_id FROM {T}refresh_tokens WHERE id = $1) RETURNING user_id`),
-		revUser: r(`UPDATE {T}refresh_families SET revoked = 1 WHERE user_id = $1 AND revoked = 0`),
+		revUser:      r(`UPDATE {T}refresh_families SET revoked = 1 WHERE user_id = $1 AND revoked = 0`),
+		familySignIn: r(`UPDATE {T}refresh_families SET auth_time = $2, amr = $3, acr = $4, mfa = $5 WHERE family_id = $1`),
 	}}
 }
 
@@ -209,6 +212,60 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 		return jwt.RotateResult{}, wrap("refresh rotate", err)
 	}
 	return res, nil
+}
+
+// UpdateSignIn implements [jwt.RefreshStore] in one transaction that locks
+// the token and its family, as Rotate does.
+func (x *RefreshTokens) UpdateSignIn(ctx context.Context, u jwt.SignInUpdate) (jwt.RefreshToken, bool, error) {
+	ctx, cancel := x.s.bound(ctx)
+	defer cancel()
+	amr, err := json.Marshal(u.SignIn.AMR)
+	if err != nil {
+		return jwt.RefreshToken{}, false, wrap("refresh update sign-in", err)
+	}
+	mfa := 0
+	if u.SignIn.MFA {
+		mfa = 1
+	}
+	now := u.Now.UnixMicro()
+	var rec jwt.RefreshToken
+	done := false
+	err = x.s.inTx(ctx, func(q querier) error {
+		done = false
+		var fam, user, next, sealed []byte
+		var issued, used, authTime sql.NullInt64
+		var exp, fexp, fmfa, revoked int64
+		var famr, facr string
+		err := q.QueryRowContext(ctx, x.q.load, key(u.ID)).Scan(&fam, &user, &issued, &exp, &used, &next, &sealed,
+			&fexp, &authTime, &famr, &facr, &fmfa, &revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if revoked != 0 || used.Valid || exp <= now || fexp <= now || string(user) != u.UserID {
+			return nil
+		}
+		var nb int64
+		if err := q.QueryRowContext(ctx, x.q.nbGet, key(u.UserID)).Scan(&nb, new(sql.NullInt64)); err != nil {
+			return err
+		}
+		if nb > authTime.Int64 || nb > u.SignIn.AuthTime.UnixMicro() {
+			return nil
+		}
+		if _, err := q.ExecContext(ctx, x.q.familySignIn, fam, micros(u.SignIn.AuthTime), string(amr), u.SignIn.ACR, mfa); err != nil {
+			return err
+		}
+		rec = jwt.RefreshToken{ID: u.ID, FamilyID: string(fam), UserID: u.UserID, IssuedAt: fromMicros(issued),
+			Expiry: time.UnixMicro(exp), FamilyExpiry: time.UnixMicro(fexp), SignIn: u.SignIn}
+		done = true
+		return nil
+	})
+	if err != nil {
+		return jwt.RefreshToken{}, false, wrap("refresh update sign-in", err)
+	}
+	return rec, done, nil
 }
 
 // RevokeToken implements [jwt.RefreshStore] with one statement.

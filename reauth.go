@@ -1,0 +1,355 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/password"
+)
+
+// Step-up authentication (RFC 9470): a resource server guarded by
+// [middleware.StepUp] answers a request whose sign-in is too old or too
+// weak with an insufficient_user_authentication challenge naming acr_values
+// and/or max_age; the signed-in user re-authenticates with
+// [Auth.Reauthenticate] (POST <prefix>/reauth) and retries with the new
+// access token.
+//
+// acr always states the strength of the sign-in that auth_time dates: a
+// re-authentication replaces both in the refresh family, so a later refresh
+// carries them too. A re-authentication with the password alone after a
+// sign-in with a second factor therefore sets acr back to "pwd" with the
+// fresh auth_time: the older, stronger sign-in no longer dates the token.
+// (For an account with a second factor enrolled, Reauthenticate always asks
+// for it, so this happens only for accounts signed in with a second factor
+// the flow does not hold, such as an external provider's.)
+
+var (
+	// ErrMFARequired means the re-authentication needs a second-factor
+	// code (the account has one enrolled, or the requested level needs
+	// one) and none was given; nothing was checked or counted. The HTTP
+	// answer is 401 {"error":"mfa_required"}.
+	ErrMFARequired = errors.New("authkit: second factor required")
+	// ErrStepUpUnavailable means the requested authentication level cannot
+	// be reached by re-authenticating with a password and a second factor:
+	// a level the flow does not offer (a passkey, an unknown acr value), or
+	// a second factor for an account that has none enrolled. The HTTP
+	// answer is 403 {"error":"insufficient_user_authentication"}.
+	ErrStepUpUnavailable = errors.New("authkit: requested authentication level not available")
+)
+
+// stepUp returns the [middleware.StepUp] whose rule [Auth.Recent] and
+// [Auth.Reauthenticate] apply: the default levels and leeway on the Auth's
+// clock. It is built per call (a few small allocations) so that Auth needs
+// no extra state; nil only if the middleware refused its own defaults.
+func (a *Auth) stepUp() *middleware.StepUp {
+	s, err := middleware.NewStepUp(middleware.StepUpConfig{Now: a.now})
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// checkStepUp is [middleware.StepUp.Check] on the Auth's clock; it fails
+// closed.
+func (a *Auth) checkStepUp(p middleware.Principal, want middleware.Requirement) error {
+	s := a.stepUp()
+	if s == nil {
+		return ErrStepUpUnavailable
+	}
+	return s.Check(p, want)
+}
+
+// reachable reports whether a re-authentication can meet want's ACR (the
+// default levels up to [middleware.ACRMFA]) and whether that needs a second
+// factor.
+func reachable(want middleware.Requirement) (ok, needMFA bool) {
+	switch want.ACR {
+	case "", middleware.ACRPassword:
+		return true, false
+	case middleware.ACRMFA:
+		return true, true
+	}
+	return false, false
+}
+
+// Reauthenticate is step-up authentication for a signed-in user: userID
+// (the subject of the caller's access token) proves the password again, and
+// a second-factor code (TOTP or backup code) when the account has one
+// enrolled or want.ACR needs one ([middleware.ACRMFA]). On success the
+// refresh family of refreshToken (the client's current refresh token, which
+// must be the same user's) records the new sign-in atomically
+// ([jwt.RefreshManager.UpdateSignIn]), and the result holds a new access
+// token with a fresh auth_time, the amr of this re-authentication and its
+// acr, next to the same refresh token, unchanged (it rotates as before;
+// reuse detection is unaffected; RefreshExpiry is its unchanged expiry).
+//
+// want is what the challenge asked for (acr_values, max_age): a level the
+// flow cannot reach gives [ErrStepUpUnavailable] before anything is
+// checked; any max_age is met, the sign-in being now. A password-only
+// re-authentication sets acr to "pwd" even after a sign-in with a second
+// factor: acr states the strength of the sign-in auth_time dates.
+//
+// The password is checked like a login's (see [Auth.Login]): the attempt
+// is reserved against the login name and the client's network first, a
+// wrong password counts as a failed login and gives
+// [ErrInvalidCredentials], and a throttled client gets a [*ThrottledError]
+// whatever the password, so this endpoint cannot be used to guess
+// passwords faster than the login. Other errors: [ErrMFARequired] when a
+// code is due and code is empty (nothing checked), [ErrInvalidCode] or a
+// [*ThrottledError] for the code, [ErrInvalidToken] when refreshToken is
+// missing, unknown, already rotated, expired, revoked or another user's,
+// [ErrMFAStateLost], [ErrBusy], or a system failure.
+func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, code string, want middleware.Requirement, c Client) (Tokens, User, error) {
+	ok, needMFA := reachable(want)
+	if !ok {
+		return Tokens{}, User{}, ErrStepUpUnavailable
+	}
+	if refreshToken == "" {
+		return Tokens{}, User{}, ErrInvalidToken
+	}
+	var u User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		u, found, err = a.users.UserByID(ctx, userID)
+		return err
+	}); err != nil {
+		return Tokens{}, User{}, err
+	}
+	if !found || u.Disabled {
+		return Tokens{}, User{}, ErrInvalidCredentials
+	}
+	enrolled := false
+	switch {
+	case a.mfa != nil:
+		var err error
+		if enrolled, err = a.mfaDue(ctx, u, c); err != nil {
+			return Tokens{}, User{}, err
+		}
+	case u.MFAEnabled:
+		a.emit(ctx, EventMFAStateLost, OutcomeFailure, "mfa_not_configured", c, u.ID, u.Email)
+		return Tokens{}, User{}, ErrMFAStateLost
+	}
+	if needMFA && !enrolled {
+		return Tokens{}, User{}, ErrStepUpUnavailable
+	}
+	if enrolled && strings.TrimSpace(code) == "" {
+		return Tokens{}, User{}, ErrMFARequired
+	}
+	// The sign-in is dated before the password is checked, so a "log out
+	// everywhere" that lands during the check wins (UpdateSignIn refuses a
+	// sign-in before the not-before).
+	authTime := a.now()
+	at, err := a.reauthPassword(ctx, u, pw, c)
+	if err != nil {
+		return Tokens{}, User{}, err
+	}
+	amr := []string{AMRPassword}
+	if enrolled {
+		if err := a.store(ctx, func(ctx context.Context) error {
+			_, err := a.mfa.Verify(ctx, u.ID, code)
+			return err
+		}); err != nil {
+			err = a.mfaError(err)
+			if err == ErrInvalidCode || errors.Is(err, ErrThrottled) {
+				reason := "invalid_code"
+				if err != ErrInvalidCode {
+					reason = "throttled"
+				}
+				a.emit(ctx, EventMFAFailure, OutcomeFailure, reason, c, u.ID, u.Email)
+			}
+			return Tokens{}, User{}, err
+		}
+		amr = append(amr, AMROTP)
+	}
+	in := a.signIn(authTime, amr)
+	if err := a.checkStepUp(middleware.Principal{AuthTime: in.AuthTime, AMR: in.AMR, ACR: in.ACR}, want); err != nil {
+		return Tokens{}, User{}, fmt.Errorf("%w: %w", ErrStepUpUnavailable, err)
+	}
+	var rec jwt.RefreshToken
+	err = a.store(ctx, func(ctx context.Context) (err error) {
+		rec, err = a.refresh.UpdateSignIn(ctx, refreshToken, u.ID, in)
+		return err
+	})
+	switch {
+	case errors.Is(err, jwt.ErrInvalidToken):
+		a.emit(ctx, EventLoginFailure, OutcomeFailure, "reauth_invalid_refresh_token", c, u.ID, u.Email)
+		return Tokens{}, User{}, ErrInvalidToken
+	case err != nil:
+		return Tokens{}, User{}, err
+	}
+	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, u.Email, at.Device()) }); err != nil {
+		return Tokens{}, User{}, err
+	}
+	t, err := a.accessFor(ctx, u, in, refreshToken, rec)
+	if err != nil {
+		return Tokens{}, User{}, err
+	}
+	if enrolled {
+		a.emit(ctx, EventMFASuccess, OutcomeSuccess, "reauth", c, u.ID, u.Email)
+	}
+	a.emit(ctx, EventLoginSuccess, OutcomeSuccess, "reauth", c, u.ID, u.Email)
+	return t, u, nil
+}
+
+// reauthPassword checks pw for u under the login's lockout: reserved with
+// [Lockout.Begin], a failure counted with [Attempt.Fail], the per-IP
+// reservation released on success. It also refuses a password whose hash
+// was replaced (or an account disabled) while it was checked.
+func (a *Auth) reauthPassword(ctx context.Context, u User, pw string, c Client) (*Attempt, error) {
+	dev := a.deviceID(c.DeviceToken, u.Email)
+	var at *Attempt
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		at, err = a.lockout.Begin(ctx, u.Email, c.IP, dev)
+		return err
+	}); err != nil {
+		if errors.Is(err, ErrThrottled) {
+			a.emit(ctx, EventLoginFailure, OutcomeFailure, "throttled", c, u.ID, u.Email)
+		}
+		return nil, err
+	}
+	ok := false
+	var err error
+	if u.PasswordHash != "" {
+		ok, _, err = a.verify(ctx, pw, u.PasswordHash)
+	} else {
+		err = a.verifyDummy(ctx, pw)
+	}
+	if err != nil && !errors.Is(err, password.ErrInvalidHash) && !errors.Is(err, password.ErrUnknownPepper) {
+		return nil, a.refuse(ctx, at, err)
+	}
+	if !ok {
+		lockErr := a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
+		a.emit(ctx, EventLoginFailure, OutcomeFailure, "reauth_bad_password", c, u.ID, u.Email)
+		if errors.Is(lockErr, ErrThrottled) {
+			a.emit(ctx, EventLockout, OutcomeFailure, "too_many_failures", c, u.ID, u.Email)
+		} else if lockErr != nil {
+			return nil, lockErr
+		}
+		return nil, ErrInvalidCredentials
+	}
+	if err := a.release(ctx, at); err != nil {
+		return nil, err
+	}
+	var cur User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		cur, found, err = a.users.UserByID(ctx, u.ID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if !found || cur.Disabled || cur.PasswordHash != u.PasswordHash {
+		a.emit(ctx, EventLoginFailure, OutcomeFailure, "changed_during_check", c, u.ID, u.Email)
+		return nil, ErrInvalidCredentials
+	}
+	return at, nil
+}
+
+// RequirementFromChallenge turns the acr_values and max_age of an RFC 9470
+// challenge, as a client hands them to the re-authentication, into the
+// [middleware.Requirement] they state. acrValues is a space-separated list
+// of acceptable levels; the weakest of them that is one of
+// [middleware.DefaultACRLevels] is required (values outside the levels are
+// ignored; a list of only such values gives [ErrStepUpUnavailable]). maxAge
+// is in seconds, nil when the challenge had none; 0 is
+// [middleware.AlwaysReauthenticate]. A negative max_age is an error.
+func RequirementFromChallenge(acrValues string, maxAge *int64) (middleware.Requirement, error) {
+	var req middleware.Requirement
+	if vals := strings.Fields(acrValues); len(vals) > 0 {
+		best := -1
+		for _, v := range vals {
+			if i := slices.Index(middleware.DefaultACRLevels, v); i >= 0 && (best < 0 || i < best) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return middleware.Requirement{}, ErrStepUpUnavailable
+		}
+		req.ACR = middleware.DefaultACRLevels[best]
+	}
+	if maxAge != nil {
+		switch {
+		case *maxAge < 0:
+			return middleware.Requirement{}, errBadMaxAge
+		case *maxAge == 0:
+			req.MaxAge = middleware.AlwaysReauthenticate
+		case *maxAge > math.MaxInt64/int64(time.Second):
+			req.MaxAge = time.Duration(math.MaxInt64)
+		default:
+			req.MaxAge = time.Duration(*maxAge) * time.Second
+		}
+	}
+	return req, nil
+}
+
+var errBadMaxAge = errors.New("authkit: max_age must be a non-negative number of seconds")
+
+// reauth serves POST <prefix>/reauth for a request with a valid access
+// token (p): {password, code?, acr_values?, max_age?} plus the refresh
+// token (the refresh cookie, or {"refresh_token"} with body delivery) →
+// 200 with the tokens, as a login answers. Errors: 400 invalid_request
+// (a malformed body or max_age), 401 invalid_credentials, mfa_required,
+// invalid_code or invalid_token, 403 insufficient_user_authentication (a
+// level the flow cannot reach), 429 rate_limited.
+func (h *handlers) reauth(w http.ResponseWriter, r *http.Request, p middleware.Principal) {
+	var in struct {
+		Password     string `json:"password"`
+		Code         string `json:"code"`
+		ACRValues    string `json:"acr_values"`
+		MaxAge       *int64 `json:"max_age"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	want, err := RequirementFromChallenge(in.ACRValues, in.MaxAge)
+	if err != nil {
+		h.reauthFail(w, r, err)
+		return
+	}
+	tok := ""
+	switch {
+	case h.delivery.body() && in.RefreshToken != "":
+		tok = in.RefreshToken
+	case h.delivery.cookies():
+		if c, err := r.Cookie(RefreshCookie); err == nil {
+			tok = c.Value
+			if !boundRefreshCookie(r, tok) {
+				// Not the cookie this host set (see /refresh).
+				h.a.emit(r.Context(), EventAccessDenied, OutcomeFailure, "unbound_refresh_cookie", h.a.ClientOf(r), p.Subject, "")
+				writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
+				return
+			}
+		}
+	}
+	t, u, err := h.a.Reauthenticate(r.Context(), p.Subject, tok, in.Password, in.Code, want, h.a.ClientOf(r))
+	if err != nil {
+		h.reauthFail(w, r, err)
+		return
+	}
+	h.deliver(w, u, t)
+}
+
+// Error codes of POST <prefix>/reauth beyond the shared ones.
+const codeMFARequired = "mfa_required"
+
+func (h *handlers) reauthFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrMFARequired):
+		writeError(w, http.StatusUnauthorized, codeMFARequired)
+	case errors.Is(err, ErrStepUpUnavailable):
+		writeError(w, http.StatusForbidden, middleware.CodeInsufficientUserAuthentication)
+	case errors.Is(err, errBadMaxAge):
+		writeError(w, http.StatusBadRequest, middleware.CodeInvalidRequest)
+	default:
+		h.fail(w, r, err)
+	}
+}
