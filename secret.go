@@ -302,11 +302,14 @@ func (s *Secrets) MFASecretBox() (*mfa.SecretBox, error) {
 	return mfa.NewSecretBox(mfa.SecretBoxConfig{Keys: keys, ActiveKeyID: ids[0]})
 }
 
-// MFABackupKey returns mfa.Config.BackupKey. The mfa package takes one
-// backup-code key, derived from the current secret: after a rotation,
-// backup codes issued under the previous secret no longer work and users
-// generate new ones.
+// MFABackupKey returns mfa.Config.BackupKey, derived from the current
+// secret; [Secrets.MFAPreviousBackupKeys] gives the older secrets' keys, so
+// backup codes issued before a rotation keep working.
 func (s *Secrets) MFABackupKey() []byte { return s.Key(LabelMFABackupCodes) }
+
+// MFAPreviousBackupKeys returns mfa.Config.PreviousBackupKeys: the
+// backup-code keys of the older secrets, newest first.
+func (s *Secrets) MFAPreviousBackupKeys() [][]byte { return s.Keys(LabelMFABackupCodes)[1:] }
 
 // OAuthCookieKey returns oauth.Config.CookieKey, derived from the current
 // secret. The state cookie lives minutes, so a rotation fails at most the

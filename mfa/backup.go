@@ -63,7 +63,12 @@ func formatBackupCode(s string) string {
 // (length-prefixed) and the normalized code, so a stored MAC is useless for
 // another user and the store never sees a code (ASVS 6.5.2).
 func (m *MFA) backupMAC(userID, normalized string) []byte {
-	h := hmac.New(sha256.New, m.cfg.BackupKey)
+	return backupMACUnder(m.cfg.BackupKey, userID, normalized)
+}
+
+// backupMACUnder is backupMAC under key.
+func backupMACUnder(key []byte, userID, normalized string) []byte {
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte(backupMACLabel))
 	var l [4]byte
 	binary.BigEndian.PutUint32(l[:], uint32(len(userID)))
@@ -108,14 +113,18 @@ func (m *MFA) UseBackupCode(ctx context.Context, userID, code string) error {
 		if !ok {
 			return ErrInvalidCode
 		}
-		used, err := m.cfg.Store.UseBackupCode(ctx, userID, m.backupMAC(userID, norm))
-		if err != nil {
-			return fmt.Errorf("mfa: store: %w", err)
+		// The current key first, then the keys it replaced: one atomic
+		// store call each, so a code is still spent at most once.
+		for _, key := range append([][]byte{m.cfg.BackupKey}, m.cfg.PreviousBackupKeys...) {
+			used, err := m.cfg.Store.UseBackupCode(ctx, userID, backupMACUnder(key, userID, norm))
+			if err != nil {
+				return fmt.Errorf("mfa: store: %w", err)
+			}
+			if used {
+				return nil
+			}
 		}
-		if !used {
-			return ErrInvalidCode
-		}
-		return nil
+		return ErrInvalidCode
 	})
 }
 

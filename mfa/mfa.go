@@ -54,8 +54,12 @@ type Config struct {
 	// Box seals TOTP keys at rest.
 	Box *SecretBox
 	// BackupKey is the server key (≥32 bytes) under which backup codes are
-	// stored as HMAC-SHA256. Changing it voids every issued backup code.
+	// stored as HMAC-SHA256. New codes are always stored under it.
 	BackupKey []byte
+	// PreviousBackupKeys are keys BackupKey replaced (each ≥32 bytes): codes
+	// issued under them still work until spent or regenerated, so rotating
+	// the key voids no code. Optional.
+	PreviousBackupKeys [][]byte
 
 	// Algorithm for new enrollments; zero is SHA1.
 	Algorithm Algorithm
@@ -121,6 +125,14 @@ func New(cfg Config) (*MFA, error) {
 		return bad("unknown Algorithm %d", cfg.Algorithm)
 	}
 	cfg.BackupKey = bytes.Clone(cfg.BackupKey)
+	prev := make([][]byte, 0, len(cfg.PreviousBackupKeys))
+	for _, k := range cfg.PreviousBackupKeys {
+		if len(k) < MinBackupKeySize {
+			return bad("PreviousBackupKeys must be at least %d bytes each", MinBackupKeySize)
+		}
+		prev = append(prev, bytes.Clone(k))
+	}
+	cfg.PreviousBackupKeys = prev
 	if cfg.Digits == 0 {
 		cfg.Digits = DefaultDigits
 	}
