@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 )
 
@@ -35,6 +36,9 @@ const (
 	// challenge expired, so a late finish reports ErrChallengeExpired
 	// (begin again) rather than ErrReplay.
 	expiredGrace = 10 * time.Minute
+	// maxUpdateAttempts bounds the compare-and-set retries of one sign-in
+	// racing others on the same credential.
+	maxUpdateAttempts = 8
 )
 
 // Ticket purposes in the [TicketStore].
@@ -402,6 +406,12 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, binding, userID, name
 		ad := parsed.Response.AttestationObject.AuthData
 		return Credential{}, p.classify(err, cd, protocol.CreateCeremony, t.Session.Challenge, ad.RPIDHash, ad.Flags)
 	}
+	// go-webauthn checks the key's algorithm but, for attestation "none",
+	// not the key itself: parsing validates it (an EC2 point on its curve,
+	// an RSA modulus), so no unusable key is stored.
+	if _, err := webauthncose.ParsePublicKey(wc.PublicKey); err != nil {
+		return Credential{}, fmt.Errorf("%w: credential public key: %w", ErrSignature, err)
+	}
 	now := p.now()
 	c := Credential{
 		ID:                bytes.Clone(wc.ID),
@@ -598,22 +608,31 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 		BackupEligible: flags.HasBackupEligible(),
 		BackupState:    flags.HasBackupState(),
 	}
-	ok, err := p.creds.UpdateUse(ctx, stored.ID, stored.SignCount, use)
-	if err != nil {
-		return nil, fmt.Errorf("passkey: update credential: %w", err)
-	}
-	if !ok {
-		// Removed meanwhile, or another sign-in moved the counter first:
-		// two assertions with one counter value.
+	// Compare-and-set on the counter read above. When another sign-in
+	// moved it first, the policy is applied again to the record it left:
+	// counters 1 and 2 finished at once are both genuine, two assertions
+	// with one counter value are a clone.
+	prev := stored
+	for attempt := 0; ; attempt++ {
+		ok, err := p.creds.UpdateUse(ctx, stored.ID, prev.SignCount, use)
+		if err != nil {
+			return nil, fmt.Errorf("passkey: update credential: %w", err)
+		}
+		if ok {
+			break
+		}
 		cur, found, err := p.creds.Get(ctx, stored.ID)
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("passkey: get credential: %w", err)
-		case !found:
+		case !found || cur.UserID != stored.UserID:
 			return nil, &UnknownCredentialError{CredentialID: bytes.Clone(stored.ID), Signal: p.signalUnknown(stored.ID)}
-		default:
+		case attempt >= maxUpdateAttempts || !counterOK(cur.SignCount, received, cur.BackupEligible):
 			return nil, &ClonedError{UserID: stored.UserID, CredentialID: bytes.Clone(stored.ID), Stored: cur.SignCount, Received: received}
 		}
+		prev = cur
+		use.SignCount = max(cur.SignCount, received)
+		use.UserVerified = cur.UserVerified || uv
 	}
 	c := stored
 	c.SignCount, c.LastUsedAt, c.UserVerified = use.SignCount, use.LastUsedAt, use.UserVerified
