@@ -530,8 +530,10 @@ type Result struct {
 // passkeys report 0 forever, so 0 after 0 is accepted; and a credential
 // stored as backup eligible may report 0 after a non-zero count (its key
 // moved to a syncing provider). The stored BE flag decides, not the one in
-// the assertion, which the holder of a cloned key could set. BE and BS
-// changes after registration are recorded rather than refused.
+// the assertion, which the holder of a cloned key could set. BE turning on
+// after registration is recorded rather than refused; it never turns off
+// (a key that could be copied stays "swk", even when a holder of a leaked
+// synced key signs BE=0). BS changes are recorded.
 func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []byte) (*Result, error) {
 	if len(response) > MaxResponseBytes {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(response))
@@ -605,7 +607,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 		SignCount:      max(stored.SignCount, received),
 		LastUsedAt:     p.now(),
 		UserVerified:   stored.UserVerified || uv,
-		BackupEligible: flags.HasBackupEligible(),
+		BackupEligible: stored.BackupEligible || flags.HasBackupEligible(),
 		BackupState:    flags.HasBackupState(),
 	}
 	// Compare-and-set on the counter read above. When another sign-in
@@ -633,6 +635,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 		prev = cur
 		use.SignCount = max(cur.SignCount, received)
 		use.UserVerified = cur.UserVerified || uv
+		use.BackupEligible = cur.BackupEligible || flags.HasBackupEligible()
 	}
 	c := stored
 	c.SignCount, c.LastUsedAt, c.UserVerified = use.SignCount, use.LastUsedAt, use.UserVerified

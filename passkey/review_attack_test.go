@@ -296,3 +296,47 @@ func TestRegisteringAnotherUsersCredentialIDIsRefused(t *testing.T) {
 		t.Fatalf("victim sign-in: %v", err)
 	}
 }
+
+// A synced passkey's key can leak with the provider account; its holder
+// then signs BE=0 to pass as a device-bound key ("hwk"). Backup
+// eligibility is a property of the credential (WebAuthn §6.1.3): once
+// recorded it stays, and the sign-in still reports "swk".
+func TestSyncedPasskeyCannotBeDowngradedToDeviceBound(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.auth.BackupEligible, r.auth.BackupState, r.auth.StaticCounter = true, true, true
+	id := r.register(t, "alice")
+	r.auth.BackupEligible, r.auth.BackupState = false, false
+	res, err := r.p.FinishLogin(ctx, sessA, r.assertion(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AMR[0] != "swk" || !res.Credential.BackupEligible {
+		t.Fatalf("amr %q BE=%v after a BE=0 assertion, want swk and BE kept", res.AMR, res.Credential.BackupEligible)
+	}
+	if c, _, _ := r.creds.Get(ctx, id); !c.BackupEligible {
+		t.Fatal("stored BE cleared by an assertion")
+	}
+}
+
+func TestBackupStateWithoutEligibilityIsRefused(t *testing.T) {
+	r := newRig(t)
+	r.auth.BackupState = true // BS=1 with BE=0 is invalid
+	opts, err := r.p.BeginRegistration(context.Background(), sessA, passkey.User{ID: "alice", Name: "alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := r.auth.Create(opts.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.p.FinishRegistration(context.Background(), sessA, "alice", "Key", resp); err == nil {
+		t.Fatal("registration with BS=1 BE=0 accepted")
+	}
+	r.auth.BackupState = false
+	r.register(t, "alice")
+	r.auth.BackupState = true
+	if _, err := r.p.FinishLogin(context.Background(), sessA, r.assertion(t)); err == nil {
+		t.Fatal("sign-in with BS=1 BE=0 accepted")
+	}
+}
