@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -338,5 +339,78 @@ func TestBackupStateWithoutEligibilityIsRefused(t *testing.T) {
 	r.auth.BackupState = true
 	if _, err := r.p.FinishLogin(context.Background(), sessA, r.assertion(t)); err == nil {
 		t.Fatal("sign-in with BS=1 BE=0 accepted")
+	}
+}
+
+// userHandle is not signed: a discoverable sign-in with alice's passkey
+// and bob's handle pasted in is refused, and never signs bob in.
+func TestDiscoverableSignInWithAnotherUsersHandleIsRefused(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	bob := r.register(t, "bob")
+	bobCred, _, _ := r.creds.Get(ctx, bob)
+	alice := r.register(t, "alice")
+	for _, conditional := range []bool{false, true} {
+		opts, err := r.p.BeginLogin(ctx, sessA, conditional)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.auth.Select = alice
+		resp, err := r.auth.Get(opts.JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(resp, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["response"].(map[string]any)["userHandle"] = b64(bobCred.UserHandle)
+		forged, _ := json.Marshal(m)
+		res, err := r.p.FinishLogin(ctx, sessA, forged)
+		if !errors.Is(err, passkey.ErrWrongUser) || res != nil {
+			t.Fatalf("conditional=%v: got %+v, %v; want ErrWrongUser", conditional, res, err)
+		}
+	}
+}
+
+// Many sign-ins of one authenticator (counters 1..n) finish at once, all
+// reading the credential before any writes: whatever the order, the
+// highest counter is genuine and always signs in, every refusal is a
+// counter at or below one already recorded, and the record ends at n.
+func TestConcurrentIncreasingCountersHighestAlwaysSignsIn(t *testing.T) {
+	const n = 8
+	r := newRig(t)
+	ctx := context.Background()
+	id := r.register(t, "alice")
+	resps := make([][]byte, n)
+	for i := range resps {
+		resps[i] = r.assertion(t) // counter i+1
+	}
+	bs := &barrierStore{Passkeys: r.creds, n: n}
+	bs.wg.Add(n)
+	p, err := passkey.New(passkey.Config{
+		RPID: rpID, RPDisplayName: "Example", Origins: []string{origin},
+		Credentials: bs, Tickets: r.tickets, Now: r.clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, resp := range resps {
+		wg.Go(func() { _, errs[i] = p.FinishLogin(ctx, sessA, resp) })
+	}
+	wg.Wait()
+	if errs[n-1] != nil {
+		t.Fatalf("highest counter refused: %v", errs[n-1])
+	}
+	for i, err := range errs {
+		var ce *passkey.ClonedError
+		if err != nil && (!errors.As(err, &ce) || ce.Received > ce.Stored) {
+			t.Errorf("counter %d: %v", i+1, err)
+		}
+	}
+	if c, _, _ := r.creds.Get(ctx, id); c.SignCount != n {
+		t.Fatalf("stored count %d, want %d", c.SignCount, n)
 	}
 }
