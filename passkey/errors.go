@@ -78,7 +78,7 @@ var (
 	ErrNotFound = errors.New("passkey: credential not found")
 
 	// ErrLastCredential reports a removal refused because it would leave
-	// the user without a passkey while RemoveOptions.KeepLast is set.
+	// the user without a passkey while Remove's keepLast is set.
 	ErrLastCredential = errors.New("passkey: last credential")
 
 	// ErrNoBinding reports a ceremony begun or finished without a binding

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 )
 
@@ -35,6 +36,9 @@ const (
 	// challenge expired, so a late finish reports ErrChallengeExpired
 	// (begin again) rather than ErrReplay.
 	expiredGrace = 10 * time.Minute
+	// maxUpdateAttempts bounds the compare-and-set retries of one sign-in
+	// racing others on the same credential.
+	maxUpdateAttempts = 8
 )
 
 // Ticket purposes in the [TicketStore].
@@ -402,6 +406,12 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, binding, userID, name
 		ad := parsed.Response.AttestationObject.AuthData
 		return Credential{}, p.classify(err, cd, protocol.CreateCeremony, t.Session.Challenge, ad.RPIDHash, ad.Flags)
 	}
+	// go-webauthn checks the key's algorithm but, for attestation "none",
+	// not the key itself: parsing validates it (an EC2 point on its curve,
+	// an RSA modulus), so no unusable key is stored.
+	if _, err := webauthncose.ParsePublicKey(wc.PublicKey); err != nil {
+		return Credential{}, fmt.Errorf("%w: credential public key: %w", ErrSignature, err)
+	}
 	now := p.now()
 	c := Credential{
 		ID:                bytes.Clone(wc.ID),
@@ -520,8 +530,10 @@ type Result struct {
 // passkeys report 0 forever, so 0 after 0 is accepted; and a credential
 // stored as backup eligible may report 0 after a non-zero count (its key
 // moved to a syncing provider). The stored BE flag decides, not the one in
-// the assertion, which the holder of a cloned key could set. BE and BS
-// changes after registration are recorded rather than refused.
+// the assertion, which the holder of a cloned key could set. BE turning on
+// after registration is recorded rather than refused; it never turns off
+// (a key that could be copied stays "swk", even when a holder of a leaked
+// synced key signs BE=0). BS changes are recorded.
 func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []byte) (*Result, error) {
 	if len(response) > MaxResponseBytes {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(response))
@@ -595,25 +607,35 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 		SignCount:      max(stored.SignCount, received),
 		LastUsedAt:     p.now(),
 		UserVerified:   stored.UserVerified || uv,
-		BackupEligible: flags.HasBackupEligible(),
+		BackupEligible: stored.BackupEligible || flags.HasBackupEligible(),
 		BackupState:    flags.HasBackupState(),
 	}
-	ok, err := p.creds.UpdateUse(ctx, stored.ID, stored.SignCount, use)
-	if err != nil {
-		return nil, fmt.Errorf("passkey: update credential: %w", err)
-	}
-	if !ok {
-		// Removed meanwhile, or another sign-in moved the counter first:
-		// two assertions with one counter value.
+	// Compare-and-set on the counter read above. When another sign-in
+	// moved it first, the policy is applied again to the record it left:
+	// counters 1 and 2 finished at once are both genuine, two assertions
+	// with one counter value are a clone.
+	prev := stored
+	for attempt := 0; ; attempt++ {
+		ok, err := p.creds.UpdateUse(ctx, stored.ID, prev.SignCount, use)
+		if err != nil {
+			return nil, fmt.Errorf("passkey: update credential: %w", err)
+		}
+		if ok {
+			break
+		}
 		cur, found, err := p.creds.Get(ctx, stored.ID)
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("passkey: get credential: %w", err)
-		case !found:
+		case !found || cur.UserID != stored.UserID:
 			return nil, &UnknownCredentialError{CredentialID: bytes.Clone(stored.ID), Signal: p.signalUnknown(stored.ID)}
-		default:
+		case attempt >= maxUpdateAttempts || !counterOK(cur.SignCount, received, cur.BackupEligible):
 			return nil, &ClonedError{UserID: stored.UserID, CredentialID: bytes.Clone(stored.ID), Stored: cur.SignCount, Received: received}
 		}
+		prev = cur
+		use.SignCount = max(cur.SignCount, received)
+		use.UserVerified = cur.UserVerified || uv
+		use.BackupEligible = cur.BackupEligible || flags.HasBackupEligible()
 	}
 	c := stored
 	c.SignCount, c.LastUsedAt, c.UserVerified = use.SignCount, use.LastUsedAt, use.UserVerified

@@ -31,8 +31,9 @@ type Credential struct {
 	// UserVerified records that the authenticator verified the user at
 	// registration or a later sign-in.
 	UserVerified bool
-	// BackupEligible and BackupState are the BE and BS flags of the last
-	// ceremony: a synced passkey is backup eligible.
+	// BackupEligible is set once any ceremony reported the BE flag and is
+	// never cleared: a synced passkey is backup eligible. BackupState is
+	// the BS flag of the last ceremony.
 	BackupEligible bool
 	BackupState    bool
 	CreatedAt      time.Time

@@ -39,6 +39,9 @@ type Authenticator struct {
 	Type string
 	// UserVerified sets the UV flag (New sets it true).
 	UserVerified bool
+	// OmitUserPresence clears the UP flag, as no real authenticator does
+	// for a ceremony the user took part in.
+	OmitUserPresence bool
 	// BackupEligible and BackupState set the BE and BS flags: a synced
 	// passkey has both.
 	BackupEligible, BackupState bool
@@ -141,6 +144,9 @@ var ErrExcluded = errors.New("passkeytest: authenticator already registered")
 
 func (a *Authenticator) flags() byte {
 	f := byte(flagUP)
+	if a.OmitUserPresence {
+		f = 0
+	}
 	if a.UserVerified {
 		f |= flagUV
 	}
