@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
@@ -128,7 +129,7 @@ func seed(t *testing.T, st *redisstore.Store) {
 		t.Fatalf("refresh Create: %v %v", ok, err)
 	}
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
-	seedMFA(t, st.MFA(), "alice", []byte("code"))
+	storetestkit.SeedMFA(t, st.MFA(), "alice", []byte("code"))
 	if ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Hour)); err != nil || !ok {
 		t.Fatalf("Advance: %v %v", ok, err)
 	}
