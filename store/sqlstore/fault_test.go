@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/oauth"
@@ -146,7 +147,7 @@ func seed(t *testing.T, st *sqlstore.Store) {
 		t.Fatalf("refresh Create: %v %v", ok, err)
 	}
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now.Add(-time.Minute)))
-	seedMFA(t, st.MFA(), "alice", []byte("code"))
+	storetestkit.SeedMFA(t, st.MFA(), "alice", []byte("code"))
 	must(t, st.Challenges().Save(ctx, "c1", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)}))
 	must(t, st.OAuthStates().Save(ctx, "o1", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)}))
 	must(t, st.OneTimeTokens().Save(ctx, "t1", authkit.OneTimeToken{Purpose: "p", Expiry: now.Add(time.Hour)}))

@@ -15,17 +15,13 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(runChild())
-	}
-	if os.Getenv(rotChildEnv) != "" {
-		os.Exit(runRotateChild())
-	}
+	storetestkit.Main(childRoles)
 	// The conformance cases mostly wait (TTL cases sleep ~2.7 s of real
 	// time, others wait on the database), so run more of them at once than
 	// the default GOMAXPROCS unless -test.parallel was given.
@@ -183,4 +179,11 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// kitStores are st's accessors for the shared drivers.
+func kitStores(st *sqlstore.Store) storetestkit.Stores {
+	return storetestkit.Stores{Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens(), OAuthStates: st.OAuthStates(),
+		Sessions: st.Sessions(), RefreshTokens: st.RefreshTokens(), NotBefore: st.NotBefore(),
+		MFA: st.MFA(), TOTPReplay: st.TOTPReplay(), Challenges: st.Challenges()}
 }
