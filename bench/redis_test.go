@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -108,84 +106,20 @@ func redisStore(b *testing.B) (*redisstore.Store, *redisCounters) {
 }
 
 // BenchmarkRedisSession: a request through session.Manager.LoadAndSave on
-// redisstore's session store, read-only (the handler reads one value;
-// LastSeen is not due, so nothing is written: one HGET) and writing (the
-// handler puts a value each time, so the record is saved).
+// redisstore's session store, read-only (one HGET) and writing
+// (benchStoreSession).
 func BenchmarkRedisSession(b *testing.B) {
-	for _, op := range []struct {
-		name  string
-		write bool
-	}{{"read", false}, {"write", true}} {
-		b.Run("op="+op.name+"/impl=authkit-redis", func(b *testing.B) {
-			st, counters := redisStore(b)
-			m, err := session.New(session.Config{Store: st.Sessions()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			n := 0
-			h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s, _ := session.FromContext(r.Context())
-				if r.URL.Path == "/init" {
-					if err := s.Put("k", "hello"); err != nil {
-						b.Error(err)
-					}
-				} else if s.GetString("k") != "hello" {
-					b.Error("lost value")
-				}
-				if op.write {
-					n++
-					if err := s.Put("n", n); err != nil {
-						b.Error(err)
-					}
-				}
-				io.WriteString(w, "ok")
-			}))
-			cookie := firstCookie(b, h)
-			// Warm up: connections open and scripts loaded.
-			for range 10 {
-				sqlServe(b, h, cookie)
-			}
-			counters.reset()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				sqlServe(b, h, cookie)
-			}
-			b.StopTimer()
-			counters.report(b)
-		})
-	}
+	benchStoreSession(b, "authkit-redis", func(b *testing.B) (session.Store, storeCounters) {
+		st, counters := redisStore(b)
+		return st.Sessions(), counters
+	})
 }
 
-// BenchmarkRedisRefresh: one refresh-token rotation (jwt.RefreshManager.Refresh:
-// the atomic Use of the old token and the Create of its successor) on
-// redisstore's refresh store.
+// BenchmarkRedisRefresh: one refresh-token rotation on redisstore's refresh
+// store (benchStoreRefresh).
 func BenchmarkRedisRefresh(b *testing.B) {
-	b.Run("op=rotate/impl=authkit-redis", func(b *testing.B) {
+	benchStoreRefresh(b, "authkit-redis", func(b *testing.B) (jwt.RefreshStore, storeCounters) {
 		st, counters := redisStore(b)
-		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx := context.Background()
-		tok, _, err := m.Issue(ctx, "user-1", jwt.SignIn{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for range 10 {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		counters.reset()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for b.Loop() {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		counters.report(b)
+		return st.RefreshTokens(), counters
 	})
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -128,94 +125,20 @@ func sqlPostgresStore(b *testing.B) (*sqlstore.Store, *sqlCounters) {
 }
 
 // BenchmarkSQLSession: a request through session.Manager.LoadAndSave on
-// sqlstore's PostgreSQL session store, read-only (the handler reads one
-// value; LastSeen is not due, so nothing is written) and writing (the
-// handler puts a value each time, so the record is saved).
+// sqlstore's PostgreSQL session store, read-only and writing
+// (benchStoreSession).
 func BenchmarkSQLSession(b *testing.B) {
-	for _, op := range []struct {
-		name  string
-		write bool
-	}{{"read", false}, {"write", true}} {
-		b.Run("op="+op.name+"/impl=authkit-postgres", func(b *testing.B) {
-			st, counters := sqlPostgresStore(b)
-			m, err := session.New(session.Config{Store: st.Sessions()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			n := 0
-			h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s, _ := session.FromContext(r.Context())
-				if r.URL.Path == "/init" {
-					if err := s.Put("k", "hello"); err != nil {
-						b.Error(err)
-					}
-				} else if s.GetString("k") != "hello" {
-					b.Error("lost value")
-				}
-				if op.write {
-					n++
-					if err := s.Put("n", n); err != nil {
-						b.Error(err)
-					}
-				}
-				io.WriteString(w, "ok")
-			}))
-			cookie := firstCookie(b, h)
-			// Warm up: connections open and statements prepared.
-			for range 10 {
-				sqlServe(b, h, cookie)
-			}
-			counters.reset()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				sqlServe(b, h, cookie)
-			}
-			b.StopTimer()
-			counters.report(b)
-		})
-	}
-}
-
-func sqlServe(b *testing.B, h http.Handler, c *http.Cookie) {
-	r := httptest.NewRequest("GET", "https://example.com/", nil)
-	r.AddCookie(c)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != 200 {
-		b.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-}
-
-// BenchmarkSQLRefresh: one refresh-token rotation (jwt.RefreshManager.Refresh:
-// the atomic Use of the old token and the Create of its successor) on
-// sqlstore's PostgreSQL refresh store.
-func BenchmarkSQLRefresh(b *testing.B) {
-	b.Run("op=rotate/impl=authkit-postgres", func(b *testing.B) {
+	benchStoreSession(b, "authkit-postgres", func(b *testing.B) (session.Store, storeCounters) {
 		st, counters := sqlPostgresStore(b)
-		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx := context.Background()
-		tok, _, err := m.Issue(ctx, "user-1", jwt.SignIn{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for range 10 {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		counters.reset()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for b.Loop() {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		counters.report(b)
+		return st.Sessions(), counters
+	})
+}
+
+// BenchmarkSQLRefresh: one refresh-token rotation on sqlstore's PostgreSQL
+// refresh store (benchStoreRefresh).
+func BenchmarkSQLRefresh(b *testing.B) {
+	benchStoreRefresh(b, "authkit-postgres", func(b *testing.B) (jwt.RefreshStore, storeCounters) {
+		st, counters := sqlPostgresStore(b)
+		return st.RefreshTokens(), counters
 	})
 }

@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/session"
+)
+
+// The store benchmarks (redis_test.go, sql_test.go) share these drivers;
+// each backend supplies how to open its store and count its traffic.
+
+// storeCounters counts a backend's traffic and reports it per operation.
+type storeCounters interface {
+	reset()
+	report(b *testing.B)
+}
+
+// benchStoreSession: a request through session.Manager.LoadAndSave on the
+// session store open returns, read-only (the handler reads one value;
+// LastSeen is not due, so nothing is written) and writing (the handler
+// puts a value each time, so the record is saved), as sub-benchmarks
+// op=read|write/impl=impl.
+func benchStoreSession(b *testing.B, impl string, open func(b *testing.B) (session.Store, storeCounters)) {
+	for _, op := range []struct {
+		name  string
+		write bool
+	}{{"read", false}, {"write", true}} {
+		b.Run("op="+op.name+"/impl="+impl, func(b *testing.B) {
+			st, counters := open(b)
+			m, err := session.New(session.Config{Store: st})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s, _ := session.FromContext(r.Context())
+				if r.URL.Path == "/init" {
+					if err := s.Put("k", "hello"); err != nil {
+						b.Error(err)
+					}
+				} else if s.GetString("k") != "hello" {
+					b.Error("lost value")
+				}
+				if op.write {
+					n++
+					if err := s.Put("n", n); err != nil {
+						b.Error(err)
+					}
+				}
+				io.WriteString(w, "ok")
+			}))
+			cookie := firstCookie(b, h)
+			// Warm up: connections open, scripts loaded, statements prepared.
+			for range 10 {
+				storeServe(b, h, cookie)
+			}
+			counters.reset()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				storeServe(b, h, cookie)
+			}
+			b.StopTimer()
+			counters.report(b)
+		})
+	}
+}
+
+func storeServe(b *testing.B, h http.Handler, c *http.Cookie) {
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 {
+		b.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+}
+
+// benchStoreRefresh: one refresh-token rotation (jwt.RefreshManager.Refresh:
+// the atomic Use of the old token and the Create of its successor) on the
+// refresh store open returns, as the sub-benchmark op=rotate/impl=impl.
+func benchStoreRefresh(b *testing.B, impl string, open func(b *testing.B) (jwt.RefreshStore, storeCounters)) {
+	b.Run("op=rotate/impl="+impl, func(b *testing.B) {
+		st, counters := open(b)
+		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		tok, _, err := m.Issue(ctx, "user-1", jwt.SignIn{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range 10 {
+			if tok, _, err = m.Refresh(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+		counters.reset()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if tok, _, err = m.Refresh(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		counters.report(b)
+	})
+}
