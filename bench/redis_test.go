@@ -11,8 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -108,18 +106,13 @@ func redisStore(b *testing.B) (*redisstore.Store, *redisCounters) {
 // BenchmarkRedisSession: a request through session.Manager.LoadAndSave on
 // redisstore's session store, read-only (one HGET) and writing
 // (benchStoreSession).
-func BenchmarkRedisSession(b *testing.B) {
-	benchStoreSession(b, "authkit-redis", func(b *testing.B) (session.Store, storeCounters) {
-		st, counters := redisStore(b)
-		return st.Sessions(), counters
-	})
-}
+func BenchmarkRedisSession(b *testing.B) { benchStoreSession(b, "authkit-redis", redisBench) }
 
 // BenchmarkRedisRefresh: one refresh-token rotation on redisstore's refresh
 // store (benchStoreRefresh).
-func BenchmarkRedisRefresh(b *testing.B) {
-	benchStoreRefresh(b, "authkit-redis", func(b *testing.B) (jwt.RefreshStore, storeCounters) {
-		st, counters := redisStore(b)
-		return st.RefreshTokens(), counters
-	})
+func BenchmarkRedisRefresh(b *testing.B) { benchStoreRefresh(b, "authkit-redis", redisBench) }
+
+func redisBench(b *testing.B) benchStores {
+	st, counters := redisStore(b)
+	return benchStores{st.Sessions(), st.RefreshTokens(), counters}
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
 
@@ -127,18 +125,13 @@ func sqlPostgresStore(b *testing.B) (*sqlstore.Store, *sqlCounters) {
 // BenchmarkSQLSession: a request through session.Manager.LoadAndSave on
 // sqlstore's PostgreSQL session store, read-only and writing
 // (benchStoreSession).
-func BenchmarkSQLSession(b *testing.B) {
-	benchStoreSession(b, "authkit-postgres", func(b *testing.B) (session.Store, storeCounters) {
-		st, counters := sqlPostgresStore(b)
-		return st.Sessions(), counters
-	})
-}
+func BenchmarkSQLSession(b *testing.B) { benchStoreSession(b, "authkit-postgres", sqlBench) }
 
 // BenchmarkSQLRefresh: one refresh-token rotation on sqlstore's PostgreSQL
 // refresh store (benchStoreRefresh).
-func BenchmarkSQLRefresh(b *testing.B) {
-	benchStoreRefresh(b, "authkit-postgres", func(b *testing.B) (jwt.RefreshStore, storeCounters) {
-		st, counters := sqlPostgresStore(b)
-		return st.RefreshTokens(), counters
-	})
+func BenchmarkSQLRefresh(b *testing.B) { benchStoreRefresh(b, "authkit-postgres", sqlBench) }
+
+func sqlBench(b *testing.B) benchStores {
+	st, counters := sqlPostgresStore(b)
+	return benchStores{st.Sessions(), st.RefreshTokens(), counters}
 }

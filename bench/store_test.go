@@ -20,40 +20,32 @@ type storeCounters interface {
 	report(b *testing.B)
 }
 
+// benchStores are a backend's stores under test, on a fresh key prefix or
+// schema, and the counters of its traffic.
+type benchStores struct {
+	sessions session.Store
+	refresh  jwt.RefreshStore
+	counters storeCounters
+}
+
 // benchStoreSession: a request through session.Manager.LoadAndSave on the
 // session store open returns, read-only (the handler reads one value;
 // LastSeen is not due, so nothing is written) and writing (the handler
 // puts a value each time, so the record is saved), as sub-benchmarks
 // op=read|write/impl=impl.
-func benchStoreSession(b *testing.B, impl string, open func(b *testing.B) (session.Store, storeCounters)) {
+func benchStoreSession(b *testing.B, impl string, open func(b *testing.B) benchStores) {
 	for _, op := range []struct {
 		name  string
 		write bool
 	}{{"read", false}, {"write", true}} {
 		b.Run("op="+op.name+"/impl="+impl, func(b *testing.B) {
-			st, counters := open(b)
-			m, err := session.New(session.Config{Store: st})
+			stores := open(b)
+			counters := stores.counters
+			m, err := session.New(session.Config{Store: stores.sessions})
 			if err != nil {
 				b.Fatal(err)
 			}
-			n := 0
-			h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s, _ := session.FromContext(r.Context())
-				if r.URL.Path == "/init" {
-					if err := s.Put("k", "hello"); err != nil {
-						b.Error(err)
-					}
-				} else if s.GetString("k") != "hello" {
-					b.Error("lost value")
-				}
-				if op.write {
-					n++
-					if err := s.Put("n", n); err != nil {
-						b.Error(err)
-					}
-				}
-				io.WriteString(w, "ok")
-			}))
+			h := sessionHandler(b, m, op.write)
 			cookie := firstCookie(b, h)
 			// Warm up: connections open, scripts loaded, statements prepared.
 			for range 10 {
@@ -71,6 +63,30 @@ func benchStoreSession(b *testing.B, impl string, open func(b *testing.B) (sessi
 	}
 }
 
+// sessionHandler is the benchmarks' handler behind m.LoadAndSave: it
+// reads one value ("/init" puts it), and with write puts a value each
+// time.
+func sessionHandler(b *testing.B, m *session.Manager, write bool) http.Handler {
+	n := 0
+	return m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := session.FromContext(r.Context())
+		if r.URL.Path == "/init" {
+			if err := s.Put("k", "hello"); err != nil {
+				b.Error(err)
+			}
+		} else if s.GetString("k") != "hello" {
+			b.Error("lost value")
+		}
+		if write {
+			n++
+			if err := s.Put("n", n); err != nil {
+				b.Error(err)
+			}
+		}
+		io.WriteString(w, "ok")
+	}))
+}
+
 func storeServe(b *testing.B, h http.Handler, c *http.Cookie) {
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
 	r.AddCookie(c)
@@ -84,10 +100,11 @@ func storeServe(b *testing.B, h http.Handler, c *http.Cookie) {
 // benchStoreRefresh: one refresh-token rotation (jwt.RefreshManager.Refresh:
 // the atomic Use of the old token and the Create of its successor) on the
 // refresh store open returns, as the sub-benchmark op=rotate/impl=impl.
-func benchStoreRefresh(b *testing.B, impl string, open func(b *testing.B) (jwt.RefreshStore, storeCounters)) {
+func benchStoreRefresh(b *testing.B, impl string, open func(b *testing.B) benchStores) {
 	b.Run("op=rotate/impl="+impl, func(b *testing.B) {
-		st, counters := open(b)
-		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st})
+		stores := open(b)
+		counters := stores.counters
+		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: stores.refresh})
 		if err != nil {
 			b.Fatal(err)
 		}

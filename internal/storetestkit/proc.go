@@ -19,6 +19,7 @@ package storetestkit
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +29,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/authkit-go/authkit/internal/testenv"
 )
 
 // Environment variables of a re-executed test binary: EnvRole names the
@@ -54,17 +57,53 @@ func Main(roles map[string]func(args []byte) int) {
 	os.Exit(body([]byte(os.Getenv(EnvArgs))))
 }
 
-// Args decodes a child's JSON arguments.
-func Args[T any](b []byte) (T, error) {
-	var v T
-	err := json.Unmarshal(b, &v)
-	return v, err
+// ChildArgs are a child's arguments: Proc is its index among the children
+// of [Start], Store what its backend needs to open the store.
+type ChildArgs[S any] struct {
+	Proc  int
+	Store S
+}
+
+// Child makes the body of a role for [Main]: it decodes the [ChildArgs]
+// of store arguments S, opens the child's own store with open, runs body
+// and closes the store.
+func Child[S, T any](open func(S) (T, func(), error), body func(st T, proc int) int) func(args []byte) int {
+	return func(args []byte) int {
+		var a ChildArgs[S]
+		if err := json.Unmarshal(args, &a); err != nil {
+			return Fail(err)
+		}
+		st, closeStore, err := open(a.Store)
+		if err != nil {
+			return Fail(err)
+		}
+		defer closeStore()
+		return body(st, a.Proc)
+	}
+}
+
+// Flags parses the test flags, announces the suites that skip
+// (testenv.AnnounceSkips), and sets -test.parallel to parallel unless it
+// was given: store cases mostly wait on the server, so more of them run
+// at once than GOMAXPROCS.
+func Flags(parallel int) {
+	flag.Parse()
+	testenv.AnnounceSkips()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", strconv.Itoa(parallel))
+	}
 }
 
 // Command returns a command that re-executes the test binary, running no
-// test, as a child that runs role with args (marshalled to JSON). Its
-// stderr is this process's.
-func Command(t testing.TB, role string, args any) *exec.Cmd {
+// test, as a child that runs role with [ChildArgs] of store. Its stderr is
+// this process's.
+func Command(t testing.TB, role string, store any) *exec.Cmd {
+	return command(t, role, ChildArgs[any]{Store: store})
+}
+
+func command(t testing.TB, role string, args ChildArgs[any]) *exec.Cmd {
 	t.Helper()
 	b, err := json.Marshal(args)
 	if err != nil {
@@ -88,13 +127,13 @@ type proc struct {
 	out   *bufio.Reader
 }
 
-// Start starts n children running role, child i with args(i), and waits
-// until each has said it is ready (see [Ready]).
-func Start(t testing.TB, n int, role string, args func(i int) any) *Group {
+// Start starts n children running role with [ChildArgs] of store, and
+// waits until each has said it is ready (see [Ready]).
+func Start(t testing.TB, n int, role string, store any) *Group {
 	t.Helper()
 	g := &Group{t: t}
 	for i := range n {
-		cmd := Command(t, role, args(i))
+		cmd := command(t, role, ChildArgs[any]{Proc: i, Store: store})
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -49,14 +49,14 @@ type RaceStores struct {
 func raceUser(i int) string { return fmt.Sprintf("cross-user-%d", i) }
 func raceCode(i int) []byte { return []byte(fmt.Sprintf("cross-code-mac-%d\x00", i)) }
 
-// CrossProcess races procs child processes, each running role with args
-// (its body calls [RaceChild]) and several goroutines, on the same
+// CrossProcess races procs child processes, each running role with
+// [ChildArgs] of store (its body calls [RaceChild]) and several goroutines, on the same
 // refresh tokens, TOTP steps, backup codes and MFA enrollment versions
 // (and limiter keys, with c.Burst): exactly one caller in all wins each
 // (one refresh per token, single-use backup codes, one TOTP step, one
 // compare-and-set write per enrollment version; ASVS 6.5.1, RFC 9700
 // §4.14.2), and exactly c.Burst limiter calls are allowed.
-func CrossProcess(t *testing.T, s RaceStores, c RaceConfig, procs int, role string, args any) {
+func CrossProcess(t *testing.T, s RaceStores, c RaceConfig, procs int, role string, store any) {
 	t.Helper()
 	ctx := t.Context()
 	now := time.Now()
@@ -67,7 +67,7 @@ func CrossProcess(t *testing.T, s RaceStores, c RaceConfig, procs int, role stri
 		}
 		SeedMFA(t, s.MFA, raceUser(i), raceCode(i), []byte("other"))
 	}
-	g := Start(t, procs, role, func(int) any { return args })
+	g := Start(t, procs, role, store)
 	g.Go(time.Now().Add(100 * time.Millisecond))
 	results := Results[Tally](g)
 	ReportErrors(t, results)

@@ -145,16 +145,17 @@ func FaultAtEveryStep(t *testing.T, store jwt.RefreshStore, f *Faults, minSteps 
 	}
 }
 
-// KillMidRotation issues a refresh token to each of users users of store,
-// starts a child running role with args (its body calls [RotateChild]),
-// which rotates them in a loop, and SIGKILLs it mid-loop; then it presents
+// KillMidRotation issues a refresh token to each of users users of
+// refresh, starts a child running role with [ChildArgs] of store (its body
+// calls [RotateChild]), which rotates them in a loop, and SIGKILLs it
+// mid-loop; then it presents
 // each family's last token the client knows (the reply to the rotation in
 // flight may never have arrived): every family rotates, no reuse, one
 // successor, and the successor rotates.
-func KillMidRotation(t *testing.T, store jwt.RefreshStore, users int, role string, args any) {
+func KillMidRotation(t *testing.T, refresh jwt.RefreshStore, users int, role string, store any) {
 	t.Helper()
 	ctx := t.Context()
-	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: store, GraceWindow: jwt.MaxGraceWindow})
+	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: refresh, GraceWindow: jwt.MaxGraceWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func KillMidRotation(t *testing.T, store jwt.RefreshStore, users int, role strin
 			t.Fatal(err)
 		}
 	}
-	cmd := Command(t, role, args)
+	cmd := Command(t, role, store)
 	cmd.Stdin = strings.NewReader(strings.Join(toks, "\n") + "\n")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

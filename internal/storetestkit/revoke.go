@@ -21,20 +21,13 @@ type RevokeConfig struct {
 func revokeUser(r int) string     { return fmt.Sprintf("revoke-user-%d", r) }
 func revokeID(r, p, g int) string { return fmt.Sprintf("revoke-%d-%d-%d", r, p, g) }
 
-// RevokeArgs are the arguments of a writer process: Proc is its index,
-// Store what its backend needs to open the store.
-type RevokeArgs[S any] struct {
-	Proc  int
-	Store S
-}
-
 // RevokeRace races "log out everywhere" (ss.DeleteUser) in this process
-// against c.Procs writer processes running role with [RevokeArgs] of
+// against c.Procs writer processes running role with [ChildArgs] of
 // store (their body calls [RevokeWriters]) that keep saving and renewing
 // the user's sessions: in every round, once DeleteUser returned and the
 // writers stopped at their first refused write, no session of the user is
 // live.
-func RevokeRace[S any](t *testing.T, ss session.Store, c RevokeConfig, role string, store S) {
+func RevokeRace(t *testing.T, ss session.Store, c RevokeConfig, role string, store any) {
 	t.Helper()
 	ctx := t.Context()
 	now := time.Now()
@@ -49,7 +42,7 @@ func RevokeRace[S any](t *testing.T, ss session.Store, c RevokeConfig, role stri
 			}
 		}
 	}
-	g := Start(t, c.Procs, role, func(p int) any { return RevokeArgs[S]{Proc: p, Store: store} })
+	g := Start(t, c.Procs, role, store)
 	start := time.Now().Add(100 * time.Millisecond)
 	g.Go(start)
 	for r := range c.Rounds {

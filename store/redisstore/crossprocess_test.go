@@ -20,9 +20,9 @@ import (
 // The cross-process tests re-execute the test binary; TestMain hands a
 // child to the body its role names (storetestkit.Main).
 var childRoles = map[string]func(args []byte) int{
-	"race":   raceChild,
-	"revoke": revokeChild,
-	"rotate": rotateChild,
+	"race":   storetestkit.Child(openChild, raceChild),
+	"revoke": storetestkit.Child(openChild, revokeChild),
+	"rotate": storetestkit.Child(openChild, rotateChild),
 }
 
 // childArgs tell a child which store to open.
@@ -36,7 +36,7 @@ func childArgsOf(b backend, st *redisstore.Store) childArgs {
 }
 
 // openChild opens a child's own client and store and connects it.
-func openChild(a childArgs) (*redisstore.Store, error) {
+func openChild(a childArgs) (*redisstore.Store, func(), error) {
 	var c redis.UniversalClient
 	if a.Kind == "cluster" {
 		var addrs []string
@@ -47,15 +47,16 @@ func openChild(a childArgs) (*redisstore.Store, error) {
 	} else {
 		opt, err := redis.ParseURL(os.Getenv(testenv.RedisURLEnv))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		c = redis.NewClient(opt)
 	}
 	st, err := redisstore.New(redisstore.Config{Client: c, Prefix: a.Prefix})
 	if err != nil {
-		return nil, err
+		c.Close()
+		return nil, nil, err
 	}
-	return st, c.Ping(context.Background()).Err() // connect before the race
+	return st, func() { c.Close() }, c.Ping(context.Background()).Err() // connect before the race
 }
 
 const crossBurst = 3 // limiter burst: of all racers exactly this many are allowed
@@ -102,15 +103,7 @@ func TestCrossProcess(t *testing.T) {
 	})
 }
 
-func raceChild(args []byte) int {
-	a, err := storetestkit.Args[childArgs](args)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	st, err := openChild(a)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
+func raceChild(st *redisstore.Store, _ int) int {
 	lim, err := st.Limiter(redisstore.LimiterConfig{Name: "cross", Limit: crossBurst, Per: time.Hour})
 	if err != nil {
 		return storetestkit.Fail(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"os"
 	"sync"
 	"testing"
@@ -19,17 +18,10 @@ import (
 
 func TestMain(m *testing.M) {
 	storetestkit.Main(childRoles)
-	// Most conformance cases wait on the server (and the TTL cases sleep
-	// ~2.5 s of real time), so run more of them at once than GOMAXPROCS
-	// unless -test.parallel was given.
 	redis.SetLogger(quietLogger{}) // the fault tests make go-redis log every failed dial
-	flag.Parse()
-	testenv.AnnounceSkips()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		_ = flag.Set("test.parallel", "16")
-	}
+	// Most conformance cases wait on the server (and the TTL cases sleep
+	// ~2.5 s of real time).
+	storetestkit.Flags(16)
 	code := m.Run()
 	clients.mu.Lock()
 	for _, c := range clients.m {

@@ -23,14 +23,6 @@ func TestCrossProcessSessionRevoke(t *testing.T) {
 	})
 }
 
-func revokeChild(args []byte) int {
-	a, err := storetestkit.Args[storetestkit.RevokeArgs[childArgs]](args)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	st, err := openChild(a.Store)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	return storetestkit.RevokeWriters(st.Sessions(), revokeRace, a.Proc)
+func revokeChild(st *redisstore.Store, proc int) int {
+	return storetestkit.RevokeWriters(st.Sessions(), revokeRace, proc)
 }

@@ -17,10 +17,10 @@ import (
 // The cross-process tests re-execute the test binary; TestMain hands a
 // child to the body its role names (storetestkit.Main).
 var childRoles = map[string]func(args []byte) int{
-	"race":    raceChild,
-	"revoke":  revokeChild,
-	"rotate":  rotateChild,
-	"migrate": migrateChild,
+	"race":    storetestkit.Child(openChild, raceChild),
+	"revoke":  storetestkit.Child(openChild, revokeChild),
+	"rotate":  storetestkit.Child(openChild, rotateChild),
+	"migrate": storetestkit.Child(openChild, migrateChild),
 }
 
 // childArgs tell a child which database to open.
@@ -42,7 +42,7 @@ func childStore(t *testing.T, d dialect) (*sqlstore.Store, childArgs) {
 }
 
 // openChild opens a child's own pool and store and connects it.
-func openChild(a childArgs) (*sqlstore.Store, *sql.DB, error) {
+func openChild(a childArgs) (*sqlstore.Store, func(), error) {
 	// Generous: the children connect and race on a loaded test machine;
 	// Config.Timeout itself is tested in timeout_test.go.
 	cfg := sqlstore.Config{Schema: a.Schema, Dialect: sqlstore.Postgres, Timeout: 30 * time.Second}
@@ -57,9 +57,10 @@ func openChild(a childArgs) (*sqlstore.Store, *sql.DB, error) {
 	cfg.DB = db
 	st, err := sqlstore.New(cfg)
 	if err != nil {
+		db.Close()
 		return nil, nil, err
 	}
-	return st, db, db.PingContext(context.Background()) // connect before the race
+	return st, func() { db.Close() }, db.PingContext(context.Background()) // connect before the race
 }
 
 // crossRace is the race of TestCrossProcess.
@@ -82,16 +83,7 @@ func TestCrossProcess(t *testing.T) {
 	})
 }
 
-func raceChild(args []byte) int {
-	a, err := storetestkit.Args[childArgs](args)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	st, db, err := openChild(a)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	defer db.Close()
+func raceChild(st *sqlstore.Store, _ int) int {
 	return storetestkit.RaceChild(raceStores(st), crossRace)
 }
 
@@ -113,7 +105,7 @@ func TestMigrateCrossProcess(t *testing.T) {
 			st = newStore(t, sqlstore.Config{DB: pgPool(t), Dialect: sqlstore.Postgres, Schema: schema})
 			args = childArgs{Dialect: "postgres", DSN: pgDSN(t), Schema: schema}
 		}
-		g := storetestkit.Start(t, 3, "migrate", func(int) any { return args })
+		g := storetestkit.Start(t, 3, "migrate", args)
 		g.Go(time.Now().Add(50 * time.Millisecond))
 		for i, o := range g.Outputs() {
 			if o.Err != nil || string(o.Out) != "migrated\n" {
@@ -125,16 +117,7 @@ func TestMigrateCrossProcess(t *testing.T) {
 }
 
 // migrateChild runs Migrate at the start instant and prints "migrated".
-func migrateChild(args []byte) int {
-	a, err := storetestkit.Args[childArgs](args)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	st, db, err := openChild(a)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	defer db.Close()
+func migrateChild(st *sqlstore.Store, _ int) int {
 	start, err := storetestkit.Ready()
 	if err != nil {
 		return storetestkit.Fail(err)

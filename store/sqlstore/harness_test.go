@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"flag"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,15 +22,8 @@ import (
 func TestMain(m *testing.M) {
 	storetestkit.Main(childRoles)
 	// The conformance cases mostly wait (TTL cases sleep ~2.7 s of real
-	// time, others wait on the database), so run more of them at once than
-	// the default GOMAXPROCS unless -test.parallel was given.
-	flag.Parse()
-	testenv.AnnounceSkips()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		_ = flag.Set("test.parallel", "16")
-	}
+	// time, others wait on the database).
+	storetestkit.Flags(16)
 	code := m.Run()
 	pg.mu.Lock()
 	if pg.db != nil {

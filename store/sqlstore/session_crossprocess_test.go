@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit/internal/storetestkit"
+	"github.com/authkit-go/authkit/store/sqlstore"
 )
 
 var revokeRace = storetestkit.RevokeConfig{Rounds: 8, Procs: 2, Writers: 4, Slot: time.Second}
@@ -25,20 +26,13 @@ func TestCrossProcessSessionRevoke(t *testing.T) {
 	})
 }
 
-func revokeChild(args []byte) int {
-	a, err := storetestkit.Args[storetestkit.RevokeArgs[childArgs]](args)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	st, db, err := openChild(a.Store)
-	if err != nil {
-		return storetestkit.Fail(err)
-	}
-	defer db.Close()
+func revokeChild(st *sqlstore.Store, proc int) int {
 	// Connect every writer's connection before the race.
+	db := st.DB()
 	db.SetMaxIdleConns(revokeRace.Writers)
 	conns := make([]*sql.Conn, revokeRace.Writers)
 	for i := range conns {
+		var err error
 		if conns[i], err = db.Conn(context.Background()); err != nil {
 			return storetestkit.Fail(err)
 		}
@@ -49,5 +43,5 @@ func revokeChild(args []byte) int {
 	for _, c := range conns {
 		c.Close()
 	}
-	return storetestkit.RevokeWriters(st.Sessions(), revokeRace, a.Proc)
+	return storetestkit.RevokeWriters(st.Sessions(), revokeRace, proc)
 }

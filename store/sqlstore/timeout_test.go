@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"testing"
 	"time"
 
@@ -11,16 +10,6 @@ import (
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
-
-// TestNegativeTimeoutRejected: Config.Timeout must not be negative.
-func TestNegativeTimeoutRejected(t *testing.T) {
-	db, err := sql.Open("sqlite", ":memory:")
-	must(t, err)
-	defer db.Close()
-	if _, err := sqlstore.New(sqlstore.Config{DB: db, Dialect: sqlstore.SQLite, Timeout: -1}); !errors.Is(err, sqlstore.ErrInvalidConfig) {
-		t.Fatalf("Timeout -1: err = %v, want ErrInvalidConfig", err)
-	}
-}
 
 // TestBlackholedDatabaseAnswersWithinTimeout: with a PostgreSQL address
 // that accepts connections and never answers, every method of every
