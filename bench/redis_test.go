@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
-	"os"
-	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -32,17 +30,14 @@ import (
 const redisURLEnv = "AUTHKIT_TEST_REDIS_URL"
 
 // redisCounters is a go-redis hook counting round trips and commands.
-type redisCounters struct {
-	roundTrips atomic.Int64
-	commands   atomic.Int64
-}
+type redisCounters struct{ storeCounters }
 
 func (c *redisCounters) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (c *redisCounters) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.roundTrips.Add(1)
-		c.commands.Add(1)
+		c.requests.Add(1)
 		return next(ctx, cmd)
 	}
 }
@@ -50,26 +45,16 @@ func (c *redisCounters) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (c *redisCounters) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.roundTrips.Add(1)
-		c.commands.Add(int64(len(cmds)))
+		c.requests.Add(int64(len(cmds)))
 		return next(ctx, cmds)
 	}
-}
-
-func (c *redisCounters) reset() { c.roundTrips.Store(0); c.commands.Store(0) }
-
-func (c *redisCounters) report(b *testing.B) {
-	b.ReportMetric(float64(c.roundTrips.Load())/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(c.commands.Load())/float64(b.N), "commands/op")
 }
 
 // redisStore returns a store on a counting client of the test server, on a
 // fresh key prefix; it skips without a server.
 func redisStore(b *testing.B) (*redisstore.Store, *redisCounters) {
 	b.Helper()
-	url := os.Getenv(redisURLEnv)
-	if url == "" {
-		b.Skip(redisURLEnv + " is not set")
-	}
+	url := benchEnv(b, redisURLEnv)
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		b.Fatal(err)
@@ -98,21 +83,12 @@ func redisStore(b *testing.B) (*redisstore.Store, *redisCounters) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	counters := &redisCounters{}
+	counters := &redisCounters{storeCounters{unit: "commands"}}
 	c.AddHook(counters)
 	return st, counters
 }
 
-// BenchmarkRedisSession: a request through session.Manager.LoadAndSave on
-// redisstore's session store, read-only (one HGET) and writing
-// (benchStoreSession).
-func BenchmarkRedisSession(b *testing.B) { benchStoreSession(b, "authkit-redis", redisBench) }
-
-// BenchmarkRedisRefresh: one refresh-token rotation on redisstore's refresh
-// store (benchStoreRefresh).
-func BenchmarkRedisRefresh(b *testing.B) { benchStoreRefresh(b, "authkit-redis", redisBench) }
-
 func redisBench(b *testing.B) benchStores {
 	st, counters := redisStore(b)
-	return benchStores{st.Sessions(), st.RefreshTokens(), counters}
+	return benchStores{st.Sessions(), st.RefreshTokens(), &counters.storeCounters}
 }

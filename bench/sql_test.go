@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
-	"os"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -35,23 +33,11 @@ import (
 const sqlPostgresDSNEnv = "AUTHKIT_TEST_POSTGRES_DSN"
 
 // sqlCounters counts what goes over the pool's connections.
-type sqlCounters struct {
-	roundTrips atomic.Int64
-	queries    atomic.Int64
-}
-
-func (c *sqlCounters) reset() { c.roundTrips.Store(0); c.queries.Store(0) }
-
-// report adds roundtrips/op and queries/op over the b.N iterations since
-// the last reset.
-func (c *sqlCounters) report(b *testing.B) {
-	b.ReportMetric(float64(c.roundTrips.Load())/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(c.queries.Load())/float64(b.N), "queries/op")
-}
+type sqlCounters struct{ storeCounters }
 
 // TraceQueryStart implements pgx.QueryTracer.
 func (c *sqlCounters) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.queries.Add(1)
+	c.requests.Add(1)
 	return ctx
 }
 
@@ -83,15 +69,12 @@ func (k *sqlCountingConn) Read(p []byte) (int, error) {
 // migrated store in a fresh schema; it skips without a server.
 func sqlPostgresStore(b *testing.B) (*sqlstore.Store, *sqlCounters) {
 	b.Helper()
-	dsn := os.Getenv(sqlPostgresDSNEnv)
-	if dsn == "" {
-		b.Skip(sqlPostgresDSNEnv + " is not set")
-	}
+	dsn := benchEnv(b, sqlPostgresDSNEnv)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
-	counters := &sqlCounters{}
+	counters := &sqlCounters{storeCounters{unit: "queries"}}
 	cfg.Tracer = counters
 	dialer := &net.Dialer{}
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -122,16 +105,7 @@ func sqlPostgresStore(b *testing.B) (*sqlstore.Store, *sqlCounters) {
 	return st, counters
 }
 
-// BenchmarkSQLSession: a request through session.Manager.LoadAndSave on
-// sqlstore's PostgreSQL session store, read-only and writing
-// (benchStoreSession).
-func BenchmarkSQLSession(b *testing.B) { benchStoreSession(b, "authkit-postgres", sqlBench) }
-
-// BenchmarkSQLRefresh: one refresh-token rotation on sqlstore's PostgreSQL
-// refresh store (benchStoreRefresh).
-func BenchmarkSQLRefresh(b *testing.B) { benchStoreRefresh(b, "authkit-postgres", sqlBench) }
-
 func sqlBench(b *testing.B) benchStores {
 	st, counters := sqlPostgresStore(b)
-	return benchStores{st.Sessions(), st.RefreshTokens(), counters}
+	return benchStores{st.Sessions(), st.RefreshTokens(), &counters.storeCounters}
 }

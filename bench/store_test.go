@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/authkit-go/authkit/jwt"
@@ -14,10 +16,44 @@ import (
 // The store benchmarks (redis_test.go, sql_test.go) share these drivers;
 // each backend supplies how to open its store and count its traffic.
 
-// storeCounters counts a backend's traffic and reports it per operation.
-type storeCounters interface {
-	reset()
-	report(b *testing.B)
+// BenchmarkRedisSession and BenchmarkSQLSession: a request through
+// session.Manager.LoadAndSave on redisstore's and sqlstore's PostgreSQL
+// session store, read-only (one HGET; one SELECT) and writing
+// (benchStoreSession).
+func BenchmarkRedisSession(b *testing.B) { benchStoreSession(b, "authkit-redis", redisBench) }
+func BenchmarkSQLSession(b *testing.B)   { benchStoreSession(b, "authkit-postgres", sqlBench) }
+
+// BenchmarkRedisRefresh and BenchmarkSQLRefresh: one refresh-token
+// rotation on redisstore's and sqlstore's PostgreSQL refresh store
+// (benchStoreRefresh).
+func BenchmarkRedisRefresh(b *testing.B) { benchStoreRefresh(b, "authkit-redis", redisBench) }
+func BenchmarkSQLRefresh(b *testing.B)   { benchStoreRefresh(b, "authkit-postgres", sqlBench) }
+
+// storeCounters count a backend's traffic: round trips (calls that waited
+// for the server) and requests (commands or statements), reported per
+// operation as roundtrips/op and <unit>/op.
+type storeCounters struct {
+	unit       string // "commands", "queries"
+	roundTrips atomic.Int64
+	requests   atomic.Int64
+}
+
+func (c *storeCounters) reset() { c.roundTrips.Store(0); c.requests.Store(0) }
+
+// report adds the metrics over the b.N iterations since the last reset.
+func (c *storeCounters) report(b *testing.B) {
+	b.ReportMetric(float64(c.roundTrips.Load())/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(c.requests.Load())/float64(b.N), c.unit+"/op")
+}
+
+// benchEnv is the server address in env; without one the benchmark skips.
+func benchEnv(b *testing.B, env string) string {
+	b.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		b.Skip(env + " is not set")
+	}
+	return v
 }
 
 // benchStores are a backend's stores under test, on a fresh key prefix or
@@ -25,7 +61,7 @@ type storeCounters interface {
 type benchStores struct {
 	sessions session.Store
 	refresh  jwt.RefreshStore
-	counters storeCounters
+	counters *storeCounters
 }
 
 // benchStoreSession: a request through session.Manager.LoadAndSave on the
