@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -80,56 +76,6 @@ func TestRefreshFaultAtEveryCommand(t *testing.T) {
 	})
 }
 
-// replyDropper is a TCP proxy that can drop the next reply from the server
-// (closing the client's connection after the server executed a command).
-type replyDropper struct {
-	ln   net.Listener
-	drop atomic.Bool
-	wg   sync.WaitGroup
-}
-
-func newReplyDropper(t *testing.T, target string) *replyDropper {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	p := &replyDropper{ln: ln}
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.wg.Go(func() { _, _ = io.Copy(up, c); up.Close(); c.Close() })
-			p.wg.Go(func() {
-				defer c.Close()
-				defer up.Close()
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := up.Read(buf)
-					if n > 0 && p.drop.CompareAndSwap(true, false) {
-						return // the reply is lost with the connection
-					}
-					if n > 0 {
-						if _, err := c.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			})
-		}
-	})
-	t.Cleanup(func() { ln.Close() })
-	return p
-}
-
 // TestRefreshLostReply drops the reply to a rotation on the wire: go-redis
 // retries the script on a new connection (driver retry), or, with retries
 // off, the client presents its token again (client retry). Either way the
@@ -141,9 +87,9 @@ func TestRefreshLostReply(t *testing.T) {
 	for _, retries := range []int{3, -1} {
 		t.Run(fmt.Sprintf("MaxRetries=%d", retries), func(t *testing.T) {
 			t.Parallel()
-			px := newReplyDropper(t, opt.Addr)
+			px := storetestkit.NewProxy(t, opt.Addr)
 			o := *opt
-			o.Addr, o.MaxRetries = px.ln.Addr().String(), retries
+			o.Addr, o.MaxRetries = px.Addr(), retries
 			c := redis.NewClient(&o)
 			t.Cleanup(func() { c.Close() })
 			st := newStoreVia(t, c, singleClient(t), redisstore.Config{})
@@ -155,7 +101,7 @@ func TestRefreshLostReply(t *testing.T) {
 				tok, _, err := m.Issue(ctx, fmt.Sprint("lost-", i), jwt.SignIn{})
 				must(t, err)
 				must(t, c.Ping(ctx).Err())
-				px.drop.Store(true)
+				px.DropNextReply()
 				next, _, err := m.Refresh(ctx, tok)
 				if retries > 0 {
 					if err != nil {
