@@ -4,17 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net"
-	"net/http"
-	"os"
-	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -36,17 +30,14 @@ import (
 const redisURLEnv = "AUTHKIT_TEST_REDIS_URL"
 
 // redisCounters is a go-redis hook counting round trips and commands.
-type redisCounters struct {
-	roundTrips atomic.Int64
-	commands   atomic.Int64
-}
+type redisCounters struct{ storeCounters }
 
 func (c *redisCounters) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (c *redisCounters) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.roundTrips.Add(1)
-		c.commands.Add(1)
+		c.requests.Add(1)
 		return next(ctx, cmd)
 	}
 }
@@ -54,26 +45,16 @@ func (c *redisCounters) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (c *redisCounters) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.roundTrips.Add(1)
-		c.commands.Add(int64(len(cmds)))
+		c.requests.Add(int64(len(cmds)))
 		return next(ctx, cmds)
 	}
-}
-
-func (c *redisCounters) reset() { c.roundTrips.Store(0); c.commands.Store(0) }
-
-func (c *redisCounters) report(b *testing.B) {
-	b.ReportMetric(float64(c.roundTrips.Load())/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(c.commands.Load())/float64(b.N), "commands/op")
 }
 
 // redisStore returns a store on a counting client of the test server, on a
 // fresh key prefix; it skips without a server.
 func redisStore(b *testing.B) (*redisstore.Store, *redisCounters) {
 	b.Helper()
-	url := os.Getenv(redisURLEnv)
-	if url == "" {
-		b.Skip(redisURLEnv + " is not set")
-	}
+	url := benchEnv(b, redisURLEnv)
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		b.Fatal(err)
@@ -102,90 +83,12 @@ func redisStore(b *testing.B) (*redisstore.Store, *redisCounters) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	counters := &redisCounters{}
+	counters := &redisCounters{storeCounters{unit: "commands"}}
 	c.AddHook(counters)
 	return st, counters
 }
 
-// BenchmarkRedisSession: a request through session.Manager.LoadAndSave on
-// redisstore's session store, read-only (the handler reads one value;
-// LastSeen is not due, so nothing is written: one HGET) and writing (the
-// handler puts a value each time, so the record is saved).
-func BenchmarkRedisSession(b *testing.B) {
-	for _, op := range []struct {
-		name  string
-		write bool
-	}{{"read", false}, {"write", true}} {
-		b.Run("op="+op.name+"/impl=authkit-redis", func(b *testing.B) {
-			st, counters := redisStore(b)
-			m, err := session.New(session.Config{Store: st.Sessions()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			n := 0
-			h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s, _ := session.FromContext(r.Context())
-				if r.URL.Path == "/init" {
-					if err := s.Put("k", "hello"); err != nil {
-						b.Error(err)
-					}
-				} else if s.GetString("k") != "hello" {
-					b.Error("lost value")
-				}
-				if op.write {
-					n++
-					if err := s.Put("n", n); err != nil {
-						b.Error(err)
-					}
-				}
-				io.WriteString(w, "ok")
-			}))
-			cookie := firstCookie(b, h)
-			// Warm up: connections open and scripts loaded.
-			for range 10 {
-				sqlServe(b, h, cookie)
-			}
-			counters.reset()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				sqlServe(b, h, cookie)
-			}
-			b.StopTimer()
-			counters.report(b)
-		})
-	}
-}
-
-// BenchmarkRedisRefresh: one refresh-token rotation (jwt.RefreshManager.Refresh:
-// the atomic Use of the old token and the Create of its successor) on
-// redisstore's refresh store.
-func BenchmarkRedisRefresh(b *testing.B) {
-	b.Run("op=rotate/impl=authkit-redis", func(b *testing.B) {
-		st, counters := redisStore(b)
-		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx := context.Background()
-		tok, _, err := m.Issue(ctx, "user-1", jwt.SignIn{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for range 10 {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		counters.reset()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for b.Loop() {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		counters.report(b)
-	})
+func redisBench(b *testing.B) benchStores {
+	st, counters := redisStore(b)
+	return benchStores{st.Sessions(), st.RefreshTokens(), &counters.storeCounters}
 }

@@ -51,21 +51,7 @@ func authkitHandler(b *testing.B, write bool) (http.Handler, *http.Cookie) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	n := 0
-	h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := session.FromContext(r.Context())
-		if r.URL.Path == "/init" {
-			s.Put("k", "hello")
-		}
-		if s.GetString("k") != "hello" && r.URL.Path != "/init" {
-			b.Fatal("lost value")
-		}
-		if write {
-			n++
-			s.Put("n", n)
-		}
-		io.WriteString(w, "ok")
-	}))
+	h := sessionHandler(b, m, write)
 	return h, firstCookie(b, h)
 }
 

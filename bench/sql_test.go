@@ -4,19 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
 
@@ -40,23 +33,11 @@ import (
 const sqlPostgresDSNEnv = "AUTHKIT_TEST_POSTGRES_DSN"
 
 // sqlCounters counts what goes over the pool's connections.
-type sqlCounters struct {
-	roundTrips atomic.Int64
-	queries    atomic.Int64
-}
-
-func (c *sqlCounters) reset() { c.roundTrips.Store(0); c.queries.Store(0) }
-
-// report adds roundtrips/op and queries/op over the b.N iterations since
-// the last reset.
-func (c *sqlCounters) report(b *testing.B) {
-	b.ReportMetric(float64(c.roundTrips.Load())/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(c.queries.Load())/float64(b.N), "queries/op")
-}
+type sqlCounters struct{ storeCounters }
 
 // TraceQueryStart implements pgx.QueryTracer.
 func (c *sqlCounters) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.queries.Add(1)
+	c.requests.Add(1)
 	return ctx
 }
 
@@ -88,15 +69,12 @@ func (k *sqlCountingConn) Read(p []byte) (int, error) {
 // migrated store in a fresh schema; it skips without a server.
 func sqlPostgresStore(b *testing.B) (*sqlstore.Store, *sqlCounters) {
 	b.Helper()
-	dsn := os.Getenv(sqlPostgresDSNEnv)
-	if dsn == "" {
-		b.Skip(sqlPostgresDSNEnv + " is not set")
-	}
+	dsn := benchEnv(b, sqlPostgresDSNEnv)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
-	counters := &sqlCounters{}
+	counters := &sqlCounters{storeCounters{unit: "queries"}}
 	cfg.Tracer = counters
 	dialer := &net.Dialer{}
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -127,95 +105,7 @@ func sqlPostgresStore(b *testing.B) (*sqlstore.Store, *sqlCounters) {
 	return st, counters
 }
 
-// BenchmarkSQLSession: a request through session.Manager.LoadAndSave on
-// sqlstore's PostgreSQL session store, read-only (the handler reads one
-// value; LastSeen is not due, so nothing is written) and writing (the
-// handler puts a value each time, so the record is saved).
-func BenchmarkSQLSession(b *testing.B) {
-	for _, op := range []struct {
-		name  string
-		write bool
-	}{{"read", false}, {"write", true}} {
-		b.Run("op="+op.name+"/impl=authkit-postgres", func(b *testing.B) {
-			st, counters := sqlPostgresStore(b)
-			m, err := session.New(session.Config{Store: st.Sessions()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			n := 0
-			h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s, _ := session.FromContext(r.Context())
-				if r.URL.Path == "/init" {
-					if err := s.Put("k", "hello"); err != nil {
-						b.Error(err)
-					}
-				} else if s.GetString("k") != "hello" {
-					b.Error("lost value")
-				}
-				if op.write {
-					n++
-					if err := s.Put("n", n); err != nil {
-						b.Error(err)
-					}
-				}
-				io.WriteString(w, "ok")
-			}))
-			cookie := firstCookie(b, h)
-			// Warm up: connections open and statements prepared.
-			for range 10 {
-				sqlServe(b, h, cookie)
-			}
-			counters.reset()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				sqlServe(b, h, cookie)
-			}
-			b.StopTimer()
-			counters.report(b)
-		})
-	}
-}
-
-func sqlServe(b *testing.B, h http.Handler, c *http.Cookie) {
-	r := httptest.NewRequest("GET", "https://example.com/", nil)
-	r.AddCookie(c)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != 200 {
-		b.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-}
-
-// BenchmarkSQLRefresh: one refresh-token rotation (jwt.RefreshManager.Refresh:
-// the atomic Use of the old token and the Create of its successor) on
-// sqlstore's PostgreSQL refresh store.
-func BenchmarkSQLRefresh(b *testing.B) {
-	b.Run("op=rotate/impl=authkit-postgres", func(b *testing.B) {
-		st, counters := sqlPostgresStore(b)
-		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx := context.Background()
-		tok, _, err := m.Issue(ctx, "user-1", jwt.SignIn{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for range 10 {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		counters.reset()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for b.Loop() {
-			if tok, _, err = m.Refresh(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		counters.report(b)
-	})
+func sqlBench(b *testing.B) benchStores {
+	st, counters := sqlPostgresStore(b)
+	return benchStores{st.Sessions(), st.RefreshTokens(), &counters.storeCounters}
 }

@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
@@ -128,7 +128,7 @@ func seed(t *testing.T, st *redisstore.Store) {
 		t.Fatalf("refresh Create: %v %v", ok, err)
 	}
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now))
-	seedMFA(t, st.MFA(), "alice", []byte("code"))
+	storetestkit.SeedMFA(t, st.MFA(), "alice", []byte("code"))
 	if ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Hour)); err != nil || !ok {
 		t.Fatalf("Advance: %v %v", ok, err)
 	}
@@ -206,88 +206,6 @@ func loginCookie(t *testing.T, st *redisstore.Store) *http.Cookie {
 	return cs[0]
 }
 
-// proxy is a TCP proxy in front of the Redis server that the test can cut
-// (existing connections are closed and new ones are reset, or everything is
-// silently dropped) and restore.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	mode   string // "", "reset" or "blackhole"
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Go(p.serve)
-	t.Cleanup(func() {
-		ln.Close()
-		p.set("reset")
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		mode := p.mode
-		if mode == "reset" {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c] = struct{}{}
-		p.mu.Unlock()
-		if mode == "blackhole" {
-			continue // keep it open, never answer
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.drop(c)
-			continue
-		}
-		p.mu.Lock()
-		p.conns[up] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Go(func() { _, _ = io.Copy(up, c); p.drop(up); p.drop(c) })
-		p.wg.Go(func() { _, _ = io.Copy(c, up); p.drop(c); p.drop(up) })
-	}
-}
-
-func (p *proxy) drop(c net.Conn) {
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-	c.Close()
-}
-
-// set switches the mode; cutting closes every open connection.
-func (p *proxy) set(mode string) {
-	p.mu.Lock()
-	p.mode = mode
-	var open []net.Conn
-	if mode != "" {
-		for c := range p.conns {
-			open = append(open, c)
-		}
-	}
-	p.mu.Unlock()
-	for _, c := range open {
-		p.drop(c)
-	}
-}
-
 // TestFaultProxyCut runs a store through a proxy, cuts it (connections
 // reset, then connections that hang), and restores it: while cut every read
 // fails closed and the session middleware answers 5xx; after the restore
@@ -300,9 +218,9 @@ func TestFaultProxyCut(t *testing.T) {
 	for _, mode := range []string{"reset", "blackhole"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			px := newProxy(t, opt.Addr)
+			px := storetestkit.NewProxy(t, opt.Addr)
 			o := *opt
-			o.Addr = px.addr()
+			o.Addr = px.Addr()
 			c := redis.NewClient(failFast(&o))
 			t.Cleanup(func() { c.Close() })
 			st := newStoreVia(t, c, singleClient(t), redisstore.Config{})
@@ -325,7 +243,11 @@ func TestFaultProxyCut(t *testing.T) {
 				t.Fatalf("before the cut: %d %q", w.Code, w.Body.String())
 			}
 
-			px.set(mode)
+			if mode == "reset" {
+				px.Cut()
+			} else {
+				px.Blackhole()
+			}
 			for _, p := range readProbes(st) {
 				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 				found, err := p.read(ctx)
@@ -338,7 +260,7 @@ func TestFaultProxyCut(t *testing.T) {
 				t.Errorf("middleware while cut: %d %q; want 5xx", w.Code, w.Body.String())
 			}
 
-			px.set("")
+			px.Restore()
 			// The pool may hold connections that died with the cut; the
 			// first calls after the restore discard them. Give it a few
 			// tries, then require success.

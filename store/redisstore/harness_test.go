@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"os"
 	"sync"
 	"testing"
@@ -12,28 +11,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(runChild())
-	}
-	if os.Getenv(rotChildEnv) != "" {
-		os.Exit(runRotateChild())
-	}
-	// Most conformance cases wait on the server (and the TTL cases sleep
-	// ~2.5 s of real time), so run more of them at once than GOMAXPROCS
-	// unless -test.parallel was given.
+	storetestkit.Main(childRoles)
 	redis.SetLogger(quietLogger{}) // the fault tests make go-redis log every failed dial
-	flag.Parse()
-	testenv.AnnounceSkips()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		_ = flag.Set("test.parallel", "16")
-	}
+	// Most conformance cases wait on the server (and the TTL cases sleep
+	// ~2.5 s of real time).
+	storetestkit.Flags(16)
 	code := m.Run()
 	clients.mu.Lock()
 	for _, c := range clients.m {
@@ -183,3 +171,10 @@ func must(t testing.TB, err error) {
 type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// kitStores are st's accessors for the shared drivers.
+func kitStores(st *redisstore.Store) storetestkit.Stores {
+	return storetestkit.Stores{Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens(), OAuthStates: st.OAuthStates(),
+		Sessions: st.Sessions(), RefreshTokens: st.RefreshTokens(), NotBefore: st.NotBefore(),
+		MFA: st.MFA(), TOTPReplay: st.TOTPReplay(), Challenges: st.Challenges()}
+}

@@ -14,11 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/oauth"
-	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -200,34 +199,6 @@ func TestRecordsFollowRedisClock(t *testing.T) {
 	})
 }
 
-// blackhole returns the address of a TCP listener that accepts
-// connections and never answers.
-func blackhole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	done := make(chan struct{})
-	var conns []net.Conn
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, conn) // held open, never read or answered
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 // TestBlackholedRedisAnswersWithinTimeout: every method of every adapter,
 // and New's eviction check, return an error within about Config.Timeout
 // when Redis accepts connections and never answers (the client configured
@@ -237,7 +208,7 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
 	const bound = 4 * timeout
-	c := redis.NewClient(&redis.Options{Addr: blackhole(t), ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: storetestkit.Blackhole(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() }) // after the parallel subtests
 	start := time.Now()
 	if _, err := redisstore.New(redisstore.Config{Client: c, Timeout: timeout}); err == nil || errors.Is(err, redisstore.ErrEvictingPolicy) {
@@ -250,90 +221,17 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	must(t, err)
 	l, err := st.Limiter(redisstore.LimiterConfig{Name: "x", Limit: 1, Per: time.Second})
 	must(t, err)
-	exp := time.Now().Add(time.Minute)
 	// Well-formed token ids (they name the user's shard), so the adapter
 	// asks the server instead of refusing them locally.
 	rid := jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard("u") + strings.Repeat("A", 43))
 	rid2 := jwt.RefreshTokenID(jwt.RefreshTokenPrefix + jwt.RefreshShard("u") + strings.Repeat("B", 43))
-	calls := map[string]func(ctx context.Context) error{
-		"Attempts.Incr":  func(ctx context.Context) error { _, _, err := st.Attempts().Incr(ctx, "k", time.Minute); return err },
-		"Attempts.Count": func(ctx context.Context) error { _, _, err := st.Attempts().Count(ctx, "k"); return err },
-		"Attempts.Reset": func(ctx context.Context) error { return st.Attempts().Reset(ctx, "k") },
-		"Limiter.Allow":  func(ctx context.Context) error { _, err := l.Allow(ctx, "k"); return err },
-		"OneTimeTokens.Save": func(ctx context.Context) error {
-			return st.OneTimeTokens().Save(ctx, "h", authkit.OneTimeToken{Purpose: "reset", Expiry: exp})
-		},
-		"OneTimeTokens.Take": func(ctx context.Context) error { _, _, err := st.OneTimeTokens().Take(ctx, "h"); return err },
-		"OAuthStates.Save": func(ctx context.Context) error {
-			return st.OAuthStates().Save(ctx, "s", oauth.Pending{Verifier: "v", Expiry: exp})
-		},
-		"OAuthStates.Take": func(ctx context.Context) error { _, _, err := st.OAuthStates().Take(ctx, "s"); return err },
-		"Sessions.Find":    func(ctx context.Context) error { _, _, err := st.Sessions().Find(ctx, "s"); return err },
-		"Sessions.Create": func(ctx context.Context) error {
-			return st.Sessions().Create(ctx, "s", session.Record{UserID: "u", IdleExpiry: exp, AbsoluteExpiry: exp})
-		},
-		"Sessions.Update": func(ctx context.Context) error {
-			_, err := st.Sessions().Update(ctx, "s", session.Record{UserID: "u", IdleExpiry: exp, AbsoluteExpiry: exp})
-			return err
-		},
-		"Sessions.Rotate": func(ctx context.Context) error {
-			_, err := st.Sessions().Rotate(ctx, "s", "s2", session.Record{UserID: "u", IdleExpiry: exp, AbsoluteExpiry: exp})
-			return err
-		},
-		"Sessions.Delete":     func(ctx context.Context) error { return st.Sessions().Delete(ctx, "s") },
-		"Sessions.ListUser":   func(ctx context.Context) error { _, err := st.Sessions().ListUser(ctx, "u"); return err },
-		"Sessions.DeleteUser": func(ctx context.Context) error { return st.Sessions().DeleteUser(ctx, "u") },
-		"RefreshTokens.Create": func(ctx context.Context) error {
-			_, err := st.RefreshTokens().Create(ctx, jwt.RefreshToken{ID: "t", FamilyID: "f", UserID: "u", Expiry: exp, FamilyExpiry: exp,
-				SignIn: jwt.SignIn{AuthTime: time.Now()}})
-			return err
-		},
-		"RefreshTokens.Rotate": func(ctx context.Context) error {
-			_, err := st.RefreshTokens().Rotate(ctx, jwt.Rotation{ID: rid, Now: time.Now(), Next: jwt.RefreshToken{ID: rid2, Expiry: exp}})
-			return err
-		},
-		"RefreshTokens.RevokeToken": func(ctx context.Context) error { _, _, err := st.RefreshTokens().RevokeToken(ctx, rid); return err },
-		"RefreshTokens.RevokeUser":  func(ctx context.Context) error { return st.RefreshTokens().RevokeUser(ctx, "u") },
-		"NotBefore.SetNotBefore":    func(ctx context.Context) error { return st.NotBefore().SetNotBefore(ctx, "u", time.Now()) },
-		"NotBefore.NotBefore": func(ctx context.Context) error {
-			_, _, err := st.NotBefore().NotBefore(ctx, "u")
-			return err
-		},
-		"MFA.Get": func(ctx context.Context) error { _, _, err := st.MFA().Get(ctx, "u"); return err },
-		"MFA.Put": func(ctx context.Context) error {
-			_, err := st.MFA().Put(ctx, "u", 0, mfa.Enrollment{Secret: []byte("s")}, [][]byte{[]byte("c")})
-			return err
-		},
-		"MFA.Delete": func(ctx context.Context) error { return st.MFA().Delete(ctx, "u") },
-		"MFA.UseBackupCode": func(ctx context.Context) error {
-			_, err := st.MFA().UseBackupCode(ctx, "u", []byte("c"))
-			return err
-		},
-		"TOTPReplay.Advance": func(ctx context.Context) error {
-			_, err := st.TOTPReplay().Advance(ctx, "u", 1, exp)
-			return err
-		},
-		"Challenges.Save": func(ctx context.Context) error {
-			return st.Challenges().Save(ctx, "c", mfa.Challenge{UserID: "u", Expiry: exp})
-		},
-		"Challenges.Take": func(ctx context.Context) error { _, _, err := st.Challenges().Take(ctx, "c"); return err },
-	}
-	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			start := time.Now()
-			err := call(context.Background()) // no deadline of its own
-			if err == nil {
-				t.Fatal("err = nil on a blackholed server")
-			}
-			if d := time.Since(start); d > bound {
-				t.Errorf("returned after %v (%v), want about %v", d, err, timeout)
-			}
-			if errors.Is(err, redis.ErrClosed) {
-				t.Fatalf("err = %v: the client was closed, not blackholed", err)
-			}
-		})
-	}
+	calls := storetestkit.Calls(kitStores(st), rid, rid2)
+	calls["Limiter.Allow"] = func(ctx context.Context) error { _, err := l.Allow(ctx, "k"); return err }
+	storetestkit.CheckBounded(t, calls, timeout, func(t *testing.T, err error) {
+		if errors.Is(err, redis.ErrClosed) {
+			t.Fatalf("err = %v: the client was closed, not blackholed", err)
+		}
+	})
 }
 
 // TestNewChecksClusterReplicas: a Cluster replica is promoted to master on

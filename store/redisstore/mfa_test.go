@@ -3,14 +3,13 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/store/memstore"
 	"github.com/authkit-go/authkit/store/redisstore"
@@ -83,26 +82,6 @@ func TestMFAChallengeLivesItsTTLWithRedisClockSkew(t *testing.T) {
 	})
 }
 
-// seedMFA stores an active enrollment for user with the given backup codes.
-func seedMFA(t testing.TB, s mfa.Store, user string, codes ...[]byte) {
-	t.Helper()
-	e := mfa.Enrollment{Version: 1, Secret: []byte("sealed"), ConfirmedAt: time.Now()}
-	if ok, err := s.Put(context.Background(), user, 0, e, codes); err != nil || !ok {
-		t.Fatalf("seeding MFA for %q: %v, %v", user, ok, err)
-	}
-}
-
-// crossPut is one cross-process writer of an enrollment read at version 1
-// (what seedMFA stores): of all racers exactly one may win.
-func crossPut(ctx context.Context, s mfa.Store, user string) (bool, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return false, err
-	}
-	v := binary.BigEndian.Uint64(b[:]) | 2 // never 0 or 1
-	return s.Put(ctx, user, 1, mfa.Enrollment{Version: v, Secret: []byte("sealed")}, nil)
-}
-
 // Enrollments and backup codes are user state: stored without a TTL, so no
 // expiry (and no volatile-* eviction) can turn MFA off.
 func TestMFAEnrollmentAndBackupCodesHaveNoTTL(t *testing.T) {
@@ -110,8 +89,8 @@ func TestMFAEnrollmentAndBackupCodesHaveNoTTL(t *testing.T) {
 		ctx := context.Background()
 		c := b.client(t)
 		st := newStore(t, c, redisstore.Config{})
-		seedMFA(t, st.MFA(), "alice", []byte("code-1"), []byte("code-2"))
-		ok, err := crossPut(ctx, st.MFA(), "alice")
+		storetestkit.SeedMFA(t, st.MFA(), "alice", []byte("code-1"), []byte("code-2"))
+		ok, err := storetestkit.CrossPut(ctx, st.MFA(), "alice")
 		if err != nil || !ok {
 			t.Fatalf("update: %v, %v", ok, err)
 		}

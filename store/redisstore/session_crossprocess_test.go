@@ -1,185 +1,28 @@
 package redisstore_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"os"
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/authkit-go/authkit/internal/testenv"
-	"github.com/authkit-go/authkit/session"
-	"github.com/authkit-go/authkit/session/sessiontest"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
-// The session revocation race re-executes the test binary with
-// revokeChildEnv set; TestSessionRevokeChild then plays the writers.
-const (
-	revokeChildEnv = "REDISSTORE_SESSION_REVOKE_CHILD" // "single" or "cluster"
-	revokeArgsEnv  = "REDISSTORE_SESSION_REVOKE_ARGS"  // JSON revokeArgs
-
-	revokeRounds  = 8
-	revokeProcs   = 2
-	revokeWriters = 4 // goroutines per process, one session each
-	revokeSlot    = 400 * time.Millisecond
-	revokeResult  = "REVOKE-RESULT "
-)
-
-type revokeArgs struct {
-	Prefix  string
-	Proc    int
-	StartNS int64
-}
-
-type revokeChildResult struct {
-	IDs    [][]string // per round, every id the writers used
-	Writes []int      // per round, writes accepted
-	Errors []string
-}
-
-func revokeUser(r int) string     { return fmt.Sprintf("revoke-user-%d", r) }
-func revokeID(r, p, g int) string { return fmt.Sprintf("revoke-%d-%d-%d", r, p, g) }
+var revokeRace = storetestkit.RevokeConfig{Rounds: 8, Procs: 2, Writers: 4, Slot: 400 * time.Millisecond}
 
 // TestCrossProcessSessionRevoke races "log out everywhere" in this process
 // against requests in two other OS processes (own client and pool each)
-// that keep saving and renewing the user's sessions: in every round, once
-// DeleteUser returned and the writers stopped at their first refused write,
-// no session of the user is live, on a single node and on the Cluster.
+// that keep saving and renewing the user's sessions
+// (storetestkit.RevokeRace): in every round, once DeleteUser returned and
+// the writers stopped at their first refused write, no session of the user
+// is live, on a single node and on the Cluster.
 func TestCrossProcessSessionRevoke(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		st := newStore(t, b.client(t), redisstore.Config{})
-		ss := st.Sessions()
-		ctx := t.Context()
-		now := time.Now()
-		for r := range revokeRounds {
-			for p := range revokeProcs {
-				for g := range revokeWriters {
-					must(t, ss.Create(ctx, revokeID(r, p, g), session.Record{UserID: revokeUser(r),
-						SecretHash: []byte{1}, CreatedAt: now, LastSeen: now,
-						IdleExpiry: now.Add(time.Hour), AbsoluteExpiry: now.Add(time.Hour)}))
-				}
-			}
-		}
-		start := time.Now().Add(2 * time.Second) // time for the children to start
-		type child struct {
-			cmd *exec.Cmd
-			out bytes.Buffer
-		}
-		children := make([]*child, revokeProcs)
-		for p := range children {
-			args, _ := json.Marshal(revokeArgs{Prefix: st.Prefix(), Proc: p, StartNS: start.UnixNano()})
-			c := &child{cmd: exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSessionRevokeChild$", "-test.count=1")}
-			c.cmd.Env = append(os.Environ(), revokeChildEnv+"="+strings.ToLower(b.name), revokeArgsEnv+"="+string(args))
-			c.cmd.Stdout, c.cmd.Stderr = &c.out, os.Stderr
-			must(t, c.cmd.Start())
-			children[p] = c
-		}
-		for r := range revokeRounds {
-			time.Sleep(time.Until(start.Add(time.Duration(r)*revokeSlot + revokeSlot/2)))
-			must(t, ss.DeleteUser(ctx, revokeUser(r)))
-		}
-		results := make([]revokeChildResult, revokeProcs)
-		for p, c := range children {
-			if err := c.cmd.Wait(); err != nil {
-				t.Fatalf("child %d: %v\n%s", p, err, c.out.String())
-			}
-			sc := bufio.NewScanner(&c.out)
-			sc.Buffer(nil, 16<<20)
-			for sc.Scan() {
-				if line, ok := strings.CutPrefix(sc.Text(), revokeResult); ok {
-					must(t, json.Unmarshal([]byte(line), &results[p]))
-				}
-			}
-			if len(results[p].IDs) != revokeRounds {
-				t.Fatalf("child %d reported no result:\n%s", p, c.out.String())
-			}
-			for _, e := range results[p].Errors {
-				t.Errorf("child %d: %s", p, e)
-			}
-		}
-		raced := 0
-		for r := range revokeRounds {
-			var ids []string
-			writes := 0
-			for _, res := range results {
-				ids = append(ids, res.IDs[r]...)
-				writes += res.Writes[r]
-			}
-			if writes > 0 {
-				raced++
-			}
-			if err := sessiontest.CheckRevoked(ctx, ss, revokeUser(r), ids); err != nil {
-				t.Errorf("round %d (%d writes raced): %v", r, writes, err)
-			}
-		}
-		// A round where the writers started late (a loaded machine) proves
-		// nothing, but all of them cannot.
-		if raced == 0 {
-			t.Error("in no round was a write accepted before the revoke: the race never happened")
-		}
-		t.Logf("%d of %d rounds raced writes against the revoke", raced, revokeRounds)
+		storetestkit.RevokeRace(t, st.Sessions(), revokeRace, "revoke", childArgsOf(b, st))
 	})
 }
 
-// TestSessionRevokeChild is the writer process of
-// TestCrossProcessSessionRevoke; run alone it skips.
-func TestSessionRevokeChild(t *testing.T) {
-	kind := os.Getenv(revokeChildEnv)
-	if kind == "" {
-		t.Skip("runs only as a child of TestCrossProcessSessionRevoke")
-	}
-	var args revokeArgs
-	must(t, json.Unmarshal([]byte(os.Getenv(revokeArgsEnv)), &args))
-	var c redis.UniversalClient
-	if kind == "cluster" {
-		var addrs []string
-		for a := range strings.SplitSeq(os.Getenv(testenv.RedisClusterAddrsEnv), ",") {
-			addrs = append(addrs, strings.TrimSpace(a))
-		}
-		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	} else {
-		opt, err := redis.ParseURL(os.Getenv(testenv.RedisURLEnv))
-		must(t, err)
-		c = redis.NewClient(opt)
-	}
-	defer c.Close()
-	st, err := redisstore.New(redisstore.Config{Client: c, Prefix: args.Prefix})
-	must(t, err)
-	ss := st.Sessions()
-	ctx := t.Context()
-	must(t, c.Ping(ctx).Err())
-	res := revokeChildResult{IDs: make([][]string, revokeRounds), Writes: make([]int, revokeRounds)}
-	var mu sync.Mutex
-	start := time.Unix(0, args.StartNS)
-	for r := range revokeRounds {
-		time.Sleep(time.Until(start.Add(time.Duration(r) * revokeSlot)))
-		var wg sync.WaitGroup
-		for g := range revokeWriters {
-			wg.Go(func() {
-				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				defer cancel()
-				ids, writes, err := sessiontest.WriteUntilRevoked(rctx, ss, revokeUser(r), revokeID(r, args.Proc, g))
-				mu.Lock()
-				defer mu.Unlock()
-				res.IDs[r] = append(res.IDs[r], ids...)
-				res.Writes[r] += writes
-				if err != nil {
-					res.Errors = append(res.Errors, fmt.Sprintf("round %d: %v", r, err))
-				}
-			})
-		}
-		wg.Wait()
-	}
-	b, err := json.Marshal(res)
-	must(t, err)
-	fmt.Println(revokeResult + string(b))
+func revokeChild(st *redisstore.Store, proc int) int {
+	return storetestkit.RevokeWriters(st.Sessions(), revokeRace, proc)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/oauth"
@@ -132,7 +133,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 			t.Fatalf("refresh Create: %v %v", ok, err)
 		}
 		must(t, st.NotBefore().SetNotBefore(ctx, user, now))
-		seedMFA(t, st.MFA(), user, []byte("c"))
+		storetestkit.SeedMFA(t, st.MFA(), user, []byte("c"))
 		if _, err := st.TOTPReplay().Advance(ctx, user, 1, now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}

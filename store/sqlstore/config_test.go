@@ -37,6 +37,7 @@ func TestNewConfig(t *testing.T) {
 		{"TablePrefix too long", sqlstore.Config{DB: db, Dialect: sqlstore.SQLite, TablePrefix: strings.Repeat("a", 41)}},
 		{"TablePrefix double dash", sqlstore.Config{DB: db, Dialect: sqlstore.SQLite, TablePrefix: "--"}},
 		{"negative RevokedFamilyRetention", sqlstore.Config{DB: db, Dialect: sqlstore.SQLite, RevokedFamilyRetention: -1}},
+		{"negative Timeout", sqlstore.Config{DB: db, Dialect: sqlstore.SQLite, Timeout: -1}},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {

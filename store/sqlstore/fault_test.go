@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/oauth"
@@ -146,7 +146,7 @@ func seed(t *testing.T, st *sqlstore.Store) {
 		t.Fatalf("refresh Create: %v %v", ok, err)
 	}
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now.Add(-time.Minute)))
-	seedMFA(t, st.MFA(), "alice", []byte("code"))
+	storetestkit.SeedMFA(t, st.MFA(), "alice", []byte("code"))
 	must(t, st.Challenges().Save(ctx, "c1", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)}))
 	must(t, st.OAuthStates().Save(ctx, "o1", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)}))
 	must(t, st.OneTimeTokens().Save(ctx, "t1", authkit.OneTimeToken{Purpose: "p", Expiry: now.Add(time.Hour)}))
@@ -303,7 +303,7 @@ func TestFaultClosedPort(t *testing.T) {
 func TestFaultProxy(t *testing.T) {
 	u, err := url.Parse(pgDSN(t))
 	must(t, err)
-	p := startProxy(t, u.Host)
+	p := storetestkit.NewProxy(t, u.Host)
 	u.Host = p.Addr()
 	db, err := sql.Open("pgx", u.String())
 	must(t, err)
@@ -363,143 +363,4 @@ func TestFaultProxy(t *testing.T) {
 	if o := rot("after-2"); o != jwt.RotateReused {
 		t.Errorf("second rotation of the seeded refresh token: outcome %d", o)
 	}
-}
-
-// tcpProxy forwards loopback connections to target. Cut resets every
-// connection and refuses new ones; Stall stops forwarding (connections
-// stay open and new ones are accepted but not forwarded); Restore forwards
-// again.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	cond    *sync.Cond
-	cut     bool
-	stalled bool
-	conns   map[net.Conn]bool // open connections, both sides
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	p.cond = sync.NewCond(&p.mu)
-	p.wg.Go(p.accept)
-	t.Cleanup(func() {
-		ln.Close()
-		p.Cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *tcpProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *tcpProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !p.track(c) {
-			c.Close()
-			continue
-		}
-		p.wg.Go(func() { p.serve(c) })
-	}
-}
-
-// track registers c unless the proxy is cut.
-func (p *tcpProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cut {
-		return false
-	}
-	p.conns[c] = true
-	return true
-}
-
-func (p *tcpProxy) drop(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		c.Close()
-		delete(p.conns, c)
-	}
-	p.cond.Broadcast()
-}
-
-// flowing waits while the proxy is stalled; it reports false once c has
-// been dropped.
-func (p *tcpProxy) flowing(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.stalled && p.conns[c] {
-		p.cond.Wait()
-	}
-	return p.conns[c]
-}
-
-func (p *tcpProxy) serve(c net.Conn) {
-	if !p.flowing(c) {
-		return
-	}
-	up, err := net.Dial("tcp", p.target)
-	if err != nil || !p.track(up) {
-		if up != nil {
-			up.Close()
-		}
-		p.drop(c)
-		return
-	}
-	pipe := func(dst, src net.Conn) {
-		defer p.drop(dst, src)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				if !p.flowing(src) {
-					return
-				}
-				if _, err := dst.Write(buf[:n]); err != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}
-	p.wg.Go(func() { pipe(up, c) })
-	pipe(c, up)
-}
-
-// Cut resets every connection and refuses new ones until Restore.
-func (p *tcpProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-	p.cond.Broadcast()
-}
-
-// Stall stops forwarding until Restore, keeping connections open.
-func (p *tcpProxy) Stall() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stalled = true
-}
-
-// Restore forwards again.
-func (p *tcpProxy) Restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut, p.stalled = false, false
-	p.cond.Broadcast()
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"flag"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,27 +14,16 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(runChild())
-	}
-	if os.Getenv(rotChildEnv) != "" {
-		os.Exit(runRotateChild())
-	}
+	storetestkit.Main(childRoles)
 	// The conformance cases mostly wait (TTL cases sleep ~2.7 s of real
-	// time, others wait on the database), so run more of them at once than
-	// the default GOMAXPROCS unless -test.parallel was given.
-	flag.Parse()
-	testenv.AnnounceSkips()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		_ = flag.Set("test.parallel", "16")
-	}
+	// time, others wait on the database).
+	storetestkit.Flags(16)
 	code := m.Run()
 	pg.mu.Lock()
 	if pg.db != nil {
@@ -183,4 +171,11 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// kitStores are st's accessors for the shared drivers.
+func kitStores(st *sqlstore.Store) storetestkit.Stores {
+	return storetestkit.Stores{Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens(), OAuthStates: st.OAuthStates(),
+		Sessions: st.Sessions(), RefreshTokens: st.RefreshTokens(), NotBefore: st.NotBefore(),
+		MFA: st.MFA(), TOTPReplay: st.TOTPReplay(), Challenges: st.Challenges()}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/oauth"
@@ -79,7 +80,7 @@ func TestPurge(t *testing.T) {
 		must(t, st.OneTimeTokens().Save(ctx, "t-live", authkit.OneTimeToken{Purpose: "reset", UserID: "u", Expiry: long}))
 		// Rows that never expire.
 		must(t, st.Users().CreateUser(ctx, authkit.User{ID: "u", Email: "u@example.com"}))
-		seedMFA(t, st.MFA(), "u", []byte("c1"), []byte("c2"))
+		storetestkit.SeedMFA(t, st.MFA(), "u", []byte("c1"), []byte("c2"))
 		must(t, st.NotBefore().SetNotBefore(ctx, "u", t0))
 
 		// Nothing has expired yet; only the revoked family's token goes.
