@@ -1,0 +1,106 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"testing"
+)
+
+// The page /reauth returns to must stay on this site for every value an
+// attacker can put in return_to: browsers drop tabs and newlines from a
+// Location, so "/\t/evil.example" would be followed as //evil.example.
+func TestReauthReturnToStaysOnSite(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := newClient(t)
+	resp, body := uiSignup(t, ts, c, "rex@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login")
+	resp, body = uiLogin(t, ts, c, "rex@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/account")
+	for _, rt := range []string{
+		"/account/../\t/evil.example",
+		"/account/..\t/\t/evil.example",
+		"/account/../\n/evil.example",
+		"/account/../\r/evil.example",
+		"/account/..//evil.example",
+		"/account/\\evil.example",
+		"//evil.example",
+		"https://evil.example/account",
+		"/account/%2F%2Fevil.example/../..",
+	} {
+		resp, page := get(t, c, ts.url+"/reauth?return_to="+url.QueryEscape(rt))
+		wantStatus(t, resp, page, http.StatusOK)
+		form := url.Values{"csrf_token": {csrfToken(t, page)}, "return_to": {rt}, "password": {uiPassword}}
+		req, err := http.NewRequest(http.MethodPost, ts.url+"/reauth", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		for _, ck := range c.Jar.Cookies(req.URL) {
+			req.AddCookie(ck)
+		}
+		// The transport, not the client: the client refuses to parse a
+		// Location with control characters, a browser strips them.
+		resp, err = http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		c.Jar.SetCookies(req.URL, resp.Cookies())
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || loc != path.Clean(loc) || !strings.HasPrefix(loc, "/account") ||
+			strings.ContainsFunc(loc, func(r rune) bool { return r < 0x21 || r == '\\' || r == 0x7f }) {
+			t.Errorf("return_to %q: status %d, Location %q, want 303 to a clean /account path", rt, resp.StatusCode, loc)
+		}
+	}
+}
+
+// A login form token minted for one visitor's __Host-csrf value does not
+// sign in a browser with another value (login CSRF from a browser that
+// sends no Fetch Metadata), nor one without the cookie.
+func TestAnonymousCSRFTokenIsBoundToTheVisitorsCookie(t *testing.T) {
+	ts := newTestServer(t, nil)
+	attacker := newClient(t)
+	resp, body := uiSignup(t, ts, attacker, "mallory@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login")
+	attacker = newClient(t)
+	_, page := get(t, attacker, ts.url+"/login")
+	tok := csrfToken(t, page)
+
+	victim := newClient(t)
+	_, _ = get(t, victim, ts.url+"/login") // the victim has its own __Host-csrf
+	for name, c := range map[string]*http.Client{"other cookie": victim, "no cookie": newClient(t)} {
+		form := url.Values{"csrf_token": {tok}, "email": {"mallory@example.com"}, "password": {uiPassword}}
+		resp, body := do(t, c, http.MethodPost, ts.url+"/login", strings.NewReader(form.Encode()),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: login with another visitor's token: status %d, want 403; %s", name, resp.StatusCode, body)
+		}
+	}
+}
+
+// Sign-out is a state change: a cross-site form cannot sign the user out,
+// nor can a request without a token from a browser without Fetch Metadata.
+func TestSignOutRefusesCrossSiteRequests(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := newClient(t)
+	resp, body := uiSignup(t, ts, c, "sid@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login")
+	resp, body = uiLogin(t, ts, c, "sid@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/account")
+	for name, hdr := range map[string]map[string]string{
+		"cross-site":     {"Sec-Fetch-Site": "cross-site"},
+		"foreign origin": {"Origin": "https://evil.example"},
+		"no token":       {},
+	} {
+		hdr["Content-Type"] = "application/x-www-form-urlencoded"
+		resp, body := do(t, c, http.MethodPost, ts.url+signOutPath, strings.NewReader(""), hdr)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s sign-out: status %d, want 403; %s", name, resp.StatusCode, body)
+		}
+	}
+	resp, body = get(t, c, ts.url+"/account")
+	wantStatus(t, resp, body, http.StatusOK)
+}
