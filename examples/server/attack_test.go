@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The page /reauth returns to must stay on this site for every value an
@@ -103,4 +105,59 @@ func TestSignOutRefusesCrossSiteRequests(t *testing.T) {
 	}
 	resp, body = get(t, c, ts.url+"/account")
 	wantStatus(t, resp, body, http.StatusOK)
+}
+
+// Guessing the password through /reauth with a signed-in session is
+// throttled like the login form.
+func TestReauthPasswordGuessingIsThrottled(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := newClient(t)
+	resp, body := uiSignup(t, ts, c, "gus@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login")
+	resp, body = uiLogin(t, ts, c, "gus@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/account")
+	got429 := false
+	for i := 0; i < 30 && !got429; i++ {
+		resp, _ := reauthPost(t, ts, c, url.Values{"password": {"wrong guess number " + string(rune('a'+i))}})
+		got429 = resp.StatusCode == http.StatusTooManyRequests
+	}
+	if !got429 {
+		t.Fatal("30 wrong passwords through /reauth were never throttled")
+	}
+	resp, body = reauthPost(t, ts, c, url.Values{"password": {uiPassword}})
+	wantStatus(t, resp, body, http.StatusTooManyRequests)
+}
+
+// With the password known, /reauth does not let a stolen session guess the
+// second factor with a fresh challenge per attempt.
+func TestReauthCodeGuessingIsThrottled(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := newClient(t)
+	resp, body := uiSignup(t, ts, c, "cody@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login")
+	a := newAPI(t, ts)
+	a.loginOK("cody@example.com", uiPassword)
+	secret, _ := enrollMFA(t, a)
+	ts.clock.Advance(31 * time.Second)
+	resp, body = uiLogin(t, ts, c, "cody@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login/mfa")
+	_, page := get(t, c, ts.url+"/login/mfa")
+	resp, body = postForm(t, c, ts.url+"/login/mfa", url.Values{"csrf_token": {csrfToken(t, page)}, "code": {totp(t, secret, ts.clock.Now())}})
+	wantRedirect(t, resp, body, "/account")
+	good := totp(t, secret, ts.clock.Now().Add(30*time.Second))
+	got429 := false
+	for i := 0; i < 30 && !got429; i++ {
+		code := fmt.Sprintf("%06d", 100000+i)
+		if code == good || code == totp(t, secret, ts.clock.Now()) {
+			continue
+		}
+		resp, _ := reauthPost(t, ts, c, url.Values{"password": {uiPassword}, "code": {code}})
+		got429 = resp.StatusCode == http.StatusTooManyRequests
+	}
+	if !got429 {
+		t.Fatal("30 wrong codes through /reauth were never throttled")
+	}
+	ts.clock.Advance(30 * time.Second)
+	resp, body = reauthPost(t, ts, c, url.Values{"password": {uiPassword}, "code": {good}})
+	wantStatus(t, resp, body, http.StatusTooManyRequests)
 }
