@@ -161,3 +161,28 @@ func TestReauthCodeGuessingIsThrottled(t *testing.T) {
 	resp, body = reauthPost(t, ts, c, url.Values{"password": {uiPassword}, "code": {good}})
 	wantStatus(t, resp, body, http.StatusTooManyRequests)
 }
+
+// The session list's revoke form ends only the caller's own sessions: the
+// id of another user's session is "already ended", and that session lives.
+func TestRevokeSessionOfAnotherUserIsRefused(t *testing.T) {
+	ts := newTestServer(t, nil)
+	alice, bob := newClient(t), newClient(t)
+	for email, c := range map[string]*http.Client{"alice@example.com": alice, "bob@example.com": bob} {
+		resp, body := uiSignup(t, ts, c, email, uiPassword)
+		wantRedirect(t, resp, body, "/login")
+		resp, body = uiLogin(t, ts, c, email, uiPassword)
+		wantRedirect(t, resp, body, "/account")
+	}
+	bobUser, found, err := ts.app.accounts.UserByLogin(t.Context(), "bob@example.com")
+	if err != nil || !found {
+		t.Fatal(found, err)
+	}
+	list, err := ts.app.sessions.ListUser(t.Context(), bobUser.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("bob's sessions %v %v", list, err)
+	}
+	resp, body := uiPost(t, ts, alice, "/account/sessions/revoke", url.Values{"id": {list[0].ID}})
+	wantRedirect(t, resp, body, "/account")
+	resp, body = get(t, bob, ts.url+"/account")
+	wantStatus(t, resp, body, http.StatusOK)
+}
