@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +187,34 @@ func TestRevokeSessionOfAnotherUserIsRefused(t *testing.T) {
 	wantRedirect(t, resp, body, "/account")
 	resp, body = get(t, bob, ts.url+"/account")
 	wantStatus(t, resp, body, http.StatusOK)
+}
+
+// An import line whose hash the server could never verify (argon2id
+// parameters above the decoder's bounds, a bcrypt cost above the hasher's
+// limit) fails start-up naming it, instead of leaving an account that can
+// never sign in, or taking the server down at each sign-in attempt.
+func TestImportRefusesHashesTheServerCannotVerify(t *testing.T) {
+	for name, hash := range map[string]string{
+		"argon2id m=4GiB": "$argon2id$v=19$m=4194304,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$" + strings.Repeat("A", 43),
+		"argon2id t=1e6":  "$argon2id$v=19$m=1024,t=1000000,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + strings.Repeat("A", 43),
+		"bcrypt cost 31":  "$2b$31$" + strings.Repeat("a", 53),
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "users.jsonl")
+			line := fmt.Sprintf(`{"email":"hostile@example.com","password_hash":%q}`+"\n", hash)
+			if err := os.WriteFile(file, []byte(line), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			params := cheapParams
+			app, err := NewApp(t.Context(), Options{BaseURL: "http://127.0.0.1:1", PasswordParams: &params,
+				Logger: discardLogger(), ImportFile: file})
+			if err == nil {
+				app.Close()
+				t.Fatal("start-up accepted a hash it cannot verify")
+			}
+			if !strings.Contains(err.Error(), "line 1") && !strings.Contains(err.Error(), "hostile@example.com") {
+				t.Fatalf("start-up error names neither line nor account: %v", err)
+			}
+		})
+	}
 }
