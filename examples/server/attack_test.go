@@ -218,3 +218,16 @@ func TestImportRefusesHashesTheServerCannotVerify(t *testing.T) {
 		})
 	}
 }
+
+// A malformed __Host-csrf value (an older format, a truncated cookie) is
+// replaced: the page renders with a fresh value instead of failing.
+func TestMalformedAnonymousCSRFCookieIsReplaced(t *testing.T) {
+	ts := newTestServer(t, nil)
+	for _, v := range []string{"garbage", "", strings.Repeat("A", 44)} {
+		resp, body := do(t, newClient(t), http.MethodGet, ts.url+"/login", nil, map[string]string{"Cookie": anonCSRFCookie + "=" + v})
+		wantStatus(t, resp, body, http.StatusOK)
+		if c := setCookie(t, resp, anonCSRFCookie); c == nil || c.Value == v {
+			t.Fatalf("value %q: no fresh %s cookie", v, anonCSRFCookie)
+		}
+	}
+}
