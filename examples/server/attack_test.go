@@ -231,3 +231,48 @@ func TestMalformedAnonymousCSRFCookieIsReplaced(t *testing.T) {
 		}
 	}
 }
+
+// Deleting the account in the UI ends its API tokens on other devices and
+// its other browser sessions.
+func TestUIDeleteAccountEndsOtherDevices(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, other := newClient(t), newClient(t)
+	resp, body := uiSignup(t, ts, c, "dee@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login")
+	for _, cl := range []*http.Client{c, other} {
+		resp, body = uiLogin(t, ts, cl, "dee@example.com", uiPassword)
+		wantRedirect(t, resp, body, "/account")
+	}
+	a := newAPI(t, ts)
+	a.loginOK("dee@example.com", uiPassword)
+	resp, body = uiPost(t, ts, c, "/account/delete", nil)
+	wantRedirect(t, resp, body, "/login")
+	resp, body = a.get("/api/me")
+	errCode(t, resp, body, http.StatusUnauthorized, "unauthenticated")
+	resp, body = a.post("/auth/refresh", nil)
+	wantStatus(t, resp, body, http.StatusUnauthorized)
+	resp, body = get(t, other, ts.url+"/account")
+	wantRedirect(t, resp, body, "/login")
+}
+
+// Session renewals (a new id after turning MFA on) keep the sign-in time:
+// they do not count as signing in again for the step-up routes.
+func TestSessionRenewalDoesNotRefreshStepUp(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := newClient(t)
+	resp, body := uiSignup(t, ts, c, "ren@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/login")
+	resp, body = uiLogin(t, ts, c, "ren@example.com", uiPassword)
+	wantRedirect(t, resp, body, "/account")
+	ts.clock.Advance(8 * time.Minute)
+	resp, page := uiPost(t, ts, c, "/account/mfa/enroll", nil)
+	wantStatus(t, resp, page, http.StatusOK)
+	m := secretRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no secret on the enrollment page: %s", page)
+	}
+	resp, body = postForm(t, c, ts.url+"/account/mfa/confirm", url.Values{"csrf_token": {csrfToken(t, page)}, "code": {totp(t, m[1], ts.clock.Now())}})
+	wantStatus(t, resp, body, http.StatusOK)
+	resp, body = uiPost(t, ts, c, "/account/delete", nil)
+	wantRedirect(t, resp, body, "/reauth?return_to=%2Faccount")
+}
