@@ -73,10 +73,17 @@ func parseImport(r io.Reader) (*importFile, error) {
 		rec.login = login
 		switch {
 		case strings.HasPrefix(rec.PasswordHash, "$argon2id$"):
+			if !verifiableArgon2id(rec.PasswordHash) {
+				return nil, fmt.Errorf("line %d: argon2id hash with parameters outside m<=%d KiB, t<=%d, p<=%d",
+					line, password.DefaultMaxMemoryKiB, password.MaxIterations, password.MaxParallelism)
+			}
 		case isBcrypt(rec.PasswordHash):
 			cost, err := bcrypt.Cost([]byte(rec.PasswordHash))
 			if err != nil {
 				return nil, fmt.Errorf("line %d: malformed bcrypt hash", line)
+			}
+			if cost > password.DefaultMaxBcryptCost {
+				return nil, fmt.Errorf("line %d: bcrypt cost %d above %d", line, cost, password.DefaultMaxBcryptCost)
 			}
 			out.bcryptCost = max(out.bcryptCost, cost)
 		default:
@@ -93,6 +100,21 @@ func parseImport(r io.Reader) (*importFile, error) {
 		out.records = append(out.records, rec)
 	}
 	return out, sc.Err()
+}
+
+// verifiableArgon2id reports an argon2id v=19 hash whose parameters the
+// password package's decoder accepts (at its default bounds): a hash above
+// them could never sign its account in, and is refused at import instead.
+func verifiableArgon2id(h string) bool {
+	f := strings.Split(h, "$")
+	var m, t, p uint64
+	if len(f) < 6 || f[2] != "v=19" {
+		return false
+	}
+	if _, err := fmt.Sscanf(f[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	return m >= 1 && m <= password.DefaultMaxMemoryKiB && t >= 1 && t <= password.MaxIterations && p >= 1 && p <= password.MaxParallelism
 }
 
 // isBcrypt reports a well-formed-looking bcrypt hash; the password package

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -117,12 +118,20 @@ func (u *ui) requireStepUp(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// returnTo accepts only the account pages as the target after /reauth.
+// returnTo accepts only the account pages as the target after /reauth: a
+// clean path (no dot segments, which http.Redirect would resolve out of
+// /account/) of letters, digits, '-', '_' and '/' (no controls, which
+// browsers drop from a Location, no '\\', '%', '?' or '#').
 func returnTo(v string) string {
-	if v == "/account" || strings.HasPrefix(v, "/account/") && !strings.ContainsAny(v, "\\?#") {
-		return v
+	if v != "/account" && !strings.HasPrefix(v, "/account/") || path.Clean(v) != v {
+		return "/account"
 	}
-	return "/account"
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '/') {
+			return "/account"
+		}
+	}
+	return v
 }
 
 func (u *ui) reauthForm(w http.ResponseWriter, r *http.Request) {

@@ -198,7 +198,16 @@ func withAnonCSRF(w http.ResponseWriter, r *http.Request) (*http.Request, error)
 	c := &http.Cookie{Name: anonCSRFCookie, Value: base64.RawURLEncoding.EncodeToString(b[:]), Path: "/",
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
 	http.SetCookie(w, c)
+	// The copy carries the new value only: a malformed one the browser
+	// sent would otherwise come first and leave the form without a token.
+	cookies := r.Cookies()
 	r = r.Clone(r.Context())
+	r.Header.Del("Cookie")
+	for _, old := range cookies {
+		if old.Name != anonCSRFCookie {
+			r.AddCookie(old)
+		}
+	}
 	r.AddCookie(c)
 	return r, nil
 }
