@@ -552,7 +552,7 @@ func (u *ui) confirm(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, status, "enroll", &page{Title: "Set up two-step verification", User: usr, Error: msg + " Start again to get a new key."})
 		return
 	}
-	// A privilege change: new session id (SECURITY.md S2).
+	// A privilege change: new session id.
 	if err := u.a.sessions.Renew(ctx); err != nil {
 		u.fail(w, "session renew", err)
 		return
