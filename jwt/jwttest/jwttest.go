@@ -553,6 +553,27 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
+	{"RetryFromClockFarBehindIsReuse", func(ctx context.Context, e env) error {
+		// An instance whose clock lags the one that rotated must not keep
+		// the retry window open for as long as it lags.
+		now := e.now()
+		g := 5 * time.Second
+		t := first(rid("u-"), now.Add(-time.Hour))
+		t.Expiry = now.Add(time.Hour)
+		if err := create(ctx, e.s, t); err != nil {
+			return err
+		}
+		if _, err := rotate(ctx, e.s, rotation(t.ID, now, g), jwt.Rotated); err != nil {
+			return err
+		}
+		if _, err := rotate(ctx, e.s, rotation(t.ID, now.Add(-2*time.Second), g), jwt.RotateRetried); err != nil {
+			return fmt.Errorf("retry from a clock 2 s behind (within the window): %w", err)
+		}
+		if _, err := rotate(ctx, e.s, rotation(t.ID, now.Add(-10*time.Minute), g), jwt.RotateReused); err != nil {
+			return fmt.Errorf("presentation from a clock 10 min behind: %w", err)
+		}
+		return nil
+	}},
 	{"RetryAfterSuccessorExpiredIsNotRetried", func(ctx context.Context, e env) error {
 		// The family's absolute expiry caps the successor: a retry after it
 		// hands out nothing.

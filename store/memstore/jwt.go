@@ -143,7 +143,7 @@ func (s *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 		f.tokens[n.ID] = struct{}{}
 		return jwt.RotateResult{Outcome: jwt.Rotated, Token: n}, nil
 	}
-	if r.Grace > 0 && r.Now.Sub(t.rec.UsedAt) < r.Grace {
+	if d := r.Now.Sub(t.rec.UsedAt); r.Grace > 0 && d < r.Grace && d > -r.Grace {
 		if n, _ := s.live(t.next, r.Now); n != nil && n.rec.UsedAt.IsZero() {
 			return jwt.RotateResult{Outcome: jwt.RotateRetried, Token: n.record(), Sealed: slices.Clone(t.sealed)}, nil
 		}

@@ -149,7 +149,8 @@ if t[5] == '' then
   return {1, t[1], t[2], f[2], f[3], f[4], f[5], f[6], ARGV[3], ARGV[4], num(ex), ''}
 end
 local grace = tonumber(ARGV[2])
-if grace > 0 and now - tonumber(t[5]) < grace and t[7] ~= '' then
+local since = now - tonumber(t[5])
+if grace > 0 and since < grace and since > -grace and t[7] ~= '' then
   local n = redis.call('HMGET', t[7], 'ia', 'ex', 'ua', 'fk')
   if n[2] and n[3] == '' and n[4] == fk and tonumber(n[2]) > now then
     return {2, t[1], t[2], f[2], f[3], f[4], f[5], f[6], t[6], n[1], n[2], t[8]}

@@ -196,7 +196,7 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 			res = jwt.RotateResult{Outcome: jwt.Rotated, Token: n}
 			return nil
 		}
-		if r.Grace > 0 && now-used.Int64 < r.Grace.Microseconds() && next != nil {
+		if since := now - used.Int64; r.Grace > 0 && since < r.Grace.Microseconds() && since > -r.Grace.Microseconds() && next != nil {
 			var nfam []byte
 			var nissued, nused sql.NullInt64
 			var nexp int64
