@@ -41,7 +41,10 @@ import (
 // is missing (a flush, a restore, an allkeys-* eviction), the next script
 // that needs it recreates it with the current time: families created
 // before it can no longer rotate and NotBefore returns at least its time,
-// so no token issued before the loss is accepted again.
+// so no token issued before the loss is accepted again. A restored
+// snapshot (RDB, AOF) brings its epochs back with it, and with them the
+// families revoked after the snapshot: after a restore, delete the
+// store's ep:{*} keys so that every shard starts a new epoch.
 //
 // Clocks: expiries are relative (PEXPIRE with a duration computed from the
 // caller's time), never absolute application-clock times, so Redis drops a
