@@ -50,7 +50,10 @@ type Rotation struct {
 	Now time.Time
 	// Grace is the retry window: a presentation of an already rotated token
 	// less than Grace after its rotation is a retry, not a reuse, as long as
-	// the successor is itself unused. Zero disables it.
+	// the successor is itself unused. Zero disables it. Now may come from
+	// another instance's clock: a Now up to Grace before the rotation's is
+	// a retry too, an earlier one is reuse (a clock far behind must not
+	// keep the window open).
 	Grace time.Duration
 }
 

@@ -528,6 +528,76 @@ var refreshCases = []refreshCase{
 		_, err := rotate(ctx, e.s, rotation(t.ID, now.Add(3*time.Second), 0), jwt.RotateInvalid)
 		return err
 	}},
+	{"RetryAfterLogoutEverywhereIsInvalid", func(ctx context.Context, e env) error {
+		// A retry within the grace window must not hand out the successor
+		// of a family that a "log out everywhere" ended after the rotation:
+		// neither through the not-before alone nor through RevokeUser.
+		now := e.now()
+		g := 30 * time.Second
+		for _, revoke := range []bool{false, true} {
+			t := first(rid("u-"), now)
+			if err := create(ctx, e.s, t); err != nil {
+				return err
+			}
+			if _, err := rotate(ctx, e.s, rotation(t.ID, now, g), jwt.Rotated); err != nil {
+				return err
+			}
+			if err := e.s.SetNotBefore(ctx, t.UserID, now.Add(time.Second)); err != nil {
+				return err
+			}
+			if revoke {
+				if err := e.s.RevokeUser(ctx, t.UserID); err != nil {
+					return err
+				}
+			}
+			if res, err := rotate(ctx, e.s, rotation(t.ID, now.Add(2*time.Second), g), jwt.RotateInvalid); err != nil {
+				return fmt.Errorf("retry after logout everywhere (RevokeUser=%v) got successor %q: %w", revoke, res.Token.ID, err)
+			}
+		}
+		return nil
+	}},
+	{"RetryFromClockFarBehindIsReuse", func(ctx context.Context, e env) error {
+		// An instance whose clock lags the one that rotated must not keep
+		// the retry window open for as long as it lags.
+		now := e.now()
+		g := 5 * time.Second
+		t := first(rid("u-"), now.Add(-time.Hour))
+		t.Expiry = now.Add(time.Hour)
+		if err := create(ctx, e.s, t); err != nil {
+			return err
+		}
+		if _, err := rotate(ctx, e.s, rotation(t.ID, now, g), jwt.Rotated); err != nil {
+			return err
+		}
+		if _, err := rotate(ctx, e.s, rotation(t.ID, now.Add(-2*time.Second), g), jwt.RotateRetried); err != nil {
+			return fmt.Errorf("retry from a clock 2 s behind (within the window): %w", err)
+		}
+		if _, err := rotate(ctx, e.s, rotation(t.ID, now.Add(-10*time.Minute), g), jwt.RotateReused); err != nil {
+			return fmt.Errorf("presentation from a clock 10 min behind: %w", err)
+		}
+		return nil
+	}},
+	{"RetryAfterSuccessorExpiredIsNotRetried", func(ctx context.Context, e env) error {
+		// The family's absolute expiry caps the successor: a retry after it
+		// hands out nothing.
+		now := e.now()
+		t := first(rid("u-"), now)
+		t.FamilyExpiry = now.Add(10 * time.Minute)
+		if err := create(ctx, e.s, t); err != nil {
+			return err
+		}
+		if _, err := rotate(ctx, e.s, rotation(t.ID, now.Add(10*time.Minute-time.Second), time.Minute), jwt.Rotated); err != nil {
+			return err
+		}
+		res, err := e.s.Rotate(ctx, rotation(t.ID, now.Add(10*time.Minute+time.Second), time.Minute))
+		if err != nil {
+			return err
+		}
+		if res.Outcome == jwt.Rotated || res.Outcome == jwt.RotateRetried {
+			return fmt.Errorf("retry after the family's expiry: outcome %s, want RotateInvalid or RotateReused", outcome(res.Outcome))
+		}
+		return nil
+	}},
 	{"SignInRacingLogoutEverywhereNeverLives", func(ctx context.Context, e env) error {
 		// A sign-in that checked its credentials before a "log out
 		// everywhere" and creates its family while the logout runs: whatever

@@ -143,7 +143,7 @@ func (s *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 		f.tokens[n.ID] = struct{}{}
 		return jwt.RotateResult{Outcome: jwt.Rotated, Token: n}, nil
 	}
-	if r.Grace > 0 && r.Now.Sub(t.rec.UsedAt) < r.Grace {
+	if d := r.Now.Sub(t.rec.UsedAt); r.Grace > 0 && d < r.Grace && d > -r.Grace {
 		if n, _ := s.live(t.next, r.Now); n != nil && n.rec.UsedAt.IsZero() {
 			return jwt.RotateResult{Outcome: jwt.RotateRetried, Token: n.record(), Sealed: slices.Clone(t.sealed)}, nil
 		}
@@ -246,10 +246,11 @@ func (s *RefreshTokens) NotBefore(ctx context.Context, userID string) (time.Time
 	return t, true, nil
 }
 
-// Purge drops expired tokens, families past their absolute expiry, and
-// not-before times older than jwt.MaxAccessTokenLifetime (every access
-// token issued before them has expired, and every sign-in before them is
-// older than any Create can still be).
+// Purge drops expired tokens and families past their absolute expiry. It
+// keeps every not-before time, as the other stores do: a sign-in's
+// AuthTime can be arbitrarily old (a family minted for a long-lived
+// session), and Create must still refuse one that predates a "log out
+// everywhere".
 func (s *RefreshTokens) Purge() {
 	now := s.now()
 	s.mu.Lock()
@@ -274,12 +275,6 @@ func (s *RefreshTokens) Purge() {
 					delete(s.users, f.user)
 				}
 			}
-		}
-	}
-	cutoff := now.Add(-jwt.MaxAccessTokenLifetime)
-	for u, t := range s.nb {
-		if t.Before(cutoff) {
-			delete(s.nb, u)
 		}
 	}
 }

@@ -42,7 +42,10 @@ import (
 // is missing (a flush, a restore, an allkeys-* eviction), the next script
 // that needs it recreates it with the current time: families created
 // before it can no longer rotate and NotBefore returns at least its time,
-// so no token issued before the loss is accepted again.
+// so no token issued before the loss is accepted again. A restored
+// snapshot (RDB, AOF) brings its epochs back with it, and with them the
+// families revoked after the snapshot: after a restore, delete the
+// store's ep:{*} keys so that every shard starts a new epoch.
 //
 // Clocks: expiries are relative (PEXPIRE with a duration computed from the
 // caller's time), never absolute application-clock times, so Redis drops a
@@ -150,7 +153,8 @@ if t[5] == '' then
   return {1, t[1], t[2], f[2], f[3], f[4], f[5], f[6], ARGV[3], ARGV[4], num(ex), ''}
 end
 local grace = tonumber(ARGV[2])
-if grace > 0 and now - tonumber(t[5]) < grace and t[7] ~= '' then
+local since = now - tonumber(t[5])
+if grace > 0 and since < grace and since > -grace and t[7] ~= '' then
   local n = redis.call('HMGET', t[7], 'ia', 'ex', 'ua', 'fk')
   if n[2] and n[3] == '' and n[4] == fk and tonumber(n[2]) > now then
     return {2, t[1], t[2], f[2], f[3], f[4], f[5], f[6], t[6], n[1], n[2], t[8]}

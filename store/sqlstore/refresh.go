@@ -30,9 +30,10 @@ import (
 //     leaves nothing half-done.
 //
 // The store epoch (refresh_epoch) starts at zero with the migration. If
-// its row is missing (the tables were truncated), the next NotBefore or
-// SetNotBefore recreates it with the current time, and NotBefore never
-// returns an earlier time, so no access token issued before the loss is
+// its row is missing (the tables were truncated), the next NotBefore,
+// SetNotBefore or Rotate recreates it with the current time; NotBefore
+// never returns an earlier time and Rotate refuses a family whose sign-in
+// is earlier, so no access or refresh token issued before the loss is
 // accepted. A database restored from a backup keeps the backup's epoch:
 // after such a restore, delete the refresh_epoch row, so that every token
 // issued before is refused.
@@ -157,12 +158,24 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 		if revoked != 0 || exp <= now || fexp <= now {
 			return nil
 		}
+		// The user's not-before and the store epoch: a family whose sign-in
+		// predates either is invalid. A missing epoch (deleted after a
+		// restore, truncated) is recreated now, so it refuses every family
+		// the store held before.
 		var nb int64
-		err = q.QueryRowContext(ctx, x.q.nbGet, key(string(user))).Scan(&nb, new(sql.NullInt64))
-		if err != nil {
-			return err
+		var epoch sql.NullInt64
+		for range 2 {
+			if err := q.QueryRowContext(ctx, x.q.nbGet, key(string(user))).Scan(&nb, &epoch); err != nil {
+				return err
+			}
+			if epoch.Valid {
+				break
+			}
+			if _, err := q.ExecContext(ctx, x.q.epochInit, x.s.nowMicros()); err != nil {
+				return err
+			}
 		}
-		if nb > authTime.Int64 {
+		if !epoch.Valid || max(nb, epoch.Int64) > authTime.Int64 {
 			return nil
 		}
 		t := jwt.RefreshToken{FamilyID: string(fam), UserID: string(user), FamilyExpiry: time.UnixMicro(fexp),
@@ -186,7 +199,7 @@ func (x *RefreshTokens) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateR
 			res = jwt.RotateResult{Outcome: jwt.Rotated, Token: n}
 			return nil
 		}
-		if r.Grace > 0 && now-used.Int64 < r.Grace.Microseconds() && next != nil {
+		if since := now - used.Int64; r.Grace > 0 && since < r.Grace.Microseconds() && since > -r.Grace.Microseconds() && next != nil {
 			var nfam []byte
 			var nissued, nused sql.NullInt64
 			var nexp int64
