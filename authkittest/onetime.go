@@ -183,7 +183,7 @@ func otExpiredIsMissing(ctx context.Context, s authkit.OneTimeTokenStore) error 
 func otShortTTL(ctx context.Context, s authkit.OneTimeTokenStore) error {
 	live, dead := otHash("ttl-live"), otHash("ttl-dead")
 	rec := otRecord("u-ttl", 0)
-	rec.Expiry = time.Now().Add(1500 * time.Millisecond)
+	rec.Expiry = time.Now().Add(3 * time.Second)
 	if err := s.Save(ctx, dead, rec); err != nil {
 		return err
 	}

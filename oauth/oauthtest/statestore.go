@@ -157,7 +157,7 @@ func caseExpired(ctx context.Context, s oauth.StateStore) error {
 }
 
 func caseShortTTL(ctx context.Context, s oauth.StateStore) error {
-	exp := time.Now().Add(1500 * time.Millisecond)
+	exp := time.Now().Add(3 * time.Second)
 	p := pending("ttl", exp)
 	for _, k := range []string{"st-ttl-a", "st-ttl-b"} {
 		if err := s.Save(ctx, k, p); err != nil {
