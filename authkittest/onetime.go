@@ -46,7 +46,7 @@ var oneTimeCases = []oneTimeCase{
 // (of 64 concurrent Takes of one hash exactly one wins); Save replaces; keys
 // are opaque (`*`, `%`, `:`, quotes, spaces); a cancelled context yields an
 // error satisfying errors.Is(err, context.Canceled). One case (ShortTTL)
-// waits about 2.5 s for a 1.5 s expiry to pass, since real servers' clocks
+// waits about 4 s for a 3 s expiry to pass, since real servers' clocks
 // cannot be injected.
 func RunOneTimeTokenStore(t *testing.T, newStore func(t *testing.T) authkit.OneTimeTokenStore) {
 	t.Helper()

@@ -40,7 +40,7 @@ var stateCases = []stateCase{
 // RunStateStore checks an [oauth.StateStore] implementation against its
 // documented contract, one parallel subtest per case. newStore is called
 // once per case and returns an empty, isolated store; it registers its own
-// cleanup with t.Cleanup. One case waits about 2.6 s for a real TTL.
+// cleanup with t.Cleanup. One case waits about 4 s for a real TTL.
 func RunStateStore(t *testing.T, newStore func(t *testing.T) oauth.StateStore) {
 	t.Helper()
 	for _, c := range stateCases {
