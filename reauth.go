@@ -260,7 +260,8 @@ func (a *Auth) reauthPassword(ctx context.Context, u User, pw string, c Client) 
 // [middleware.DefaultACRLevels] is required (values outside the levels are
 // ignored; a list of only such values gives [ErrStepUpUnavailable]). maxAge
 // is in seconds, nil when the challenge had none; 0 is
-// [middleware.AlwaysReauthenticate]. A negative max_age is an error.
+// [middleware.AlwaysReauthenticate]; a huge one is clamped to about 146
+// years. A negative max_age is an error.
 func RequirementFromChallenge(acrValues string, maxAge *int64) (middleware.Requirement, error) {
 	var req middleware.Requirement
 	if vals := strings.Fields(acrValues); len(vals) > 0 {
@@ -281,14 +282,22 @@ func RequirementFromChallenge(acrValues string, maxAge *int64) (middleware.Requi
 			return middleware.Requirement{}, errBadMaxAge
 		case *maxAge == 0:
 			req.MaxAge = middleware.AlwaysReauthenticate
-		case *maxAge > math.MaxInt64/int64(time.Second):
-			req.MaxAge = time.Duration(math.MaxInt64)
+		case *maxAge > int64(maxMaxAge/time.Second):
+			// Clamped well below the largest Duration: the check adds
+			// its leeway to MaxAge, and an overflow there would make
+			// every sign-in, even one made now, look stale.
+			req.MaxAge = maxMaxAge
 		default:
 			req.MaxAge = time.Duration(*maxAge) * time.Second
 		}
 	}
 	return req, nil
 }
+
+// maxMaxAge bounds a challenge's max_age (about 146 years): longer than
+// any sign-in's age, and far enough from the largest Duration that adding
+// a leeway cannot overflow.
+const maxMaxAge = time.Duration(math.MaxInt64 / 2)
 
 var errBadMaxAge = errors.New("authkit: max_age must be a non-negative number of seconds")
 

@@ -1,0 +1,62 @@
+package authkit_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// A second-factor code proves one re-authentication only: a TOTP code
+// replayed in its time step and a spent backup code are refused, a blank
+// code checks nothing, and a refused re-authentication leaves the access
+// token's level where it was.
+func TestReauthReplayedCodeAndSpentBackupCodeRefused(t *testing.T) {
+	e := newStepUpEnv(t, defaultMount)
+	e.signup("replay@example.com")
+	c := e.login("replay@example.com")
+	secret, backups := e.enrollMFA(c)
+	e.clock.Advance(31 * time.Second)
+	code := e.code(secret)
+	r := c.reauth(map[string]any{"password": goodPassword, "code": code, "acr_values": "mfa"})
+	e.expect(r, http.StatusOK, "")
+	if cl := e.claims(c.accessToken()); cl.ACR != "mfa" {
+		t.Fatalf("acr after re-authentication with a code: %q, want mfa", cl.ACR)
+	}
+	e.clock.Advance(time.Second)
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "code": code, "acr_values": "mfa"}), http.StatusUnauthorized, "invalid_code")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "code": "   ", "acr_values": "mfa"}), http.StatusUnauthorized, "mfa_required")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "code": backups[0]}), http.StatusOK, "")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "code": backups[0]}), http.StatusUnauthorized, "invalid_code")
+	// Without acr_values an enrolled account still needs the code.
+	e.expect(c.reauth(map[string]any{"password": goodPassword}), http.StatusUnauthorized, "mfa_required")
+}
+
+// acr_values asking for a second factor cannot be met by the password of
+// an account without one, and a level outside the flow's is refused
+// before the password is looked at.
+func TestReauthMFALevelWithoutEnrollmentRefused(t *testing.T) {
+	e := newStepUpEnv(t, defaultMount)
+	e.signup("nomfa@example.com")
+	c := e.login("nomfa@example.com")
+	for _, acr := range []string{"mfa", "passkey", "mfa passkey", "urn:unknown"} {
+		e.expect(c.reauth(map[string]any{"password": goodPassword, "code": "123456", "acr_values": acr}), http.StatusForbidden, "insufficient_user_authentication")
+	}
+	// A list naming a reachable level is met at the weakest reachable one.
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "acr_values": "mfa pwd"}), http.StatusOK, "")
+	if cl := e.claims(c.accessToken()); cl.ACR != "pwd" {
+		t.Fatalf("acr after password re-authentication: %q, want pwd", cl.ACR)
+	}
+}
+
+// max_age from the body: negative is a bad request; huge and zero are met
+// by a re-authentication now; a non-number is a malformed body.
+func TestReauthMaxAgeParsing(t *testing.T) {
+	e := newStepUpEnv(t, defaultMount)
+	e.signup("maxage@example.com")
+	c := e.login("maxage@example.com")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": -1}), http.StatusBadRequest, "invalid_request")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": "60"}), http.StatusBadRequest, "invalid_request")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": 1e30}), http.StatusBadRequest, "invalid_request")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": int64(9223372036854775807)}), http.StatusOK, "")
+	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": 0}), http.StatusOK, "")
+}
