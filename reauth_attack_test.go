@@ -1,15 +1,21 @@
 package authkit_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/middleware"
 )
 
 // A second-factor code proves one re-authentication only: a TOTP code
-// replayed in its time step and a spent backup code are refused, a blank
-// code checks nothing, and a refused re-authentication leaves the access
-// token's level where it was.
+// replayed in its time step and a spent backup code are refused, and a
+// blank code checks nothing.
 func TestReauthReplayedCodeAndSpentBackupCodeRefused(t *testing.T) {
 	e := newStepUpEnv(t, defaultMount)
 	e.signup("replay@example.com")
@@ -59,4 +65,41 @@ func TestReauthMaxAgeParsing(t *testing.T) {
 	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": 1e30}), http.StatusBadRequest, "invalid_request")
 	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": int64(9223372036854775807)}), http.StatusOK, "")
 	e.expect(c.reauth(map[string]any{"password": goodPassword, "max_age": 0}), http.StatusOK, "")
+}
+
+// A re-authentication racing a rotation of the same refresh token is
+// linearised with it: the re-authentication either lands before the
+// rotation (and the rotated token's access token carries the new, weaker
+// acr) or is refused as a spent token; it never updates a family whose
+// token was already rotated away while the rotation kept the old facts.
+func TestReauthRacingRotationIsLinearised(t *testing.T) {
+	ctx := context.Background()
+	for i := range 40 {
+		f := newReauthFixture(t, fmt.Sprintf("race%d@example.com", i), []string{"pwd", "otp"})
+		var wg sync.WaitGroup
+		var refreshed authkit.Tokens
+		var refreshErr, reauthErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			refreshed, _, refreshErr = f.e.auth.Refresh(ctx, f.toks.Refresh, authkit.Client{})
+		}()
+		go func() {
+			defer wg.Done()
+			_, _, reauthErr = f.e.auth.Reauthenticate(ctx, f.u.ID, f.toks.Refresh, goodPassword, "", middleware.Requirement{}, authkit.Client{})
+		}()
+		wg.Wait()
+		if refreshErr != nil {
+			t.Fatalf("refresh: %v", refreshErr)
+		}
+		acr := f.e.claims(refreshed.Access).ACR
+		switch {
+		case reauthErr == nil && acr != "pwd":
+			t.Fatalf("re-authentication succeeded but the rotated token's acr is %q, want pwd", acr)
+		case reauthErr != nil && !errors.Is(reauthErr, authkit.ErrInvalidToken):
+			t.Fatalf("re-authentication after the rotation: %v, want ErrInvalidToken", reauthErr)
+		case reauthErr != nil && acr != "mfa":
+			t.Fatalf("refused re-authentication changed acr to %q", acr)
+		}
+	}
 }
