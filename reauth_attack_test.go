@@ -103,3 +103,31 @@ func TestReauthRacingRotationIsLinearised(t *testing.T) {
 		}
 	}
 }
+
+// A re-authentication racing "log out everywhere" never leaves the family
+// usable: whichever lands first, the refresh token is dead afterwards.
+func TestReauthRacingLogoutAllDoesNotResurrectFamily(t *testing.T) {
+	ctx := context.Background()
+	for i := range 40 {
+		f := newReauthFixture(t, fmt.Sprintf("lo%d@example.com", i), []string{"pwd"})
+		var wg sync.WaitGroup
+		var logoutErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			logoutErr = f.e.auth.LogoutAll(ctx, f.u.ID, authkit.Client{})
+		}()
+		go func() {
+			defer wg.Done()
+			_, _, _ = f.e.auth.Reauthenticate(ctx, f.u.ID, f.toks.Refresh, goodPassword, "", middleware.Requirement{}, authkit.Client{})
+		}()
+		wg.Wait()
+		if logoutErr != nil {
+			t.Fatalf("log out everywhere: %v", logoutErr)
+		}
+		f.e.clock.Advance(time.Second)
+		if _, _, err := f.e.auth.Refresh(ctx, f.toks.Refresh, authkit.Client{}); !errors.Is(err, authkit.ErrInvalidToken) {
+			t.Fatalf("refresh after log out everywhere raced a re-authentication: %v, want ErrInvalidToken", err)
+		}
+	}
+}
