@@ -217,7 +217,7 @@ func (s *StepUp) Check(p Principal, req Requirement) error {
 			e.Stale = true // the sign-in is undated: it cannot be recent
 		case p.AuthTime.After(now.Add(s.leeway)):
 			e.Stale = true // dated in the future beyond any skew: fail closed
-		case now.Sub(p.AuthTime) > maxAge+s.leeway:
+		case now.Sub(p.AuthTime)-s.leeway > maxAge: // never maxAge+leeway: it could overflow
 			e.Stale = true
 		}
 	}

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -358,5 +359,15 @@ func TestIssuedACRClaimReachesThePrincipal(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if w.Code != http.StatusNoContent || got.ACR != middleware.ACRPasskey {
 		t.Fatalf("status %d, principal ACR %q; want 204 and %q", w.Code, got.ACR, middleware.ACRPasskey)
+	}
+}
+
+// A huge MaxAge (a hostile or mistaken max_age) never overflows into
+// "every sign-in is stale": a sign-in made just now meets it.
+func TestStepUpHugeMaxAgeDoesNotOverflow(t *testing.T) {
+	s := mustStepUp(t, middleware.StepUpConfig{Now: func() time.Time { return stepUpNow }})
+	p := middleware.Principal{Subject: "u1", AuthTime: stepUpNow.Add(-time.Second), AMR: []string{"pwd"}}
+	if err := s.Check(p, middleware.Requirement{MaxAge: time.Duration(math.MaxInt64)}); err != nil {
+		t.Fatalf("fresh sign-in against the largest MaxAge: %v", err)
 	}
 }
