@@ -584,36 +584,8 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 	if !found || u.Disabled {
 		return User{}, ErrInvalidCredentials
 	}
-	dev := a.deviceID(c.DeviceToken, u.Email)
-	var at *Attempt
-	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		at, err = a.lockout.Begin(ctx, u.Email, c.IP, dev)
-		return err
-	}); err != nil {
-		if errors.Is(err, ErrThrottled) {
-			a.emit(ctx, EventPasswordChanged, OutcomeFailure, "throttled", c, u.ID, u.Email)
-		}
-		return User{}, err
-	}
-	ok := false
-	var err error
-	if u.PasswordHash != "" {
-		ok, _, err = a.verify(ctx, current, u.PasswordHash)
-	} else {
-		err = a.verifyDummy(ctx, current)
-	}
-	if err != nil && !errors.Is(err, password.ErrInvalidHash) && !errors.Is(err, password.ErrUnknownPepper) {
-		return User{}, a.refuse(ctx, at, err)
-	}
-	if !ok {
-		lockErr := a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
-		a.emit(ctx, EventPasswordChanged, OutcomeFailure, "bad_password", c, u.ID, u.Email)
-		if errors.Is(lockErr, ErrThrottled) {
-			a.emit(ctx, EventLockout, OutcomeFailure, "too_many_failures", c, u.ID, u.Email)
-		}
-		return User{}, ErrInvalidCredentials
-	}
-	if err := a.release(ctx, at); err != nil {
+	at, err := a.lockedPasswordCheck(ctx, u, current, c, EventPasswordChanged, "bad_password")
+	if err != nil {
 		return User{}, err
 	}
 	if err := a.setPassword(ctx, u, next); err != nil {

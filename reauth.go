@@ -199,11 +199,35 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 	return t, u, nil
 }
 
-// reauthPassword checks pw for u under the login's lockout: reserved with
-// [Lockout.Begin], a failure counted with [Attempt.Fail], the per-IP
-// reservation released on success. It also refuses a password whose hash
-// was replaced (or an account disabled) while it was checked.
+// reauthPassword checks pw for u under the login's lockout (see
+// [Auth.lockedPasswordCheck]) and also refuses a password whose hash was
+// replaced (or an account disabled) while it was checked.
 func (a *Auth) reauthPassword(ctx context.Context, u User, pw string, c Client) (*Attempt, error) {
+	at, err := a.lockedPasswordCheck(ctx, u, pw, c, EventLoginFailure, "reauth_bad_password")
+	if err != nil {
+		return nil, err
+	}
+	var cur User
+	var found bool
+	if err := a.store(ctx, func(ctx context.Context) (err error) {
+		cur, found, err = a.users.UserByID(ctx, u.ID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if !found || cur.Disabled || cur.PasswordHash != u.PasswordHash {
+		a.emit(ctx, EventLoginFailure, OutcomeFailure, "changed_during_check", c, u.ID, u.Email)
+		return nil, ErrInvalidCredentials
+	}
+	return at, nil
+}
+
+// lockedPasswordCheck checks pw for the known account u under the login's
+// lockout: reserved with [Lockout.Begin], a failure counted with
+// [Attempt.Fail] and audited as failEvent with failReason, the per-IP
+// reservation released on success. Re-authentication and password change
+// share it, so neither can be used to guess a password past the lockout.
+func (a *Auth) lockedPasswordCheck(ctx context.Context, u User, pw string, c Client, failEvent EventType, failReason string) (*Attempt, error) {
 	dev := a.deviceID(c.DeviceToken, u.Email)
 	var at *Attempt
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
@@ -211,7 +235,7 @@ func (a *Auth) reauthPassword(ctx context.Context, u User, pw string, c Client) 
 		return err
 	}); err != nil {
 		if errors.Is(err, ErrThrottled) {
-			a.emit(ctx, EventLoginFailure, OutcomeFailure, "throttled", c, u.ID, u.Email)
+			a.emit(ctx, failEvent, OutcomeFailure, "throttled", c, u.ID, u.Email)
 		}
 		return nil, err
 	}
@@ -227,7 +251,7 @@ func (a *Auth) reauthPassword(ctx context.Context, u User, pw string, c Client) 
 	}
 	if !ok {
 		lockErr := a.store(ctx, func(ctx context.Context) error { return at.Fail(ctx) })
-		a.emit(ctx, EventLoginFailure, OutcomeFailure, "reauth_bad_password", c, u.ID, u.Email)
+		a.emit(ctx, failEvent, OutcomeFailure, failReason, c, u.ID, u.Email)
 		if errors.Is(lockErr, ErrThrottled) {
 			a.emit(ctx, EventLockout, OutcomeFailure, "too_many_failures", c, u.ID, u.Email)
 		} else if lockErr != nil {
@@ -237,18 +261,6 @@ func (a *Auth) reauthPassword(ctx context.Context, u User, pw string, c Client) 
 	}
 	if err := a.release(ctx, at); err != nil {
 		return nil, err
-	}
-	var cur User
-	var found bool
-	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		cur, found, err = a.users.UserByID(ctx, u.ID)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if !found || cur.Disabled || cur.PasswordHash != u.PasswordHash {
-		a.emit(ctx, EventLoginFailure, OutcomeFailure, "changed_during_check", c, u.ID, u.Email)
-		return nil, ErrInvalidCredentials
 	}
 	return at, nil
 }
