@@ -12,228 +12,20 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/password"
-	"github.com/authkit-go/authkit/session"
-)
-
-// Config configures [New]. Five fields are required: the host's Users, the
-// signing Keys, the TokenIssuer and the stores every instance must share
-// (RefreshStore, Attempts). Every other zero field takes the
-// documented secure default. Stores are never defaulted: a missing store is
-// a configuration error, so a production deployment cannot silently run on
-// memory.
-type Config struct {
-	// Users is the host's account table. Required.
-	Users UserStore
-	// Hasher hashes and verifies passwords; nil means argon2id with the
-	// password package's defaults (OWASP parameters).
-	Hasher *password.Hasher
-	// PasswordPolicy checks new passwords (sign-up, change, reset); nil
-	// means the password package's default policy (NIST SP 800-63B section
-	// 3.1.1.2: length 8 to 64, blocklist, no composition rules).
-	PasswordPolicy *password.Policy
-
-	// Keys sign access tokens (its active key) and verify them; they rotate
-	// on their own (jwt.KeySet). Required.
-	Keys *jwt.KeySet
-	// Secrets derives the symmetric keys authkit needs from one master
-	// secret (see [Secrets]). Optional; when set, [Auth.Secrets] returns it.
-	Secrets *Secrets
-	// TokenIssuer is the "iss" of access tokens, e.g. the service's URL.
-	// Required.
-	TokenIssuer string
-	// Audience is the "aud" of access tokens; nil means []string{TokenIssuer}.
-	Audience []string
-	// Leeway is the clock-skew allowance when verifying access tokens; zero
-	// means none, at most one minute.
-	Leeway time.Duration
-	// AccessLifetime of access tokens; zero means 15 minutes.
-	AccessLifetime time.Duration
-	// RefreshLifetime of one refresh token; zero means 7 days.
-	RefreshLifetime time.Duration
-	// FamilyLifetime is the absolute lifetime of one login's refresh-token
-	// family (ASVS 10.4.8); zero means 30 days.
-	FamilyLifetime time.Duration
-	// RefreshGrace is the retry window of a refresh-token rotation: the
-	// same refresh token presented again within it (a client that lost the
-	// response) gets the same new tokens instead of a reuse verdict; see
-	// jwt.RefreshConfig.GraceWindow for what it costs. Zero means 5 s;
-	// jwt.NoGraceWindow turns it off; at most one minute.
-	RefreshGrace time.Duration
-	// RefreshStore keeps refresh tokens (rotation, reuse detection).
-	// Required.
-	RefreshStore jwt.RefreshStore
-	// NotBefore keeps the per-user not-before written by log out everywhere,
-	// password change and account disabling (ASVS 7.4.1); nil means
-	// RefreshStore, which holds it (the one refresh contract).
-	NotBefore jwt.NotBeforeStore
-
-	// Attempts counts failures for the lockout, the sign-up limit and the
-	// mail throttles. Required. (The same store may serve as the mfa
-	// package's AttemptCounter: the key spaces do not overlap.)
-	Attempts AttemptStore
-	// Lockout tunes the login throttle; its Store and Now fields are
-	// ignored (Attempts and Now are used).
-	Lockout LockoutConfig
-	// SignupLimit bounds sign-ups per client IP; zero means 30 per 10
-	// minutes.
-	SignupLimit Tier
-
-	// MFA enables the TOTP step and the /auth/mfa endpoints. Optional: nil
-	// means no account is ever asked for a second factor and those
-	// endpoints answer 404. Its Challenges store is required when set.
-	MFA *mfa.MFA
-	// Sessions, if set, has every session of a user ended on log out
-	// everywhere, password change, reset and disabling.
-	Sessions *session.Manager
-
-	// OneTimeTokens and Mailer enable password reset and email verification
-	// (both or neither); the host then runs [Auth.RunMailer].
-	OneTimeTokens OneTimeTokenStore
-	Mailer        Mailer
-	// ResetLifetime of reset and verification tokens; zero means 30 minutes.
-	ResetLifetime time.Duration
-
-	// RecentAuth is how long after an interactive sign-in sensitive changes
-	// (MFA enrollment and removal, new backup codes) are allowed; zero means
-	// 10 minutes (ASVS 7.5.1).
-	RecentAuth time.Duration
-	// Roles gives a new account its roles; nil means []string{"viewer"}.
-	Roles func(login string) []string
-	// NewUserID returns the ID of a new account; nil means 128 random bits
-	// in hex.
-	NewUserID func() (string, error)
-	// ClientIP finds the client address for throttling and audit; nil means
-	// the host part of RemoteAddr (no proxy headers trusted).
-	ClientIP *middleware.ClientIPResolver
-	// TrustedOrigins are extra origins allowed to POST to the handlers
-	// (net/http.CrossOriginProtection; same-origin requests always pass).
-	TrustedOrigins []string
-	// Audit receives audit events; nil means slog.Default.
-	Audit *Auditor
-	// MaxBodyBytes caps request bodies of the handlers; zero means 64 KiB.
-	MaxBodyBytes int64
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
-	// Rand is the CSPRNG for tokens and ids; nil means crypto/rand.Reader.
-	Rand io.Reader
-
-	// Login-flow settings.
-
-	// DeviceKey signs device tokens (HMAC-SHA-256, at least 32 bytes; see
-	// [Auth.IssueDeviceToken]). Nil means the key Config.Secrets derives for
-	// [LabelDeviceCookie] when Secrets is set, else a random key per Auth: devices are
-	// then trusted by this process only, until it restarts (they fall back
-	// to the normal throttling, never to less); set it when several
-	// instances serve one user base.
-	DeviceKey []byte
-	// HashWait bounds how long a request waits for a password-hashing slot
-	// (password.Config.MaxConcurrent) before it gets [ErrBusy]; zero means
-	// one second.
-	HashWait time.Duration
-	// StoreTimeout bounds each store step the flow makes for a request,
-	// never beyond the request's own deadline; zero means 2 seconds. A step
-	// that runs out gets [ErrStoreTimeout].
-	StoreTimeout time.Duration
-	// MailQueue is the capacity of the queue of reset and verification
-	// mails that [Auth.RunMailer] sends; zero means 1000. A full queue
-	// answers [ErrBusy].
-	MailQueue int
-	// MailAttempts is how often one mail is tried before it is dropped
-	// (and audited as EventMailFailed); zero means 3.
-	MailAttempts int
-	// MailRetryDelay is the wait before the first retry of a failed mail,
-	// doubling after each; zero means 30 seconds.
-	MailRetryDelay time.Duration
-	// UnsafeMFAWithoutUserFlag lets Config.MFA run on a Users store that is
-	// no [UserUpdater]. User.MFAEnabled is then never set, and an MFA
-	// enrollment lost from the MFA store turns the second factor off for
-	// that account.
-	UnsafeMFAWithoutUserFlag bool
-}
-
-// Mailer delivers password-reset and email-verification links. The host
-// implements it over its mail system; Token must reach only the mailbox.
-type Mailer interface {
-	// Send delivers one mail. It runs off the request path, in
-	// [Auth.RunMailer]; an error makes the mail be retried
-	// (Config.MailAttempts).
-	Send(ctx context.Context, m Mail) error
-}
-
-// Mail is one message for a [Mailer].
-type Mail struct {
-	To      string // the account's email address
-	Purpose string // PurposePasswordReset or PurposeVerifyEmail
-	Token   string // the single-use token to put in the link
-	Expiry  time.Time
-}
-
-// UserUpdater is implemented by user stores that can change an account in
-// place (memstore.Users and sqlstore.Users do). It is needed for email
-// verification and [Auth.DisableUser].
-type UserUpdater interface {
-	// UpdateUser applies fn to the stored user atomically; fn must not
-	// change ID or Email.
-	UpdateUser(ctx context.Context, userID string, fn func(*User)) error
-}
-
-// Errors returned by [Auth] methods. Handlers map them to the HTTP
-// contract's codes; any other error is a system failure (5xx, fail closed).
-var (
-	// ErrInvalidCredentials is the one answer for an unknown login, a wrong
-	// password and a disabled account (ASVS 6.3.8).
-	ErrInvalidCredentials = errors.New("authkit: invalid credentials")
-	// ErrInvalidCode is a wrong, replayed or expired MFA code or challenge.
-	// It matches mfa.ErrInvalidCode too.
-	ErrInvalidCode error = &leafError{"authkit: invalid code", mfa.ErrInvalidCode}
-	// ErrInvalidEmail is a sign-up address that is not an email address.
-	ErrInvalidEmail = errors.New("authkit: invalid email")
-	// ErrReauthRequired means the sign-in is older than Config.RecentAuth.
-	ErrReauthRequired = errors.New("authkit: recent sign-in required")
-	// ErrInvalidToken is a missing, unknown, expired or spent token. It
-	// matches jwt.ErrInvalidToken too.
-	ErrInvalidToken error = &leafError{"authkit: invalid token", jwt.ErrInvalidToken}
-	// ErrTokenReused is a refresh token presented again: its whole family
-	// has been revoked (RFC 9700 §4.14.2). It matches jwt.ErrTokenReused
-	// too.
-	ErrTokenReused error = &leafError{"authkit: refresh token reused", jwt.ErrTokenReused}
-	// ErrMFANotConfigured means Config.MFA is nil.
-	ErrMFANotConfigured = errors.New("authkit: MFA is not configured")
-	// ErrNotSupported means the configured store lacks an optional method
-	// (for example [UserUpdater]).
-	ErrNotSupported = errors.New("authkit: not supported by the configured store")
 )
 
 // Auth is the login flow: password, optional MFA step, token pair, lockout,
 // audit. Create it with [New]; it is safe for concurrent use.
 type Auth struct {
-	cfg        Config
-	users      UserStore
-	hasher     *password.Hasher
-	policy     *password.Policy
-	keys       *jwt.KeySet
-	issuer     *jwt.Issuer
-	verifier   *jwt.Verifier
-	refresh    *jwt.RefreshManager
-	notBefore  jwt.NotBeforeStore
-	attempts   AttemptStore
-	lockout    *Lockout
-	mfa        *mfa.MFA
-	sessions   *session.Manager
-	authn      *middleware.Authenticator
-	audit      *Auditor
-	now        func() time.Time
-	rand       io.Reader
-	signup     Tier
-	recentAuth time.Duration
-	familyLife time.Duration
-	accessLife time.Duration
-	refreshLif time.Duration
-	resetLife  time.Duration
-	flow       *flowState
+	cfg      Config // as given, with every default applied; never copied elsewhere
+	issuer   *jwt.Issuer
+	verifier *jwt.Verifier
+	refresh  *jwt.RefreshManager
+	lockout  *Lockout
+	authn    *middleware.Authenticator
+	mail     *mailQueue
 }
 
 // New validates cfg and returns an [Auth]. A rejected cfg gives an error
@@ -283,59 +75,53 @@ func New(cfg Config) (*Auth, error) {
 		}
 		cfg.PasswordPolicy = p
 	}
-	a := &Auth{
-		cfg: cfg, users: cfg.Users, hasher: cfg.Hasher, policy: cfg.PasswordPolicy, keys: cfg.Keys,
-		notBefore: cfg.NotBefore, attempts: cfg.Attempts, mfa: cfg.MFA, sessions: cfg.Sessions,
-		audit: cfg.Audit, now: cfg.Now, rand: cfg.Rand, signup: cfg.SignupLimit,
-		recentAuth: cfg.RecentAuth, familyLife: cfg.FamilyLifetime, accessLife: cfg.AccessLifetime,
-		refreshLif: cfg.RefreshLifetime, resetLife: cfg.ResetLifetime,
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	if a.now == nil {
-		a.now = time.Now
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
 	}
-	if a.rand == nil {
-		a.rand = rand.Reader
+	if cfg.Audit == nil {
+		cfg.Audit = NewAuditor(AuditConfig{Now: cfg.Now})
 	}
-	if a.audit == nil {
-		a.audit = NewAuditor(AuditConfig{Now: a.now})
+	if cfg.SignupLimit == (Tier{}) {
+		cfg.SignupLimit = Tier{Max: 30, Window: 10 * time.Minute}
 	}
-	if a.signup == (Tier{}) {
-		a.signup = Tier{Max: 30, Window: 10 * time.Minute}
+	if cfg.RecentAuth == 0 {
+		cfg.RecentAuth = 10 * time.Minute
 	}
-	if a.recentAuth == 0 {
-		a.recentAuth = 10 * time.Minute
+	if cfg.FamilyLifetime == 0 {
+		cfg.FamilyLifetime = jwt.DefaultFamilyLifetime
 	}
-	if a.familyLife == 0 {
-		a.familyLife = jwt.DefaultFamilyLifetime
+	if cfg.AccessLifetime == 0 {
+		cfg.AccessLifetime = jwt.DefaultAccessTokenLifetime
 	}
-	if a.accessLife == 0 {
-		a.accessLife = jwt.DefaultAccessTokenLifetime
+	if cfg.RefreshLifetime == 0 {
+		cfg.RefreshLifetime = jwt.DefaultRefreshLifetime
 	}
-	if a.refreshLif == 0 {
-		a.refreshLif = jwt.DefaultRefreshLifetime
+	if cfg.ResetLifetime == 0 {
+		cfg.ResetLifetime = 30 * time.Minute
 	}
-	if a.resetLife == 0 {
-		a.resetLife = 30 * time.Minute
-	}
+	a := &Auth{cfg: cfg}
 	aud := cfg.Audience
 	if len(aud) == 0 {
 		aud = []string{cfg.TokenIssuer}
 	}
 	var err error
 	if a.issuer, err = jwt.NewIssuer(jwt.IssuerConfig{Keys: cfg.Keys, Issuer: cfg.TokenIssuer, Audience: aud,
-		Lifetime: a.accessLife, Now: a.now, Rand: a.rand}); err != nil {
+		Lifetime: a.cfg.AccessLifetime, Now: a.cfg.Now, Rand: a.cfg.Rand}); err != nil {
 		return nil, invalidConfig(err)
 	}
 	if a.verifier, err = jwt.NewVerifier(jwt.VerifierConfig{Keys: cfg.Keys, Issuer: cfg.TokenIssuer, Audience: aud,
-		Leeway: cfg.Leeway, NotBefore: cfg.NotBefore, Now: a.now}); err != nil {
+		Leeway: cfg.Leeway, NotBefore: cfg.NotBefore, Now: a.cfg.Now}); err != nil {
 		return nil, invalidConfig(err)
 	}
-	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: seenRefreshStore{cfg.RefreshStore}, Lifetime: a.refreshLif,
-		FamilyLifetime: a.familyLife, GraceWindow: cfg.RefreshGrace, Now: a.now, Rand: a.rand}); err != nil {
+	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: seenRefreshStore{cfg.RefreshStore}, Lifetime: a.cfg.RefreshLifetime,
+		FamilyLifetime: a.cfg.FamilyLifetime, GraceWindow: cfg.RefreshGrace, Now: a.cfg.Now, Rand: a.cfg.Rand}); err != nil {
 		return nil, invalidConfig(err)
 	}
 	lc := cfg.Lockout
-	lc.Store, lc.Now = cfg.Attempts, a.now
+	lc.Store, lc.Now = cfg.Attempts, a.cfg.Now
 	if a.lockout, err = NewLockout(lc); err != nil {
 		return nil, invalidConfig(err)
 	}
@@ -371,7 +157,7 @@ func (a *Auth) Authenticator() *middleware.Authenticator { return a.authn }
 func (a *Auth) Secrets() *Secrets { return a.cfg.Secrets }
 
 // KeySet returns the signing keys, e.g. to serve their JWKS.
-func (a *Auth) KeySet() *jwt.KeySet { return a.keys }
+func (a *Auth) KeySet() *jwt.KeySet { return a.cfg.Keys }
 
 // Lockout returns the login throttle (for an admin "unlock").
 func (a *Auth) Lockout() *Lockout { return a.lockout }
@@ -403,13 +189,13 @@ func (a *Auth) ClientOf(r *http.Request) Client {
 }
 
 func (a *Auth) emit(ctx context.Context, t EventType, outcome, reason string, c Client, userID, login string) {
-	a.audit.Emit(ctx, Event{Type: t, Outcome: outcome, Reason: reason, UserID: userID, Login: login,
+	a.cfg.Audit.Emit(ctx, Event{Type: t, Outcome: outcome, Reason: reason, UserID: userID, Login: login,
 		IP: c.IP, UserAgent: c.UserAgent})
 }
 
 func (a *Auth) randomHex(n int) (string, error) {
 	b := make([]byte, n)
-	if _, err := io.ReadFull(a.rand, b); err != nil {
+	if _, err := io.ReadFull(a.cfg.Rand, b); err != nil {
 		return "", fmt.Errorf("authkit: random: %w", err)
 	}
 	return hex.EncodeToString(b), nil

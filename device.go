@@ -41,14 +41,14 @@ func (a *Auth) IssueDeviceToken(u User) (DeviceToken, error) {
 	if err != nil {
 		return DeviceToken{}, err
 	}
-	exp := a.now().Add(a.lockout.deviceLife).Truncate(time.Second)
+	exp := a.cfg.Now().Add(a.lockout.deviceLife).Truncate(time.Second)
 	payload := deviceTokenPrefix + id + "." + strconv.FormatInt(exp.Unix(), 10) + "." +
 		base64.RawURLEncoding.EncodeToString([]byte(u.Email))
 	return DeviceToken{Value: payload + "." + base64.RawURLEncoding.EncodeToString(a.deviceMAC(payload)), Expiry: exp}, nil
 }
 
 func (a *Auth) deviceMAC(payload string) []byte {
-	m := hmac.New(sha256.New, a.flow.deviceKey)
+	m := hmac.New(sha256.New, a.cfg.DeviceKey)
 	m.Write([]byte(deviceMACContext))
 	m.Write([]byte(payload))
 	return m.Sum(nil)
@@ -71,7 +71,7 @@ func (a *Auth) deviceID(tok, login string) string {
 		return ""
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || !a.now().Before(time.Unix(exp, 0)) {
+	if err != nil || !a.cfg.Now().Before(time.Unix(exp, 0)) {
 		return ""
 	}
 	name, err := base64.RawURLEncoding.DecodeString(parts[2])

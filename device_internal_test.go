@@ -11,10 +11,12 @@ import (
 
 func fuzzAuth() *Auth {
 	return &Auth{
-		flow:    &flowState{deviceKey: []byte(strings.Repeat("k", 32))},
+		cfg: Config{
+			DeviceKey: []byte(strings.Repeat("k", 32)),
+			Now:       func() time.Time { return time.Unix(1_800_000_000, 0) },
+			Rand:      bytes.NewReader(bytes.Repeat([]byte{1}, 16)), // one token, the same in every fuzz worker
+		},
 		lockout: &Lockout{deviceLife: time.Hour},
-		now:     func() time.Time { return time.Unix(1_800_000_000, 0) },
-		rand:    bytes.NewReader(bytes.Repeat([]byte{1}, 16)), // one token, the same in every fuzz worker
 	}
 }
 

@@ -84,3 +84,30 @@ func isBug(err error) bool {
 	}
 	return false
 }
+
+// Errors returned by [Auth] methods. Handlers map them to the HTTP
+// contract's codes; any other error is a system failure (5xx, fail closed).
+var (
+	// ErrInvalidCredentials is the one answer for an unknown login, a wrong
+	// password and a disabled account (ASVS 6.3.8).
+	ErrInvalidCredentials = errors.New("authkit: invalid credentials")
+	// ErrInvalidCode is a wrong, replayed or expired MFA code or challenge.
+	// It matches mfa.ErrInvalidCode too.
+	ErrInvalidCode error = &leafError{"authkit: invalid code", mfa.ErrInvalidCode}
+	// ErrInvalidEmail is a sign-up address that is not an email address.
+	ErrInvalidEmail = errors.New("authkit: invalid email")
+	// ErrReauthRequired means the sign-in is older than Config.RecentAuth.
+	ErrReauthRequired = errors.New("authkit: recent sign-in required")
+	// ErrInvalidToken is a missing, unknown, expired or spent token. It
+	// matches jwt.ErrInvalidToken too.
+	ErrInvalidToken error = &leafError{"authkit: invalid token", jwt.ErrInvalidToken}
+	// ErrTokenReused is a refresh token presented again: its whole family
+	// has been revoked (RFC 9700 §4.14.2). It matches jwt.ErrTokenReused
+	// too.
+	ErrTokenReused error = &leafError{"authkit: refresh token reused", jwt.ErrTokenReused}
+	// ErrMFANotConfigured means Config.MFA is nil.
+	ErrMFANotConfigured = errors.New("authkit: MFA is not configured")
+	// ErrNotSupported means the configured store lacks an optional method
+	// (for example [UserUpdater]).
+	ErrNotSupported = errors.New("authkit: not supported by the configured store")
+)

@@ -64,18 +64,18 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 		var n int
 		var end time.Time
 		err := a.store(ctx, func(ctx context.Context) (err error) {
-			n, end, err = a.attempts.Incr(ctx, "signup:"+key, a.signup.Window)
+			n, end, err = a.cfg.Attempts.Incr(ctx, "signup:"+key, a.cfg.SignupLimit.Window)
 			return err
 		})
 		if err != nil {
 			return User{}, err
 		}
-		if n > a.signup.Max {
+		if n > a.cfg.SignupLimit.Max {
 			a.emit(ctx, EventSignup, OutcomeFailure, "rate_limited", c, "", login)
-			return User{}, &ThrottledError{RetryAfter: retryAfter(end, a.now()), Scope: "ip"}
+			return User{}, &ThrottledError{RetryAfter: retryAfter(end, a.cfg.Now()), Scope: "ip"}
 		}
 	}
-	if err := a.policy.Check(ctx, pw, password.UserInfo{Email: login}); err != nil {
+	if err := a.cfg.PasswordPolicy.Check(ctx, pw, password.UserInfo{Email: login}); err != nil {
 		return User{}, err
 	}
 	hash, err := a.hash(ctx, pw)
@@ -86,8 +86,8 @@ func (a *Auth) Signup(ctx context.Context, email, pw string, c Client) (User, er
 	if err != nil {
 		return User{}, err
 	}
-	u := User{ID: id, Email: login, PasswordHash: hash, Roles: a.rolesFor(login), CreatedAt: a.now()}
-	if err := a.store(ctx, func(ctx context.Context) error { return a.users.CreateUser(ctx, u) }); err != nil {
+	u := User{ID: id, Email: login, PasswordHash: hash, Roles: a.rolesFor(login), CreatedAt: a.cfg.Now()}
+	if err := a.store(ctx, func(ctx context.Context) error { return a.cfg.Users.CreateUser(ctx, u) }); err != nil {
 		if errors.Is(err, ErrLoginTaken) {
 			a.emit(ctx, EventSignup, OutcomeFailure, "email_taken", c, a.auditUserID(ctx, login), login)
 		}
@@ -143,7 +143,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByLogin(ctx, login)
+		u, found, err = a.cfg.Users.UserByLogin(ctx, login)
 		return err
 	}); err != nil {
 		return LoginResult{}, a.refuse(ctx, at, err)
@@ -183,7 +183,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 	// password can keep a login in flight) ends this login too.
 	var cur User
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		cur, found, err = a.users.UserByID(ctx, u.ID)
+		cur, found, err = a.cfg.Users.UserByID(ctx, u.ID)
 		return err
 	}); err != nil {
 		return LoginResult{}, err
@@ -203,13 +203,13 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 			}
 		}
 	}
-	if a.mfa == nil && u.MFAEnabled {
+	if a.cfg.MFA == nil && u.MFAEnabled {
 		// The account has a second factor this Auth cannot check (Config.MFA
 		// unset): refuse, as for a lost enrollment.
 		a.emit(ctx, EventMFAStateLost, OutcomeFailure, "mfa_not_configured", c, u.ID, login)
 		return LoginResult{}, ErrMFAStateLost
 	}
-	if a.mfa != nil {
+	if a.cfg.MFA != nil {
 		due, err := a.mfaDue(ctx, u, c)
 		if err != nil {
 			return LoginResult{}, err
@@ -217,7 +217,7 @@ func (a *Auth) Login(ctx context.Context, loginName, pw string, c Client) (Login
 		if due {
 			var tok string
 			if err := a.store(ctx, func(ctx context.Context) (err error) {
-				tok, err = a.mfa.NewChallenge(ctx, u.ID, challengeData(login, at.Device(), resetStamp(u.PasswordHash)))
+				tok, err = a.cfg.MFA.NewChallenge(ctx, u.ID, challengeData(login, at.Device(), resetStamp(u.PasswordHash)))
 				return err
 			}); err != nil {
 				return LoginResult{}, err
@@ -268,7 +268,7 @@ var ErrMFAStateLost = errors.New("authkit: MFA enrollment missing for an account
 func (a *Auth) mfaDue(ctx context.Context, u User, c Client) (bool, error) {
 	var enrolled bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		enrolled, err = a.mfa.Enrolled(ctx, u.ID)
+		enrolled, err = a.cfg.MFA.Enrolled(ctx, u.ID)
 		return err
 	}); err != nil {
 		if u.MFAEnabled {
@@ -291,7 +291,7 @@ func (a *Auth) mfaDue(ctx context.Context, u User, c Client) (bool, error) {
 // setMFAFlag records in the user record whether a second factor is
 // enrolled.
 func (a *Auth) setMFAFlag(ctx context.Context, userID string, on bool) error {
-	up, ok := a.users.(UserUpdater)
+	up, ok := a.cfg.Users.(UserUpdater)
 	if !ok {
 		return nil // only with Config.UnsafeMFAWithoutUserFlag
 	}
@@ -309,7 +309,7 @@ func (a *Auth) mfaTag(tok, userID string) string {
 }
 
 func (a *Auth) mfaTagMAC(tok, userID string) []byte {
-	m := hmac.New(sha256.New, a.flow.deviceKey)
+	m := hmac.New(sha256.New, a.cfg.DeviceKey)
 	m.Write([]byte("authkit mfa user v1\x00" + tok + "\x00" + userID))
 	return m.Sum(nil)[:16]
 }
@@ -335,7 +335,7 @@ func (a *Auth) auditUserID(ctx context.Context, login string) string {
 	var u User
 	var found bool
 	if login == "" || a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByLogin(ctx, login)
+		u, found, err = a.cfg.Users.UserByLogin(ctx, login)
 		return err
 	}) != nil || !found {
 		return ""
@@ -367,14 +367,14 @@ func parseChallengeData(b []byte) (login, device, stamp string) {
 // On success the caller issues tokens and a device token
 // ([Auth.IssueDeviceToken]).
 func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (User, error) {
-	if a.mfa == nil {
+	if a.cfg.MFA == nil {
 		return User{}, ErrMFANotConfigured
 	}
 	inner, tag, _ := strings.Cut(mfaToken, ".")
 	var ch mfa.Challenge
 	var method mfa.Method
 	err := a.store(ctx, func(ctx context.Context) (err error) {
-		ch, method, err = a.mfa.VerifyChallenge(ctx, inner, code)
+		ch, method, err = a.cfg.MFA.VerifyChallenge(ctx, inner, code)
 		return err
 	})
 	if err != nil {
@@ -392,7 +392,7 @@ func (a *Auth) VerifyMFA(ctx context.Context, mfaToken, code string, c Client) (
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, ch.UserID)
+		u, found, err = a.cfg.Users.UserByID(ctx, ch.UserID)
 		return err
 	}); err != nil {
 		return User{}, err
@@ -424,7 +424,7 @@ func (a *Auth) mfaError(err error) error {
 	var te *mfa.ThrottledError
 	switch {
 	case errors.As(err, &te):
-		return &ThrottledError{RetryAfter: retryAfter(a.now().Add(te.RetryAfter), a.now()), Scope: "mfa"}
+		return &ThrottledError{RetryAfter: retryAfter(a.cfg.Now().Add(te.RetryAfter), a.cfg.Now()), Scope: "mfa"}
 	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrInvalidChallenge),
 		errors.Is(err, mfa.ErrNotEnrolled), errors.Is(err, mfa.ErrNoPendingEnrollment),
 		errors.Is(err, mfa.ErrFactorRequired):
@@ -443,7 +443,7 @@ func (a *Auth) mfaError(err error) error {
 // unchanged; only a re-authentication ([Auth.Reauthenticate]) replaces
 // them.
 func (a *Auth) IssueTokens(ctx context.Context, u User, amr []string) (Tokens, error) {
-	in := a.signIn(a.now(), amr)
+	in := a.signIn(a.cfg.Now(), amr)
 	var rt string
 	var rec jwt.RefreshToken
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
@@ -504,7 +504,7 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string, c Client) (Toke
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, rec.UserID)
+		u, found, err = a.cfg.Users.UserByID(ctx, rec.UserID)
 		return err
 	}); err != nil {
 		return Tokens{}, User{}, err
@@ -552,12 +552,12 @@ func (a *Auth) endAll(ctx context.Context, userID string) error {
 	if err := a.store(ctx, func(ctx context.Context) error { return a.refresh.RevokeUser(ctx, userID) }); err != nil {
 		return err
 	}
-	if err := a.store(ctx, func(ctx context.Context) error { return a.notBefore.SetNotBefore(ctx, userID, a.now()) }); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.cfg.NotBefore.SetNotBefore(ctx, userID, a.cfg.Now()) }); err != nil {
 		return err
 	}
 	a.verifier.ForgetNotBefore(userID)
-	if a.sessions != nil {
-		if err := a.store(ctx, func(ctx context.Context) error { return a.sessions.RevokeUser(ctx, userID) }); err != nil {
+	if a.cfg.Sessions != nil {
+		if err := a.store(ctx, func(ctx context.Context) error { return a.cfg.Sessions.RevokeUser(ctx, userID) }); err != nil {
 			return err
 		}
 	}
@@ -576,7 +576,7 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, userID)
+		u, found, err = a.cfg.Users.UserByID(ctx, userID)
 		return err
 	}); err != nil {
 		return User{}, err
@@ -608,7 +608,7 @@ func (a *Auth) ChangePassword(ctx context.Context, userID, current, next string,
 // one the caller checked the current password or the reset link against)
 // and gives errHashChanged when another change landed in between.
 func (a *Auth) setPassword(ctx context.Context, u User, pw string) error {
-	if err := a.policy.Check(ctx, pw, password.UserInfo{Email: u.Email}); err != nil {
+	if err := a.cfg.PasswordPolicy.Check(ctx, pw, password.UserInfo{Email: u.Email}); err != nil {
 		return err
 	}
 	hash, err := a.hash(ctx, pw)
@@ -633,7 +633,7 @@ var errHashChanged = errors.New("authkit: password changed concurrently")
 // write are one atomic update; with a plain UserStore the record is read
 // again just before the write, which narrows the race but cannot close it.
 func (a *Auth) replaceHash(ctx context.Context, userID, prev, next string) (bool, error) {
-	if up, ok := a.users.(UserUpdater); ok {
+	if up, ok := a.cfg.Users.(UserUpdater); ok {
 		var done bool
 		err := a.store(ctx, func(ctx context.Context) error {
 			return up.UpdateUser(ctx, userID, func(u *User) {
@@ -648,12 +648,12 @@ func (a *Auth) replaceHash(ctx context.Context, userID, prev, next string) (bool
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, userID)
+		u, found, err = a.cfg.Users.UserByID(ctx, userID)
 		return err
 	}); err != nil || !found || u.PasswordHash != prev {
 		return false, err
 	}
-	return true, a.store(ctx, func(ctx context.Context) error { return a.users.SetPasswordHash(ctx, userID, next) })
+	return true, a.store(ctx, func(ctx context.Context) error { return a.cfg.Users.SetPasswordHash(ctx, userID, next) })
 }
 
 // Recent reports whether authTime, the time of the last interactive
@@ -666,7 +666,7 @@ func (a *Auth) replaceHash(ctx context.Context, userID, prev, next string) (bool
 // that far in the future counts as now; one up to RecentAuth plus that
 // leeway old is recent). [Auth.Reauthenticate] renews it.
 func (a *Auth) Recent(authTime time.Time) bool {
-	return a.checkStepUp(middleware.Principal{AuthTime: authTime}, middleware.Requirement{MaxAge: a.recentAuth}) == nil
+	return a.checkStepUp(middleware.Principal{AuthTime: authTime}, middleware.Requirement{MaxAge: a.cfg.RecentAuth}) == nil
 }
 
 // EnrollMFA starts a TOTP enrollment for userID, whose last interactive
@@ -679,7 +679,7 @@ func (a *Auth) Recent(authTime time.Time) bool {
 // active enrollment stays in force until the new one is confirmed, which
 // must happen within the mfa Config.PendingTTL.
 func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time, amr []string, code string, c Client) (*mfa.Setup, error) {
-	if a.mfa == nil {
+	if a.cfg.MFA == nil {
 		return nil, ErrMFANotConfigured
 	}
 	if !a.Recent(authTime) {
@@ -689,7 +689,7 @@ func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time,
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, userID)
+		u, found, err = a.cfg.Users.UserByID(ctx, userID)
 		return err
 	}); err != nil {
 		return nil, err
@@ -699,7 +699,7 @@ func (a *Auth) EnrollMFA(ctx context.Context, userID string, authTime time.Time,
 	}
 	var setup *mfa.Setup
 	err := a.store(ctx, func(ctx context.Context) (err error) {
-		setup, err = a.mfa.Enroll(ctx, userID, u.Email, proof)
+		setup, err = a.cfg.MFA.Enroll(ctx, userID, u.Email, proof)
 		return err
 	})
 	if err != nil {
@@ -733,12 +733,12 @@ func usedSecondFactor(amr []string) bool {
 // user record that MFA is on (User.MFAEnabled), and returns the new backup
 // codes, to be shown once.
 func (a *Auth) ConfirmMFA(ctx context.Context, userID, code string, c Client) ([]string, error) {
-	if a.mfa == nil {
+	if a.cfg.MFA == nil {
 		return nil, ErrMFANotConfigured
 	}
 	var codes []string
 	err := a.store(ctx, func(ctx context.Context) (err error) {
-		codes, err = a.mfa.Confirm(ctx, userID, code)
+		codes, err = a.cfg.MFA.Confirm(ctx, userID, code)
 		return err
 	})
 	if err != nil {
@@ -758,13 +758,13 @@ func (a *Auth) ConfirmMFA(ctx context.Context, userID, code string, c Client) ([
 // DisableMFA removes the enrollment and clears User.MFAEnabled; it needs a
 // recent sign-in and a current code.
 func (a *Auth) DisableMFA(ctx context.Context, userID string, authTime time.Time, code string, c Client) error {
-	if a.mfa == nil {
+	if a.cfg.MFA == nil {
 		return ErrMFANotConfigured
 	}
 	if !a.Recent(authTime) {
 		return ErrReauthRequired
 	}
-	if err := a.store(ctx, func(ctx context.Context) error { return a.mfa.Disable(ctx, userID, code) }); err != nil {
+	if err := a.store(ctx, func(ctx context.Context) error { return a.cfg.MFA.Disable(ctx, userID, code) }); err != nil {
 		a.emit(ctx, EventMFADisabled, OutcomeFailure, "invalid_code", c, userID, "")
 		return a.mfaError(err)
 	}
@@ -780,7 +780,7 @@ func (a *Auth) DisableMFA(ctx context.Context, userID string, authTime time.Time
 // RegenerateBackupCodes replaces the backup codes (the old set is void); it
 // needs a recent sign-in and a current code.
 func (a *Auth) RegenerateBackupCodes(ctx context.Context, userID string, authTime time.Time, code string, c Client) ([]string, error) {
-	if a.mfa == nil {
+	if a.cfg.MFA == nil {
 		return nil, ErrMFANotConfigured
 	}
 	if !a.Recent(authTime) {
@@ -788,7 +788,7 @@ func (a *Auth) RegenerateBackupCodes(ctx context.Context, userID string, authTim
 	}
 	var codes []string
 	err := a.store(ctx, func(ctx context.Context) (err error) {
-		codes, err = a.mfa.RegenerateBackupCodes(ctx, userID, code)
+		codes, err = a.cfg.MFA.RegenerateBackupCodes(ctx, userID, code)
 		return err
 	})
 	if err != nil {
@@ -802,7 +802,7 @@ func (a *Auth) RegenerateBackupCodes(ctx context.Context, userID string, authTim
 // DisableUser disables an account and ends its sessions, refresh families
 // and access tokens (ASVS 7.4.2). It needs a [UserUpdater] store.
 func (a *Auth) DisableUser(ctx context.Context, userID string, c Client) error {
-	up, ok := a.users.(UserUpdater)
+	up, ok := a.cfg.Users.(UserUpdater)
 	if !ok {
 		return ErrNotSupported
 	}
@@ -840,13 +840,6 @@ var ErrBusy = errors.New("authkit: busy, retry later")
 
 // flowState is what the login flow keeps beyond its Config: settings with
 // their defaults applied, and the mail queue.
-type flowState struct {
-	deviceKey    []byte
-	hashWait     time.Duration
-	storeTimeout time.Duration
-	mail         *mailQueue
-}
-
 // Defaults of the login-flow settings of [Config].
 const (
 	defaultHashWait     = time.Second
@@ -856,27 +849,26 @@ const (
 // initFlow validates the login-flow settings of a.cfg and applies their
 // defaults; New calls it last.
 func (a *Auth) initFlow() error {
-	cfg := a.cfg
-	f := &flowState{deviceKey: cfg.DeviceKey, hashWait: cfg.HashWait, storeTimeout: cfg.StoreTimeout}
+	cfg := &a.cfg
 	switch {
-	case f.deviceKey == nil && cfg.Secrets != nil:
-		f.deviceKey = cfg.Secrets.Key(LabelDeviceCookie)
-	case f.deviceKey == nil:
-		f.deviceKey = make([]byte, 32)
-		if _, err := io.ReadFull(a.rand, f.deviceKey); err != nil {
+	case cfg.DeviceKey == nil && cfg.Secrets != nil:
+		cfg.DeviceKey = cfg.Secrets.Key(LabelDeviceCookie)
+	case cfg.DeviceKey == nil:
+		cfg.DeviceKey = make([]byte, 32)
+		if _, err := io.ReadFull(cfg.Rand, cfg.DeviceKey); err != nil {
 			return fmt.Errorf("authkit: device key: %w", err)
 		}
-	case len(f.deviceKey) < 32:
+	case len(cfg.DeviceKey) < 32:
 		return errors.New("authkit: Config.DeviceKey must be at least 32 bytes")
 	}
-	if f.hashWait == 0 {
-		f.hashWait = defaultHashWait
-	}
-	if f.storeTimeout == 0 {
-		f.storeTimeout = defaultStoreTimeout
-	}
-	if f.hashWait < 0 || f.storeTimeout < 0 {
+	if cfg.HashWait < 0 || cfg.StoreTimeout < 0 {
 		return errors.New("authkit: Config.HashWait and StoreTimeout must be positive")
+	}
+	if cfg.HashWait == 0 {
+		cfg.HashWait = defaultHashWait
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = defaultStoreTimeout
 	}
 	if cfg.MFA != nil && !cfg.UnsafeMFAWithoutUserFlag {
 		if _, ok := cfg.Users.(UserUpdater); !ok {
@@ -885,11 +877,8 @@ func (a *Auth) initFlow() error {
 		}
 	}
 	var err error
-	if f.mail, err = newMailQueue(cfg); err != nil {
-		return err
-	}
-	a.flow = f
-	return nil
+	a.mail, err = newMailQueue(*cfg)
+	return err
 }
 
 // store runs one step of store calls for a request under the store
@@ -897,7 +886,7 @@ func (a *Auth) initFlow() error {
 // that ran out of time gives an error matching [ErrStoreTimeout] and
 // context.DeadlineExceeded.
 func (a *Auth) store(ctx context.Context, step func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, a.flow.storeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.StoreTimeout)
 	defer cancel()
 	err := step(ctx)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrStoreTimeout) {
@@ -909,7 +898,7 @@ func (a *Auth) store(ctx context.Context, step func(context.Context) error) erro
 // hashing bounds the wait for a hashing slot by Config.HashWait and maps
 // the hasher's ErrBusy to ErrBusy.
 func (a *Auth) hashing(ctx context.Context, fn func(context.Context) error) error {
-	wait, cancel := context.WithTimeout(ctx, a.flow.hashWait)
+	wait, cancel := context.WithTimeout(ctx, a.cfg.HashWait)
 	defer cancel()
 	err := fn(wait)
 	if err == nil {
@@ -928,20 +917,20 @@ func (a *Auth) hashing(ctx context.Context, fn func(context.Context) error) erro
 }
 
 func (a *Auth) hash(ctx context.Context, pw string) (h string, err error) {
-	err = a.hashing(ctx, func(ctx context.Context) (err error) { h, err = a.hasher.Hash(ctx, pw); return err })
+	err = a.hashing(ctx, func(ctx context.Context) (err error) { h, err = a.cfg.Hasher.Hash(ctx, pw); return err })
 	return h, err
 }
 
 func (a *Auth) verify(ctx context.Context, pw, encoded string) (ok, rehash bool, err error) {
 	err = a.hashing(ctx, func(ctx context.Context) (err error) {
-		ok, rehash, err = a.hasher.Verify(ctx, pw, encoded)
+		ok, rehash, err = a.cfg.Hasher.Verify(ctx, pw, encoded)
 		return err
 	})
 	return ok, rehash, err
 }
 
 func (a *Auth) verifyDummy(ctx context.Context, pw string) error {
-	return a.hashing(ctx, func(ctx context.Context) error { return a.hasher.VerifyDummy(ctx, pw) })
+	return a.hashing(ctx, func(ctx context.Context) error { return a.cfg.Hasher.VerifyDummy(ctx, pw) })
 }
 
 // seenRefreshStore passes every call to the host's refresh store and notes
@@ -1023,13 +1012,13 @@ func (a *Auth) mailThrottle(ctx context.Context, addr, ip string) error {
 		var n int
 		var end time.Time
 		if err := a.store(ctx, func(ctx context.Context) (err error) {
-			n, end, err = a.attempts.Incr(ctx, k.key, mailWindow)
+			n, end, err = a.cfg.Attempts.Incr(ctx, k.key, mailWindow)
 			return err
 		}); err != nil {
 			return err
 		}
 		if n > k.max {
-			return &ThrottledError{RetryAfter: retryAfter(end, a.now()), Scope: "mail"}
+			return &ThrottledError{RetryAfter: retryAfter(end, a.cfg.Now()), Scope: "mail"}
 		}
 	}
 	return nil
@@ -1047,12 +1036,12 @@ func (a *Auth) takeToken(ctx context.Context, purpose, tok string) (OneTimeToken
 	}); err != nil {
 		return OneTimeToken{}, User{}, err
 	}
-	if !found || t.Purpose != purpose || !a.now().Before(t.Expiry) {
+	if !found || t.Purpose != purpose || !a.cfg.Now().Before(t.Expiry) {
 		return OneTimeToken{}, User{}, ErrInvalidToken
 	}
 	var u User
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, t.UserID)
+		u, found, err = a.cfg.Users.UserByID(ctx, t.UserID)
 		return err
 	}); err != nil {
 		return OneTimeToken{}, User{}, err
@@ -1088,7 +1077,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string, c Client)
 	if err := a.mailThrottle(ctx, login, c.IP); err != nil {
 		return err
 	}
-	return a.flow.mail.push(mailJob{purpose: PurposePasswordReset, login: login, client: c})
+	return a.mail.push(mailJob{purpose: PurposePasswordReset, login: login, client: c})
 }
 
 // ResetPassword sets a new password with a token from
@@ -1103,7 +1092,7 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string, c C
 		return ErrNotSupported
 	}
 	// Check what can be checked before the token is spent.
-	if err := a.policy.Check(ctx, newPassword, password.UserInfo{}); err != nil {
+	if err := a.cfg.PasswordPolicy.Check(ctx, newPassword, password.UserInfo{}); err != nil {
 		return err
 	}
 	_, u, err := a.takeToken(ctx, PurposePasswordReset, token)
@@ -1131,7 +1120,7 @@ func (a *Auth) RequestEmailVerification(ctx context.Context, userID string, c Cl
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, userID)
+		u, found, err = a.cfg.Users.UserByID(ctx, userID)
 		return err
 	}); err != nil || !found {
 		return err
@@ -1139,14 +1128,14 @@ func (a *Auth) RequestEmailVerification(ctx context.Context, userID string, c Cl
 	if err := a.mailThrottle(ctx, u.Email, c.IP); err != nil {
 		return err
 	}
-	return a.flow.mail.push(mailJob{purpose: PurposeVerifyEmail, userID: u.ID, client: c})
+	return a.mail.push(mailJob{purpose: PurposeVerifyEmail, userID: u.ID, client: c})
 }
 
 // VerifyEmail records that the account proved control of its address
 // (required before OIDC account linking by email). It needs a
 // [UserUpdater] store.
 func (a *Auth) VerifyEmail(ctx context.Context, token string, c Client) error {
-	up, ok := a.users.(UserUpdater)
+	up, ok := a.cfg.Users.(UserUpdater)
 	if a.cfg.OneTimeTokens == nil || !ok {
 		return ErrNotSupported
 	}

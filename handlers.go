@@ -156,7 +156,7 @@ func (a *Auth) Handler(opts ...HandlerOption) http.Handler {
 			delete(routes, p)
 		}
 	}
-	if a.mfa == nil {
+	if a.cfg.MFA == nil {
 		for _, p := range []string{"/mfa/verify", "/mfa/enroll", "/mfa/confirm", "/mfa/disable", "/mfa/backup-codes"} {
 			delete(routes, p)
 		}
@@ -399,7 +399,7 @@ func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (h *handlers) setCookies(w http.ResponseWriter, t Tokens) {
 	if h.delivery.cookies() {
-		setTokenCookies(w, t, h.a.now(), h.prefix)
+		setTokenCookies(w, t, h.a.cfg.Now(), h.prefix)
 	}
 }
 
@@ -424,7 +424,7 @@ func (h *handlers) deliver(w http.ResponseWriter, u User, t Tokens) {
 	out := signedInJSON{User: publicUser(u)}
 	if h.delivery.body() {
 		out.AccessToken, out.TokenType, out.RefreshToken = t.Access, "Bearer", t.Refresh
-		out.ExpiresIn = max(maxAge(t.AccessExpiry, h.a.now()), 0)
+		out.ExpiresIn = max(maxAge(t.AccessExpiry, h.a.cfg.Now()), 0)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -438,7 +438,7 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request, u User, amr 
 		return
 	}
 	if h.delivery.cookies() {
-		setDeviceCookie(w, dev, h.a.now(), h.prefix)
+		setDeviceCookie(w, dev, h.a.cfg.Now(), h.prefix)
 	}
 	h.deliver(w, u, t)
 }

@@ -128,7 +128,7 @@ func (a *Auth) RunMailer(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-a.flow.mail.wake:
+		case <-a.mail.wake:
 		case <-tick.C:
 		}
 	}
@@ -138,7 +138,7 @@ func (a *Auth) RunMailer(ctx context.Context) error {
 // how many it handled. [Auth.RunMailer] calls it; hosts that prefer a
 // scheduler of their own (and tests) may call it directly.
 func (a *Auth) ProcessMail(ctx context.Context) int {
-	jobs := a.flow.mail.takeDue(a.now())
+	jobs := a.mail.takeDue(a.cfg.Now())
 	for _, j := range jobs {
 		a.sendMail(ctx, j)
 	}
@@ -174,7 +174,7 @@ func (a *Auth) sendMail(ctx context.Context, j mailJob) {
 }
 
 func (a *Auth) mailFailed(ctx context.Context, j mailJob, err error) {
-	if a.flow.mail.retry(j, a.now()) {
+	if a.mail.retry(j, a.cfg.Now()) {
 		return
 	}
 	_ = err // the Mailer's error may hold the token; it is not logged
@@ -188,9 +188,9 @@ func (a *Auth) mailFailed(ctx context.Context, j mailJob, err error) {
 func (a *Auth) mailUser(ctx context.Context, j mailJob) (u User, found bool, err error) {
 	err = a.store(ctx, func(ctx context.Context) (err error) {
 		if j.purpose == PurposePasswordReset {
-			u, found, err = a.users.UserByLogin(ctx, j.login)
+			u, found, err = a.cfg.Users.UserByLogin(ctx, j.login)
 		} else {
-			u, found, err = a.users.UserByID(ctx, j.userID)
+			u, found, err = a.cfg.Users.UserByID(ctx, j.userID)
 		}
 		return err
 	})
@@ -208,11 +208,28 @@ func (a *Auth) saveToken(ctx context.Context, j *mailJob) error {
 	if j.purpose == PurposePasswordReset {
 		tok += "." + resetStamp(j.user.PasswordHash)
 	}
-	exp := a.now().Add(a.resetLife)
+	exp := a.cfg.Now().Add(a.cfg.ResetLifetime)
 	rec := OneTimeToken{Purpose: j.purpose, UserID: j.user.ID, Email: j.user.Email, Expiry: exp}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.cfg.OneTimeTokens.Save(ctx, tokenHash(tok), rec) }); err != nil {
 		return err
 	}
 	j.token, j.expiry = tok, exp
 	return nil
+}
+
+// Mailer delivers password-reset and email-verification links. The host
+// implements it over its mail system; Token must reach only the mailbox.
+type Mailer interface {
+	// Send delivers one mail. It runs off the request path, in
+	// [Auth.RunMailer]; an error makes the mail be retried
+	// (Config.MailAttempts).
+	Send(ctx context.Context, m Mail) error
+}
+
+// Mail is one message for a [Mailer].
+type Mail struct {
+	To      string // the account's email address
+	Purpose string // PurposePasswordReset or PurposeVerifyEmail
+	Token   string // the single-use token to put in the link
+	Expiry  time.Time
 }

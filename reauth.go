@@ -50,7 +50,7 @@ var (
 // clock. It is built per call (a few small allocations) so that Auth needs
 // no extra state; nil only if the middleware refused its own defaults.
 func (a *Auth) stepUp() *middleware.StepUp {
-	s, err := middleware.NewStepUp(middleware.StepUpConfig{Now: a.now})
+	s, err := middleware.NewStepUp(middleware.StepUpConfig{Now: a.cfg.Now})
 	if err != nil {
 		return nil
 	}
@@ -118,7 +118,7 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 	var u User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		u, found, err = a.users.UserByID(ctx, userID)
+		u, found, err = a.cfg.Users.UserByID(ctx, userID)
 		return err
 	}); err != nil {
 		return Tokens{}, User{}, err
@@ -128,7 +128,7 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 	}
 	enrolled := false
 	switch {
-	case a.mfa != nil:
+	case a.cfg.MFA != nil:
 		var err error
 		if enrolled, err = a.mfaDue(ctx, u, c); err != nil {
 			return Tokens{}, User{}, err
@@ -146,7 +146,7 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 	// The sign-in is dated before the password is checked, so a "log out
 	// everywhere" that lands during the check wins (UpdateSignIn refuses a
 	// sign-in before the not-before).
-	authTime := a.now()
+	authTime := a.cfg.Now()
 	at, err := a.reauthPassword(ctx, u, pw, c)
 	if err != nil {
 		return Tokens{}, User{}, err
@@ -154,7 +154,7 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 	amr := []string{AMRPassword}
 	if enrolled {
 		if err := a.store(ctx, func(ctx context.Context) error {
-			_, err := a.mfa.Verify(ctx, u.ID, code)
+			_, err := a.cfg.MFA.Verify(ctx, u.ID, code)
 			return err
 		}); err != nil {
 			err = a.mfaError(err)
@@ -210,7 +210,7 @@ func (a *Auth) reauthPassword(ctx context.Context, u User, pw string, c Client) 
 	var cur User
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		cur, found, err = a.users.UserByID(ctx, u.ID)
+		cur, found, err = a.cfg.Users.UserByID(ctx, u.ID)
 		return err
 	}); err != nil {
 		return nil, err
