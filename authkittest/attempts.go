@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/suite"
 )
 
 // TimeTolerance is the slack allowed when comparing a store's window end
@@ -18,26 +19,21 @@ import (
 // microseconds (PostgreSQL), and remote stores use their own clock.
 const TimeTolerance = time.Second
 
-type attemptCase struct {
-	name string
-	run  func(ctx context.Context, s authkit.AttemptStore) error
-}
-
-var attemptCases = []attemptCase{
-	{"CountMissing", countMissing},
-	{"IncrCounts", incrCounts},
-	{"WindowNotExtended", windowNotExtended},
-	{"WindowEndStable", windowEndStable},
-	{"CountDoesNotChange", countDoesNotChange},
-	{"Reset", resetCase},
-	{"ResetMissing", resetMissing},
-	{"KeysIndependent", attemptKeysIndependent},
-	{"HostileKeys", attemptHostileKeys},
-	{"WindowExpires", windowExpires},
-	{"CancelledContext", attemptCancelled},
-	{"ConcurrentIncr", concurrentIncr},
-	{"ConcurrentKeys", concurrentKeys},
-}
+var attemptCases = suite.Suite[authkit.AttemptStore]{Name: "authkittest", Cases: []suite.Case[authkit.AttemptStore]{
+	{Name: "CountMissing", Check: countMissing},
+	{Name: "IncrCounts", Check: incrCounts},
+	{Name: "WindowNotExtended", Check: windowNotExtended},
+	{Name: "WindowEndStable", Check: windowEndStable},
+	{Name: "CountDoesNotChange", Check: countDoesNotChange},
+	{Name: "Reset", Check: resetCase},
+	{Name: "ResetMissing", Check: resetMissing},
+	{Name: "KeysIndependent", Check: attemptKeysIndependent},
+	{Name: "HostileKeys", Check: attemptHostileKeys},
+	{Name: "WindowExpires", Check: windowExpires},
+	{Name: "CancelledContext", Check: attemptCancelled},
+	{Name: "ConcurrentIncr", Check: concurrentIncr},
+	{Name: "ConcurrentKeys", Check: concurrentKeys},
+}}
 
 // RunAttemptStore runs the [authkit.AttemptStore] conformance cases, each in
 // its own parallel subtest. newStore is called once per case and returns an
@@ -48,34 +44,13 @@ var attemptCases = []attemptCase{
 // servers' clocks cannot be injected, and one (WindowEndStable) 1.1 s.
 func RunAttemptStore(t *testing.T, newStore func(t *testing.T) authkit.AttemptStore) {
 	t.Helper()
-	for _, c := range attemptCases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			if err := c.run(t.Context(), newStore(t)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
+	attemptCases.Run(t, newStore)
 }
 
 // TestAttemptStore runs the same cases concurrently without subtests and
 // returns errors.Join of the failures, each prefixed with its case name.
 func TestAttemptStore(newStore func() (authkit.AttemptStore, error)) error {
-	errs := make([]error, len(attemptCases))
-	var wg sync.WaitGroup
-	for i, c := range attemptCases {
-		wg.Go(func() {
-			s, err := newStore()
-			if err == nil {
-				err = c.run(context.Background(), s)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", c.name, err)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return attemptCases.Test(newStore)
 }
 
 const longWindow = time.Hour

@@ -11,27 +11,23 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/suite"
 )
 
-type oneTimeCase struct {
-	name string
-	run  func(ctx context.Context, s authkit.OneTimeTokenStore) error
-}
-
-var oneTimeCases = []oneTimeCase{
-	{"TakeMissing", otTakeMissing},
-	{"RoundTrip", otRoundTrip},
-	{"SingleUse", otSingleUse},
-	{"Overwrite", otOverwrite},
-	{"ExpiredIsMissing", otExpiredIsMissing},
-	{"ShortTTL", otShortTTL},
-	{"KeysIndependent", otKeysIndependent},
-	{"HostileKeys", otHostileKeys},
-	{"BinarySafeFields", otBinarySafe},
-	{"CancelledContext", otCancelled},
-	{"ConcurrentSaveTake", otConcurrentKeys},
-	{"AtomicTake", otAtomicTake},
-}
+var oneTimeCases = suite.Suite[authkit.OneTimeTokenStore]{Name: "authkittest", Cases: []suite.Case[authkit.OneTimeTokenStore]{
+	{Name: "TakeMissing", Check: otTakeMissing},
+	{Name: "RoundTrip", Check: otRoundTrip},
+	{Name: "SingleUse", Check: otSingleUse},
+	{Name: "Overwrite", Check: otOverwrite},
+	{Name: "ExpiredIsMissing", Check: otExpiredIsMissing},
+	{Name: "ShortTTL", Check: otShortTTL},
+	{Name: "KeysIndependent", Check: otKeysIndependent},
+	{Name: "HostileKeys", Check: otHostileKeys},
+	{Name: "BinarySafeFields", Check: otBinarySafe},
+	{Name: "CancelledContext", Check: otCancelled},
+	{Name: "ConcurrentSaveTake", Check: otConcurrentKeys},
+	{Name: "AtomicTake", Check: otAtomicTake},
+}}
 
 // RunOneTimeTokenStore runs the [authkit.OneTimeTokenStore] conformance
 // cases, each in its own parallel subtest. newStore is called once per case
@@ -50,34 +46,13 @@ var oneTimeCases = []oneTimeCase{
 // cannot be injected.
 func RunOneTimeTokenStore(t *testing.T, newStore func(t *testing.T) authkit.OneTimeTokenStore) {
 	t.Helper()
-	for _, c := range oneTimeCases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			if err := c.run(t.Context(), newStore(t)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
+	oneTimeCases.Run(t, newStore)
 }
 
 // TestOneTimeTokenStore runs the same cases concurrently without subtests and
 // returns errors.Join of the failures, each prefixed with its case name.
 func TestOneTimeTokenStore(newStore func() (authkit.OneTimeTokenStore, error)) error {
-	errs := make([]error, len(oneTimeCases))
-	var wg sync.WaitGroup
-	for i, c := range oneTimeCases {
-		wg.Go(func() {
-			s, err := newStore()
-			if err == nil {
-				err = c.run(context.Background(), s)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", c.name, err)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return oneTimeCases.Test(newStore)
 }
 
 // otHash returns a realistic key: 64 lowercase hex characters, distinct per seed.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/suite"
 )
 
 // UserStoreHarness describes an [authkit.UserStore] for [RunUserStoreHarness].
@@ -26,28 +27,23 @@ type UserStoreHarness struct {
 	NoMFAFlag bool
 }
 
-type userCase struct {
-	name string
-	run  func(ctx context.Context, s authkit.UserStore) error
-}
-
 // mfaFlagCase is the case [UserStoreHarness.NoMFAFlag] skips.
 const mfaFlagCase = "MFAEnabled"
 
-var userCases = []userCase{
-	{"FindMissing", userFindMissing},
-	{"RoundTrip", userRoundTrip},
-	{mfaFlagCase, userMFAFlag},
-	{"Roles", userRoles},
-	{"NoAliasing", userNoAliasing},
-	{"LoginTaken", userLoginTaken},
-	{"ConcurrentCreate", userConcurrentCreate},
-	{"SetPasswordHash", userSetPasswordHash},
-	{"LiteralLogins", userLiteralLogins},
-	{"UpdateUser", userUpdate},
-	{"UpdateMissing", userUpdateMissing},
-	{"ConcurrentUpdate", userConcurrentUpdate},
-	{"CancelledContext", userCancelled},
+var userCases = []suite.Case[authkit.UserStore]{
+	{Name: "FindMissing", Check: userFindMissing},
+	{Name: "RoundTrip", Check: userRoundTrip},
+	{Name: mfaFlagCase, Check: userMFAFlag},
+	{Name: "Roles", Check: userRoles},
+	{Name: "NoAliasing", Check: userNoAliasing},
+	{Name: "LoginTaken", Check: userLoginTaken},
+	{Name: "ConcurrentCreate", Check: userConcurrentCreate},
+	{Name: "SetPasswordHash", Check: userSetPasswordHash},
+	{Name: "LiteralLogins", Check: userLiteralLogins},
+	{Name: "UpdateUser", Check: userUpdate},
+	{Name: "UpdateMissing", Check: userUpdateMissing},
+	{Name: "ConcurrentUpdate", Check: userConcurrentUpdate},
+	{Name: "CancelledContext", Check: userCancelled},
 }
 
 // RunUserStore runs the [authkit.UserStore] conformance cases, each in its
@@ -69,37 +65,17 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) authkit.UserStore) {
 // RunUserStoreHarness is [RunUserStore] with the options of h.
 func RunUserStoreHarness(t *testing.T, h UserStoreHarness) {
 	t.Helper()
-	for _, c := range userCases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			if h.NoMFAFlag && c.name == mfaFlagCase {
-				t.Skip("the harness declares NoMFAFlag: this store does not keep User.MFAEnabled yet")
-			}
-			if err := c.run(t.Context(), h.New(t)); err != nil {
-				t.Error(err)
-			}
-		})
+	users := suite.Suite[authkit.UserStore]{Name: "authkittest", Cases: userCases}
+	if h.NoMFAFlag {
+		users.Skip = map[string]string{mfaFlagCase: "the harness declares NoMFAFlag: this store does not keep User.MFAEnabled yet"}
 	}
+	users.Run(t, h.New)
 }
 
 // TestUserStore runs the same cases concurrently without subtests and
 // returns errors.Join of the failures, each prefixed with its case name.
 func TestUserStore(newStore func() (authkit.UserStore, error)) error {
-	errs := make([]error, len(userCases))
-	var wg sync.WaitGroup
-	for i, c := range userCases {
-		wg.Go(func() {
-			s, err := newStore()
-			if err == nil {
-				err = c.run(context.Background(), s)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", c.name, err)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return suite.Suite[authkit.UserStore]{Name: "authkittest", Cases: userCases}.Test(newStore)
 }
 
 // sameUser compares every field but MFAEnabled (its own case), CreatedAt

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/jwt"
 )
 
@@ -56,11 +57,6 @@ type env struct {
 	now  func() time.Time
 }
 
-type refreshCase struct {
-	name string
-	run  func(ctx context.Context, e env) error
-}
-
 // Run runs every case; newStore returns an empty, isolated store and
 // registers its cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) jwt.RefreshStore) {
@@ -71,55 +67,43 @@ func Run(t *testing.T, newStore func(t *testing.T) jwt.RefreshStore) {
 // RunHarness runs every case, the data-loss case only if h.Lose is set.
 func RunHarness(t *testing.T, h Harness) {
 	t.Helper()
-	for _, c := range allCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			s := h.New(t)
-			e := env{s: s, now: h.Now}
-			if e.now == nil {
-				e.now = time.Now
-			}
-			if h.Lose != nil {
-				e.lose = func() jwt.RefreshStore { return h.Lose(t, s) }
-			} else if c.name == lossCase {
-				t.Skip("the harness cannot make the store lose data")
-			}
-			if err := c.run(t.Context(), e); err != nil {
-				t.Error(err)
-			}
-		})
+	cases := suite.Suite[env]{Name: "jwttest", Cases: allCases()}
+	if h.Lose == nil {
+		cases.Skip = map[string]string{lossCase: "the harness cannot make the store lose data"}
 	}
+	now := h.Now
+	if now == nil {
+		now = time.Now
+	}
+	cases.Run(t, func(t *testing.T) env {
+		s := h.New(t)
+		e := env{s: s, now: now}
+		if h.Lose != nil {
+			e.lose = func() jwt.RefreshStore { return h.Lose(t, s) }
+		}
+		return e
+	})
 }
 
 // Test runs the cases concurrently, each on its own store from newStore,
 // and returns errors.Join of the failures, each prefixed with its case
 // name. lose may be nil (the data-loss case is then skipped).
 func Test(newStore func() (jwt.RefreshStore, error), lose func(jwt.RefreshStore) jwt.RefreshStore) error {
-	cases := allCases()
-	errs := make([]error, len(cases))
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		if c.name == lossCase && lose == nil {
-			continue
-		}
+	cases := suite.Suite[env]{Name: "jwttest", Cases: allCases()}
+	if lose == nil {
+		cases.Skip = map[string]string{lossCase: "no lose function"}
+	}
+	return cases.Test(func() (env, error) {
 		s, err := newStore()
 		if err != nil {
-			return err
+			return env{}, err
 		}
 		e := env{s: s, now: time.Now}
 		if lose != nil {
 			e.lose = func() jwt.RefreshStore { return lose(s) }
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.run(context.Background(), e); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", c.name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+		return e, nil
+	})
 }
 
 func rid(prefix string) string {
@@ -214,16 +198,16 @@ func sameFamily(got, want jwt.RefreshToken) error {
 	return nil
 }
 
-func allCases() []refreshCase { return slices.Concat(refreshCases, updateSignInCases) }
+func allCases() []suite.Case[env] { return slices.Concat(refreshCases, updateSignInCases) }
 
 const lossCase = "DataLossFailsClosed"
 
-var refreshCases = []refreshCase{
-	{"RotateMissing", func(ctx context.Context, e env) error {
+var refreshCases = []suite.Case[env]{
+	{Name: "RotateMissing", Check: func(ctx context.Context, e env) error {
 		_, err := rotate(ctx, e.s, rotation(idIn(jwt.RefreshShard(rid("u-"))), e.now(), 0), jwt.RotateInvalid)
 		return err
 	}},
-	{"RotateRoundTrip", func(ctx context.Context, e env) error {
+	{Name: "RotateRoundTrip", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -240,7 +224,7 @@ var refreshCases = []refreshCase{
 		}
 		return sameFamily(n, t)
 	}},
-	{"SignInFactsCarriedUnchanged", func(ctx context.Context, e env) error {
+	{Name: "SignInFactsCarriedUnchanged", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now.Add(-time.Hour))
 		t.Expiry = now.Add(time.Hour)
@@ -260,7 +244,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"SuccessorExpiryCappedAtFamily", func(ctx context.Context, e env) error {
+	{Name: "SuccessorExpiryCappedAtFamily", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		t.FamilyExpiry = now.Add(30 * time.Minute)
@@ -276,7 +260,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"SecondRotateWithoutGraceIsReuseAndRevokes", func(ctx context.Context, e env) error {
+	{Name: "SecondRotateWithoutGraceIsReuseAndRevokes", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		other := first(t.UserID, now)
@@ -304,7 +288,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"RetryWithinGraceReturnsSameSuccessor", func(ctx context.Context, e env) error {
+	{Name: "RetryWithinGraceReturnsSameSuccessor", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -335,7 +319,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"RetryAfterGraceIsReuse", func(ctx context.Context, e env) error {
+	{Name: "RetryAfterGraceIsReuse", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -351,7 +335,7 @@ var refreshCases = []refreshCase{
 		_, err = rotate(ctx, e.s, rotation(res.Token.ID, now.Add(6*time.Second), 5*time.Second), jwt.RotateInvalid)
 		return err
 	}},
-	{"SupersededTwiceIsReuse", func(ctx context.Context, e env) error {
+	{Name: "SupersededTwiceIsReuse", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -372,7 +356,7 @@ var refreshCases = []refreshCase{
 		_, err = rotate(ctx, e.s, rotation(r3.Token.ID, now.Add(3*time.Second), g), jwt.RotateInvalid)
 		return err
 	}},
-	{"ExpiredIsInvalid", func(ctx context.Context, e env) error {
+	{Name: "ExpiredIsInvalid", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		t.Expiry = now.Add(10 * time.Minute)
@@ -396,7 +380,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"ShortExpiryKeptUntilItsTime", func(ctx context.Context, e env) error {
+	{Name: "ShortExpiryKeptUntilItsTime", Check: func(ctx context.Context, e env) error {
 		// A store that expires records on its own clock must not drop them
 		// early: a server clock ahead of the application's, or an absolute
 		// expiry computed from the application's clock, fails this.
@@ -416,7 +400,7 @@ var refreshCases = []refreshCase{
 		_, err = rotate(ctx, e.s, rotation(res.Token.ID, e.now(), 0), jwt.RotateInvalid)
 		return err
 	}},
-	{"ShortTTLHonoured", func(ctx context.Context, e env) error {
+	{Name: "ShortTTLHonoured", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		t.Expiry = now.Add(1500 * time.Millisecond)
@@ -431,7 +415,7 @@ var refreshCases = []refreshCase{
 		_, err := rotate(ctx, e.s, rotation(t.ID, e.now(), 0), jwt.RotateInvalid)
 		return err
 	}},
-	{"RevokeToken", func(ctx context.Context, e env) error {
+	{Name: "RevokeToken", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		keep := first(t.UserID, now)
@@ -460,7 +444,7 @@ var refreshCases = []refreshCase{
 		_, err = rotate(ctx, e.s, rotation(keep.ID, now, 0), jwt.Rotated)
 		return err
 	}},
-	{"RevokeUser", func(ctx context.Context, e env) error {
+	{Name: "RevokeUser", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		u, v := rid("u-"), rid("u-")
 		a, b, c := first(u, now), first(u, now), first(v, now)
@@ -494,7 +478,7 @@ var refreshCases = []refreshCase{
 		_, err = rotate(ctx, e.s, rotation(later.ID, now.Add(time.Second), 0), jwt.Rotated)
 		return err
 	}},
-	{"CreateAfterNotBeforeRefused", func(ctx context.Context, e env) error {
+	{Name: "CreateAfterNotBeforeRefused", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		u := rid("u-")
 		if err := e.s.SetNotBefore(ctx, u, now); err != nil {
@@ -515,7 +499,7 @@ var refreshCases = []refreshCase{
 		_, err = rotate(ctx, e.s, rotation(late.ID, now.Add(2*time.Second), 0), jwt.Rotated)
 		return err
 	}},
-	{"RotateAfterNotBeforeIsInvalid", func(ctx context.Context, e env) error {
+	{Name: "RotateAfterNotBeforeIsInvalid", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -528,7 +512,7 @@ var refreshCases = []refreshCase{
 		_, err := rotate(ctx, e.s, rotation(t.ID, now.Add(3*time.Second), 0), jwt.RotateInvalid)
 		return err
 	}},
-	{"RetryAfterLogoutEverywhereIsInvalid", func(ctx context.Context, e env) error {
+	{Name: "RetryAfterLogoutEverywhereIsInvalid", Check: func(ctx context.Context, e env) error {
 		// A retry within the grace window must not hand out the successor
 		// of a family that a "log out everywhere" ended after the rotation:
 		// neither through the not-before alone nor through RevokeUser.
@@ -556,7 +540,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"RetryFromClockFarBehindIsReuse", func(ctx context.Context, e env) error {
+	{Name: "RetryFromClockFarBehindIsReuse", Check: func(ctx context.Context, e env) error {
 		// An instance whose clock lags the one that rotated must not keep
 		// the retry window open for as long as it lags.
 		now := e.now()
@@ -577,7 +561,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"RetryAfterSuccessorExpiredIsNotRetried", func(ctx context.Context, e env) error {
+	{Name: "RetryAfterSuccessorExpiredIsNotRetried", Check: func(ctx context.Context, e env) error {
 		// The family's absolute expiry caps the successor: a retry after it
 		// hands out nothing.
 		now := e.now()
@@ -598,7 +582,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"SignInRacingLogoutEverywhereNeverLives", func(ctx context.Context, e env) error {
+	{Name: "SignInRacingLogoutEverywhereNeverLives", Check: func(ctx context.Context, e env) error {
 		// A sign-in that checked its credentials before a "log out
 		// everywhere" and creates its family while the logout runs: whatever
 		// the interleaving, that family never rotates.
@@ -641,13 +625,13 @@ var refreshCases = []refreshCase{
 		wg.Wait()
 		return errors.Join(errs...)
 	}},
-	{"ConcurrentRotateOneSuccessor", func(ctx context.Context, e env) error {
+	{Name: "ConcurrentRotateOneSuccessor", Check: func(ctx context.Context, e env) error {
 		return concurrentRotate(ctx, e, 5*time.Second)
 	}},
-	{"ConcurrentRotateWithoutGrace", func(ctx context.Context, e env) error {
+	{Name: "ConcurrentRotateWithoutGrace", Check: func(ctx context.Context, e env) error {
 		return concurrentRotate(ctx, e, 0)
 	}},
-	{"HostileIDs", func(ctx context.Context, e env) error {
+	{Name: "HostileIDs", Check: func(ctx context.Context, e env) error {
 		// Ids are stored literally: no two of these may share a record.
 		now := e.now()
 		hostile := []string{"*", "%", ":", "_", "'", `"`, `\`, "a b", "{x}", "}{", "[a-z]", "?", "ü", "*:*"}
@@ -688,7 +672,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"CancelledContext", func(ctx context.Context, e env) error {
+	{Name: "CancelledContext", Check: func(ctx context.Context, e env) error {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		now := e.now()
@@ -714,7 +698,7 @@ var refreshCases = []refreshCase{
 		}
 		return errors.Join(errs...)
 	}},
-	{"NotBeforeMissing", func(ctx context.Context, e env) error {
+	{Name: "NotBeforeMissing", Check: func(ctx context.Context, e env) error {
 		// No record: found=false, or the store's epoch, which is not in
 		// the future.
 		got, found, err := e.s.NotBefore(ctx, rid("u-"))
@@ -723,7 +707,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"NotBeforeLaterWins", func(ctx context.Context, e env) error {
+	{Name: "NotBeforeLaterWins", Check: func(ctx context.Context, e env) error {
 		u, at := rid("u-"), e.now()
 		if err := e.s.SetNotBefore(ctx, u, at); err != nil {
 			return err
@@ -748,7 +732,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"NotBeforeConcurrentLatestWins", func(ctx context.Context, e env) error {
+	{Name: "NotBeforeConcurrentLatestWins", Check: func(ctx context.Context, e env) error {
 		u, base := rid("u-"), e.now().Truncate(time.Second)
 		const n = 64
 		var wg sync.WaitGroup
@@ -777,7 +761,7 @@ var refreshCases = []refreshCase{
 		}
 		return nil
 	}},
-	{lossCase, func(ctx context.Context, e env) error {
+	{Name: lossCase, Check: func(ctx context.Context, e env) error {
 		u, v := rid("u-"), rid("v-")
 		if err := e.s.SetNotBefore(ctx, u, e.now().Add(-time.Hour)); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/jwt"
 )
 
@@ -31,8 +32,8 @@ func updateSignInRec(ctx context.Context, s jwt.RefreshStore, u jwt.SignInUpdate
 }
 
 // updateSignInCases check [jwt.RefreshStore.UpdateSignIn].
-var updateSignInCases = []refreshCase{
-	{"UpdateSignInCarriedByRotation", func(ctx context.Context, e env) error {
+var updateSignInCases = []suite.Case[env]{
+	{Name: "UpdateSignInCarriedByRotation", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now.Add(-time.Hour))
 		t.Expiry = now.Add(time.Hour)
@@ -71,7 +72,7 @@ var updateSignInCases = []refreshCase{
 		}
 		return nil
 	}},
-	{"UpdateSignInRefusedForRevokedFamily", func(ctx context.Context, e env) error {
+	{Name: "UpdateSignInRefusedForRevokedFamily", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -86,7 +87,7 @@ var updateSignInCases = []refreshCase{
 		_, err := rotate(ctx, e.s, rotation(t.ID, now, 0), jwt.RotateInvalid)
 		return err
 	}},
-	{"UpdateSignInRefusedForAnotherUser", func(ctx context.Context, e env) error {
+	{Name: "UpdateSignInRefusedForAnotherUser", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -104,7 +105,7 @@ var updateSignInCases = []refreshCase{
 		}
 		return sameFamily(res.Token, t)
 	}},
-	{"UpdateSignInRefusedForSpentOrExpiredToken", func(ctx context.Context, e env) error {
+	{Name: "UpdateSignInRefusedForSpentOrExpiredToken", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now)
 		if err := create(ctx, e.s, t); err != nil {
@@ -130,7 +131,7 @@ var updateSignInCases = []refreshCase{
 		}
 		return sameFamily(next.Token, t)
 	}},
-	{"UpdateSignInRefusedBeforeNotBefore", func(ctx context.Context, e env) error {
+	{Name: "UpdateSignInRefusedBeforeNotBefore", Check: func(ctx context.Context, e env) error {
 		now := e.now()
 		t := first(rid("u-"), now.Add(-time.Minute))
 		if err := create(ctx, e.s, t); err != nil {

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/mfa"
 )
 
@@ -41,44 +42,6 @@ const (
 // hostileIDs are user ids and keys that must be stored literally (Redis glob
 // characters, SQL LIKE wildcards, separators, quotes, NUL).
 var hostileIDs = []string{"*", "%", "_", ":", "a:b", "'", `"`, "\\", "u*", "[a]", "?", "{tag}", " ", "ü", "a b"}
-
-type testCase[S any] struct {
-	name string
-	run  func(ctx context.Context, s S) error
-}
-
-func run[S any](t *testing.T, cases []testCase[S], newStore func(t *testing.T) S) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			if err := c.run(t.Context(), newStore(t)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-}
-
-func test[S any](cases []testCase[S], newStore func() (S, error)) error {
-	errs := make([]error, len(cases))
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := newStore()
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: newStore: %w", c.name, err)
-				return
-			}
-			if err := c.run(context.Background(), s); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", c.name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
 
 // parallel runs f(i) for i in [0, n) from n goroutines released together.
 func parallel(n int, f func(i int)) {
@@ -173,12 +136,12 @@ func active(v uint64, seed byte) mfa.Enrollment {
 	return mfa.Enrollment{Version: v, Secret: binaryBlob(40, seed), ConfirmedAt: confirmedAt}
 }
 
-var storeCases = []testCase[mfa.Store]{
-	{"GetMissing", func(ctx context.Context, s mfa.Store) error {
+var storeCases = suite.Suite[mfa.Store]{Name: "mfatest", Cases: []suite.Case[mfa.Store]{
+	{Name: "GetMissing", Check: func(ctx context.Context, s mfa.Store) error {
 		_, err := get(ctx, s, "nobody", false)
 		return err
 	}},
-	{"RoundTrip", func(ctx context.Context, s mfa.Store) error {
+	{Name: "RoundTrip", Check: func(ctx context.Context, s mfa.Store) error {
 		now := time.Now()
 		want := mfa.Enrollment{Version: 1<<63 + 5, Secret: binaryBlob(60, 1), ConfirmedAt: now.Add(-time.Hour),
 			Pending: binaryBlob(61, 2), PendingAt: now, PendingReplaces: true}
@@ -201,7 +164,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return enrollmentEqual(got, next)
 	}},
-	{"CreateOnlyWhenAbsent", func(ctx context.Context, s mfa.Store) error {
+	{Name: "CreateOnlyWhenAbsent", Check: func(ctx context.Context, s mfa.Store) error {
 		first := active(11, 1)
 		if err := put(ctx, s, "u1", 0, first, [][]byte{mac(1)}, true); err != nil {
 			return err
@@ -218,7 +181,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return errors.Join(useCodes(ctx, s, "u1", false, mac(2)), useCodes(ctx, s, "u1", true, mac(1)))
 	}},
-	{"UpdateNeedsCurrentVersion", func(ctx context.Context, s mfa.Store) error {
+	{Name: "UpdateNeedsCurrentVersion", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(21, 1), nil, true); err != nil {
 			return err
 		}
@@ -236,7 +199,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return enrollmentEqual(got, active(26, 26))
 	}},
-	{"UpdateOfMissingFails", func(ctx context.Context, s mfa.Store) error {
+	{Name: "UpdateOfMissingFails", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 7, active(8, 1), [][]byte{mac(1)}, false); err != nil {
 			return err
 		}
@@ -245,7 +208,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return useCodes(ctx, s, "u1", false, mac(1))
 	}},
-	{"PutAfterDeleteDoesNotResurrect", func(ctx context.Context, s mfa.Store) error {
+	{Name: "PutAfterDeleteDoesNotResurrect", Check: func(ctx context.Context, s mfa.Store) error {
 		// A confirm (or any write) that read the enrollment, then lost the
 		// race to a Delete (MFA disabled, account reset), writes nothing.
 		if err := put(ctx, s, "u1", 0, active(31, 1), [][]byte{mac(1)}, true); err != nil {
@@ -266,7 +229,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return useCodes(ctx, s, "u1", false, mac(1), mac(2))
 	}},
-	{"PutAfterDeleteAndNewEnrollmentFails", func(ctx context.Context, s mfa.Store) error {
+	{Name: "PutAfterDeleteAndNewEnrollmentFails", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(41, 1), nil, true); err != nil {
 			return err
 		}
@@ -289,7 +252,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return errors.Join(useCodes(ctx, s, "u1", false, mac(3)), useCodes(ctx, s, "u1", true, mac(2)))
 	}},
-	{"BinarySafe", func(ctx context.Context, s mfa.Store) error {
+	{Name: "BinarySafe", Check: func(ctx context.Context, s mfa.Store) error {
 		want := mfa.Enrollment{Version: 1, Secret: binaryBlob(4096, 5)}
 		codes := [][]byte{make([]byte, 32), {0xff, 0, 0xfe, 0}}
 		if err := put(ctx, s, "u1", 0, want, codes, true); err != nil {
@@ -304,13 +267,13 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return useCodes(ctx, s, "u1", true, codes[1], codes[0])
 	}},
-	{"DeleteMissing", func(ctx context.Context, s mfa.Store) error {
+	{Name: "DeleteMissing", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := s.Delete(ctx, "nobody"); err != nil {
 			return fmt.Errorf("Delete(missing) = %v, want nil", err)
 		}
 		return nil
 	}},
-	{"DeleteRemovesEnrollmentAndCodes", func(ctx context.Context, s mfa.Store) error {
+	{Name: "DeleteRemovesEnrollmentAndCodes", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1)}, true); err != nil {
 			return err
 		}
@@ -322,7 +285,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return useCodes(ctx, s, "u1", false, mac(1))
 	}},
-	{"PutWithoutCodesKeepsBackupCodes", func(ctx context.Context, s mfa.Store) error {
+	{Name: "PutWithoutCodesKeepsBackupCodes", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
@@ -331,7 +294,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return useCodes(ctx, s, "u1", true, mac(1), mac(2))
 	}},
-	{"BackupCodeSingleUse", func(ctx context.Context, s mfa.Store) error {
+	{Name: "BackupCodeSingleUse", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
@@ -346,7 +309,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return nil
 	}},
-	{"PutWithCodesVoidsOldSet", func(ctx context.Context, s mfa.Store) error {
+	{Name: "PutWithCodesVoidsOldSet", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
@@ -358,7 +321,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return errors.Join(useCodes(ctx, s, "u1", false, mac(1), mac(2), mac(4)), useCodes(ctx, s, "u1", true, mac(3)))
 	}},
-	{"BackupCodesPerUser", func(ctx context.Context, s mfa.Store) error {
+	{Name: "BackupCodesPerUser", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1)}, true); err != nil {
 			return err
 		}
@@ -368,7 +331,7 @@ var storeCases = []testCase[mfa.Store]{
 		return errors.Join(useCodes(ctx, s, "u2", false, mac(1)), useCodes(ctx, s, "u1", true, mac(1)),
 			useCodes(ctx, s, "u2", true, mac(2)))
 	}},
-	{"HostileIDs", func(ctx context.Context, s mfa.Store) error {
+	{Name: "HostileIDs", Check: func(ctx context.Context, s mfa.Store) error {
 		for i, id := range hostileIDs {
 			if err := put(ctx, s, id, 0, mfa.Enrollment{Version: uint64(i + 1), Secret: []byte(id + "#")}, [][]byte{mac(i)}, true); err != nil {
 				return err
@@ -402,7 +365,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return nil
 	}},
-	{"CancelledContext", func(_ context.Context, s mfa.Store) error {
+	{Name: "CancelledContext", Check: func(_ context.Context, s mfa.Store) error {
 		ctx := cancelled()
 		var errs []error
 		_, _, err := s.Get(ctx, "u1")
@@ -414,7 +377,7 @@ var storeCases = []testCase[mfa.Store]{
 		errs = append(errs, canceledErr("UseBackupCode", err))
 		return errors.Join(errs...)
 	}},
-	{"Concurrent", func(ctx context.Context, s mfa.Store) error {
+	{Name: "Concurrent", Check: func(ctx context.Context, s mfa.Store) error {
 		errs := make([]error, Concurrency)
 		parallel(Concurrency, func(i int) {
 			own := fmt.Sprintf("own-%d", i)
@@ -438,7 +401,7 @@ var storeCases = []testCase[mfa.Store]{
 		})
 		return errors.Join(errs...)
 	}},
-	{"AtomicCompareAndSet", func(ctx context.Context, s mfa.Store) error {
+	{Name: "AtomicCompareAndSet", Check: func(ctx context.Context, s mfa.Store) error {
 		// Of 64 writers that read one version, exactly one writes.
 		if err := put(ctx, s, "u1", 0, active(1000, 1), nil, true); err != nil {
 			return err
@@ -477,7 +440,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return nil
 	}},
-	{"AtomicCreate", func(ctx context.Context, s mfa.Store) error {
+	{Name: "AtomicCreate", Check: func(ctx context.Context, s mfa.Store) error {
 		var mu sync.Mutex
 		wins := 0
 		var errs []error
@@ -500,7 +463,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return nil
 	}},
-	{"InFlightPutRacingDeleteNeverSurvives", func(ctx context.Context, s mfa.Store) error {
+	{Name: "InFlightPutRacingDeleteNeverSurvives", Check: func(ctx context.Context, s mfa.Store) error {
 		// Each round, writers that read version v race a Delete. Whatever
 		// the order, the user ends with no enrollment and no codes: a write
 		// before the Delete is removed by it, one after it finds no v.
@@ -533,7 +496,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return nil
 	}},
-	{"AtomicBackupCode", func(ctx context.Context, s mfa.Store) error {
+	{Name: "AtomicBackupCode", Check: func(ctx context.Context, s mfa.Store) error {
 		if err := put(ctx, s, "u1", 0, active(1, 1), [][]byte{mac(1), mac(2)}, true); err != nil {
 			return err
 		}
@@ -559,7 +522,7 @@ var storeCases = []testCase[mfa.Store]{
 		}
 		return useCodes(ctx, s, "u1", true, mac(2))
 	}},
-}
+}}
 
 func canceledErr(op string, err error) error {
 	if !errors.Is(err, context.Canceled) {
@@ -598,11 +561,11 @@ func enrollmentEqual(got, want mfa.Enrollment) error {
 // winner among 64 goroutines spending one code (ASVS 6.5.1).
 func Run(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 	t.Helper()
-	run(t, storeCases, newStore)
+	storeCases.Run(t, newStore)
 }
 
 // Test runs the [Run] cases and returns errors.Join of the failures.
-func Test(newStore func() (mfa.Store, error)) error { return test(storeCases, newStore) }
+func Test(newStore func() (mfa.Store, error)) error { return storeCases.Test(newStore) }
 
 // ---- mfa.ReplayStore ----
 
@@ -638,33 +601,33 @@ type adv = struct {
 	want bool
 }
 
-var replayCases = []testCase[mfa.ReplayStore]{
-	{"FirstAdvance", func(ctx context.Context, s mfa.ReplayStore) error {
+var replayCases = suite.Suite[mfa.ReplayStore]{Name: "mfatest", Cases: []suite.Case[mfa.ReplayStore]{
+	{Name: "FirstAdvance", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true})
 	}},
-	{"SameStepRejected", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "SameStepRejected", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u1", 100, false}, adv{"u1", 100, false})
 	}},
-	{"EarlierStepRejected", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "EarlierStepRejected", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u1", 99, false}, adv{"u1", 0, false}, adv{"u1", 100, false}, adv{"u1", 101, true}, adv{"u1", 100, false})
 	}},
-	{"StepZero", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "StepZero", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 0, true}, adv{"u1", 0, false}, adv{"u1", 1, true})
 	}},
-	{"PerUser", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "PerUser", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		return seq(ctx, s, adv{"u1", 100, true}, adv{"u2", 100, true}, adv{"u2", 50, false}, adv{"u1", 100, false})
 	}},
-	{"LargeSteps", func(ctx context.Context, s mfa.ReplayStore) error { // steps beyond 32 bits
+	{Name: "LargeSteps", Check: func(ctx context.Context, s mfa.ReplayStore) error { // steps beyond 32 bits
 		return seq(ctx, s, adv{"u1", 666666666, true}, adv{"u1", 1 << 32, true}, adv{"u1", 1<<32 + 1, true},
 			adv{"u1", 1 << 32, false}, adv{"u1", 1<<52 + 5, true}, adv{"u1", 1<<52 + 4, false}, adv{"u1", mfa.MaxStep, true}, adv{"u1", mfa.MaxStep, false})
 	}},
-	{"ExpiredIsMissing", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "ExpiredIsMissing", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		if err := advance(ctx, s, "u1", 100, time.Now().Add(-time.Minute), true); err != nil {
 			return err
 		}
 		return advance(ctx, s, "u1", 50, far(), true)
 	}},
-	{"ShortTTL", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "ShortTTL", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		// u1: a 1.5 s record is honoured, then gone. u2: a later claim
 		// extends the expiry. One sleep serves both.
 		if err := advance(ctx, s, "u1", 100, time.Now().Add(ttl), true); err != nil {
@@ -688,7 +651,7 @@ var replayCases = []testCase[mfa.ReplayStore]{
 		}
 		return nil
 	}},
-	{"HostileIDs", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "HostileIDs", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		for i, id := range hostileIDs {
 			if err := advance(ctx, s, id, uint64(100+i), far(), true); err != nil {
 				return err
@@ -704,11 +667,11 @@ var replayCases = []testCase[mfa.ReplayStore]{
 		}
 		return nil
 	}},
-	{"CancelledContext", func(_ context.Context, s mfa.ReplayStore) error {
+	{Name: "CancelledContext", Check: func(_ context.Context, s mfa.ReplayStore) error {
 		_, err := s.Advance(cancelled(), "u1", 1, far())
 		return canceledErr("Advance", err)
 	}},
-	{"AtomicSameStep", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "AtomicSameStep", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		var mu sync.Mutex
 		wins := 0
 		var errs []error
@@ -731,7 +694,7 @@ var replayCases = []testCase[mfa.ReplayStore]{
 		}
 		return nil
 	}},
-	{"ConcurrentMonotonic", func(ctx context.Context, s mfa.ReplayStore) error {
+	{Name: "ConcurrentMonotonic", Check: func(ctx context.Context, s mfa.ReplayStore) error {
 		errs := make([]error, Concurrency)
 		parallel(Concurrency, func(i int) {
 			_, errs[i] = s.Advance(ctx, "u1", uint64(i+1), far())
@@ -741,7 +704,7 @@ var replayCases = []testCase[mfa.ReplayStore]{
 		}
 		return seq(ctx, s, adv{"u1", Concurrency, false}, adv{"u1", Concurrency + 1, true})
 	}},
-}
+}}
 
 // RunReplay checks an [mfa.ReplayStore]: first claim, same step and earlier
 // steps rejected (RFC 6238 §5.2), steps beyond 32 bits
@@ -751,12 +714,12 @@ var replayCases = []testCase[mfa.ReplayStore]{
 // result when 64 goroutines claim different steps.
 func RunReplay(t *testing.T, newStore func(t *testing.T) mfa.ReplayStore) {
 	t.Helper()
-	run(t, replayCases, newStore)
+	replayCases.Run(t, newStore)
 }
 
 // TestReplay runs the [RunReplay] cases and returns errors.Join of the failures.
 func TestReplay(newStore func() (mfa.ReplayStore, error)) error {
-	return test(replayCases, newStore)
+	return replayCases.Test(newStore)
 }
 
 // ---- mfa.ChallengeStore ----
@@ -792,12 +755,12 @@ func take(ctx context.Context, s mfa.ChallengeStore, key string, want bool) (mfa
 	return c, nil
 }
 
-var challengeCases = []testCase[mfa.ChallengeStore]{
-	{"TakeMissing", func(ctx context.Context, s mfa.ChallengeStore) error {
+var challengeCases = suite.Suite[mfa.ChallengeStore]{Name: "mfatest", Cases: []suite.Case[mfa.ChallengeStore]{
+	{Name: "TakeMissing", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		_, err := take(ctx, s, "nothing", false)
 		return err
 	}},
-	{"RoundTrip", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "RoundTrip", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		want := challenge("u1", far())
 		if err := s.Save(ctx, "k1", want); err != nil {
 			return err
@@ -808,7 +771,7 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		}
 		return challengeEqual(got, want)
 	}},
-	{"TakeDeletes", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "TakeDeletes", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		if err := s.Save(ctx, "k1", challenge("u1", far())); err != nil {
 			return err
 		}
@@ -818,7 +781,7 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		_, err := take(ctx, s, "k1", false)
 		return err
 	}},
-	{"SaveOverwrites", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "SaveOverwrites", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		if err := s.Save(ctx, "k1", challenge("u1", far())); err != nil {
 			return err
 		}
@@ -833,14 +796,14 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		}
 		return challengeEqual(got, want)
 	}},
-	{"ExpiredIsMissing", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "ExpiredIsMissing", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		if err := s.Save(ctx, "k1", challenge("u1", time.Now().Add(-time.Minute))); err != nil {
 			return err
 		}
 		_, err := take(ctx, s, "k1", false)
 		return err
 	}},
-	{"ShortTTL", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "ShortTTL", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		// The first challenge must be visible at once. On a machine so
 		// loaded that the two Saves and the Take outlast half the TTL, that
 		// check says nothing and is repeated with new keys.
@@ -867,7 +830,7 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		_, err = take(ctx, s, k2, false)
 		return err
 	}},
-	{"HostileKeys", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "HostileKeys", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		for _, id := range hostileIDs {
 			if err := s.Save(ctx, id, challenge(id, far())); err != nil {
 				return err
@@ -884,12 +847,12 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		}
 		return nil
 	}},
-	{"CancelledContext", func(_ context.Context, s mfa.ChallengeStore) error {
+	{Name: "CancelledContext", Check: func(_ context.Context, s mfa.ChallengeStore) error {
 		ctx := cancelled()
 		_, _, err := s.Take(ctx, "k1")
 		return errors.Join(canceledErr("Save", s.Save(ctx, "k1", challenge("u1", far()))), canceledErr("Take", err))
 	}},
-	{"AtomicTake", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "AtomicTake", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		if err := s.Save(ctx, "k1", challenge("u1", far())); err != nil {
 			return err
 		}
@@ -915,7 +878,7 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		}
 		return nil
 	}},
-	{"Concurrent", func(ctx context.Context, s mfa.ChallengeStore) error {
+	{Name: "Concurrent", Check: func(ctx context.Context, s mfa.ChallengeStore) error {
 		errs := make([]error, Concurrency)
 		parallel(Concurrency, func(i int) {
 			key := fmt.Sprintf("k%d", i)
@@ -932,7 +895,7 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 		})
 		return errors.Join(errs...)
 	}},
-}
+}}
 
 // RunChallenge checks an [mfa.ChallengeStore]: missing, round trip
 // (binary-safe data), Take deletes, Save overwrites, expiry in the past and
@@ -940,11 +903,11 @@ var challengeCases = []testCase[mfa.ChallengeStore]{
 // among 64 goroutines taking one challenge, and 64 concurrent goroutines.
 func RunChallenge(t *testing.T, newStore func(t *testing.T) mfa.ChallengeStore) {
 	t.Helper()
-	run(t, challengeCases, newStore)
+	challengeCases.Run(t, newStore)
 }
 
 // TestChallenge runs the [RunChallenge] cases and returns errors.Join of
 // the failures.
 func TestChallenge(newStore func() (mfa.ChallengeStore, error)) error {
-	return test(challengeCases, newStore)
+	return challengeCases.Test(newStore)
 }

@@ -2,12 +2,11 @@ package mfatest_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
 	"github.com/authkit-go/authkit/store/memstore"
@@ -278,19 +277,6 @@ func (s challengeNoExpiry) Save(ctx context.Context, key string, c mfa.Challenge
 	return s.MFAChallenges.Save(ctx, key, c)
 }
 
-// wantFailures checks that each named case is among the failures in err.
-func wantFailures(err error, cases ...string) error {
-	if err == nil {
-		return fmt.Errorf("suite passed a broken store; want failures in %v", cases)
-	}
-	for _, c := range cases {
-		if !strings.Contains(err.Error(), c+":") {
-			return fmt.Errorf("case %s did not fail; errors:\n%v", c, err)
-		}
-	}
-	return nil
-}
-
 func TestSuiteRejectsBrokenStores(t *testing.T) {
 	t.Parallel()
 	store := func(f func() mfa.Store) func() (mfa.Store, error) {
@@ -354,11 +340,7 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 	} {
 		// Goroutines rather than parallel subtests: the TTL cases sleep,
 		// and -parallel would run only GOMAXPROCS of them at once.
-		wg.Go(func() {
-			if err := wantFailures(c.test(), c.fail...); err != nil {
-				t.Errorf("%s: %v", c.name, err)
-			}
-		})
+		wg.Go(func() { suite.WantFailed(t, c.test(), c.fail...) })
 	}
 	wg.Wait()
 }

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/middleware"
 )
 
@@ -48,53 +49,35 @@ const Tolerance = 250 * time.Millisecond
 // repeated runs (-count=N) never see each other's keys.
 type NewLimiterFunc func(t *testing.T, cfg Config) middleware.Limiter
 
-type testCase struct {
-	name string
-	run  func(ctx context.Context, newLimiter func(Config) (middleware.Limiter, error)) error
-}
+// newFunc makes limiters for one case.
+type newFunc = func(Config) (middleware.Limiter, error)
 
-var cases = []testCase{
-	{"BurstThenDeny", burstThenDeny},
-	{"KeysIndependent", keysIndependent},
-	{"HostileKeys", hostileKeys},
-	{"RecoverAfterRetryAfter", recoverAfterRetryAfter},
-	{"DeniedDoNotConsume", deniedDoNotConsume},
-	{"ConcurrentOneKey", concurrentOneKey},
-	{"ConcurrentManyKeys", concurrentManyKeys},
-	{"CancelledContext", cancelledContext},
-}
+var cases = suite.Suite[newFunc]{Name: "limitertest", Cases: []suite.Case[newFunc]{
+	{Name: "BurstThenDeny", Check: burstThenDeny},
+	{Name: "KeysIndependent", Check: keysIndependent},
+	{Name: "HostileKeys", Check: hostileKeys},
+	{Name: "RecoverAfterRetryAfter", Check: recoverAfterRetryAfter},
+	{Name: "DeniedDoNotConsume", Check: deniedDoNotConsume},
+	{Name: "ConcurrentOneKey", Check: concurrentOneKey},
+	{Name: "ConcurrentManyKeys", Check: concurrentManyKeys},
+	{Name: "CancelledContext", Check: cancelledContext},
+}}
 
 // Run runs every case in its own parallel subtest. newLimiter is called once
 // or more per case and must return an empty limiter enforcing the given
 // Config; it registers cleanup with t.Cleanup.
 func Run(t *testing.T, newLimiter NewLimiterFunc) {
 	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			nl := func(cfg Config) (middleware.Limiter, error) { return newLimiter(t, cfg), nil }
-			if err := c.run(t.Context(), nl); err != nil {
-				t.Error(err)
-			}
-		})
-	}
+	cases.Run(t, func(t *testing.T) newFunc {
+		return func(cfg Config) (middleware.Limiter, error) { return newLimiter(t, cfg), nil }
+	})
 }
 
 // Test runs every case (concurrently, so the waiting cases overlap) without
 // subtests and returns errors.Join of the failures, each prefixed with the
 // case name. Its main use is proving that the suite rejects broken limiters.
 func Test(newLimiter func(cfg Config) (middleware.Limiter, error)) error {
-	errs := make([]error, len(cases))
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		wg.Go(func() {
-			if err := c.run(context.Background(), newLimiter); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", c.name, err)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return cases.Test(func() (newFunc, error) { return newLimiter, nil })
 }
 
 // longCfg never refills noticeably during a test.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/oauth"
 )
 
@@ -17,25 +18,20 @@ import (
 // and never more than one second earlier; strings are UTF-8 text without
 // NUL bytes (PostgreSQL TEXT refuses NUL) and round-trip exactly.
 
-type stateCase struct {
-	name string
-	run  func(ctx context.Context, s oauth.StateStore) error
-}
-
-var stateCases = []stateCase{
-	{"take_missing", caseTakeMissing},
-	{"round_trip", caseRoundTrip},
-	{"take_once", caseTakeOnce},
-	{"overwrite", caseOverwrite},
-	{"expired_is_missing", caseExpired},
-	{"short_ttl_honoured", caseShortTTL},
-	{"isolation", caseIsolation},
-	{"text_safe", caseTextSafe},
-	{"hostile_ids", caseHostileIDs},
-	{"cancelled_context", caseCancelled},
-	{"concurrent", caseConcurrent},
-	{"atomic_take", caseAtomicTake},
-}
+var stateCases = suite.Suite[oauth.StateStore]{Name: "oauthtest", Cases: []suite.Case[oauth.StateStore]{
+	{Name: "take_missing", Check: caseTakeMissing},
+	{Name: "round_trip", Check: caseRoundTrip},
+	{Name: "take_once", Check: caseTakeOnce},
+	{Name: "overwrite", Check: caseOverwrite},
+	{Name: "expired_is_missing", Check: caseExpired},
+	{Name: "short_ttl_honoured", Check: caseShortTTL},
+	{Name: "isolation", Check: caseIsolation},
+	{Name: "text_safe", Check: caseTextSafe},
+	{Name: "hostile_ids", Check: caseHostileIDs},
+	{Name: "cancelled_context", Check: caseCancelled},
+	{Name: "concurrent", Check: caseConcurrent},
+	{Name: "atomic_take", Check: caseAtomicTake},
+}}
 
 // RunStateStore checks an [oauth.StateStore] implementation against its
 // documented contract, one parallel subtest per case. newStore is called
@@ -43,36 +39,13 @@ var stateCases = []stateCase{
 // cleanup with t.Cleanup. One case waits about 4 s for a real TTL.
 func RunStateStore(t *testing.T, newStore func(t *testing.T) oauth.StateStore) {
 	t.Helper()
-	for _, c := range stateCases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			if err := c.run(t.Context(), newStore(t)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
+	stateCases.Run(t, newStore)
 }
 
 // TestStateStore runs the same cases concurrently, without subtests, and
 // returns errors.Join of the failures, each prefixed "oauthtest: <case>:".
 func TestStateStore(newStore func() (oauth.StateStore, error)) error {
-	errs := make([]error, len(stateCases))
-	var wg sync.WaitGroup
-	for i, c := range stateCases {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := newStore()
-			if err == nil {
-				err = c.run(context.Background(), s)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("oauthtest: %s: %w", c.name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return stateCases.Test(newStore)
 }
 
 func pending(tag string, expiry time.Time) oauth.Pending {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/passkey"
 )
 
@@ -49,105 +50,63 @@ const (
 	TicketCancelledContext = "TicketCancelledContext"
 )
 
-// CaseError reports one failed case.
-type CaseError struct {
-	Case string
-	Err  error
-}
+// CaseError reports one failed case: [Test] and [TestTickets] return
+// errors.Join of one per failed case.
+type CaseError = suite.CaseError
 
-func (e *CaseError) Error() string { return "passkeytest: " + e.Case + ": " + e.Err.Error() }
+var credCases = suite.Suite[passkey.CredentialStore]{Name: "passkeytest", Cases: []suite.Case[passkey.CredentialStore]{
+	{Name: GetMissing, Check: getMissing},
+	{Name: RoundTrip, Check: roundTrip},
+	{Name: AddDuplicate, Check: addDuplicate},
+	{Name: BinaryIDs, Check: binaryIDs},
+	{Name: ListOrder, Check: listOrder},
+	{Name: Rename, Check: rename},
+	{Name: Remove, Check: remove},
+	{Name: RemoveKeepLast, Check: removeKeepLast},
+	{Name: UpdateUse, Check: updateUse},
+	{Name: NoAliasing, Check: noAliasing},
+	{Name: RaceUpdateUse, Check: raceUpdateUse},
+	{Name: RaceRemoveKeepLast, Check: raceRemoveKeepLast},
+	{Name: CancelledContext, Check: cancelledContext},
+}}
 
-// Unwrap returns the case's failure.
-func (e *CaseError) Unwrap() error { return e.Err }
-
-type testCase[S any] struct {
-	name string
-	run  func(ctx context.Context, s S) error
-}
-
-var credCases = []testCase[passkey.CredentialStore]{
-	{GetMissing, getMissing},
-	{RoundTrip, roundTrip},
-	{AddDuplicate, addDuplicate},
-	{BinaryIDs, binaryIDs},
-	{ListOrder, listOrder},
-	{Rename, rename},
-	{Remove, remove},
-	{RemoveKeepLast, removeKeepLast},
-	{UpdateUse, updateUse},
-	{NoAliasing, noAliasing},
-	{RaceUpdateUse, raceUpdateUse},
-	{RaceRemoveKeepLast, raceRemoveKeepLast},
-	{CancelledContext, cancelledContext},
-}
-
-var ticketCases = []testCase[passkey.TicketStore]{
-	{TicketTakeMissing, ticketTakeMissing},
-	{TicketRoundTrip, ticketRoundTrip},
-	{TicketTakeOnce, ticketTakeOnce},
-	{TicketOverwrite, ticketOverwrite},
-	{TicketPurposes, ticketPurposes},
-	{TicketExpiredIsMissing, ticketExpiredIsMissing},
-	{TicketTTLHonoured, ticketTTLHonoured},
-	{TicketRaceTake, ticketRaceTake},
-	{TicketCancelledContext, ticketCancelledContext},
-}
+var ticketCases = suite.Suite[passkey.TicketStore]{Name: "passkeytest", Cases: []suite.Case[passkey.TicketStore]{
+	{Name: TicketTakeMissing, Check: ticketTakeMissing},
+	{Name: TicketRoundTrip, Check: ticketRoundTrip},
+	{Name: TicketTakeOnce, Check: ticketTakeOnce},
+	{Name: TicketOverwrite, Check: ticketOverwrite},
+	{Name: TicketPurposes, Check: ticketPurposes},
+	{Name: TicketExpiredIsMissing, Check: ticketExpiredIsMissing},
+	{Name: TicketTTLHonoured, Check: ticketTTLHonoured},
+	{Name: TicketRaceTake, Check: ticketRaceTake},
+	{Name: TicketCancelledContext, Check: ticketCancelledContext},
+}}
 
 // Run checks a [passkey.CredentialStore], each case in a parallel subtest.
 // newStore is called once per case and must return an empty, isolated
 // store; it registers any cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) passkey.CredentialStore) {
 	t.Helper()
-	run(t, credCases, newStore)
+	credCases.Run(t, newStore)
 }
 
 // Test runs every credential store case concurrently, each on its own
 // store from newStore, and returns errors.Join of one [*CaseError] per
 // failed case.
 func Test(newStore func() (passkey.CredentialStore, error)) error {
-	return test(credCases, newStore)
+	return credCases.Test(newStore)
 }
 
 // RunTickets checks a [passkey.TicketStore] like [Run]. The TTL case waits
 // about 2.5 s of real time because a server's clock cannot be injected.
 func RunTickets(t *testing.T, newStore func(t *testing.T) passkey.TicketStore) {
 	t.Helper()
-	run(t, ticketCases, newStore)
+	ticketCases.Run(t, newStore)
 }
 
 // TestTickets is [Test] for a [passkey.TicketStore].
 func TestTickets(newStore func() (passkey.TicketStore, error)) error {
-	return test(ticketCases, newStore)
-}
-
-func run[S any](t *testing.T, cases []testCase[S], newStore func(t *testing.T) S) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			if err := c.run(t.Context(), newStore(t)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-}
-
-func test[S any](cases []testCase[S], newStore func() (S, error)) error {
-	errs := make([]error, len(cases))
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		wg.Go(func() {
-			s, err := newStore()
-			if err == nil {
-				err = c.run(context.Background(), s)
-			}
-			if err != nil {
-				errs[i] = &CaseError{Case: c.name, Err: err}
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return ticketCases.Test(newStore)
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -2,10 +2,10 @@ package passkeytest_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
 	"github.com/authkit-go/authkit/store/memstore"
@@ -63,7 +63,7 @@ func TestSuiteCatchesBrokenCredentialStores(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := passkeytest.Test(func() (passkey.CredentialStore, error) { return tc.store(), nil })
-			checkCases(t, err, tc.want)
+			suite.WantFailed(t, err, tc.want...)
 		})
 	}
 	if err := passkeytest.Test(func() (passkey.CredentialStore, error) { return memstore.NewPasskeys(), nil }); err != nil {
@@ -107,33 +107,7 @@ func TestSuiteCatchesBrokenTicketStores(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			err := passkeytest.TestTickets(func() (passkey.TicketStore, error) { return tc.store(), nil })
-			checkCases(t, err, tc.want)
+			suite.WantFailed(t, err, tc.want...)
 		})
 	}
-}
-
-func checkCases(t *testing.T, err error, want []string) {
-	t.Helper()
-	failed := map[string]bool{}
-	for _, e := range unwrapJoined(err) {
-		var ce *passkeytest.CaseError
-		if errors.As(e, &ce) {
-			failed[ce.Case] = true
-		}
-	}
-	for _, w := range want {
-		if !failed[w] {
-			t.Errorf("case %s did not fail; failures: %v", w, err)
-		}
-	}
-}
-
-func unwrapJoined(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	if err == nil {
-		return nil
-	}
-	return []error{err}
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/session"
 )
 
@@ -54,81 +55,48 @@ const (
 	Concurrent            = "Concurrent"
 )
 
-// CaseError reports one failed case.
-type CaseError struct {
-	Case string
-	Err  error
-}
+// CaseError reports one failed case: [Test] returns errors.Join of one
+// per failed case.
+type CaseError = suite.CaseError
 
-func (e *CaseError) Error() string { return "sessiontest: " + e.Case + ": " + e.Err.Error() }
-func (e *CaseError) Unwrap() error { return e.Err }
-
-type testCase struct {
-	name string
-	run  func(ctx context.Context, s session.Store) error
-}
-
-var cases = []testCase{
-	{FindMissing, findMissing},
-	{RoundTrip, roundTrip},
-	{Overwrite, overwrite},
-	{CreateNoReplace, createNoReplace},
-	{UpdateMissing, updateMissing},
-	{UpdateAfterDelete, updateAfterDelete},
-	{UpdateAfterDeleteUser, updateAfterDeleteUser},
-	{UpdateKeepsUser, updateKeepsUser},
-	{Rotate, rotate},
-	{RotateAfterDelete, rotateAfterDelete},
-	{RotateAfterDeleteUser, rotateAfterDeleteUser},
-	{RaceUpdateDeleteUser, raceUpdateDeleteUser},
-	{NoAliasing, noAliasing},
-	{ExpiredIsMissing, expiredIsMissing},
-	{TTLHonoured, ttlHonoured},
-	{DeleteMissing, deleteMissing},
-	{Delete, deleteCase},
-	{ListUser, listUser},
-	{DeleteUser, deleteUser},
-	{UserChange, userChange},
-	{BinarySafe, binarySafe},
-	{HostileIDs, hostileIDs},
-	{CancelledContext, cancelledContext},
-	{Concurrent, concurrent},
-}
+var cases = suite.Suite[session.Store]{Name: "sessiontest", Cases: []suite.Case[session.Store]{
+	{Name: FindMissing, Check: findMissing},
+	{Name: RoundTrip, Check: roundTrip},
+	{Name: Overwrite, Check: overwrite},
+	{Name: CreateNoReplace, Check: createNoReplace},
+	{Name: UpdateMissing, Check: updateMissing},
+	{Name: UpdateAfterDelete, Check: updateAfterDelete},
+	{Name: UpdateAfterDeleteUser, Check: updateAfterDeleteUser},
+	{Name: UpdateKeepsUser, Check: updateKeepsUser},
+	{Name: Rotate, Check: rotate},
+	{Name: RotateAfterDelete, Check: rotateAfterDelete},
+	{Name: RotateAfterDeleteUser, Check: rotateAfterDeleteUser},
+	{Name: RaceUpdateDeleteUser, Check: raceUpdateDeleteUser},
+	{Name: NoAliasing, Check: noAliasing},
+	{Name: ExpiredIsMissing, Check: expiredIsMissing},
+	{Name: TTLHonoured, Check: ttlHonoured},
+	{Name: DeleteMissing, Check: deleteMissing},
+	{Name: Delete, Check: deleteCase},
+	{Name: ListUser, Check: listUser},
+	{Name: DeleteUser, Check: deleteUser},
+	{Name: UserChange, Check: userChange},
+	{Name: BinarySafe, Check: binarySafe},
+	{Name: HostileIDs, Check: hostileIDs},
+	{Name: CancelledContext, Check: cancelledContext},
+	{Name: Concurrent, Check: concurrent},
+}}
 
 // Run runs each case in a parallel subtest. newStore is called once per
 // case and must return an empty, isolated store (its own key prefix or
 // table); it registers any cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			if err := c.run(t.Context(), newStore(t)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
+	cases.Run(t, newStore)
 }
 
 // Test runs every case concurrently, each on its own store from newStore,
 // and returns errors.Join of one [*CaseError] per failed case.
-func Test(newStore func() (session.Store, error)) error {
-	errs := make([]error, len(cases))
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		wg.Go(func() {
-			s, err := newStore()
-			if err == nil {
-				err = c.run(context.Background(), s)
-			}
-			if err != nil {
-				errs[i] = &CaseError{Case: c.name, Err: err}
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
+func Test(newStore func() (session.Store, error)) error { return cases.Test(newStore) }
 
 // record returns a live record for userID expiring in an hour.
 func record(userID string, data string) session.Record {

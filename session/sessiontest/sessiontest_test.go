@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/session/sessiontest"
 )
@@ -261,15 +262,10 @@ func TestBrokenStores(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := results[i]
-			failed := failedCases(err)
 			if tc.flaw == correct && err != nil {
 				t.Fatalf("the reference store fails: %v", err)
 			}
-			for _, c := range tc.want {
-				if !failed[c] {
-					t.Errorf("case %s did not fail; failures: %v", c, err)
-				}
-			}
+			suite.WantFailed(t, err, tc.want...)
 		})
 	}
 }
@@ -278,25 +274,7 @@ func TestFactoryErrorReported(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
 	err := sessiontest.Test(func() (session.Store, error) { return nil, boom })
-	if !errors.Is(err, boom) || len(failedCases(err)) != 24 {
+	if !errors.Is(err, boom) || len(suite.Failed(err)) != 24 {
 		t.Fatalf("Test with failing factory = %v", err)
 	}
-}
-
-func failedCases(err error) map[string]bool {
-	out := map[string]bool{}
-	if err == nil {
-		return out
-	}
-	j, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return out
-	}
-	for _, e := range j.Unwrap() {
-		var ce *sessiontest.CaseError
-		if errors.As(e, &ce) {
-			out[ce.Case] = true
-		}
-	}
-	return out
 }
