@@ -20,11 +20,15 @@ func exampleAuth(mailer authkit.Mailer) *authkit.Auth {
 	policy, _ := password.NewPolicy(password.PolicyConfig{})
 	key, _ := jwt.GenerateKey(jwt.ES256, nil)
 	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	auth, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
-		TokenIssuer: "https://app.example.com", RefreshStore: memstore.NewRefreshTokens(nil),
-		NotBefore: memstore.NewNotBefore(nil), Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
-		OneTimeTokens: memstore.NewOneTimeTokens(nil), Mailer: mailer,
+		Users: st.Users(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
+		TokenIssuer: "https://app.example.com", RefreshStore: st.RefreshTokens(),
+		NotBefore: st.NotBefore(), Attempts: st.Attempts(),
+		OneTimeTokens: st.OneTimeTokens(), Mailer: mailer,
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 	})
 	if err != nil {

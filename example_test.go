@@ -33,13 +33,17 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	auth, err := authkit.New(authkit.Config{
-		Users:        memstore.NewUsers(),
+		Users:        st.Users(),
 		Keys:         keys,
 		TokenIssuer:  "https://app.example.com",
-		RefreshStore: memstore.NewRefreshTokens(nil),
-		NotBefore:    memstore.NewNotBefore(nil),
-		Attempts:     memstore.NewAttempts(memstore.AttemptsConfig{}),
+		RefreshStore: st.RefreshTokens(),
+		NotBefore:    st.NotBefore(),
+		Attempts:     st.Attempts(),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -63,10 +67,14 @@ func ExampleAuth_Login() {
 	policy, _ := password.NewPolicy(password.PolicyConfig{})
 	key, _ := jwt.GenerateKey(jwt.ES256, nil)
 	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	auth, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
-		TokenIssuer: "https://app.example.com", RefreshStore: memstore.NewRefreshTokens(nil),
-		NotBefore: memstore.NewNotBefore(nil), Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
+		Users: st.Users(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
+		TokenIssuer: "https://app.example.com", RefreshStore: st.RefreshTokens(),
+		NotBefore: st.NotBefore(), Attempts: st.Attempts(),
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 	})
 	if err != nil {
@@ -95,10 +103,14 @@ func ExampleWithDelivery() {
 	key, _ := jwt.GenerateKey(jwt.ES256, nil)
 	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
 	hasher, _ := password.New(password.Config{Params: password.Params{Memory: 64, Iterations: 1, Parallelism: 1}, InsecureAllowWeakParams: true})
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	auth, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Keys: keys, Hasher: hasher, TokenIssuer: "https://app.example.com",
-		RefreshStore: memstore.NewRefreshTokens(nil), NotBefore: memstore.NewNotBefore(nil),
-		Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
+		Users: st.Users(), Keys: keys, Hasher: hasher, TokenIssuer: "https://app.example.com",
+		RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
+		Attempts: st.Attempts(),
 		Audit:    authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/password"
@@ -501,9 +502,10 @@ func TestUnreadableMFAEnrollmentFailsClosed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		st := memtest.New(t, c.Now)
 		c.MFA, err = mfa.New(mfa.Config{
-			Issuer: "authkit-test", Store: flakyMFAStore{memstore.NewMFA(), &down}, Replay: memstore.NewTOTPReplay(c.Now),
-			Challenges: memstore.NewMFAChallenges(c.Now), Throttle: c.Attempts, Box: box,
+			Issuer: "authkit-test", Store: flakyMFAStore{st.MFA(), &down}, Replay: st.TOTPReplay(),
+			Challenges: st.Challenges(), Throttle: c.Attempts, Box: box,
 			BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
 		})
 		if err != nil {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // raw sends one request with exactly the given Content-Type, body and Cookie
@@ -346,6 +346,7 @@ func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
 	e := newEnvAt(t, m, func(c *authkit.Config) {
 		c.Users = outageUsers{UserStore: c.Users, f: f}
 		attempts := outageAttempts{AttemptStore: c.Attempts, f: f}
+		st := memtest.New(t, nil)
 		c.Attempts = attempts
 		c.RefreshStore = outageRefresh{RefreshStore: c.RefreshStore, f: f}
 		c.OneTimeTokens = outageOneTime{OneTimeTokenStore: c.OneTimeTokens, f: f}
@@ -354,8 +355,8 @@ func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
 			t.Fatal(err)
 		}
 		c.MFA, err = mfa.New(mfa.Config{
-			Issuer: "t", Store: outageMFA{Store: memstore.NewMFA(), f: f}, Replay: memstore.NewTOTPReplay(nil),
-			Challenges: outageChallenges{ChallengeStore: memstore.NewMFAChallenges(nil), f: f}, Throttle: attempts,
+			Issuer: "t", Store: outageMFA{Store: st.MFA(), f: f}, Replay: st.TOTPReplay(),
+			Challenges: outageChallenges{ChallengeStore: st.Challenges(), f: f}, Throttle: attempts,
 			Box: box, BackupKey: make([]byte, 32),
 		})
 		if err != nil {

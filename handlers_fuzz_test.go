@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/password"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // FuzzJSONBody sends arbitrary bodies to the JSON endpoints: the handler
@@ -26,11 +26,12 @@ func FuzzJSONBody(f *testing.F) {
 	}
 	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
 	hasher, _ := password.New(password.Config{Params: cheapParams, InsecureAllowWeakParams: true})
+	st := memtest.New(f, nil)
 	auth, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Keys: keys, Hasher: hasher, TokenIssuer: "https://auth.test",
-		RefreshStore: memstore.NewRefreshTokens(nil), NotBefore: memstore.NewNotBefore(nil),
-		Attempts:      memstore.NewAttempts(memstore.AttemptsConfig{}),
-		OneTimeTokens: memstore.NewOneTimeTokens(nil), Mailer: &mailbox{},
+		Users: st.Users(), Keys: keys, Hasher: hasher, TokenIssuer: "https://auth.test",
+		RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
+		Attempts:      st.Attempts(),
+		OneTimeTokens: st.OneTimeTokens(), Mailer: &mailbox{},
 		Audit:        authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 		MaxBodyBytes: 1024,
 	})

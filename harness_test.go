@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/password"
@@ -133,24 +134,25 @@ func newEnvAt(t *testing.T, m mount, mutate ...func(*authkit.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attempts := memstore.NewAttempts(memstore.AttemptsConfig{Now: c.Now})
+	st := memtest.New(t, c.Now)
+	attempts := st.Attempts()
 	box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{Keys: map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)}, ActiveKeyID: "k1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mf, err := mfa.New(mfa.Config{
-		Issuer: "authkit-test", Store: memstore.NewMFA(), Replay: memstore.NewTOTPReplay(c.Now),
-		Challenges: memstore.NewMFAChallenges(c.Now), Throttle: attempts, Box: box,
+		Issuer: "authkit-test", Store: st.MFA(), Replay: st.TOTPReplay(),
+		Challenges: st.Challenges(), Throttle: attempts, Box: box,
 		BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, m: m, clock: c, users: memstore.NewUsers(), events: &eventLog{}, mail: &mailbox{}, hasher: hasher}
+	e := &env{t: t, m: m, clock: c, users: st.Users(), events: &eventLog{}, mail: &mailbox{}, hasher: hasher}
 	cfg := authkit.Config{
 		Users: e.users, Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
-		RefreshStore: memstore.NewRefreshTokens(c.Now), NotBefore: memstore.NewNotBefore(c.Now),
-		Attempts: attempts, MFA: mf, OneTimeTokens: memstore.NewOneTimeTokens(c.Now), Mailer: e.mail,
+		RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
+		Attempts: attempts, MFA: mf, OneTimeTokens: st.OneTimeTokens(), Mailer: e.mail,
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true, Hook: e.events.add, Now: c.Now}),
 		Roles: func(login string) []string {
 			if login == "admin@example.com" {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/store/memstore"
+	"github.com/authkit-go/authkit/internal/memtest"
 )
 
 type clock struct {
@@ -25,7 +25,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 func newLockout(t *testing.T, cfg authkit.LockoutConfig) (*authkit.Lockout, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cfg.Store = memstore.NewAttempts(memstore.AttemptsConfig{Now: c.Now})
+	cfg.Store = memtest.New(t, c.Now).Attempts()
 	cfg.Now = c.Now
 	l, err := authkit.NewLockout(cfg)
 	if err != nil {
@@ -44,7 +44,7 @@ func retry(t *testing.T, err error) time.Duration {
 }
 
 func TestNewLockoutValidates(t *testing.T) {
-	store := memstore.NewAttempts(memstore.AttemptsConfig{})
+	store := memtest.New(t, nil).Attempts()
 	bad := []authkit.LockoutConfig{
 		{},
 		{Store: store, Tiers: []authkit.Tier{{Max: 0, Window: time.Minute}}},
@@ -311,7 +311,7 @@ func TestLockoutSuccessesDoNotSpendTheIPBudget(t *testing.T) {
 }
 
 func TestNewLockoutValidatesDeviceAndIPv6Settings(t *testing.T) {
-	store := memstore.NewAttempts(memstore.AttemptsConfig{})
+	store := memtest.New(t, nil).Attempts()
 	for i, cfg := range []authkit.LockoutConfig{
 		{Store: store, IPv6KeyPrefix: 129},
 		{Store: store, IPv6KeyPrefix: -1},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/password"
 	"github.com/authkit-go/authkit/store/memstore"
@@ -292,10 +293,11 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
+	st := memtest.New(b, c.Now)
 	a, err := authkit.New(authkit.Config{
-		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
-		RefreshStore: memstore.NewRefreshTokens(c.Now), NotBefore: memstore.NewNotBefore(c.Now),
-		Attempts: memstore.NewAttempts(memstore.AttemptsConfig{Now: c.Now}), OneTimeTokens: memstore.NewOneTimeTokens(c.Now),
+		Users: st.Users(), Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
+		RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
+		Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens(),
 		Mailer: mailerFunc(func(context.Context, authkit.Mail) error { time.Sleep(30 * time.Millisecond); return nil }),
 		Audit:  authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}), Now: c.Now, MailQueue: 1 << 22,
 	})

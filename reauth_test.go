@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/store/memstore"
@@ -282,7 +283,7 @@ func TestRefreshKeepsAuthTimeAndACR(t *testing.T) {
 	ctx := context.Background()
 	var st *memstore.RefreshTokens
 	f := newReauthFixture(t, "keep@example.com", []string{"pwd", "otp"}, func(c *authkit.Config) {
-		st = memstore.NewRefreshTokens(c.Now)
+		st = memtest.New(t, c.Now).RefreshTokens()
 		c.RefreshStore, c.NotBefore = st, st
 	})
 	f.e.clock.Advance(time.Hour)

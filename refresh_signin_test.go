@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
@@ -44,7 +45,7 @@ func TestFamilyLifetimeChangeKeepsAuthTime(t *testing.T) {
 	ctx := context.Background()
 	var st *memstore.RefreshTokens
 	long := newEnv(t, func(c *authkit.Config) {
-		st = memstore.NewRefreshTokens(c.Now)
+		st = memtest.New(t, c.Now).RefreshTokens()
 		c.RefreshStore, c.NotBefore = st, st
 	})
 	long.signup("move@example.com")

@@ -13,7 +13,11 @@ import (
 func ExampleRunAttemptStore() {
 	_ = func(t *testing.T) {
 		authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore {
-			return memstore.NewAttempts(memstore.AttemptsConfig{})
+			st, err := memstore.New(memstore.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Attempts()
 		})
 	}
 }
@@ -23,7 +27,11 @@ func ExampleRunAttemptStore() {
 func ExampleRunUserStore() {
 	_ = func(t *testing.T) {
 		authkittest.RunUserStore(t, func(t *testing.T) authkit.UserStore {
-			return memstore.NewUsers() // your store over a fresh table here
+			st, err := memstore.New(memstore.Config{}) // your store over a fresh table here
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Users()
 		})
 	}
 }

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authkit-go/authkit/internal/suite"
-
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/authkittest"
+	"github.com/authkit-go/authkit/internal/suite"
 )
 
 // otRef is a correct OneTimeTokenStore; flaw switches on one defect at a time.

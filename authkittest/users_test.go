@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authkit-go/authkit/internal/suite"
-
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/authkittest"
+	"github.com/authkit-go/authkit/internal/suite"
 )
 
 // refUsers is a correct UserStore and UserUpdater; flaw switches on one

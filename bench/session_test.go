@@ -47,7 +47,11 @@ func firstCookie(b *testing.B, h http.Handler) *http.Cookie {
 }
 
 func authkitHandler(b *testing.B, write bool) (http.Handler, *http.Cookie) {
-	m, err := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := session.New(session.Config{Store: st.Sessions()})
 	if err != nil {
 		b.Fatal(err)
 	}

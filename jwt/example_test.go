@@ -76,7 +76,8 @@ func ExampleKeySet_Rotate() {
 // Rotate refresh tokens; a replayed token revokes its family.
 func ExampleRefreshManager_Refresh() {
 	ctx := context.Background()
-	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: memstore.NewRefreshTokens(nil), GraceWindow: jwt.NoGraceWindow})
+	st, _ := memstore.New(memstore.Config{})
+	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), GraceWindow: jwt.NoGraceWindow})
 	first, _, _ := m.Issue(ctx, "user-42", jwt.SignIn{AMR: []string{"pwd"}})
 
 	second, rec, err := m.Refresh(ctx, first)
@@ -97,7 +98,8 @@ func ExampleRefreshManager_Refresh() {
 // again within the grace window and gets the same new token back.
 func ExampleRefreshConfig_graceWindow() {
 	ctx := context.Background()
-	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: memstore.NewRefreshTokens(nil), GraceWindow: 5 * time.Second})
+	st, _ := memstore.New(memstore.Config{})
+	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), GraceWindow: 5 * time.Second})
 	first, _, _ := m.Issue(ctx, "user-42", jwt.SignIn{AMR: []string{"pwd", "otp"}, MFA: true})
 
 	second, _, _ := m.Refresh(ctx, first) // the response is lost
@@ -110,7 +112,8 @@ func ExampleRefreshConfig_graceWindow() {
 func ExampleNotBeforeStore() {
 	ctx := context.Background()
 	ks := newKeys()
-	nb := memstore.NewNotBefore(nil)
+	st, _ := memstore.New(memstore.Config{})
+	nb := st.NotBefore()
 	now := time.Now()
 	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: ks, Issuer: "https://a", Audience: []string{"api"}, Now: func() time.Time { return now.Add(-time.Minute) }})
 	v, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: ks, Issuer: "https://a", Audience: []string{"api"}, NotBefore: nb})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/store/memstore"
 )
@@ -30,7 +31,7 @@ func newRM(t *testing.T, cfg jwt.RefreshConfig) (*jwt.RefreshManager, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	if cfg.Store == nil {
-		cfg.Store = memstore.NewRefreshTokens(clk.Now)
+		cfg.Store = memtest.New(t, clk.Now).RefreshTokens()
 	}
 	cfg.Now = clk.Now
 	m, err := jwt.NewRefreshManager(cfg)
@@ -86,7 +87,7 @@ func TestIssueWithoutAuthTimeUsesNow(t *testing.T) {
 func TestFamilyLifetimeChangeDoesNotMoveAuthTime(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
-	st := memstore.NewRefreshTokens(clk.Now)
+	st := memtest.New(t, clk.Now).RefreshTokens()
 	before, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st, Now: clk.Now})
 	after, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st, Now: clk.Now, Lifetime: time.Hour, FamilyLifetime: 24 * time.Hour})
 	signedIn := clk.Now()
@@ -170,7 +171,7 @@ func TestRefreshGraceWindow(t *testing.T) {
 		}
 	})
 	t.Run("config", func(t *testing.T) {
-		st := memstore.NewRefreshTokens(nil)
+		st := memtest.New(t, nil).RefreshTokens()
 		for g, want := range map[time.Duration]time.Duration{0: jwt.DefaultGraceWindow, jwt.NoGraceWindow: 0, time.Second: time.Second} {
 			m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st, GraceWindow: g})
 			if err != nil || m.GraceWindow() != want {
@@ -242,7 +243,7 @@ func TestRefreshStoreFaultDoesNotBurnFamily(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range []string{"down", "lost"} {
 		t.Run(mode, func(t *testing.T) {
-			st := &rotateFault{RefreshTokens: memstore.NewRefreshTokens(nil)}
+			st := &rotateFault{RefreshTokens: memtest.New(t, nil).RefreshTokens()}
 			m, clk := newRM(t, jwt.RefreshConfig{Store: st})
 			tok, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 			st.mode = mode
@@ -276,7 +277,7 @@ func (j junkSealed) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResul
 
 func TestRetryWithTamperedSealedSuccessorFails(t *testing.T) {
 	ctx := context.Background()
-	m, _ := newRM(t, jwt.RefreshConfig{Store: junkSealed{memstore.NewRefreshTokens(nil)}})
+	m, _ := newRM(t, jwt.RefreshConfig{Store: junkSealed{memtest.New(t, nil).RefreshTokens()}})
 	tok, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	if _, _, err := m.Refresh(ctx, tok); err != nil {
 		t.Fatal(err)
@@ -429,7 +430,7 @@ func TestNotBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: ks, Issuer: "https://i", Audience: []string{"api"}, Now: clk.Now})
-	nb := memstore.NewNotBefore(nil)
+	nb := memtest.New(t, nil).NotBefore()
 	v, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: ks, Issuer: "https://i", Audience: []string{"api"}, Now: clk.Now, NotBefore: nb})
 
 	t.Run("logout_everywhere", func(t *testing.T) {
@@ -470,7 +471,7 @@ func TestMemstorePurgeKeepsNotBefore(t *testing.T) {
 	// not-before outlives MaxAccessTokenLifetime so Create still refuses it.
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
-	s := memstore.NewRefreshTokens(clk.Now)
+	s := memtest.New(t, clk.Now).RefreshTokens()
 	old := clk.Now().Add(time.Second)
 	_ = s.SetNotBefore(ctx, "old", old)
 	clk.Add(jwt.MaxAccessTokenLifetime + 2*time.Second)
@@ -507,7 +508,7 @@ func TestNotBeforeCacheNeverOlderThanForget(t *testing.T) {
 	}
 	clk := &clock{t: time.Now().Add(time.Minute)}
 	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: ks, Issuer: "https://i", Audience: []string{"api"}, Now: clk.Now})
-	nb := &blockingNB{RefreshTokens: memstore.NewRefreshTokens(nil), entered: make(chan struct{}), release: make(chan struct{})}
+	nb := &blockingNB{RefreshTokens: memtest.New(t, nil).RefreshTokens(), entered: make(chan struct{}), release: make(chan struct{})}
 	v, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: ks, Issuer: "https://i", Audience: []string{"api"}, Now: clk.Now,
 		NotBefore: nb, NotBeforeCacheTTL: time.Hour})
 	old, _, _ := iss.Issue(ctx, jwt.AccessTokenRequest{Subject: "u"})

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // alwaysAdvance accepts every step, so one code can be checked repeatedly.
@@ -32,7 +32,7 @@ func BenchmarkVerifyTOTP(b *testing.B) {
 	ctx := context.Background()
 	c := &clock{t: testStart}
 	m, err := mfa.New(mfa.Config{
-		Issuer: "Bench", Store: memstore.NewMFA(), Replay: alwaysAdvance{}, Throttle: nopCounter{},
+		Issuer: "Bench", Store: memtest.New(b, nil).MFA(), Replay: alwaysAdvance{}, Throttle: nopCounter{},
 		Box: testBox(b), BackupKey: key32(100), Now: c.Now, QRSize: 64,
 	})
 	if err != nil {

@@ -24,12 +24,16 @@ func newExampleMFA(now func() time.Time) *mfa.MFA {
 	if err != nil {
 		log.Fatal(err)
 	}
+	st, err := memstore.New(memstore.Config{Now: now})
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := mfa.New(mfa.Config{
 		Issuer:     "Example Co",
-		Store:      memstore.NewMFA(),
-		Replay:     memstore.NewTOTPReplay(now),
-		Challenges: memstore.NewMFAChallenges(now),
-		Throttle:   memstore.NewAttempts(memstore.AttemptsConfig{Now: now}),
+		Store:      st.MFA(),
+		Replay:     st.TOTPReplay(),
+		Challenges: st.Challenges(),
+		Throttle:   st.Attempts(),
 		Box:        box,
 		BackupKey:  []byte("a 32-byte server key for backups"),
 		Now:        now,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/store/memstore"
 	"github.com/pquerna/otp"
@@ -129,11 +130,12 @@ func key32(b byte) []byte {
 func newEnv(t testing.TB, mod func(*mfa.Config)) *env {
 	t.Helper()
 	c := &clock{t: testStart}
+	st := memtest.New(t, c.Now)
 	e := &env{
 		clock:      c,
-		store:      memstore.NewMFA(),
-		replay:     memstore.NewTOTPReplay(c.Now),
-		challenges: memstore.NewMFAChallenges(c.Now),
+		store:      st.MFA(),
+		replay:     st.TOTPReplay(),
+		challenges: st.Challenges(),
 		counter:    newFakeCounter(c.Now),
 		box:        testBox(t),
 	}

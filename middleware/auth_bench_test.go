@@ -6,11 +6,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/rbac"
 	"github.com/authkit-go/authkit/session"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // BenchmarkAuth measures, in one run, the bare handler, the ES256 verify call
@@ -51,7 +51,7 @@ func BenchmarkAuth(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sessions, err := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	sessions, err := session.New(session.Config{Store: memtest.New(b, nil).Sessions()})
 	if err != nil {
 		b.Fatal(err)
 	}

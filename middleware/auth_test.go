@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/session"
@@ -107,7 +108,7 @@ func (f *failures) hook(r *http.Request, err error) {
 
 func TestRequireAuth(t *testing.T) {
 	f := newKeyFixture(t)
-	nb := memstore.NewNotBefore(nil)
+	nb := memtest.New(t, nil).NotBefore()
 	if err := nb.SetNotBefore(context.Background(), "u-revoked", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func sessionCookie(t testing.TB, m *session.Manager, step func(ctx context.Conte
 }
 
 func TestSessionSource(t *testing.T) {
-	st := &flakyStore{Sessions: memstore.NewSessions(nil)}
+	st := &flakyStore{Sessions: memtest.New(t, nil).Sessions()}
 	m := newSessionManager(t, st)
 	f := newKeyFixture(t)
 	var fails failures
@@ -516,7 +517,7 @@ func TestOrderAndExtractors(t *testing.T) {
 
 func TestNewAuthenticatorValidation(t *testing.T) {
 	v := newKeyFixture(t).verifier(t, nil)
-	m := newSessionManager(t, memstore.NewSessions(nil))
+	m := newSessionManager(t, memtest.New(t, nil).Sessions())
 	ext := func(name middleware.Source) middleware.Extractor {
 		return middleware.Extractor{Source: name, Extract: func(*http.Request) (string, bool) { return "", false }}
 	}

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/middleware"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 var stepUpNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -284,7 +284,7 @@ func TestStepUpInvalidConfig(t *testing.T) {
 // TestStepUpThroughSessions: a real session (password sign-in, then MFA)
 // reaches StepUp through the Authenticator with its auth time and amr.
 func TestStepUpThroughSessions(t *testing.T) {
-	m := newSessionManager(t, memstore.NewSessions(nil))
+	m := newSessionManager(t, memtest.New(t, nil).Sessions())
 	a := mustAuthenticator(t, middleware.AuthenticatorConfig{Sessions: m, Order: []middleware.Source{middleware.SourceSession}})
 	s := mustStepUp(t, middleware.StepUpConfig{Now: time.Now, ReauthURL: "/reauth"})
 	h := m.LoadAndSave(a.RequireAuth(mustRequire(t, s, middleware.Requirement{ACR: middleware.ACRMFA, MaxAge: 10 * time.Minute})(ok204)))

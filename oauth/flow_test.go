@@ -15,7 +15,7 @@ func TestLoginHappyPath(t *testing.T) {
 			t.Run(mode+"/"+alg, func(t *testing.T) {
 				o := envOpts{fakeCfg: func(c *oauthtest.ProviderConfig) { c.Alg = alg }}
 				if mode == "store" {
-					o.store = newMemStates()
+					o.store = newMemStates(t)
 				}
 				e := newEnv(t, o)
 				res, err := e.login(t, "/dashboard?tab=1")

@@ -8,9 +8,9 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/oauth/oauthtest"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 const redirectURL = "https://app.example.com/auth/oauth/fake/callback"
@@ -125,7 +125,7 @@ func wantIDTokenCheck(t *testing.T, err error, check string) {
 	}
 }
 
-func newMemStates() oauth.StateStore { return memstore.NewOAuthStates(nil) }
+func newMemStates(t testing.TB) oauth.StateStore { return memtest.New(t, nil).OAuthStates() }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/oauth/oauthtest"
-	"github.com/authkit-go/authkit/store/memstore"
 	"golang.org/x/oauth2"
 )
 
@@ -50,7 +50,7 @@ func TestRedirectURIExact(t *testing.T) {
 		}
 	})
 	t.Run("store_transaction_for_other_redirect_uri", func(t *testing.T) {
-		store := memstore.NewOAuthStates(nil)
+		store := memtest.New(t, nil).OAuthStates()
 		other := "https://app.example.com/auth/oauth/other/callback"
 		e := newEnv(t, envOpts{store: store, fakeCfg: func(c *oauthtest.ProviderConfig) { c.RedirectURIs = append(c.RedirectURIs, other) }})
 		p2 := *e.p
@@ -113,7 +113,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			o := envOpts{}
 			if mode == "store" {
-				o.store = newMemStates()
+				o.store = newMemStates(t)
 			}
 			e := newEnv(t, o)
 			cbFor := func(t *testing.T) (*url.URL, *http.Cookie) {
@@ -208,7 +208,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 			clock := func() time.Time { return now }
 			o := envOpts{cfg: func(c *oauth.Config) { c.Now = clock }}
 			if mode == "store" {
-				o.store = memstore.NewOAuthStates(clock)
+				o.store = memtest.New(t, clock).OAuthStates()
 			}
 			e := newEnv(t, o)
 			authURL, ck := e.begin(t, "")
@@ -253,7 +253,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 		}
 	})
 	t.Run("store_cookie_holds_state", func(t *testing.T) {
-		e := newEnv(t, envOpts{store: newMemStates()})
+		e := newEnv(t, envOpts{store: newMemStates(t)})
 		authURL, ck := e.begin(t, "")
 		if ck.Value != authURL.Query().Get("state") {
 			t.Fatal("store-mode cookie does not bind the state to the browser")

@@ -116,7 +116,7 @@ func TestStepUpRequestCarriesChallenge(t *testing.T) {
 				p.AuthParams = map[string][]string{"acr_values": {"bronze"}}
 			}}
 			if mode == "store" {
-				o.store = newMemStates()
+				o.store = newMemStates(t)
 			}
 			e := newEnv(t, o)
 			resp := &http.Response{Header: wwwAuth(`Bearer error="insufficient_user_authentication", acr_values="gold silver", max_age=0`)}
@@ -154,7 +154,7 @@ func TestStepUpRequiresFreshAuthTime(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			o := envOpts{}
 			if mode == "store" {
-				o.store = newMemStates()
+				o.store = newMemStates(t)
 			}
 			e := newEnv(t, o)
 			c := oauth.StepUpChallenge{MaxAge: 5 * time.Minute, HasMaxAge: true}

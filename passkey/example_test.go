@@ -17,12 +17,16 @@ import (
 // or .get() and the credential's toJSON() comes back to the finish call.
 func Example() {
 	ctx := context.Background()
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	pk, err := passkey.New(passkey.Config{
 		RPID:          "example.com",
 		RPDisplayName: "Example",
 		Origins:       []string{"https://example.com"},
-		Credentials:   memstore.NewPasskeys(),
-		Tickets:       memstore.NewTickets(nil),
+		Credentials:   st.Passkeys(),
+		Tickets:       st.Tickets(),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -69,10 +73,14 @@ func Example() {
 // Removing a passkey returns the Signal API payloads for the page.
 func ExamplePasskeys_Remove() {
 	ctx := context.Background()
-	creds := memstore.NewPasskeys()
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	creds := st.Passkeys()
 	pk, err := passkey.New(passkey.Config{
 		RPID: "example.com", RPDisplayName: "Example", Origins: []string{"https://example.com"},
-		Credentials: creds, Tickets: memstore.NewTickets(nil),
+		Credentials: creds, Tickets: st.Tickets(),
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/passkey"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 var sentinels = []error{
@@ -35,7 +35,7 @@ func checkRefusal(t *testing.T, err error) {
 // fuzzRig returns a Passkeys with alice's passkey registered, a fresh
 // ticket store per call (so a long fuzz run does not accumulate tickets),
 // and a valid assertion and registration response as seeds.
-func fuzzRig(f *testing.F) (newP func() *passkey.Passkeys, r *rig, login, reg []byte) {
+func fuzzRig(f *testing.F) (newP func(t testing.TB) *passkey.Passkeys, r *rig, login, reg []byte) {
 	r = newRig(f)
 	r.register(f, "alice")
 	login = r.assertion(f)
@@ -48,13 +48,13 @@ func fuzzRig(f *testing.F) (newP func() *passkey.Passkeys, r *rig, login, reg []
 	if err != nil {
 		f.Fatal(err)
 	}
-	newP = func() *passkey.Passkeys {
+	newP = func(t testing.TB) *passkey.Passkeys {
 		p, err := passkey.New(passkey.Config{
 			RPID: rpID, RPDisplayName: "Example", Origins: []string{origin},
-			Credentials: r.creds, Tickets: memstore.NewTickets(r.clk.Now), Now: r.clk.Now,
+			Credentials: r.creds, Tickets: memtest.New(t, r.clk.Now).Tickets(), Now: r.clk.Now,
 		})
 		if err != nil {
-			f.Fatal(err)
+			t.Fatal(err)
 		}
 		return p
 	}
@@ -70,7 +70,7 @@ func FuzzFinishWhole(f *testing.F) {
 	f.Add([]byte(`{"id":"AA","rawId":"AA","type":"public-key","response":{}}`))
 	f.Add([]byte(strings.Repeat("[", 10000)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := newP()
+		p := newP(t)
 		_, err := p.FinishLogin(context.Background(), sessA, data)
 		checkRefusal(t, err)
 		_, err = p.FinishRegistration(context.Background(), sessA, "bob", "Key", data)
@@ -103,7 +103,7 @@ func FuzzFinishLoginParts(f *testing.F) {
 	f.Add([]byte(`{"type":"webauthn.get","challenge":"CHALLENGE","origin":"`+origin+`","tokenBinding":{"status":"x"}}`), bytes.Repeat([]byte{0xff}, 37), []byte{0x30, 0x00})
 	f.Add([]byte(`{"type":"webauthn.get","challenge":"CHALLENGE"`), append(bytes.Repeat([]byte{0}, 32), 0xc5, 0, 0, 0, 1, 0xbf, 0xbf, 0xbf), bytes.Repeat([]byte{0x30}, 72))
 	f.Fuzz(func(t *testing.T, clientData, authData, sig []byte) {
-		p := newP()
+		p := newP(t)
 		opts, err := p.BeginLogin(context.Background(), sessA, false)
 		if err != nil {
 			t.Fatal(err)

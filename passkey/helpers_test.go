@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
 	"github.com/authkit-go/authkit/store/memstore"
@@ -47,8 +48,9 @@ type rig struct {
 func newRig(t testing.TB, mod ...func(*passkey.Config)) *rig {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	creds := memstore.NewPasskeys()
-	tickets := memstore.NewTickets(clk.Now)
+	st := memtest.New(t, clk.Now)
+	creds := st.Passkeys()
+	tickets := st.Tickets()
 	cfg := passkey.Config{
 		RPID: rpID, RPDisplayName: "Example", Origins: []string{origin},
 		Credentials: creds, Tickets: tickets, Now: clk.Now,

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 func TestRemoveReturnsSignalPayloads(t *testing.T) {
@@ -87,7 +87,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	good := func() passkey.Config {
 		return passkey.Config{
 			RPID: rpID, RPDisplayName: "Example", Origins: []string{origin},
-			Credentials: memstore.NewPasskeys(), Tickets: memstore.NewTickets(nil),
+			Credentials: memtest.New(t, nil).Passkeys(), Tickets: memtest.New(t, nil).Tickets(),
 		}
 	}
 	if _, err := passkey.New(good()); err != nil {

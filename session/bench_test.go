@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/session"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 func benchLoop(b *testing.B, h http.Handler, c *http.Cookie) {
@@ -26,7 +26,7 @@ func benchLoop(b *testing.B, h http.Handler, c *http.Cookie) {
 }
 
 func benchManager(b *testing.B, write bool) (http.Handler, *http.Cookie) {
-	m, err := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	m, err := session.New(session.Config{Store: memtest.New(b, nil).Sessions()})
 	if err != nil {
 		b.Fatal(err)
 	}

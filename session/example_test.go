@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,8 +20,12 @@ func ExampleNew() {
 }
 
 func ExampleConfig() {
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	m, err := session.New(session.Config{
-		Store: memstore.NewSessions(nil),
+		Store: st.Sessions(),
 		// Zero fields are secure defaults: __Host-session cookie,
 		// 30 min idle, 12 h absolute, JSON values.
 	})
@@ -29,7 +34,8 @@ func ExampleConfig() {
 }
 
 func ExampleManager_LoadAndSave() {
-	m, _ := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	st, _ := memstore.New(memstore.Config{})
+	m, _ := session.New(session.Config{Store: st.Sessions()})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/visit", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := session.FromContext(r.Context())
@@ -64,7 +70,8 @@ func ExampleManager_LoadAndSave() {
 // Login renews the session id (fixation defence); Renew does it again on
 // a privilege change.
 func ExampleManager_Login() {
-	m, _ := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	st, _ := memstore.New(memstore.Config{})
+	m, _ := session.New(session.Config{Store: st.Sessions()})
 	var before, after string
 	h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := session.FromContext(r.Context())
@@ -89,7 +96,8 @@ func ExampleManager_Login() {
 
 // "Log out everywhere" ends every session of the user in O(their sessions).
 func ExampleManager_RevokeUser() {
-	store := memstore.NewSessions(nil)
+	st, _ := memstore.New(memstore.Config{})
+	store := st.Sessions()
 	m, _ := session.New(session.Config{Store: store})
 	login := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.Login(r.Context(), "user-42")
@@ -117,7 +125,8 @@ func ExampleManager_RevokeUser() {
 
 // Logout deletes the record at once and clears the cookie with Max-Age=0.
 func ExampleManager_Logout() {
-	m, _ := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	st, _ := memstore.New(memstore.Config{})
+	m, _ := session.New(session.Config{Store: st.Sessions()})
 	h := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/login":
@@ -142,7 +151,8 @@ func ExampleManager_Logout() {
 // flow builds on when its first step returns only an opaque challenge
 // (here "challenge-123", as the root package's LoginResult.MFAToken).
 func ExampleManager_BeginMFAChallenge() {
-	m, _ := session.New(session.Config{Store: memstore.NewSessions(nil)})
+	st, _ := memstore.New(memstore.Config{})
+	m, _ := session.New(session.Config{Store: st.Sessions()})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		// Password verified; the MFA step is pending for a user the

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/memstore"
 )
@@ -92,7 +93,7 @@ type env struct {
 func newEnv(t *testing.T, mod func(*session.Config)) *env {
 	t.Helper()
 	e := &env{t: t, clk: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
-	e.mem = memstore.NewSessions(e.clk.Now)
+	e.mem = memtest.New(t, e.clk.Now).Sessions()
 	e.store = &countingStore{Store: e.mem}
 	cfg := session.Config{Store: e.store, Now: e.clk.Now}
 	if mod != nil {

@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/session"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 func TestNewValidation(t *testing.T) {
-	mem := memstore.NewSessions(nil)
+	mem := memtest.New(t, nil).Sessions()
 	tests := []struct {
 		name string
 		cfg  session.Config

@@ -48,8 +48,12 @@ type memAccounts struct {
 	links map[[2]string]string
 }
 
-func newMemAccounts() *memAccounts {
-	return &memAccounts{Users: memstore.NewUsers(), links: map[[2]string]string{}}
+func newMemAccounts() (*memAccounts, error) {
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		return nil, err
+	}
+	return &memAccounts{Users: st.Users(), links: map[[2]string]string{}}, nil
 }
 
 func (m *memAccounts) CountUsers(context.Context) (int, error) { return m.Len(), nil }

@@ -57,27 +57,27 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 		if purgeEvery <= 0 {
 			purgeEvery = defaultPurgeInterval
 		}
-		sessions, refresh, notBefore := memstore.NewSessions(now), memstore.NewRefreshTokens(now), memstore.NewNotBefore(now)
-		replay, challenges := memstore.NewTOTPReplay(now), memstore.NewMFAChallenges(now)
-		attempts := memstore.NewAttempts(memstore.AttemptsConfig{Now: now})
+		st, err := memstore.New(memstore.Config{Now: now})
+		if err != nil {
+			return nil, err
+		}
 		// The sweeper outlives NewApp's ctx: it runs until close.
 		purgeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_ = memstore.PurgeEvery(purgeCtx, purgeEvery, func() { sessions.Purge() },
-				refresh.Purge, notBefore.Purge, replay.Purge, challenges.Purge, attempts.Purge)
+			_ = memstore.PurgeEvery(purgeCtx, purgeEvery, func() { st.Purge() })
 		}()
 		return &stores{
 			desc:       "memory",
 			memory:     true,
-			sessions:   sessions,
-			refresh:    refresh,
-			notBefore:  notBefore,
-			mfa:        memstore.NewMFA(),
-			replay:     replay,
-			challenges: challenges,
-			attempts:   attempts,
+			sessions:   st.Sessions(),
+			refresh:    st.RefreshTokens(),
+			notBefore:  st.NotBefore(),
+			mfa:        st.MFA(),
+			replay:     st.TOTPReplay(),
+			challenges: st.Challenges(),
+			attempts:   st.Attempts(),
 			close: func() error {
 				cancel()
 				<-done
@@ -99,14 +99,16 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 func openAccounts(ctx context.Context, spec string, memory bool) (accountStore, string, error) {
 	if spec == "" {
 		if memory {
-			return newMemAccounts(), "memory", nil
+			a, err := newMemAccounts()
+			return a, "memory", err
 		}
 		spec = "sqlite:authkit-users.db"
 	}
 	kind, rest := splitSpec(spec)
 	switch kind {
 	case "memory":
-		return newMemAccounts(), "memory", nil
+		a, err := newMemAccounts()
+		return a, "memory", err
 	case "sqlite", "postgres":
 		if rest == "" {
 			return nil, "", fmt.Errorf("-users %s: missing %s", kind, map[string]string{"sqlite": "PATH", "postgres": "DSN"}[kind])

@@ -190,7 +190,11 @@ func TestEndToEnd(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					f, err := oauth.New(oauth.Config{Provider: p, StateStore: memstore.NewOAuthStates(nil)})
+					st, err := memstore.New(memstore.Config{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					f, err := oauth.New(oauth.Config{Provider: p, StateStore: st.OAuthStates()})
 					if err != nil {
 						t.Fatal(err)
 					}

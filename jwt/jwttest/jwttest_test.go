@@ -7,20 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/internal/suite"
-
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/jwt/jwttest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // memLose is a process restart: the memory store is replaced by a new one.
-func memLose(jwt.RefreshStore) jwt.RefreshStore { return memstore.NewRefreshTokens(nil) }
+func memLose(t testing.TB) func(jwt.RefreshStore) jwt.RefreshStore {
+	return func(jwt.RefreshStore) jwt.RefreshStore { return memtest.New(t, nil).RefreshTokens() }
+}
 
 func TestMemstoreRefreshTokens(t *testing.T) {
 	jwttest.RunHarness(t, jwttest.Harness{
-		New:  func(t *testing.T) jwt.RefreshStore { return memstore.NewRefreshTokens(nil) },
-		Lose: func(t *testing.T, s jwt.RefreshStore) jwt.RefreshStore { return memLose(s) },
+		New:  func(t *testing.T) jwt.RefreshStore { return memtest.New(t, nil).RefreshTokens() },
+		Lose: func(t *testing.T, s jwt.RefreshStore) jwt.RefreshStore { return memLose(t)(s) },
 	})
 }
 
@@ -160,14 +162,14 @@ func TestSuiteRejectsBrokenRefreshStores(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			newStore := func() (jwt.RefreshStore, error) {
-				return &broken{RefreshTokens: memstore.NewRefreshTokens(nil), mode: mode, last: map[string]time.Time{}}, nil
+				return &broken{RefreshTokens: memtest.New(t, nil).RefreshTokens(), mode: mode, last: map[string]time.Time{}}, nil
 			}
-			lose := memLose
+			lose := memLose(t)
 			if mode == "noEpoch" {
 				// A store that forgets its data but not the old epoch.
 				old := time.Now().Add(-time.Hour)
 				lose = func(jwt.RefreshStore) jwt.RefreshStore {
-					return memstore.NewRefreshTokens(func() time.Time { return old })
+					return memtest.New(t, func() time.Time { return old }).RefreshTokens()
 				}
 			}
 			err := jwttest.Test(newStore, lose)
@@ -190,7 +192,7 @@ func TestSuiteRejectsBrokenRefreshStores(t *testing.T) {
 
 func TestSuitePassesMemstore(t *testing.T) {
 	t.Parallel()
-	if err := jwttest.Test(func() (jwt.RefreshStore, error) { return memstore.NewRefreshTokens(nil), nil }, memLose); err != nil {
+	if err := jwttest.Test(func() (jwt.RefreshStore, error) { return memtest.New(t, nil).RefreshTokens(), nil }, memLose(t)); err != nil {
 		t.Fatal(err)
 	}
 }

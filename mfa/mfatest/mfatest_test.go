@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
@@ -16,15 +17,15 @@ import (
 func TestMemstore(t *testing.T) {
 	t.Run("Store", func(t *testing.T) {
 		t.Parallel()
-		mfatest.Run(t, func(*testing.T) mfa.Store { return memstore.NewMFA() })
+		mfatest.Run(t, func(t *testing.T) mfa.Store { return memtest.New(t, nil).MFA() })
 	})
 	t.Run("ReplayStore", func(t *testing.T) {
 		t.Parallel()
-		mfatest.RunReplay(t, func(*testing.T) mfa.ReplayStore { return memstore.NewTOTPReplay(nil) })
+		mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return memtest.New(t, nil).TOTPReplay() })
 	})
 	t.Run("ChallengeStore", func(t *testing.T) {
 		t.Parallel()
-		mfatest.RunChallenge(t, func(*testing.T) mfa.ChallengeStore { return memstore.NewMFAChallenges(nil) })
+		mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return memtest.New(t, nil).Challenges() })
 	})
 }
 
@@ -32,17 +33,17 @@ func TestTestFunctionsPassMemstore(t *testing.T) {
 	t.Parallel()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := mfatest.Test(func() (mfa.Store, error) { return memstore.NewMFA(), nil }); err != nil {
+		if err := mfatest.Test(func() (mfa.Store, error) { return memtest.New(t, nil).MFA(), nil }); err != nil {
 			t.Error(err)
 		}
 	})
 	wg.Go(func() {
-		if err := mfatest.TestReplay(func() (mfa.ReplayStore, error) { return memstore.NewTOTPReplay(nil), nil }); err != nil {
+		if err := mfatest.TestReplay(func() (mfa.ReplayStore, error) { return memtest.New(t, nil).TOTPReplay(), nil }); err != nil {
 			t.Error(err)
 		}
 	})
 	wg.Go(func() {
-		if err := mfatest.TestChallenge(func() (mfa.ChallengeStore, error) { return memstore.NewMFAChallenges(nil), nil }); err != nil {
+		if err := mfatest.TestChallenge(func() (mfa.ChallengeStore, error) { return memtest.New(t, nil).Challenges(), nil }); err != nil {
 			t.Error(err)
 		}
 	})
@@ -326,16 +327,16 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return &replayOverwrites{last: map[string]uint64{}} }))
 		}, []string{"EarlierStepRejected"}},
 		{"steps truncated to 32 bits", func() error {
-			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayUint32{memstore.NewTOTPReplay(nil)} }))
+			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayUint32{memtest.New(t, nil).TOTPReplay()} }))
 		}, []string{"LargeSteps"}},
 		{"replay never expires", func() error {
-			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayNoExpiry{memstore.NewTOTPReplay(nil)} }))
+			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayNoExpiry{memtest.New(t, nil).TOTPReplay()} }))
 		}, []string{"ShortTTL", "ExpiredIsMissing"}},
 		{"Take keeps the challenge", func() error {
-			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return takeKeeps{memstore.NewMFAChallenges(nil)} }))
+			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return takeKeeps{memtest.New(t, nil).Challenges()} }))
 		}, []string{"TakeDeletes", "AtomicTake"}},
 		{"challenge never expires", func() error {
-			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return challengeNoExpiry{memstore.NewMFAChallenges(nil)} }))
+			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return challengeNoExpiry{memtest.New(t, nil).Challenges()} }))
 		}, []string{"ExpiredIsMissing", "ShortTTL"}},
 	} {
 		// Goroutines rather than parallel subtests: the TTL cases sleep,

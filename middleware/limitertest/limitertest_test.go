@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit/internal/suite"
-
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
 )

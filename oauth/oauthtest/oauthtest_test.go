@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/internal/suite"
-
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/oauth/oauthtest"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // brokenStore is a configurable faulty StateStore.
@@ -84,7 +83,7 @@ func TestTestStateStoreCatchesBrokenStores(t *testing.T) {
 	goodDone := make(chan struct{})
 	go func() {
 		defer close(goodDone)
-		goodErr = oauthtest.TestStateStore(func() (oauth.StateStore, error) { return memstore.NewOAuthStates(nil), nil })
+		goodErr = oauthtest.TestStateStore(func() (oauth.StateStore, error) { return memtest.New(t, nil).OAuthStates(), nil })
 	}()
 	cases := []struct {
 		name  string

@@ -15,9 +15,13 @@ import (
 // origin, without a browser.
 func ExampleAuthenticator() {
 	ctx := context.Background()
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	pk, err := passkey.New(passkey.Config{
 		RPID: "example.com", RPDisplayName: "Example", Origins: []string{"https://example.com"},
-		Credentials: memstore.NewPasskeys(), Tickets: memstore.NewTickets(nil),
+		Credentials: st.Passkeys(), Tickets: st.Tickets(),
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
@@ -55,10 +56,10 @@ func TestSuiteCatchesBrokenCredentialStores(t *testing.T) {
 		store func() passkey.CredentialStore
 		want  []string
 	}{
-		{"add replaces", func() passkey.CredentialStore { return addReplaces{memstore.NewPasskeys()} }, []string{passkeytest.AddDuplicate}},
-		{"update without compare", func() passkey.CredentialStore { return updateWithoutCAS{memstore.NewPasskeys()} }, []string{passkeytest.UpdateUse}},
-		{"remove ignores keepLast", func() passkey.CredentialStore { return removeIgnoresKeepLast{memstore.NewPasskeys()} }, []string{passkeytest.RemoveKeepLast, passkeytest.RaceRemoveKeepLast}},
-		{"rename any user", func() passkey.CredentialStore { return renameAnyUser{memstore.NewPasskeys()} }, []string{passkeytest.Rename}},
+		{"add replaces", func() passkey.CredentialStore { return addReplaces{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.AddDuplicate}},
+		{"update without compare", func() passkey.CredentialStore { return updateWithoutCAS{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.UpdateUse}},
+		{"remove ignores keepLast", func() passkey.CredentialStore { return removeIgnoresKeepLast{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.RemoveKeepLast, passkeytest.RaceRemoveKeepLast}},
+		{"rename any user", func() passkey.CredentialStore { return renameAnyUser{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.Rename}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestSuiteCatchesBrokenCredentialStores(t *testing.T) {
 			suite.WantFailed(t, err, tc.want...)
 		})
 	}
-	if err := passkeytest.Test(func() (passkey.CredentialStore, error) { return memstore.NewPasskeys(), nil }); err != nil {
+	if err := passkeytest.Test(func() (passkey.CredentialStore, error) { return memtest.New(t, nil).Passkeys(), nil }); err != nil {
 		t.Fatalf("memstore fails the suite: %v", err)
 	}
 }
@@ -100,8 +101,8 @@ func TestSuiteCatchesBrokenTicketStores(t *testing.T) {
 		store func() passkey.TicketStore
 		want  []string
 	}{
-		{"take keeps", func() passkey.TicketStore { return takeKeeps{memstore.NewTickets(nil)} }, []string{passkeytest.TicketTakeOnce, passkeytest.TicketRaceTake}},
-		{"ignores purpose", func() passkey.TicketStore { return ignoresPurpose{memstore.NewTickets(nil)} }, []string{passkeytest.TicketPurposes}},
+		{"take keeps", func() passkey.TicketStore { return takeKeeps{memtest.New(t, nil).Tickets()} }, []string{passkeytest.TicketTakeOnce, passkeytest.TicketRaceTake}},
+		{"ignores purpose", func() passkey.TicketStore { return ignoresPurpose{memtest.New(t, nil).Tickets()} }, []string{passkeytest.TicketPurposes}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,15 +22,9 @@ type attemptsEntry struct {
 	end time.Time
 }
 
-// AttemptsConfig configures [NewAttempts].
-type AttemptsConfig struct {
-	// Now returns the current time; nil means time.Now (tests inject a fake
-	// clock).
-	Now func() time.Time
-}
-
-// NewAttempts returns an empty Attempts.
-func NewAttempts(cfg AttemptsConfig) *Attempts { return &Attempts{nowFn: cfg.Now} }
+// newAttempts returns an empty Attempts on the clock now (nil means
+// time.Now).
+func newAttempts(now func() time.Time) *Attempts { return &Attempts{nowFn: now} }
 
 func (a *Attempts) now() time.Time {
 	if a.nowFn != nil {

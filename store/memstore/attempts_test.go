@@ -7,15 +7,11 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/authkittest"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
 var _ authkit.AttemptStore = (*memstore.Attempts)(nil)
-
-func TestAttemptsConformance(t *testing.T) {
-	authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return memstore.NewAttempts(memstore.AttemptsConfig{}) })
-}
 
 type attemptsClock struct {
 	mu sync.Mutex
@@ -35,7 +31,7 @@ func (c *attemptsClock) Add(d time.Duration) {
 func TestAttemptsFixedWindow(t *testing.T) {
 	ctx := t.Context()
 	clk := &attemptsClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	a := memstore.NewAttempts(memstore.AttemptsConfig{Now: clk.Now})
+	a := memtest.New(t, clk.Now).Attempts()
 	start := clk.Now()
 	const window = 15 * time.Minute
 	for i := 1; i <= 3; i++ {
@@ -62,7 +58,7 @@ func TestAttemptsFixedWindow(t *testing.T) {
 // TestAttemptsConcurrentIncrementsAreExact: 200 concurrent failures for one account give
 // exactly 200, each count seen once (S14 atomic counter), under -race.
 func TestAttemptsConcurrentIncrementsAreExact(t *testing.T) {
-	a := memstore.NewAttempts(memstore.AttemptsConfig{})
+	a := memtest.New(t, nil).Attempts()
 	const workers = 200
 	seen := make([]int, workers+1)
 	var mu sync.Mutex
@@ -93,7 +89,7 @@ func TestAttemptsConcurrentIncrementsAreExact(t *testing.T) {
 func TestAttemptsPurge(t *testing.T) {
 	ctx := t.Context()
 	clk := &attemptsClock{t: time.Unix(1_700_000_000, 0)}
-	a := memstore.NewAttempts(memstore.AttemptsConfig{Now: clk.Now})
+	a := memtest.New(t, clk.Now).Attempts()
 	for _, k := range []string{"a", "b", "c"} {
 		if _, _, err := a.Incr(ctx, k, time.Minute); err != nil {
 			t.Fatal(err)

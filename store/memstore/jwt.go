@@ -42,10 +42,10 @@ type memFamily struct {
 
 var _ jwt.RefreshStore = (*RefreshTokens)(nil)
 
-// NewRefreshTokens returns an empty store whose epoch is now(); now is
+// newRefreshTokens returns an empty store whose epoch is now(); now is
 // also used by Purge (nil means time.Now). Rotate takes its time as an
 // argument.
-func NewRefreshTokens(now func() time.Time) *RefreshTokens {
+func newRefreshTokens(now func() time.Time) *RefreshTokens {
 	if now == nil {
 		now = time.Now
 	}
@@ -53,10 +53,6 @@ func NewRefreshTokens(now func() time.Time) *RefreshTokens {
 		families: map[string]*memFamily{}, users: map[string]map[string]struct{}{},
 		nb: map[string]time.Time{}}
 }
-
-// NewNotBefore returns a new [RefreshTokens], for code that uses only its
-// [jwt.NotBeforeStore] part (a Verifier without refresh tokens).
-func NewNotBefore(now func() time.Time) *RefreshTokens { return NewRefreshTokens(now) }
 
 func copySignIn(s jwt.SignIn) jwt.SignIn {
 	s.AMR = slices.Clone(s.AMR)

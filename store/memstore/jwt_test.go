@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // TestPurgeKeepsNotBeforeForOldSignIns: a sign-in's AuthTime can be far in
@@ -16,7 +16,7 @@ func TestPurgeKeepsNotBeforeForOldSignIns(t *testing.T) {
 	ctx := t.Context()
 	start := time.Unix(1_700_000_000, 0)
 	now := start
-	s := memstore.NewRefreshTokens(func() time.Time { return now })
+	s := memtest.New(t, func() time.Time { return now }).RefreshTokens()
 	user := "u-1"
 	logout := start.Add(time.Hour)
 	if err := s.SetNotBefore(ctx, user, logout); err != nil {

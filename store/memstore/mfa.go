@@ -12,7 +12,7 @@ import (
 
 // MFA is an in-memory [mfa.Store]: enrollments and backup-code MACs per
 // user, with Put (compare-and-set on the version, plus the optional new
-// code set) and UseBackupCode atomic under one mutex. Use NewMFA.
+// code set) and UseBackupCode atomic under one mutex. Use newMFA.
 type MFA struct {
 	mu          sync.Mutex
 	enrollments map[string]mfa.Enrollment
@@ -21,8 +21,8 @@ type MFA struct {
 
 var _ mfa.Store = (*MFA)(nil)
 
-// NewMFA returns an empty MFA store.
-func NewMFA() *MFA {
+// newMFA returns an empty MFA store.
+func newMFA() *MFA {
 	return &MFA{enrollments: map[string]mfa.Enrollment{}, codes: map[string]map[string]struct{}{}}
 }
 
@@ -119,9 +119,9 @@ type totpReplayEntry struct {
 
 var _ mfa.ReplayStore = (*TOTPReplay)(nil)
 
-// NewTOTPReplay returns an empty TOTPReplay store. now is its clock for
+// newTOTPReplay returns an empty TOTPReplay store. now is its clock for
 // expiry (nil means time.Now); tests inject one to expire without sleeping.
-func NewTOTPReplay(now func() time.Time) *TOTPReplay {
+func newTOTPReplay(now func() time.Time) *TOTPReplay {
 	if now == nil {
 		now = time.Now
 	}
@@ -169,9 +169,9 @@ type MFAChallenges struct {
 
 var _ mfa.ChallengeStore = (*MFAChallenges)(nil)
 
-// NewMFAChallenges returns an empty MFAChallenges store. now is its clock
+// newMFAChallenges returns an empty MFAChallenges store. now is its clock
 // for expiry (nil means time.Now).
-func NewMFAChallenges(now func() time.Time) *MFAChallenges {
+func newMFAChallenges(now func() time.Time) *MFAChallenges {
 	if now == nil {
 		now = time.Now
 	}

@@ -16,8 +16,8 @@ type OAuthStates struct {
 	now func() time.Time
 }
 
-// NewOAuthStates returns an empty store. now defaults to time.Now when nil.
-func NewOAuthStates(now func() time.Time) *OAuthStates {
+// newOAuthStates returns an empty store. now defaults to time.Now when nil.
+func newOAuthStates(now func() time.Time) *OAuthStates {
 	if now == nil {
 		now = time.Now
 	}

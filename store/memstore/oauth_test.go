@@ -3,11 +3,11 @@ package memstore_test
 import (
 	"testing"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/oauth/oauthtest"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 func TestOAuthStates(t *testing.T) {
-	oauthtest.RunStateStore(t, func(*testing.T) oauth.StateStore { return memstore.NewOAuthStates(nil) })
+	oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return memtest.New(t, nil).OAuthStates() })
 }

@@ -20,9 +20,9 @@ type OneTimeTokens struct {
 	m  map[string]authkit.OneTimeToken
 }
 
-// NewOneTimeTokens returns an empty store. now returns the current time; nil
+// newOneTimeTokens returns an empty store. now returns the current time; nil
 // means time.Now (tests inject a fake clock).
-func NewOneTimeTokens(now func() time.Time) *OneTimeTokens {
+func newOneTimeTokens(now func() time.Time) *OneTimeTokens {
 	if now == nil {
 		now = time.Now
 	}

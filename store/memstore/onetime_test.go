@@ -7,18 +7,19 @@ import (
 
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/authkittest"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
 var _ authkit.OneTimeTokenStore = (*memstore.OneTimeTokens)(nil)
 
 func TestOneTimeTokensConformance(t *testing.T) {
-	authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return memstore.NewOneTimeTokens(nil) })
+	authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return memtest.New(t, nil).OneTimeTokens() })
 }
 
 func TestOneTimeTokensClockAndPurge(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	s := memstore.NewOneTimeTokens(func() time.Time { return now })
+	s := memtest.New(t, func() time.Time { return now }).OneTimeTokens()
 	ctx := context.Background()
 	rec := authkit.OneTimeToken{Purpose: authkit.PurposePasswordReset, UserID: "u", Email: "u@example.com", Expiry: now.Add(time.Minute)}
 	for _, h := range []string{"a", "b"} {

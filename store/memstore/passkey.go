@@ -13,7 +13,7 @@ import (
 
 // Passkeys is the in-memory [passkey.CredentialStore]: credentials by id
 // with a per-user index, every method atomic under one mutex. Use
-// NewPasskeys.
+// newPasskeys.
 type Passkeys struct {
 	mu     sync.Mutex
 	byID   map[string]passkey.Credential
@@ -22,8 +22,8 @@ type Passkeys struct {
 
 var _ passkey.CredentialStore = (*Passkeys)(nil)
 
-// NewPasskeys returns an empty passkey credential store.
-func NewPasskeys() *Passkeys {
+// newPasskeys returns an empty passkey credential store.
+func newPasskeys() *Passkeys {
 	return &Passkeys{byID: map[string]passkey.Credential{}, byUser: map[string]map[string]struct{}{}}
 }
 
@@ -156,7 +156,7 @@ func (s *Passkeys) UpdateUse(ctx context.Context, credentialID []byte, prevSignC
 
 // Tickets is the in-memory [passkey.TicketStore]: single-use records by
 // purpose and key with an expiry; Take is atomic. Expired records are
-// dropped when touched or by [Tickets.Purge]. Use NewTickets.
+// dropped when touched or by [Tickets.Purge]. Use newTickets.
 type Tickets struct {
 	now func() time.Time
 
@@ -173,9 +173,9 @@ type ticketRecord struct {
 
 var _ passkey.TicketStore = (*Tickets)(nil)
 
-// NewTickets returns an empty ticket store. now returns the current time;
+// newTickets returns an empty ticket store. now returns the current time;
 // nil means time.Now.
-func NewTickets(now func() time.Time) *Tickets {
+func newTickets(now func() time.Time) *Tickets {
 	if now == nil {
 		now = time.Now
 	}

@@ -12,7 +12,7 @@ import (
 // anonymous or short-lived clients runs it in its own goroutine so expired
 // records do not accumulate, e.g.
 //
-//	go memstore.PurgeEvery(ctx, time.Minute, func() { sessions.Purge() }, refresh.Purge)
+//	go memstore.PurgeEvery(ctx, time.Minute, func() { st.Purge() })
 //
 // Correctness never depends on it: expired records are already treated as
 // missing. A non-positive interval is refused.

@@ -21,8 +21,8 @@ type RoleAssignments struct {
 
 type roleKey struct{ subject, tenant string }
 
-// NewRoleAssignments returns an empty [RoleAssignments].
-func NewRoleAssignments() *RoleAssignments {
+// newRoleAssignments returns an empty [RoleAssignments].
+func newRoleAssignments() *RoleAssignments {
 	return &RoleAssignments{m: map[roleKey][]string{}}
 }
 

@@ -8,13 +8,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/rbac"
-	"github.com/authkit-go/authkit/store/memstore"
 )
 
 func TestRoleAssignments(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.NewRoleAssignments()
+	s := memtest.New(t, nil).RoleAssignments()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -77,7 +77,7 @@ func TestRoleAssignmentsRevokeNextRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := memstore.NewRoleAssignments()
+	s := memtest.New(t, nil).RoleAssignments()
 	_ = s.Assign(ctx, "u", "", "admin")
 	_ = s.Assign(ctx, "u", "acme", "member")
 	request := func(tenant, perm string) error {
@@ -104,7 +104,7 @@ func TestRoleAssignmentsRevokeNextRequest(t *testing.T) {
 
 func TestRoleAssignmentsConcurrent(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.NewRoleAssignments()
+	s := memtest.New(t, nil).RoleAssignments()
 	var wg sync.WaitGroup
 	for g := range 64 {
 		wg.Add(1)

@@ -23,9 +23,9 @@ type Sessions struct {
 
 var _ session.Store = (*Sessions)(nil)
 
-// NewSessions returns an empty store. now is its clock (nil means
+// newSessions returns an empty store. now is its clock (nil means
 // time.Now); tests inject one to expire records without sleeping.
-func NewSessions(now func() time.Time) *Sessions {
+func newSessions(now func() time.Time) *Sessions {
 	if now == nil {
 		now = time.Now
 	}

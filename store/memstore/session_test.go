@@ -9,14 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/session"
-	"github.com/authkit-go/authkit/session/sessiontest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
-
-func TestSessionsConformance(t *testing.T) {
-	sessiontest.Run(t, func(t *testing.T) session.Store { return memstore.NewSessions(nil) })
-}
 
 // fakeClock is a settable clock safe for concurrent use.
 type fakeClock struct {
@@ -33,7 +29,7 @@ func (c *fakeClock) Add(d time.Duration) {
 
 func TestSessionsPurgeAndLazyExpiry(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := memstore.NewSessions(clk.Now)
+	s := memtest.New(t, clk.Now).Sessions()
 	ctx := context.Background()
 	rec := func(user string, ttl time.Duration) session.Record {
 		now := clk.Now()
@@ -79,7 +75,7 @@ func TestSessionsPurgeAndLazyExpiry(t *testing.T) {
 // context.
 func TestSessionsRunPurgesOnATimer(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := memstore.NewSessions(clk.Now)
+	s := memtest.New(t, clk.Now).Sessions()
 	now := clk.Now()
 	for i := range 100 {
 		if err := s.Create(t.Context(), fmt.Sprint("anon", i), session.Record{SecretHash: []byte{1}, CreatedAt: now,
@@ -111,7 +107,7 @@ func TestSessionsRunPurgesOnATimer(t *testing.T) {
 func TestNewSessionsStartsNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for range 10 {
-		_ = memstore.NewSessions(nil)
+		_ = memtest.New(t, nil).Sessions()
 	}
 	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("NewSessions started %d goroutines", after-before)
@@ -125,7 +121,7 @@ func TestNewSessionsStartsNoGoroutine(t *testing.T) {
 // everywhere" does not end it.
 func TestSessionsRotateOntoExpiredIDLeavesNoForeignIndexEntry(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	s := memstore.NewSessions(clk.Now)
+	s := memtest.New(t, clk.Now).Sessions()
 	ctx := context.Background()
 	rec := func(user string, ttl time.Duration) session.Record {
 		now := clk.Now()

@@ -18,8 +18,8 @@ type Users struct {
 	byLogin map[string]string // login -> ID
 }
 
-// NewUsers returns an empty [Users].
-func NewUsers() *Users {
+// newUsers returns an empty [Users].
+func newUsers() *Users {
 	return &Users{byID: map[string]authkit.User{}, byLogin: map[string]string{}}
 }
 

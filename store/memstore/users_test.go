@@ -5,14 +5,9 @@ import (
 	"testing"
 
 	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/authkittest"
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
-
-// TestUsersConformance runs the UserStore suite on memstore's users.
-func TestUsersConformance(t *testing.T) {
-	authkittest.RunUserStore(t, func(*testing.T) authkit.UserStore { return memstore.NewUsers() })
-}
 
 var _ authkit.UserUpdater = (*memstore.Users)(nil)
 
@@ -20,7 +15,7 @@ var _ authkit.UserUpdater = (*memstore.Users)(nil)
 // (User.MFAEnabled); the store keeps it through every kind of update.
 func TestUsersKeepMFAEnabled(t *testing.T) {
 	ctx := t.Context()
-	us := memstore.NewUsers()
+	us := memtest.New(t, nil).Users()
 	if err := us.CreateUser(ctx, authkit.User{ID: "u1", Email: "a@example.com", MFAEnabled: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +39,7 @@ func TestUsersKeepMFAEnabled(t *testing.T) {
 // again, a taken one is refused, and the new address is unverified.
 func TestUsersSetEmail(t *testing.T) {
 	ctx := t.Context()
-	us := memstore.NewUsers()
+	us := memtest.New(t, nil).Users()
 	for _, u := range []authkit.User{{ID: "u1", Email: "a@example.com", EmailVerified: true}, {ID: "u2", Email: "b@example.com"}} {
 		if err := us.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)

@@ -9,9 +9,9 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/store/memstore"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -43,7 +43,7 @@ func TestTOTPCodeNotAcceptedTwiceWithRedisClockSkew(t *testing.T) {
 		box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{ActiveKeyID: "k1", Keys: map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)}})
 		must(t, err)
 		m, err := mfa.New(mfa.Config{
-			Issuer: "Skew", Store: st.MFA(), Replay: st.TOTPReplay(), Throttle: memstore.NewAttempts(memstore.AttemptsConfig{Now: appNow}),
+			Issuer: "Skew", Store: st.MFA(), Replay: st.TOTPReplay(), Throttle: memtest.New(t, appNow).Attempts(),
 			Box: box, BackupKey: bytes.Repeat([]byte{9}, 32), Now: appNow, QRSize: 64,
 		})
 		must(t, err)
