@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -89,6 +90,26 @@ func (s *sqlAccounts) q(query string) string {
 	return query
 }
 
+// encodeRoles keeps roles as a JSON array, so a role may hold any
+// character (a comma included); no roles is the empty string.
+func encodeRoles(roles []string) string {
+	if len(roles) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(roles) // a []string always marshals
+	return string(b)
+}
+
+// decodeRoles reads encodeRoles' form, and the comma-separated list that
+// tables written before it hold.
+func decodeRoles(s string) []string {
+	var roles []string
+	if strings.HasPrefix(s, "[") && json.Unmarshal([]byte(s), &roles) == nil {
+		return roles
+	}
+	return strings.Split(s, ",")
+}
+
 const userColumns = `id, email, email_verified, password_hash, roles, disabled, created_at, mfa_enabled`
 
 func scanUser(row interface{ Scan(...any) error }) (authkit.User, bool, error) {
@@ -103,7 +124,7 @@ func scanUser(row interface{ Scan(...any) error }) (authkit.User, bool, error) {
 		return authkit.User{}, false, err
 	}
 	if roles != "" {
-		u.Roles = strings.Split(roles, ",")
+		u.Roles = decodeRoles(roles)
 	}
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return u, true, nil
@@ -123,7 +144,7 @@ func (s *sqlAccounts) UserByID(ctx context.Context, id string) (authkit.User, bo
 // the duplicate check atomic with the insert.
 func (s *sqlAccounts) CreateUser(ctx context.Context, u authkit.User) error {
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO example_users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
-		u.ID, u.Email, u.EmailVerified, u.PasswordHash, strings.Join(u.Roles, ","), u.Disabled, u.CreatedAt.UnixMicro(), u.MFAEnabled)
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, u.CreatedAt.UnixMicro(), u.MFAEnabled)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("creating user: %w", authkit.ErrLoginTaken)
 	}
@@ -165,7 +186,7 @@ func (s *sqlAccounts) UpdateUser(ctx context.Context, userID string, fn func(*au
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE example_users SET email_verified = $2, password_hash = $3, roles = $4,
 		disabled = $5, mfa_enabled = $6 WHERE id = $1`),
-		userID, next.EmailVerified, next.PasswordHash, strings.Join(next.Roles, ","), next.Disabled, next.MFAEnabled); err != nil {
+		userID, next.EmailVerified, next.PasswordHash, encodeRoles(next.Roles), next.Disabled, next.MFAEnabled); err != nil {
 		return err
 	}
 	return tx.Commit()
