@@ -103,14 +103,14 @@ func TestSessionsRunPurgesOnATimer(t *testing.T) {
 	}
 }
 
-// TestNewSessionsStartsNoGoroutine: only the host's Run purges.
-func TestNewSessionsStartsNoGoroutine(t *testing.T) {
+// TestNewStartsNoGoroutine: only the host's Run or PurgeEvery purges.
+func TestNewStartsNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for range 10 {
 		_ = memtest.New(t, nil).Sessions()
 	}
 	if after := runtime.NumGoroutine(); after > before {
-		t.Fatalf("NewSessions started %d goroutines", after-before)
+		t.Fatalf("New started %d goroutines", after-before)
 	}
 }
 

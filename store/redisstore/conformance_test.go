@@ -6,16 +6,14 @@ import (
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/authkittest"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/jwt/jwttest"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/oauth/oauthtest"
-	"github.com/authkit-go/authkit/session"
-	"github.com/authkit-go/authkit/session/sessiontest"
 	"github.com/authkit-go/authkit/store/redisstore"
+	"github.com/authkit-go/authkit/store/storetest"
 )
 
 // TestConformance runs every conformance suite against a single Redis node
@@ -25,54 +23,43 @@ import (
 func TestConformance(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		st := func(t *testing.T) *redisstore.Store { return newStore(t, b.client(t), redisstore.Config{}) }
-		suites := []struct {
-			name string
-			run  func(t *testing.T)
-		}{
-			{"Sessions", func(t *testing.T) {
-				sessiontest.Run(t, func(t *testing.T) session.Store { return st(t).Sessions() })
-			}},
-			{"RefreshTokens", func(t *testing.T) {
-				jwttest.RunHarness(t, jwttest.Harness{
-					New: func(t *testing.T) jwt.RefreshStore { return st(t).RefreshTokens() },
+		t.Run("Stores", func(t *testing.T) {
+			t.Parallel()
+			storetest.Run(t, func(t *testing.T) storetest.Stores {
+				s := st(t)
+				return storetest.Stores{
+					Sessions:      s.Sessions(),
+					RefreshTokens: s.RefreshTokens(),
+					MFA:           s.MFA(),
+					TOTPReplay:    s.TOTPReplay(),
+					Attempts:      s.Attempts(),
 					// A flush: every key of the store's prefix, epochs included.
-					Lose: func(t *testing.T, s jwt.RefreshStore) jwt.RefreshStore {
-						deletePrefix(t, b.client(t), s.(*redisstore.RefreshTokens).Prefix())
-						return s
+					LoseRefreshTokens: func(t *testing.T) jwt.RefreshStore {
+						deletePrefix(t, b.client(t), s.RefreshTokens().Prefix())
+						return s.RefreshTokens()
 					},
-				})
-			}},
-			{"MFA", func(t *testing.T) {
-				mfatest.Run(t, func(t *testing.T) mfa.Store { return st(t).MFA() })
-			}},
-			{"TOTPReplay", func(t *testing.T) {
-				mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return st(t).TOTPReplay() })
-			}},
-			{"Challenges", func(t *testing.T) {
-				mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
-			}},
-			{"OAuthStates", func(t *testing.T) {
-				oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
-			}},
-			{"Attempts", func(t *testing.T) {
-				authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return st(t).Attempts() })
-			}},
-			{"OneTimeTokens", func(t *testing.T) {
-				authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
-			}},
-			{"Limiter", func(t *testing.T) {
-				limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-					l, err := st(t).Limiter(redisstore.LimiterConfig{Name: "test", Limit: cfg.Limit, Per: cfg.Per})
-					must(t, err)
-					return l
-				})
-			}},
-		}
-		for _, s := range suites {
-			t.Run(s.name, func(t *testing.T) {
-				t.Parallel()
-				s.run(t)
+				}
 			})
-		}
+		})
+		t.Run("Challenges", func(t *testing.T) {
+			t.Parallel()
+			mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
+		})
+		t.Run("OAuthStates", func(t *testing.T) {
+			t.Parallel()
+			oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
+		})
+		t.Run("OneTimeTokens", func(t *testing.T) {
+			t.Parallel()
+			authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
+		})
+		t.Run("Limiter", func(t *testing.T) {
+			t.Parallel()
+			limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
+				l, err := st(t).Limiter(redisstore.LimiterConfig{Name: "test", Limit: cfg.Limit, Per: cfg.Per})
+				must(t, err)
+				return l
+			})
+		})
 	})
 }

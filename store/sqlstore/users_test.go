@@ -11,17 +11,8 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/authkittest"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
-
-// TestUsersConformance runs the UserStore suite on both dialects.
-func TestUsersConformance(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, d dialect) {
-		t.Parallel()
-		authkittest.RunUserStore(t, func(t *testing.T) authkit.UserStore { return newUsers(t, d) })
-	})
-}
 
 func newUsers(t *testing.T, d dialect) *sqlstore.Users {
 	return d.new(t, sqlstore.Config{}).Users()
