@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,18 +15,6 @@ import (
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/memstore"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // countingStore counts calls and can be made to fail.
 type countingStore struct {
@@ -80,7 +67,7 @@ func (c *countingStore) reset() { c.finds.Store(0); c.saves.Store(0); c.deletes.
 
 type env struct {
 	t     *testing.T
-	clk   *clock
+	clk   *memtest.Clock
 	mem   *memstore.Sessions
 	store *countingStore
 	m     *session.Manager
@@ -92,7 +79,7 @@ type env struct {
 // mux of small handlers used by the tests.
 func newEnv(t *testing.T, mod func(*session.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clk: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, clk: memtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	e.mem = memtest.New(t, e.clk.Now).Sessions()
 	e.store = &countingStore{Store: e.mem}
 	cfg := session.Config{Store: e.store, Now: e.clk.Now}

@@ -3,6 +3,7 @@
 package memtest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -18,4 +19,28 @@ func New(t testing.TB, now func() time.Time) *memstore.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// Clock is a settable clock, safe for concurrent use, for the Now of a
+// store or a manager under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock that reads t until it is moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }

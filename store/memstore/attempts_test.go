@@ -13,24 +13,12 @@ import (
 
 var _ authkit.AttemptStore = (*memstore.Attempts)(nil)
 
-type attemptsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *attemptsClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *attemptsClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestAttemptsFixedWindow checks the window with an injected clock: it starts
 // at the first Incr, later Incr calls do not extend it, and at windowEnd the
 // key is absent again (S12: the lock is temporary).
 func TestAttemptsFixedWindow(t *testing.T) {
 	ctx := t.Context()
-	clk := &attemptsClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := memtest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	a := memtest.New(t, clk.Now).Attempts()
 	start := clk.Now()
 	const window = 15 * time.Minute
@@ -88,7 +76,7 @@ func TestAttemptsConcurrentIncrementsAreExact(t *testing.T) {
 
 func TestAttemptsPurge(t *testing.T) {
 	ctx := t.Context()
-	clk := &attemptsClock{t: time.Unix(1_700_000_000, 0)}
+	clk := memtest.NewClock(time.Unix(1_700_000_000, 0))
 	a := memtest.New(t, clk.Now).Attempts()
 	for _, k := range []string{"a", "b", "c"} {
 		if _, _, err := a.Incr(ctx, k, time.Minute); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,21 +13,8 @@ import (
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
-// fakeClock is a settable clock safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestSessionsPurgeAndLazyExpiry(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := memtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := memtest.New(t, clk.Now).Sessions()
 	ctx := context.Background()
 	rec := func(user string, ttl time.Duration) session.Record {
@@ -74,7 +60,7 @@ func TestSessionsPurgeAndLazyExpiry(t *testing.T) {
 // reclaimed by the sweeper the host starts, and the sweeper stops with its
 // context.
 func TestSessionsRunPurgesOnATimer(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := memtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := memtest.New(t, clk.Now).Sessions()
 	now := clk.Now()
 	for i := range 100 {
@@ -120,7 +106,7 @@ func TestNewStartsNoGoroutine(t *testing.T) {
 // "your devices" page does not list the new session and their "log out
 // everywhere" does not end it.
 func TestSessionsRotateOntoExpiredIDLeavesNoForeignIndexEntry(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := memtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := memtest.New(t, clk.Now).Sessions()
 	ctx := context.Background()
 	rec := func(user string, ttl time.Duration) session.Record {
