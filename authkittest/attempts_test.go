@@ -156,15 +156,6 @@ func TestSuiteRejectsBrokenAttemptStores(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			err := errs[i]
-			if tt.cases == nil {
-				if err != nil {
-					t.Fatalf("reference store failed: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("store with flaw %q passed the suite", tt.flaw)
-			}
 			suite.WantFailed(t, err, tt.cases...)
 		})
 	}

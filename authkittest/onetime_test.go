@@ -125,9 +125,6 @@ func TestOneTimeTokenStoreRejectsBroken(t *testing.T) {
 			err := authkittest.TestOneTimeTokenStore(func() (authkit.OneTimeTokenStore, error) {
 				return &otRef{flaw: tt.flaw, m: map[string]authkit.OneTimeToken{}}, nil
 			})
-			if err == nil {
-				t.Fatalf("suite passed a store with flaw %q", tt.flaw)
-			}
 			suite.WantFailed(t, err, tt.wantCases...)
 		})
 	}

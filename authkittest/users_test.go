@@ -264,15 +264,6 @@ func TestSuiteRejectsBrokenUserStores(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			err := authkittest.TestUserStore(func() (authkit.UserStore, error) { return newRefUsers(tt.flaw), nil })
-			if tt.cases == nil {
-				if err != nil {
-					t.Fatalf("reference store failed: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("store with flaw %q passed the suite", tt.flaw)
-			}
 			suite.WantFailed(t, err, tt.cases...)
 		})
 	}

@@ -79,3 +79,36 @@ func TestFailedFindsWrappedCaseErrors(t *testing.T) {
 		t.Fatalf("Failed(nil) = %v", got)
 	}
 }
+
+// recordingTB records Errorf calls; any other method would hit the nil
+// embedded TB.
+type recordingTB struct {
+	testing.TB
+	errors int
+}
+
+func (r *recordingTB) Helper()               {}
+func (r *recordingTB) Errorf(string, ...any) { r.errors++ }
+
+func TestWantFailedChecksEveryWantedCaseAndACleanReference(t *testing.T) {
+	t.Parallel()
+	failed := errors.Join(&suite.CaseError{Suite: "s", Case: "A", Err: errOdd})
+	for _, tc := range []struct {
+		name   string
+		err    error
+		want   []string
+		errors int
+	}{
+		{"wanted case failed", failed, []string{"A"}, 0},
+		{"wanted case passed", failed, []string{"A", "B"}, 1},
+		{"broken store passed everything", nil, []string{"A"}, 1},
+		{"reference passes", nil, nil, 0},
+		{"reference fails", failed, nil, 1},
+	} {
+		r := &recordingTB{}
+		suite.WantFailed(r, tc.err, tc.want...)
+		if r.errors != tc.errors {
+			t.Errorf("%s: %d errors reported, want %d", tc.name, r.errors, tc.errors)
+		}
+	}
+}

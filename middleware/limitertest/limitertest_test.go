@@ -143,15 +143,6 @@ func TestSuiteRejectsBrokenLimiters(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			err := errs[i]
-			if tt.wantCase == nil {
-				if err != nil {
-					t.Fatalf("reference limiter failed the suite: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("broken limiter %q passed the suite", tt.breakFn)
-			}
 			suite.WantFailed(t, err, tt.wantCase...)
 		})
 	}
