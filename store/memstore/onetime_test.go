@@ -6,16 +6,11 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/authkittest"
 	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
 var _ authkit.OneTimeTokenStore = (*memstore.OneTimeTokens)(nil)
-
-func TestOneTimeTokensConformance(t *testing.T) {
-	authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return memtest.New(t, nil).OneTimeTokens() })
-}
 
 func TestOneTimeTokensClockAndPurge(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)

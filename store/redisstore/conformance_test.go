@@ -3,15 +3,9 @@ package redisstore_test
 import (
 	"testing"
 
-	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/authkittest"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/mfa/mfatest"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
-	"github.com/authkit-go/authkit/oauth"
-	"github.com/authkit-go/authkit/oauth/oauthtest"
 	"github.com/authkit-go/authkit/store/redisstore"
 	"github.com/authkit-go/authkit/store/storetest"
 )
@@ -33,6 +27,9 @@ func TestConformance(t *testing.T) {
 					MFA:           s.MFA(),
 					TOTPReplay:    s.TOTPReplay(),
 					Attempts:      s.Attempts(),
+					Challenges:    s.Challenges(),
+					OAuthStates:   s.OAuthStates(),
+					OneTimeTokens: s.OneTimeTokens(),
 					// A flush: every key of the store's prefix, epochs included.
 					LoseRefreshTokens: func(t *testing.T) jwt.RefreshStore {
 						deletePrefix(t, b.client(t), s.RefreshTokens().Prefix())
@@ -40,18 +37,6 @@ func TestConformance(t *testing.T) {
 					},
 				}
 			})
-		})
-		t.Run("Challenges", func(t *testing.T) {
-			t.Parallel()
-			mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
-		})
-		t.Run("OAuthStates", func(t *testing.T) {
-			t.Parallel()
-			oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
-		})
-		t.Run("OneTimeTokens", func(t *testing.T) {
-			t.Parallel()
-			authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
 		})
 		t.Run("Limiter", func(t *testing.T) {
 			t.Parallel()

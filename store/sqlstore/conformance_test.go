@@ -3,13 +3,7 @@ package sqlstore_test
 import (
 	"testing"
 
-	"github.com/authkit-go/authkit"
-	"github.com/authkit-go/authkit/authkittest"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/mfa/mfatest"
-	"github.com/authkit-go/authkit/oauth"
-	"github.com/authkit-go/authkit/oauth/oauthtest"
 	"github.com/authkit-go/authkit/store/sqlstore"
 	"github.com/authkit-go/authkit/store/storetest"
 )
@@ -21,43 +15,30 @@ func TestConformance(t *testing.T) {
 		// Both dialects and all suites run in parallel: most cases wait on
 		// the database or on a short TTL, not on the CPU.
 		t.Parallel()
-		st := func(t *testing.T) *sqlstore.Store { return d.new(t, sqlstore.Config{}) }
-		t.Run("Stores", func(t *testing.T) {
-			t.Parallel()
-			storetest.Run(t, func(t *testing.T) storetest.Stores {
-				s := st(t)
-				return storetest.Stores{
-					Sessions:      s.Sessions(),
-					RefreshTokens: s.RefreshTokens(),
-					MFA:           s.MFA(),
-					TOTPReplay:    s.TOTPReplay(),
-					Attempts:      s.Attempts(),
-					Users:         s.Users(),
-					// Every row of the refresh and not-before tables is lost,
-					// the epoch included (a truncation, a restore of an empty
-					// backup).
-					LoseRefreshTokens: func(t *testing.T) jwt.RefreshStore {
-						for _, table := range []string{"refresh_tokens", "refresh_families", "not_before", "refresh_epoch"} {
-							if _, err := s.DB().ExecContext(t.Context(), "DELETE FROM "+s.Table(table)); err != nil {
-								t.Fatal(err)
-							}
+		storetest.Run(t, func(t *testing.T) storetest.Stores {
+			s := d.new(t, sqlstore.Config{})
+			return storetest.Stores{
+				Sessions:      s.Sessions(),
+				RefreshTokens: s.RefreshTokens(),
+				MFA:           s.MFA(),
+				TOTPReplay:    s.TOTPReplay(),
+				Attempts:      s.Attempts(),
+				Challenges:    s.Challenges(),
+				OAuthStates:   s.OAuthStates(),
+				OneTimeTokens: s.OneTimeTokens(),
+				Users:         s.Users(),
+				// Every row of the refresh and not-before tables is lost,
+				// the epoch included (a truncation, a restore of an empty
+				// backup).
+				LoseRefreshTokens: func(t *testing.T) jwt.RefreshStore {
+					for _, table := range []string{"refresh_tokens", "refresh_families", "not_before", "refresh_epoch"} {
+						if _, err := s.DB().ExecContext(t.Context(), "DELETE FROM "+s.Table(table)); err != nil {
+							t.Fatal(err)
 						}
-						return s.RefreshTokens()
-					},
-				}
-			})
-		})
-		t.Run("Challenges", func(t *testing.T) {
-			t.Parallel()
-			mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
-		})
-		t.Run("OAuthStates", func(t *testing.T) {
-			t.Parallel()
-			oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
-		})
-		t.Run("OneTimeTokens", func(t *testing.T) {
-			t.Parallel()
-			authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
+					}
+					return s.RefreshTokens()
+				},
+			}
 		})
 	})
 }

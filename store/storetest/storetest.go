@@ -23,6 +23,8 @@ import (
 	"github.com/authkit-go/authkit/jwt/jwttest"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
+	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/oauth/oauthtest"
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
 	"github.com/authkit-go/authkit/session"
@@ -41,6 +43,12 @@ type Stores struct {
 	Tickets       passkey.TicketStore
 	Passkeys      passkey.CredentialStore
 	Users         authkit.UserStore
+
+	// The single-use stores that Tickets replaces, checked while a backend
+	// still offers them.
+	Challenges    mfa.ChallengeStore
+	OAuthStates   oauth.StateStore
+	OneTimeTokens authkit.OneTimeTokenStore
 
 	// LoseRefreshTokens, if set, makes RefreshTokens lose every record it
 	// keeps, its epoch included, as a flush, an eviction of everything or
@@ -108,6 +116,15 @@ var contracts = []contract{
 	{"Passkeys", func(s Stores) bool { return s.Passkeys != nil }, func(t *testing.T, f Factory, _ Stores) {
 		passkeytest.Run(t, func(t *testing.T) passkey.CredentialStore { return f(t).Passkeys })
 	}},
+	{"Challenges", func(s Stores) bool { return s.Challenges != nil }, func(t *testing.T, f Factory, _ Stores) {
+		mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return f(t).Challenges })
+	}},
+	{"OAuthStates", func(s Stores) bool { return s.OAuthStates != nil }, func(t *testing.T, f Factory, _ Stores) {
+		oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return f(t).OAuthStates })
+	}},
+	{"OneTimeTokens", func(s Stores) bool { return s.OneTimeTokens != nil }, func(t *testing.T, f Factory, _ Stores) {
+		authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return f(t).OneTimeTokens })
+	}},
 	{"Users", func(s Stores) bool { return s.Users != nil }, func(t *testing.T, f Factory, probe Stores) {
 		authkittest.RunUserStoreHarness(t, authkittest.UserStoreHarness{
 			New:       func(t *testing.T) authkit.UserStore { return f(t).Users },
@@ -118,7 +135,8 @@ var contracts = []contract{
 
 // Run runs the conformance suite of every contract that the backend
 // offers, each in a parallel subtest named for the contract (Sessions,
-// RefreshTokens, MFA, TOTPReplay, Attempts, Tickets, Passkeys, Users), and
+// RefreshTokens, MFA, TOTPReplay, Attempts, Tickets, Passkeys, Users and the
+// single-use stores Tickets replaces), and
 // logs the contracts it leaves out because their field is nil.
 func Run(t *testing.T, factory Factory) {
 	t.Helper()
