@@ -121,42 +121,21 @@ func (s *refStore) Reset(ctx context.Context, key string) error {
 // exists for (STYLE.md (d)).
 func TestSuiteRejectsBrokenAttemptStores(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		flaw  string
-		cases []string
-	}{
-		{"", nil},
-		{"sharedKey", []string{"KeysIndependent", "HostileKeys", "ConcurrentKeys"}},
-		{"neverExpires", []string{"WindowExpires"}},
-		{"extendsWindow", []string{"WindowNotExtended"}},
-		{"driftingEnd", []string{"WindowEndStable"}},
-		{"countIncrements", []string{"CountDoesNotChange"}},
-		{"resetNoop", []string{"Reset"}},
-		{"resetMissingErr", []string{"ResetMissing"}},
-		{"globReset", []string{"HostileKeys"}},
-		{"racy", []string{"ConcurrentIncr"}},
-		{"ignoreCtx", []string{"CancelledContext"}},
-		{"missingHasTime", []string{"CountMissing", "Reset", "WindowExpires"}},
+	flaws := []suite.Flaw{
+		{}, // the reference
+		{Name: "sharedKey", Want: []string{"KeysIndependent", "HostileKeys", "ConcurrentKeys"}},
+		{Name: "neverExpires", Want: []string{"WindowExpires"}},
+		{Name: "extendsWindow", Want: []string{"WindowNotExtended"}},
+		{Name: "driftingEnd", Want: []string{"WindowEndStable"}},
+		{Name: "countIncrements", Want: []string{"CountDoesNotChange"}},
+		{Name: "resetNoop", Want: []string{"Reset"}},
+		{Name: "resetMissingErr", Want: []string{"ResetMissing"}},
+		{Name: "globReset", Want: []string{"HostileKeys"}},
+		{Name: "racy", Want: []string{"ConcurrentIncr"}},
+		{Name: "ignoreCtx", Want: []string{"CancelledContext"}},
+		{Name: "missingHasTime", Want: []string{"CountMissing", "Reset", "WindowExpires"}},
 	}
-	// The suite waits for real time in one case; run every store at once
-	// rather than as parallel subtests, which -parallel (GOMAXPROCS) would
-	// serialize.
-	errs := make([]error, len(tests))
-	var wg sync.WaitGroup
-	for i, tt := range tests {
-		wg.Go(func() {
-			errs[i] = authkittest.TestAttemptStore(func() (authkit.AttemptStore, error) { return newRef(tt.flaw), nil })
-		})
-	}
-	wg.Wait()
-	for i, tt := range tests {
-		name := tt.flaw
-		if name == "" {
-			name = "reference"
-		}
-		t.Run(name, func(t *testing.T) {
-			err := errs[i]
-			suite.WantFailed(t, err, tt.cases...)
-		})
-	}
+	suite.CheckFlaws(t, flaws, func(flaw string) error {
+		return authkittest.TestAttemptStore(func() (authkit.AttemptStore, error) { return newRef(flaw), nil })
+	})
 }

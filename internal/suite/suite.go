@@ -143,3 +143,32 @@ func WantFailed(t testing.TB, err error, want ...string) {
 		}
 	}
 }
+
+// Flaw is one implementation a suite's own test runs the suite on: a
+// broken one and the cases that must catch it, or the reference (no Want),
+// which must pass.
+type Flaw struct {
+	Name string   // what is broken; "" is the reference
+	Want []string // the cases that must fail; none for the reference
+}
+
+// CheckFlaws runs test once per flaw, all at once (suites wait for real
+// time, and parallel subtests would run only GOMAXPROCS of them at once),
+// and then checks each result with [WantFailed] in a subtest named for the
+// flaw ("reference" for the reference).
+func CheckFlaws(t *testing.T, flaws []Flaw, test func(flaw string) error) {
+	t.Helper()
+	errs := make([]error, len(flaws))
+	var wg sync.WaitGroup
+	for i, f := range flaws {
+		wg.Go(func() { errs[i] = test(f.Name) })
+	}
+	wg.Wait()
+	for i, f := range flaws {
+		name := f.Name
+		if name == "" {
+			name = "reference"
+		}
+		t.Run(name, func(t *testing.T) { WantFailed(t, errs[i], f.Want...) })
+	}
+}

@@ -109,41 +109,19 @@ func (c *counter) Allow(ctx context.Context, key string) (middleware.Decision, e
 // case.
 func TestSuiteRejectsBrokenLimiters(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		breakFn  string
-		wantCase []string // each must appear in the error
-	}{
-		{"", nil},
-		{"alwaysAllow", []string{"BurstThenDeny", "KeysIndependent", "HostileKeys", "ConcurrentOneKey", "ConcurrentManyKeys"}},
-		{"sharedKey", []string{"KeysIndependent", "HostileKeys", "ConcurrentManyKeys"}},
-		{"prefixKey", []string{"HostileKeys"}},
-		{"racy", []string{"ConcurrentOneKey"}},
-		{"neverRecover", []string{"RecoverAfterRetryAfter", "DeniedDoNotConsume"}},
-		{"denialsExtend", []string{"DeniedDoNotConsume"}},
-		{"zeroRetryAfter", []string{"BurstThenDeny", "RecoverAfterRetryAfter"}},
-		{"badRemaining", []string{"BurstThenDeny"}},
-		{"ignoreCtx", []string{"CancelledContext"}},
+	flaws := []suite.Flaw{
+		{}, // the reference
+		{Name: "alwaysAllow", Want: []string{"BurstThenDeny", "KeysIndependent", "HostileKeys", "ConcurrentOneKey", "ConcurrentManyKeys"}},
+		{Name: "sharedKey", Want: []string{"KeysIndependent", "HostileKeys", "ConcurrentManyKeys"}},
+		{Name: "prefixKey", Want: []string{"HostileKeys"}},
+		{Name: "racy", Want: []string{"ConcurrentOneKey"}},
+		{Name: "neverRecover", Want: []string{"RecoverAfterRetryAfter", "DeniedDoNotConsume"}},
+		{Name: "denialsExtend", Want: []string{"DeniedDoNotConsume"}},
+		{Name: "zeroRetryAfter", Want: []string{"BurstThenDeny", "RecoverAfterRetryAfter"}},
+		{Name: "badRemaining", Want: []string{"BurstThenDeny"}},
+		{Name: "ignoreCtx", Want: []string{"CancelledContext"}},
 	}
-	// Several cases wait for real time; run every limiter at once rather
-	// than as parallel subtests, which -parallel (GOMAXPROCS) would serialize.
-	errs := make([]error, len(tests))
-	var wg sync.WaitGroup
-	for i, tt := range tests {
-		wg.Go(func() {
-			errs[i] = limitertest.Test(func(cfg limitertest.Config) (middleware.Limiter, error) {
-				return newCounter(cfg, tt.breakFn), nil
-			})
-		})
-	}
-	wg.Wait()
-	for i, tt := range tests {
-		name := tt.breakFn
-		if name == "" {
-			name = "reference"
-		}
-		t.Run(name, func(t *testing.T) {
-			err := errs[i]
-			suite.WantFailed(t, err, tt.wantCase...)
-		})
-	}
+	suite.CheckFlaws(t, flaws, func(flaw string) error {
+		return limitertest.Test(func(cfg limitertest.Config) (middleware.Limiter, error) { return newCounter(cfg, flaw), nil })
+	})
 }
