@@ -46,8 +46,8 @@ func New(cfg Config) (*Auth, error) {
 			bad = append(bad, fmt.Errorf("missing required Config.%s", f.name))
 		}
 	}
-	if (cfg.OneTimeTokens == nil) != (cfg.Mailer == nil) {
-		bad = append(bad, errors.New("only one of Config.OneTimeTokens and Config.Mailer is set (both or neither)"))
+	if (cfg.Tickets == nil) != (cfg.Mailer == nil) {
+		bad = append(bad, errors.New("only one of Config.Tickets and Config.Mailer is set (both or neither)"))
 	}
 	if cfg.SignupLimit != (Tier{}) && (cfg.SignupLimit.Max < 1 || cfg.SignupLimit.Window <= 0) {
 		bad = append(bad, errors.New("invalid Config.SignupLimit: Max and Window must be positive"))

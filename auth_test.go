@@ -28,7 +28,7 @@ func TestNewReportsEveryMissingField(t *testing.T) {
 	if !errors.Is(err, authkit.ErrInvalidConfig) {
 		t.Fatalf("New(empty) = %v, want ErrInvalidConfig", err)
 	}
-	for _, field := range []string{"Users", "Keys", "TokenIssuer", "RefreshStore", "Attempts", "OneTimeTokens and Config.Mailer"} {
+	for _, field := range []string{"Users", "Keys", "TokenIssuer", "RefreshStore", "Attempts", "Tickets and Config.Mailer"} {
 		if !strings.Contains(err.Error(), "Config."+field) {
 			t.Errorf("error does not name Config.%s: %v", field, err)
 		}
@@ -48,7 +48,7 @@ func TestNewReportsEveryMissingField(t *testing.T) {
 		"TokenIssuer":  func(c *authkit.Config) { c.TokenIssuer = "" },
 		"RefreshStore": func(c *authkit.Config) { c.RefreshStore = nil },
 		"Attempts":     func(c *authkit.Config) { c.Attempts = nil },
-		"Mailer alone": func(c *authkit.Config) { c.OneTimeTokens = nil },
+		"Mailer alone": func(c *authkit.Config) { c.Tickets = nil },
 		"SignupLimit":  func(c *authkit.Config) { c.SignupLimit = authkit.Tier{Max: -1, Window: time.Minute} },
 	} {
 		t.Run(name, func(t *testing.T) {

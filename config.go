@@ -76,16 +76,19 @@ type Config struct {
 
 	// MFA enables the TOTP step and the /auth/mfa endpoints. Optional: nil
 	// means no account is ever asked for a second factor and those
-	// endpoints answer 404. Its Challenges store is required when set.
+	// endpoints answer 404. Its Tickets store is required when set.
 	MFA *mfa.MFA
 	// Sessions, if set, has every session of a user ended on log out
 	// everywhere, password change, reset and disabling.
 	Sessions *session.Manager
 
-	// OneTimeTokens and Mailer enable password reset and email verification
-	// (both or neither); the host then runs [Auth.RunMailer].
-	OneTimeTokens OneTimeTokenStore
-	Mailer        Mailer
+	// Tickets and Mailer enable password reset and email verification
+	// (both or neither); the host then runs [Auth.RunMailer]. The tokens
+	// are kept in Tickets under the purposes [PurposePasswordReset] and
+	// [PurposeVerifyEmail]; the store may be the one MFA, OAuth and
+	// passkeys use.
+	Tickets TicketStore
+	Mailer  Mailer
 	// ResetLifetime of reset and verification tokens; zero means 30 minutes.
 	ResetLifetime time.Duration
 

@@ -24,7 +24,7 @@ func exampleAuth(mailer authkit.Mailer) *authkit.Auth {
 		Users: memstore.NewUsers(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
 		TokenIssuer: "https://app.example.com", RefreshStore: memstore.NewRefreshTokens(nil),
 		NotBefore: memstore.NewNotBefore(nil), Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
-		OneTimeTokens: memstore.NewOneTimeTokens(nil), Mailer: mailer,
+		Tickets: memstore.NewTickets(nil), Mailer: mailer,
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 	})
 	if err != nil {

@@ -503,7 +503,7 @@ func TestUnreadableMFAEnrollmentFailsClosed(t *testing.T) {
 		}
 		c.MFA, err = mfa.New(mfa.Config{
 			Issuer: "authkit-test", Store: flakyMFAStore{memstore.NewMFA(), &down}, Replay: memstore.NewTOTPReplay(c.Now),
-			Challenges: memstore.NewMFAChallenges(c.Now), Throttle: c.Attempts, Box: box,
+			Tickets: memstore.NewTickets(c.Now), Throttle: c.Attempts, Box: box,
 			BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
 		})
 		if err != nil {

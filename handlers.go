@@ -100,7 +100,7 @@ func WithDelivery(d Delivery) HandlerOption {
 //	POST /auth/mfa/disable        (auth, recent) {code} → 204
 //	POST /auth/mfa/backup-codes   (auth, recent) {code} → 200 {backup_codes}
 //
-// and, when Config.OneTimeTokens and Mailer are set,
+// and, when Config.Tickets and Mailer are set,
 //
 //	POST /auth/password/forgot    {email} → 202 (whether or not the account exists)
 //	POST /auth/password/reset     {token,new_password} → 204
@@ -151,7 +151,7 @@ func (a *Auth) Handler(opts ...HandlerOption) http.Handler {
 		"/email/verify":         h.verifyEmail,
 		"/email/verify-request": h.authed(h.verifyRequest),
 	}
-	if a.cfg.OneTimeTokens == nil {
+	if a.cfg.Tickets == nil {
 		for _, p := range []string{"/password/forgot", "/password/reset", "/email/verify", "/email/verify-request"} {
 			delete(routes, p)
 		}

@@ -29,8 +29,8 @@ func FuzzJSONBody(f *testing.F) {
 	auth, err := authkit.New(authkit.Config{
 		Users: memstore.NewUsers(), Keys: keys, Hasher: hasher, TokenIssuer: "https://auth.test",
 		RefreshStore: memstore.NewRefreshTokens(nil), NotBefore: memstore.NewNotBefore(nil),
-		Attempts:      memstore.NewAttempts(memstore.AttemptsConfig{}),
-		OneTimeTokens: memstore.NewOneTimeTokens(nil), Mailer: &mailbox{},
+		Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
+		Tickets:  memstore.NewTickets(nil), Mailer: &mailbox{},
 		Audit:        authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 		MaxBodyBytes: 1024,
 	})

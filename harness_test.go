@@ -140,7 +140,7 @@ func newEnvAt(t *testing.T, m mount, mutate ...func(*authkit.Config)) *env {
 	}
 	mf, err := mfa.New(mfa.Config{
 		Issuer: "authkit-test", Store: memstore.NewMFA(), Replay: memstore.NewTOTPReplay(c.Now),
-		Challenges: memstore.NewMFAChallenges(c.Now), Throttle: attempts, Box: box,
+		Tickets: memstore.NewTickets(c.Now), Throttle: attempts, Box: box,
 		BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
 	})
 	if err != nil {
@@ -150,7 +150,7 @@ func newEnvAt(t *testing.T, m mount, mutate ...func(*authkit.Config)) *env {
 	cfg := authkit.Config{
 		Users: e.users, Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
 		RefreshStore: memstore.NewRefreshTokens(c.Now), NotBefore: memstore.NewNotBefore(c.Now),
-		Attempts: attempts, MFA: mf, OneTimeTokens: memstore.NewOneTimeTokens(c.Now), Mailer: e.mail,
+		Attempts: attempts, MFA: mf, Tickets: memstore.NewTickets(c.Now), Mailer: e.mail,
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true, Hook: e.events.add, Now: c.Now}),
 		Roles: func(login string) []string {
 			if login == "admin@example.com" {

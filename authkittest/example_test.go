@@ -27,3 +27,12 @@ func ExampleRunUserStore() {
 		})
 	}
 }
+
+// One ticket store serves every purpose; its suite runs like the others.
+func ExampleRunTicketStore() {
+	_ = func(t *testing.T) {
+		authkittest.RunTicketStore(t, func(t *testing.T) authkit.TicketStore {
+			return memstore.NewTickets(nil)
+		})
+	}
+}
