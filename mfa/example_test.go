@@ -25,15 +25,15 @@ func newExampleMFA(now func() time.Time) *mfa.MFA {
 		log.Fatal(err)
 	}
 	m, err := mfa.New(mfa.Config{
-		Issuer:     "Example Co",
-		Store:      memstore.NewMFA(),
-		Replay:     memstore.NewTOTPReplay(now),
-		Challenges: memstore.NewMFAChallenges(now),
-		Throttle:   memstore.NewAttempts(memstore.AttemptsConfig{Now: now}),
-		Box:        box,
-		BackupKey:  []byte("a 32-byte server key for backups"),
-		Now:        now,
-		Rand:       bytes.NewReader(bytes.Repeat([]byte("1234567890"), 100)), // example only: fixed "randomness"
+		Issuer:    "Example Co",
+		Store:     memstore.NewMFA(),
+		Replay:    memstore.NewTOTPReplay(now),
+		Tickets:   memstore.NewTickets(now),
+		Throttle:  memstore.NewAttempts(memstore.AttemptsConfig{Now: now}),
+		Box:       box,
+		BackupKey: []byte("a 32-byte server key for backups"),
+		Now:       now,
+		Rand:      bytes.NewReader(bytes.Repeat([]byte("1234567890"), 100)), // example only: fixed "randomness"
 	})
 	if err != nil {
 		log.Fatal(err)

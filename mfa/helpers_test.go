@@ -98,13 +98,13 @@ func (r *cycleReader) Read(p []byte) (int, error) {
 }
 
 type env struct {
-	m          *mfa.MFA
-	clock      *clock
-	store      *memstore.MFA
-	replay     *memstore.TOTPReplay
-	challenges *memstore.MFAChallenges
-	counter    *fakeCounter
-	box        *mfa.SecretBox
+	m       *mfa.MFA
+	clock   *clock
+	store   *memstore.MFA
+	replay  *memstore.TOTPReplay
+	tickets *memstore.Tickets
+	counter *fakeCounter
+	box     *mfa.SecretBox
 }
 
 var testStart = time.Date(2026, 11, 26, 12, 0, 10, 0, time.UTC)
@@ -130,15 +130,15 @@ func newEnv(t testing.TB, mod func(*mfa.Config)) *env {
 	t.Helper()
 	c := &clock{t: testStart}
 	e := &env{
-		clock:      c,
-		store:      memstore.NewMFA(),
-		replay:     memstore.NewTOTPReplay(c.Now),
-		challenges: memstore.NewMFAChallenges(c.Now),
-		counter:    newFakeCounter(c.Now),
-		box:        testBox(t),
+		clock:   c,
+		store:   memstore.NewMFA(),
+		replay:  memstore.NewTOTPReplay(c.Now),
+		tickets: memstore.NewTickets(c.Now),
+		counter: newFakeCounter(c.Now),
+		box:     testBox(t),
 	}
 	cfg := mfa.Config{
-		Issuer: "Acme", Store: e.store, Replay: e.replay, Challenges: e.challenges,
+		Issuer: "Acme", Store: e.store, Replay: e.replay, Tickets: e.tickets,
 		Throttle: e.counter, Box: e.box, BackupKey: key32(100), Now: c.Now,
 		QRSize: 64, // small QR codes keep -race runs fast; TestEnroll checks the default
 	}

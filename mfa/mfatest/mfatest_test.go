@@ -23,10 +23,6 @@ func TestMemstore(t *testing.T) {
 		t.Parallel()
 		mfatest.RunReplay(t, func(*testing.T) mfa.ReplayStore { return memstore.NewTOTPReplay(nil) })
 	})
-	t.Run("ChallengeStore", func(t *testing.T) {
-		t.Parallel()
-		mfatest.RunChallenge(t, func(*testing.T) mfa.ChallengeStore { return memstore.NewMFAChallenges(nil) })
-	})
 }
 
 func TestTestFunctionsPassMemstore(t *testing.T) {
@@ -39,11 +35,6 @@ func TestTestFunctionsPassMemstore(t *testing.T) {
 	})
 	wg.Go(func() {
 		if err := mfatest.TestReplay(func() (mfa.ReplayStore, error) { return memstore.NewTOTPReplay(nil), nil }); err != nil {
-			t.Error(err)
-		}
-	})
-	wg.Go(func() {
-		if err := mfatest.TestChallenge(func() (mfa.ChallengeStore, error) { return memstore.NewMFAChallenges(nil), nil }); err != nil {
 			t.Error(err)
 		}
 	})
@@ -259,25 +250,6 @@ func (s replayNoExpiry) Advance(ctx context.Context, u string, step uint64, _ ti
 	return s.TOTPReplay.Advance(ctx, u, step, time.Now().Add(time.Hour))
 }
 
-// takeKeeps returns the challenge but does not delete it.
-type takeKeeps struct{ *memstore.MFAChallenges }
-
-func (s takeKeeps) Take(ctx context.Context, key string) (mfa.Challenge, bool, error) {
-	c, found, err := s.MFAChallenges.Take(ctx, key)
-	if found {
-		_ = s.MFAChallenges.Save(ctx, key, c)
-	}
-	return c, found, err
-}
-
-// challengeNoExpiry ignores Expiry.
-type challengeNoExpiry struct{ *memstore.MFAChallenges }
-
-func (s challengeNoExpiry) Save(ctx context.Context, key string, c mfa.Challenge) error {
-	c.Expiry = time.Now().Add(time.Hour)
-	return s.MFAChallenges.Save(ctx, key, c)
-}
-
 // wantFailures checks that each named case is among the failures in err.
 func wantFailures(err error, cases ...string) error {
 	if err == nil {
@@ -298,9 +270,6 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 	}
 	replay := func(f func() mfa.ReplayStore) func() (mfa.ReplayStore, error) {
 		return func() (mfa.ReplayStore, error) { return f(), nil }
-	}
-	challenge := func(f func() mfa.ChallengeStore) func() (mfa.ChallengeStore, error) {
-		return func() (mfa.ChallengeStore, error) { return f(), nil }
 	}
 	var wg sync.WaitGroup
 	for _, c := range []struct {
@@ -345,12 +314,6 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 		{"replay never expires", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayNoExpiry{memstore.NewTOTPReplay(nil)} }))
 		}, []string{"ShortTTL", "ExpiredIsMissing"}},
-		{"Take keeps the challenge", func() error {
-			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return takeKeeps{memstore.NewMFAChallenges(nil)} }))
-		}, []string{"TakeDeletes", "AtomicTake"}},
-		{"challenge never expires", func() error {
-			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return challengeNoExpiry{memstore.NewMFAChallenges(nil)} }))
-		}, []string{"ExpiredIsMissing", "ShortTTL"}},
 	} {
 		// Goroutines rather than parallel subtests: the TTL cases sleep,
 		// and -parallel would run only GOMAXPROCS of them at once.
