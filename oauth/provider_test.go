@@ -116,7 +116,7 @@ func TestProviderValidation(t *testing.T) {
 		"no_provider":     {CookieKey: testCookieKey},
 		"short_key":       {Provider: base(), CookieKey: testCookieKey[:16]},
 		"no_key_no_store": {Provider: base()},
-		"key_and_store":   {Provider: base(), CookieKey: testCookieKey, StateStore: newMemStates()},
+		"key_and_store":   {Provider: base(), CookieKey: testCookieKey, Tickets: newMemStates()},
 		"ttl_too_long":    {Provider: base(), CookieKey: testCookieKey, TTL: 2 * 3600e9},
 		"leeway_too_long": {Provider: base(), CookieKey: testCookieKey, Leeway: 61e9},
 		"bad_cookie_name": {Provider: base(), CookieKey: testCookieKey, CookieName: "a;b"},

@@ -50,12 +50,12 @@ func TestRedirectURIExact(t *testing.T) {
 		}
 	})
 	t.Run("store_transaction_for_other_redirect_uri", func(t *testing.T) {
-		store := memstore.NewOAuthStates(nil)
+		store := memstore.NewTickets(nil)
 		other := "https://app.example.com/auth/oauth/other/callback"
 		e := newEnv(t, envOpts{store: store, fakeCfg: func(c *oauthtest.ProviderConfig) { c.RedirectURIs = append(c.RedirectURIs, other) }})
 		p2 := *e.p
 		p2.RedirectURL = other
-		flow2, err := oauth.New(oauth.Config{Provider: &p2, StateStore: store, CookieName: "__Host-authkit-oauth-fake"})
+		flow2, err := oauth.New(oauth.Config{Provider: &p2, Tickets: store, CookieName: "__Host-authkit-oauth-fake"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 			clock := func() time.Time { return now }
 			o := envOpts{cfg: func(c *oauth.Config) { c.Now = clock }}
 			if mode == "store" {
-				o.store = memstore.NewOAuthStates(clock)
+				o.store = memstore.NewTickets(clock)
 			}
 			e := newEnv(t, o)
 			authURL, ck := e.begin(t, "")
@@ -226,7 +226,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 		// The flow checks Pending.Expiry itself and does not rely on the
 		// store's expiry alone.
 		now := time.Now()
-		e := newEnv(t, envOpts{store: &laxStore{m: map[string]oauth.Pending{}},
+		e := newEnv(t, envOpts{store: &laxStore{m: map[string][]byte{}},
 			cfg: func(c *oauth.Config) { c.Now = func() time.Time { return now } }})
 		authURL, ck := e.begin(t, "")
 		cb, err := e.fake.Authorize(authURL.String())
@@ -543,22 +543,22 @@ func TestStateCookieAttributes(t *testing.T) {
 // laxStore ignores expiry (a store with coarse or lagging TTLs).
 type laxStore struct {
 	mu sync.Mutex
-	m  map[string]oauth.Pending
+	m  map[string][]byte
 }
 
-func (l *laxStore) Save(_ context.Context, state string, p oauth.Pending) error {
+func (l *laxStore) Put(_ context.Context, purpose, key string, data []byte, _ time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.m[state] = p
+	l.m[purpose+"\x00"+key] = data
 	return nil
 }
 
-func (l *laxStore) Take(_ context.Context, state string) (oauth.Pending, bool, error) {
+func (l *laxStore) Take(_ context.Context, purpose, key string) ([]byte, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p, ok := l.m[state]
-	delete(l.m, state)
-	return p, ok, nil
+	data, ok := l.m[purpose+"\x00"+key]
+	delete(l.m, purpose+"\x00"+key)
+	return data, ok, nil
 }
 
 // S24/O8: with an RS256 provider, an id_token HMAC-signed with the client
