@@ -36,19 +36,6 @@ const (
 	CancelledContext   = "CancelledContext"
 )
 
-// Ticket store case names.
-const (
-	TicketTakeMissing      = "TicketTakeMissing"
-	TicketRoundTrip        = "TicketRoundTrip"
-	TicketTakeOnce         = "TicketTakeOnce"
-	TicketOverwrite        = "TicketOverwrite"
-	TicketPurposes         = "TicketPurposes"
-	TicketExpiredIsMissing = "TicketExpiredIsMissing"
-	TicketTTLHonoured      = "TicketTTLHonoured"
-	TicketRaceTake         = "TicketRaceTake"
-	TicketCancelledContext = "TicketCancelledContext"
-)
-
 // CaseError reports one failed case.
 type CaseError struct {
 	Case string
@@ -81,18 +68,6 @@ var credCases = []testCase[passkey.CredentialStore]{
 	{CancelledContext, cancelledContext},
 }
 
-var ticketCases = []testCase[passkey.TicketStore]{
-	{TicketTakeMissing, ticketTakeMissing},
-	{TicketRoundTrip, ticketRoundTrip},
-	{TicketTakeOnce, ticketTakeOnce},
-	{TicketOverwrite, ticketOverwrite},
-	{TicketPurposes, ticketPurposes},
-	{TicketExpiredIsMissing, ticketExpiredIsMissing},
-	{TicketTTLHonoured, ticketTTLHonoured},
-	{TicketRaceTake, ticketRaceTake},
-	{TicketCancelledContext, ticketCancelledContext},
-}
-
 // Run checks a [passkey.CredentialStore], each case in a parallel subtest.
 // newStore is called once per case and must return an empty, isolated
 // store; it registers any cleanup with t.Cleanup.
@@ -106,18 +81,6 @@ func Run(t *testing.T, newStore func(t *testing.T) passkey.CredentialStore) {
 // failed case.
 func Test(newStore func() (passkey.CredentialStore, error)) error {
 	return test(credCases, newStore)
-}
-
-// RunTickets checks a [passkey.TicketStore] like [Run]. The TTL case waits
-// about 2.5 s of real time because a server's clock cannot be injected.
-func RunTickets(t *testing.T, newStore func(t *testing.T) passkey.TicketStore) {
-	t.Helper()
-	run(t, ticketCases, newStore)
-}
-
-// TestTickets is [Test] for a [passkey.TicketStore].
-func TestTickets(newStore func() (passkey.TicketStore, error)) error {
-	return test(ticketCases, newStore)
 }
 
 func run[S any](t *testing.T, cases []testCase[S], newStore func(t *testing.T) S) {
@@ -526,153 +489,4 @@ func cancelledContext(ctx context.Context, s passkey.CredentialStore) error {
 		return errors.New("s.Remove with a cancelled context: no error")
 	}
 	return expectGet(ctx, s, c.ID, &c)
-}
-
-const purpose = "passkeytest"
-
-func expectTake(ctx context.Context, s passkey.TicketStore, purpose, key string, want []byte) error {
-	got, found, err := s.Take(ctx, purpose, key)
-	if err != nil {
-		return fmt.Errorf("s.Take(%q, %q): %w", purpose, key, err)
-	}
-	if want == nil {
-		if found {
-			return fmt.Errorf("s.Take(%q, %q) found %q, want not found", purpose, key, got)
-		}
-		return nil
-	}
-	if !found {
-		return fmt.Errorf("s.Take(%q, %q) not found", purpose, key)
-	}
-	if !bytes.Equal(got, want) {
-		return fmt.Errorf("s.Take(%q, %q) = %q, want %q", purpose, key, got, want)
-	}
-	return nil
-}
-
-func put(ctx context.Context, s passkey.TicketStore, purpose, key string, data []byte, ttl time.Duration) error {
-	if err := s.Put(ctx, purpose, key, data, time.Now().Add(ttl)); err != nil {
-		return fmt.Errorf("s.Put(%q, %q): %w", purpose, key, err)
-	}
-	return nil
-}
-
-func ticketTakeMissing(ctx context.Context, s passkey.TicketStore) error {
-	return expectTake(ctx, s, purpose, "never-put", nil)
-}
-
-func ticketRoundTrip(ctx context.Context, s passkey.TicketStore) error {
-	data := []byte("{\"a\":1}\x00\xff binary")
-	if err := put(ctx, s, purpose, "rt", data, time.Minute); err != nil {
-		return err
-	}
-	data[0] = 'X' // the store keeps its own copy
-	return expectTake(ctx, s, purpose, "rt", []byte("{\"a\":1}\x00\xff binary"))
-}
-
-func ticketTakeOnce(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "once", []byte("x"), time.Minute); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, purpose, "once", []byte("x")); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, purpose, "once", nil)
-}
-
-func ticketOverwrite(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "ow", []byte("old"), time.Minute); err != nil {
-		return err
-	}
-	if err := put(ctx, s, purpose, "ow", []byte("new"), time.Minute); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, purpose, "ow", []byte("new")); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, purpose, "ow", nil)
-}
-
-func ticketPurposes(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, "a", "k", []byte("in a"), time.Minute); err != nil {
-		return err
-	}
-	if err := put(ctx, s, "a:k", "", []byte("joined"), time.Minute); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, "b", "k", nil); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, "a", "k", []byte("in a")); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, "a:k", "", []byte("joined"))
-}
-
-func ticketExpiredIsMissing(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "past", []byte("x"), -time.Second); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, purpose, "past", nil)
-}
-
-func ticketTTLHonoured(ctx context.Context, s passkey.TicketStore) error {
-	for _, k := range []string{"ttl-a", "ttl-b"} {
-		if err := put(ctx, s, purpose, k, []byte(k), 1500*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	if err := expectTake(ctx, s, purpose, "ttl-a", []byte("ttl-a")); err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(2500 * time.Millisecond):
-	}
-	return expectTake(ctx, s, purpose, "ttl-b", nil)
-}
-
-func ticketRaceTake(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "race", []byte("x"), time.Minute); err != nil {
-		return err
-	}
-	var wins atomic.Int32
-	errs := make(chan error, 32)
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Go(func() {
-			_, found, err := s.Take(ctx, purpose, "race")
-			if err != nil {
-				errs <- err
-			}
-			if found {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	if n := wins.Load(); n != 1 {
-		return fmt.Errorf("%d of 32 concurrent Takes found the ticket, want 1", n)
-	}
-	return nil
-}
-
-func ticketCancelledContext(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "cc", []byte("x"), time.Minute); err != nil {
-		return err
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := s.Put(cctx, purpose, "cc2", []byte("y"), time.Now().Add(time.Minute)); err == nil {
-		return errors.New("s.Put with a cancelled context: no error")
-	}
-	if _, _, err := s.Take(cctx, purpose, "cc"); err == nil {
-		return errors.New("s.Take with a cancelled context: no error")
-	}
-	return expectTake(ctx, s, purpose, "cc", []byte("x"))
 }

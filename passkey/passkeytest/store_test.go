@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
@@ -68,47 +67,6 @@ func TestSuiteCatchesBrokenCredentialStores(t *testing.T) {
 	}
 	if err := passkeytest.Test(func() (passkey.CredentialStore, error) { return memstore.NewPasskeys(), nil }); err != nil {
 		t.Fatalf("memstore fails the suite: %v", err)
-	}
-}
-
-type takeKeeps struct{ *memstore.Tickets }
-
-func (s takeKeeps) Take(ctx context.Context, purpose, key string) ([]byte, bool, error) {
-	data, found, err := s.Tickets.Take(ctx, purpose, key)
-	if found {
-		_ = s.Put(ctx, purpose, key, data, time.Now().Add(time.Minute))
-	}
-	return data, found, err
-}
-
-type ignoresPurpose struct{ *memstore.Tickets }
-
-func (s ignoresPurpose) Put(ctx context.Context, _, key string, data []byte, exp time.Time) error {
-	return s.Tickets.Put(ctx, "", key, data, exp)
-}
-
-func (s ignoresPurpose) Take(ctx context.Context, _, key string) ([]byte, bool, error) {
-	return s.Tickets.Take(ctx, "", key)
-}
-
-func TestSuiteCatchesBrokenTicketStores(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for a TTL")
-	}
-	cases := []struct {
-		name  string
-		store func() passkey.TicketStore
-		want  []string
-	}{
-		{"take keeps", func() passkey.TicketStore { return takeKeeps{memstore.NewTickets(nil)} }, []string{passkeytest.TicketTakeOnce, passkeytest.TicketRaceTake}},
-		{"ignores purpose", func() passkey.TicketStore { return ignoresPurpose{memstore.NewTickets(nil)} }, []string{passkeytest.TicketPurposes}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			err := passkeytest.TestTickets(func() (passkey.TicketStore, error) { return tc.store(), nil })
-			checkCases(t, err, tc.want)
-		})
 	}
 }
 

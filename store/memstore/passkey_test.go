@@ -11,7 +11,3 @@ import (
 func TestPasskeysConformance(t *testing.T) {
 	passkeytest.Run(t, func(t *testing.T) passkey.CredentialStore { return memstore.NewPasskeys() })
 }
-
-func TestTicketsConformance(t *testing.T) {
-	passkeytest.RunTickets(t, func(t *testing.T) passkey.TicketStore { return memstore.NewTickets(nil) })
-}
