@@ -11,8 +11,6 @@ import (
 	"github.com/authkit-go/authkit/mfa/mfatest"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
-	"github.com/authkit-go/authkit/oauth"
-	"github.com/authkit-go/authkit/oauth/oauthtest"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/session/sessiontest"
 	"github.com/authkit-go/authkit/store/redisstore"
@@ -48,17 +46,11 @@ func TestConformance(t *testing.T) {
 			{"TOTPReplay", func(t *testing.T) {
 				mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return st(t).TOTPReplay() })
 			}},
-			{"Challenges", func(t *testing.T) {
-				mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
-			}},
-			{"OAuthStates", func(t *testing.T) {
-				oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
-			}},
 			{"Attempts", func(t *testing.T) {
 				authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return st(t).Attempts() })
 			}},
-			{"OneTimeTokens", func(t *testing.T) {
-				authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
+			{"Tickets", func(t *testing.T) {
+				authkittest.RunTicketStore(t, func(t *testing.T) authkit.TicketStore { return st(t).Tickets() })
 			}},
 			{"Limiter", func(t *testing.T) {
 				limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {

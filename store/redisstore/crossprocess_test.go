@@ -87,7 +87,7 @@ func crossNext() string {
 }
 
 func raceStores(st *redisstore.Store) storetestkit.RaceStores {
-	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA()}
+	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA(), Tickets: st.Tickets()}
 }
 
 // TestCrossProcess races two OS processes, each with its own client and

@@ -58,10 +58,10 @@
 // Rotate, revocation, the per-user not-before; [Store.NotBefore] is the
 // same adapter),
 // [Store.MFA] (mfa.Store: enrollments and backup codes),
-// [Store.TOTPReplay] (mfa.ReplayStore), [Store.Challenges]
-// (mfa.ChallengeStore), [Store.OAuthStates] (oauth.StateStore),
-// [Store.Attempts] (authkit.AttemptStore and mfa.AttemptCounter),
-// [Store.OneTimeTokens] (authkit.OneTimeTokenStore) and [Store.Limiter]
+// [Store.TOTPReplay] (mfa.ReplayStore), [Store.Tickets]
+// (authkit.TicketStore: MFA challenges, OAuth states, reset and
+// verification tokens, passkey ceremonies),
+// [Store.Attempts] (authkit.AttemptStore and mfa.AttemptCounter) and [Store.Limiter]
 // (middleware.Limiter, GCRA). Each passes the conformance suite of its
 // interface against a single node and against a 3-master Cluster.
 //
@@ -83,9 +83,7 @@
 //	me:{U}           string       MFA enrollment             no expiry
 //	mb:{U}           set          backup-code MACs           no expiry
 //	tr:U             string       last TOTP step             expiry given to Advance
-//	ch:<key>         string       MFA challenge              its Expiry
-//	os:<state>       string       OAuth transaction          its Expiry
-//	ot:<hash>        string       one-time token             its Expiry
+//	tk:<purpose>:<key> string     ticket (expiry, data)      PX until its expiry
 //	at:<key>         hash (n, e)  attempt counter            its window end
 //	rl:<name>:<key>  string       GCRA arrival time (µs)     when the bucket is full again
 //
@@ -102,7 +100,7 @@
 // atomic on the server whichever process calls it: refresh rotation is one
 // script that checks the family, the not-before and the epoch, marks the
 // token used and stores its successor; TOTP replay is a compare-and-set
-// script; backup codes are spent with SREM; MFA challenges, OAuth states and one-time tokens with GETDEL;
+// script; backup codes are spent with SREM; tickets with GETDEL;
 // the attempt counter, the not-before time and the limiter are scripts.
 //
 // A script that touches several keys keeps them in one Cluster slot

@@ -12,12 +12,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
@@ -83,16 +80,8 @@ func readProbes(st *redisstore.Store) []readProbe {
 			ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, time.Now().Add(time.Minute))
 			return !ok, err // found = "the step was already claimed"
 		}},
-		{"Challenges.Take", func(ctx context.Context) (bool, error) {
-			_, found, err := st.Challenges().Take(ctx, "ch")
-			return found, err
-		}},
-		{"OAuthStates.Take", func(ctx context.Context) (bool, error) {
-			_, found, err := st.OAuthStates().Take(ctx, "state")
-			return found, err
-		}},
-		{"OneTimeTokens.Take", func(ctx context.Context) (bool, error) {
-			_, found, err := st.OneTimeTokens().Take(ctx, "ott")
+		{"Tickets.Take", func(ctx context.Context) (bool, error) {
+			_, found, err := st.Tickets().Take(ctx, "p", "ticket")
 			return found, err
 		}},
 		{"Attempts.Count", func(ctx context.Context) (bool, error) {
@@ -132,9 +121,7 @@ func seed(t *testing.T, st *redisstore.Store) {
 	if ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Hour)); err != nil || !ok {
 		t.Fatalf("Advance: %v %v", ok, err)
 	}
-	must(t, st.Challenges().Save(ctx, "ch", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)}))
-	must(t, st.OAuthStates().Save(ctx, "state", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)}))
-	must(t, st.OneTimeTokens().Save(ctx, "ott", authkit.OneTimeToken{UserID: "alice", Expiry: now.Add(time.Hour)}))
+	must(t, st.Tickets().Put(ctx, "p", "ticket", []byte("alice"), now.Add(time.Hour)))
 	if _, _, err := st.Attempts().Incr(ctx, "login:alice", time.Hour); err != nil {
 		t.Fatal(err)
 	}

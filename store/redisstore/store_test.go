@@ -11,11 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
@@ -137,9 +134,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		if _, err := st.TOTPReplay().Advance(ctx, user, 1, now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		must(t, st.Challenges().Save(ctx, id, mfa.Challenge{UserID: user, Expiry: now.Add(time.Minute)}))
-		must(t, st.OAuthStates().Save(ctx, id, oauth.Pending{Expiry: now.Add(time.Minute)}))
-		must(t, st.OneTimeTokens().Save(ctx, id, authkit.OneTimeToken{Expiry: now.Add(time.Minute)}))
+		must(t, st.Tickets().Put(ctx, user, id, []byte("x"), now.Add(time.Minute)))
 		if _, _, err := st.Attempts().Incr(ctx, id, time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -154,19 +149,17 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		sh := "{" + jwt.RefreshShard(user) + "}"
 		want := []string{
 			p + "at:" + eid,
-			p + "ch:" + eid,
 			p + "ep:" + sh,
 			p + "mb:{" + euser + "}",
 			p + "me:{" + euser + "}",
 			p + "nb:" + sh + ":" + euser,
-			p + "os:" + eid,
-			p + "ot:" + eid,
 			p + "rf:" + sh + ":" + efam,
 			p + "rl:n%3A1:" + eid,
 			p + "rt:" + sh + ":" + rid,
 			p + "ru:" + sh + ":" + euser,
 			p + "s:" + eid,
 			p + "su:" + euser,
+			p + "tk:" + euser + ":" + eid,
 			p + "tr:" + euser,
 		}
 		sort.Strings(want)
@@ -259,7 +252,7 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 	ctx := t.Context()
 	p := st.Prefix()
 	must(t, c.HSet(ctx, p+"s:x", "u", "alice", "d", "\x02garbage").Err())
-	must(t, c.Set(ctx, p+"ch:x", "\x01\xff", time.Minute).Err())
+	must(t, c.Set(ctx, p+"tk:x:x", "\x01\xff", time.Minute).Err())
 	must(t, c.Set(ctx, p+"nb:{"+jwt.RefreshShard("x")+"}:x", "soon", time.Minute).Err())
 	if _, _, err := st.Sessions().Find(ctx, "x"); err == nil {
 		t.Error("Sessions.Find of a corrupt record: err=nil")
@@ -267,8 +260,8 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 	if _, err := st.Sessions().ListUser(ctx, "alice"); err != nil {
 		t.Errorf("ListUser without index entries: %v", err)
 	}
-	if _, _, err := st.Challenges().Take(ctx, "x"); err == nil {
-		t.Error("Challenges.Take of a corrupt record: err=nil")
+	if _, _, err := st.Tickets().Take(ctx, "x", "x"); err == nil {
+		t.Error("Tickets.Take of a corrupt record: err=nil")
 	}
 	if _, _, err := st.NotBefore().NotBefore(ctx, "x"); err == nil {
 		t.Error("NotBefore of a corrupt record: err=nil")
