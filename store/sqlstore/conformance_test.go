@@ -10,8 +10,6 @@ import (
 	"github.com/authkit-go/authkit/jwt/jwttest"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
-	"github.com/authkit-go/authkit/oauth"
-	"github.com/authkit-go/authkit/oauth/oauthtest"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/session/sessiontest"
 	"github.com/authkit-go/authkit/store/sqlstore"
@@ -61,21 +59,13 @@ func TestConformance(t *testing.T) {
 			t.Parallel()
 			mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return st(t).TOTPReplay() })
 		})
-		t.Run("Challenges", func(t *testing.T) {
-			t.Parallel()
-			mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return st(t).Challenges() })
-		})
-		t.Run("OAuthStates", func(t *testing.T) {
-			t.Parallel()
-			oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return st(t).OAuthStates() })
-		})
 		t.Run("Attempts", func(t *testing.T) {
 			t.Parallel()
 			authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return st(t).Attempts() })
 		})
-		t.Run("OneTimeTokens", func(t *testing.T) {
+		t.Run("Tickets", func(t *testing.T) {
 			t.Parallel()
-			authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
+			authkittest.RunTicketStore(t, func(t *testing.T) authkit.TicketStore { return st(t).Tickets() })
 		})
 	})
 }

@@ -68,7 +68,7 @@ var crossRace = storetestkit.RaceConfig{Rounds: 20, Goroutines: 4, Slot: 40 * ti
 	Token: func(i int) string { return fmt.Sprintf("cross-token-%d", i) }, Next: rand.Text}
 
 func raceStores(st *sqlstore.Store) storetestkit.RaceStores {
-	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA()}
+	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA(), Tickets: st.Tickets()}
 }
 
 // TestCrossProcess races two OS processes, each with its own pool and
