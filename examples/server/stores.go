@@ -16,16 +16,16 @@ import (
 
 // stores are the backends of sessions, tokens and counters selected by -store.
 type stores struct {
-	desc       string
-	memory     bool
-	sessions   session.Store
-	refresh    jwt.RefreshStore
-	notBefore  jwt.NotBeforeStore
-	mfa        mfa.Store
-	replay     mfa.ReplayStore
-	challenges mfa.ChallengeStore
-	attempts   authkit.AttemptStore
-	close      func() error
+	desc      string
+	memory    bool
+	sessions  session.Store
+	refresh   jwt.RefreshStore
+	notBefore jwt.NotBeforeStore
+	mfa       mfa.Store
+	replay    mfa.ReplayStore
+	tickets   authkit.TicketStore
+	attempts  authkit.AttemptStore
+	close     func() error
 }
 
 // splitSpec splits "kind:rest" flags such as "sqlite:/tmp/a.db" or
@@ -47,7 +47,7 @@ func splitSpec(spec string) (kind, rest string) {
 const defaultPurgeInterval = time.Minute
 
 // openStores opens the -store backend. In memory mode a goroutine purges
-// expired sessions, refresh tokens, challenges and counters every
+// expired sessions, refresh tokens, tickets and counters every
 // purgeEvery (zero means a minute) until the stores are closed, so traffic
 // that is never signed in again does not grow memory without bound.
 func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.Duration, now func() time.Time, log *slog.Logger) (*stores, error) {
@@ -58,7 +58,7 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 			purgeEvery = defaultPurgeInterval
 		}
 		sessions, refresh, notBefore := memstore.NewSessions(now), memstore.NewRefreshTokens(now), memstore.NewNotBefore(now)
-		replay, challenges := memstore.NewTOTPReplay(now), memstore.NewMFAChallenges(now)
+		replay, tickets := memstore.NewTOTPReplay(now), memstore.NewTickets(now)
 		attempts := memstore.NewAttempts(memstore.AttemptsConfig{Now: now})
 		// The sweeper outlives NewApp's ctx: it runs until close.
 		purgeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -66,18 +66,18 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 		go func() {
 			defer close(done)
 			_ = memstore.PurgeEvery(purgeCtx, purgeEvery, func() { sessions.Purge() },
-				refresh.Purge, notBefore.Purge, replay.Purge, challenges.Purge, attempts.Purge)
+				refresh.Purge, notBefore.Purge, replay.Purge, func() { tickets.Purge() }, attempts.Purge)
 		}()
 		return &stores{
-			desc:       "memory",
-			memory:     true,
-			sessions:   sessions,
-			refresh:    refresh,
-			notBefore:  notBefore,
-			mfa:        memstore.NewMFA(),
-			replay:     replay,
-			challenges: challenges,
-			attempts:   attempts,
+			desc:      "memory",
+			memory:    true,
+			sessions:  sessions,
+			refresh:   refresh,
+			notBefore: notBefore,
+			mfa:       memstore.NewMFA(),
+			replay:    replay,
+			tickets:   tickets,
+			attempts:  attempts,
 			close: func() error {
 				cancel()
 				<-done

@@ -190,7 +190,7 @@ func TestEndToEnd(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					f, err := oauth.New(oauth.Config{Provider: p, StateStore: memstore.NewOAuthStates(nil)})
+					f, err := oauth.New(oauth.Config{Provider: p, Tickets: memstore.NewTickets(nil)})
 					if err != nil {
 						t.Fatal(err)
 					}
