@@ -82,10 +82,12 @@
 //
 // [Limiter] is the storage-neutral interface of a per-key limiter; the
 // conformance suite in middleware/limitertest checks implementations.
-// [MemoryLimiter] is the in-process implementation on golang.org/x/time/rate
-// with bounded memory; when full it denies new keys rather than forget a
-// busy one. [RateLimit] adapts any Limiter to a middleware that answers 429
-// with Retry-After (RFC 6585 section 4, RFC 9110 section 10.2.3).
+// [WindowLimiter] is the implementation: a fixed-window limit on a
+// [Counter], the attempt counter every authkit store already has, so one
+// store serves lockouts and rate limits alike and a shared store gives one
+// limit across instances. [RateLimit] adapts any Limiter to a middleware
+// that answers 429 with Retry-After (RFC 6585 section 4, RFC 9110 section
+// 10.2.3).
 //
 // # Client IP
 //

@@ -9,8 +9,6 @@ import (
 	"github.com/authkit-go/authkit/jwt/jwttest"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
-	"github.com/authkit-go/authkit/middleware"
-	"github.com/authkit-go/authkit/middleware/limitertest"
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/oauth/oauthtest"
 	"github.com/authkit-go/authkit/session"
@@ -59,13 +57,6 @@ func TestConformance(t *testing.T) {
 			}},
 			{"OneTimeTokens", func(t *testing.T) {
 				authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return st(t).OneTimeTokens() })
-			}},
-			{"Limiter", func(t *testing.T) {
-				limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-					l, err := st(t).Limiter(redisstore.LimiterConfig{Name: "test", Limit: cfg.Limit, Per: cfg.Per})
-					must(t, err)
-					return l
-				})
 			}},
 		}
 		for _, s := range suites {

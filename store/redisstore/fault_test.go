@@ -17,6 +17,7 @@ import (
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
@@ -54,7 +55,7 @@ type readProbe struct {
 // readProbes covers a read (or read-modify-write) of every adapter. On a
 // store whose keys were written beforehand each reports found=true.
 func readProbes(st *redisstore.Store) []readProbe {
-	lim, _ := st.Limiter(redisstore.LimiterConfig{Name: "probe", Limit: 5, Per: time.Minute})
+	lim, _ := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{Counter: st.Attempts(), Limit: 5, Window: time.Minute})
 	return []readProbe{
 		{"Sessions.Find", func(ctx context.Context) (bool, error) {
 			_, found, err := st.Sessions().Find(ctx, "sid")
