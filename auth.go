@@ -129,7 +129,7 @@ func New(cfg Config) (*Auth, error) {
 		Verifier: a.verifier,
 		// Every refused credential is audited with its reason, never the
 		// token (ASVS 16.3.2).
-		OnFailure: func(r *http.Request, err error) {
+		OnDeny: func(r *http.Request, err error) {
 			var reason string
 			if ae, ok := errors.AsType[*middleware.AuthError](err); ok {
 				reason = ae.Reason
