@@ -75,3 +75,27 @@ var (
 	errRevoked         = &invalid{ErrRevoked}
 	errNotStarted      = &invalid{ErrKeySetNotStarted}
 )
+
+// ErrInvalidConfig is wrapped by every error of this package's
+// constructors (NewKeySet, NewIssuer, NewVerifier, NewRefreshManager, NewRemoteKeySet, NewFileKeySource): each is NewT(TConfig) (*T, error) and
+// reports a bad Config as an error satisfying errors.Is(err,
+// ErrInvalidConfig); the message still names the field. A bad key
+// given to NewKey or NewPublicKey is reported by the sentinels below
+// ([ErrWeakKey], [ErrUnsupportedAlg], [ErrKeyMismatch]), and NewKeySet
+// wraps those too.
+var ErrInvalidConfig = errors.New("jwt: invalid config")
+
+// configError is a constructor's error: its own message, satisfying
+// errors.Is(err, ErrInvalidConfig) and errors.Is of the cause.
+type configError struct{ err error }
+
+func (e *configError) Error() string   { return e.err.Error() }
+func (e *configError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
+
+// wrapInvalidConfig turns a constructor's *err into a configError; used as
+// defer wrapInvalidConfig(&err).
+func wrapInvalidConfig(err *error) {
+	if *err != nil {
+		*err = &configError{*err}
+	}
+}

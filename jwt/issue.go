@@ -64,7 +64,8 @@ type AccessTokenRequest struct {
 }
 
 // NewIssuer validates cfg and returns an Issuer.
-func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
+func NewIssuer(cfg IssuerConfig) (_ *Issuer, err error) {
+	defer wrapInvalidConfig(&err)
 	if cfg.Keys == nil {
 		return nil, errors.New("jwt: IssuerConfig.Keys is required")
 	}

@@ -69,7 +69,8 @@ type remoteState struct {
 }
 
 // NewRemoteKeySet validates cfg; it does not fetch anything.
-func NewRemoteKeySet(cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
+func NewRemoteKeySet(cfg RemoteKeySetConfig) (_ *RemoteKeySet, err error) {
+	defer wrapInvalidConfig(&err)
 	u, err := url.Parse(cfg.URL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("jwt: invalid JWKS URL %q", cfg.URL)

@@ -290,7 +290,8 @@ type nbEntry struct {
 }
 
 // NewVerifier validates cfg and returns a Verifier.
-func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+func NewVerifier(cfg VerifierConfig) (_ *Verifier, err error) {
+	defer wrapInvalidConfig(&err)
 	if cfg.Keys == nil {
 		return nil, errors.New("jwt: VerifierConfig.Keys is required")
 	}

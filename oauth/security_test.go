@@ -100,8 +100,8 @@ func TestRedirectURIExact(t *testing.T) {
 	t.Run("config_rejects_unsafe_redirect", func(t *testing.T) {
 		for _, bad := range []string{"http://app.example.com/cb", "https://app.example.com/cb#frag", "/cb", "https://user@app.example.com/cb"} {
 			p := oauth.Google(oauth.ClientConfig{ClientID: "id", RedirectURL: bad})
-			if _, err := oauth.New(oauth.Config{Provider: p, CookieKey: testCookieKey}); !errors.Is(err, oauth.ErrConfig) {
-				t.Errorf("RedirectURL %q: err = %v, want ErrConfig", bad, err)
+			if _, err := oauth.New(oauth.Config{Provider: p, CookieKey: testCookieKey}); !errors.Is(err, oauth.ErrInvalidConfig) {
+				t.Errorf("RedirectURL %q: err = %v, want ErrInvalidConfig", bad, err)
 			}
 		}
 	})

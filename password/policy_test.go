@@ -144,8 +144,8 @@ func TestNewPolicyInvalid(t *testing.T) {
 		{RequireClasses: 5},
 		{RequireClasses: -1},
 	} {
-		if _, err := NewPolicy(cfg); err == nil {
-			t.Errorf("NewPolicy(%+v) accepted", cfg)
+		if _, err := NewPolicy(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewPolicy(%+v): err = %v, want ErrInvalidConfig", cfg, err)
 		}
 	}
 	p := newPolicy(t, PolicyConfig{})

@@ -67,7 +67,7 @@ type Policy struct {
 
 // New validates cfg and compiles it into a [Policy]. Every problem is
 // reported, each as a [*PolicyError] (joined with [errors.Join]) and all
-// satisfying errors.Is(err, ErrInvalidPolicy): invalid or duplicate role
+// satisfying errors.Is(err, ErrInvalidConfig): invalid or duplicate role
 // names, unknown inherited roles, inheritance cycles (naming the roles that
 // form the cycle, e.g. "a -> b -> a"), malformed or duplicate permissions,
 // and rules without a name, a valid concrete permission or a Check func.

@@ -265,8 +265,8 @@ func TestNewErrors(t *testing.T) {
 			if p != nil || err == nil {
 				t.Fatalf("New = %v, %v; want error", p, err)
 			}
-			if !errors.Is(err, rbac.ErrInvalidPolicy) {
-				t.Errorf("errors.Is(err, ErrInvalidPolicy) = false for %v", err)
+			if !errors.Is(err, rbac.ErrInvalidConfig) {
+				t.Errorf("errors.Is(err, ErrInvalidConfig) = false for %v", err)
 			}
 			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, c.want) {
 				t.Errorf("errors:\n got %q\nwant %q", got, c.want)
@@ -284,7 +284,7 @@ func TestNewErrors(t *testing.T) {
 	if !errors.Is(err, rbac.ErrInvalidPermission) {
 		t.Errorf("bad permission error does not wrap ErrInvalidPermission: %v", err)
 	}
-	if _, err := rbac.New(rbac.Config{Roles: make([]rbac.Role, rbac.MaxRoles+1)}); !errors.Is(err, rbac.ErrInvalidPolicy) {
+	if _, err := rbac.New(rbac.Config{Roles: make([]rbac.Role, rbac.MaxRoles+1)}); !errors.Is(err, rbac.ErrInvalidConfig) {
 		t.Errorf("too many roles: %v", err)
 	}
 }
