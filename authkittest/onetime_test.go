@@ -100,7 +100,7 @@ func TestOneTimeTokenStoreReference(t *testing.T) {
 }
 
 // TestOneTimeTokenStoreRejectsBroken proves each case catches the defect it
-// names: removing the protection from a store makes the suite fail (S26).
+// names: removing the protection from a store makes the suite fail.
 func TestOneTimeTokenStoreRejectsBroken(t *testing.T) {
 	tests := []struct {
 		flaw      string

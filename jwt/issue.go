@@ -105,7 +105,7 @@ type accessPayload struct {
 }
 
 // Issue mints an access token signed by the active key and returns it with
-// the claims it carries. It cannot mint an unsigned ("none") token (B2).
+// the claims it carries. It cannot mint an unsigned ("none") token.
 func (i *Issuer) Issue(ctx context.Context, r AccessTokenRequest) (string, Claims, error) {
 	if err := ctx.Err(); err != nil {
 		return "", Claims{}, err

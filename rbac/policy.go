@@ -396,7 +396,7 @@ func (p *Policy) Config() Config {
 // per request with [Policy.Resolve] so that every check after that is a
 // single table lookup and a bitset test. A RoleSet is a snapshot: it keeps
 // checking against the policy it was resolved with, so resolve it again for
-// each request to see a swapped policy (S25). The zero RoleSet denies
+// each request to see a swapped policy. The zero RoleSet denies
 // everything.
 type RoleSet struct {
 	p    *Policy

@@ -92,7 +92,7 @@ func TestWildcards(t *testing.T) {
 		{"posts-all", "posts:delete", true},
 		{"posts-all", "posts:never-mentioned", true}, // unknown but valid action
 		{"posts-all", "posts:*", true},
-		{"posts-all", "postsx:read", false}, // S25: no prefix match across resources
+		{"posts-all", "postsx:read", false}, // No prefix match across resources
 		{"posts-all", "postsx:write", false},
 		{"posts-all", "post:read", false},
 		{"posts-all", "posts.sub:read", false},
@@ -684,7 +684,7 @@ func TestConcurrentSwap(t *testing.T) {
 	wg.Wait()
 	_ = a.SetPolicy(deny)
 	if a.Can([]string{"r"}, "p:x") {
-		t.Error("S25: check after swap used the old policy")
+		t.Error("check after swap used the old policy")
 	}
 }
 

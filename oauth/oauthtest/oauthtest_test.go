@@ -17,7 +17,7 @@ import (
 type brokenStore struct {
 	mu          sync.Mutex
 	m           map[string]oauth.Pending
-	noDelete    bool // Take leaves the entry: replayable state (O2)
+	noDelete    bool // Take leaves the entry: replayable state
 	nonAtomic   bool // Take reads and deletes under separate locks
 	readers     int  // Take calls that have read a value (nonAtomic only)
 	ignoreExp   bool // expired entries are returned

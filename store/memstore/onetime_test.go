@@ -29,7 +29,7 @@ func TestOneTimeTokensClockAndPurge(t *testing.T) {
 	if n := s.Len(); n != 2 {
 		t.Fatalf("Len = %d, want 2", n)
 	}
-	now = now.Add(time.Minute) // Expiry is exclusive: at Expiry the token is dead (S26)
+	now = now.Add(time.Minute) // Expiry is exclusive: at Expiry the token is dead
 	if _, found, err := s.Take(ctx, "a"); err != nil || found {
 		t.Fatalf("Take at expiry = found %v, err %v; want not found", found, err)
 	}
