@@ -143,8 +143,8 @@ func seed(t *testing.T, st *redisstore.Store) {
 
 // TestFaultClosedPort points a store at a port where nothing listens:
 // every read returns an error, never found=false or a success, and the
-// session middleware answers 500 without calling the handler (fail closed,
-// issue 9 item 7).
+// session middleware answers 500 without calling the handler (fail
+// closed).
 func TestFaultClosedPort(t *testing.T) {
 	t.Parallel()
 	c := redis.NewClient(failFast(&redis.Options{Addr: closedAddr(t)}))
@@ -211,7 +211,7 @@ func loginCookie(t *testing.T, st *redisstore.Store) *http.Cookie {
 // reset, then connections that hang), and restores it: while cut every read
 // fails closed and the session middleware answers 5xx; after the restore
 // the same client and store work again without a restart, and everything
-// acknowledged before the cut is still there (issue 9 item 7).
+// acknowledged before the cut is still there.
 func TestFaultProxyCut(t *testing.T) {
 	t.Parallel()
 	opt, err := redis.ParseURL(singleURL(t))
