@@ -123,7 +123,7 @@ func New(cfg Config) (*Auth, error) {
 	lc := cfg.Lockout
 	lc.Store, lc.Now = cfg.Attempts, a.cfg.Now
 	if a.lockout, err = NewLockout(lc); err != nil {
-		return nil, invalidConfig(err)
+		return nil, err // already wraps ErrInvalidConfig
 	}
 	if a.authn, err = middleware.NewAuthenticator(middleware.AuthenticatorConfig{
 		Verifier: a.verifier,
