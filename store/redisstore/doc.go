@@ -86,7 +86,9 @@
 //	os:<state>       string       OAuth transaction          its Expiry
 //	ot:<hash>        string       one-time token             its Expiry
 //	at:<key>         hash (n, e)  attempt counter            its window end
-//	rl:<name>:<key>  string       GCRA arrival time (µs)     when the bucket is full again
+//
+// A middleware.WindowLimiter on [Store.Attempts] keeps its counts under
+// at:, its key prefix ("rl:" by default) percent-encoded like any key.
 //
 // Every key expires except the MFA enrollment and backup codes, which are
 // user state like a row of a users table and stay until [MFA.Delete], and
