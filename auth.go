@@ -123,13 +123,13 @@ func New(cfg Config) (*Auth, error) {
 	lc := cfg.Lockout
 	lc.Store, lc.Now = cfg.Attempts, a.cfg.Now
 	if a.lockout, err = NewLockout(lc); err != nil {
-		return nil, invalidConfig(err)
+		return nil, err // already wraps ErrInvalidConfig
 	}
 	if a.authn, err = middleware.NewAuthenticator(middleware.AuthenticatorConfig{
 		Verifier: a.verifier,
 		// Every refused credential is audited with its reason, never the
 		// token (ASVS 16.3.2).
-		OnFailure: func(r *http.Request, err error) {
+		OnDeny: func(r *http.Request, err error) {
 			var reason string
 			if ae, ok := errors.AsType[*middleware.AuthError](err); ok {
 				reason = ae.Reason

@@ -77,7 +77,7 @@ func (m *mailbox) last() authkit.Mail {
 	return m.mail[len(m.mail)-1]
 }
 
-// cheapParams keep tests fast; S11 uses a larger m to measure work.
+// cheapParams keep tests fast; the equal-work login test uses a larger m to measure work.
 var cheapParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1}
 
 // mount is where and how the handler is served: its public prefix, whether

@@ -658,7 +658,7 @@ func TestChallenge(t *testing.T) {
 		if !strings.HasPrefix(tok, "mfa_") || strings.Contains(tok, ".") || len(tok) != 47 {
 			t.Fatalf("token %q", tok)
 		}
-		// S3: the raw token is not a store key, and has no JWT shape.
+		// The raw token is not a store key, and has no JWT shape.
 		if _, found, _ := e.tickets.Take(ctx, mfa.ChallengePurpose, tok); found {
 			t.Fatal("token stored in clear")
 		}

@@ -104,7 +104,7 @@ var (
 
 // ErrInvalidConfig is wrapped by every error of this package's
 // constructors (NewAuthenticator, NewCSRF, NewClientIPResolver,
-// NewMemoryLimiter, NewStepUp). Each constructor is NewT(TConfig) (*T,
+// NewWindowLimiter, NewStepUp). Each constructor is NewT(TConfig) (*T,
 // error): the package builds several types, so the Config type is named
 // after what it builds; zero fields take documented defaults.
 var ErrInvalidConfig = errors.New("middleware: invalid config")

@@ -118,7 +118,7 @@ type Flow struct {
 // callbacks and [Flow.Close] when done.
 func New(cfg Config) (*Flow, error) {
 	if cfg.Provider == nil {
-		return nil, fmt.Errorf("%w: Provider is required", ErrConfig)
+		return nil, fmt.Errorf("%w: Provider is required", ErrInvalidConfig)
 	}
 	p := cfg.Provider
 	if err := p.validate(); err != nil {
@@ -138,19 +138,19 @@ func New(cfg Config) (*Flow, error) {
 		f.cookieName = "__Host-authkit-oauth-" + p.Name
 	}
 	if !validCookieName(f.cookieName) {
-		return nil, fmt.Errorf("%w: CookieName %q is not a valid cookie name", ErrConfig, f.cookieName)
+		return nil, fmt.Errorf("%w: CookieName %q is not a valid cookie name", ErrInvalidConfig, f.cookieName)
 	}
 	switch {
 	case f.ttl == 0:
 		f.ttl = 10 * time.Minute
 	case f.ttl < time.Minute || f.ttl > time.Hour:
-		return nil, fmt.Errorf("%w: TTL must be between 1 minute and 1 hour", ErrConfig)
+		return nil, fmt.Errorf("%w: TTL must be between 1 minute and 1 hour", ErrInvalidConfig)
 	}
 	switch {
 	case f.leeway == 0:
 		f.leeway = 30 * time.Second
 	case f.leeway < 0 || f.leeway > time.Minute:
-		return nil, fmt.Errorf("%w: Leeway must be between 0 and 60 s", ErrConfig)
+		return nil, fmt.Errorf("%w: Leeway must be between 0 and 60 s", ErrInvalidConfig)
 	}
 	if f.client == nil {
 		f.client = defaultHTTPClient()
@@ -160,7 +160,7 @@ func New(cfg Config) (*Flow, error) {
 	}
 	for _, o := range cfg.AllowedReturnOrigins {
 		if err := checkOrigin(o); err != nil {
-			return nil, fmt.Errorf("%w: AllowedReturnOrigins: %v", ErrConfig, err)
+			return nil, fmt.Errorf("%w: AllowedReturnOrigins: %v", ErrInvalidConfig, err)
 		}
 		f.origins = append(f.origins, o)
 	}
@@ -171,7 +171,7 @@ func New(cfg Config) (*Flow, error) {
 		}
 		f.codec = codec
 	} else if cfg.CookieKey != nil {
-		return nil, fmt.Errorf("%w: set CookieKey or Tickets, not both", ErrConfig)
+		return nil, fmt.Errorf("%w: set CookieKey or Tickets, not both", ErrInvalidConfig)
 	}
 	f.oc = oauth2.Config{
 		ClientID:     p.ClientID,

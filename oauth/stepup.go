@@ -275,7 +275,7 @@ func parseChallenges(s string) ([]challenge, error) {
 // both the cookie and a [TicketStore] keep it without a change.
 func (f *Flow) BeginStepUpURL(ctx context.Context, w http.ResponseWriter, returnTo string, c StepUpChallenge) (string, error) {
 	if !f.p.oidc() {
-		return "", fmt.Errorf("%w: step-up needs an OpenID provider", ErrConfig)
+		return "", fmt.Errorf("%w: step-up needs an OpenID provider", ErrInvalidConfig)
 	}
 	if c.MaxAge < 0 {
 		return "", fmt.Errorf("%w: negative MaxAge", ErrChallenge)

@@ -184,10 +184,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		Store:     a.st.sessions,
 		Now:       a.now,
 		ErrorFunc: a.sessionError,
-		ClientIP: func(r *http.Request) string {
-			ip, _ := a.clientIP.ClientIP(r)
-			return ip.String()
-		},
+		ClientIP:  a.clientIP.ClientIP,
 	}); err != nil {
 		return nil, err
 	}

@@ -215,7 +215,7 @@ func TestEndToEnd(t *testing.T) {
 					}
 				}
 
-				// O2: the same browser replays the callback: refused.
+				// The same browser replays the callback: refused.
 				replay, err := b.Get(resp.Request.URL.String())
 				if err != nil {
 					t.Fatal(err)
@@ -235,7 +235,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// O2: a callback URL produced in one browser cannot be completed in
+// A callback URL produced in one browser cannot be completed in
 // another (login CSRF), and a wrong password never reaches the callback.
 func TestCallbackBoundToBrowser(t *testing.T) {
 	i := startIDP(t, "RS256", nil)

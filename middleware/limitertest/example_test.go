@@ -5,6 +5,7 @@ import (
 
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
+	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // A limiter implementation's test runs the suite; newLimiter builds a fresh
@@ -12,7 +13,11 @@ import (
 func ExampleRun() {
 	_ = func(t *testing.T) {
 		limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-			l, err := middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{Limit: cfg.Limit, Per: cfg.Per})
+			l, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
+				Counter: memstore.NewAttempts(memstore.AttemptsConfig{}),
+				Limit:   cfg.Limit,
+				Window:  cfg.Window,
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

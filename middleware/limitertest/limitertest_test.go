@@ -9,13 +9,23 @@ import (
 
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
+	"github.com/authkit-go/authkit/store/memstore"
 )
 
-// TestMemoryLimiter runs the suite against the in-memory limiter with the
-// real clock.
-func TestMemoryLimiter(t *testing.T) {
+// newWindowLimiter is a WindowLimiter over a fresh memstore.Attempts.
+func newWindowLimiter(cfg limitertest.Config) (middleware.Limiter, error) {
+	return middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
+		Counter: memstore.NewAttempts(memstore.AttemptsConfig{}),
+		Limit:   cfg.Limit,
+		Window:  cfg.Window,
+	})
+}
+
+// TestWindowLimiterOnMemstore runs the suite against the fixed-window
+// limiter over the in-memory counter, with the real clock.
+func TestWindowLimiterOnMemstore(t *testing.T) {
 	limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-		l, err := middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{Limit: cfg.Limit, Per: cfg.Per})
+		l, err := newWindowLimiter(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,12 +33,9 @@ func TestMemoryLimiter(t *testing.T) {
 	})
 }
 
-func TestMemoryLimiterTest(t *testing.T) {
+func TestWindowLimiterOnMemstorePassesTest(t *testing.T) {
 	t.Parallel()
-	err := limitertest.Test(func(cfg limitertest.Config) (middleware.Limiter, error) {
-		return middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{Limit: cfg.Limit, Per: cfg.Per})
-	})
-	if err != nil {
+	if err := limitertest.Test(newWindowLimiter); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -72,7 +79,7 @@ func (c *counter) Allow(ctx context.Context, key string) (middleware.Decision, e
 		c.mu.Unlock()
 		time.Sleep(2 * time.Millisecond) // read-modify-write without holding the lock
 		if n >= c.cfg.Limit {
-			return middleware.Decision{RetryAfter: c.cfg.Per}, nil
+			return middleware.Decision{RetryAfter: c.cfg.Window}, nil
 		}
 		c.mu.Lock()
 		c.n[key] = n + 1
@@ -82,14 +89,14 @@ func (c *counter) Allow(ctx context.Context, key string) (middleware.Decision, e
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	if st, ok := c.start[key]; !ok || (c.breakFn != "neverRecover" && now.Sub(st) >= c.cfg.Per) {
+	if st, ok := c.start[key]; !ok || (c.breakFn != "neverRecover" && now.Sub(st) >= c.cfg.Window) {
 		c.start[key], c.n[key] = now, 0
 	}
 	if c.n[key] >= c.cfg.Limit {
 		if c.breakFn == "denialsExtend" {
 			c.start[key] = now // every knock restarts the window
 		}
-		ra := c.cfg.Per - now.Sub(c.start[key])
+		ra := c.cfg.Window - now.Sub(c.start[key])
 		if c.breakFn == "zeroRetryAfter" {
 			ra = 0
 		}
@@ -117,8 +124,8 @@ func TestSuiteRejectsBrokenLimiters(t *testing.T) {
 		{"sharedKey", []string{"KeysIndependent", "HostileKeys", "ConcurrentManyKeys"}},
 		{"prefixKey", []string{"HostileKeys"}},
 		{"racy", []string{"ConcurrentOneKey"}},
-		{"neverRecover", []string{"RecoverAfterRetryAfter", "DeniedDoNotConsume"}},
-		{"denialsExtend", []string{"DeniedDoNotConsume"}},
+		{"neverRecover", []string{"RecoverAfterRetryAfter", "DeniedDoNotDelay"}},
+		{"denialsExtend", []string{"DeniedDoNotDelay"}},
 		{"zeroRetryAfter", []string{"BurstThenDeny", "RecoverAfterRetryAfter"}},
 		{"badRemaining", []string{"BurstThenDeny"}},
 		{"ignoreCtx", []string{"CancelledContext"}},

@@ -31,7 +31,7 @@ func (c *attemptsClock) Add(d time.Duration) {
 
 // TestAttemptsFixedWindow checks the window with an injected clock: it starts
 // at the first Incr, later Incr calls do not extend it, and at windowEnd the
-// key is absent again (S12: the lock is temporary).
+// key is absent again (the lock is temporary).
 func TestAttemptsFixedWindow(t *testing.T) {
 	ctx := t.Context()
 	clk := &attemptsClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
@@ -60,7 +60,7 @@ func TestAttemptsFixedWindow(t *testing.T) {
 }
 
 // TestAttemptsConcurrentIncrementsAreExact: 200 concurrent failures for one account give
-// exactly 200, each count seen once (S14 atomic counter), under -race.
+// exactly 200, each count seen once (atomic counter), under -race.
 func TestAttemptsConcurrentIncrementsAreExact(t *testing.T) {
 	a := memstore.NewAttempts(memstore.AttemptsConfig{})
 	const workers = 200

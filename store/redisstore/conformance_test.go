@@ -9,8 +9,6 @@ import (
 	"github.com/authkit-go/authkit/jwt/jwttest"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
-	"github.com/authkit-go/authkit/middleware"
-	"github.com/authkit-go/authkit/middleware/limitertest"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/session/sessiontest"
 	"github.com/authkit-go/authkit/store/redisstore"
@@ -51,13 +49,6 @@ func TestConformance(t *testing.T) {
 			}},
 			{"Tickets", func(t *testing.T) {
 				authkittest.RunTicketStore(t, func(t *testing.T) authkit.TicketStore { return st(t).Tickets() })
-			}},
-			{"Limiter", func(t *testing.T) {
-				limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-					l, err := st(t).Limiter(redisstore.LimiterConfig{Name: "test", Limit: cfg.Limit, Per: cfg.Per})
-					must(t, err)
-					return l
-				})
 			}},
 		}
 		for _, s := range suites {

@@ -1,7 +1,7 @@
-// Package redisstore implements authkit's store interfaces and a rate
-// limiter on Redis through github.com/redis/go-redis/v9, so several
-// instances of an application share sessions, refresh tokens, MFA state,
-// counters and rate limits.
+// Package redisstore implements authkit's store interfaces on Redis through
+// github.com/redis/go-redis/v9, so several instances of an application
+// share sessions, refresh tokens, MFA state, counters and rate limits (a
+// middleware.WindowLimiter counts on [Store.Attempts]).
 //
 // The store takes a redis.UniversalClient: a single node (*redis.Client),
 // Sentinel (a failover client) or Redis Cluster (*redis.ClusterClient). It
@@ -61,8 +61,7 @@
 // [Store.TOTPReplay] (mfa.ReplayStore), [Store.Tickets]
 // (authkit.TicketStore: MFA challenges, OAuth states, reset and
 // verification tokens, passkey ceremonies),
-// [Store.Attempts] (authkit.AttemptStore and mfa.AttemptCounter) and [Store.Limiter]
-// (middleware.Limiter, GCRA). Each passes the conformance suite of its
+// [Store.Attempts] (authkit.AttemptStore and mfa.AttemptCounter). Each passes the conformance suite of its
 // interface against a single node and against a 3-master Cluster.
 //
 // # Key layout
@@ -85,7 +84,9 @@
 //	tr:U             string       last TOTP step             expiry given to Advance
 //	tk:<purpose>:<key> string     ticket (expiry, data)      PX until its expiry
 //	at:<key>         hash (n, e)  attempt counter            its window end
-//	rl:<name>:<key>  string       GCRA arrival time (µs)     when the bucket is full again
+//
+// A middleware.WindowLimiter on [Store.Attempts] keeps its counts under
+// at:, its key prefix ("rl:" by default) percent-encoded like any key.
 //
 // Every key expires except the MFA enrollment and backup codes, which are
 // user state like a row of a users table and stay until [MFA.Delete], and
@@ -101,7 +102,7 @@
 // script that checks the family, the not-before and the epoch, marks the
 // token used and stores its successor; TOTP replay is a compare-and-set
 // script; backup codes are spent with SREM; tickets with GETDEL;
-// the attempt counter, the not-before time and the limiter are scripts.
+// the attempt counter and the not-before time are scripts.
 //
 // A script that touches several keys keeps them in one Cluster slot
 // through a hash tag: every refresh record of a user shares {S}; the MFA
@@ -133,9 +134,7 @@
 // lifetime on its own clock: a server clock ahead of the application's
 // cannot drop a record (or an attempt counter) early, and one behind cannot
 // keep it longer. The attempt counter's script also gives a counter that
-// lost its TTL a new one, so no counter lives without an expiry. The
-// [Limiter] reads the Redis server's clock inside its script, so all
-// processes decide on one clock.
+// lost its TTL a new one, so no counter lives without an expiry.
 //
 // # Failures
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
@@ -51,7 +52,7 @@ type readProbe struct {
 // readProbes covers a read (or read-modify-write) of every adapter. On a
 // store whose keys were written beforehand each reports found=true.
 func readProbes(st *redisstore.Store) []readProbe {
-	lim, _ := st.Limiter(redisstore.LimiterConfig{Name: "probe", Limit: 5, Per: time.Minute})
+	lim, _ := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{Counter: st.Attempts(), Limit: 5, Window: time.Minute})
 	return []readProbe{
 		{"Sessions.Find", func(ctx context.Context) (bool, error) {
 			_, found, err := st.Sessions().Find(ctx, "sid")
@@ -129,8 +130,8 @@ func seed(t *testing.T, st *redisstore.Store) {
 
 // TestFaultClosedPort points a store at a port where nothing listens:
 // every read returns an error, never found=false or a success, and the
-// session middleware answers 500 without calling the handler (fail closed,
-// issue 9 item 7).
+// session middleware answers 500 without calling the handler (fail
+// closed).
 func TestFaultClosedPort(t *testing.T) {
 	t.Parallel()
 	c := redis.NewClient(failFast(&redis.Options{Addr: closedAddr(t)}))
@@ -197,7 +198,7 @@ func loginCookie(t *testing.T, st *redisstore.Store) *http.Cookie {
 // reset, then connections that hang), and restores it: while cut every read
 // fails closed and the session middleware answers 5xx; after the restore
 // the same client and store work again without a restart, and everything
-// acknowledged before the cut is still there (issue 9 item 7).
+// acknowledged before the cut is still there.
 func TestFaultProxyCut(t *testing.T) {
 	t.Parallel()
 	opt, err := redis.ParseURL(singleURL(t))

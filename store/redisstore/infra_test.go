@@ -17,6 +17,7 @@ import (
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -241,7 +242,7 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	}
 	st, err := redisstore.New(redisstore.Config{Client: c, Timeout: timeout, UnsafeAllowEvictingPolicy: true})
 	must(t, err)
-	l, err := st.Limiter(redisstore.LimiterConfig{Name: "x", Limit: 1, Per: time.Second})
+	l, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{Counter: st.Attempts(), Limit: 1, Window: time.Second})
 	must(t, err)
 	// Well-formed token ids (they name the user's shard), so the adapter
 	// asks the server instead of refusing them locally.

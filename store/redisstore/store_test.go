@@ -52,34 +52,6 @@ func TestNewConfig(t *testing.T) {
 	}
 }
 
-func TestLimiterConfig(t *testing.T) {
-	t.Parallel()
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
-	defer c.Close()
-	st, err := redisstore.New(redisstore.Config{Client: c, UnsafeAllowEvictingPolicy: true})
-	must(t, err)
-	tests := []struct {
-		name    string
-		cfg     redisstore.LimiterConfig
-		wantErr bool
-	}{
-		{"ok", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute}, false},
-		{"ok burst", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute, Burst: 20}, false},
-		{"no name", redisstore.LimiterConfig{Limit: 5, Per: time.Minute}, true},
-		{"zero limit", redisstore.LimiterConfig{Name: "x", Per: time.Minute}, true},
-		{"zero per", redisstore.LimiterConfig{Name: "x", Limit: 5}, true},
-		{"negative burst", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute, Burst: -1}, true},
-		{"sub-microsecond interval", redisstore.LimiterConfig{Name: "x", Limit: 1e6, Per: time.Millisecond}, true},
-		{"huge bucket", redisstore.LimiterConfig{Name: "x", Limit: 1, Per: 400 * 24 * time.Hour}, true},
-	}
-	for _, tt := range tests {
-		_, err := st.Limiter(tt.cfg)
-		if tt.wantErr != (err != nil) || (err != nil && !errors.Is(err, redisstore.ErrInvalidConfig)) {
-			t.Errorf("%s: err = %v, wantErr %v", tt.name, err, tt.wantErr)
-		}
-	}
-}
-
 // scanKeys returns every key under prefix, on every master of a Cluster.
 func scanKeys(t *testing.T, c redis.UniversalClient, prefix string) []string {
 	t.Helper()
@@ -138,11 +110,6 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		if _, _, err := st.Attempts().Incr(ctx, id, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		lim, err := st.Limiter(redisstore.LimiterConfig{Name: "n:1", Limit: 5, Per: time.Minute})
-		must(t, err)
-		if _, err := lim.Allow(ctx, id); err != nil {
-			t.Fatal(err)
-		}
 
 		p := st.Prefix()
 		const eid, euser, efam = "i%7Bd%7D%3A%25*", "u%3A%7Bx%7D", "f%7D%7B"
@@ -154,7 +121,6 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 			p + "me:{" + euser + "}",
 			p + "nb:" + sh + ":" + euser,
 			p + "rf:" + sh + ":" + efam,
-			p + "rl:n%3A1:" + eid,
 			p + "rt:" + sh + ":" + rid,
 			p + "ru:" + sh + ":" + euser,
 			p + "s:" + eid,
@@ -298,34 +264,5 @@ func TestRefreshRecordsLifetime(t *testing.T) {
 		if d := ttl(k); d != -1 {
 			t.Errorf("%s: PTTL %v, want none (-1)", k, d)
 		}
-	}
-}
-
-// TestLimiterNamesIndependent: two policies on one store and one key do not
-// share counts.
-func TestLimiterNamesIndependent(t *testing.T) {
-	t.Parallel()
-	st := newStore(t, singleClient(t), redisstore.Config{})
-	a, err := st.Limiter(redisstore.LimiterConfig{Name: "a", Limit: 1, Per: time.Hour})
-	must(t, err)
-	b, err := st.Limiter(redisstore.LimiterConfig{Name: "b", Limit: 1, Per: time.Hour, Burst: 2})
-	must(t, err)
-	ctx := t.Context()
-	var got []bool
-	for _, l := range []*redisstore.Limiter{a, a, b, b, b} {
-		d, err := l.Allow(ctx, "k")
-		must(t, err)
-		got = append(got, d.Allowed)
-	}
-	want := []bool{true, false, true, true, false}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("decisions %v, want %v", got, want)
-		}
-	}
-	d, err := a.Allow(ctx, "k")
-	must(t, err)
-	if d.RetryAfter < 59*time.Minute || d.RetryAfter > time.Hour {
-		t.Errorf("RetryAfter %v, want about 1h", d.RetryAfter)
 	}
 }
