@@ -134,3 +134,47 @@ func TestPasskeysFaultAtEveryCommand(t *testing.T) {
 		}
 	})
 }
+
+// TestPasskeysHaveNoExpiry checks that the credential hash and the id
+// index carry no TTL: passkeys are user state, not expiring records.
+func TestPasskeysHaveNoExpiry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		st := newStore(t, b.client(t), redisstore.Config{})
+		ctx := t.Context()
+		c := passkey.Credential{ID: []byte("ttl"), UserID: "u", UserHandle: []byte("h"), PublicKey: []byte{1}, CreatedAt: time.Now()}
+		if ok, err := st.Passkeys().Add(ctx, c); err != nil || !ok {
+			t.Fatalf("Add = %v, %v", ok, err)
+		}
+		if ok, err := st.Passkeys().UpdateUse(ctx, c.ID, 0, passkey.Use{SignCount: 1, LastUsedAt: time.Now()}); err != nil || !ok {
+			t.Fatalf("UpdateUse = %v, %v", ok, err)
+		}
+		for _, k := range []string{st.Prefix() + "pk:{u}", st.Prefix() + "pi:ttl"} {
+			if d, err := b.client(t).Do(ctx, "PTTL", k).Int(); err != nil || d != -1 {
+				t.Errorf("PTTL %s = %d, %v; want -1 (a key without expiry)", k, d, err)
+			}
+		}
+	})
+}
+
+// TestPasskeysCorruptRecordIsAnError checks that a stored value that does
+// not decode is an error for every read, never a missing credential.
+func TestPasskeysCorruptRecordIsAnError(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		st := newStore(t, b.client(t), redisstore.Config{})
+		ctx := t.Context()
+		c := passkey.Credential{ID: []byte("bad"), UserID: "u", UserHandle: []byte("h"), PublicKey: []byte{1}}
+		if ok, err := st.Passkeys().Add(ctx, c); err != nil || !ok {
+			t.Fatalf("Add = %v, %v", ok, err)
+		}
+		must(t, b.client(t).HSet(ctx, st.Prefix()+"pk:{u}", "bad", "\x01garbage").Err())
+		if _, found, err := st.Passkeys().Get(ctx, c.ID); err == nil {
+			t.Errorf("Get of a corrupt record: found=%v, no error", found)
+		}
+		if _, err := st.Passkeys().List(ctx, "u"); err == nil {
+			t.Error("List with a corrupt record: no error")
+		}
+		if _, err := st.Passkeys().UpdateUse(ctx, c.ID, 0, passkey.Use{SignCount: 1}); err == nil {
+			t.Error("UpdateUse of a corrupt record: no error")
+		}
+	})
+}
