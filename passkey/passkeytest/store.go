@@ -33,6 +33,7 @@ const (
 	NoAliasing         = "NoAliasing"
 	RaceUpdateUse      = "RaceUpdateUse"
 	RaceRemoveKeepLast = "RaceRemoveKeepLast"
+	RaceRemoveLastTwo  = "RaceRemoveLastTwo"
 	CancelledContext   = "CancelledContext"
 )
 
@@ -65,6 +66,7 @@ var credCases = []testCase[passkey.CredentialStore]{
 	{NoAliasing, noAliasing},
 	{RaceUpdateUse, raceUpdateUse},
 	{RaceRemoveKeepLast, raceRemoveKeepLast},
+	{RaceRemoveLastTwo, raceRemoveLastTwo},
 	{CancelledContext, cancelledContext},
 }
 
@@ -408,17 +410,21 @@ func raceUpdateUse(ctx context.Context, s passkey.CredentialStore) error {
 	if err := add(ctx, s, c); err != nil {
 		return err
 	}
+	const n = 16
 	var wins atomic.Int32
-	errs := make(chan error, 16)
+	var won atomic.Uint32
+	errs := make(chan error, n)
 	var wg sync.WaitGroup
-	for i := range 16 {
+	for i := range n {
 		wg.Go(func() {
-			ok, err := s.UpdateUse(ctx, c.ID, 7, passkey.Use{SignCount: uint32(8 + i), LastUsedAt: base})
+			count := uint32(8 + i)
+			ok, err := s.UpdateUse(ctx, c.ID, 7, passkey.Use{SignCount: count, LastUsedAt: base})
 			if err != nil {
 				errs <- err
 			}
 			if ok {
 				wins.Add(1)
+				won.Store(count)
 			}
 		})
 	}
@@ -430,7 +436,53 @@ func raceUpdateUse(ctx context.Context, s passkey.CredentialStore) error {
 	if n := wins.Load(); n != 1 {
 		return fmt.Errorf("%d of 16 concurrent UpdateUse from count 7 succeeded, want 1", n)
 	}
+	got, _, err := s.Get(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if got.SignCount != won.Load() {
+		return fmt.Errorf("stored sign count %d after the race, the winner wrote %d", got.SignCount, won.Load())
+	}
 	return nil
+}
+
+// removeAllKeepLast removes each of ids (all of user's credentials) with
+// keepLast from its own goroutine and checks that exactly one removal was
+// refused as the last and that its credential is the one left.
+func removeAllKeepLast(ctx context.Context, s passkey.CredentialStore, user string, ids []string) error {
+	results := make([]passkey.RemoveResult, len(ids))
+	errs := make(chan error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			res, err := s.Remove(ctx, user, []byte(id), true)
+			if err != nil {
+				errs <- err
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	removed, kept := 0, []string(nil)
+	for i, res := range results {
+		switch {
+		case res.Removed && !res.Last:
+			removed++
+		case res.Last && !res.Removed:
+			kept = append(kept, ids[i])
+		default:
+			return fmt.Errorf("s.Remove(%q) of an existing credential = %+v, want Removed or Last", ids[i], res)
+		}
+	}
+	if removed != len(ids)-1 || len(kept) != 1 {
+		return fmt.Errorf("%d of %d concurrent keepLast removals deleted and %d were refused as the last, want %d and 1",
+			removed, len(ids), len(kept), len(ids)-1)
+	}
+	return expectList(ctx, s, user, kept[0])
 }
 
 func raceRemoveKeepLast(ctx context.Context, s passkey.CredentialStore) error {
@@ -442,26 +494,21 @@ func raceRemoveKeepLast(ctx context.Context, s passkey.CredentialStore) error {
 			return err
 		}
 	}
-	errs := make(chan error, len(ids))
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		wg.Go(func() {
-			if _, err := s.Remove(ctx, "alice", []byte(id), true); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	left, err := s.List(ctx, "alice")
-	if err != nil {
-		return err
-	}
-	if len(left) != 1 {
-		return fmt.Errorf("%d credentials left after concurrent keepLast removals of all, want 1", len(left))
+	return removeAllKeepLast(ctx, s, "alice", ids)
+}
+
+// raceRemoveLastTwo is the narrowest race: a user with two credentials
+// removes both at once with keepLast, many times over.
+func raceRemoveLastTwo(ctx context.Context, s passkey.CredentialStore) error {
+	for r := range 20 {
+		user := fmt.Sprintf("two-%d", r)
+		ids := []string{fmt.Sprintf("two-%d-a", r), fmt.Sprintf("two-%d-b", r)}
+		if err := add(ctx, s, cred(user, ids[0], base), cred(user, ids[1], base.Add(time.Second))); err != nil {
+			return err
+		}
+		if err := removeAllKeepLast(ctx, s, user, ids); err != nil {
+			return fmt.Errorf("round %d: %w", r, err)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package passkeytest_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/authkit-go/authkit/passkey"
@@ -38,6 +39,55 @@ func (s removeIgnoresKeepLast) Remove(ctx context.Context, user string, id []byt
 	return s.Passkeys.Remove(ctx, user, id, false)
 }
 
+// checkThenRemove counts the user's credentials and then deletes without
+// keepLast: the check and the delete are two steps. Two removals that both
+// counted two credentials wait for each other in between, so the
+// interleaving that breaks keepLast is certain rather than likely (a caller
+// with no partner goes on after a second).
+type checkThenRemove struct {
+	*memstore.Passkeys
+	mu      sync.Mutex
+	waiting chan struct{}
+}
+
+func (s *checkThenRemove) Remove(ctx context.Context, user string, id []byte, keepLast bool) (passkey.RemoveResult, error) {
+	if keepLast {
+		list, err := s.List(ctx, user)
+		if err != nil {
+			return passkey.RemoveResult{}, err
+		}
+		if len(list) == 1 {
+			return s.Passkeys.Remove(ctx, user, id, true)
+		}
+		if len(list) == 2 {
+			s.pair()
+		}
+	}
+	return s.Passkeys.Remove(ctx, user, id, false)
+}
+
+func (s *checkThenRemove) pair() {
+	s.mu.Lock()
+	if s.waiting != nil {
+		close(s.waiting)
+		s.waiting = nil
+		s.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	s.waiting = ch
+	s.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(time.Second):
+		s.mu.Lock()
+		if s.waiting == ch {
+			s.waiting = nil
+		}
+		s.mu.Unlock()
+	}
+}
+
 type renameAnyUser struct{ *memstore.Passkeys }
 
 func (s renameAnyUser) Rename(ctx context.Context, _ string, id []byte, name string) (bool, error) {
@@ -56,7 +106,8 @@ func TestSuiteCatchesBrokenCredentialStores(t *testing.T) {
 	}{
 		{"add replaces", func() passkey.CredentialStore { return addReplaces{memstore.NewPasskeys()} }, []string{passkeytest.AddDuplicate}},
 		{"update without compare", func() passkey.CredentialStore { return updateWithoutCAS{memstore.NewPasskeys()} }, []string{passkeytest.UpdateUse}},
-		{"remove ignores keepLast", func() passkey.CredentialStore { return removeIgnoresKeepLast{memstore.NewPasskeys()} }, []string{passkeytest.RemoveKeepLast, passkeytest.RaceRemoveKeepLast}},
+		{"remove ignores keepLast", func() passkey.CredentialStore { return removeIgnoresKeepLast{memstore.NewPasskeys()} }, []string{passkeytest.RemoveKeepLast, passkeytest.RaceRemoveKeepLast, passkeytest.RaceRemoveLastTwo}},
+		{"keepLast checked apart from the delete", func() passkey.CredentialStore { return &checkThenRemove{Passkeys: memstore.NewPasskeys()} }, []string{passkeytest.RaceRemoveLastTwo}},
 		{"rename any user", func() passkey.CredentialStore { return renameAnyUser{memstore.NewPasskeys()} }, []string{passkeytest.Rename}},
 	}
 	for _, tc := range cases {

@@ -21,9 +21,10 @@ import (
 // The cross-process tests re-execute the test binary; TestMain hands a
 // child to the body its role names (storetestkit.Main).
 var childRoles = map[string]func(args []byte) int{
-	"race":   storetestkit.Child(openChild, raceChild),
-	"revoke": storetestkit.Child(openChild, revokeChild),
-	"rotate": storetestkit.Child(openChild, rotateChild),
+	"race":    storetestkit.Child(openChild, raceChild),
+	"revoke":  storetestkit.Child(openChild, revokeChild),
+	"rotate":  storetestkit.Child(openChild, rotateChild),
+	"passkey": storetestkit.Child(openChild, passkeyChild),
 }
 
 // childArgs tell a child which store to open.

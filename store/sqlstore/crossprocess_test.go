@@ -21,6 +21,7 @@ var childRoles = map[string]func(args []byte) int{
 	"revoke":  storetestkit.Child(openChild, revokeChild),
 	"rotate":  storetestkit.Child(openChild, rotateChild),
 	"migrate": storetestkit.Child(openChild, migrateChild),
+	"passkey": storetestkit.Child(openChild, passkeyChild),
 }
 
 // childArgs tell a child which database to open.

@@ -35,6 +35,7 @@
 //	jwt.VerifierConfig{NotBefore: st.NotBefore()}
 //	mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Tickets: st.Tickets(), Throttle: st.Attempts()}
 //	oauth.Config{Tickets: st.Tickets()}
+//	passkey.Config{Credentials: st.Passkeys(), Tickets: st.Tickets(), ...}
 //	authkit.Config{Users: st.Users(), RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
 //		Attempts: st.Attempts(), Tickets: st.Tickets()}
 //
@@ -61,9 +62,10 @@
 // (mfa.ReplayStore), [Store.Tickets] (authkit.TicketStore: MFA
 // challenges, OAuth states, reset and verification tokens, passkey
 // ceremonies, one table keyed by purpose and key), [Store.Attempts]
-// (authkit.AttemptStore and mfa.AttemptCounter) and [Store.Users] (authkit.UserStore, plus
-// UpdateUser and Len). Each passes the conformance suite of its interface
-// on both dialects.
+// (authkit.AttemptStore and mfa.AttemptCounter), [Store.Passkeys]
+// (passkey.CredentialStore: WebAuthn credentials, kept until removed) and
+// [Store.Users] (authkit.UserStore, plus UpdateUser and Len). Each passes
+// the conformance suite of its interface on both dialects.
 //
 // # Atomicity
 //
@@ -72,10 +74,14 @@
 // UPDATE … RETURNING (used_at IS NULL), TOTP replay is INSERT … ON CONFLICT
 // DO UPDATE … WHERE step < new step, backup codes and tickets are
 // spent with DELETE (… RETURNING), the
-// attempt counter and the not-before time are upserts. The few
-// multi-statement operations (replacing a backup-code set, UpdateUser,
-// Migrate) run in transactions that lock what they read: row locks on
-// PostgreSQL (READ COMMITTED is enough), BEGIN IMMEDIATE on SQLite.
+// attempt counter and the not-before time are upserts; a passkey's sign
+// count is updated with UPDATE … WHERE sign_count = previous, and a new
+// passkey is inserted with ON CONFLICT DO NOTHING, so its id is unique
+// across all users. The few multi-statement operations (replacing a
+// backup-code set, UpdateUser, a passkey removal that must keep the user's
+// last one, Migrate) run in transactions that lock what they read: row
+// locks on PostgreSQL (READ COMMITTED is enough), BEGIN IMMEDIATE on
+// SQLite.
 //
 // # Schema and migrations
 //
