@@ -1169,3 +1169,36 @@ func (e *pkEnv) byLoginPasskeys(email string) []passkey.Credential {
 	}
 	return list
 }
+
+// Refused passkey sign-ins are throttled per client network, on a budget
+// of their own: the password login of the same account and passkey
+// sign-ins from other networks go on.
+func TestPasskeySignInThrottledPerClientNetwork(t *testing.T) {
+	e := newPasskeyEnv(t)
+	u := e.user("a@example.com")
+	e.register(e.dev, u)
+	ctx := context.Background()
+	abuser := authkit.Client{IP: "203.0.113.50"}
+	for i := range 100 {
+		resp := e.assertion(e.dev, "browser-a")
+		if _, _, err := e.auth.FinishPasskeySignIn(ctx, "browser-b", resp, abuser); !errors.Is(err, passkey.ErrBindingMismatch) {
+			t.Fatalf("attempt %d: %v, want passkey.ErrBindingMismatch", i, err)
+		}
+	}
+	resp := e.assertion(e.dev, "browser-a")
+	_, _, err := e.auth.FinishPasskeySignIn(ctx, "browser-a", resp, abuser)
+	te, ok := errors.AsType[*authkit.ThrottledError](err)
+	if !ok || te.Scope != "ip" || te.RetryAfter <= 0 {
+		t.Fatalf("101st attempt: %v, want a ThrottledError for the network", err)
+	}
+	if got, _, err := e.auth.FinishPasskeySignIn(ctx, "browser-a", e.assertion(e.dev, "browser-a"), pkClient); err != nil || got.ID != u.ID {
+		t.Fatalf("another network: %v %v", got.ID, err)
+	}
+	if res, err := e.auth.Login(ctx, "a@example.com", goodPassword, abuser); err != nil || res.User.ID != u.ID {
+		t.Fatalf("password login from the throttled network: %v", err)
+	}
+	e.clock.Advance(10 * time.Minute)
+	if _, _, err := e.auth.FinishPasskeySignIn(ctx, "browser-a", e.assertion(e.dev, "browser-a"), abuser); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
