@@ -1202,3 +1202,71 @@ func TestPasskeySignInThrottledPerClientNetwork(t *testing.T) {
 		t.Fatalf("after the window: %v", err)
 	}
 }
+
+// The passkey second factor is refused for a password step whose password
+// has been replaced since, and for an MFA challenge that expired.
+func TestPasskeyMFARefusedAfterPasswordChangeOrExpiry(t *testing.T) {
+	ctx := context.Background()
+	t.Run("password_changed", func(t *testing.T) {
+		e := newPasskeyEnv(t)
+		u := e.user("a@example.com")
+		e.enrollTOTP("a@example.com")
+		e.register(e.dev, u)
+		tok := e.passwordStep("a@example.com")
+		resp := e.mfaAssertion(e.dev, tok)
+		if _, err := e.auth.ChangePassword(ctx, u.ID, goodPassword, "another good password 123", pkClient); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.auth.VerifyPasskeyMFA(ctx, tok, resp, pkClient); !errors.Is(err, authkit.ErrInvalidCode) {
+			t.Fatalf("after a password change: %v, want ErrInvalidCode", err)
+		}
+	})
+	t.Run("challenge_expired", func(t *testing.T) {
+		e := newPasskeyEnv(t)
+		u := e.user("a@example.com")
+		e.enrollTOTP("a@example.com")
+		e.register(e.dev, u)
+		tok := e.passwordStep("a@example.com")
+		e.clock.Advance(4*time.Minute + 50*time.Second)
+		resp := e.mfaAssertion(e.dev, tok) // the passkey ceremony is fresh
+		e.clock.Advance(20 * time.Second)  // the MFA challenge (5 minutes) is not
+		if _, _, err := e.auth.VerifyPasskeyMFA(ctx, tok, resp, pkClient); !errors.Is(err, authkit.ErrInvalidCode) {
+			t.Fatalf("expired MFA challenge: %v, want ErrInvalidCode", err)
+		}
+	})
+}
+
+// With passkeys counted as one factor, a passkey re-authentication of an
+// account with TOTP enrolled is refused (ErrMFARequired) and leaves the
+// family's sign-in as it was.
+func TestReauthenticatePasskeySingleFactorWithTOTPRefused(t *testing.T) {
+	e := newPasskeyEnv(t, func(_ *authkit.Config, pc *passkey.Config) { pc.UserVerifiedSingleFactor = true })
+	u := e.user("a@example.com")
+	e.enrollTOTP("a@example.com")
+	e.register(e.dev, u)
+	ctx := context.Background()
+	toks, err := e.auth.IssueTokens(ctx, u, []string{"pwd", "otp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.claims(toks.Access)
+	e.clock.Advance(time.Hour)
+	o, err := e.auth.BeginPasskeyReauth(ctx, "s", u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.dev.Get(o.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.auth.ReauthenticatePasskey(ctx, "s", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient); !errors.Is(err, authkit.ErrMFARequired) {
+		t.Fatalf("single-factor passkey re-authentication: %v, want ErrMFARequired", err)
+	}
+	next, _, err := e.auth.Refresh(ctx, toks.Refresh, pkClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := e.claims(next.Access); !cl.AuthTime.Equal(before.AuthTime) || cl.ACR != middleware.ACRMFA {
+		t.Fatalf("family changed: auth_time %v acr %q", cl.AuthTime, cl.ACR)
+	}
+}
