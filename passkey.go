@@ -534,6 +534,12 @@ func (a *Auth) RemovePasskey(ctx context.Context, userID string, credentialID []
 // binding (a secret of the signed-in browser). Errors: passkey.ErrNotFound
 // when the account has no passkey, [ErrPasskeysNotConfigured], or a system
 // failure.
+//
+// A host on server-side sessions (package session) finishes the ceremony
+// with [Auth.FinishPasskeySignIn] and the same binding instead (the
+// ceremony accepts only userID's passkeys, so it signs in userID or
+// fails), then renews the session with session.Manager.Login, which gives
+// it a new id and a fresh AuthTime.
 func (a *Auth) BeginPasskeyReauth(ctx context.Context, binding, userID string) (passkey.Options, error) {
 	p, err := a.passkeys()
 	if err != nil {

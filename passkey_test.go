@@ -1270,3 +1270,38 @@ func TestReauthenticatePasskeySingleFactorWithTOTPRefused(t *testing.T) {
 		t.Fatalf("family changed: auth_time %v acr %q", cl.AuthTime, cl.ACR)
 	}
 }
+
+// A session host re-authenticates with BeginPasskeyReauth and
+// FinishPasskeySignIn: only the signed-in user's passkeys finish it.
+func TestPasskeySessionReauthAcceptsOnlyTheSessionUser(t *testing.T) {
+	e := newPasskeyEnv(t)
+	u := e.user("a@example.com")
+	e.register(e.dev, u)
+	other := e.user("b@example.com")
+	otherDev := passkeytest.New(pkOrigin)
+	otherID := e.register(otherDev, other)
+	ctx := context.Background()
+	o, err := e.auth.BeginPasskeyReauth(ctx, "session-id", u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherDev.Select = otherID
+	resp, err := otherDev.Get(o.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.auth.FinishPasskeySignIn(ctx, "session-id", resp, pkClient); !errors.Is(err, passkey.ErrWrongUser) {
+		t.Fatalf("another user's passkey: %v, want passkey.ErrWrongUser", err)
+	}
+	o, err = e.auth.BeginPasskeyReauth(ctx, "session-id", u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = e.dev.Get(o.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := e.auth.FinishPasskeySignIn(ctx, "session-id", resp, pkClient); err != nil || got.ID != u.ID {
+		t.Fatalf("own passkey: %v %v", got.ID, err)
+	}
+}
