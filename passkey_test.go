@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -1303,5 +1304,43 @@ func TestPasskeySessionReauthAcceptsOnlyTheSessionUser(t *testing.T) {
 	}
 	if got, _, err := e.auth.FinishPasskeySignIn(ctx, "session-id", resp, pkClient); err != nil || got.ID != u.ID {
 		t.Fatalf("own passkey: %v %v", got.ID, err)
+	}
+}
+
+// One password step gives at most one sign-in: many passkey ceremonies
+// begun with the same MFA token and finished at once, one succeeds.
+func TestPasskeyMFATokenSingleUseUnderConcurrency(t *testing.T) {
+	e := newPasskeyEnv(t)
+	u := e.user("a@example.com")
+	e.enrollTOTP("a@example.com")
+	e.register(e.dev, u)
+	tok := e.passwordStep("a@example.com")
+	e.dev.StaticCounter = true // a synced passkey (counter 0): no clone verdicts between the racers
+	const n = 16
+	resps := make([][]byte, n)
+	for i := range resps {
+		resps[i] = e.mfaAssertion(e.dev, tok)
+	}
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	var wg sync.WaitGroup
+	for _, resp := range resps {
+		wg.Go(func() {
+			_, _, err := e.auth.VerifyPasskeyMFA(context.Background(), tok, resp, pkClient)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, authkit.ErrInvalidCode):
+				refused++
+			default:
+				t.Errorf("VerifyPasskeyMFA: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 1 || refused != n-1 {
+		t.Fatalf("%d signed in, %d refused; want 1 and %d", ok, refused, n-1)
 	}
 }
