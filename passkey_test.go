@@ -1,20 +1,24 @@
 package authkit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/authkit-go/authkit"
+	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
+	"github.com/authkit-go/authkit/password"
 	"github.com/authkit-go/authkit/store/memstore"
 )
 
@@ -1343,4 +1347,97 @@ func TestPasskeyMFATokenSingleUseUnderConcurrency(t *testing.T) {
 	if ok != 1 || refused != n-1 {
 		t.Fatalf("%d signed in, %d refused; want 1 and %d", ok, refused, n-1)
 	}
+}
+
+// FuzzPasskeyLoginCredential sends arbitrary credentials to POST
+// /auth/passkey/login with a live ceremony's binding cookie: never a panic
+// or a 5xx, never tokens, and a body that is not a JSON object is 400.
+func FuzzPasskeyLoginCredential(f *testing.F) {
+	creds := memstore.NewPasskeys()
+	p, err := passkey.New(passkey.Config{RPID: "example.com", RPDisplayName: "Example", Origins: []string{pkOrigin},
+		Credentials: creds, Tickets: memstore.NewTickets(nil)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, err := jwt.GenerateKey(jwt.ES256, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Keys: []*jwt.Key{key}})
+	hasher, _ := password.New(password.Config{Params: cheapParams, InsecureAllowWeakParams: true})
+	users := memstore.NewUsers()
+	auth, err := authkit.New(authkit.Config{
+		Users: users, Keys: keys, Hasher: hasher, TokenIssuer: "https://auth.test",
+		RefreshStore: memstore.NewRefreshTokens(nil), Attempts: memstore.NewAttempts(memstore.AttemptsConfig{}),
+		Passkeys: p, Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := users.CreateUser(ctx, authkit.User{ID: "u1", Email: "a@example.com"}); err != nil {
+		f.Fatal(err)
+	}
+	dev := passkeytest.New(pkOrigin)
+	o, err := auth.BeginPasskeyRegistration(ctx, "b", "u1", time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	created, _, err := dev.Create(o.JSON)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := auth.FinishPasskeyRegistration(ctx, "b", "u1", "Laptop", created, pkClient); err != nil {
+		f.Fatal(err)
+	}
+	h := auth.Handler()
+	post := func(path string, body []byte, cookie *http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	// A real assertion as a seed (for another ceremony: the fuzzer's
+	// inputs never match a live challenge).
+	seed, err := dev.Get(mustOptions(f, post("/auth/passkey/login/options", []byte(`{}`), nil)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{seed, []byte(`{}`), []byte(`null`), []byte(`{"id":"AA","rawId":"AA","type":"public-key","response":{}}`), []byte("\xff")} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cred []byte) {
+		rec := post("/auth/passkey/login/options", []byte(`{"conditional":true}`), nil)
+		var cookie *http.Cookie
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == authkit.WebAuthnCookie {
+				cookie = c
+			}
+		}
+		if cookie == nil {
+			t.Fatalf("no binding cookie: %d %s", rec.Code, rec.Body)
+		}
+		body := append(append([]byte(`{"credential":`), cred...), '}')
+		rec = post("/auth/passkey/login", body, cookie)
+		if rec.Code >= 500 || rec.Code == http.StatusOK {
+			t.Fatalf("credential %q: %d %s", cred, rec.Code, rec.Body)
+		}
+		if !json.Valid(body) && rec.Code != http.StatusBadRequest {
+			t.Fatalf("invalid JSON %q: %d, want 400", body, rec.Code)
+		}
+	})
+}
+
+func mustOptions(f *testing.F, rec *httptest.ResponseRecorder) []byte {
+	var out struct {
+		Options json.RawMessage `json:"options"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || len(out.Options) == 0 {
+		f.Fatalf("options: %d %s", rec.Code, rec.Body)
+	}
+	return out.Options
 }
