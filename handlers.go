@@ -117,7 +117,7 @@ func WithDelivery(d Delivery) HandlerOption {
 //	POST /auth/passkey/login          {credential} + [WebAuthnCookie] ({credential,binding} with DeliverBody) → 200 {user} + tokens (device cookie too);
 //	                                  409 {error:"challenge_expired",options,expires_at} (a fresh challenge);
 //	                                  401 {error:"invalid_credentials",signal?:{unknown:{rpId,credentialId}}}
-//	POST /auth/mfa/passkey/options    {mfa_token} → 200 {options,expires_at} (also needs Config.MFA)
+//	POST /auth/mfa/passkey/options    {mfa_token} → 200 {options,expires_at} (also needs Config.MFA); 404 when the account has no passkey
 //	POST /auth/mfa/passkey            {mfa_token,credential} → 200 {user} + tokens (device cookie too)
 //	POST /auth/passkeys/register/options (auth, recent) → 200 {options,expires_at}
 //	POST /auth/passkeys/register      (auth) {name,credential} → 201 {passkey:{id,name,created_at,last_used_at,backup_eligible,backed_up,transports}}
