@@ -494,6 +494,11 @@ func (a *Auth) RemovePasskey(ctx context.Context, userID string, credentialID []
 			return passkey.Removal{}, err
 		}
 	}
+	// "Last passkey" here is read before the removal: two concurrent
+	// removals of an account's last two passkeys may both skip the factor.
+	// Only the last sign-in method is decided atomically (keepLast below);
+	// this rule guards a second factor the account keeps its password next
+	// to.
 	if (enrolled || len(list) == 1) && !usedSecondFactor(amr) {
 		switch {
 		case strings.TrimSpace(code) == "" || !enrolled:
