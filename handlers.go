@@ -116,7 +116,8 @@ func WithDelivery(d Delivery) HandlerOption {
 //	POST /auth/passkey/login/options  {conditional?} → 200 {options,expires_at} + the [WebAuthnCookie] binding ({binding} in the answer with DeliverBody)
 //	POST /auth/passkey/login          {credential} + [WebAuthnCookie] ({credential,binding} with DeliverBody) → 200 {user} + tokens (device cookie too);
 //	                                  409 {error:"challenge_expired",options,expires_at} (a fresh challenge);
-//	                                  401 {error:"invalid_credentials",signal?:{unknown:{rpId,credentialId}}}
+//	                                  401 {error:"invalid_credentials",signal?:{unknown:{rpId,credentialId}}};
+//	                                  401 mfa_required (passkeys set to count as one factor, TOTP enrolled); 429 rate_limited
 //	POST /auth/mfa/passkey/options    {mfa_token} → 200 {options,expires_at} (also needs Config.MFA); 404 when the account has no passkey
 //	POST /auth/mfa/passkey            {mfa_token,credential} → 200 {user} + tokens (device cookie too)
 //	POST /auth/passkeys/register/options (auth, recent) → 200 {options,expires_at}
