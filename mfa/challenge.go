@@ -150,3 +150,25 @@ func (m *MFA) VerifyChallenge(ctx context.Context, token, code string) (Challeng
 	}
 	return Challenge{}, method, err
 }
+
+// TakeChallenge takes the challenge for token atomically without checking
+// a code, for a login whose second factor the caller verified itself (a
+// passkey assertion bound to this token). Like [MFA.VerifyChallenge] it is
+// single use under concurrent requests. Errors: [ErrInvalidChallenge] for a
+// bad, spent or expired token.
+func (m *MFA) TakeChallenge(ctx context.Context, token string) (Challenge, error) {
+	if m.cfg.Challenges == nil {
+		return Challenge{}, errNoChallengeStore
+	}
+	if !strings.HasPrefix(token, challengePrefix) || len(token) != len(challengePrefix)+43 {
+		return Challenge{}, ErrInvalidChallenge
+	}
+	c, found, err := m.cfg.Challenges.Take(ctx, challengeKey(token))
+	if err != nil {
+		return Challenge{}, fmt.Errorf("mfa: challenge store: %w", err)
+	}
+	if !found || !m.cfg.Now().Before(c.Expiry) || c.UserID == "" {
+		return Challenge{}, ErrInvalidChallenge
+	}
+	return c, nil
+}
