@@ -46,8 +46,8 @@ func New(cfg Config) (*Auth, error) {
 			bad = append(bad, fmt.Errorf("missing required Config.%s", f.name))
 		}
 	}
-	if (cfg.OneTimeTokens == nil) != (cfg.Mailer == nil) {
-		bad = append(bad, errors.New("only one of Config.OneTimeTokens and Config.Mailer is set (both or neither)"))
+	if (cfg.Tickets == nil) != (cfg.Mailer == nil) {
+		bad = append(bad, errors.New("only one of Config.Tickets and Config.Mailer is set (both or neither)"))
 	}
 	if cfg.SignupLimit != (Tier{}) && (cfg.SignupLimit.Max < 1 || cfg.SignupLimit.Window <= 0) {
 		bad = append(bad, errors.New("invalid Config.SignupLimit: Max and Window must be positive"))
@@ -123,13 +123,13 @@ func New(cfg Config) (*Auth, error) {
 	lc := cfg.Lockout
 	lc.Store, lc.Now = cfg.Attempts, a.cfg.Now
 	if a.lockout, err = NewLockout(lc); err != nil {
-		return nil, invalidConfig(err)
+		return nil, err // already wraps ErrInvalidConfig
 	}
 	if a.authn, err = middleware.NewAuthenticator(middleware.AuthenticatorConfig{
 		Verifier: a.verifier,
 		// Every refused credential is audited with its reason, never the
 		// token (ASVS 16.3.2).
-		OnFailure: func(r *http.Request, err error) {
+		OnDeny: func(r *http.Request, err error) {
 			var reason string
 			if ae, ok := errors.AsType[*middleware.AuthError](err); ok {
 				reason = ae.Reason

@@ -28,7 +28,7 @@ func TestNewReportsEveryMissingField(t *testing.T) {
 	if !errors.Is(err, authkit.ErrInvalidConfig) {
 		t.Fatalf("New(empty) = %v, want ErrInvalidConfig", err)
 	}
-	for _, field := range []string{"Users", "Keys", "TokenIssuer", "RefreshStore", "Attempts", "OneTimeTokens and Config.Mailer"} {
+	for _, field := range []string{"Users", "Keys", "TokenIssuer", "RefreshStore", "Attempts", "Tickets and Config.Mailer"} {
 		if !strings.Contains(err.Error(), "Config."+field) {
 			t.Errorf("error does not name Config.%s: %v", field, err)
 		}
@@ -48,7 +48,7 @@ func TestNewReportsEveryMissingField(t *testing.T) {
 		"TokenIssuer":  func(c *authkit.Config) { c.TokenIssuer = "" },
 		"RefreshStore": func(c *authkit.Config) { c.RefreshStore = nil },
 		"Attempts":     func(c *authkit.Config) { c.Attempts = nil },
-		"Mailer alone": func(c *authkit.Config) { c.OneTimeTokens = nil },
+		"Mailer alone": func(c *authkit.Config) { c.Tickets = nil },
 		"SignupLimit":  func(c *authkit.Config) { c.SignupLimit = authkit.Tier{Max: -1, Window: time.Minute} },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -98,12 +98,12 @@ func testEndToEnd(t *testing.T, m mount) {
 		e.expect(c.post("/auth/refresh", nil), http.StatusUnauthorized, "invalid_token")
 	}
 
-	// S3: after the password step nothing is signed in.
+	// After the password step nothing is signed in.
 	c = e.client()
 	r = c.post("/auth/login", map[string]string{"email": "alice@example.com", "password": goodPassword})
 	e.expect(r, http.StatusOK, "")
 	if r.body["mfa_required"] != true || r.body["mfa_token"] == "" || len(r.cookies) != 0 {
-		t.Fatalf("S3: login with MFA enrolled answered %s with cookies %v", r.raw, r.cookies)
+		t.Fatalf("login with MFA enrolled answered %s with cookies %v", r.raw, r.cookies)
 	}
 	mfaToken := r.body["mfa_token"].(string)
 	bearer := e.client()
@@ -111,7 +111,7 @@ func testEndToEnd(t *testing.T, m mount) {
 	e.expect(bearer.do("GET", "/api/me", nil), http.StatusUnauthorized, "unauthenticated")
 	e.expect(c.do("GET", "/api/me", nil), http.StatusUnauthorized, "unauthenticated")
 
-	// T1: the code that confirmed the enrollment spent its time step.
+	// The code that confirmed the enrollment spent its time step.
 	e.expect(c.post("/auth/mfa/verify", map[string]string{"mfa_token": mfaToken, "code": confirmCode}), http.StatusUnauthorized, "invalid_code")
 	e.clock.Advance(30 * time.Second)
 	code := e.code(secret)
@@ -124,7 +124,7 @@ func testEndToEnd(t *testing.T, m mount) {
 	// The challenge is single use and the code cannot be replayed.
 	e.expect(e.client().post("/auth/mfa/verify", map[string]string{"mfa_token": mfaToken, "code": code}), http.StatusUnauthorized, "invalid_code")
 
-	// Refresh rotates; the old token replayed revokes the family (S20).
+	// Refresh rotates; the old token replayed revokes the family.
 	old := c.refreshToken()
 	r = c.post("/auth/refresh", nil)
 	e.expect(r, http.StatusOK, "")
@@ -144,7 +144,7 @@ func testEndToEnd(t *testing.T, m mount) {
 	victim.setRefresh(newest)
 	e.expect(victim.post("/auth/refresh", nil), http.StatusUnauthorized, "invalid_token")
 
-	// Log out everywhere: earlier access tokens are refused (J25).
+	// Log out everywhere: earlier access tokens are refused.
 	c2 := e.client()
 	r = c2.post("/auth/login", map[string]string{"email": "alice@example.com", "password": goodPassword})
 	e.clock.Advance(30 * time.Second)
@@ -164,7 +164,7 @@ func testEndToEnd(t *testing.T, m mount) {
 	got := e.events.types()
 	for _, w := range want {
 		if !slices.Contains(got, w) {
-			t.Errorf("S27: no %s event in %v", w, got)
+			t.Errorf("no %s event in %v", w, got)
 		}
 	}
 }
@@ -246,7 +246,7 @@ func TestSignupLimitPerIP(t *testing.T) {
 	e.expect(e.client().post("/auth/signup", map[string]string{"email": "u9@example.com", "password": goodPassword}), 201, "")
 }
 
-// S10: an unknown login, a wrong password, a disabled account and an account
+// An unknown login, a wrong password, a disabled account and an account
 // without a password get byte-identical answers.
 func TestLoginIdenticalResponses(t *testing.T) {
 	e := newEnv(t)
@@ -278,7 +278,7 @@ func TestLoginIdenticalResponses(t *testing.T) {
 	}
 	for i := 1; i < len(answers); i++ {
 		if fmt.Sprint(answers[i]) != fmt.Sprint(answers[0]) {
-			t.Fatalf("S10: answer %d differs:\n%v\n%v", i, answers[i], answers[0])
+			t.Fatalf("answer %d differs:\n%v\n%v", i, answers[i], answers[0])
 		}
 	}
 	if answers[0].Status != 401 || !strings.Contains(answers[0].Body, `"invalid_credentials"`) {
@@ -286,7 +286,7 @@ func TestLoginIdenticalResponses(t *testing.T) {
 	}
 }
 
-// S11: the unknown-login path and the wrong-password path each run exactly
+// The unknown-login path and the wrong-password path each run exactly
 // one argon2id computation at the current parameters. Measured by the
 // memory argon2id must allocate (m KiB per computation), not by time.
 func TestLoginOneArgon2Each(t *testing.T) {
@@ -313,12 +313,12 @@ func TestLoginOneArgon2Each(t *testing.T) {
 	}
 	for _, login := range []string{"unknown@example.com", "known@example.com"} {
 		if n := work(login); n < 1 || n >= 2 {
-			t.Errorf("S11: login %s allocated %.2f× the argon2id memory; want exactly one computation", login, n)
+			t.Errorf("login %s allocated %.2f× the argon2id memory; want exactly one computation", login, n)
 		}
 	}
 }
 
-// S12 through HTTP: the sixth try within a minute gets 429 with Retry-After,
+// The login throttle through HTTP: the sixth try within a minute gets 429 with Retry-After,
 // whatever the password; the lock ends by itself.
 func TestLoginLockout(t *testing.T) {
 	e := newEnv(t)
@@ -339,11 +339,11 @@ func TestLoginLockout(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	e.login("carol@example.com")
 	if !slices.Contains(e.events.types(), authkit.EventLockout) {
-		t.Fatal("S27: no lockout event")
+		t.Fatal("no lockout event")
 	}
 }
 
-// S14 through HTTP: 40 concurrent wrong passwords for one account: at most
+// Atomic failure counting through HTTP: 40 concurrent wrong passwords for one account: at most
 // the tier limit reach the password check, the rest are refused.
 func TestLoginConcurrent(t *testing.T) {
 	e := newEnv(t)
@@ -387,7 +387,7 @@ func TestRehashOnLogin(t *testing.T) {
 	e.login("imported@example.com")
 }
 
-// S5/S26-adjacent: a password change needs the current password, ends every
+// A password change needs the current password, ends every
 // other session and gives this client fresh tokens.
 func TestChangePassword(t *testing.T) { eachMount(t, testChangePassword) }
 
@@ -459,7 +459,7 @@ func testMFAManagement(t *testing.T, m mount) {
 	e.login("gina@example.com") // no second factor any more
 }
 
-// S7 through the handlers: a cross-site POST is refused before it can sign
+// CSRF through the handlers: a cross-site POST is refused before it can sign
 // anyone in; removing the CSRF layer would let it through.
 func TestCrossSitePOST(t *testing.T) { eachMount(t, testCrossSitePOST) }
 
@@ -507,7 +507,7 @@ func testRequestErrors(t *testing.T, m mount) {
 	e.expect(e.client().post("/auth/logout", nil), http.StatusNoContent, "")
 }
 
-// S26: reset tokens are single use, expiring and stored hashed; a reset ends
+// Reset tokens are single use, expiring and stored hashed; a reset ends
 // every session and does not skip MFA.
 func TestPasswordReset(t *testing.T) { eachMount(t, testPasswordReset) }
 
@@ -535,7 +535,7 @@ func testPasswordReset(t *testing.T, m mount) {
 	// MFA still required.
 	r := e.client().post("/auth/login", map[string]string{"email": "ivy@example.com", "password": "a brand new password"})
 	if r.body["mfa_required"] != true {
-		t.Fatalf("S26: reset skipped MFA: %s", r.raw)
+		t.Fatalf("reset skipped MFA: %s", r.raw)
 	}
 	e.clock.Advance(30 * time.Second)
 	e.expect(e.client().post("/auth/mfa/verify", map[string]string{"mfa_token": r.body["mfa_token"].(string), "code": e.code(secret)}), 200, "")
@@ -593,7 +593,7 @@ func testDisableUser(t *testing.T, m mount) {
 	e.expect(e.client().post("/auth/login", map[string]string{"email": "kim@example.com", "password": goodPassword}), 401, "invalid_credentials")
 }
 
-// S27: audit events carry no password, code or token, in the hook or in
+// Audit events carry no password, code or token, in the hook or in
 // the slog output.
 func TestAuditNoSecrets(t *testing.T) { eachMount(t, testAuditNoSecrets) }
 
@@ -625,7 +625,7 @@ func testAuditNoSecrets(t *testing.T, m mount) {
 	mu.Unlock()
 	for _, secretValue := range []string{goodPassword, "a wrong guess 1", secret, backup[0], refresh, access, mfaToken, "123456"} {
 		if strings.Contains(all, secretValue) {
-			t.Errorf("S27: audit output contains a secret %q", secretValue)
+			t.Errorf("audit output contains a secret %q", secretValue)
 		}
 	}
 	e.client().post("/auth/logout-all", nil) // no credentials: audited as access.denied
@@ -635,7 +635,7 @@ func testAuditNoSecrets(t *testing.T, m mount) {
 	mu.Unlock()
 	for _, want := range []authkit.EventType{authkit.EventLoginFailure, authkit.EventLoginSuccess, authkit.EventRefreshReuse, authkit.EventMFAFailure, authkit.EventAccessDenied} {
 		if !strings.Contains(all, `"`+string(want)+`"`) {
-			t.Errorf("S27: %s not audited", want)
+			t.Errorf("%s not audited", want)
 		}
 	}
 }

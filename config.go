@@ -7,6 +7,7 @@ import (
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/password"
 	"github.com/authkit-go/authkit/session"
 )
@@ -76,16 +77,25 @@ type Config struct {
 
 	// MFA enables the TOTP step and the /auth/mfa endpoints. Optional: nil
 	// means no account is ever asked for a second factor and those
-	// endpoints answer 404. Its Challenges store is required when set.
+	// endpoints answer 404. Its Tickets store is required when set.
 	MFA *mfa.MFA
+	// Passkeys enables passkey (WebAuthn) sign-in, passkeys as the second
+	// factor, passkey re-authentication and the /auth passkey endpoints
+	// (see [Auth.BeginPasskeySignIn]). Optional: nil means those methods
+	// give [ErrPasskeysNotConfigured] and the endpoints answer 404. Give it
+	// the same clock as Now.
+	Passkeys *passkey.Passkeys
 	// Sessions, if set, has every session of a user ended on log out
 	// everywhere, password change, reset and disabling.
 	Sessions *session.Manager
 
-	// OneTimeTokens and Mailer enable password reset and email verification
-	// (both or neither); the host then runs [Auth.RunMailer].
-	OneTimeTokens OneTimeTokenStore
-	Mailer        Mailer
+	// Tickets and Mailer enable password reset and email verification
+	// (both or neither); the host then runs [Auth.RunMailer]. The tokens
+	// are kept in Tickets under the purposes [PurposePasswordReset] and
+	// [PurposeVerifyEmail]; the store may be the one MFA, OAuth and
+	// passkeys use.
+	Tickets TicketStore
+	Mailer  Mailer
 	// ResetLifetime of reset and verification tokens; zero means 30 minutes.
 	ResetLifetime time.Duration
 

@@ -95,3 +95,31 @@ type AttemptStore interface {
 	// Reset removes the key; resetting an absent key is not an error.
 	Reset(ctx context.Context, key string) error
 }
+
+// TicketStore keeps single-use records that expire, namespaced by purpose.
+//
+// The purposes in use are "password_reset" and "verify_email" (this
+// package: reset and verification links, [PurposePasswordReset],
+// [PurposeVerifyEmail]), "oauth_state" (package oauth: pending
+// authorization transactions), "mfa_challenge" (package mfa: logins waiting
+// for a second factor) and the passkey package's ceremony purposes. Each
+// user of the store encodes its own record into data; keys are already
+// hashes of the secrets they stand for, so a leaked store yields none of
+// them. The leaf packages declare the same method set as their own
+// consumer-side interface, so one implementation serves them all.
+//
+// Purposes and keys are opaque strings: characters such as ':', '{', '%',
+// '*' or quotes have no special meaning, and (purpose, key) pairs that
+// differ in either part never meet. Implementations must be safe for
+// concurrent use, keep data byte for byte, and return an error matching
+// context.Canceled for a cancelled ctx. authkittest.RunTicketStore checks
+// implementations; memstore, redisstore and sqlstore offer one as
+// Tickets.
+type TicketStore interface {
+	// Put stores data under (purpose, key) until expiry, replacing any record there.
+	// A record whose expiry has passed is never returned.
+	Put(ctx context.Context, purpose, key string, data []byte, expiry time.Time) error
+	// Take returns the record and deletes it in one atomic step: of concurrent Takes at
+	// most one finds it. found=false for missing or expired; err only for system failures.
+	Take(ctx context.Context, purpose, key string) (data []byte, found bool, err error)
+}

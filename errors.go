@@ -10,6 +10,7 @@ import (
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/session"
 )
 
@@ -75,7 +76,7 @@ func writeUnavailable(w http.ResponseWriter, retryAfter int) {
 // and answers 503.
 func isBug(err error) bool {
 	for _, target := range []error{
-		ErrInvalidConfig, mfa.ErrInvalidConfig, session.ErrInvalidConfig, mfa.ErrSealedSecret,
+		ErrInvalidConfig, mfa.ErrInvalidConfig, session.ErrInvalidConfig, passkey.ErrInvalidConfig, mfa.ErrSealedSecret,
 		jwt.ErrNoSigningKey, jwt.ErrReservedClaim, jwt.ErrKeyMismatch, jwt.ErrUnsupportedAlg, jwt.ErrWeakKey,
 	} {
 		if errors.Is(err, target) {
@@ -107,6 +108,12 @@ var (
 	ErrTokenReused error = &leafError{"authkit: refresh token reused", jwt.ErrTokenReused}
 	// ErrMFANotConfigured means Config.MFA is nil.
 	ErrMFANotConfigured = errors.New("authkit: MFA is not configured")
+	// ErrPasskeysNotConfigured means Config.Passkeys is nil.
+	ErrPasskeysNotConfigured = errors.New("authkit: passkeys are not configured")
+	// ErrLastSignInMethod is a removal refused because it would leave the
+	// account without a way to sign in: its last passkey when it has no
+	// password. It matches passkey.ErrLastCredential too.
+	ErrLastSignInMethod error = &leafError{"authkit: last sign-in method", passkey.ErrLastCredential}
 	// ErrNotSupported means the configured store lacks an optional method
 	// (for example [UserUpdater]).
 	ErrNotSupported = errors.New("authkit: not supported by the configured store")

@@ -33,6 +33,19 @@ const (
 	// EventMFAStateLost: the user record says MFA is on but the MFA store
 	// has no enrollment; the login was refused.
 	EventMFAStateLost EventType = "mfa.state_lost"
+	// EventPasskeySignIn: a passkey sign-in, second factor or
+	// re-authentication finished (Outcome success or failure; Reason says
+	// which ceremony or why it failed).
+	EventPasskeySignIn EventType = "passkey.signin"
+	// EventPasskeyAdded: a passkey was registered (or its registration
+	// failed).
+	EventPasskeyAdded EventType = "passkey.added"
+	// EventPasskeyRemoved: a passkey was removed (or its removal refused).
+	EventPasskeyRemoved EventType = "passkey.removed"
+	// EventPasskeyCloned: an assertion's signature counter did not move
+	// forward: two authenticators may hold the same private key. The
+	// sign-in was refused; the credential stays stored for inspection.
+	EventPasskeyCloned EventType = "passkey.cloned"
 	// EventMailSent: a reset or verification mail was handed to the Mailer
 	// (Reason is its purpose).
 	EventMailSent EventType = "mail.sent"

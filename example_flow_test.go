@@ -28,7 +28,7 @@ func exampleAuth(mailer authkit.Mailer) *authkit.Auth {
 		Users: st.Users(), Hasher: hasher, PasswordPolicy: policy, Keys: keys,
 		TokenIssuer: "https://app.example.com", RefreshStore: st.RefreshTokens(),
 		NotBefore: st.NotBefore(), Attempts: st.Attempts(),
-		OneTimeTokens: st.OneTimeTokens(), Mailer: mailer,
+		Tickets: st.Tickets(), Mailer: mailer,
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 	})
 	if err != nil {

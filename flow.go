@@ -1024,35 +1024,42 @@ func (a *Auth) mailThrottle(ctx context.Context, addr, ip string) error {
 	return nil
 }
 
-func (a *Auth) takeToken(ctx context.Context, purpose, tok string) (OneTimeToken, User, error) {
+func (a *Auth) takeToken(ctx context.Context, purpose, tok string) (oneTimeToken, User, error) {
 	if tok == "" || len(tok) > 256 {
-		return OneTimeToken{}, User{}, ErrInvalidToken
+		return oneTimeToken{}, User{}, ErrInvalidToken
 	}
-	var t OneTimeToken
+	var data []byte
 	var found bool
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
-		t, found, err = a.cfg.OneTimeTokens.Take(ctx, tokenHash(tok))
+		data, found, err = a.cfg.Tickets.Take(ctx, purpose, tokenHash(tok))
 		return err
 	}); err != nil {
-		return OneTimeToken{}, User{}, err
+		return oneTimeToken{}, User{}, err
 	}
-	if !found || t.Purpose != purpose || !a.cfg.Now().Before(t.Expiry) {
-		return OneTimeToken{}, User{}, ErrInvalidToken
+	if !found {
+		return oneTimeToken{}, User{}, ErrInvalidToken
+	}
+	t, err := decodeOneTimeToken(data)
+	if err != nil {
+		return oneTimeToken{}, User{}, err
+	}
+	if !a.cfg.Now().Before(t.Expiry) {
+		return oneTimeToken{}, User{}, ErrInvalidToken
 	}
 	var u User
 	if err := a.store(ctx, func(ctx context.Context) (err error) {
 		u, found, err = a.cfg.Users.UserByID(ctx, t.UserID)
 		return err
 	}); err != nil {
-		return OneTimeToken{}, User{}, err
+		return oneTimeToken{}, User{}, err
 	}
 	if !found || u.Disabled || u.Email != t.Email {
-		return OneTimeToken{}, User{}, ErrInvalidToken
+		return oneTimeToken{}, User{}, ErrInvalidToken
 	}
 	if purpose == PurposePasswordReset {
 		_, stamp, _ := strings.Cut(tok, ".")
 		if subtle.ConstantTimeCompare([]byte(stamp), []byte(resetStamp(u.PasswordHash))) != 1 {
-			return OneTimeToken{}, User{}, ErrInvalidToken
+			return oneTimeToken{}, User{}, ErrInvalidToken
 		}
 	}
 	return t, u, nil
@@ -1067,7 +1074,7 @@ func (a *Auth) takeToken(ctx context.Context, purpose, tok string) (OneTimeToken
 // 6.3.8). Errors: a [*ThrottledError], [ErrBusy] when the queue is full, or
 // a store failure.
 func (a *Auth) RequestPasswordReset(ctx context.Context, email string, c Client) error {
-	if a.cfg.OneTimeTokens == nil {
+	if a.cfg.Tickets == nil {
 		return ErrNotSupported
 	}
 	login, ok := CanonicalLogin(email)
@@ -1088,7 +1095,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string, c Client)
 // not sign the user in, so an enrolled second factor is still required at
 // the next login (ASVS 6.4.3).
 func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string, c Client) error {
-	if a.cfg.OneTimeTokens == nil {
+	if a.cfg.Tickets == nil {
 		return ErrNotSupported
 	}
 	// Check what can be checked before the token is spent.
@@ -1114,7 +1121,7 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string, c C
 // verified by then. Like [Auth.RequestPasswordReset] it answers the same
 // whether or not a mail will go out.
 func (a *Auth) RequestEmailVerification(ctx context.Context, userID string, c Client) error {
-	if a.cfg.OneTimeTokens == nil {
+	if a.cfg.Tickets == nil {
 		return ErrNotSupported
 	}
 	var u User
@@ -1136,7 +1143,7 @@ func (a *Auth) RequestEmailVerification(ctx context.Context, userID string, c Cl
 // [UserUpdater] store.
 func (a *Auth) VerifyEmail(ctx context.Context, token string, c Client) error {
 	up, ok := a.cfg.Users.(UserUpdater)
-	if a.cfg.OneTimeTokens == nil || !ok {
+	if a.cfg.Tickets == nil || !ok {
 		return ErrNotSupported
 	}
 	_, u, err := a.takeToken(ctx, PurposeVerifyEmail, token)

@@ -505,7 +505,7 @@ func TestUnreadableMFAEnrollmentFailsClosed(t *testing.T) {
 		st := memtest.New(t, c.Now)
 		c.MFA, err = mfa.New(mfa.Config{
 			Issuer: "authkit-test", Store: flakyMFAStore{st.MFA(), &down}, Replay: st.TOTPReplay(),
-			Challenges: st.Challenges(), Throttle: c.Attempts, Box: box,
+			Tickets: st.Tickets(), Throttle: c.Attempts, Box: box,
 			BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
 		})
 		if err != nil {

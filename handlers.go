@@ -17,6 +17,7 @@ import (
 
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/password"
 )
 
@@ -100,12 +101,36 @@ func WithDelivery(d Delivery) HandlerOption {
 //	POST /auth/mfa/disable        (auth, recent) {code} → 204
 //	POST /auth/mfa/backup-codes   (auth, recent) {code} → 200 {backup_codes}
 //
-// and, when Config.OneTimeTokens and Mailer are set,
+// and, when Config.Tickets and Mailer are set,
 //
 //	POST /auth/password/forgot    {email} → 202 (whether or not the account exists)
 //	POST /auth/password/reset     {token,new_password} → 204
 //	POST /auth/email/verify-request (auth) → 202
 //	POST /auth/email/verify       {token} → 204
+//
+// and, when Config.Passkeys is set (see [Auth.BeginPasskeySignIn]; "options"
+// is passkey.Options.JSON, {"publicKey":...,"mediation":...}, for
+// PublicKeyCredential.parseRequestOptionsFromJSON /
+// parseCreationOptionsFromJSON; "credential" is PublicKeyCredential.toJSON()),
+//
+//	POST /auth/passkey/login/options  {conditional?} → 200 {options,expires_at} + the [WebAuthnCookie] binding ({binding} in the answer with DeliverBody)
+//	POST /auth/passkey/login          {credential} + [WebAuthnCookie] ({credential,binding} with DeliverBody) → 200 {user} + tokens (device cookie too);
+//	                                  409 {error:"challenge_expired",options,expires_at} (a fresh challenge);
+//	                                  401 {error:"invalid_credentials",signal?:{unknown:{rpId,credentialId}}};
+//	                                  401 mfa_required (passkeys set to count as one factor, TOTP enrolled); 429 rate_limited
+//	POST /auth/mfa/passkey/options    {mfa_token} → 200 {options,expires_at} (also needs Config.MFA); 404 when the account has no passkey
+//	POST /auth/mfa/passkey            {mfa_token,credential} → 200 {user} + tokens (device cookie too)
+//	POST /auth/passkeys/register/options (auth, recent) → 200 {options,expires_at}
+//	POST /auth/passkeys/register      (auth) {name,credential} → 201 {passkey:{id,name,created_at,last_used_at,backup_eligible,backed_up,transports}}
+//	POST /auth/passkeys               (auth) → 200 {passkeys:[...]}
+//	POST /auth/passkeys/rename        (auth) {id,name} → 204
+//	POST /auth/passkeys/remove        (auth, recent) {id,code?} → 200 {signal:{unknown:{rpId,credentialId},all_accepted:{rpId,userId,allAcceptedCredentialIds}}};
+//	                                  409 last_sign_in_method, 401 mfa_required
+//	POST /auth/reauth/passkey/options (auth) → 200 {options,expires_at}
+//	POST /auth/reauth                 (auth) {credential,acr_values?,max_age?} + refresh token: re-authentication with a passkey
+//
+// Ceremonies of a signed-in client are bound to the access token it
+// presented (a refresh in between ends them). Passkey ids are base64url.
 //
 // "Tokens" are the token cookies, the token members of the JSON answer, or
 // both, as [WithDelivery] says; "(auth)" takes the access token from
@@ -150,14 +175,31 @@ func (a *Auth) Handler(opts ...HandlerOption) http.Handler {
 		"/password/reset":       h.reset,
 		"/email/verify":         h.verifyEmail,
 		"/email/verify-request": h.authed(h.verifyRequest),
+
+		"/passkey/login/options":     h.passkeyLoginOptions,
+		"/passkey/login":             h.passkeyLogin,
+		"/mfa/passkey/options":       h.mfaPasskeyOptions,
+		"/mfa/passkey":               h.mfaPasskey,
+		"/passkeys/register/options": h.authed(h.registerOptions),
+		"/passkeys/register":         h.authed(h.register),
+		"/passkeys":                  h.authed(h.listPasskeys),
+		"/passkeys/rename":           h.authed(h.renamePasskey),
+		"/passkeys/remove":           h.authed(h.removePasskey),
+		"/reauth/passkey/options":    h.authed(h.reauthPasskeyOptions),
 	}
-	if a.cfg.OneTimeTokens == nil {
+	if a.cfg.Passkeys == nil {
+		for _, p := range passkeyRoutes {
+			delete(routes, p)
+		}
+	}
+	if a.cfg.Tickets == nil {
 		for _, p := range []string{"/password/forgot", "/password/reset", "/email/verify", "/email/verify-request"} {
 			delete(routes, p)
 		}
 	}
 	if a.cfg.MFA == nil {
-		for _, p := range []string{"/mfa/verify", "/mfa/enroll", "/mfa/confirm", "/mfa/disable", "/mfa/backup-codes"} {
+		for _, p := range []string{"/mfa/verify", "/mfa/enroll", "/mfa/confirm", "/mfa/disable", "/mfa/backup-codes",
+			"/mfa/passkey/options", "/mfa/passkey"} {
 			delete(routes, p)
 		}
 	}
@@ -384,7 +426,22 @@ func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusUnauthorized, middleware.CodeInvalidToken)
 	case errors.Is(err, mfa.ErrStateChanged):
 		writeError(w, http.StatusConflict, middleware.CodeConflict)
-	case errors.Is(err, ErrMFANotConfigured), errors.Is(err, ErrNotSupported):
+	case errors.Is(err, ErrMFARequired):
+		writeError(w, http.StatusUnauthorized, middleware.CodeMFARequired)
+	case errors.Is(err, ErrStepUpUnavailable):
+		writeError(w, http.StatusForbidden, middleware.CodeInsufficientUserAuthentication)
+	case errors.Is(err, ErrLastSignInMethod):
+		writeError(w, http.StatusConflict, middleware.CodeLastSignInMethod)
+	case errors.Is(err, passkey.ErrCredentialExists):
+		writeError(w, http.StatusConflict, middleware.CodeConflict)
+	case errors.Is(err, passkey.ErrInvalidName):
+		writeError(w, http.StatusBadRequest, middleware.CodeInvalidRequest)
+	case errors.Is(err, passkey.ErrNotFound):
+		writeError(w, http.StatusNotFound, middleware.CodeNotFound)
+	case isPasskeyRefusal(err):
+		// A refused registration (sign-in refusals are ErrInvalidCredentials).
+		writeError(w, http.StatusBadRequest, middleware.CodeInvalidRequest)
+	case errors.Is(err, ErrMFANotConfigured), errors.Is(err, ErrPasskeysNotConfigured), errors.Is(err, ErrNotSupported):
 		writeError(w, http.StatusNotFound, middleware.CodeNotFound)
 	case errors.Is(err, ErrBusy), errors.Is(err, password.ErrBusy):
 		writeUnavailable(w, busyRetryAfter)

@@ -292,23 +292,23 @@ func (s outageRefresh) NotBefore(ctx context.Context, u string) (time.Time, bool
 	return s.RefreshStore.NotBefore(ctx, u)
 }
 
-type outageOneTime struct {
-	authkit.OneTimeTokenStore
+type outageTickets struct {
+	authkit.TicketStore
 	f *outage
 }
 
-func (s outageOneTime) Save(ctx context.Context, h string, t authkit.OneTimeToken) error {
+func (s outageTickets) Put(ctx context.Context, purpose, k string, data []byte, exp time.Time) error {
 	if err := s.f.err(); err != nil {
 		return err
 	}
-	return s.OneTimeTokenStore.Save(ctx, h, t)
+	return s.TicketStore.Put(ctx, purpose, k, data, exp)
 }
 
-func (s outageOneTime) Take(ctx context.Context, h string) (authkit.OneTimeToken, bool, error) {
+func (s outageTickets) Take(ctx context.Context, purpose, k string) ([]byte, bool, error) {
 	if err := s.f.err(); err != nil {
-		return authkit.OneTimeToken{}, false, err
+		return nil, false, err
 	}
-	return s.OneTimeTokenStore.Take(ctx, h)
+	return s.TicketStore.Take(ctx, purpose, k)
 }
 
 type outageMFA struct {
@@ -321,18 +321,6 @@ func (s outageMFA) Get(ctx context.Context, id string) (mfa.Enrollment, bool, er
 		return mfa.Enrollment{}, false, err
 	}
 	return s.Store.Get(ctx, id)
-}
-
-type outageChallenges struct {
-	mfa.ChallengeStore
-	f *outage
-}
-
-func (s outageChallenges) Take(ctx context.Context, k string) (mfa.Challenge, bool, error) {
-	if err := s.f.err(); err != nil {
-		return mfa.Challenge{}, false, err
-	}
-	return s.ChallengeStore.Take(ctx, k)
 }
 
 // Every endpoint answers a store outage with 503 unavailable and
@@ -349,14 +337,14 @@ func testStoreOutageIs503OnEveryEndpoint(t *testing.T, m mount) {
 		st := memtest.New(t, nil)
 		c.Attempts = attempts
 		c.RefreshStore = outageRefresh{RefreshStore: c.RefreshStore, f: f}
-		c.OneTimeTokens = outageOneTime{OneTimeTokenStore: c.OneTimeTokens, f: f}
+		c.Tickets = outageTickets{TicketStore: c.Tickets, f: f}
 		box, err := mfa.NewSecretBox(mfa.SecretBoxConfig{Keys: map[string][]byte{"k": make([]byte, 32)}, ActiveKeyID: "k"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.MFA, err = mfa.New(mfa.Config{
 			Issuer: "t", Store: outageMFA{Store: st.MFA(), f: f}, Replay: st.TOTPReplay(),
-			Challenges: outageChallenges{ChallengeStore: st.Challenges(), f: f}, Throttle: attempts,
+			Tickets: outageTickets{TicketStore: st.Tickets(), f: f}, Throttle: attempts,
 			Box: box, BackupKey: make([]byte, 32),
 		})
 		if err != nil {

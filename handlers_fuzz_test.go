@@ -30,8 +30,8 @@ func FuzzJSONBody(f *testing.F) {
 	auth, err := authkit.New(authkit.Config{
 		Users: st.Users(), Keys: keys, Hasher: hasher, TokenIssuer: "https://auth.test",
 		RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
-		Attempts:      st.Attempts(),
-		OneTimeTokens: st.OneTimeTokens(), Mailer: &mailbox{},
+		Attempts: st.Attempts(),
+		Tickets:  st.Tickets(), Mailer: &mailbox{},
 		Audit:        authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}),
 		MaxBodyBytes: 1024,
 	})

@@ -78,7 +78,7 @@ func (m *mailbox) last() authkit.Mail {
 	return m.mail[len(m.mail)-1]
 }
 
-// cheapParams keep tests fast; S11 uses a larger m to measure work.
+// cheapParams keep tests fast; the equal-work login test uses a larger m to measure work.
 var cheapParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1}
 
 // mount is where and how the handler is served: its public prefix, whether
@@ -142,7 +142,7 @@ func newEnvAt(t *testing.T, m mount, mutate ...func(*authkit.Config)) *env {
 	}
 	mf, err := mfa.New(mfa.Config{
 		Issuer: "authkit-test", Store: st.MFA(), Replay: st.TOTPReplay(),
-		Challenges: st.Challenges(), Throttle: attempts, Box: box,
+		Tickets: st.Tickets(), Throttle: attempts, Box: box,
 		BackupKey: bytes.Repeat([]byte{9}, 32), Now: c.Now,
 	})
 	if err != nil {
@@ -152,7 +152,7 @@ func newEnvAt(t *testing.T, m mount, mutate ...func(*authkit.Config)) *env {
 	cfg := authkit.Config{
 		Users: e.users, Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
 		RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
-		Attempts: attempts, MFA: mf, OneTimeTokens: st.OneTimeTokens(), Mailer: e.mail,
+		Attempts: attempts, MFA: mf, Tickets: st.Tickets(), Mailer: e.mail,
 		Audit: authkit.NewAuditor(authkit.AuditConfig{DisableLog: true, Hook: e.events.add, Now: c.Now}),
 		Roles: func(login string) []string {
 			if login == "admin@example.com" {

@@ -111,7 +111,12 @@ func (e *ThrottledError) Error() string {
 func (e *ThrottledError) Unwrap() error { return ErrThrottled }
 
 // NewLockout validates cfg and returns a [Lockout].
-func NewLockout(cfg LockoutConfig) (*Lockout, error) {
+func NewLockout(cfg LockoutConfig) (_ *Lockout, err error) {
+	defer func() {
+		if err != nil {
+			err = invalidConfig(err)
+		}
+	}()
 	if cfg.Store == nil {
 		return nil, errors.New("authkit: LockoutConfig.Store is required")
 	}

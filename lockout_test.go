@@ -53,8 +53,8 @@ func TestNewLockoutValidates(t *testing.T) {
 		{Store: store, IPMax: -1},
 	}
 	for i, cfg := range bad {
-		if _, err := authkit.NewLockout(cfg); err == nil {
-			t.Errorf("config %d: want error", i)
+		if _, err := authkit.NewLockout(cfg); !errors.Is(err, authkit.ErrInvalidConfig) {
+			t.Errorf("config %d: err = %v, want ErrInvalidConfig", i, err)
 		}
 	}
 }
@@ -319,8 +319,8 @@ func TestNewLockoutValidatesDeviceAndIPv6Settings(t *testing.T) {
 		{Store: store, DeviceLifetime: time.Second},
 		{Store: store, DeviceLifetime: 400 * 24 * time.Hour},
 	} {
-		if _, err := authkit.NewLockout(cfg); err == nil {
-			t.Errorf("config %d: want error", i)
+		if _, err := authkit.NewLockout(cfg); !errors.Is(err, authkit.ErrInvalidConfig) {
+			t.Errorf("config %d: err = %v, want ErrInvalidConfig", i, err)
 		}
 	}
 }

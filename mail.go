@@ -115,10 +115,10 @@ func (q *mailQueue) retry(j mailJob, now time.Time) bool {
 // Without it no reset or verification mail is ever sent. The queue is in
 // memory: mails still queued when the process stops are lost, and the user
 // asks again. It returns
-// ctx.Err(), or [ErrNotSupported] at once when Config.OneTimeTokens is
+// ctx.Err(), or [ErrNotSupported] at once when Config.Tickets is
 // unset.
 func (a *Auth) RunMailer(ctx context.Context) error {
-	if a.cfg.OneTimeTokens == nil {
+	if a.cfg.Tickets == nil {
 		return ErrNotSupported
 	}
 	tick := time.NewTicker(time.Second) // for retries that come due
@@ -209,8 +209,13 @@ func (a *Auth) saveToken(ctx context.Context, j *mailJob) error {
 		tok += "." + resetStamp(j.user.PasswordHash)
 	}
 	exp := a.cfg.Now().Add(a.cfg.ResetLifetime)
-	rec := OneTimeToken{Purpose: j.purpose, UserID: j.user.ID, Email: j.user.Email, Expiry: exp}
-	if err := a.store(ctx, func(ctx context.Context) error { return a.cfg.OneTimeTokens.Save(ctx, tokenHash(tok), rec) }); err != nil {
+	data, err := oneTimeToken{UserID: j.user.ID, Email: j.user.Email, Expiry: exp}.encode()
+	if err != nil {
+		return err
+	}
+	if err := a.store(ctx, func(ctx context.Context) error {
+		return a.cfg.Tickets.Put(ctx, j.purpose, tokenHash(tok), data, exp)
+	}); err != nil {
 		return err
 	}
 	j.token, j.expiry = tok, exp

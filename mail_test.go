@@ -63,13 +63,13 @@ func (c countedAttempts) Incr(ctx context.Context, k string, d time.Duration) (i
 }
 
 type countedTokens struct {
-	authkit.OneTimeTokenStore
+	authkit.TicketStore
 	w *work
 }
 
-func (c countedTokens) Save(ctx context.Context, h string, t authkit.OneTimeToken) error {
+func (c countedTokens) Put(ctx context.Context, purpose, k string, data []byte, exp time.Time) error {
 	c.w.add("Save")
-	return c.OneTimeTokenStore.Save(ctx, h, t)
+	return c.TicketStore.Put(ctx, purpose, k, data, exp)
 }
 
 // switchMailer counts sends and fails while failing is set.
@@ -98,7 +98,7 @@ func countedEnv(t *testing.T) (*env, *work, *switchMailer) {
 	e := newEnv(t, func(c *authkit.Config) {
 		c.Users = countedUsers{c.Users.(*memstore.Users), w}
 		c.Attempts = countedAttempts{c.Attempts, w}
-		c.OneTimeTokens = countedTokens{c.OneTimeTokens, w}
+		c.Tickets = countedTokens{c.Tickets, w}
 		sm = &switchMailer{w: w, box: c.Mailer.(*mailbox)}
 		c.Mailer = sm
 	})
@@ -297,7 +297,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	a, err := authkit.New(authkit.Config{
 		Users: st.Users(), Hasher: hasher, PasswordPolicy: policy, Keys: keys, TokenIssuer: "https://auth.test",
 		RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
-		Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens(),
+		Attempts: st.Attempts(), Tickets: st.Tickets(),
 		Mailer: mailerFunc(func(context.Context, authkit.Mail) error { time.Sleep(30 * time.Millisecond); return nil }),
 		Audit:  authkit.NewAuditor(authkit.AuditConfig{DisableLog: true}), Now: c.Now, MailQueue: 1 << 22,
 	})

@@ -1,35 +1,54 @@
 package authkit
 
 import (
-	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
-// Purposes of a [OneTimeToken].
+// Purposes of the password-reset and email-verification tickets in the
+// [TicketStore], and of a [Mail].
 const (
 	PurposePasswordReset = "password_reset"
 	PurposeVerifyEmail   = "verify_email"
 )
 
-// OneTimeToken is a pending password-reset or email-verification token.
-// The token itself goes only to the user's mailbox; the store is keyed by
-// its SHA-256, so a leaked store yields no usable token.
-type OneTimeToken struct {
-	Purpose string // PurposePasswordReset or PurposeVerifyEmail
-	UserID  string
-	Email   string // the address the token was sent to
-	Expiry  time.Time
+// oneTimeToken is a pending password-reset or email-verification token. The
+// token itself goes only to the user's mailbox; the ticket is keyed by its
+// SHA-256 (see tokenHash), so a leaked store yields no usable token. The
+// purpose is the ticket's namespace, not part of the record.
+type oneTimeToken struct {
+	UserID string
+	Email  string // the address the token was sent to
+	Expiry time.Time
 }
 
-// OneTimeTokenStore keeps [OneTimeToken] records until they are spent or
-// expire. Implementations must be safe for concurrent use.
-type OneTimeTokenStore interface {
-	// Save stores t under tokenHash, replacing any record there. A record
-	// whose Expiry has passed is never returned.
-	Save(ctx context.Context, tokenHash string, t OneTimeToken) error
-	// Take atomically returns and deletes the record under tokenHash: of
-	// concurrent calls for one hash at most one gets found=true. A missing
-	// or expired record gives found=false and a nil error; err is for system
-	// failures only.
-	Take(ctx context.Context, tokenHash string) (t OneTimeToken, found bool, err error)
+// oneTimeTokenVersion is the version of the ticket encoding; a record of
+// any other version is refused.
+const oneTimeTokenVersion = 1
+
+// oneTimeTokenWire is the JSON form of a oneTimeToken in a ticket.
+type oneTimeTokenWire struct {
+	V      int    `json:"v"`
+	UserID string `json:"u"`
+	Email  string `json:"e"`
+	Expiry int64  `json:"x"` // unix nanoseconds
+}
+
+var errTicketRecord = errors.New("authkit: malformed reset or verification ticket")
+
+func (t oneTimeToken) encode() ([]byte, error) {
+	return json.Marshal(oneTimeTokenWire{V: oneTimeTokenVersion, UserID: t.UserID, Email: t.Email, Expiry: t.Expiry.UnixNano()})
+}
+
+func decodeOneTimeToken(data []byte) (oneTimeToken, error) {
+	var w oneTimeTokenWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return oneTimeToken{}, fmt.Errorf("%w: %v", errTicketRecord, err)
+	}
+	if w.V != oneTimeTokenVersion {
+		return oneTimeToken{}, fmt.Errorf("%w: version %d", errTicketRecord, w.V)
+	}
+	return oneTimeToken{UserID: w.UserID, Email: w.Email, Expiry: time.Unix(0, w.Expiry)}, nil
 }

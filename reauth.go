@@ -2,6 +2,7 @@ package authkit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -314,7 +315,9 @@ const maxMaxAge = time.Duration(math.MaxInt64 / 2)
 var errBadMaxAge = errors.New("authkit: max_age must be a non-negative number of seconds")
 
 // reauth serves POST <prefix>/reauth for a request with a valid access
-// token (p): {password, code?, acr_values?, max_age?} plus the refresh
+// token (p): {password, code?, acr_values?, max_age?} or {credential,
+// acr_values?, max_age?} (a passkey assertion of a ceremony begun with
+// POST <prefix>/reauth/passkey/options; see [Auth.ReauthenticatePasskey]) plus the refresh
 // token (the refresh cookie, or {"refresh_token"} with body delivery) →
 // 200 with the tokens, as a login answers. Errors: 400 invalid_request
 // (a malformed body or max_age), 401 invalid_credentials, mfa_required,
@@ -322,11 +325,12 @@ var errBadMaxAge = errors.New("authkit: max_age must be a non-negative number of
 // level the flow cannot reach), 429 rate_limited.
 func (h *handlers) reauth(w http.ResponseWriter, r *http.Request, p middleware.Principal) {
 	var in struct {
-		Password     string `json:"password"`
-		Code         string `json:"code"`
-		ACRValues    string `json:"acr_values"`
-		MaxAge       *int64 `json:"max_age"`
-		RefreshToken string `json:"refresh_token"`
+		Password     string          `json:"password"`
+		Code         string          `json:"code"`
+		Credential   json.RawMessage `json:"credential"`
+		ACRValues    string          `json:"acr_values"`
+		MaxAge       *int64          `json:"max_age"`
+		RefreshToken string          `json:"refresh_token"`
 	}
 	if !decode(w, r, &in) {
 		return
@@ -351,7 +355,18 @@ func (h *handlers) reauth(w http.ResponseWriter, r *http.Request, p middleware.P
 			}
 		}
 	}
-	t, u, err := h.a.Reauthenticate(r.Context(), p.Subject, tok, in.Password, in.Code, want, h.a.ClientOf(r))
+	var t Tokens
+	var u User
+	if len(in.Credential) > 0 && string(in.Credential) != "null" {
+		t, u, err = h.a.ReauthenticatePasskey(r.Context(), tokenBinding(p), p.Subject, tok, in.Credential, want, h.a.ClientOf(r))
+		if err != nil {
+			h.passkeyFail(w, r, err)
+			return
+		}
+		h.deliver(w, u, t)
+		return
+	}
+	t, u, err = h.a.Reauthenticate(r.Context(), p.Subject, tok, in.Password, in.Code, want, h.a.ClientOf(r))
 	if err != nil {
 		h.reauthFail(w, r, err)
 		return
@@ -360,7 +375,7 @@ func (h *handlers) reauth(w http.ResponseWriter, r *http.Request, p middleware.P
 }
 
 // Error codes of POST <prefix>/reauth beyond the shared ones.
-const codeMFARequired = "mfa_required"
+const codeMFARequired = middleware.CodeMFARequired
 
 func (h *handlers) reauthFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {

@@ -295,7 +295,7 @@ func attemptCancelled(ctx context.Context, s authkit.AttemptStore) error {
 	return errors.Join(errs...)
 }
 
-// concurrentIncr is S14's atomic counter: 200 concurrent failures on one key
+// concurrentIncr checks the atomic counter: 200 concurrent failures on one key
 // return each count 1..200 exactly once.
 func concurrentIncr(ctx context.Context, s authkit.AttemptStore) error {
 	const key, workers = "authkittest:race", 200

@@ -118,7 +118,7 @@ func (s *refStore) Reset(ctx context.Context, key string) error {
 }
 
 // TestSuiteRejectsBrokenAttemptStores proves every case catches the defect it
-// exists for (STYLE.md (d)).
+// exists for.
 func TestSuiteRejectsBrokenAttemptStores(t *testing.T) {
 	t.Parallel()
 	flaws := []suite.Flaw{

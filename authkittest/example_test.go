@@ -35,3 +35,16 @@ func ExampleRunUserStore() {
 		})
 	}
 }
+
+// One ticket store serves every purpose; its suite runs like the others.
+func ExampleRunTicketStore() {
+	_ = func(t *testing.T) {
+		authkittest.RunTicketStore(t, func(t *testing.T) authkit.TicketStore {
+			st, err := memstore.New(memstore.Config{}) // your store over a fresh table here
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Tickets()
+		})
+	}
+}

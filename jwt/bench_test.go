@@ -78,7 +78,7 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
-// J22: rejecting oversized input is cheap and allocation-free.
+// Rejecting oversized input is cheap and allocation-free.
 func BenchmarkVerifyHugeReject(b *testing.B) {
 	f := newFixture(b)
 	tok := strings.Repeat(".", 1<<20)
@@ -88,7 +88,7 @@ func BenchmarkVerifyHugeReject(b *testing.B) {
 	}
 }
 
-// The per-user not-before check (J25), measured apart from the signature
+// The per-user not-before check, measured apart from the signature
 // budget: a cached lookup on top of an HS256 verify (compare with
 // BenchmarkVerify/HS256/authkit).
 func BenchmarkVerifyNotBeforeCached(b *testing.B) {

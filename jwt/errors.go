@@ -16,30 +16,30 @@ var ErrTokenReused = errors.New("jwt: refresh token reused")
 // Precise causes wrapped together with [ErrInvalidToken]. They are meant for
 // logs and tests; never send them to a client.
 var (
-	ErrMalformed        = errors.New("jwt: malformed token")            // not a compact JWS, bad base64url or JSON
-	ErrTooLarge         = errors.New("jwt: token too large")            // over the size cap (J22)
-	ErrAlgorithm        = errors.New("jwt: algorithm not allowed")      // alg not allowed or not the key's (B1, J1, J2)
-	ErrUnknownKey       = errors.New("jwt: unknown key id")             // kid not in the key set (J9)
-	ErrSignature        = errors.New("jwt: signature invalid")          // J4, J5
+	ErrMalformed        = errors.New("jwt: malformed token")       // not a compact JWS, bad base64url or JSON
+	ErrTooLarge         = errors.New("jwt: token too large")       // over the size cap
+	ErrAlgorithm        = errors.New("jwt: algorithm not allowed") // alg not allowed or not the key's
+	ErrUnknownKey       = errors.New("jwt: unknown key id")        // kid not in the key set
+	ErrSignature        = errors.New("jwt: signature invalid")
 	ErrForbiddenHeader  = errors.New("jwt: forbidden header parameter") // crit, jku, jwk, x5u, x5c, b64, cty, enc, zip
-	ErrType             = errors.New("jwt: wrong token type")           // typ missing or not the expected one (B9)
-	ErrDuplicateMember  = errors.New("jwt: duplicate JSON member")      // J20
-	ErrInvalidUTF8      = errors.New("jwt: invalid UTF-8")              // B5
-	ErrExpired          = errors.New("jwt: token expired")              // exp passed (J10), or refresh family lifetime over
-	ErrNotYetValid      = errors.New("jwt: token not yet valid")        // nbf in the future (J11)
-	ErrIssuedInFuture   = errors.New("jwt: token issued in the future") // iat in the future (J11)
-	ErrIssuer           = errors.New("jwt: wrong issuer")               // B6, J15
-	ErrAudience         = errors.New("jwt: audience not allowed")       // B7, J14
-	ErrMissingClaim     = errors.New("jwt: required claim missing")     // J12
-	ErrClaimType        = errors.New("jwt: claim has the wrong type")   // J13
-	ErrRevoked          = errors.New("jwt: token revoked")              // issued before the user's not-before (J25)
+	ErrType             = errors.New("jwt: wrong token type")           // typ missing or not the expected one
+	ErrDuplicateMember  = errors.New("jwt: duplicate JSON member")
+	ErrInvalidUTF8      = errors.New("jwt: invalid UTF-8")
+	ErrExpired          = errors.New("jwt: token expired")              // exp passed, or refresh family lifetime over
+	ErrNotYetValid      = errors.New("jwt: token not yet valid")        // nbf in the future
+	ErrIssuedInFuture   = errors.New("jwt: token issued in the future") // iat in the future
+	ErrIssuer           = errors.New("jwt: wrong issuer")
+	ErrAudience         = errors.New("jwt: audience not allowed")
+	ErrMissingClaim     = errors.New("jwt: required claim missing")
+	ErrClaimType        = errors.New("jwt: claim has the wrong type")
+	ErrRevoked          = errors.New("jwt: token revoked")              // issued before the user's not-before
 	ErrKeySetNotStarted = errors.New("jwt: remote key set not started") // RemoteKeySet before Start or after Close
 )
 
 // Configuration and key errors.
 var (
-	ErrWeakKey          = errors.New("jwt: key too weak")                                   // B4
-	ErrUnsupportedAlg   = errors.New("jwt: unsupported algorithm")                          // including "none" (B2)
+	ErrWeakKey          = errors.New("jwt: key too weak")
+	ErrUnsupportedAlg   = errors.New("jwt: unsupported algorithm")                          // including "none"
 	ErrKeyMismatch      = errors.New("jwt: key does not match algorithm")                   // key type ≠ algorithm
 	ErrNoSigningKey     = errors.New("jwt: no active signing key")                          // KeySet cannot sign
 	ErrHS256NotAllowed  = errors.New("jwt: HS256 requires KeySetConfig.InsecureAllowHS256") // HS256 without opt-in
@@ -75,3 +75,27 @@ var (
 	errRevoked         = &invalid{ErrRevoked}
 	errNotStarted      = &invalid{ErrKeySetNotStarted}
 )
+
+// ErrInvalidConfig is wrapped by every error of this package's
+// constructors (NewKeySet, NewIssuer, NewVerifier, NewRefreshManager, NewRemoteKeySet, NewFileKeySource): each is NewT(TConfig) (*T, error) and
+// reports a bad Config as an error satisfying errors.Is(err,
+// ErrInvalidConfig); the message still names the field. A bad key
+// given to NewKey or NewPublicKey is reported by the sentinels below
+// ([ErrWeakKey], [ErrUnsupportedAlg], [ErrKeyMismatch]), and NewKeySet
+// wraps those too.
+var ErrInvalidConfig = errors.New("jwt: invalid config")
+
+// configError is a constructor's error: its own message, satisfying
+// errors.Is(err, ErrInvalidConfig) and errors.Is of the cause.
+type configError struct{ err error }
+
+func (e *configError) Error() string   { return e.err.Error() }
+func (e *configError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
+
+// wrapInvalidConfig turns a constructor's *err into a configError; used as
+// defer wrapInvalidConfig(&err).
+func wrapInvalidConfig(err *error) {
+	if *err != nil {
+		*err = &configError{*err}
+	}
+}

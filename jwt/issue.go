@@ -64,7 +64,8 @@ type AccessTokenRequest struct {
 }
 
 // NewIssuer validates cfg and returns an Issuer.
-func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
+func NewIssuer(cfg IssuerConfig) (_ *Issuer, err error) {
+	defer wrapInvalidConfig(&err)
 	if cfg.Keys == nil {
 		return nil, errors.New("jwt: IssuerConfig.Keys is required")
 	}
@@ -104,7 +105,7 @@ type accessPayload struct {
 }
 
 // Issue mints an access token signed by the active key and returns it with
-// the claims it carries. It cannot mint an unsigned ("none") token (B2).
+// the claims it carries. It cannot mint an unsigned ("none") token.
 func (i *Issuer) Issue(ctx context.Context, r AccessTokenRequest) (string, Claims, error) {
 	if err := ctx.Err(); err != nil {
 		return "", Claims{}, err

@@ -39,10 +39,10 @@ const (
 	HS256 Algorithm = "HS256" // HMAC SHA-256, secret ≥ 32 bytes; needs KeySetConfig.InsecureAllowHS256
 )
 
-// MinRSABits is the smallest accepted RSA modulus (RFC 7518 §3.3, B4).
+// MinRSABits is the smallest accepted RSA modulus (RFC 7518 §3.3).
 const MinRSABits = 2048
 
-// MinHMACSecret is the smallest accepted HS256 secret in bytes (RFC 7518 §3.2, B4).
+// MinHMACSecret is the smallest accepted HS256 secret in bytes (RFC 7518 §3.2).
 const MinHMACSecret = 32
 
 func (a Algorithm) jwa() (jwa.SignatureAlgorithm, error) {

@@ -50,7 +50,8 @@ type keyState struct {
 }
 
 // NewKeySet validates cfg and returns a KeySet.
-func NewKeySet(cfg KeySetConfig) (*KeySet, error) {
+func NewKeySet(cfg KeySetConfig) (_ *KeySet, err error) {
+	defer wrapInvalidConfig(&err)
 	if cfg.JWKSMaxAge < 0 {
 		return nil, fmt.Errorf("jwt: negative JWKSMaxAge")
 	}

@@ -236,3 +236,30 @@ func TestParseKeyPEMAndJWK(t *testing.T) {
 		t.Fatal("garbage PEM accepted")
 	}
 }
+
+// TestConstructorsWrapErrInvalidConfig: every constructor of the package
+// reports a bad Config as ErrInvalidConfig, keeping its own message and the
+// specific sentinel where there is one.
+func TestConstructorsWrapErrInvalidConfig(t *testing.T) {
+	f := newFixture(t)
+	hsOnly, err := NewKey("hs2", HS256, f.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := map[string]error{}
+	_, errs["NewKeySet/JWKSMaxAge"] = NewKeySet(KeySetConfig{JWKSMaxAge: -1})
+	_, errs["NewKeySet/HS256"] = NewKeySet(KeySetConfig{Keys: []*Key{hsOnly}})
+	_, errs["NewIssuer"] = NewIssuer(IssuerConfig{})
+	_, errs["NewVerifier"] = NewVerifier(VerifierConfig{})
+	_, errs["NewRefreshManager"] = NewRefreshManager(RefreshConfig{})
+	_, errs["NewRemoteKeySet"] = NewRemoteKeySet(RemoteKeySetConfig{URL: "http://example.com/jwks"})
+	_, errs["NewFileKeySource"] = NewFileKeySource(FileKeySourceConfig{})
+	for name, err := range errs {
+		if !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), "jwt: ") {
+			t.Errorf("%s: %v does not wrap ErrInvalidConfig", name, err)
+		}
+	}
+	if !errors.Is(errs["NewKeySet/HS256"], ErrHS256NotAllowed) {
+		t.Errorf("NewKeySet without the HS256 opt-in: %v, want ErrHS256NotAllowed as well", errs["NewKeySet/HS256"])
+	}
+}

@@ -99,7 +99,8 @@ type FileKeySource struct {
 const fileMagic = "AKJWK1"
 
 // NewFileKeySource validates cfg.
-func NewFileKeySource(cfg FileKeySourceConfig) (*FileKeySource, error) {
+func NewFileKeySource(cfg FileKeySourceConfig) (_ *FileKeySource, err error) {
+	defer wrapInvalidConfig(&err)
 	if cfg.Path == "" {
 		return nil, errors.New("jwt: FileKeySourceConfig.Path is required")
 	}

@@ -78,7 +78,8 @@ type RefreshManager struct {
 }
 
 // NewRefreshManager validates cfg and returns a RefreshManager.
-func NewRefreshManager(cfg RefreshConfig) (*RefreshManager, error) {
+func NewRefreshManager(cfg RefreshConfig) (_ *RefreshManager, err error) {
+	defer wrapInvalidConfig(&err)
 	if cfg.Store == nil {
 		return nil, errors.New("jwt: RefreshConfig.Store is required")
 	}

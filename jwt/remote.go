@@ -29,7 +29,7 @@ type RemoteKeySetConfig struct {
 	// own host. The caller's client is not modified.
 	HTTPClient *http.Client
 	// MinRefreshInterval bounds how often an unknown kid may force a refetch
-	// (and the shortest periodic refresh); zero means 1 minute (J9).
+	// (and the shortest periodic refresh); zero means 1 minute.
 	MinRefreshInterval time.Duration
 	// MaxRefreshInterval is the longest periodic refresh interval (the
 	// server's Cache-Control is honoured between the two); zero means 1 hour.
@@ -45,7 +45,7 @@ type RemoteKeySetConfig struct {
 // NewRemoteKeySet performs no I/O and starts nothing; [RemoteKeySet.Start]
 // fetches the set and starts jwx's refresh workers, [RemoteKeySet.Close] stops
 // them. Keys are looked up by kid only; header parameters never cause a
-// fetch (J7, RFC 8725 §3.10). An unknown kid triggers at most one refetch per
+// fetch (RFC 8725 §3.10). An unknown kid triggers at most one refetch per
 // MinRefreshInterval. When a refetch fails the last good set keeps serving.
 // JWKS keys without "alg" are bound by type: EC P-256 → ES256, Ed25519 →
 // EdDSA, RSA → RS256. Keys with "use" other than "sig" are ignored.
@@ -69,7 +69,8 @@ type remoteState struct {
 }
 
 // NewRemoteKeySet validates cfg; it does not fetch anything.
-func NewRemoteKeySet(cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
+func NewRemoteKeySet(cfg RemoteKeySetConfig) (_ *RemoteKeySet, err error) {
+	defer wrapInvalidConfig(&err)
 	u, err := url.Parse(cfg.URL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("jwt: invalid JWKS URL %q", cfg.URL)

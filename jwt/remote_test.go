@@ -148,7 +148,7 @@ func TestRemoteKeySet(t *testing.T) {
 		}
 		_, err = rks.VerifySignature(bg, idt, []Algorithm{ES256})
 		wantErr(t, err, ErrAlgorithm)
-		// HS256 signed with a "client secret": refused (S24)
+		// HS256 signed with a "client secret": refused
 		hs := rawSign(t, "HS256", []byte(strings.Repeat("s", 32)), `{"alg":"HS256","kid":"rs"}`, js2(t, c))
 		_, err = rks.VerifySignature(bg, hs, []Algorithm{RS256})
 		wantErr(t, err, ErrAlgorithm)

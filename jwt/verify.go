@@ -20,7 +20,7 @@ type KeyProvider interface {
 	defaultAlgs() []Algorithm
 }
 
-// DefaultMaxTokenSize caps an access token before any parsing (J22).
+// DefaultMaxTokenSize caps an access token before any parsing.
 const DefaultMaxTokenSize = 8 << 10
 
 // MaxJWSSize caps tokens given to [VerifySignature] (ID tokens can be larger
@@ -36,9 +36,9 @@ const AccessTokenType = "at+jwt"
 var b64 = base64.RawURLEncoding.Strict()
 
 // forbiddenHeader lists header parameters whose presence rejects a token:
-// crit (RFC 7515 §4.1.11, J16), key-carrying or key-fetching parameters
-// (jku, jwk, x5u, x5c: J6–J8), unencoded payloads (b64, RFC 7797), nested or
-// encrypted content (cty, enc, zip: B3, J18).
+// crit (RFC 7515 §4.1.11), key-carrying or key-fetching parameters
+// (jku, jwk, x5u, x5c), unencoded payloads (b64, RFC 7797), nested or
+// encrypted content (cty, enc, zip).
 func forbiddenHeader(k []byte) bool {
 	switch string(k) {
 	case "crit", "jku", "jwk", "x5u", "x5c", "b64", "cty", "enc", "zip":
@@ -74,14 +74,14 @@ func verifyCompact(ctx context.Context, token []byte, maxSize int, mask uint8, k
 			} else if d2 < 0 {
 				d2 = i
 			} else {
-				return p, errMalformed // J3: more than 3 segments; JWE (B3, J18)
+				return p, errMalformed // More than 3 segments; JWE
 			}
 		default:
-			return p, errMalformed // J19 JSON serialization, padding, whitespace
+			return p, errMalformed // JSON serialization, padding, whitespace
 		}
 	}
 	if d2 < 0 || d1 == 0 || d2 == d1+1 || d2 == len(token)-1 {
-		return p, errMalformed // J3: h.p. / h.p / empty segments
+		return p, errMalformed // H.p. / h.p / empty segments
 	}
 	hs, ps, ss := token[:d1], token[d1+1:d2], token[d2+1:]
 	nh, np, ns := b64.DecodedLen(len(hs)), b64.DecodedLen(len(ps)), b64.DecodedLen(len(ss))
@@ -98,7 +98,7 @@ func verifyCompact(ctx context.Context, token []byte, maxSize int, mask uint8, k
 	payload := buf[nh : nh+n]
 	n, err = b64.Decode(buf[nh+np:], ss)
 	if err != nil {
-		return p, errMalformed // J21: non-canonical trailing bits
+		return p, errMalformed // Non-canonical trailing bits
 	}
 	sig := buf[nh+np : nh+np+n]
 
@@ -133,14 +133,14 @@ func verifyCompact(ctx context.Context, token []byte, maxSize int, mask uint8, k
 	}
 	alg, bit := algBit(algB)
 	if bit == 0 || mask&bit == 0 {
-		return p, errAlgorithm // B1, J1: none/nOnE, algorithms outside the allow-list
+		return p, errAlgorithm // None/nOnE, algorithms outside the allow-list
 	}
 	key, err := keys.lookupKey(ctx, kidB, hasKID)
 	if err != nil {
 		return p, err
 	}
 	if key.alg != alg {
-		return p, errAlgorithm // J2: alg confusion; one algorithm per key
+		return p, errAlgorithm // Alg confusion; one algorithm per key
 	}
 	if !key.verify(token[:d2], sig) {
 		return p, errSignature
@@ -200,7 +200,7 @@ type Claims struct {
 	ExpiresAt time.Time // exp
 	IssuedAt  time.Time // iat
 	NotBefore time.Time // nbf; zero if absent
-	ID        string    // jti: unique per token; key revocation lists on it (J21)
+	ID        string    // jti: unique per token; key revocation lists on it
 	Roles     []string  // roles (RFC 9068 §7.2.1.1)
 	// AMR lists the authentication methods of the login that led to this
 	// token ("amr", RFC 8176), e.g. ["pwd","otp"]; "mfa" or "otp" means the
@@ -247,10 +247,10 @@ type VerifierConfig struct {
 	MaxTokenSize int
 	// Type is the required header "typ"; zero means "at+jwt" (RFC 9068 §2.1).
 	// It is compared case-insensitively, with an optional "application/"
-	// prefix (RFC 7515 §4.1.9). A missing typ is rejected (B9).
+	// prefix (RFC 7515 §4.1.9). A missing typ is rejected.
 	Type string
 	// NotBefore, if set, refuses tokens whose iat is before the user's
-	// not-before (logout everywhere, password change: J25). Tokens issued in
+	// not-before (logout everywhere, password change). Tokens issued in
 	// the same second as the not-before are accepted (iat has one-second
 	// granularity).
 	NotBefore NotBeforeStore
@@ -290,7 +290,8 @@ type nbEntry struct {
 }
 
 // NewVerifier validates cfg and returns a Verifier.
-func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+func NewVerifier(cfg VerifierConfig) (_ *Verifier, err error) {
+	defer wrapInvalidConfig(&err)
 	if cfg.Keys == nil {
 		return nil, errors.New("jwt: VerifierConfig.Keys is required")
 	}
@@ -350,11 +351,11 @@ func typMatches(got []byte, want string) bool {
 // Verify verifies an access token and returns its claims. Every failure
 // satisfies errors.Is(err, ErrInvalidToken) and also wraps the precise cause
 // (ErrSignature, ErrExpired, …) for logs. Signature and header failures are
-// reported ahead of claim failures such as expiry (J24). A NotBefore store
+// reported ahead of claim failures such as expiry. A NotBefore store
 // failure is returned as a non-ErrInvalidToken error: fail closed.
 func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	if len(token) > v.max {
-		return Claims{}, errTooLarge // before copying anything (J22)
+		return Claims{}, errTooLarge // before copying anything
 	}
 	return v.VerifyBytes(ctx, []byte(token))
 }
@@ -367,7 +368,7 @@ func (v *Verifier) VerifyBytes(ctx context.Context, token []byte) (Claims, error
 		return c, err
 	}
 	if !p.hasTyp || !typMatches(p.typ, v.typ) {
-		return c, errType // B9, B10, J17
+		return c, errType
 	}
 	var exp, iat, nbf, authTime int64
 	var hasExp, hasIat, hasNbf, hasIss, issOK bool
@@ -415,23 +416,23 @@ func (v *Verifier) VerifyBytes(ctx context.Context, token []byte) (Claims, error
 		return Claims{}, err
 	}
 	if !hasExp || !hasIat || !hasIss || c.Subject == "" || c.ID == "" || len(c.Audience) == 0 {
-		return Claims{}, errMissingClaim // J12
+		return Claims{}, errMissingClaim
 	}
 	if !issOK {
-		return Claims{}, errIssuer // B6, J15
+		return Claims{}, errIssuer
 	}
 	now := v.now().Unix()
 	if now >= exp+v.leeway {
-		return Claims{}, errExpired // J10
+		return Claims{}, errExpired
 	}
 	if hasNbf && now+v.leeway < nbf {
-		return Claims{}, errNotYetValid // J11
+		return Claims{}, errNotYetValid
 	}
 	if iat > now+v.leeway {
-		return Claims{}, errIssuedInFuture // J11
+		return Claims{}, errIssuedInFuture
 	}
 	if !v.audOK(c.Audience) {
-		return Claims{}, errAudience // B7, J14
+		return Claims{}, errAudience
 	}
 	c.Issuer = v.iss
 	c.ExpiresAt = time.Unix(exp, 0)
@@ -448,7 +449,7 @@ func (v *Verifier) VerifyBytes(ctx context.Context, token []byte) (Claims, error
 			return Claims{}, fmt.Errorf("jwt: not-before lookup: %w", err)
 		}
 		if found && iat < nb.Unix() {
-			return Claims{}, errRevoked // J25
+			return Claims{}, errRevoked
 		}
 	}
 	return c, nil

@@ -130,7 +130,7 @@ func TestVerify(t *testing.T) {
 			_, err := f.v.Verify(bg, rawSign(t, "ES256", f.ecPriv, h, js(t, claims())))
 			wantErr(t, err, ErrForbiddenHeader)
 		}
-		// remote key set with a failing RoundTripper: see TestRemoteKeySet/J7
+		// remote key set with a failing RoundTripper: see TestRemoteKeySet/last_good_set_when_down
 	})
 
 	t.Run("x5c", func(t *testing.T) {

@@ -18,7 +18,7 @@ func TestBackupCodesSurviveKeyRotation(t *testing.T) {
 
 	rotated := func(prev [][]byte) *mfa.MFA {
 		m, err := mfa.New(mfa.Config{
-			Issuer: "Acme", Store: old.store, Replay: old.replay, Challenges: old.challenges,
+			Issuer: "Acme", Store: old.store, Replay: old.replay, Tickets: old.tickets,
 			Throttle: old.counter, Box: old.box, BackupKey: key32(101), PreviousBackupKeys: prev,
 			Now: old.clock.Now, QRSize: 64,
 		})
@@ -37,7 +37,7 @@ func TestBackupCodesSurviveKeyRotation(t *testing.T) {
 	if err := m.UseBackupCode(ctx, "u1", codes[0]); !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("the same code again: %v, want ErrInvalidCode", err)
 	}
-	if _, err := mfa.New(mfa.Config{Issuer: "Acme", Store: old.store, Replay: old.replay, Challenges: old.challenges,
+	if _, err := mfa.New(mfa.Config{Issuer: "Acme", Store: old.store, Replay: old.replay, Tickets: old.tickets,
 		Throttle: old.counter, Box: old.box, BackupKey: key32(101), PreviousBackupKeys: [][]byte{[]byte("short")}}); !errors.Is(err, mfa.ErrInvalidConfig) {
 		t.Fatalf("short previous key: %v, want ErrInvalidConfig", err)
 	}

@@ -5,23 +5,72 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Challenge tokens are "mfa_" followed by 32 random bytes in unpadded
 // base64url (256 bits; ASVS 7.2.3). The store keys on the hex SHA-256 of the
 // token, so a leaked store yields no usable tokens. The token has no dots
-// and is not a JWT, and it lives only in the ChallengeStore, so no access
+// and is not a JWT, and it lives only in the TicketStore, so no access
 // token verifier accepts it.
 const (
 	challengePrefix    = "mfa_"
 	challengeTokenSize = 32
 )
 
-var errNoChallengeStore = fmt.Errorf("%w: Config.Challenges is nil", ErrInvalidConfig)
+// ChallengePurpose is the [TicketStore] purpose of login challenges.
+const ChallengePurpose = "mfa_challenge"
+
+var errNoChallengeStore = fmt.Errorf("%w: Config.Tickets is nil", ErrInvalidConfig)
+
+// challengeVersion is the version of the encoding of a [Challenge] in a
+// ticket; a record of any other version is refused.
+const challengeVersion = 1
+
+// challengeWire is the JSON form of a [Challenge]; Data is base64 in JSON,
+// so any bytes round-trip.
+type challengeWire struct {
+	V          int    `json:"v"`
+	UserID     string `json:"u"`
+	PasswordAt int64  `json:"p"` // unix nanoseconds
+	Expiry     int64  `json:"x"` // unix nanoseconds
+	Attempts   int    `json:"a,omitempty"`
+	Data       []byte `json:"d,omitempty"`
+}
+
+func encodeChallenge(c Challenge) ([]byte, error) {
+	return json.Marshal(challengeWire{V: challengeVersion, UserID: c.UserID, PasswordAt: c.PasswordAt.UnixNano(),
+		Expiry: c.Expiry.UnixNano(), Attempts: c.Attempts, Data: c.Data})
+}
+
+func decodeChallenge(b []byte) (Challenge, error) {
+	var w challengeWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return Challenge{}, fmt.Errorf("mfa: malformed challenge record: %w", err)
+	}
+	if w.V != challengeVersion {
+		return Challenge{}, fmt.Errorf("mfa: challenge record of unknown version %d", w.V)
+	}
+	return Challenge{UserID: w.UserID, PasswordAt: time.Unix(0, w.PasswordAt), Expiry: time.Unix(0, w.Expiry),
+		Attempts: w.Attempts, Data: w.Data}, nil
+}
+
+// putChallenge stores c under key until c.Expiry.
+func (m *MFA) putChallenge(ctx context.Context, key string, c Challenge) error {
+	data, err := encodeChallenge(c)
+	if err != nil {
+		return fmt.Errorf("mfa: encode challenge: %w", err)
+	}
+	if err := m.cfg.Tickets.Put(ctx, ChallengePurpose, key, data, c.Expiry); err != nil {
+		return fmt.Errorf("mfa: challenge store: %w", err)
+	}
+	return nil
+}
 
 func challengeKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -35,7 +84,7 @@ func challengeKey(token string) string {
 // name, to reset the lockout counter once the login is complete). The
 // challenge expires after Config.ChallengeTTL (default 5 minutes).
 func (m *MFA) NewChallenge(ctx context.Context, userID string, data []byte) (token string, err error) {
-	if m.cfg.Challenges == nil {
+	if m.cfg.Tickets == nil {
 		return "", errNoChallengeStore
 	}
 	if userID == "" {
@@ -48,8 +97,8 @@ func (m *MFA) NewChallenge(ctx context.Context, userID string, data []byte) (tok
 	token = challengePrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	now := m.cfg.Now()
 	c := Challenge{UserID: userID, PasswordAt: now, Expiry: now.Add(m.cfg.ChallengeTTL), Data: data}
-	if err := m.cfg.Challenges.Save(ctx, challengeKey(token), c); err != nil {
-		return "", fmt.Errorf("mfa: challenge store: %w", err)
+	if err := m.putChallenge(ctx, challengeKey(token), c); err != nil {
+		return "", err
 	}
 	return token, nil
 }
@@ -64,19 +113,25 @@ func (m *MFA) NewChallenge(ctx context.Context, userID string, data []byte) (tok
 // throttle applies as well. Errors: [ErrInvalidChallenge] for a bad token,
 // otherwise as [MFA.Verify].
 func (m *MFA) VerifyChallenge(ctx context.Context, token, code string) (Challenge, Method, error) {
-	if m.cfg.Challenges == nil {
+	if m.cfg.Tickets == nil {
 		return Challenge{}, 0, errNoChallengeStore
 	}
 	if !strings.HasPrefix(token, challengePrefix) || len(token) != len(challengePrefix)+43 {
 		return Challenge{}, 0, ErrInvalidChallenge
 	}
 	key := challengeKey(token)
-	c, found, err := m.cfg.Challenges.Take(ctx, key)
+	data, found, err := m.cfg.Tickets.Take(ctx, ChallengePurpose, key)
 	if err != nil {
 		return Challenge{}, 0, fmt.Errorf("mfa: challenge store: %w", err)
 	}
-	now := m.cfg.Now()
-	if !found || !now.Before(c.Expiry) || c.UserID == "" {
+	if !found {
+		return Challenge{}, 0, ErrInvalidChallenge
+	}
+	c, err := decodeChallenge(data)
+	if err != nil {
+		return Challenge{}, 0, err
+	}
+	if !m.cfg.Now().Before(c.Expiry) || c.UserID == "" {
 		return Challenge{}, 0, ErrInvalidChallenge
 	}
 	method, err := m.Verify(ctx, c.UserID, code)
@@ -88,10 +143,39 @@ func (m *MFA) VerifyChallenge(ctx context.Context, token, code string) (Challeng
 			c.Attempts++
 		}
 		if c.Attempts < m.cfg.ChallengeAttempts {
-			if serr := m.cfg.Challenges.Save(ctx, key, c); serr != nil {
-				return Challenge{}, method, errors.Join(err, fmt.Errorf("mfa: challenge store: %w", serr))
+			if serr := m.putChallenge(ctx, key, c); serr != nil {
+				return Challenge{}, method, errors.Join(err, serr)
 			}
 		}
 	}
 	return Challenge{}, method, err
+}
+
+// TakeChallenge takes the challenge for token atomically without checking
+// a code, for a login whose second factor the caller verified itself (a
+// passkey assertion bound to this token). Like [MFA.VerifyChallenge] it is
+// single use under concurrent requests. Errors: [ErrInvalidChallenge] for a
+// bad, spent or expired token.
+func (m *MFA) TakeChallenge(ctx context.Context, token string) (Challenge, error) {
+	if m.cfg.Tickets == nil {
+		return Challenge{}, errNoChallengeStore
+	}
+	if !strings.HasPrefix(token, challengePrefix) || len(token) != len(challengePrefix)+43 {
+		return Challenge{}, ErrInvalidChallenge
+	}
+	data, found, err := m.cfg.Tickets.Take(ctx, ChallengePurpose, challengeKey(token))
+	if err != nil {
+		return Challenge{}, fmt.Errorf("mfa: challenge store: %w", err)
+	}
+	if !found {
+		return Challenge{}, ErrInvalidChallenge
+	}
+	c, err := decodeChallenge(data)
+	if err != nil {
+		return Challenge{}, err
+	}
+	if !m.cfg.Now().Before(c.Expiry) || c.UserID == "" {
+		return Challenge{}, ErrInvalidChallenge
+	}
+	return c, nil
 }

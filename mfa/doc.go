@@ -81,15 +81,16 @@
 // After the password step, the login flow calls [MFA.NewChallenge] for the
 // user and returns the token as mfa_token instead of tokens or cookies. It
 // is 256 random bits, prefixed "mfa_", stored only as its SHA-256 in a
-// [ChallengeStore], valid for 5 minutes and for one successful
+// [TicketStore], valid for 5 minutes and for one successful
 // [MFA.VerifyChallenge]; it is not a JWT and no access-token verifier
 // accepts it.
 //
 // # Stores
 //
 // Stores see sealed secrets, MACs and hashes only. mfa/mfatest holds the
-// conformance suites for [Store], [ReplayStore] and [ChallengeStore];
-// store/memstore, store/redisstore and store/sqlstore implement all three.
+// conformance suites for [Store] and [ReplayStore], authkittest the one for
+// the ticket store behind [TicketStore]; store/memstore, store/redisstore
+// and store/sqlstore implement all three.
 // Enrollments and backup codes are long-lived user state (no expiry);
 // replay records and challenges expire, and a store whose server has its
 // own clock (Redis) sets their lifetime relative to that clock.

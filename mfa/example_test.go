@@ -29,15 +29,15 @@ func newExampleMFA(now func() time.Time) *mfa.MFA {
 		log.Fatal(err)
 	}
 	m, err := mfa.New(mfa.Config{
-		Issuer:     "Example Co",
-		Store:      st.MFA(),
-		Replay:     st.TOTPReplay(),
-		Challenges: st.Challenges(),
-		Throttle:   st.Attempts(),
-		Box:        box,
-		BackupKey:  []byte("a 32-byte server key for backups"),
-		Now:        now,
-		Rand:       bytes.NewReader(bytes.Repeat([]byte("1234567890"), 100)), // example only: fixed "randomness"
+		Issuer:    "Example Co",
+		Store:     st.MFA(),
+		Replay:    st.TOTPReplay(),
+		Tickets:   st.Tickets(),
+		Throttle:  st.Attempts(),
+		Box:       box,
+		BackupKey: []byte("a 32-byte server key for backups"),
+		Now:       now,
+		Rand:      bytes.NewReader(bytes.Repeat([]byte("1234567890"), 100)), // example only: fixed "randomness"
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -99,13 +99,13 @@ func (r *cycleReader) Read(p []byte) (int, error) {
 }
 
 type env struct {
-	m          *mfa.MFA
-	clock      *clock
-	store      *memstore.MFA
-	replay     *memstore.TOTPReplay
-	challenges *memstore.MFAChallenges
-	counter    *fakeCounter
-	box        *mfa.SecretBox
+	m       *mfa.MFA
+	clock   *clock
+	store   *memstore.MFA
+	replay  *memstore.TOTPReplay
+	tickets *memstore.Tickets
+	counter *fakeCounter
+	box     *mfa.SecretBox
 }
 
 var testStart = time.Date(2026, 11, 26, 12, 0, 10, 0, time.UTC)
@@ -132,15 +132,15 @@ func newEnv(t testing.TB, mod func(*mfa.Config)) *env {
 	c := &clock{t: testStart}
 	st := memtest.New(t, c.Now)
 	e := &env{
-		clock:      c,
-		store:      st.MFA(),
-		replay:     st.TOTPReplay(),
-		challenges: st.Challenges(),
-		counter:    newFakeCounter(c.Now),
-		box:        testBox(t),
+		clock:   c,
+		store:   st.MFA(),
+		replay:  st.TOTPReplay(),
+		tickets: st.Tickets(),
+		counter: newFakeCounter(c.Now),
+		box:     testBox(t),
 	}
 	cfg := mfa.Config{
-		Issuer: "Acme", Store: e.store, Replay: e.replay, Challenges: e.challenges,
+		Issuer: "Acme", Store: e.store, Replay: e.replay, Tickets: e.tickets,
 		Throttle: e.counter, Box: e.box, BackupKey: key32(100), Now: c.Now,
 		QRSize: 64, // small QR codes keep -race runs fast; TestEnroll checks the default
 	}

@@ -46,9 +46,10 @@ type Config struct {
 	Store Store
 	// Replay remembers each user's last accepted TOTP step (RFC 6238 §5.2).
 	Replay ReplayStore
-	// Challenges keeps two-step login challenges. Optional: without it
-	// NewChallenge and VerifyChallenge return an error.
-	Challenges ChallengeStore
+	// Tickets keeps two-step login challenges (purpose
+	// [ChallengePurpose]). Optional: without it NewChallenge and
+	// VerifyChallenge return an error.
+	Tickets TicketStore
 	// Throttle counts wrong codes per account (RFC 4226 §7.3).
 	Throttle AttemptCounter
 	// Box seals TOTP keys at rest.

@@ -658,9 +658,12 @@ func TestChallenge(t *testing.T) {
 		if !strings.HasPrefix(tok, "mfa_") || strings.Contains(tok, ".") || len(tok) != 47 {
 			t.Fatalf("token %q", tok)
 		}
-		// S3: the raw token is not a store key, and has no JWT shape.
-		if _, found, _ := e.challenges.Take(ctx, tok); found {
+		// The raw token is not a store key, and has no JWT shape.
+		if _, found, _ := e.tickets.Take(ctx, mfa.ChallengePurpose, tok); found {
 			t.Fatal("token stored in clear")
+		}
+		if n := e.tickets.Len(); n != 1 {
+			t.Fatalf("%d tickets stored, want the one challenge", n)
 		}
 		c, method, err := e.m.VerifyChallenge(ctx, tok, codeAt(t, s, e.clock.Now()))
 		if err != nil || method != mfa.MethodTOTP || c.UserID != "u1" || string(c.Data) != "login=alice" || !c.PasswordAt.Equal(e.clock.Now()) {
@@ -732,7 +735,7 @@ func TestChallenge(t *testing.T) {
 		}
 	})
 	t.Run("no store configured", func(t *testing.T) {
-		e := newEnv(t, func(c *mfa.Config) { c.Challenges = nil })
+		e := newEnv(t, func(c *mfa.Config) { c.Tickets = nil })
 		if _, err := e.m.NewChallenge(ctx, "u1", nil); !errors.Is(err, mfa.ErrInvalidConfig) {
 			t.Fatalf("= %v", err)
 		}

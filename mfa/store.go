@@ -101,22 +101,28 @@ type Challenge struct {
 	// Attempts counts wrong codes submitted against this challenge.
 	Attempts int
 	// Data is opaque to mfa: the login flow may keep e.g. the canonical
-	// login name or a return path here. Stores keep it binary-safe.
+	// login name or a return path here. It is kept byte for byte.
 	Data []byte
 }
 
-// ChallengeStore holds MFA challenges keyed by a hash of their token; the
-// raw token never reaches the store. Implementations must be safe for
-// concurrent use; a cancelled ctx yields an error matching context.Canceled.
+// TicketStore keeps single-use records that expire, namespaced by purpose:
+// mfa keeps each [Challenge] in it under the purpose [ChallengePurpose],
+// keyed by a hash of the challenge token (the raw token never reaches the
+// store), in its own encoding. It is a consumer-side view of the root
+// package's TicketStore, which every store adapter offers as Tickets, so
+// one store serves mfa, OAuth, passkeys and the reset links.
+// Implementations must be safe for concurrent use; a cancelled ctx yields
+// an error matching context.Canceled.
 //
-// Conformance: mfatest.RunChallenge.
-type ChallengeStore interface {
-	// Save stores c under key until c.Expiry, replacing any previous value.
-	Save(ctx context.Context, key string, c Challenge) error
-	// Take atomically returns and deletes the challenge under key. Missing
-	// or expired means found=false, err=nil. Among concurrent calls exactly
-	// one gets found=true.
-	Take(ctx context.Context, key string) (c Challenge, found bool, err error)
+// Conformance: authkittest.RunTicketStore.
+type TicketStore interface {
+	// Put stores data under (purpose, key) until expiry, replacing any
+	// record there. A record whose expiry has passed is never returned.
+	Put(ctx context.Context, purpose, key string, data []byte, expiry time.Time) error
+	// Take returns the record and deletes it in one atomic step: of
+	// concurrent Takes at most one finds it. found=false for missing or
+	// expired; err only for system failures.
+	Take(ctx context.Context, purpose, key string) (data []byte, found bool, err error)
 }
 
 // AttemptCounter is the part of a failure counter that mfa calls, to

@@ -35,7 +35,7 @@ const (
 )
 
 // Reasons carried by [AuthError] (and so seen by
-// [AuthenticatorConfig.OnFailure] and [AuthenticatorConfig.Deny]). They
+// [AuthenticatorConfig.OnDeny] and [AuthenticatorConfig.Deny]). They
 // name the kind of failure only: never the token.
 const (
 	ReasonMissing         = "missing"          // no source found a credential
@@ -267,11 +267,11 @@ type AuthenticatorConfig struct {
 	// like Roles.
 	TenantRoles func(ctx context.Context, subject, tenant string) ([]string, error)
 
-	// OnFailure is the audit hook called for every 401 written, with the
+	// OnDeny is the audit hook called for every 401 written, with the
 	// [*AuthError] (its Reason says what failed; ASVS 16.3.1). It never
 	// receives the credential. An anonymous request passed by Identify is
 	// not a failure.
-	OnFailure AuditFunc
+	OnDeny AuditFunc
 	// Deny writes the 401 response; err is the [*AuthError]. The default
 	// writes {"error":"unauthenticated"} with `WWW-Authenticate: Bearer`,
 	// plus error="invalid_token" when a bearer token was presented (RFC
@@ -313,7 +313,7 @@ type Authenticator struct {
 	roles       func(context.Context, string) ([]string, error)
 	tenant      func(*http.Request) string
 	tenantRoles func(context.Context, string, string) ([]string, error)
-	onFailure   AuditFunc
+	onDeny      AuditFunc
 	deny        DenyFunc
 	errorFunc   DenyFunc
 }
@@ -330,7 +330,7 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 
 func newAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 	a := &Authenticator{cookies: slices.Clone(cfg.CookieNames), roles: cfg.Roles, tenant: cfg.Tenant,
-		tenantRoles: cfg.TenantRoles, onFailure: cfg.OnFailure, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
+		tenantRoles: cfg.TenantRoles, onDeny: cfg.OnDeny, deny: cfg.Deny, errorFunc: cfg.ErrorFunc}
 	if len(a.cookies) == 0 {
 		a.cookies = []string{AccessCookie}
 	}
@@ -576,8 +576,8 @@ func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, next http.
 		next.ServeHTTP(w, r)
 		return
 	}
-	if a.onFailure != nil {
-		a.onFailure(r, ae)
+	if a.onDeny != nil {
+		a.onDeny(r, ae)
 	}
 	if ae.Source == SourceBearer {
 		// RFC 6750 §3.1: tell the client that its bearer token was refused.

@@ -95,13 +95,13 @@ func (h *recordPrincipal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// failures collects OnFailure reasons.
+// failures collects OnDeny reasons.
 type failures struct{ reasons []string }
 
 func (f *failures) hook(r *http.Request, err error) {
 	ae, ok := errors.AsType[*middleware.AuthError](err)
 	if !ok {
-		panic("OnFailure without an *AuthError")
+		panic("OnDeny without an *AuthError")
 	}
 	f.reasons = append(f.reasons, ae.Reason)
 }
@@ -113,7 +113,7 @@ func TestRequireAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fails failures
-	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nb), OnFailure: fails.hook})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nb), OnDeny: fails.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestRequireAuth(t *testing.T) {
 					t.Fatalf("Content-Type %q", ct)
 				}
 				if len(fails.reasons) != 1 || fails.reasons[0] != tt.reason {
-					t.Fatalf("OnFailure reasons %q, want [%s]", fails.reasons, tt.reason)
+					t.Fatalf("OnDeny reasons %q, want [%s]", fails.reasons, tt.reason)
 				}
 				return
 			}
@@ -193,7 +193,7 @@ func TestRequireAuth(t *testing.T) {
 				t.Fatalf("principal %+v", p)
 			}
 			if len(fails.reasons) != 0 {
-				t.Fatalf("OnFailure called on success: %q", fails.reasons)
+				t.Fatalf("OnDeny called on success: %q", fails.reasons)
 			}
 		})
 	}
@@ -336,7 +336,7 @@ func TestSessionSource(t *testing.T) {
 		}
 		return []string{"role-of-" + subject}, nil
 	}
-	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil), Sessions: m, Roles: roles, OnFailure: fails.hook})
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: f.verifier(t, nil), Sessions: m, Roles: roles, OnDeny: fails.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,10 +430,10 @@ func TestSessionSource(t *testing.T) {
 				t.Fatalf("WWW-Authenticate %q", w.Header().Get("WWW-Authenticate"))
 			}
 			if tt.want.reason != "" && (len(fails.reasons) != 1 || fails.reasons[0] != tt.want.reason) {
-				t.Fatalf("OnFailure %q, want [%s]", fails.reasons, tt.want.reason)
+				t.Fatalf("OnDeny %q, want [%s]", fails.reasons, tt.want.reason)
 			}
 			if tt.want.reason == "" && len(fails.reasons) != 0 {
-				t.Fatalf("OnFailure %q, want none", fails.reasons)
+				t.Fatalf("OnDeny %q, want none", fails.reasons)
 			}
 			if !h.reached {
 				return
@@ -551,11 +551,11 @@ func TestNewAuthenticatorValidation(t *testing.T) {
 	}
 }
 
-// Deny replaces the 401 response; OnFailure still runs.
+// Deny replaces the 401 response; OnDeny still runs.
 func TestDenyHook(t *testing.T) {
 	v := newKeyFixture(t).verifier(t, nil)
 	var fails failures
-	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, OnFailure: fails.hook,
+	a, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{Verifier: v, OnDeny: fails.hook,
 		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
 			ae, _ := errors.AsType[*middleware.AuthError](err)
 			http.Redirect(w, r, "/login?why="+ae.Reason, http.StatusSeeOther)

@@ -2,42 +2,10 @@ package middleware
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 )
-
-// BenchmarkMemoryLimiterAllow measures Allow on a key the limiter holds; the
-// goal is 0 allocations.
-func BenchmarkMemoryLimiterAllow(b *testing.B) {
-	l := mustLimiter(b, MemoryLimiterConfig{Limit: 1 << 30, Per: time.Second, MaxKeys: 10_000})
-	keys := make([]string, 1000)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("ip:198.51.%d.%d", i/256, i%256)
-		l.Allow(b.Context(), keys[i])
-	}
-	ctx := b.Context()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if _, err := l.Allow(ctx, keys[i%len(keys)]); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkMemoryLimiterAllowParallel(b *testing.B) {
-	l := mustLimiter(b, MemoryLimiterConfig{Limit: 1 << 30, Per: time.Second})
-	ctx := b.Context()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			l.Allow(ctx, "ip:203.0.113.5")
-		}
-	})
-}
 
 func BenchmarkCSRFCheck(b *testing.B) {
 	secret := bytes.Repeat([]byte{5}, 32)

@@ -22,7 +22,7 @@ func TestCookieTossingRefused(t *testing.T) {
 	for _, name := range []string{middleware.AccessCookie, middleware.LegacyAccessCookie} {
 		t.Run(name, func(t *testing.T) {
 			var fails failures
-			a := mustAuthenticator(t, middleware.AuthenticatorConfig{Verifier: v, OnFailure: fails.hook,
+			a := mustAuthenticator(t, middleware.AuthenticatorConfig{Verifier: v, OnDeny: fails.hook,
 				CookieNames: []string{middleware.AccessCookie, middleware.LegacyAccessCookie}})
 			h := &recordPrincipal{}
 			r := httptest.NewRequest("GET", "https://app.example.com/account", nil)

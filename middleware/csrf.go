@@ -67,6 +67,9 @@ type CSRFConfig struct {
 	// [ErrCSRFNoSession], for logging and auditing; never echo it to the
 	// client. Nil means [WriteError](w, 403, "forbidden").
 	Deny DenyFunc
+	// OnDeny is the audit hook called for every rejected request, before
+	// Deny, with the same err.
+	OnDeny AuditFunc
 
 	// TokenMode selects when a synchronizer token is required. Any mode but
 	// [CSRFTokenOff] needs SessionSecret.
@@ -106,6 +109,7 @@ type CSRF struct {
 	cop    *http.CrossOriginProtection
 	bypass *http.ServeMux // nil without bypass patterns
 	deny   DenyFunc
+	onDeny AuditFunc
 	mode   CSRFTokenMode
 	secret func(*http.Request) ([]byte, bool)
 	header string
@@ -134,6 +138,7 @@ func newCSRF(cfg CSRFConfig) (c *CSRF, err error) {
 	c = &CSRF{
 		cop:    http.NewCrossOriginProtection(),
 		deny:   cfg.Deny,
+		onDeny: cfg.OnDeny,
 		mode:   cfg.TokenMode,
 		secret: cfg.SessionSecret,
 		header: cfg.Header,
@@ -248,11 +253,15 @@ func isFormBody(r *http.Request) bool {
 	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
 }
 
-// Handler returns next wrapped with [CSRF.Check]; rejected requests go to the
-// configured Deny hook (default 403 {"error":"forbidden"}) and never reach next.
+// Handler returns next wrapped with [CSRF.Check]; rejected requests are
+// reported to the OnDeny hook, go to the Deny hook (default 403
+// {"error":"forbidden"}) and never reach next.
 func (c *CSRF) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := c.Check(r); err != nil {
+			if c.onDeny != nil {
+				c.onDeny(r, err)
+			}
 			c.deny(w, r, err)
 			return
 		}

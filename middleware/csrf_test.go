@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -153,6 +154,26 @@ func TestCSRF_DenyHook(t *testing.T) {
 	c.Handler(&stateful{}).ServeHTTP(rec, newReq("POST", "/", map[string]string{"Sec-Fetch-Site": "cross-site"}))
 	if rec.Code != http.StatusTeapot || rec.Body.String() != "{\"error\":\"custom\"}\n" || !errors.Is(gotErr, ErrCrossOrigin) {
 		t.Fatalf("deny hook: %d %q %v", rec.Code, rec.Body.String(), gotErr)
+	}
+}
+
+// TestCSRFOnDenyAuditsEveryRejection: OnDeny sees each rejected request
+// with its reason before Deny writes, and never an accepted one.
+func TestCSRFOnDenyAuditsEveryRejection(t *testing.T) {
+	var order []string
+	var audited []error
+	c := mustCSRF(t, CSRFConfig{
+		OnDeny: func(r *http.Request, err error) { order = append(order, "audit"); audited = append(audited, err) },
+		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
+			order = append(order, "deny")
+			WriteError(w, http.StatusForbidden, CodeForbidden)
+		},
+	})
+	h := &stateful{}
+	c.Handler(h).ServeHTTP(httptest.NewRecorder(), newReq("POST", "/", map[string]string{"Sec-Fetch-Site": "same-origin"}))
+	c.Handler(h).ServeHTTP(httptest.NewRecorder(), newReq("POST", "/", map[string]string{"Sec-Fetch-Site": "cross-site"}))
+	if len(audited) != 1 || !errors.Is(audited[0], ErrCrossOrigin) || fmt.Sprint(order) != "[audit deny]" || h.calls.Load() != 1 {
+		t.Fatalf("audited %v, order %v, handler calls %d; want one ErrCrossOrigin audited before deny, one call", audited, order, h.calls.Load())
 	}
 }
 

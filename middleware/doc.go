@@ -10,8 +10,11 @@
 // for concurrent use; configuration errors wrap [ErrInvalidConfig]), a pure
 // Check or Authenticate method that decides without writing a response, a
 // Handler adapter of type func(http.Handler) http.Handler, and hooks of two
-// shapes only: a [DenyFunc] func(w, r, err) that writes the refusal in place
-// of the default, and an [AuditFunc] func(r, err) that is told about it.
+// shapes only, named the same everywhere: Deny, a [DenyFunc] func(w, r,
+// err) that writes the refusal in place of the default; OnDeny, an
+// [AuditFunc] func(r, err) that is told about it first; and, where a system
+// failure can stop a request, ErrorFunc, a DenyFunc for that answer
+// (session.Config.ErrorFunc has the same name and shape).
 // err names the failure: errors.Is with a sentinel ([ErrUnauthenticated],
 // [ErrForbidden], [ErrInsufficientAuthentication], [ErrCrossOrigin], ...),
 // errors.As for the details ([*AuthError], [*PermissionError],
@@ -32,7 +35,7 @@
 // pending is refused. A store failure (not-before, session, roles) answers
 // 5xx and never lets the request continue as anonymous.
 // [Authenticator.Identify] is the explicit variant that lets anonymous
-// requests through without a Principal. [AuthenticatorConfig.OnFailure]
+// requests through without a Principal. [AuthenticatorConfig.OnDeny]
 // audits each 401 with a reason such as "expired" or "revoked", never the
 // token. With sessions, [session.Manager.LoadAndSave] must wrap the
 // Authenticator:
@@ -82,10 +85,12 @@
 //
 // [Limiter] is the storage-neutral interface of a per-key limiter; the
 // conformance suite in middleware/limitertest checks implementations.
-// [MemoryLimiter] is the in-process implementation on golang.org/x/time/rate
-// with bounded memory; when full it denies new keys rather than forget a
-// busy one. [RateLimit] adapts any Limiter to a middleware that answers 429
-// with Retry-After (RFC 6585 section 4, RFC 9110 section 10.2.3).
+// [WindowLimiter] is the implementation: a fixed-window limit on a
+// [Counter], the attempt counter every authkit store already has, so one
+// store serves lockouts and rate limits alike and a shared store gives one
+// limit across instances. [RateLimit] adapts any Limiter to a middleware
+// that answers 429 with Retry-After (RFC 6585 section 4, RFC 9110 section
+// 10.2.3).
 //
 // # Client IP
 //

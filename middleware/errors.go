@@ -50,6 +50,15 @@ const (
 	// CodeConflict (409): the state changed under the request (a
 	// concurrent change of the same factor); reload and retry.
 	CodeConflict = "conflict"
+	// CodeLastSignInMethod (409): the change would leave the account
+	// without a way to sign in (its last passkey, with no password).
+	CodeLastSignInMethod = "last_sign_in_method"
+	// CodeChallengeExpired (409): a passkey ceremony's challenge expired
+	// while the page sat open; the answer carries a fresh one.
+	CodeChallengeExpired = "challenge_expired"
+	// CodeMFARequired (401): the operation needs a second factor that the
+	// request did not give.
+	CodeMFARequired = "mfa_required"
 	// CodeTooLarge (413): the request body exceeds the limit.
 	CodeTooLarge = "too_large"
 	// CodeUnsupportedMediaType (415): the body is not application/json.
@@ -104,7 +113,7 @@ var (
 
 // ErrInvalidConfig is wrapped by every error of this package's
 // constructors (NewAuthenticator, NewCSRF, NewClientIPResolver,
-// NewMemoryLimiter, NewStepUp). Each constructor is NewT(TConfig) (*T,
+// NewWindowLimiter, NewStepUp). Each constructor is NewT(TConfig) (*T,
 // error): the package builds several types, so the Config type is named
 // after what it builds; zero fields take documented defaults.
 var ErrInvalidConfig = errors.New("middleware: invalid config")

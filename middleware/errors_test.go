@@ -73,7 +73,7 @@ func TestConstructorsWrapErrInvalidConfig(t *testing.T) {
 	_, e1 := middleware.NewAuthenticator(middleware.AuthenticatorConfig{})
 	_, e2 := middleware.NewClientIPResolver(middleware.ClientIPResolverConfig{IPv6KeyPrefix: 129})
 	_, e3 := middleware.NewCSRF(middleware.CSRFConfig{TokenMode: 99})
-	_, e4 := middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{})
+	_, e4 := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{})
 	_, e5 := middleware.NewCSRF(middleware.CSRFConfig{InsecureBypassPatterns: []string{"GET /a", "GET /a"}})
 	for i, err := range []error{e1, e2, e3, e4, e5} {
 		if !errors.Is(err, middleware.ErrInvalidConfig) {

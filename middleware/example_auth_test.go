@@ -38,7 +38,7 @@ func ExampleAuthenticator_RequireAuth() {
 
 	authn, err := middleware.NewAuthenticator(middleware.AuthenticatorConfig{
 		Verifier: verifier,
-		OnFailure: func(r *http.Request, err error) {
+		OnDeny: func(r *http.Request, err error) {
 			if ae, ok := errors.AsType[*middleware.AuthError](err); ok {
 				fmt.Println("audit: 401", ae.Reason)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // ExampleCSRF protects a form handler: modern browsers are checked through
@@ -51,7 +52,16 @@ func ExampleCSRF() {
 // ExampleRateLimit limits sign-ups to 30 per 10 minutes per client IP and
 // answers 429 with Retry-After beyond that.
 func ExampleRateLimit() {
-	limiter, err := middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{Limit: 30, Per: 10 * time.Minute})
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		panic(err)
+	}
+	limiter, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
+		Counter: st.Attempts(), // or a shared redisstore/sqlstore Attempts()
+		Limit:   30,
+		Window:  10 * time.Minute,
+		Prefix:  "rl:signup:",
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -68,7 +78,7 @@ func ExampleRateLimit() {
 		signup.ServeHTTP(last, httptest.NewRequest("POST", "/auth/signup", strings.NewReader("{}")))
 	}
 	fmt.Println(last.Code, last.Header().Get("Retry-After"), strings.TrimSpace(last.Body.String()))
-	// Output: 429 20 {"error":"rate_limited"}
+	// Output: 429 600 {"error":"rate_limited"}
 }
 
 // ExampleClientIPResolver trusts X-Forwarded-For only from the load balancer

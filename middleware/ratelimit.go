@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -25,17 +27,123 @@ type Decision struct {
 // example per-IP sign-ups and per-address reset mails).
 //
 // Implementations must be safe for concurrent use and atomic per key: N
-// concurrent calls on a fresh key with a burst of B allow exactly min(N, B).
-// Denied calls must not consume capacity (a client that keeps knocking must
-// still get in after RetryAfter). Keys are opaque byte strings: characters
-// such as '*', ':', '%', '{' or quotes have no special meaning. err is for
-// system failure only (and wraps ctx.Err() when ctx is done); callers fail
-// closed on it. middleware/limitertest checks these rules.
+// concurrent calls on a fresh key with a limit of L allow exactly min(N, L).
+// Denied calls must never delay the key's next allowed event: a client that
+// keeps knocking still gets in once RetryAfter has passed. Keys are opaque
+// byte strings: characters such as '*', ':', '%', '{' or quotes have no
+// special meaning. err is for system failure only (and wraps ctx.Err() when
+// ctx is done); callers fail closed on it. middleware/limitertest checks
+// these rules.
 //
-// The in-memory implementation is [MemoryLimiter]; a Redis implementation
-// (GCRA or sliding window) satisfies the same contract.
+// [WindowLimiter] implements it on any fixed-window [Counter] (the attempt
+// counter of every authkit store); a host with its own limiter plugs it in
+// here.
 type Limiter interface {
 	Allow(ctx context.Context, key string) (Decision, error)
+}
+
+// Counter is the fixed-window counter a [WindowLimiter] counts on. It is the
+// Incr method of authkit.AttemptStore, so the Attempts() of memstore,
+// redisstore and sqlstore (and any conforming host store) serve as one.
+//
+// Incr adds one event for key and returns the count within the current
+// window and the window's end. The window starts with the first Incr on an
+// absent or expired key and is not extended by later calls; N concurrent
+// calls on one key return the counts 1..N, each exactly once.
+type Counter interface {
+	Incr(ctx context.Context, key string, window time.Duration) (n int, windowEnd time.Time, err error)
+}
+
+// DefaultLimiterPrefix is the default [WindowLimiterConfig.Prefix].
+const DefaultLimiterPrefix = "rl:"
+
+// WindowLimiterConfig configures [NewWindowLimiter]: at most Limit events
+// per key in each fixed Window.
+type WindowLimiterConfig struct {
+	// Counter keeps the counts (required). Pass a store's Attempts(): a
+	// shared store (Redis, SQL) gives one limit across every instance of the
+	// host.
+	Counter Counter
+	// Limit is the number of events allowed per key and window (> 0).
+	Limit int
+	// Window is the length of a key's window (> 0). It starts at the key's
+	// first event and is never extended.
+	Window time.Duration
+	// Prefix is put before every key so the limiter's counts never meet
+	// those of another user of the same Counter (the login lockout, another
+	// limiter). Give each policy its own, for example "rl:signup:". Default
+	// [DefaultLimiterPrefix].
+	Prefix string
+	// Now returns the current time, used for RetryAfter; it should be the
+	// Counter's clock (the store's Config.Now). Default time.Now.
+	Now func() time.Time
+}
+
+// WindowLimiter is the fixed-window [Limiter]: the first event of a key
+// opens a window of Window, and the key may make Limit events in it. Every
+// call counts, denied ones included, but no call extends the window, so a
+// client that keeps knocking gets in again at the window's end, and
+// RetryAfter is the time left until then. A burst of up to 2×Limit across a
+// window boundary is possible, the known trade of fixed windows for one
+// atomic counter per key.
+//
+// It keeps no state of its own; it is safe for concurrent use when the
+// Counter is. Memory is the Counter's: one entry per key seen in the current
+// window (memstore.Attempts drops expired keys when touched or purged;
+// Redis and SQL expire them).
+type WindowLimiter struct {
+	counter Counter
+	limit   int
+	window  time.Duration
+	prefix  string
+	now     func() time.Time
+}
+
+var _ Limiter = (*WindowLimiter)(nil)
+
+// NewWindowLimiter validates cfg and returns a WindowLimiter. Its errors
+// satisfy errors.Is(err, [ErrInvalidConfig]).
+func NewWindowLimiter(cfg WindowLimiterConfig) (*WindowLimiter, error) {
+	switch {
+	case cfg.Counter == nil:
+		return nil, invalidConfig(errors.New("middleware: WindowLimiterConfig.Counter is required"))
+	case cfg.Limit <= 0:
+		return nil, invalidConfig(fmt.Errorf("middleware: WindowLimiterConfig.Limit %d must be > 0", cfg.Limit))
+	case cfg.Window <= 0:
+		return nil, invalidConfig(fmt.Errorf("middleware: WindowLimiterConfig.Window %v must be > 0", cfg.Window))
+	}
+	l := &WindowLimiter{counter: cfg.Counter, limit: cfg.Limit, window: cfg.Window, prefix: cfg.Prefix, now: cfg.Now}
+	if l.prefix == "" {
+		l.prefix = DefaultLimiterPrefix
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	return l, nil
+}
+
+// Allow implements [Limiter] with one Counter.Incr. A Counter error is
+// returned (the caller fails closed); so is ctx.Err() when ctx is already
+// done, without counting.
+func (l *WindowLimiter) Allow(ctx context.Context, key string) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, err
+	}
+	n, end, err := l.counter.Incr(ctx, l.prefix+key, l.window)
+	if err != nil {
+		return Decision{}, err
+	}
+	if n <= l.limit {
+		return Decision{Allowed: true, Remaining: l.limit - n}, nil
+	}
+	wait := end.Sub(l.now())
+	if wait <= 0 {
+		// The window has just ended: the next call opens a new one.
+		wait = time.Nanosecond
+	} else if wait > l.window {
+		wait = l.window // a Counter clock ahead of ours
+	}
+	return Decision{RetryAfter: wait}, nil
 }
 
 // RateLimit returns a middleware that asks l about key(r) before every

@@ -23,22 +23,65 @@ func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c
 
 func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
-func mustLimiter(t testing.TB, cfg MemoryLimiterConfig) *MemoryLimiter {
+// windowCounter is a fixed-window [Counter] on a fake clock with the
+// semantics of authkit.AttemptStore (memstore.Attempts cannot be imported
+// here: it imports this package). fail makes every Incr fail; keys records
+// the keys it was asked about.
+type windowCounter struct {
+	now  func() time.Time
+	fail error
+
+	mu   sync.Mutex
+	n    map[string]int
+	end  map[string]time.Time
+	keys []string
+}
+
+func newWindowCounter(now func() time.Time) *windowCounter {
+	return &windowCounter{now: now, n: map[string]int{}, end: map[string]time.Time{}}
+}
+
+func (c *windowCounter) Incr(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {
+	if c.fail != nil {
+		return 0, time.Time{}, c.fail
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = append(c.keys, key)
+	if end, ok := c.end[key]; !ok || !now.Before(end) {
+		c.n[key], c.end[key] = 0, now.Add(window)
+	}
+	c.n[key]++
+	return c.n[key], c.end[key], nil
+}
+
+func mustLimiter(t testing.TB, cfg WindowLimiterConfig) *WindowLimiter {
 	t.Helper()
-	l, err := NewMemoryLimiter(cfg)
+	l, err := NewWindowLimiter(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
 
-func TestMemoryLimiter_TokenBucket(t *testing.T) {
+// newTestLimiter is a WindowLimiter of limit events per window on a fresh
+// windowCounter driven by clk.
+func newTestLimiter(t testing.TB, clk *fakeClock, limit int, window time.Duration) *WindowLimiter {
+	t.Helper()
+	return mustLimiter(t, WindowLimiterConfig{Counter: newWindowCounter(clk.Now), Limit: limit, Window: window, Now: clk.Now})
+}
+
+// TestWindowLimiterAllowsLimitPerWindow: Limit events, Remaining counting
+// down, then denials with RetryAfter = window end - now, and a whole new
+// window once it has ended.
+func TestWindowLimiterAllowsLimitPerWindow(t *testing.T) {
 	ctx := t.Context()
 	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 3, Per: 3 * time.Second, Now: clk.Now})
+	l := newTestLimiter(t, clk, 3, 3*time.Second)
 	for i := range 3 {
 		d, err := l.Allow(ctx, "k")
-		if err != nil || !d.Allowed || d.Remaining != 2-i || d.RetryAfter != 0 {
+		if err != nil || d != (Decision{Allowed: true, Remaining: 2 - i}) {
 			t.Fatalf("event %d: %+v, %v", i+1, d, err)
 		}
 	}
@@ -46,13 +89,13 @@ func TestMemoryLimiter_TokenBucket(t *testing.T) {
 		advance time.Duration
 		want    Decision
 	}{
-		{0, Decision{RetryAfter: time.Second}},
-		{0, Decision{RetryAfter: time.Second}}, // denied calls consume nothing
-		{400 * time.Millisecond, Decision{RetryAfter: 600 * time.Millisecond}},
-		{600 * time.Millisecond, Decision{Allowed: true}},
-		{0, Decision{RetryAfter: time.Second}},
-		{10 * time.Second, Decision{Allowed: true, Remaining: 2}}, // refilled to the burst, not beyond
+		{0, Decision{RetryAfter: 3 * time.Second}},
+		{400 * time.Millisecond, Decision{RetryAfter: 2600 * time.Millisecond}},
+		{2599 * time.Millisecond, Decision{RetryAfter: time.Millisecond}},
+		{time.Millisecond, Decision{Allowed: true, Remaining: 2}}, // a new window: the whole limit again
 		{0, Decision{Allowed: true, Remaining: 1}},
+		{0, Decision{Allowed: true, Remaining: 0}},
+		{0, Decision{RetryAfter: 3 * time.Second}},
 	}
 	for i, s := range steps {
 		clk.Add(s.advance)
@@ -63,104 +106,101 @@ func TestMemoryLimiter_TokenBucket(t *testing.T) {
 	}
 }
 
-func TestMemoryLimiter_Burst(t *testing.T) {
-	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 1, Per: time.Minute, Burst: 5, Now: clk.Now})
-	for i := range 5 {
-		if d, _ := l.Allow(t.Context(), "k"); !d.Allowed {
-			t.Fatalf("event %d denied within Burst", i+1)
-		}
-	}
-	if d, _ := l.Allow(t.Context(), "k"); d.Allowed || d.RetryAfter != time.Minute {
-		t.Fatalf("after burst: %+v, want RetryAfter 1m", d)
-	}
-}
-
-// TestMemoryLimiter_IdleEviction checks the memory bound: idle keys (full
-// buckets) are evicted by later calls, and the map never exceeds MaxKeys.
-func TestMemoryLimiter_IdleEviction(t *testing.T) {
+// TestWindowLimiterDeniedCallsNeverExtendTheWindow: a client that knocks
+// every 100 ms through a whole window gets in at the window's end, the
+// RetryAfter of its first denial.
+func TestWindowLimiterDeniedCallsNeverExtendTheWindow(t *testing.T) {
 	ctx := t.Context()
 	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 2, Per: time.Minute, MaxKeys: 50, Now: clk.Now})
-	for i := range 40 {
-		if _, err := l.Allow(ctx, fmt.Sprintf("k%d", i)); err != nil {
-			t.Fatal(err)
+	l := newTestLimiter(t, clk, 1, time.Minute)
+	if d, _ := l.Allow(ctx, "k"); !d.Allowed {
+		t.Fatal("first event denied")
+	}
+	first, err := l.Allow(ctx, "k")
+	if err != nil || first.Allowed || first.RetryAfter != time.Minute {
+		t.Fatalf("first denial: %+v, %v; want RetryAfter 1m", first, err)
+	}
+	for i := range 599 {
+		clk.Add(100 * time.Millisecond)
+		d, err := l.Allow(ctx, "k")
+		if err != nil || d.Allowed {
+			t.Fatalf("knock %d: %+v, %v; want denied", i+1, d, err)
+		}
+		if want := first.RetryAfter - time.Duration(i+1)*100*time.Millisecond; d.RetryAfter != want {
+			t.Fatalf("knock %d: RetryAfter %v, want %v (denials must not push the window end)", i+1, d.RetryAfter, want)
 		}
 	}
-	if l.Len() != 40 {
-		t.Fatalf("Len = %d, want 40", l.Len())
-	}
-	clk.Add(59 * time.Second) // not yet idle: a bucket refills fully in 60 s
-	if _, err := l.Allow(ctx, "fresh"); err != nil {
-		t.Fatal(err)
-	}
-	if l.Len() != 41 {
-		t.Fatalf("Len = %d before the idle time, want 41", l.Len())
-	}
-	clk.Add(time.Second)
-	if _, err := l.Allow(ctx, "fresh"); err != nil {
-		t.Fatal(err)
-	}
-	if l.Len() != 1 {
-		t.Fatalf("Len = %d after the idle time, want 1 (every idle key evicted)", l.Len())
-	}
-	clk.Add(time.Hour)
-	l.Purge()
-	if l.Len() != 0 {
-		t.Fatalf("Len after Purge = %d", l.Len())
-	}
-
-	// A flood of distinct keys (an attacker rotating IPs) never grows the
-	// map beyond MaxKeys.
-	for i := range 10_000 {
-		if _, err := l.Allow(ctx, fmt.Sprintf("flood%d", i)); err != nil {
-			t.Fatal(err)
-		}
-		if n := l.Len(); n > 50 {
-			t.Fatalf("Len = %d > MaxKeys after %d keys", n, i+1)
-		}
-	}
-	if l.Len() != 50 {
-		t.Fatalf("Len = %d, want MaxKeys 50", l.Len())
+	clk.Add(100 * time.Millisecond) // first.RetryAfter has passed
+	if d, err := l.Allow(ctx, "k"); err != nil || !d.Allowed {
+		t.Fatalf("after the first RetryAfter: %+v, %v; want allowed", d, err)
 	}
 }
 
-// TestMemoryLimiter_LRUKeepsActiveKey: when the map is full of busy keys, the
-// least recently used one is dropped, not the one in use.
-func TestMemoryLimiter_LRUKeepsActiveKey(t *testing.T) {
+// TestWindowLimiterFailsClosedOnCounterError: a Counter failure is an
+// error, never an allowance, and RateLimit answers 503.
+func TestWindowLimiterFailsClosedOnCounterError(t *testing.T) {
+	clk := newFakeClock()
+	c := newWindowCounter(clk.Now)
+	c.fail = errors.New("redis: connection refused")
+	l := mustLimiter(t, WindowLimiterConfig{Counter: c, Limit: 5, Window: time.Minute, Now: clk.Now})
+	d, err := l.Allow(t.Context(), "k")
+	if !errors.Is(err, c.fail) || d.Allowed {
+		t.Fatalf("Allow on a failing counter: %+v, %v; want denied with the counter's error", d, err)
+	}
+	h := &stateful{}
+	rec := httptest.NewRecorder()
+	RateLimit(l, func(*http.Request) string { return "k" })(h).ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+	if rec.Code != http.StatusServiceUnavailable || h.calls.Load() != 0 {
+		t.Fatalf("status %d calls %d; want 503 and handler not reached", rec.Code, h.calls.Load())
+	}
+}
+
+// TestWindowLimiterPrefixesKeys: the counter sees Prefix+key (default
+// "rl:"), so limiters with their own prefixes on one counter never share
+// counts, and a done context is refused before anything is counted.
+func TestWindowLimiterPrefixesKeys(t *testing.T) {
 	ctx := t.Context()
 	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 1, Per: time.Hour, MaxKeys: 3, Now: clk.Now})
-	l.Allow(ctx, "hot")
-	for i := range 10 {
-		l.Allow(ctx, fmt.Sprintf("cold%d", i))
-		if d, _ := l.Allow(ctx, "hot"); d.Allowed {
-			t.Fatalf("round %d: recently used key was evicted and got a fresh bucket", i)
+	c := newWindowCounter(clk.Now)
+	a := mustLimiter(t, WindowLimiterConfig{Counter: c, Limit: 1, Window: time.Hour, Now: clk.Now})
+	b := mustLimiter(t, WindowLimiterConfig{Counter: c, Limit: 1, Window: time.Hour, Prefix: "rl:signup:", Now: clk.Now})
+	var got []bool
+	for _, l := range []*WindowLimiter{a, a, b, b} {
+		d, err := l.Allow(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
 		}
+		got = append(got, d.Allowed)
+	}
+	if want := []bool{true, false, true, false}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("decisions %v, want %v", got, want)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if d, err := a.Allow(cctx, "other"); !errors.Is(err, context.Canceled) || d.Allowed {
+		t.Fatalf("Allow with a cancelled context: %+v, %v", d, err)
+	}
+	want := []string{"rl:k", "rl:k", "rl:signup:k", "rl:signup:k"}
+	if fmt.Sprint(c.keys) != fmt.Sprint(want) {
+		t.Fatalf("counter keys %q, want %q", c.keys, want)
 	}
 }
 
-// TestMemoryLimiter_Concurrent: 256 goroutines on one key with a frozen
-// clock allow exactly the burst (-race).
-func TestMemoryLimiter_Concurrent(t *testing.T) {
+// TestWindowLimiterConcurrentCallsAllowExactlyTheLimit: 256 goroutines on
+// one key with a frozen clock allow exactly Limit (-race).
+func TestWindowLimiterConcurrentCallsAllowExactlyTheLimit(t *testing.T) {
 	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 50, Per: time.Hour, MaxKeys: 8, Now: clk.Now})
+	l := newTestLimiter(t, clk, 50, time.Hour)
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
-	for g := range 256 {
+	for range 256 {
 		wg.Go(func() {
-			for i := range 4 {
-				key := "shared"
-				if i%2 == 1 {
-					key = fmt.Sprintf("own%d", g%4) // churn other keys too
-				}
-				d, err := l.Allow(context.Background(), key)
-				if err != nil {
-					t.Error(err)
-				}
-				if d.Allowed && key == "shared" {
-					allowed.Add(1)
-				}
+			d, err := l.Allow(context.Background(), "shared")
+			if err != nil {
+				t.Error(err)
+			}
+			if d.Allowed {
+				allowed.Add(1)
 			}
 		})
 	}
@@ -170,17 +210,18 @@ func TestMemoryLimiter_Concurrent(t *testing.T) {
 	}
 }
 
-func TestNewMemoryLimiter_Invalid(t *testing.T) {
-	for _, cfg := range []MemoryLimiterConfig{
+func TestNewWindowLimiterRejectsInvalidConfig(t *testing.T) {
+	c := newWindowCounter(time.Now)
+	for _, cfg := range []WindowLimiterConfig{
 		{},
-		{Limit: 1},
-		{Per: time.Second},
-		{Limit: -1, Per: time.Second},
-		{Limit: 1, Per: time.Second, Burst: -1},
-		{Limit: 1, Per: time.Second, MaxKeys: -1},
+		{Limit: 1, Window: time.Second},
+		{Counter: c, Window: time.Second},
+		{Counter: c, Limit: 1},
+		{Counter: c, Limit: -1, Window: time.Second},
+		{Counter: c, Limit: 1, Window: -time.Second},
 	} {
-		if _, err := NewMemoryLimiter(cfg); err == nil {
-			t.Errorf("NewMemoryLimiter(%+v) succeeded", cfg)
+		if _, err := NewWindowLimiter(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewWindowLimiter(%+v): err = %v, want ErrInvalidConfig", cfg, err)
 		}
 	}
 }
@@ -201,7 +242,7 @@ func TestRetryAfterSeconds(t *testing.T) {
 
 func TestRateLimit_429(t *testing.T) {
 	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 1, Per: 90 * time.Second, Now: clk.Now})
+	l := newTestLimiter(t, clk, 1, 90*time.Second)
 	h := &stateful{}
 	mw := RateLimit(l, func(r *http.Request) string { return "k" })(h)
 
@@ -268,7 +309,7 @@ func TestRateLimit_FailsClosed(t *testing.T) {
 // the header is not trusted from that peer.
 func TestRateLimitIgnoresForgedXFF(t *testing.T) {
 	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 100, Per: 15 * time.Minute, Now: clk.Now})
+	l := newTestLimiter(t, clk, 100, 15*time.Minute)
 	ips, err := NewClientIPResolver(ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +332,7 @@ func TestRateLimitIgnoresForgedXFF(t *testing.T) {
 	}
 
 	// Behind a trusted proxy, distinct real clients get their own budgets.
-	l2 := mustLimiter(t, MemoryLimiterConfig{Limit: 1, Per: time.Hour, Now: clk.Now})
+	l2 := newTestLimiter(t, clk, 1, time.Hour)
 	h2 := &stateful{}
 	mw2 := RateLimit(l2, ips.Key)(h2)
 	for i := range 10 {
@@ -331,49 +372,5 @@ func TestSecureHeaders(t *testing.T) {
 	})).ServeHTTP(rec, httptest.NewRequest("POST", "/auth/login", nil))
 	if rec.Header().Get("Cache-Control") != "no-store" || rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("error response: %d %v", rec.Code, rec.Header())
-	}
-}
-
-// TestMemoryLimiterFullNeverRefillsALimitedKey: an attacker who exhausted
-// its budget cannot push its key out of a full table with fresh keys and
-// come back with a full bucket.
-func TestMemoryLimiterFullNeverRefillsALimitedKey(t *testing.T) {
-	ctx := t.Context()
-	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 5, Per: time.Minute, MaxKeys: 2, Now: clk.Now})
-	allowed := 0
-	for i := range 20 {
-		if d, _ := l.Allow(ctx, "attacker"); d.Allowed {
-			allowed++
-		}
-		// Two fresh keys per round: enough to evict "attacker" from an LRU
-		// of two if the table made room for them.
-		l.Allow(ctx, fmt.Sprintf("x%d", i))
-		l.Allow(ctx, fmt.Sprintf("y%d", i))
-	}
-	if allowed != 5 {
-		t.Fatalf("attacker got %d events within one window, limit 5", allowed)
-	}
-}
-
-// TestMemoryLimiterFullDeniesNewKeysUntilOneIsIdle: a full table of busy
-// keys denies new keys with a Retry-After until the oldest goes idle.
-func TestMemoryLimiterFullDeniesNewKeysUntilOneIsIdle(t *testing.T) {
-	ctx := t.Context()
-	clk := newFakeClock()
-	l := mustLimiter(t, MemoryLimiterConfig{Limit: 2, Per: time.Minute, MaxKeys: 2, Now: clk.Now})
-	l.Allow(ctx, "a")
-	clk.Add(10 * time.Second)
-	l.Allow(ctx, "b")
-	d, err := l.Allow(ctx, "c")
-	if err != nil || d.Allowed || d.RetryAfter != 50*time.Second {
-		t.Fatalf("new key on a full table: %+v, %v; want denied, RetryAfter 50s", d, err)
-	}
-	if l.Len() != 2 {
-		t.Fatalf("Len = %d, want 2", l.Len())
-	}
-	clk.Add(50 * time.Second) // "a" is idle (full bucket) again
-	if d, _ := l.Allow(ctx, "c"); !d.Allowed {
-		t.Fatalf("new key after an idle key made room: %+v", d)
 	}
 }

@@ -43,13 +43,13 @@ type ClientCredentialsConfig struct {
 // in x/oauth2) and should outlive the source.
 func NewClientCredentials(ctx context.Context, cfg ClientCredentialsConfig) (oauth2.TokenSource, error) {
 	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("%w: ClientID is required", ErrConfig)
+		return nil, fmt.Errorf("%w: ClientID is required", ErrInvalidConfig)
 	}
 	if err := checkEndpointURL(cfg.TokenURL); err != nil {
-		return nil, fmt.Errorf("%w: TokenURL: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: TokenURL: %v", ErrInvalidConfig, err)
 	}
 	if cfg.EarlyExpiry < 0 {
-		return nil, fmt.Errorf("%w: EarlyExpiry must not be negative", ErrConfig)
+		return nil, fmt.Errorf("%w: EarlyExpiry must not be negative", ErrInvalidConfig)
 	}
 	if cfg.EarlyExpiry == 0 {
 		cfg.EarlyExpiry = 30 * time.Second

@@ -102,7 +102,7 @@ func TestClientCredentials(t *testing.T) {
 			{ClientID: "c", TokenURL: "http://idp.example/token"},
 			{ClientID: "c", TokenURL: "https://idp.example/token", EarlyExpiry: -1},
 		} {
-			if _, err := oauth.NewClientCredentials(t.Context(), cfg); !errors.Is(err, oauth.ErrConfig) {
+			if _, err := oauth.NewClientCredentials(t.Context(), cfg); !errors.Is(err, oauth.ErrInvalidConfig) {
 				t.Errorf("%+v: err = %v", cfg, err)
 			}
 		}

@@ -38,15 +38,15 @@ type cookieCodec struct {
 
 func newCookieCodec(key []byte, name, redirectURL string) (*cookieCodec, error) {
 	if len(key) != 32 {
-		return nil, fmt.Errorf("%w: CookieKey must be 32 bytes (AES-256), got %d", ErrConfig, len(key))
+		return nil, fmt.Errorf("%w: CookieKey must be 32 bytes (AES-256), got %d", ErrInvalidConfig, len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	aad := []byte("authkit/oauth/state/v1\x00" + name + "\x00" + redirectURL)
 	return &cookieCodec{aead: aead, aad: aad}, nil

@@ -13,7 +13,7 @@
 //     By default the transaction lives in a short-lived AES-256-GCM
 //     encrypted and authenticated __Host- cookie (Secure, HttpOnly,
 //     SameSite=Lax, Path=/; a few hundred bytes; never tokens). With
-//     [Config.StateStore] it lives server-side and the cookie holds only
+//     [Config.Tickets] it lives server-side and the cookie holds only
 //     the state.
 //   - [Flow.Callback] clears that cookie, checks the state in constant time
 //     and spends it, rejects a mismatched RFC 9207 iss parameter (and a
@@ -39,7 +39,7 @@
 //
 // # Single use of the state
 //
-// With a [StateStore] the transaction is taken atomically, so a state is
+// With a [TicketStore] the transaction is taken atomically, so a state is
 // spent exactly once whatever the client replays. In the default cookie
 // mode the server keeps nothing: the callback clears the cookie, so the
 // browser cannot complete the same transaction twice, and a transaction
@@ -49,7 +49,7 @@
 // (10 minutes by default): the replay then reaches the provider, which
 // refuses the already redeemed authorization code (RFC 6749 §4.1.2), so
 // the attacker gains nothing unless the provider violates that rule. Use a
-// StateStore where even that must be excluded.
+// TicketStore where even that must be excluded.
 //
 // # Providers
 //
@@ -91,5 +91,6 @@
 // # Testing
 //
 // Package oauthtest has a fake OpenID provider that can be told to
-// misbehave, and the conformance suite for [StateStore] implementations.
+// misbehave; authkittest holds the conformance suite for [TicketStore]
+// implementations.
 package oauth

@@ -9,9 +9,9 @@ import (
 // logs: a handler answering a browser should map them to a vague response
 // and never echo err.Error().
 var (
-	// ErrConfig reports an invalid [Config], [Provider] or
+	// ErrInvalidConfig reports an invalid [Config], [Provider] or
 	// [ClientCredentialsConfig].
-	ErrConfig = errors.New("oauth: invalid configuration")
+	ErrInvalidConfig = errors.New("oauth: invalid config")
 
 	// ErrState reports a callback whose transaction is missing, expired,
 	// already spent or does not match the state parameter (RFC 9700 §4.7).

@@ -79,10 +79,10 @@ func TestCookieCodecExpiryAndBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, err := c.decode(v, now.Add(time.Minute)); !errors.Is(err, ErrState) {
-		t.Fatalf("O2: expired cookie: %v", err)
+		t.Fatalf("expired cookie: %v", err)
 	}
 	if _, _, err := other.decode(v, now); err == nil {
-		t.Fatal("O1: cookie for another redirect URI decoded")
+		t.Fatal("cookie for another redirect URI decoded")
 	}
 	if _, _, err := c.decode(v, now); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ type env struct {
 }
 
 type envOpts struct {
-	store    oauth.StateStore
+	store    oauth.TicketStore
 	provider func(*oauth.Provider)
 	fakeCfg  func(*oauthtest.ProviderConfig)
 	cfg      func(*oauth.Config)
@@ -48,7 +48,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	cfg := oauth.Config{Provider: p}
 	if o.store != nil {
-		cfg.StateStore = o.store
+		cfg.Tickets = o.store
 	} else {
 		cfg.CookieKey = testCookieKey
 	}
@@ -125,7 +125,7 @@ func wantIDTokenCheck(t *testing.T, err error, check string) {
 	}
 }
 
-func newMemStates(t testing.TB) oauth.StateStore { return memtest.New(t, nil).OAuthStates() }
+func newMemStates(t testing.TB) oauth.TicketStore { return memtest.New(t, nil).Tickets() }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 

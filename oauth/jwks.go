@@ -20,7 +20,7 @@ import (
 func newKeySetVerifier(p *Provider, client *http.Client, now func() time.Time) (jwsVerifier, error) {
 	rks, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{URL: p.JWKSURL, HTTPClient: client, Now: now})
 	if err != nil {
-		return nil, fmt.Errorf("%w: provider %q: JWKSURL: %w", ErrConfig, p.Name, err)
+		return nil, fmt.Errorf("%w: provider %q: JWKSURL: %w", ErrInvalidConfig, p.Name, err)
 	}
 	return remoteVerifier{rks: rks}, nil
 }

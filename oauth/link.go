@@ -65,7 +65,7 @@ type Linker struct {
 // email that cannot be linked safely gives [ErrAccountExists].
 func (l *Linker) Resolve(ctx context.Context, id Identity) (userID string, outcome Outcome, err error) {
 	if l.Store == nil {
-		return "", 0, fmt.Errorf("%w: Linker.Store is required", ErrConfig)
+		return "", 0, fmt.Errorf("%w: Linker.Store is required", ErrInvalidConfig)
 	}
 	if id.Issuer == "" || id.Subject == "" {
 		return "", 0, fmt.Errorf("%w: identity without issuer or subject", ErrUserInfo)

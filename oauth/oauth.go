@@ -56,7 +56,7 @@ type Config struct {
 	Provider *Provider
 
 	// CookieKey is a dedicated 32-byte AES-256-GCM key sealing the
-	// transaction cookie. Required unless StateStore is set. Rotate it
+	// transaction cookie. Required unless Tickets is set. Rotate it
 	// freely: only transactions in flight (at most TTL old) are lost.
 	CookieKey []byte
 
@@ -65,10 +65,11 @@ type Config struct {
 	// callback is a cross-site top-level GET that Strict would strip).
 	CookieName string
 
-	// StateStore, when set, keeps transactions server-side and the cookie
-	// holds only the state; the transaction is taken atomically, so each
-	// state is spent exactly once even against a replayed cookie.
-	StateStore StateStore
+	// Tickets, when set, keeps transactions server-side (purpose
+	// [StatePurpose]) and the cookie holds only the state; the transaction
+	// is taken atomically, so each state is spent exactly once even against
+	// a replayed cookie.
+	Tickets TicketStore
 
 	// TTL bounds a transaction's life. Default 10 minutes, at most 1 hour.
 	TTL time.Duration
@@ -101,7 +102,7 @@ type Flow struct {
 	p          *Provider
 	oc         oauth2.Config
 	codec      *cookieCodec
-	store      StateStore
+	store      TicketStore
 	cookieName string
 	ttl        time.Duration
 	leeway     time.Duration
@@ -117,7 +118,7 @@ type Flow struct {
 // callbacks and [Flow.Close] when done.
 func New(cfg Config) (*Flow, error) {
 	if cfg.Provider == nil {
-		return nil, fmt.Errorf("%w: Provider is required", ErrConfig)
+		return nil, fmt.Errorf("%w: Provider is required", ErrInvalidConfig)
 	}
 	p := cfg.Provider
 	if err := p.validate(); err != nil {
@@ -125,7 +126,7 @@ func New(cfg Config) (*Flow, error) {
 	}
 	f := &Flow{
 		p:          p,
-		store:      cfg.StateStore,
+		store:      cfg.Tickets,
 		cookieName: cfg.CookieName,
 		ttl:        cfg.TTL,
 		leeway:     cfg.Leeway,
@@ -137,19 +138,19 @@ func New(cfg Config) (*Flow, error) {
 		f.cookieName = "__Host-authkit-oauth-" + p.Name
 	}
 	if !validCookieName(f.cookieName) {
-		return nil, fmt.Errorf("%w: CookieName %q is not a valid cookie name", ErrConfig, f.cookieName)
+		return nil, fmt.Errorf("%w: CookieName %q is not a valid cookie name", ErrInvalidConfig, f.cookieName)
 	}
 	switch {
 	case f.ttl == 0:
 		f.ttl = 10 * time.Minute
 	case f.ttl < time.Minute || f.ttl > time.Hour:
-		return nil, fmt.Errorf("%w: TTL must be between 1 minute and 1 hour", ErrConfig)
+		return nil, fmt.Errorf("%w: TTL must be between 1 minute and 1 hour", ErrInvalidConfig)
 	}
 	switch {
 	case f.leeway == 0:
 		f.leeway = 30 * time.Second
 	case f.leeway < 0 || f.leeway > time.Minute:
-		return nil, fmt.Errorf("%w: Leeway must be between 0 and 60 s", ErrConfig)
+		return nil, fmt.Errorf("%w: Leeway must be between 0 and 60 s", ErrInvalidConfig)
 	}
 	if f.client == nil {
 		f.client = defaultHTTPClient()
@@ -159,7 +160,7 @@ func New(cfg Config) (*Flow, error) {
 	}
 	for _, o := range cfg.AllowedReturnOrigins {
 		if err := checkOrigin(o); err != nil {
-			return nil, fmt.Errorf("%w: AllowedReturnOrigins: %v", ErrConfig, err)
+			return nil, fmt.Errorf("%w: AllowedReturnOrigins: %v", ErrInvalidConfig, err)
 		}
 		f.origins = append(f.origins, o)
 	}
@@ -170,7 +171,7 @@ func New(cfg Config) (*Flow, error) {
 		}
 		f.codec = codec
 	} else if cfg.CookieKey != nil {
-		return nil, fmt.Errorf("%w: set CookieKey or StateStore, not both", ErrConfig)
+		return nil, fmt.Errorf("%w: set CookieKey or Tickets, not both", ErrInvalidConfig)
 	}
 	f.oc = oauth2.Config{
 		ClientID:     p.ClientID,
@@ -243,7 +244,7 @@ var reservedAuthParams = []string{"response_type", "client_id", "redirect_uri", 
 
 // BeginURL starts a transaction: it draws a fresh PKCE verifier (32 random
 // bytes, RFC 7636 §4.1), a state and a nonce (192 bits each), binds them to
-// this browser with the transaction cookie (and the [StateStore] when
+// this browser with the transaction cookie (and the [TicketStore] when
 // configured), and returns the provider's authorization URL, which carries
 // code_challenge_method=S256 (RFC 9700 §2.1.1). returnTo is checked with
 // [SafeReturnTo] and replaced by "/" when unsafe.
@@ -282,7 +283,7 @@ func (f *Flow) begin(ctx context.Context, w http.ResponseWriter, returnTo string
 		switch {
 		case up != nil && up.HasMaxAge:
 			// A step-up's max_age rides in the nonce ("<random>.<seconds>"):
-			// every StateStore keeps the nonce, and the callback reads
+			// every transaction keeps the nonce, and the callback reads
 			// max_age back from the stored copy.
 			secs := strconv.FormatInt(int64(up.MaxAge/time.Second), 10)
 			nonce += "." + secs
@@ -304,7 +305,11 @@ func (f *Flow) begin(ctx context.Context, w http.ResponseWriter, returnTo string
 	}
 	var cookieValue string
 	if f.store != nil {
-		if err := f.store.Save(ctx, state, p); err != nil {
+		data, err := encodePending(p)
+		if err != nil {
+			return "", err
+		}
+		if err := f.store.Put(ctx, StatePurpose, stateKey(state), data, p.Expiry); err != nil {
 			return "", fmt.Errorf("oauth: saving transaction: %w", err)
 		}
 		cookieValue = state
@@ -422,7 +427,7 @@ func parseCallbackQuery(rawQuery string) (callbackParams, error) {
 // clears the transaction cookie; parses the response (RFC 6749 §3.1: no
 // repeated parameters); finds the transaction bound to this browser and
 // compares its state with the response's in constant time, spending it
-// (RFC 9700 §4.7; with a StateStore atomically); checks the RFC 9207 iss
+// (RFC 9700 §4.7; with a TicketStore atomically); checks the RFC 9207 iss
 // parameter; maps an error response to [*ProviderError]; exchanges the
 // code with the PKCE verifier at the exact redirect URI; verifies the
 // id_token (OIDC Core §3.1.3.7) or calls [Provider.Identify]; fetches
@@ -430,7 +435,7 @@ func parseCallbackQuery(rawQuery string) (callbackParams, error) {
 //
 // Errors match [ErrState], [ErrCallback], [ErrIssuerMismatch],
 // [ErrProvider], [ErrExchange], [ErrIDToken] or [ErrUserInfo]; anything
-// else is a system failure (e.g. the StateStore's). Answer browsers with a
+// else is a system failure (e.g. the TicketStore's). Answer browsers with a
 // generic failure page and log the error.
 func (f *Flow) Callback(w http.ResponseWriter, r *http.Request) (*Result, error) {
 	ctx := r.Context()
@@ -508,12 +513,16 @@ func (f *Flow) takeTransaction(ctx context.Context, cookieValue, state string) (
 	if subtle.ConstantTimeCompare([]byte(cookieValue), []byte(state)) != 1 {
 		return Pending{}, fmt.Errorf("%w: state does not match this browser's transaction", ErrState)
 	}
-	p, found, err := f.store.Take(ctx, state)
+	data, found, err := f.store.Take(ctx, StatePurpose, stateKey(state))
 	if err != nil {
 		return Pending{}, fmt.Errorf("oauth: taking transaction: %w", err)
 	}
 	if !found {
 		return Pending{}, fmt.Errorf("%w: unknown, expired or spent", ErrState)
+	}
+	p, err := decodePending(data)
+	if err != nil {
+		return Pending{}, err
 	}
 	if !f.now().Before(p.Expiry) {
 		return Pending{}, fmt.Errorf("%w: transaction expired", ErrState)

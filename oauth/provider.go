@@ -105,7 +105,7 @@ func (p *Provider) algs() []string {
 
 func (p *Provider) validate() error {
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: provider %q: %s", ErrConfig, p.Name, fmt.Sprintf(format, a...))
+		return fmt.Errorf("%w: provider %q: %s", ErrInvalidConfig, p.Name, fmt.Sprintf(format, a...))
 	}
 	if p.Name == "" || strings.IndexFunc(p.Name, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
@@ -242,7 +242,7 @@ const maxDocumentSize = 1 << 20
 // algorithm must be on offer.
 func Discover(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	if err := checkEndpointURL(cfg.Issuer); err != nil {
-		return nil, fmt.Errorf("%w: Issuer: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: Issuer: %v", ErrInvalidConfig, err)
 	}
 	client := cfg.HTTPClient
 	if client == nil {

@@ -76,8 +76,8 @@ func TestDiscoverRejects(t *testing.T) {
 	}
 	t.Run("http_issuer_not_loopback", func(t *testing.T) {
 		_, err := oauth.Discover(t.Context(), oauth.OIDCConfig{Issuer: "http://idp.example", ClientID: "c", RedirectURL: redirectURL})
-		if !errors.Is(err, oauth.ErrConfig) {
-			t.Fatalf("err = %v, want ErrConfig", err)
+		if !errors.Is(err, oauth.ErrInvalidConfig) {
+			t.Fatalf("err = %v, want ErrInvalidConfig", err)
 		}
 	})
 	t.Run("requested_alg_not_advertised", func(t *testing.T) {
@@ -108,21 +108,21 @@ func TestProviderValidation(t *testing.T) {
 	for name, mut := range cases {
 		p := base()
 		mut(p)
-		if _, err := oauth.New(oauth.Config{Provider: p, CookieKey: testCookieKey}); !errors.Is(err, oauth.ErrConfig) {
-			t.Errorf("%s: err = %v, want ErrConfig", name, err)
+		if _, err := oauth.New(oauth.Config{Provider: p, CookieKey: testCookieKey}); !errors.Is(err, oauth.ErrInvalidConfig) {
+			t.Errorf("%s: err = %v, want ErrInvalidConfig", name, err)
 		}
 	}
 	for name, cfg := range map[string]oauth.Config{
 		"no_provider":     {CookieKey: testCookieKey},
 		"short_key":       {Provider: base(), CookieKey: testCookieKey[:16]},
 		"no_key_no_store": {Provider: base()},
-		"key_and_store":   {Provider: base(), CookieKey: testCookieKey, StateStore: newMemStates(t)},
+		"key_and_store":   {Provider: base(), CookieKey: testCookieKey, Tickets: newMemStates(t)},
 		"ttl_too_long":    {Provider: base(), CookieKey: testCookieKey, TTL: 2 * 3600e9},
 		"leeway_too_long": {Provider: base(), CookieKey: testCookieKey, Leeway: 61e9},
 		"bad_cookie_name": {Provider: base(), CookieKey: testCookieKey, CookieName: "a;b"},
 	} {
-		if _, err := oauth.New(cfg); !errors.Is(err, oauth.ErrConfig) {
-			t.Errorf("%s: err = %v, want ErrConfig", name, err)
+		if _, err := oauth.New(cfg); !errors.Is(err, oauth.ErrInvalidConfig) {
+			t.Errorf("%s: err = %v, want ErrInvalidConfig", name, err)
 		}
 	}
 	if _, err := oauth.New(oauth.Config{Provider: base(), CookieKey: testCookieKey}); err != nil {

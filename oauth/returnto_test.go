@@ -9,7 +9,7 @@ import (
 func TestSafeReturnTo(t *testing.T) {
 	allowed := []string{"https://app.example.com", "http://localhost:3000"}
 	cases := []struct{ in, want string }{
-		// S9's inputs: all fall back to "/".
+		// Hostile return_to inputs: all fall back to "/".
 		{"//evil.com", "/"},
 		{`/\evil.com`, "/"},
 		{`\/\/evil.com`, "/"},
@@ -48,11 +48,11 @@ func TestSafeReturnTo(t *testing.T) {
 	}
 	for _, c := range cases {
 		if got := oauth.SafeReturnTo(c.in, allowed); got != c.want {
-			t.Errorf("S9: SafeReturnTo(%q) = %q, want %q", c.in, got, c.want)
+			t.Errorf("SafeReturnTo(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 	if got := oauth.SafeReturnTo("https://app.example.com/x", nil); got != "/" {
-		t.Errorf("S9: absolute URL allowed without an allow-list: %q", got)
+		t.Errorf("absolute URL allowed without an allow-list: %q", got)
 	}
 }
 
@@ -69,7 +69,7 @@ func TestBeginStoresOnlySafeReturnTo(t *testing.T) {
 			t.Fatal(err)
 		}
 		if res.ReturnTo != want {
-			t.Errorf("S9: return_to %q came back as %q, want %q", in, res.ReturnTo, want)
+			t.Errorf("return_to %q came back as %q, want %q", in, res.ReturnTo, want)
 		}
 	}
 }

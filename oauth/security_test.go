@@ -21,7 +21,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// O1: the redirect URI is sent byte-for-byte in both requests, and a
+// The redirect URI is sent byte-for-byte in both requests, and a
 // transaction started for one redirect URI cannot complete at another.
 func TestRedirectURIExact(t *testing.T) {
 	t.Run("sent_exactly_in_both_requests", func(t *testing.T) {
@@ -50,12 +50,12 @@ func TestRedirectURIExact(t *testing.T) {
 		}
 	})
 	t.Run("store_transaction_for_other_redirect_uri", func(t *testing.T) {
-		store := memtest.New(t, nil).OAuthStates()
+		store := memtest.New(t, nil).Tickets()
 		other := "https://app.example.com/auth/oauth/other/callback"
 		e := newEnv(t, envOpts{store: store, fakeCfg: func(c *oauthtest.ProviderConfig) { c.RedirectURIs = append(c.RedirectURIs, other) }})
 		p2 := *e.p
 		p2.RedirectURL = other
-		flow2, err := oauth.New(oauth.Config{Provider: &p2, StateStore: store, CookieName: "__Host-authkit-oauth-fake"})
+		flow2, err := oauth.New(oauth.Config{Provider: &p2, Tickets: store, CookieName: "__Host-authkit-oauth-fake"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,14 +100,14 @@ func TestRedirectURIExact(t *testing.T) {
 	t.Run("config_rejects_unsafe_redirect", func(t *testing.T) {
 		for _, bad := range []string{"http://app.example.com/cb", "https://app.example.com/cb#frag", "/cb", "https://user@app.example.com/cb"} {
 			p := oauth.Google(oauth.ClientConfig{ClientID: "id", RedirectURL: bad})
-			if _, err := oauth.New(oauth.Config{Provider: p, CookieKey: testCookieKey}); !errors.Is(err, oauth.ErrConfig) {
-				t.Errorf("RedirectURL %q: err = %v, want ErrConfig", bad, err)
+			if _, err := oauth.New(oauth.Config{Provider: p, CookieKey: testCookieKey}); !errors.Is(err, oauth.ErrInvalidConfig) {
+				t.Errorf("RedirectURL %q: err = %v, want ErrInvalidConfig", bad, err)
 			}
 		}
 	})
 }
 
-// O2, S24: state missing, wrong, replayed, expired or tampered is refused.
+// State missing, wrong, replayed, expired or tampered is refused.
 func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 	for _, mode := range []string{"cookie", "store"} {
 		t.Run(mode, func(t *testing.T) {
@@ -208,7 +208,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 			clock := func() time.Time { return now }
 			o := envOpts{cfg: func(c *oauth.Config) { c.Now = clock }}
 			if mode == "store" {
-				o.store = memtest.New(t, clock).OAuthStates()
+				o.store = memtest.New(t, clock).Tickets()
 			}
 			e := newEnv(t, o)
 			authURL, ck := e.begin(t, "")
@@ -226,7 +226,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 		// The flow checks Pending.Expiry itself and does not rely on the
 		// store's expiry alone.
 		now := time.Now()
-		e := newEnv(t, envOpts{store: &laxStore{m: map[string]oauth.Pending{}},
+		e := newEnv(t, envOpts{store: &laxStore{m: map[string][]byte{}},
 			cfg: func(c *oauth.Config) { c.Now = func() time.Time { return now } }})
 		authURL, ck := e.begin(t, "")
 		cb, err := e.fake.Authorize(authURL.String())
@@ -261,7 +261,7 @@ func TestCallbackStateIsBoundAndSingleUse(t *testing.T) {
 	})
 }
 
-// O3, S24: RFC 9207 iss parameter and id_token iss.
+// RFC 9207 iss parameter and id_token iss.
 func TestIssuerMixUpIsRefused(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -307,7 +307,7 @@ func TestIssuerMixUpIsRefused(t *testing.T) {
 
 var verifierRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 
-// O4, S24: PKCE S256 on every request, per transaction, verifier sent.
+// PKCE S256 on every request, per transaction, verifier sent.
 func TestPKCEIsAlwaysS256(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	seen := map[string]bool{}
@@ -315,11 +315,11 @@ func TestPKCEIsAlwaysS256(t *testing.T) {
 		authURL, ck := e.begin(t, "")
 		q := authURL.Query()
 		if q.Get("code_challenge_method") != "S256" {
-			t.Fatalf("O4: code_challenge_method = %q", q.Get("code_challenge_method"))
+			t.Fatalf("code_challenge_method = %q", q.Get("code_challenge_method"))
 		}
 		ch := q.Get("code_challenge")
 		if seen[ch] || seen[q.Get("state")] || seen[q.Get("nonce")] {
-			t.Fatalf("O4: transaction %d reuses a challenge, state or nonce", i)
+			t.Fatalf("transaction %d reuses a challenge, state or nonce", i)
 		}
 		seen[ch], seen[q.Get("state")], seen[q.Get("nonce")] = true, true, true
 		if len(q.Get("state")) < 22 || len(q.Get("nonce")) < 22 {
@@ -335,7 +335,7 @@ func TestPKCEIsAlwaysS256(t *testing.T) {
 		reqs := e.fake.TokenRequests()
 		v := reqs[len(reqs)-1].Get("code_verifier")
 		if !verifierRE.MatchString(v) || len(v) != 43 {
-			t.Fatalf("O4: verifier %q is not 43 chars of the RFC 7636 alphabet", v)
+			t.Fatalf("verifier %q is not 43 chars of the RFC 7636 alphabet", v)
 		}
 		sum := sha256.Sum256([]byte(v))
 		if base64.RawURLEncoding.EncodeToString(sum[:]) != ch {
@@ -359,7 +359,7 @@ func TestPKCEIsAlwaysS256(t *testing.T) {
 	})
 }
 
-// O5: only the authorization code response type; no implicit, no ROPC.
+// Only the authorization code response type; no implicit, no ROPC.
 func TestNoImplicitNoROPC(t *testing.T) {
 	e := newEnv(t, envOpts{provider: func(p *oauth.Provider) {
 		p.AuthParams = url.Values{"response_type": {"token"}, "response_mode": {"fragment"}, "prompt": {"login"}}
@@ -367,10 +367,10 @@ func TestNoImplicitNoROPC(t *testing.T) {
 	authURL, _ := e.begin(t, "")
 	q := authURL.Query()
 	if q["response_type"][0] != "code" || len(q["response_type"]) != 1 {
-		t.Fatalf("O5: response_type = %q", q["response_type"])
+		t.Fatalf("response_type = %q", q["response_type"])
 	}
 	if q.Has("response_mode") {
-		t.Fatal("O5: response_mode was overridable")
+		t.Fatal("response_mode was overridable")
 	}
 	if q.Get("prompt") != "login" {
 		t.Fatal("unreserved AuthParams are not sent")
@@ -387,13 +387,13 @@ func TestNoImplicitNoROPC(t *testing.T) {
 		}
 		for _, bad := range []string{"PasswordCredentialsToken", `"password"`, `"token"`, "id_token token"} {
 			if strings.Contains(string(b), bad) {
-				t.Errorf("O5: %s mentions %s", f, bad)
+				t.Errorf("%s mentions %s", f, bad)
 			}
 		}
 	}
 }
 
-// O6: the provider's refresh tokens rotate; a replayed one is
+// The provider's refresh tokens rotate; a replayed one is
 // invalid_grant, surfaced as a typed error, and the family is revoked.
 func TestRefreshRotation(t *testing.T) {
 	e := newEnv(t, envOpts{})
@@ -408,21 +408,21 @@ func TestRefreshRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if t1.RefreshToken == "" || t1.RefreshToken == old.RefreshToken {
-		t.Fatal("O6: refresh token not rotated")
+		t.Fatal("refresh token not rotated")
 	}
 	_, err = e.flow.TokenSource(t.Context(), &old).Token()
 	var re *oauth2.RetrieveError
 	if !errors.Is(err, oauth.ErrExchange) || !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
-		t.Fatalf("O6: replay err = %v, want ErrExchange with invalid_grant", err)
+		t.Fatalf("replay err = %v, want ErrExchange with invalid_grant", err)
 	}
 	rotated := *t1
 	rotated.Expiry = time.Now().Add(-time.Minute)
 	if _, err := e.flow.TokenSource(t.Context(), &rotated).Token(); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
-		t.Fatalf("O6: family's active token still usable after reuse: %v", err)
+		t.Fatalf("family's active token still usable after reuse: %v", err)
 	}
 }
 
-// O8, S24: every id_token check of OIDC Core §3.1.3.7.
+// Every id_token check of OIDC Core §3.1.3.7.
 func TestIDTokenChecksEveryClaim(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -543,25 +543,25 @@ func TestStateCookieAttributes(t *testing.T) {
 // laxStore ignores expiry (a store with coarse or lagging TTLs).
 type laxStore struct {
 	mu sync.Mutex
-	m  map[string]oauth.Pending
+	m  map[string][]byte
 }
 
-func (l *laxStore) Save(_ context.Context, state string, p oauth.Pending) error {
+func (l *laxStore) Put(_ context.Context, purpose, key string, data []byte, _ time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.m[state] = p
+	l.m[purpose+"\x00"+key] = data
 	return nil
 }
 
-func (l *laxStore) Take(_ context.Context, state string) (oauth.Pending, bool, error) {
+func (l *laxStore) Take(_ context.Context, purpose, key string) ([]byte, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p, ok := l.m[state]
-	delete(l.m, state)
-	return p, ok, nil
+	data, ok := l.m[purpose+"\x00"+key]
+	delete(l.m, purpose+"\x00"+key)
+	return data, ok, nil
 }
 
-// S24/O8: with an RS256 provider, an id_token HMAC-signed with the client
+// With an RS256 provider, an id_token HMAC-signed with the client
 // secret (the classic alg confusion) is refused before any key is used,
 // and a genuine RS256 token from the same provider is accepted.
 func TestHS256WithClientSecretOnRS256Provider(t *testing.T) {

@@ -272,10 +272,10 @@ func parseChallenges(s string) ([]challenge, error) {
 // returned in [Identity.ACR]: acr_values is a request the provider may not
 // honour, so compare it yourself if the resource server will. Only OpenID
 // providers can step up. The max_age travels in the transaction's nonce, so
-// every [StateStore] keeps it without a change.
+// both the cookie and a [TicketStore] keep it without a change.
 func (f *Flow) BeginStepUpURL(ctx context.Context, w http.ResponseWriter, returnTo string, c StepUpChallenge) (string, error) {
 	if !f.p.oidc() {
-		return "", fmt.Errorf("%w: step-up needs an OpenID provider", ErrConfig)
+		return "", fmt.Errorf("%w: step-up needs an OpenID provider", ErrInvalidConfig)
 	}
 	if c.MaxAge < 0 {
 		return "", fmt.Errorf("%w: negative MaxAge", ErrChallenge)

@@ -197,7 +197,7 @@ func TestStepUpNeedsOpenIDProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.BeginStepUpURL(t.Context(), httptest.NewRecorder(), "/", oauth.StepUpChallenge{HasMaxAge: true}); !errors.Is(err, oauth.ErrConfig) {
-		t.Fatalf("err %v, want ErrConfig", err)
+	if _, err := f.BeginStepUpURL(t.Context(), httptest.NewRecorder(), "/", oauth.StepUpChallenge{HasMaxAge: true}); !errors.Is(err, oauth.ErrInvalidConfig) {
+		t.Fatalf("err %v, want ErrInvalidConfig", err)
 	}
 }

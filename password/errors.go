@@ -114,3 +114,24 @@ func (e *PolicyError) Unwrap() error {
 	}
 	return nil
 }
+
+// ErrInvalidConfig is wrapped by every error of this package's
+// constructors (New, NewHIBP, NewPolicy): each is NewT(TConfig) (*T, error) and
+// reports a bad Config as an error satisfying errors.Is(err,
+// ErrInvalidConfig); the message still names the field.
+var ErrInvalidConfig = errors.New("password: invalid config")
+
+// configError is a constructor's error: its own message, satisfying
+// errors.Is(err, ErrInvalidConfig) and errors.Is of the cause.
+type configError struct{ err error }
+
+func (e *configError) Error() string   { return e.err.Error() }
+func (e *configError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
+
+// wrapInvalidConfig turns a constructor's *err into a configError; used as
+// defer wrapInvalidConfig(&err).
+func wrapInvalidConfig(err *error) {
+	if *err != nil {
+		*err = &configError{*err}
+	}
+}

@@ -161,7 +161,8 @@ func (stdKDF) bcrypt(pw []byte, cost int, salt []byte) []byte { return bcryptRaw
 func (stdKDF) bcryptCompare(hash, pw []byte) error { return bcrypt.CompareHashAndPassword(hash, pw) }
 
 // New returns a Hasher for cfg, or an error if cfg is invalid.
-func New(cfg Config) (*Hasher, error) {
+func New(cfg Config) (_ *Hasher, err error) {
+	defer wrapInvalidConfig(&err)
 	p := cfg.Params
 	if p.Memory == 0 {
 		p.Memory = DefaultMemoryKiB

@@ -93,8 +93,12 @@ func TestNewInvalidConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if h, err := New(tt.cfg); err == nil {
+			h, err := New(tt.cfg)
+			if err == nil {
 				t.Fatalf("New accepted %+v (params %+v)", tt.cfg, h.Params())
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), "password: ") {
+				t.Fatalf("New(%+v): %q does not wrap ErrInvalidConfig", tt.cfg, err)
 			}
 		})
 	}

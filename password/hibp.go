@@ -59,7 +59,8 @@ type HIBP struct {
 
 // NewHIBP returns an HIBP client for cfg, or an error if cfg is invalid.
 // It makes no request.
-func NewHIBP(cfg HIBPConfig) (*HIBP, error) {
+func NewHIBP(cfg HIBPConfig) (_ *HIBP, err error) {
+	defer wrapInvalidConfig(&err)
 	c := &HIBP{base: cfg.BaseURL, client: cfg.Client, userAgent: cfg.UserAgent, minCount: cfg.MinCount}
 	if c.base == "" {
 		c.base = DefaultHIBPBaseURL

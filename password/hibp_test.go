@@ -194,3 +194,14 @@ func sha1Hex(s string) string {
 	sum := sha1.Sum([]byte(s))
 	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
+
+func TestNewHIBPRejectsInvalidConfig(t *testing.T) {
+	for _, cfg := range []HIBPConfig{
+		{BaseURL: "ftp://example.com/range/"},
+		{MinCount: -1},
+	} {
+		if _, err := NewHIBP(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewHIBP(%+v): err = %v, want ErrInvalidConfig", cfg, err)
+		}
+	}
+}

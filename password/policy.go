@@ -70,7 +70,8 @@ type Policy struct {
 }
 
 // NewPolicy returns a Policy for cfg, or an error if cfg is invalid.
-func NewPolicy(cfg PolicyConfig) (*Policy, error) {
+func NewPolicy(cfg PolicyConfig) (_ *Policy, err error) {
+	defer wrapInvalidConfig(&err)
 	p := &Policy{
 		min:            cfg.MinLength,
 		max:            cfg.MaxLength,

@@ -32,7 +32,7 @@ func ruleOf(err error) Rule {
 	return "other"
 }
 
-// TestPolicy is S18 (ASVS 6.2.1, 6.2.4, 6.2.5, 6.2.9; NIST SP 800-63B
+// TestPolicy checks the password policy (ASVS 6.2.1, 6.2.4, 6.2.5, 6.2.9; NIST SP 800-63B
 // §5.1.1.2).
 func TestPolicy(t *testing.T) {
 	def := newPolicy(t, PolicyConfig{})
@@ -144,8 +144,8 @@ func TestNewPolicyInvalid(t *testing.T) {
 		{RequireClasses: 5},
 		{RequireClasses: -1},
 	} {
-		if _, err := NewPolicy(cfg); err == nil {
-			t.Errorf("NewPolicy(%+v) accepted", cfg)
+		if _, err := NewPolicy(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("NewPolicy(%+v): err = %v, want ErrInvalidConfig", cfg, err)
 		}
 	}
 	p := newPolicy(t, PolicyConfig{})

@@ -12,10 +12,11 @@ import (
 // Messages are for logs; a client gets a plain 403 (OWASP A01, ASVS 8.2.1).
 var ErrDenied = errors.New("rbac: permission denied")
 
-// ErrInvalidPolicy is satisfied by every error [New] and [ParseJSON] return
-// for a bad policy; the individual problems are [*PolicyError] values joined
-// with [errors.Join].
-var ErrInvalidPolicy = errors.New("rbac: invalid policy")
+// ErrInvalidConfig is satisfied by every error [New] and [ParseJSON] return
+// for a bad policy [Config]; the individual problems are [*PolicyError]
+// values joined with [errors.Join]. It is the package's invalid-config
+// sentinel, named like every other package's.
+var ErrInvalidConfig = errors.New("rbac: invalid config")
 
 // ErrInvalidPermission is satisfied by the [*PermissionError] that
 // [ValidatePermission] returns for a malformed permission string.
@@ -73,12 +74,12 @@ func (e *PolicyError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns [ErrInvalidPolicy] and the cause, so errors.Is matches both.
+// Unwrap returns [ErrInvalidConfig] and the cause, so errors.Is matches both.
 func (e *PolicyError) Unwrap() []error {
 	if e.Err != nil {
-		return []error{ErrInvalidPolicy, e.Err}
+		return []error{ErrInvalidConfig, e.Err}
 	}
-	return []error{ErrInvalidPolicy}
+	return []error{ErrInvalidConfig}
 }
 
 // DeniedError is returned by [Policy.Authorize] when access is refused. It

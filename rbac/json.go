@@ -25,7 +25,7 @@ const MaxJSONSize = 1 << 20
 // access: unknown fields (such as a misspelt "inherit"), duplicate keys in
 // one object (which encoding/json would resolve silently to the last),
 // wrong types, null, trailing data and documents over [MaxJSONSize] are
-// errors, and so is a document without "roles". Every error satisfies errors.Is(err, ErrInvalidPolicy) and names
+// errors, and so is a document without "roles". Every error satisfies errors.Is(err, ErrInvalidConfig) and names
 // the JSON path, e.g. `roles[2].inherits[0]: want a string`.
 func ParseJSON(data []byte) (Config, error) {
 	if len(data) > MaxJSONSize {

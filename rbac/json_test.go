@@ -47,7 +47,7 @@ func TestParseJSON(t *testing.T) {
 	}
 	for _, c := range bad {
 		_, err := rbac.ParseJSON([]byte(c.in))
-		if err == nil || err.Error() != c.want || !errors.Is(err, rbac.ErrInvalidPolicy) {
+		if err == nil || err.Error() != c.want || !errors.Is(err, rbac.ErrInvalidConfig) {
 			t.Errorf("ParseJSON(%s)\n got %v\nwant %s", c.in, err, c.want)
 		}
 	}
@@ -177,15 +177,15 @@ func FuzzParseJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := rbac.ParseJSON(data)
 		if err != nil {
-			if !errors.Is(err, rbac.ErrInvalidPolicy) {
-				t.Fatalf("error without ErrInvalidPolicy: %v", err)
+			if !errors.Is(err, rbac.ErrInvalidConfig) {
+				t.Fatalf("error without ErrInvalidConfig: %v", err)
 			}
 			return
 		}
 		p, err := rbac.New(cfg)
 		if err != nil {
-			if !errors.Is(err, rbac.ErrInvalidPolicy) {
-				t.Fatalf("New error without ErrInvalidPolicy: %v", err)
+			if !errors.Is(err, rbac.ErrInvalidConfig) {
+				t.Fatalf("New error without ErrInvalidConfig: %v", err)
 			}
 			return
 		}

@@ -67,7 +67,7 @@ type Policy struct {
 
 // New validates cfg and compiles it into a [Policy]. Every problem is
 // reported, each as a [*PolicyError] (joined with [errors.Join]) and all
-// satisfying errors.Is(err, ErrInvalidPolicy): invalid or duplicate role
+// satisfying errors.Is(err, ErrInvalidConfig): invalid or duplicate role
 // names, unknown inherited roles, inheritance cycles (naming the roles that
 // form the cycle, e.g. "a -> b -> a"), malformed or duplicate permissions,
 // and rules without a name, a valid concrete permission or a Check func.
@@ -396,7 +396,7 @@ func (p *Policy) Config() Config {
 // per request with [Policy.Resolve] so that every check after that is a
 // single table lookup and a bitset test. A RoleSet is a snapshot: it keeps
 // checking against the policy it was resolved with, so resolve it again for
-// each request to see a swapped policy (S25). The zero RoleSet denies
+// each request to see a swapped policy. The zero RoleSet denies
 // everything.
 type RoleSet struct {
 	p    *Policy

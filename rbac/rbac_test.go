@@ -92,7 +92,7 @@ func TestWildcards(t *testing.T) {
 		{"posts-all", "posts:delete", true},
 		{"posts-all", "posts:never-mentioned", true}, // unknown but valid action
 		{"posts-all", "posts:*", true},
-		{"posts-all", "postsx:read", false}, // S25: no prefix match across resources
+		{"posts-all", "postsx:read", false}, // No prefix match across resources
 		{"posts-all", "postsx:write", false},
 		{"posts-all", "post:read", false},
 		{"posts-all", "posts.sub:read", false},
@@ -265,8 +265,8 @@ func TestNewErrors(t *testing.T) {
 			if p != nil || err == nil {
 				t.Fatalf("New = %v, %v; want error", p, err)
 			}
-			if !errors.Is(err, rbac.ErrInvalidPolicy) {
-				t.Errorf("errors.Is(err, ErrInvalidPolicy) = false for %v", err)
+			if !errors.Is(err, rbac.ErrInvalidConfig) {
+				t.Errorf("errors.Is(err, ErrInvalidConfig) = false for %v", err)
 			}
 			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, c.want) {
 				t.Errorf("errors:\n got %q\nwant %q", got, c.want)
@@ -284,7 +284,7 @@ func TestNewErrors(t *testing.T) {
 	if !errors.Is(err, rbac.ErrInvalidPermission) {
 		t.Errorf("bad permission error does not wrap ErrInvalidPermission: %v", err)
 	}
-	if _, err := rbac.New(rbac.Config{Roles: make([]rbac.Role, rbac.MaxRoles+1)}); !errors.Is(err, rbac.ErrInvalidPolicy) {
+	if _, err := rbac.New(rbac.Config{Roles: make([]rbac.Role, rbac.MaxRoles+1)}); !errors.Is(err, rbac.ErrInvalidConfig) {
 		t.Errorf("too many roles: %v", err)
 	}
 }
@@ -684,7 +684,7 @@ func TestConcurrentSwap(t *testing.T) {
 	wg.Wait()
 	_ = a.SetPolicy(deny)
 	if a.Can([]string{"r"}, "p:x") {
-		t.Error("S25: check after swap used the old policy")
+		t.Error("check after swap used the old policy")
 	}
 }
 

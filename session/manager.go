@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -89,10 +90,13 @@ type Config struct {
 	// called, after the response was sent, for a late save that failed; it
 	// must then only log.
 	ErrorFunc func(w http.ResponseWriter, r *http.Request, err error)
-	// ClientIP returns the client address recorded with the session. The
-	// default is the host part of r.RemoteAddr: proxy headers are not trusted
-	// unless the host supplies a function that checks its proxies.
-	ClientIP func(r *http.Request) string
+	// ClientIP returns the client address recorded with the session (ok
+	// false records none). It has the shape of the method value
+	// middleware.ClientIPResolver.ClientIP, the one resolver root, session
+	// and middleware share: pass resolver.ClientIP. The default is the host
+	// part of r.RemoteAddr: proxy headers are not trusted unless the host
+	// supplies a resolver that knows its proxies.
+	ClientIP func(r *http.Request) (ip netip.Addr, ok bool)
 
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -126,7 +130,7 @@ func New(cfg Config) (*Manager, error) {
 		touchEvery: cfg.TouchInterval, transport: cfg.Transport,
 		cookieName: cfg.CookieName, sameSite: cfg.CookieSameSite,
 		persistent: cfg.PersistentCookie, secure: !cfg.InsecureCookieNoSecure,
-		codec: cfg.Codec, errorFunc: cfg.ErrorFunc, clientIP: cfg.ClientIP,
+		codec: cfg.Codec, errorFunc: cfg.ErrorFunc,
 		now: cfg.Now, rand: cfg.Rand,
 	}
 	bad := func(format string, a ...any) (*Manager, error) {
@@ -182,8 +186,14 @@ func New(cfg Config) (*Manager, error) {
 	if m.errorFunc == nil {
 		m.errorFunc = defaultErrorFunc
 	}
-	if m.clientIP == nil {
-		m.clientIP = remoteHost
+	m.clientIP = remoteHost
+	if f := cfg.ClientIP; f != nil {
+		m.clientIP = func(r *http.Request) string {
+			if ip, ok := f(r); ok {
+				return ip.String()
+			}
+			return ""
+		}
 	}
 	if m.now == nil {
 		m.now = time.Now

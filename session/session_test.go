@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authkit-go/authkit/internal/memtest"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/session"
 )
 
@@ -749,5 +750,32 @@ func TestPersistentCookie(t *testing.T) {
 	d := newEnv(t, nil)
 	if c := d.do("/login?u=alice", "").cookies[0]; c.MaxAge != 0 || !c.Expires.IsZero() {
 		t.Fatalf("default cookie is persistent: %+v", c)
+	}
+}
+
+// TestClientIPTakesTheResolver: Config.ClientIP takes the method value of
+// middleware.ClientIPResolver, so a session records the address the
+// resolver trusts (here from a trusted proxy's X-Forwarded-For), not the
+// proxy's.
+func TestClientIPTakesTheResolver(t *testing.T) {
+	ips, err := middleware.NewClientIPResolver(middleware.ClientIPResolverConfig{TrustedProxies: []string{"10.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *session.Config) { c.ClientIP = ips.ClientIP })
+	var infos []session.Info
+	e.mux.HandleFunc("/devices", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := session.FromContext(r.Context())
+		if infos, err = e.m.ListUser(r.Context(), s.UserID()); err != nil {
+			t.Error(err)
+		}
+	})
+	req := httptest.NewRequest("GET", "/login?u=alice", nil)
+	req.RemoteAddr = "10.1.2.3:5555"
+	req.Header.Set("X-Forwarded-For", "198.51.100.4, 10.0.0.9")
+	tok := e.send(req).token()
+	e.do("/devices", tok)
+	if len(infos) != 1 || infos[0].IP != "198.51.100.4" {
+		t.Fatalf("recorded sessions %+v, want one with IP 198.51.100.4", infos)
 	}
 }

@@ -62,7 +62,7 @@ func setup(ctx context.Context, db *pgxpool.Pool, rdb redis.UniversalClient, pre
 		return nil, err
 	}
 	totp, err := mfa.New(mfa.Config{Issuer: "Example", Store: st.MFA(), Replay: st.TOTPReplay(),
-		Challenges: st.Challenges(), Throttle: st.Attempts(), Box: box, BackupKey: secrets.MFABackupKey()})
+		Tickets: st.Tickets(), Throttle: st.Attempts(), Box: box, BackupKey: secrets.MFABackupKey()})
 	if err != nil {
 		return nil, err
 	}

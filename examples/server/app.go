@@ -184,10 +184,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		Store:     a.st.sessions,
 		Now:       a.now,
 		ErrorFunc: a.sessionError,
-		ClientIP: func(r *http.Request) string {
-			ip, _ := a.clientIP.ClientIP(r)
-			return ip.String()
-		},
+		ClientIP:  a.clientIP.ClientIP,
 	}); err != nil {
 		return nil, err
 	}
@@ -197,7 +194,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	if a.mfa, err = mfa.New(mfa.Config{
-		Issuer: "authkit example", Store: a.st.mfa, Replay: a.st.replay, Challenges: a.st.challenges,
+		Issuer: "authkit example", Store: a.st.mfa, Replay: a.st.replay, Tickets: a.st.tickets,
 		Throttle: a.st.attempts, Box: box, BackupKey: a.sec.MFABackupKey(), PreviousBackupKeys: a.sec.MFAPreviousBackupKeys(), Now: a.now,
 	}); err != nil {
 		return nil, err

@@ -414,7 +414,7 @@ func TestContractRefreshLogout(t *testing.T) {
 	newest := a.refresh
 
 	// Reuse of the rotated token after the retry window (5 s) revokes the
-	// family (S20).
+	// family.
 	ts.clock.Advance(6 * time.Second)
 	a.refresh = old
 	resp, body = a.post("/auth/refresh", nil)
@@ -432,7 +432,7 @@ func TestContractRefreshLogout(t *testing.T) {
 	resp, body = a.post("/auth/refresh", nil)
 	errCode(t, resp, body, 401, "invalid_token")
 
-	// Logout: 204, cookies cleared, refresh token revoked (S5).
+	// Logout: 204, cookies cleared, refresh token revoked.
 	a.loginOK("fay@example.com", pw1)
 	rt := a.refresh
 	resp, body = a.post("/auth/logout", nil)
@@ -505,7 +505,7 @@ func TestContractPassword(t *testing.T) {
 		resp, body = a.get("/api/me")
 		wantStatus(t, resp, body, 200)
 	}
-	// S5: the other client's tokens are dead.
+	// The other client's tokens are dead.
 	resp, body = other.get("/api/me")
 	errCode(t, resp, body, 401, "unauthenticated")
 	resp, body = other.post("/auth/refresh", nil)
@@ -587,11 +587,11 @@ func TestContractMFA(t *testing.T) {
 	if len(keys) != 2 {
 		t.Fatalf("MFA login body has extra members: %s", body)
 	}
-	// S3: the MFA token is not an access token.
+	// The MFA token is not an access token.
 	resp, body = do(t, c.c, http.MethodGet, ts.url+"/api/me", nil, map[string]string{"Authorization": "Bearer " + ch.MFAToken})
 	errCode(t, resp, body, 401, "unauthenticated")
 
-	// T1: the code that confirmed the enrollment is spent.
+	// The code that confirmed the enrollment is spent.
 	resp, body = c.post("/auth/mfa/verify", map[string]string{"mfa_token": ch.MFAToken, "code": totp(t, secret, confirmAt)})
 	errCode(t, resp, body, 401, "invalid_code")
 	wantNoCookies(t, resp)

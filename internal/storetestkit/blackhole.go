@@ -9,7 +9,6 @@ import (
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/session"
 )
 
@@ -46,14 +45,12 @@ func Blackhole(t testing.TB) string {
 // Stores are the accessors every backend has.
 type Stores struct {
 	Attempts      authkit.AttemptStore
-	OneTimeTokens authkit.OneTimeTokenStore
-	OAuthStates   oauth.StateStore
+	Tickets       authkit.TicketStore
 	Sessions      session.Store
 	RefreshTokens jwt.RefreshStore
 	NotBefore     jwt.NotBeforeStore
 	MFA           mfa.Store
 	TOTPReplay    mfa.ReplayStore
-	Challenges    mfa.ChallengeStore
 }
 
 // Calls returns one call of every method of s, by "Accessor.Method", for
@@ -67,14 +64,10 @@ func Calls(s Stores, rotateID, nextID string) map[string]func(ctx context.Contex
 		"Attempts.Incr":  func(ctx context.Context) error { _, _, err := s.Attempts.Incr(ctx, "k", time.Minute); return err },
 		"Attempts.Count": func(ctx context.Context) error { _, _, err := s.Attempts.Count(ctx, "k"); return err },
 		"Attempts.Reset": func(ctx context.Context) error { return s.Attempts.Reset(ctx, "k") },
-		"OneTimeTokens.Save": func(ctx context.Context) error {
-			return s.OneTimeTokens.Save(ctx, "h", authkit.OneTimeToken{Purpose: "reset", Expiry: exp})
+		"Tickets.Put": func(ctx context.Context) error {
+			return s.Tickets.Put(ctx, "p", "k", []byte("d"), exp)
 		},
-		"OneTimeTokens.Take": func(ctx context.Context) error { _, _, err := s.OneTimeTokens.Take(ctx, "h"); return err },
-		"OAuthStates.Save": func(ctx context.Context) error {
-			return s.OAuthStates.Save(ctx, "s", oauth.Pending{Verifier: "v", Expiry: exp})
-		},
-		"OAuthStates.Take":  func(ctx context.Context) error { _, _, err := s.OAuthStates.Take(ctx, "s"); return err },
+		"Tickets.Take":      func(ctx context.Context) error { _, _, err := s.Tickets.Take(ctx, "p", "k"); return err },
 		"Sessions.Find":     func(ctx context.Context) error { _, _, err := s.Sessions.Find(ctx, "s"); return err },
 		"Sessions.Create":   func(ctx context.Context) error { return s.Sessions.Create(ctx, "s", rec) },
 		"Sessions.Update":   func(ctx context.Context) error { _, err := s.Sessions.Update(ctx, "s", rec); return err },
@@ -117,10 +110,6 @@ func Calls(s Stores, rotateID, nextID string) map[string]func(ctx context.Contex
 			_, err := s.TOTPReplay.Advance(ctx, "u", 1, exp)
 			return err
 		},
-		"Challenges.Save": func(ctx context.Context) error {
-			return s.Challenges.Save(ctx, "c", mfa.Challenge{UserID: "u", Expiry: exp})
-		},
-		"Challenges.Take": func(ctx context.Context) error { _, _, err := s.Challenges.Take(ctx, "c"); return err },
 	}
 }
 

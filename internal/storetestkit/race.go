@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 )
@@ -21,6 +22,7 @@ const (
 	raceBackup       = "backup"
 	raceMFAPut       = "mfa_put"
 	raceLimit        = "limit"
+	raceTicket       = "ticket"
 )
 
 // RaceConfig describes the cross-process race of one backend.
@@ -39,12 +41,19 @@ type RaceConfig struct {
 	Burst int
 }
 
-// RaceStores are the stores the cross-process race runs on.
+// RaceStores are the stores the cross-process race runs on. Tickets is
+// optional: when set, every round also races Takes of one ticket.
 type RaceStores struct {
 	Refresh jwt.RefreshStore
 	TOTP    mfa.ReplayStore
 	MFA     mfa.Store
+	Tickets authkit.TicketStore
 }
+
+// racePurpose is the ticket purpose of the cross-process race.
+const racePurpose = "cross_race"
+
+func raceTicketKey(i int) string { return fmt.Sprintf("cross-ticket:{%d}", i) }
 
 func raceUser(i int) string { return fmt.Sprintf("cross-user-%d", i) }
 func raceCode(i int) []byte { return []byte(fmt.Sprintf("cross-code-mac-%d\x00", i)) }
@@ -54,8 +63,9 @@ func raceCode(i int) []byte { return []byte(fmt.Sprintf("cross-code-mac-%d\x00",
 // refresh tokens, TOTP steps, backup codes and MFA enrollment versions
 // (and limiter keys, with c.Burst): exactly one caller in all wins each
 // (one refresh per token, single-use backup codes, one TOTP step, one
-// compare-and-set write per enrollment version; ASVS 6.5.1, RFC 9700
-// §4.14.2), and exactly c.Burst limiter calls are allowed.
+// compare-and-set write per enrollment version, one Take per ticket when
+// s.Tickets is set; ASVS 6.5.1, RFC 9700 §4.14.2), and exactly c.Burst
+// limiter calls are allowed.
 func CrossProcess(t *testing.T, s RaceStores, c RaceConfig, procs int, role string, store any) {
 	t.Helper()
 	ctx := t.Context()
@@ -66,6 +76,11 @@ func CrossProcess(t *testing.T, s RaceStores, c RaceConfig, procs int, role stri
 			t.Fatalf("refresh Create: created=%v err=%v", ok, err)
 		}
 		SeedMFA(t, s.MFA, raceUser(i), raceCode(i), []byte("other"))
+		if s.Tickets != nil {
+			if err := s.Tickets.Put(ctx, racePurpose, raceTicketKey(i), []byte(raceUser(i)), now.Add(time.Hour)); err != nil {
+				t.Fatalf("ticket Put: %v", err)
+			}
+		}
 	}
 	g := Start(t, procs, role, store)
 	g.Go(time.Now().Add(100 * time.Millisecond))
@@ -94,6 +109,9 @@ func CrossProcess(t *testing.T, s RaceStores, c RaceConfig, procs int, role stri
 		}
 		if n := Sum(results, raceMFAPut, r); n != 1 {
 			t.Errorf("round %d: %d callers won one MFA compare-and-set; want exactly 1", r, n)
+		}
+		if n := Sum(results, raceTicket, r); s.Tickets != nil && n != 1 {
+			t.Errorf("round %d: %d callers took the ticket; want exactly 1", r, n)
 		}
 		if n := Sum(results, raceLimit, r); c.Burst > 0 && n != c.Burst {
 			t.Errorf("round %d: the limiter allowed %d of %d calls; want exactly %d", r, n, all, c.Burst)
@@ -147,6 +165,16 @@ func RaceChild(s RaceStores, c RaceConfig) int {
 		rec.Fail(err)
 		if put {
 			rec.Add(raceMFAPut, r, 1)
+		}
+		if s.Tickets != nil {
+			data, found, err := s.Tickets.Take(ctx, racePurpose, raceTicketKey(r))
+			rec.Fail(err)
+			if found && string(data) != raceUser(r) {
+				rec.Fail(fmt.Errorf("ticket of round %d holds %q", r, data))
+			}
+			if found {
+				rec.Add(raceTicket, r, 1)
+			}
 		}
 		if c.Allow != nil {
 			allowed, err := c.Allow(ctx, raceUser(r))

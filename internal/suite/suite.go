@@ -1,5 +1,5 @@
 // Package suite is the one driver behind every conformance suite of the
-// module (sessiontest, jwttest, mfatest, oauthtest, limitertest,
+// module (sessiontest, jwttest, mfatest, limitertest,
 // authkittest, passkeytest, storetest): a suite is a named list of cases,
 // each a function of a fresh value under test. [Suite.Run] runs each case
 // as a parallel subtest; [Suite.Test] runs the same cases concurrently

@@ -282,7 +282,7 @@ func TestBrowserUI(t *testing.T) {
 		t.Fatalf("after sign-up: flash %q", f)
 	}
 
-	// The UI's session cookie as the browser stored it (S6).
+	// The UI's session cookie as the browser stored it.
 	c := cookies(t, ctx, base)["__Host-session"]
 	if c == nil || !c.HTTPOnly || !c.Secure || c.SameSite != network.CookieSameSiteLax || c.Path != "/" || !c.Session {
 		t.Fatalf("__Host-session cookie: %+v", c)

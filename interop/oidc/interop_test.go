@@ -194,7 +194,7 @@ func TestEndToEnd(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					f, err := oauth.New(oauth.Config{Provider: p, StateStore: st.OAuthStates()})
+					f, err := oauth.New(oauth.Config{Provider: p, Tickets: st.Tickets()})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -219,7 +219,7 @@ func TestEndToEnd(t *testing.T) {
 					}
 				}
 
-				// O2: the same browser replays the callback: refused.
+				// The same browser replays the callback: refused.
 				replay, err := b.Get(resp.Request.URL.String())
 				if err != nil {
 					t.Fatal(err)
@@ -239,7 +239,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// O2: a callback URL produced in one browser cannot be completed in
+// A callback URL produced in one browser cannot be completed in
 // another (login CSRF), and a wrong password never reaches the callback.
 func TestCallbackBoundToBrowser(t *testing.T) {
 	i := startIDP(t, "RS256", nil)

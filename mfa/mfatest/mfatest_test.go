@@ -23,10 +23,6 @@ func TestMemstore(t *testing.T) {
 		t.Parallel()
 		mfatest.RunReplay(t, func(t *testing.T) mfa.ReplayStore { return memtest.New(t, nil).TOTPReplay() })
 	})
-	t.Run("ChallengeStore", func(t *testing.T) {
-		t.Parallel()
-		mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return memtest.New(t, nil).Challenges() })
-	})
 }
 
 func TestTestFunctionsPassMemstore(t *testing.T) {
@@ -39,11 +35,6 @@ func TestTestFunctionsPassMemstore(t *testing.T) {
 	})
 	wg.Go(func() {
 		if err := mfatest.TestReplay(func() (mfa.ReplayStore, error) { return memtest.New(t, nil).TOTPReplay(), nil }); err != nil {
-			t.Error(err)
-		}
-	})
-	wg.Go(func() {
-		if err := mfatest.TestChallenge(func() (mfa.ChallengeStore, error) { return memtest.New(t, nil).Challenges(), nil }); err != nil {
 			t.Error(err)
 		}
 	})
@@ -259,25 +250,6 @@ func (s replayNoExpiry) Advance(ctx context.Context, u string, step uint64, _ ti
 	return s.TOTPReplay.Advance(ctx, u, step, time.Now().Add(time.Hour))
 }
 
-// takeKeeps returns the challenge but does not delete it.
-type takeKeeps struct{ *memstore.MFAChallenges }
-
-func (s takeKeeps) Take(ctx context.Context, key string) (mfa.Challenge, bool, error) {
-	c, found, err := s.MFAChallenges.Take(ctx, key)
-	if found {
-		_ = s.MFAChallenges.Save(ctx, key, c)
-	}
-	return c, found, err
-}
-
-// challengeNoExpiry ignores Expiry.
-type challengeNoExpiry struct{ *memstore.MFAChallenges }
-
-func (s challengeNoExpiry) Save(ctx context.Context, key string, c mfa.Challenge) error {
-	c.Expiry = time.Now().Add(time.Hour)
-	return s.MFAChallenges.Save(ctx, key, c)
-}
-
 func TestSuiteRejectsBrokenStores(t *testing.T) {
 	t.Parallel()
 	store := func(f func() mfa.Store) func() (mfa.Store, error) {
@@ -285,9 +257,6 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 	}
 	replay := func(f func() mfa.ReplayStore) func() (mfa.ReplayStore, error) {
 		return func() (mfa.ReplayStore, error) { return f(), nil }
-	}
-	challenge := func(f func() mfa.ChallengeStore) func() (mfa.ChallengeStore, error) {
-		return func() (mfa.ChallengeStore, error) { return f(), nil }
 	}
 	var wg sync.WaitGroup
 	for _, c := range []struct {
@@ -332,12 +301,6 @@ func TestSuiteRejectsBrokenStores(t *testing.T) {
 		{"replay never expires", func() error {
 			return mfatest.TestReplay(replay(func() mfa.ReplayStore { return replayNoExpiry{memtest.New(t, nil).TOTPReplay()} }))
 		}, []string{"ShortTTL", "ExpiredIsMissing"}},
-		{"Take keeps the challenge", func() error {
-			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return takeKeeps{memtest.New(t, nil).Challenges()} }))
-		}, []string{"TakeDeletes", "AtomicTake"}},
-		{"challenge never expires", func() error {
-			return mfatest.TestChallenge(challenge(func() mfa.ChallengeStore { return challengeNoExpiry{memtest.New(t, nil).Challenges()} }))
-		}, []string{"ExpiredIsMissing", "ShortTTL"}},
 	} {
 		// Goroutines rather than parallel subtests: the TTL cases sleep,
 		// and -parallel would run only GOMAXPROCS of them at once.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
+	"github.com/authkit-go/authkit/store/memstore"
 )
 
 // A limiter implementation's test runs the suite; newLimiter builds a fresh
@@ -12,7 +13,15 @@ import (
 func ExampleRun() {
 	_ = func(t *testing.T) {
 		limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-			l, err := middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{Limit: cfg.Limit, Per: cfg.Per})
+			st, err := memstore.New(memstore.Config{}) // your counter here
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
+				Counter: st.Attempts(),
+				Limit:   cfg.Limit,
+				Window:  cfg.Window,
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

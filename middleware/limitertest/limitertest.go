@@ -3,16 +3,18 @@
 // parallel subtest per case and [Test] returns the joined failures.
 //
 // The suite works against limiters with a real clock and a remote store
-// (Redis): a case that needs time to pass waits for it (at most about 1.5 s)
-// and timing checks allow [Tolerance]. Implementations may be token buckets,
-// GCRA or sliding windows; the suite checks only what all of them guarantee
-// for a limit of Limit events per Per:
+// (Redis, SQL): a case that needs time to pass waits for it (at most about
+// 1.5 s) and timing checks allow [Tolerance]. Implementations may be fixed
+// windows (like [middleware.WindowLimiter]), sliding windows, token buckets
+// or GCRA; the suite checks only what all of them guarantee for a limit of
+// Limit events per Window:
 //
 //   - a fresh key allows exactly Limit events at once, then denies, with
-//     Remaining counting down and 0 < RetryAfter <= Per;
+//     Remaining counting down and 0 < RetryAfter <= Window;
 //   - keys are independent and opaque (hostile characters, long keys);
-//   - denied calls consume nothing, and an event is allowed again after
-//     waiting RetryAfter;
+//   - denied calls never delay the next allowed event (they may count, but
+//     not push the window or the refill out), and an event is allowed again
+//     after waiting RetryAfter;
 //   - N concurrent events on a fresh key allow exactly min(N, Limit);
 //   - a cancelled context gives an error wrapping [context.Canceled].
 package limitertest
@@ -31,11 +33,11 @@ import (
 	"github.com/authkit-go/authkit/middleware"
 )
 
-// Config is the policy a case needs: Limit events per Per, with a burst of
-// Limit (a fresh key may make Limit events at once).
+// Config is the policy a case needs: Limit events per Window, all of which
+// a fresh key may make at once.
 type Config struct {
-	Limit int
-	Per   time.Duration
+	Limit  int
+	Window time.Duration
 }
 
 // Tolerance is the timing slack the suite allows an implementation (clock
@@ -57,7 +59,7 @@ var cases = suite.Suite[newFunc]{Name: "limitertest", Cases: []suite.Case[newFun
 	{Name: "KeysIndependent", Check: keysIndependent},
 	{Name: "HostileKeys", Check: hostileKeys},
 	{Name: "RecoverAfterRetryAfter", Check: recoverAfterRetryAfter},
-	{Name: "DeniedDoNotConsume", Check: deniedDoNotConsume},
+	{Name: "DeniedDoNotDelay", Check: deniedDoNotDelay},
 	{Name: "ConcurrentOneKey", Check: concurrentOneKey},
 	{Name: "ConcurrentManyKeys", Check: concurrentManyKeys},
 	{Name: "CancelledContext", Check: cancelledContext},
@@ -80,8 +82,8 @@ func Test(newLimiter func(cfg Config) (middleware.Limiter, error)) error {
 	return cases.Test(func() (newFunc, error) { return newLimiter, nil })
 }
 
-// longCfg never refills noticeably during a test.
-var longCfg = Config{Limit: 5, Per: time.Hour}
+// longCfg never allows a new event during a test.
+var longCfg = Config{Limit: 5, Window: time.Hour}
 
 func allowN(ctx context.Context, l middleware.Limiter, key string, n int) error {
 	for i := range n {
@@ -96,7 +98,7 @@ func allowN(ctx context.Context, l middleware.Limiter, key string, n int) error 
 	return nil
 }
 
-func expectDenied(ctx context.Context, l middleware.Limiter, key string, per time.Duration) (middleware.Decision, error) {
+func expectDenied(ctx context.Context, l middleware.Limiter, key string, window time.Duration) (middleware.Decision, error) {
 	d, err := l.Allow(ctx, key)
 	if err != nil {
 		return d, fmt.Errorf("Allow(%q): %w", key, err)
@@ -104,8 +106,8 @@ func expectDenied(ctx context.Context, l middleware.Limiter, key string, per tim
 	if d.Allowed {
 		return d, fmt.Errorf("got: Allow(%q) allowed beyond the burst", key)
 	}
-	if d.RetryAfter <= 0 || d.RetryAfter > per+Tolerance {
-		return d, fmt.Errorf("got: Allow(%q) denied with RetryAfter %v, want in (0, %v]", key, d.RetryAfter, per)
+	if d.RetryAfter <= 0 || d.RetryAfter > window+Tolerance {
+		return d, fmt.Errorf("got: Allow(%q) denied with RetryAfter %v, want in (0, %v]", key, d.RetryAfter, window)
 	}
 	return d, nil
 }
@@ -132,7 +134,7 @@ func burstThenDeny(ctx context.Context, newLimiter func(Config) (middleware.Limi
 		}
 	}
 	for range 3 {
-		d, err := expectDenied(ctx, l, key, longCfg.Per)
+		d, err := expectDenied(ctx, l, key, longCfg.Window)
 		if err != nil {
 			return err
 		}
@@ -151,7 +153,7 @@ func keysIndependent(ctx context.Context, newLimiter func(Config) (middleware.Li
 	if err := allowN(ctx, l, "limitertest:a", longCfg.Limit); err != nil {
 		return err
 	}
-	if _, err := expectDenied(ctx, l, "limitertest:a", longCfg.Per); err != nil {
+	if _, err := expectDenied(ctx, l, "limitertest:a", longCfg.Window); err != nil {
 		return err
 	}
 	// A different key, and one with a common prefix, keep their full burst.
@@ -172,7 +174,7 @@ var hostileKeyList = []string{
 }
 
 func hostileKeys(ctx context.Context, newLimiter func(Config) (middleware.Limiter, error)) error {
-	l, err := newLimiter(Config{Limit: 1, Per: time.Hour})
+	l, err := newLimiter(Config{Limit: 1, Window: time.Hour})
 	if err != nil {
 		return err
 	}
@@ -192,8 +194,8 @@ func hostileKeys(ctx context.Context, newLimiter func(Config) (middleware.Limite
 	return nil
 }
 
-// shortCfg refills one event per second.
-var shortCfg = Config{Limit: 1, Per: time.Second}
+// shortCfg allows one event per second.
+var shortCfg = Config{Limit: 1, Window: time.Second}
 
 func waitFor(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -215,7 +217,7 @@ func recoverAfterRetryAfter(ctx context.Context, newLimiter func(Config) (middle
 	if err := allowN(ctx, l, key, 1); err != nil {
 		return err
 	}
-	d, err := expectDenied(ctx, l, key, shortCfg.Per)
+	d, err := expectDenied(ctx, l, key, shortCfg.Window)
 	if err != nil {
 		return err
 	}
@@ -228,7 +230,7 @@ func recoverAfterRetryAfter(ctx context.Context, newLimiter func(Config) (middle
 	return nil
 }
 
-func deniedDoNotConsume(ctx context.Context, newLimiter func(Config) (middleware.Limiter, error)) error {
+func deniedDoNotDelay(ctx context.Context, newLimiter func(Config) (middleware.Limiter, error)) error {
 	l, err := newLimiter(shortCfg)
 	if err != nil {
 		return err
@@ -237,7 +239,7 @@ func deniedDoNotConsume(ctx context.Context, newLimiter func(Config) (middleware
 	if err := allowN(ctx, l, key, 1); err != nil {
 		return err
 	}
-	first, err := expectDenied(ctx, l, key, shortCfg.Per)
+	first, err := expectDenied(ctx, l, key, shortCfg.Window)
 	if err != nil {
 		return err
 	}
@@ -246,7 +248,7 @@ func deniedDoNotConsume(ctx context.Context, newLimiter func(Config) (middleware
 	// denied calls must not push the next allowed event further out.
 	knocks := 0
 	for time.Now().Before(deadline.Add(-Tolerance / 2)) {
-		if _, err := expectDenied(ctx, l, key, shortCfg.Per); err != nil {
+		if _, err := expectDenied(ctx, l, key, shortCfg.Window); err != nil {
 			if !time.Now().Before(deadline.Add(-Tolerance / 2)) {
 				// The call returned only near the deadline (a loaded
 				// machine): the store may have run it there, where an
@@ -272,7 +274,7 @@ func deniedDoNotConsume(ctx context.Context, newLimiter func(Config) (middleware
 const goroutines = 64
 
 func concurrentOneKey(ctx context.Context, newLimiter func(Config) (middleware.Limiter, error)) error {
-	cfg := Config{Limit: 10, Per: time.Hour}
+	cfg := Config{Limit: 10, Window: time.Hour}
 	l, err := newLimiter(cfg)
 	if err != nil {
 		return err
@@ -307,7 +309,7 @@ func concurrentOneKey(ctx context.Context, newLimiter func(Config) (middleware.L
 }
 
 func concurrentManyKeys(ctx context.Context, newLimiter func(Config) (middleware.Limiter, error)) error {
-	cfg := Config{Limit: 3, Per: time.Hour}
+	cfg := Config{Limit: 3, Window: time.Hour}
 	l, err := newLimiter(cfg)
 	if err != nil {
 		return err

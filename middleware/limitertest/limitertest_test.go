@@ -10,13 +10,27 @@ import (
 	"github.com/authkit-go/authkit/internal/suite"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/middleware/limitertest"
+	"github.com/authkit-go/authkit/store/memstore"
 )
 
-// TestMemoryLimiter runs the suite against the in-memory limiter with the
-// real clock.
-func TestMemoryLimiter(t *testing.T) {
+// newWindowLimiter is a WindowLimiter over a fresh memstore Attempts.
+func newWindowLimiter(cfg limitertest.Config) (middleware.Limiter, error) {
+	st, err := memstore.New(memstore.Config{})
+	if err != nil {
+		return nil, err
+	}
+	return middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
+		Counter: st.Attempts(),
+		Limit:   cfg.Limit,
+		Window:  cfg.Window,
+	})
+}
+
+// TestWindowLimiterOnMemstore runs the suite against the fixed-window
+// limiter over the in-memory counter, with the real clock.
+func TestWindowLimiterOnMemstore(t *testing.T) {
 	limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-		l, err := middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{Limit: cfg.Limit, Per: cfg.Per})
+		l, err := newWindowLimiter(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,12 +38,9 @@ func TestMemoryLimiter(t *testing.T) {
 	})
 }
 
-func TestMemoryLimiterTest(t *testing.T) {
+func TestWindowLimiterOnMemstorePassesTest(t *testing.T) {
 	t.Parallel()
-	err := limitertest.Test(func(cfg limitertest.Config) (middleware.Limiter, error) {
-		return middleware.NewMemoryLimiter(middleware.MemoryLimiterConfig{Limit: cfg.Limit, Per: cfg.Per})
-	})
-	if err != nil {
+	if err := limitertest.Test(newWindowLimiter); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -73,7 +84,7 @@ func (c *counter) Allow(ctx context.Context, key string) (middleware.Decision, e
 		c.mu.Unlock()
 		time.Sleep(2 * time.Millisecond) // read-modify-write without holding the lock
 		if n >= c.cfg.Limit {
-			return middleware.Decision{RetryAfter: c.cfg.Per}, nil
+			return middleware.Decision{RetryAfter: c.cfg.Window}, nil
 		}
 		c.mu.Lock()
 		c.n[key] = n + 1
@@ -83,14 +94,14 @@ func (c *counter) Allow(ctx context.Context, key string) (middleware.Decision, e
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	if st, ok := c.start[key]; !ok || (c.breakFn != "neverRecover" && now.Sub(st) >= c.cfg.Per) {
+	if st, ok := c.start[key]; !ok || (c.breakFn != "neverRecover" && now.Sub(st) >= c.cfg.Window) {
 		c.start[key], c.n[key] = now, 0
 	}
 	if c.n[key] >= c.cfg.Limit {
 		if c.breakFn == "denialsExtend" {
 			c.start[key] = now // every knock restarts the window
 		}
-		ra := c.cfg.Per - now.Sub(c.start[key])
+		ra := c.cfg.Window - now.Sub(c.start[key])
 		if c.breakFn == "zeroRetryAfter" {
 			ra = 0
 		}
@@ -115,8 +126,8 @@ func TestSuiteRejectsBrokenLimiters(t *testing.T) {
 		{Name: "sharedKey", Want: []string{"KeysIndependent", "HostileKeys", "ConcurrentManyKeys"}},
 		{Name: "prefixKey", Want: []string{"HostileKeys"}},
 		{Name: "racy", Want: []string{"ConcurrentOneKey"}},
-		{Name: "neverRecover", Want: []string{"RecoverAfterRetryAfter", "DeniedDoNotConsume"}},
-		{Name: "denialsExtend", Want: []string{"DeniedDoNotConsume"}},
+		{Name: "neverRecover", Want: []string{"RecoverAfterRetryAfter", "DeniedDoNotDelay"}},
+		{Name: "denialsExtend", Want: []string{"DeniedDoNotDelay"}},
 		{Name: "zeroRetryAfter", Want: []string{"BurstThenDeny", "RecoverAfterRetryAfter"}},
 		{Name: "badRemaining", Want: []string{"BurstThenDeny"}},
 		{Name: "ignoreCtx", Want: []string{"CancelledContext"}},

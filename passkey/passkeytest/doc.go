@@ -8,6 +8,6 @@
 // userHandle.
 //
 // [Run] and [Test] check an implementation of passkey.CredentialStore
-// against its documented contract; [RunTickets] and [TestTickets] do the
-// same for passkey.TicketStore.
+// against its documented contract. A passkey.TicketStore is the one ticket
+// store every authkit package shares; authkittest.RunTicketStore checks it.
 package passkeytest

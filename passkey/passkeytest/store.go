@@ -34,24 +34,12 @@ const (
 	NoAliasing         = "NoAliasing"
 	RaceUpdateUse      = "RaceUpdateUse"
 	RaceRemoveKeepLast = "RaceRemoveKeepLast"
+	RaceRemoveLastTwo  = "RaceRemoveLastTwo"
 	CancelledContext   = "CancelledContext"
 )
 
-// Ticket store case names.
-const (
-	TicketTakeMissing      = "TicketTakeMissing"
-	TicketRoundTrip        = "TicketRoundTrip"
-	TicketTakeOnce         = "TicketTakeOnce"
-	TicketOverwrite        = "TicketOverwrite"
-	TicketPurposes         = "TicketPurposes"
-	TicketExpiredIsMissing = "TicketExpiredIsMissing"
-	TicketTTLHonoured      = "TicketTTLHonoured"
-	TicketRaceTake         = "TicketRaceTake"
-	TicketCancelledContext = "TicketCancelledContext"
-)
-
-// CaseError reports one failed case: [Test] and [TestTickets] return
-// errors.Join of one per failed case.
+// CaseError reports one failed case: [Test] returns errors.Join of one
+// per failed case.
 type CaseError = suite.CaseError
 
 var credCases = suite.Suite[passkey.CredentialStore]{Name: "passkeytest", Cases: []suite.Case[passkey.CredentialStore]{
@@ -67,19 +55,8 @@ var credCases = suite.Suite[passkey.CredentialStore]{Name: "passkeytest", Cases:
 	{Name: NoAliasing, Check: noAliasing},
 	{Name: RaceUpdateUse, Check: raceUpdateUse},
 	{Name: RaceRemoveKeepLast, Check: raceRemoveKeepLast},
+	{Name: RaceRemoveLastTwo, Check: raceRemoveLastTwo},
 	{Name: CancelledContext, Check: cancelledContext},
-}}
-
-var ticketCases = suite.Suite[passkey.TicketStore]{Name: "passkeytest", Cases: []suite.Case[passkey.TicketStore]{
-	{Name: TicketTakeMissing, Check: ticketTakeMissing},
-	{Name: TicketRoundTrip, Check: ticketRoundTrip},
-	{Name: TicketTakeOnce, Check: ticketTakeOnce},
-	{Name: TicketOverwrite, Check: ticketOverwrite},
-	{Name: TicketPurposes, Check: ticketPurposes},
-	{Name: TicketExpiredIsMissing, Check: ticketExpiredIsMissing},
-	{Name: TicketTTLHonoured, Check: ticketTTLHonoured},
-	{Name: TicketRaceTake, Check: ticketRaceTake},
-	{Name: TicketCancelledContext, Check: ticketCancelledContext},
 }}
 
 // Run checks a [passkey.CredentialStore], each case in a parallel subtest.
@@ -95,18 +72,6 @@ func Run(t *testing.T, newStore func(t *testing.T) passkey.CredentialStore) {
 // failed case.
 func Test(newStore func() (passkey.CredentialStore, error)) error {
 	return credCases.Test(newStore)
-}
-
-// RunTickets checks a [passkey.TicketStore] like [Run]. The TTL case waits
-// about 2.5 s of real time because a server's clock cannot be injected.
-func RunTickets(t *testing.T, newStore func(t *testing.T) passkey.TicketStore) {
-	t.Helper()
-	ticketCases.Run(t, newStore)
-}
-
-// TestTickets is [Test] for a [passkey.TicketStore].
-func TestTickets(newStore func() (passkey.TicketStore, error)) error {
-	return ticketCases.Test(newStore)
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -404,17 +369,21 @@ func raceUpdateUse(ctx context.Context, s passkey.CredentialStore) error {
 	if err := add(ctx, s, c); err != nil {
 		return err
 	}
+	const n = 16
 	var wins atomic.Int32
-	errs := make(chan error, 16)
+	var won atomic.Uint32
+	errs := make(chan error, n)
 	var wg sync.WaitGroup
-	for i := range 16 {
+	for i := range n {
 		wg.Go(func() {
-			ok, err := s.UpdateUse(ctx, c.ID, 7, passkey.Use{SignCount: uint32(8 + i), LastUsedAt: base})
+			count := uint32(8 + i)
+			ok, err := s.UpdateUse(ctx, c.ID, 7, passkey.Use{SignCount: count, LastUsedAt: base})
 			if err != nil {
 				errs <- err
 			}
 			if ok {
 				wins.Add(1)
+				won.Store(count)
 			}
 		})
 	}
@@ -426,7 +395,53 @@ func raceUpdateUse(ctx context.Context, s passkey.CredentialStore) error {
 	if n := wins.Load(); n != 1 {
 		return fmt.Errorf("%d of 16 concurrent UpdateUse from count 7 succeeded, want 1", n)
 	}
+	got, _, err := s.Get(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if got.SignCount != won.Load() {
+		return fmt.Errorf("stored sign count %d after the race, the winner wrote %d", got.SignCount, won.Load())
+	}
 	return nil
+}
+
+// removeAllKeepLast removes each of ids (all of user's credentials) with
+// keepLast from its own goroutine and checks that exactly one removal was
+// refused as the last and that its credential is the one left.
+func removeAllKeepLast(ctx context.Context, s passkey.CredentialStore, user string, ids []string) error {
+	results := make([]passkey.RemoveResult, len(ids))
+	errs := make(chan error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			res, err := s.Remove(ctx, user, []byte(id), true)
+			if err != nil {
+				errs <- err
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	removed, kept := 0, []string(nil)
+	for i, res := range results {
+		switch {
+		case res.Removed && !res.Last:
+			removed++
+		case res.Last && !res.Removed:
+			kept = append(kept, ids[i])
+		default:
+			return fmt.Errorf("s.Remove(%q) of an existing credential = %+v, want Removed or Last", ids[i], res)
+		}
+	}
+	if removed != len(ids)-1 || len(kept) != 1 {
+		return fmt.Errorf("%d of %d concurrent keepLast removals deleted and %d were refused as the last, want %d and 1",
+			removed, len(ids), len(kept), len(ids)-1)
+	}
+	return expectList(ctx, s, user, kept[0])
 }
 
 func raceRemoveKeepLast(ctx context.Context, s passkey.CredentialStore) error {
@@ -438,26 +453,21 @@ func raceRemoveKeepLast(ctx context.Context, s passkey.CredentialStore) error {
 			return err
 		}
 	}
-	errs := make(chan error, len(ids))
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		wg.Go(func() {
-			if _, err := s.Remove(ctx, "alice", []byte(id), true); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	left, err := s.List(ctx, "alice")
-	if err != nil {
-		return err
-	}
-	if len(left) != 1 {
-		return fmt.Errorf("%d credentials left after concurrent keepLast removals of all, want 1", len(left))
+	return removeAllKeepLast(ctx, s, "alice", ids)
+}
+
+// raceRemoveLastTwo is the narrowest race: a user with two credentials
+// removes both at once with keepLast, many times over.
+func raceRemoveLastTwo(ctx context.Context, s passkey.CredentialStore) error {
+	for r := range 20 {
+		user := fmt.Sprintf("two-%d", r)
+		ids := []string{fmt.Sprintf("two-%d-a", r), fmt.Sprintf("two-%d-b", r)}
+		if err := add(ctx, s, cred(user, ids[0], base), cred(user, ids[1], base.Add(time.Second))); err != nil {
+			return err
+		}
+		if err := removeAllKeepLast(ctx, s, user, ids); err != nil {
+			return fmt.Errorf("round %d: %w", r, err)
+		}
 	}
 	return nil
 }
@@ -485,153 +495,4 @@ func cancelledContext(ctx context.Context, s passkey.CredentialStore) error {
 		return errors.New("s.Remove with a cancelled context: no error")
 	}
 	return expectGet(ctx, s, c.ID, &c)
-}
-
-const purpose = "passkeytest"
-
-func expectTake(ctx context.Context, s passkey.TicketStore, purpose, key string, want []byte) error {
-	got, found, err := s.Take(ctx, purpose, key)
-	if err != nil {
-		return fmt.Errorf("s.Take(%q, %q): %w", purpose, key, err)
-	}
-	if want == nil {
-		if found {
-			return fmt.Errorf("s.Take(%q, %q) found %q, want not found", purpose, key, got)
-		}
-		return nil
-	}
-	if !found {
-		return fmt.Errorf("s.Take(%q, %q) not found", purpose, key)
-	}
-	if !bytes.Equal(got, want) {
-		return fmt.Errorf("s.Take(%q, %q) = %q, want %q", purpose, key, got, want)
-	}
-	return nil
-}
-
-func put(ctx context.Context, s passkey.TicketStore, purpose, key string, data []byte, ttl time.Duration) error {
-	if err := s.Put(ctx, purpose, key, data, time.Now().Add(ttl)); err != nil {
-		return fmt.Errorf("s.Put(%q, %q): %w", purpose, key, err)
-	}
-	return nil
-}
-
-func ticketTakeMissing(ctx context.Context, s passkey.TicketStore) error {
-	return expectTake(ctx, s, purpose, "never-put", nil)
-}
-
-func ticketRoundTrip(ctx context.Context, s passkey.TicketStore) error {
-	data := []byte("{\"a\":1}\x00\xff binary")
-	if err := put(ctx, s, purpose, "rt", data, time.Minute); err != nil {
-		return err
-	}
-	data[0] = 'X' // the store keeps its own copy
-	return expectTake(ctx, s, purpose, "rt", []byte("{\"a\":1}\x00\xff binary"))
-}
-
-func ticketTakeOnce(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "once", []byte("x"), time.Minute); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, purpose, "once", []byte("x")); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, purpose, "once", nil)
-}
-
-func ticketOverwrite(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "ow", []byte("old"), time.Minute); err != nil {
-		return err
-	}
-	if err := put(ctx, s, purpose, "ow", []byte("new"), time.Minute); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, purpose, "ow", []byte("new")); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, purpose, "ow", nil)
-}
-
-func ticketPurposes(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, "a", "k", []byte("in a"), time.Minute); err != nil {
-		return err
-	}
-	if err := put(ctx, s, "a:k", "", []byte("joined"), time.Minute); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, "b", "k", nil); err != nil {
-		return err
-	}
-	if err := expectTake(ctx, s, "a", "k", []byte("in a")); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, "a:k", "", []byte("joined"))
-}
-
-func ticketExpiredIsMissing(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "past", []byte("x"), -time.Second); err != nil {
-		return err
-	}
-	return expectTake(ctx, s, purpose, "past", nil)
-}
-
-func ticketTTLHonoured(ctx context.Context, s passkey.TicketStore) error {
-	for _, k := range []string{"ttl-a", "ttl-b"} {
-		if err := put(ctx, s, purpose, k, []byte(k), 1500*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	if err := expectTake(ctx, s, purpose, "ttl-a", []byte("ttl-a")); err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(2500 * time.Millisecond):
-	}
-	return expectTake(ctx, s, purpose, "ttl-b", nil)
-}
-
-func ticketRaceTake(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "race", []byte("x"), time.Minute); err != nil {
-		return err
-	}
-	var wins atomic.Int32
-	errs := make(chan error, 32)
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Go(func() {
-			_, found, err := s.Take(ctx, purpose, "race")
-			if err != nil {
-				errs <- err
-			}
-			if found {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	if n := wins.Load(); n != 1 {
-		return fmt.Errorf("%d of 32 concurrent Takes found the ticket, want 1", n)
-	}
-	return nil
-}
-
-func ticketCancelledContext(ctx context.Context, s passkey.TicketStore) error {
-	if err := put(ctx, s, purpose, "cc", []byte("x"), time.Minute); err != nil {
-		return err
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := s.Put(cctx, purpose, "cc2", []byte("y"), time.Now().Add(time.Minute)); err == nil {
-		return errors.New("s.Put with a cancelled context: no error")
-	}
-	if _, _, err := s.Take(cctx, purpose, "cc"); err == nil {
-		return errors.New("s.Take with a cancelled context: no error")
-	}
-	return expectTake(ctx, s, purpose, "cc", []byte("x"))
 }

@@ -15,7 +15,7 @@ var _ authkit.AttemptStore = (*memstore.Attempts)(nil)
 
 // TestAttemptsFixedWindow checks the window with an injected clock: it starts
 // at the first Incr, later Incr calls do not extend it, and at windowEnd the
-// key is absent again (S12: the lock is temporary).
+// key is absent again (the lock is temporary).
 func TestAttemptsFixedWindow(t *testing.T) {
 	ctx := t.Context()
 	clk := memtest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
@@ -44,7 +44,7 @@ func TestAttemptsFixedWindow(t *testing.T) {
 }
 
 // TestAttemptsConcurrentIncrementsAreExact: 200 concurrent failures for one account give
-// exactly 200, each count seen once (S14 atomic counter), under -race.
+// exactly 200, each count seen once (atomic counter), under -race.
 func TestAttemptsConcurrentIncrementsAreExact(t *testing.T) {
 	a := memtest.New(t, nil).Attempts()
 	const workers = 200

@@ -23,9 +23,6 @@ func TestConformance(t *testing.T) {
 			Tickets:       st.Tickets(),
 			Passkeys:      st.Passkeys(),
 			Users:         st.Users(),
-			Challenges:    st.Challenges(),
-			OAuthStates:   st.OAuthStates(),
-			OneTimeTokens: st.OneTimeTokens(),
 			LoseRefreshTokens: func(t *testing.T) jwt.RefreshStore {
 				return memtest.New(t, nil).RefreshTokens()
 			},

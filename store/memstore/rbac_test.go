@@ -69,7 +69,7 @@ func TestRoleAssignments(t *testing.T) {
 	}
 }
 
-// TestRoleAssignmentsRevokeNextRequest is S25 "a revoked role applies on the
+// TestRoleAssignmentsRevokeNextRequest checks "a revoked role applies on the
 // next request" with assignments read per request through rbac.LoadSubject.
 func TestRoleAssignmentsRevokeNextRequest(t *testing.T) {
 	ctx := context.Background()
@@ -98,7 +98,7 @@ func TestRoleAssignmentsRevokeNextRequest(t *testing.T) {
 	}
 	_ = s.Revoke(ctx, "u", "", "admin")
 	if err := request("", "admin:stats"); !errors.Is(err, rbac.ErrDenied) {
-		t.Errorf("S25 after revoke: %v, want denied", err)
+		t.Errorf("after revoke: %v, want denied", err)
 	}
 }
 

@@ -16,18 +16,15 @@ type Config struct {
 // Store shares its state (RefreshTokens and NotBefore are one value, as
 // the per-user not-before lives with the refresh families).
 type Store struct {
-	sessions    *Sessions
-	refresh     *RefreshTokens
-	mfa         *MFA
-	replay      *TOTPReplay
-	challenges  *MFAChallenges
-	oauthStates *OAuthStates
-	oneTime     *OneTimeTokens
-	attempts    *Attempts
-	tickets     *Tickets
-	passkeys    *Passkeys
-	users       *Users
-	roles       *RoleAssignments
+	sessions *Sessions
+	refresh  *RefreshTokens
+	mfa      *MFA
+	replay   *TOTPReplay
+	attempts *Attempts
+	tickets  *Tickets
+	passkeys *Passkeys
+	users    *Users
+	roles    *RoleAssignments
 }
 
 // New returns a Store whose every contract is empty. It returns an error
@@ -39,18 +36,15 @@ func New(cfg Config) (*Store, error) {
 		now = time.Now
 	}
 	return &Store{
-		sessions:    newSessions(now),
-		refresh:     newRefreshTokens(now),
-		mfa:         newMFA(),
-		replay:      newTOTPReplay(now),
-		challenges:  newMFAChallenges(now),
-		oauthStates: newOAuthStates(now),
-		oneTime:     newOneTimeTokens(now),
-		attempts:    newAttempts(now),
-		tickets:     newTickets(now),
-		passkeys:    newPasskeys(),
-		users:       newUsers(),
-		roles:       newRoleAssignments(),
+		sessions: newSessions(now),
+		refresh:  newRefreshTokens(now),
+		mfa:      newMFA(),
+		replay:   newTOTPReplay(now),
+		attempts: newAttempts(now),
+		tickets:  newTickets(now),
+		passkeys: newPasskeys(),
+		users:    newUsers(),
+		roles:    newRoleAssignments(),
 	}, nil
 }
 
@@ -71,21 +65,13 @@ func (s *Store) MFA() *MFA { return s.mfa }
 // TOTPReplay returns the [mfa.ReplayStore].
 func (s *Store) TOTPReplay() *TOTPReplay { return s.replay }
 
-// Challenges returns the [mfa.ChallengeStore].
-func (s *Store) Challenges() *MFAChallenges { return s.challenges }
-
-// OAuthStates returns the [oauth.StateStore].
-func (s *Store) OAuthStates() *OAuthStates { return s.oauthStates }
-
-// OneTimeTokens returns the authkit.OneTimeTokenStore (password reset and
-// email verification tokens).
-func (s *Store) OneTimeTokens() *OneTimeTokens { return s.oneTime }
-
 // Attempts returns the authkit.AttemptStore, which is also an
 // [mfa.AttemptCounter].
 func (s *Store) Attempts() *Attempts { return s.attempts }
 
-// Tickets returns the single-use ticket store ([passkey.TicketStore]).
+// Tickets returns the authkit.TicketStore: single-use records of every
+// purpose (password reset, email verification, OAuth state, MFA and
+// passkey challenges).
 func (s *Store) Tickets() *Tickets { return s.tickets }
 
 // Passkeys returns the [passkey.CredentialStore].
@@ -98,13 +84,11 @@ func (s *Store) Users() *Users { return s.users }
 func (s *Store) RoleAssignments() *RoleAssignments { return s.roles }
 
 // Purge drops every expired record of every contract and returns how many
-// sessions, one-time tokens and tickets it dropped (the other contracts do
+// sessions and tickets it dropped (the other contracts do
 // not count). Correctness never depends on it; see [PurgeEvery].
 func (s *Store) Purge() int {
 	s.refresh.Purge()
 	s.replay.Purge()
-	s.challenges.Purge()
-	s.oauthStates.Purge()
 	s.attempts.Purge()
-	return s.sessions.Purge() + s.oneTime.Purge() + s.tickets.Purge()
+	return s.sessions.Purge() + s.tickets.Purge()
 }

@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/middleware"
-	"github.com/authkit-go/authkit/middleware/limitertest"
 	"github.com/authkit-go/authkit/store/redisstore"
 	"github.com/authkit-go/authkit/store/storetest"
 )
@@ -27,23 +25,14 @@ func TestConformance(t *testing.T) {
 					MFA:           s.MFA(),
 					TOTPReplay:    s.TOTPReplay(),
 					Attempts:      s.Attempts(),
-					Challenges:    s.Challenges(),
-					OAuthStates:   s.OAuthStates(),
-					OneTimeTokens: s.OneTimeTokens(),
+					Tickets:       s.Tickets(),
+					Passkeys:      s.Passkeys(),
 					// A flush: every key of the store's prefix, epochs included.
 					LoseRefreshTokens: func(t *testing.T) jwt.RefreshStore {
 						deletePrefix(t, b.client(t), s.RefreshTokens().Prefix())
 						return s.RefreshTokens()
 					},
 				}
-			})
-		})
-		t.Run("Limiter", func(t *testing.T) {
-			t.Parallel()
-			limitertest.Run(t, func(t *testing.T, cfg limitertest.Config) middleware.Limiter {
-				l, err := st(t).Limiter(redisstore.LimiterConfig{Name: "test", Limit: cfg.Limit, Per: cfg.Per})
-				must(t, err)
-				return l
 			})
 		})
 	})

@@ -14,15 +14,17 @@ import (
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
 // The cross-process tests re-execute the test binary; TestMain hands a
 // child to the body its role names (storetestkit.Main).
 var childRoles = map[string]func(args []byte) int{
-	"race":   storetestkit.Child(openChild, raceChild),
-	"revoke": storetestkit.Child(openChild, revokeChild),
-	"rotate": storetestkit.Child(openChild, rotateChild),
+	"race":    storetestkit.Child(openChild, raceChild),
+	"revoke":  storetestkit.Child(openChild, revokeChild),
+	"rotate":  storetestkit.Child(openChild, rotateChild),
+	"passkey": storetestkit.Child(openChild, passkeyChild),
 }
 
 // childArgs tell a child which store to open.
@@ -59,11 +61,11 @@ func openChild(a childArgs) (*redisstore.Store, func(), error) {
 	return st, func() { c.Close() }, c.Ping(context.Background()).Err() // connect before the race
 }
 
-const crossBurst = 3 // limiter burst: of all racers exactly this many are allowed
+const crossBurst = 3 // limiter limit: of all racers exactly this many are allowed
 
 // crossRace is the race of TestCrossProcess; lim, in a child, is its
 // limiter.
-func crossRace(lim *redisstore.Limiter) storetestkit.RaceConfig {
+func crossRace(lim middleware.Limiter) storetestkit.RaceConfig {
 	c := storetestkit.RaceConfig{Rounds: 20, Goroutines: 4, Slot: 40 * time.Millisecond, Token: crossToken, Next: crossNext, Burst: crossBurst}
 	if lim != nil {
 		c.Allow = func(ctx context.Context, key string) (bool, error) {
@@ -87,7 +89,7 @@ func crossNext() string {
 }
 
 func raceStores(st *redisstore.Store) storetestkit.RaceStores {
-	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA()}
+	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA(), Tickets: st.Tickets()}
 }
 
 // TestCrossProcess races two OS processes, each with its own client and
@@ -104,7 +106,7 @@ func TestCrossProcess(t *testing.T) {
 }
 
 func raceChild(st *redisstore.Store, _ int) int {
-	lim, err := st.Limiter(redisstore.LimiterConfig{Name: "cross", Limit: crossBurst, Per: time.Hour})
+	lim, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{Counter: st.Attempts(), Limit: crossBurst, Window: time.Hour, Prefix: "rl:cross:"})
 	if err != nil {
 		return storetestkit.Fail(err)
 	}

@@ -1,7 +1,7 @@
-// Package redisstore implements authkit's store interfaces and a rate
-// limiter on Redis through github.com/redis/go-redis/v9, so several
-// instances of an application share sessions, refresh tokens, MFA state,
-// counters and rate limits.
+// Package redisstore implements authkit's store interfaces on Redis through
+// github.com/redis/go-redis/v9, so several instances of an application
+// share sessions, refresh tokens, MFA state, counters and rate limits (a
+// middleware.WindowLimiter counts on [Store.Attempts]).
 //
 // The store takes a redis.UniversalClient: a single node (*redis.Client),
 // Sentinel (a failover client) or Redis Cluster (*redis.ClusterClient). It
@@ -58,11 +58,11 @@
 // Rotate, revocation, the per-user not-before; [Store.NotBefore] is the
 // same adapter),
 // [Store.MFA] (mfa.Store: enrollments and backup codes),
-// [Store.TOTPReplay] (mfa.ReplayStore), [Store.Challenges]
-// (mfa.ChallengeStore), [Store.OAuthStates] (oauth.StateStore),
-// [Store.Attempts] (authkit.AttemptStore and mfa.AttemptCounter),
-// [Store.OneTimeTokens] (authkit.OneTimeTokenStore) and [Store.Limiter]
-// (middleware.Limiter, GCRA). Each passes the conformance suite of its
+// [Store.TOTPReplay] (mfa.ReplayStore), [Store.Tickets]
+// (authkit.TicketStore: MFA challenges, OAuth states, reset and
+// verification tokens, passkey ceremonies),
+// [Store.Attempts] (authkit.AttemptStore and mfa.AttemptCounter) and
+// [Store.Passkeys] (passkey.CredentialStore). Each passes the conformance suite of its
 // interface against a single node and against a 3-master Cluster.
 //
 // # Key layout
@@ -82,15 +82,18 @@
 //	ep:{S}           hash (s, a)  the shard's store epoch    no expiry
 //	me:{U}           string       MFA enrollment             no expiry
 //	mb:{U}           set          backup-code MACs           no expiry
+//	pk:{U}           hash         U's passkeys, field = credential id  no expiry
+//	pi:<id>          string       owner (U) of a credential id         no expiry
 //	tr:U             string       last TOTP step             expiry given to Advance
-//	ch:<key>         string       MFA challenge              its Expiry
-//	os:<state>       string       OAuth transaction          its Expiry
-//	ot:<hash>        string       one-time token             its Expiry
+//	tk:<purpose>:<key> string     ticket (expiry, data)      PX until its expiry
 //	at:<key>         hash (n, e)  attempt counter            its window end
-//	rl:<name>:<key>  string       GCRA arrival time (µs)     when the bucket is full again
 //
-// Every key expires except the MFA enrollment and backup codes, which are
-// user state like a row of a users table and stay until [MFA.Delete], and
+// A middleware.WindowLimiter on [Store.Attempts] keeps its counts under
+// at:, its key prefix ("rl:" by default) percent-encoded like any key.
+//
+// Every key expires except the MFA enrollment and backup codes and the
+// passkeys with their id index, which are user state like a row of a users
+// table and stay until [MFA.Delete] or [Passkeys.Remove], and
 // the not-before and epoch records (S is the user's shard,
 // jwt.RefreshShard; see [RefreshTokens]), whose loss must never revive a
 // revoked token. Writing a record whose expiry has already passed deletes
@@ -102,13 +105,18 @@
 // atomic on the server whichever process calls it: refresh rotation is one
 // script that checks the family, the not-before and the epoch, marks the
 // token used and stores its successor; TOTP replay is a compare-and-set
-// script; backup codes are spent with SREM; MFA challenges, OAuth states and one-time tokens with GETDEL;
-// the attempt counter, the not-before time and the limiter are scripts.
+// script; backup codes are spent with SREM; tickets with GETDEL;
+// the attempt counter and the not-before time are scripts; a
+// passkey's sign count and name are compare-and-set scripts on the user's
+// hash, and removing a passkey under keepLast counts and deletes in one
+// script.
 //
 // A script that touches several keys keeps them in one Cluster slot
 // through a hash tag: every refresh record of a user shares {S}; the MFA
-// enrollment and the backup codes share {U}. Nothing else needs a tag.
-// Records that are looked up by their own id alone (a session) live in
+// enrollment and the backup codes share {U}, and so do a user's passkeys.
+// Nothing else needs a tag.
+// Records that are looked up by their own id alone (a session, a passkey's
+// id index entry) live in
 // their own slots, and the per-user session index su:U is updated by
 // separate single-key commands:
 //
@@ -120,11 +128,18 @@
 //     records of the user, follows markers and tombstones ids a Rotate has
 //     not created yet, so no write that read a session before "log out
 //     everywhere" can bring it back (see [Sessions]).
+//   - Passkey Add reserves the credential id in pi:<id> with SET NX (which
+//     makes it unique across all users) before it writes the credential
+//     into pk:{U}, and Remove deletes the credential before the index
+//     entry, so every stored passkey is indexed, while an entry may
+//     outlive its credential and then keeps the id reserved (see
+//     [Passkeys]).
 //
 // Round trips: session Find (a read-only request through the session
 // middleware) 1; session Create and Update 1 for an anonymous session, 2
 // for a user's, Rotate 3; refresh Rotate 1, Create 1; every other
-// read or atomic operation 1.
+// read or atomic operation 1; passkey List 1, Get 2, Add 2, Remove 2,
+// UpdateUse 3 (index, read, compare-and-set).
 //
 // # Clocks
 //
@@ -135,9 +150,7 @@
 // lifetime on its own clock: a server clock ahead of the application's
 // cannot drop a record (or an attempt counter) early, and one behind cannot
 // keep it longer. The attempt counter's script also gives a counter that
-// lost its TTL a new one, so no counter lives without an expiry. The
-// [Limiter] reads the Redis server's clock inside its script, so all
-// processes decide on one clock.
+// lost its TTL a new one, so no counter lives without an expiry.
 //
 // # Failures
 //

@@ -52,23 +52,31 @@ func Example_cluster() {
 	_ = refresh // hand it to the token endpoint
 
 	// 5 sign-ups per minute per client address, shared by every instance.
-	limiter, err := st.Limiter(redisstore.LimiterConfig{Name: "signup", Limit: 5, Per: time.Minute})
+	limiter, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
+		Counter: st.Attempts(), Limit: 5, Window: time.Minute, Prefix: "rl:signup:",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ips, err := middleware.NewClientIPResolver(middleware.ClientIPResolverConfig{}) // list trusted proxies here
 	if err != nil {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	signup := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { /* ... */ })
-	byIP := func(r *http.Request) string { return r.RemoteAddr } // use middleware.ClientIPResolver behind proxies
-	mux.Handle("POST /signup", middleware.RateLimit(limiter, byIP)(signup))
+	mux.Handle("POST /signup", middleware.RateLimit(limiter, ips.Key)(signup))
 	_ = http.ListenAndServe(":8080", sessions.LoadAndSave(mux))
 }
 
-// A limiter's decision for one key; a store error must deny.
-func ExampleLimiter_Allow() {
+// The attempt counter is also the rate limiter's counter: a limiter's
+// decision for one key, shared by every instance; a store error must deny.
+func ExampleStore_Attempts() {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer rdb.Close()
 	st, _ := redisstore.New(redisstore.Config{Client: rdb})
-	l, _ := st.Limiter(redisstore.LimiterConfig{Name: "reset-mail", Limit: 3, Per: time.Hour})
+	l, _ := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
+		Counter: st.Attempts(), Limit: 3, Window: time.Hour, Prefix: "rl:reset-mail:",
+	})
 	d, err := l.Allow(context.Background(), "alice@example.com")
 	switch {
 	case err != nil:

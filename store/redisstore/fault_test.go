@@ -12,12 +12,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
@@ -54,7 +52,7 @@ type readProbe struct {
 // readProbes covers a read (or read-modify-write) of every adapter. On a
 // store whose keys were written beforehand each reports found=true.
 func readProbes(st *redisstore.Store) []readProbe {
-	lim, _ := st.Limiter(redisstore.LimiterConfig{Name: "probe", Limit: 5, Per: time.Minute})
+	lim, _ := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{Counter: st.Attempts(), Limit: 5, Window: time.Minute})
 	return []readProbe{
 		{"Sessions.Find", func(ctx context.Context) (bool, error) {
 			_, found, err := st.Sessions().Find(ctx, "sid")
@@ -83,16 +81,8 @@ func readProbes(st *redisstore.Store) []readProbe {
 			ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, time.Now().Add(time.Minute))
 			return !ok, err // found = "the step was already claimed"
 		}},
-		{"Challenges.Take", func(ctx context.Context) (bool, error) {
-			_, found, err := st.Challenges().Take(ctx, "ch")
-			return found, err
-		}},
-		{"OAuthStates.Take", func(ctx context.Context) (bool, error) {
-			_, found, err := st.OAuthStates().Take(ctx, "state")
-			return found, err
-		}},
-		{"OneTimeTokens.Take", func(ctx context.Context) (bool, error) {
-			_, found, err := st.OneTimeTokens().Take(ctx, "ott")
+		{"Tickets.Take", func(ctx context.Context) (bool, error) {
+			_, found, err := st.Tickets().Take(ctx, "p", "ticket")
 			return found, err
 		}},
 		{"Attempts.Count", func(ctx context.Context) (bool, error) {
@@ -132,9 +122,7 @@ func seed(t *testing.T, st *redisstore.Store) {
 	if ok, err := st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Hour)); err != nil || !ok {
 		t.Fatalf("Advance: %v %v", ok, err)
 	}
-	must(t, st.Challenges().Save(ctx, "ch", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)}))
-	must(t, st.OAuthStates().Save(ctx, "state", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)}))
-	must(t, st.OneTimeTokens().Save(ctx, "ott", authkit.OneTimeToken{UserID: "alice", Expiry: now.Add(time.Hour)}))
+	must(t, st.Tickets().Put(ctx, "p", "ticket", []byte("alice"), now.Add(time.Hour)))
 	if _, _, err := st.Attempts().Incr(ctx, "login:alice", time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +130,8 @@ func seed(t *testing.T, st *redisstore.Store) {
 
 // TestFaultClosedPort points a store at a port where nothing listens:
 // every read returns an error, never found=false or a success, and the
-// session middleware answers 500 without calling the handler (fail closed,
-// issue 9 item 7).
+// session middleware answers 500 without calling the handler (fail
+// closed).
 func TestFaultClosedPort(t *testing.T) {
 	t.Parallel()
 	c := redis.NewClient(failFast(&redis.Options{Addr: closedAddr(t)}))
@@ -210,7 +198,7 @@ func loginCookie(t *testing.T, st *redisstore.Store) *http.Cookie {
 // reset, then connections that hang), and restores it: while cut every read
 // fails closed and the session middleware answers 5xx; after the restore
 // the same client and store work again without a restart, and everything
-// acknowledged before the cut is still there (issue 9 item 7).
+// acknowledged before the cut is still there.
 func TestFaultProxyCut(t *testing.T) {
 	t.Parallel()
 	opt, err := redis.ParseURL(singleURL(t))

@@ -174,7 +174,7 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // kitStores are st's accessors for the shared drivers.
 func kitStores(st *redisstore.Store) storetestkit.Stores {
-	return storetestkit.Stores{Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens(), OAuthStates: st.OAuthStates(),
+	return storetestkit.Stores{Attempts: st.Attempts(), Tickets: st.Tickets(),
 		Sessions: st.Sessions(), RefreshTokens: st.RefreshTokens(), NotBefore: st.NotBefore(),
-		MFA: st.MFA(), TOTPReplay: st.TOTPReplay(), Challenges: st.Challenges()}
+		MFA: st.MFA(), TOTPReplay: st.TOTPReplay()}
 }

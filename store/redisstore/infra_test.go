@@ -8,16 +8,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/internal/testenv"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/oauth"
+	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
 
@@ -169,11 +169,11 @@ func TestCountersFollowRedisClock(t *testing.T) {
 	})
 }
 
-// TestRecordsFollowRedisClock: one-time tokens and OAuth states saved with
-// the clocks ±2 min apart are stored for exactly their remaining lifetime
-// on Redis's clock: not dropped at once when Redis is ahead, not kept
-// longer when it is behind.
-func TestRecordsFollowRedisClock(t *testing.T) {
+// TestTicketsFollowRedisClock: tickets put with the clocks ±2 min apart
+// are stored for exactly their remaining lifetime by the application's
+// clock, counted on Redis's clock: not dropped at once when Redis is
+// ahead, not kept longer when it is behind.
+func TestTicketsFollowRedisClock(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, skew := range skews {
 			t.Run(skew.String(), func(t *testing.T) {
@@ -181,20 +181,43 @@ func TestRecordsFollowRedisClock(t *testing.T) {
 				now := func() time.Time { return time.Now().Add(skew) }
 				st := newStore(t, c, redisstore.Config{Now: now})
 				const life = time.Minute
-				must(t, st.OneTimeTokens().Save(t.Context(), "h1", authkit.OneTimeToken{Purpose: "reset", UserID: "u", Expiry: now().Add(life)}))
-				must(t, st.OAuthStates().Save(t.Context(), "s1", oauth.Pending{Verifier: "v", Expiry: now().Add(life)}))
-				for _, key := range []string{st.Prefix() + "ot:h1", st.Prefix() + "os:s1"} {
-					if d := pttl(t, c, key); d <= 0 || d > life {
-						t.Errorf("%s: PTTL = %v, want in (0, %v]", key, d, life)
-					}
+				must(t, st.Tickets().Put(t.Context(), "reset", "h1", []byte("x"), now().Add(life)))
+				key := st.Prefix() + "tk:reset:h1"
+				if d := pttl(t, c, key); d <= life-10*time.Second || d > life {
+					t.Errorf("%s: PTTL = %v, want in (%v, %v]", key, d, life-10*time.Second, life)
 				}
-				if _, found, err := st.OneTimeTokens().Take(t.Context(), "h1"); err != nil || !found {
-					t.Errorf("one-time token: found=%v err=%v, want found", found, err)
-				}
-				if _, found, err := st.OAuthStates().Take(t.Context(), "s1"); err != nil || !found {
-					t.Errorf("oauth state: found=%v err=%v, want found", found, err)
+				if _, found, err := st.Tickets().Take(t.Context(), "reset", "h1"); err != nil || !found {
+					t.Errorf("ticket: found=%v err=%v, want found", found, err)
 				}
 			})
+		}
+	})
+}
+
+// TestTicketExpiredByAppClockIsMissing: a ticket whose expiry has passed
+// by Config.Now is not found, although Redis, whose clock has not moved,
+// still holds it; a Put whose expiry has already passed stores nothing and
+// removes the record it replaces.
+func TestTicketExpiredByAppClockIsMissing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		c := b.client(t)
+		var offset atomic.Int64
+		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		st := newStore(t, c, redisstore.Config{Now: now})
+		ctx := t.Context()
+		must(t, st.Tickets().Put(ctx, "p", "k", []byte("x"), now().Add(time.Minute)))
+		offset.Store(int64(2 * time.Minute))
+		if n := c.Exists(ctx, st.Prefix()+"tk:p:k").Val(); n != 1 {
+			t.Fatalf("EXISTS = %d before Take; want 1 (Redis still holds the record)", n)
+		}
+		if _, found, err := st.Tickets().Take(ctx, "p", "k"); err != nil || found {
+			t.Errorf("Take after the expiry by the app clock = found %v, err %v; want not found", found, err)
+		}
+		offset.Store(0)
+		must(t, st.Tickets().Put(ctx, "p", "k2", []byte("live"), now().Add(time.Minute)))
+		must(t, st.Tickets().Put(ctx, "p", "k2", []byte("dead"), now().Add(-time.Second)))
+		if n := c.Exists(ctx, st.Prefix()+"tk:p:k2").Val(); n != 0 {
+			t.Errorf("EXISTS = %d after a Put with a past expiry; want 0", n)
 		}
 	})
 }
@@ -219,7 +242,7 @@ func TestBlackholedRedisAnswersWithinTimeout(t *testing.T) {
 	}
 	st, err := redisstore.New(redisstore.Config{Client: c, Timeout: timeout, UnsafeAllowEvictingPolicy: true})
 	must(t, err)
-	l, err := st.Limiter(redisstore.LimiterConfig{Name: "x", Limit: 1, Per: time.Second})
+	l, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{Counter: st.Attempts(), Limit: 1, Window: time.Second})
 	must(t, err)
 	// Well-formed token ids (they name the user's shard), so the adapter
 	// asks the server instead of refusing them locally.

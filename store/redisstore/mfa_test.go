@@ -64,24 +64,6 @@ func TestTOTPCodeNotAcceptedTwiceWithRedisClockSkew(t *testing.T) {
 	})
 }
 
-// A login challenge lives its TTL on Redis's clock, and not past its
-// Expiry on the application's.
-func TestMFAChallengeLivesItsTTLWithRedisClockSkew(t *testing.T) {
-	forEachMFASkew(t, func(t *testing.T, st *redisstore.Store, appNow func() time.Time) {
-		ctx := context.Background()
-		c := st.Challenges()
-		must(t, c.Save(ctx, "live", mfa.Challenge{UserID: "alice", Expiry: appNow().Add(time.Minute)}))
-		must(t, c.Save(ctx, "short", mfa.Challenge{UserID: "alice", Expiry: appNow().Add(1500 * time.Millisecond)}))
-		if _, found, err := c.Take(ctx, "live"); err != nil || !found {
-			t.Fatalf("Take of a challenge with a minute to live = %v, %v; want found", found, err)
-		}
-		time.Sleep(2700 * time.Millisecond)
-		if _, found, err := c.Take(ctx, "short"); err != nil || found {
-			t.Fatalf("Take after the TTL = %v, %v; want not found", found, err)
-		}
-	})
-}
-
 // Enrollments and backup codes are user state: stored without a TTL, so no
 // expiry (and no volatile-* eviction) can turn MFA off.
 func TestMFAEnrollmentAndBackupCodesHaveNoTTL(t *testing.T) {

@@ -38,8 +38,7 @@ type Config struct {
 	// Now is the clock that decides expiry when records are written and
 	// read (default time.Now). Redis expires keys by its own clock; a
 	// record is missing as soon as either clock says it has expired.
-	// [jwt.RefreshStore.Rotate] takes its time as an argument instead, and the
-	// [Limiter] uses the Redis server's clock (see [Store.Limiter]).
+	// [jwt.RefreshStore.Rotate] takes its time as an argument instead.
 	Now func() time.Time
 	// RevokedFamilyRetention is no longer used: a revoked family's record
 	// lives until the family's own expiry, and a token whose family record
@@ -87,8 +86,7 @@ type Store struct {
 }
 
 var (
-	// ErrInvalidConfig wraps every configuration error from [New] and
-	// [Store.Limiter].
+	// ErrInvalidConfig wraps every configuration error from [New].
 	ErrInvalidConfig = errors.New("redisstore: invalid config")
 	// ErrEvictingPolicy is returned by [New] (together with
 	// ErrInvalidConfig) when a Redis master's maxmemory-policy is not

@@ -11,11 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/redisstore"
 )
@@ -51,34 +48,6 @@ func TestNewConfig(t *testing.T) {
 		}
 		if err != nil || st.Prefix() != tt.wantPrefix {
 			t.Errorf("%s: prefix %q, err %v; want %q", tt.name, st.Prefix(), err, tt.wantPrefix)
-		}
-	}
-}
-
-func TestLimiterConfig(t *testing.T) {
-	t.Parallel()
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
-	defer c.Close()
-	st, err := redisstore.New(redisstore.Config{Client: c, UnsafeAllowEvictingPolicy: true})
-	must(t, err)
-	tests := []struct {
-		name    string
-		cfg     redisstore.LimiterConfig
-		wantErr bool
-	}{
-		{"ok", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute}, false},
-		{"ok burst", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute, Burst: 20}, false},
-		{"no name", redisstore.LimiterConfig{Limit: 5, Per: time.Minute}, true},
-		{"zero limit", redisstore.LimiterConfig{Name: "x", Per: time.Minute}, true},
-		{"zero per", redisstore.LimiterConfig{Name: "x", Limit: 5}, true},
-		{"negative burst", redisstore.LimiterConfig{Name: "x", Limit: 5, Per: time.Minute, Burst: -1}, true},
-		{"sub-microsecond interval", redisstore.LimiterConfig{Name: "x", Limit: 1e6, Per: time.Millisecond}, true},
-		{"huge bucket", redisstore.LimiterConfig{Name: "x", Limit: 1, Per: 400 * 24 * time.Hour}, true},
-	}
-	for _, tt := range tests {
-		_, err := st.Limiter(tt.cfg)
-		if tt.wantErr != (err != nil) || (err != nil && !errors.Is(err, redisstore.ErrInvalidConfig)) {
-			t.Errorf("%s: err = %v, wantErr %v", tt.name, err, tt.wantErr)
 		}
 	}
 }
@@ -137,15 +106,8 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		if _, err := st.TOTPReplay().Advance(ctx, user, 1, now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		must(t, st.Challenges().Save(ctx, id, mfa.Challenge{UserID: user, Expiry: now.Add(time.Minute)}))
-		must(t, st.OAuthStates().Save(ctx, id, oauth.Pending{Expiry: now.Add(time.Minute)}))
-		must(t, st.OneTimeTokens().Save(ctx, id, authkit.OneTimeToken{Expiry: now.Add(time.Minute)}))
+		must(t, st.Tickets().Put(ctx, user, id, []byte("x"), now.Add(time.Minute)))
 		if _, _, err := st.Attempts().Incr(ctx, id, time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		lim, err := st.Limiter(redisstore.LimiterConfig{Name: "n:1", Limit: 5, Per: time.Minute})
-		must(t, err)
-		if _, err := lim.Allow(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 
@@ -154,19 +116,16 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		sh := "{" + jwt.RefreshShard(user) + "}"
 		want := []string{
 			p + "at:" + eid,
-			p + "ch:" + eid,
 			p + "ep:" + sh,
 			p + "mb:{" + euser + "}",
 			p + "me:{" + euser + "}",
 			p + "nb:" + sh + ":" + euser,
-			p + "os:" + eid,
-			p + "ot:" + eid,
 			p + "rf:" + sh + ":" + efam,
-			p + "rl:n%3A1:" + eid,
 			p + "rt:" + sh + ":" + rid,
 			p + "ru:" + sh + ":" + euser,
 			p + "s:" + eid,
 			p + "su:" + euser,
+			p + "tk:" + euser + ":" + eid,
 			p + "tr:" + euser,
 		}
 		sort.Strings(want)
@@ -259,7 +218,7 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 	ctx := t.Context()
 	p := st.Prefix()
 	must(t, c.HSet(ctx, p+"s:x", "u", "alice", "d", "\x02garbage").Err())
-	must(t, c.Set(ctx, p+"ch:x", "\x01\xff", time.Minute).Err())
+	must(t, c.Set(ctx, p+"tk:x:x", "\x01\xff", time.Minute).Err())
 	must(t, c.Set(ctx, p+"nb:{"+jwt.RefreshShard("x")+"}:x", "soon", time.Minute).Err())
 	if _, _, err := st.Sessions().Find(ctx, "x"); err == nil {
 		t.Error("Sessions.Find of a corrupt record: err=nil")
@@ -267,8 +226,8 @@ func TestCorruptRecordFailsClosed(t *testing.T) {
 	if _, err := st.Sessions().ListUser(ctx, "alice"); err != nil {
 		t.Errorf("ListUser without index entries: %v", err)
 	}
-	if _, _, err := st.Challenges().Take(ctx, "x"); err == nil {
-		t.Error("Challenges.Take of a corrupt record: err=nil")
+	if _, _, err := st.Tickets().Take(ctx, "x", "x"); err == nil {
+		t.Error("Tickets.Take of a corrupt record: err=nil")
 	}
 	if _, _, err := st.NotBefore().NotBefore(ctx, "x"); err == nil {
 		t.Error("NotBefore of a corrupt record: err=nil")
@@ -305,34 +264,5 @@ func TestRefreshRecordsLifetime(t *testing.T) {
 		if d := ttl(k); d != -1 {
 			t.Errorf("%s: PTTL %v, want none (-1)", k, d)
 		}
-	}
-}
-
-// TestLimiterNamesIndependent: two policies on one store and one key do not
-// share counts.
-func TestLimiterNamesIndependent(t *testing.T) {
-	t.Parallel()
-	st := newStore(t, singleClient(t), redisstore.Config{})
-	a, err := st.Limiter(redisstore.LimiterConfig{Name: "a", Limit: 1, Per: time.Hour})
-	must(t, err)
-	b, err := st.Limiter(redisstore.LimiterConfig{Name: "b", Limit: 1, Per: time.Hour, Burst: 2})
-	must(t, err)
-	ctx := t.Context()
-	var got []bool
-	for _, l := range []*redisstore.Limiter{a, a, b, b, b} {
-		d, err := l.Allow(ctx, "k")
-		must(t, err)
-		got = append(got, d.Allowed)
-	}
-	want := []bool{true, false, true, true, false}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("decisions %v, want %v", got, want)
-		}
-	}
-	d, err := a.Allow(ctx, "k")
-	must(t, err)
-	if d.RetryAfter < 59*time.Minute || d.RetryAfter > time.Hour {
-		t.Errorf("RetryAfter %v, want about 1h", d.RetryAfter)
 	}
 }

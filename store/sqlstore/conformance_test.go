@@ -23,9 +23,8 @@ func TestConformance(t *testing.T) {
 				MFA:           s.MFA(),
 				TOTPReplay:    s.TOTPReplay(),
 				Attempts:      s.Attempts(),
-				Challenges:    s.Challenges(),
-				OAuthStates:   s.OAuthStates(),
-				OneTimeTokens: s.OneTimeTokens(),
+				Tickets:       s.Tickets(),
+				Passkeys:      s.Passkeys(),
 				Users:         s.Users(),
 				// Every row of the refresh and not-before tables is lost,
 				// the epoch included (a truncation, a restore of an empty

@@ -21,6 +21,7 @@ var childRoles = map[string]func(args []byte) int{
 	"revoke":  storetestkit.Child(openChild, revokeChild),
 	"rotate":  storetestkit.Child(openChild, rotateChild),
 	"migrate": storetestkit.Child(openChild, migrateChild),
+	"passkey": storetestkit.Child(openChild, passkeyChild),
 }
 
 // childArgs tell a child which database to open.
@@ -68,7 +69,7 @@ var crossRace = storetestkit.RaceConfig{Rounds: 20, Goroutines: 4, Slot: 40 * ti
 	Token: func(i int) string { return fmt.Sprintf("cross-token-%d", i) }, Next: rand.Text}
 
 func raceStores(st *sqlstore.Store) storetestkit.RaceStores {
-	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA()}
+	return storetestkit.RaceStores{Refresh: st.RefreshTokens(), TOTP: st.TOTPReplay(), MFA: st.MFA(), Tickets: st.Tickets()}
 }
 
 // TestCrossProcess races two OS processes, each with its own pool and

@@ -33,10 +33,11 @@
 //	session.Config{Store: st.Sessions()}
 //	jwt.RefreshConfig{Store: st.RefreshTokens()}
 //	jwt.VerifierConfig{NotBefore: st.NotBefore()}
-//	mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Challenges: st.Challenges(), Throttle: st.Attempts()}
-//	oauth.Config{StateStore: st.OAuthStates()}
+//	mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Tickets: st.Tickets(), Throttle: st.Attempts()}
+//	oauth.Config{Tickets: st.Tickets()}
+//	passkey.Config{Credentials: st.Passkeys(), Tickets: st.Tickets(), ...}
 //	authkit.Config{Users: st.Users(), RefreshStore: st.RefreshTokens(), NotBefore: st.NotBefore(),
-//		Attempts: st.Attempts(), OneTimeTokens: st.OneTimeTokens()}
+//		Attempts: st.Attempts(), Tickets: st.Tickets()}
 //
 // and call [Store.Purge] periodically from a job of the host's own.
 // [Store.Users] is optional: a host with its own user table implements
@@ -58,24 +59,29 @@
 // [Store.RefreshTokens] (jwt.RefreshStore: families, atomic Use, revocation
 // tombstones), [Store.NotBefore] (jwt.NotBeforeStore), [Store.MFA]
 // (mfa.Store: enrollments and backup codes), [Store.TOTPReplay]
-// (mfa.ReplayStore), [Store.Challenges] (mfa.ChallengeStore),
-// [Store.OAuthStates] (oauth.StateStore), [Store.Attempts]
-// (authkit.AttemptStore and mfa.AttemptCounter), [Store.OneTimeTokens]
-// (authkit.OneTimeTokenStore) and [Store.Users] (authkit.UserStore, plus
-// UpdateUser and Len). Each passes the conformance suite of its interface
-// on both dialects.
+// (mfa.ReplayStore), [Store.Tickets] (authkit.TicketStore: MFA
+// challenges, OAuth states, reset and verification tokens, passkey
+// ceremonies, one table keyed by purpose and key), [Store.Attempts]
+// (authkit.AttemptStore and mfa.AttemptCounter), [Store.Passkeys]
+// (passkey.CredentialStore: WebAuthn credentials, kept until removed) and
+// [Store.Users] (authkit.UserStore, plus UpdateUser and Len). Each passes
+// the conformance suite of its interface on both dialects.
 //
 // # Atomicity
 //
 // Every "exactly one winner" operation is a single statement, atomic on
 // both databases and across processes: refresh-token Use is a conditional
 // UPDATE … RETURNING (used_at IS NULL), TOTP replay is INSERT … ON CONFLICT
-// DO UPDATE … WHERE step < new step, backup codes, OAuth states, MFA
-// challenges and one-time tokens are spent with DELETE (… RETURNING), the
-// attempt counter and the not-before time are upserts. The few
-// multi-statement operations (replacing a backup-code set, UpdateUser,
-// Migrate) run in transactions that lock what they read: row locks on
-// PostgreSQL (READ COMMITTED is enough), BEGIN IMMEDIATE on SQLite.
+// DO UPDATE … WHERE step < new step, backup codes and tickets are
+// spent with DELETE (… RETURNING), the
+// attempt counter and the not-before time are upserts; a passkey's sign
+// count is updated with UPDATE … WHERE sign_count = previous, and a new
+// passkey is inserted with ON CONFLICT DO NOTHING, so its id is unique
+// across all users. The few multi-statement operations (replacing a
+// backup-code set, UpdateUser, a passkey removal that must keep the user's
+// last one, Migrate) run in transactions that lock what they read: row
+// locks on PostgreSQL (READ COMMITTED is enough), BEGIN IMMEDIATE on
+// SQLite.
 //
 // # Schema and migrations
 //

@@ -92,14 +92,14 @@ func Example_wiring() {
 	_ = session.Config{Store: st.Sessions()}
 	_ = jwt.RefreshConfig{Store: st.RefreshTokens()}
 	_ = jwt.VerifierConfig{NotBefore: st.NotBefore()}
-	_ = mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Challenges: st.Challenges(), Throttle: st.Attempts()}
-	_ = oauth.Config{StateStore: st.OAuthStates()}
+	_ = mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Tickets: st.Tickets(), Throttle: st.Attempts()}
+	_ = oauth.Config{Tickets: st.Tickets()}
 	_ = authkit.Config{
-		Users:         st.Users(), // or the host's own UserStore
-		RefreshStore:  st.RefreshTokens(),
-		NotBefore:     st.NotBefore(),
-		Attempts:      st.Attempts(),
-		OneTimeTokens: st.OneTimeTokens(),
+		Users:        st.Users(), // or the host's own UserStore
+		RefreshStore: st.RefreshTokens(),
+		NotBefore:    st.NotBefore(),
+		Attempts:     st.Attempts(),
+		Tickets:      st.Tickets(),
 	}
 	fmt.Println("ok")
 	// Output: ok

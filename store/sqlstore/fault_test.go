@@ -16,7 +16,6 @@ import (
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
@@ -77,18 +76,11 @@ func storeOps(st *sqlstore.Store) map[string]func(ctx context.Context) (bool, er
 		"TOTPReplay.Advance": func(ctx context.Context) (bool, error) {
 			return st.TOTPReplay().Advance(ctx, "alice", 7, now.Add(time.Minute))
 		},
-		"Challenges.Save": func(ctx context.Context) (bool, error) {
-			return false, st.Challenges().Save(ctx, "c2", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)})
+		"Tickets.Put": func(ctx context.Context) (bool, error) {
+			return false, st.Tickets().Put(ctx, "p", "t2", []byte("x"), now.Add(time.Hour))
 		},
-		"Challenges.Take": func(ctx context.Context) (bool, error) {
-			_, found, err := st.Challenges().Take(ctx, "c1")
-			return found, err
-		},
-		"OAuthStates.Save": func(ctx context.Context) (bool, error) {
-			return false, st.OAuthStates().Save(ctx, "o2", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)})
-		},
-		"OAuthStates.Take": func(ctx context.Context) (bool, error) {
-			_, found, err := st.OAuthStates().Take(ctx, "o1")
+		"Tickets.Take": func(ctx context.Context) (bool, error) {
+			_, found, err := st.Tickets().Take(ctx, "p", "t1")
 			return found, err
 		},
 		"Attempts.Incr": func(ctx context.Context) (bool, error) {
@@ -100,13 +92,6 @@ func storeOps(st *sqlstore.Store) map[string]func(ctx context.Context) (bool, er
 			return n > 0, err
 		},
 		"Attempts.Reset": func(ctx context.Context) (bool, error) { return false, st.Attempts().Reset(ctx, "k") },
-		"OneTimeTokens.Save": func(ctx context.Context) (bool, error) {
-			return false, st.OneTimeTokens().Save(ctx, "t2", authkit.OneTimeToken{Purpose: "p", Expiry: now.Add(time.Hour)})
-		},
-		"OneTimeTokens.Take": func(ctx context.Context) (bool, error) {
-			_, found, err := st.OneTimeTokens().Take(ctx, "t1")
-			return found, err
-		},
 		"Users.UserByID": func(ctx context.Context) (bool, error) {
 			_, found, err := st.Users().UserByID(ctx, "alice")
 			return found, err
@@ -147,9 +132,7 @@ func seed(t *testing.T, st *sqlstore.Store) {
 	}
 	must(t, st.NotBefore().SetNotBefore(ctx, "alice", now.Add(-time.Minute)))
 	storetestkit.SeedMFA(t, st.MFA(), "alice", []byte("code"))
-	must(t, st.Challenges().Save(ctx, "c1", mfa.Challenge{UserID: "alice", Expiry: now.Add(time.Hour)}))
-	must(t, st.OAuthStates().Save(ctx, "o1", oauth.Pending{Verifier: "v", Expiry: now.Add(time.Hour)}))
-	must(t, st.OneTimeTokens().Save(ctx, "t1", authkit.OneTimeToken{Purpose: "p", Expiry: now.Add(time.Hour)}))
+	must(t, st.Tickets().Put(ctx, "p", "t1", []byte("alice"), now.Add(time.Hour)))
 	must(t, st.Users().CreateUser(ctx, authkit.User{ID: "alice", Email: "alice@example.com"}))
 }
 

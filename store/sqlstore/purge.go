@@ -4,8 +4,9 @@ import "context"
 
 // Purge deletes every row that has expired by Config.Now (sessions,
 // refresh tokens and the tokens of revoked families, expired revocation
-// tombstones, TOTP replay records, MFA challenges, OAuth states, attempt
-// windows, one-time tokens) and returns how many rows it removed. Expired
+// tombstones, TOTP replay records, attempt windows, and tickets such as
+// MFA challenges, OAuth states, reset and verification tokens and passkey
+// ceremonies) and returns how many rows it removed. Expired
 // rows are already invisible to reads, so Purge only reclaims space; the
 // store never runs it on its own. Call it from a job the host controls,
 // e.g. every few minutes. Users, enrollments, backup codes and not-before

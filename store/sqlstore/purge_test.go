@@ -8,8 +8,6 @@ import (
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/internal/storetestkit"
 	"github.com/authkit-go/authkit/jwt"
-	"github.com/authkit-go/authkit/mfa"
-	"github.com/authkit-go/authkit/oauth"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
@@ -67,17 +65,13 @@ func TestPurge(t *testing.T) {
 				t.Fatalf("Advance: %v, %v", ok, err)
 			}
 		}
-		must(t, st.Challenges().Save(ctx, "c-expired", mfa.Challenge{UserID: "u", Expiry: short}))
-		must(t, st.Challenges().Save(ctx, "c-live", mfa.Challenge{UserID: "u", Expiry: long}))
-		must(t, st.OAuthStates().Save(ctx, "o-expired", oauth.Pending{Verifier: "v", Expiry: short}))
-		must(t, st.OAuthStates().Save(ctx, "o-live", oauth.Pending{Verifier: "v", Expiry: long}))
+		must(t, st.Tickets().Put(ctx, "p", "t-expired", []byte("x"), short))
+		must(t, st.Tickets().Put(ctx, "p", "t-live", []byte("x"), long))
 		for k, w := range map[string]time.Duration{"a-expired": time.Minute, "a-live": time.Hour} {
 			if _, _, err := st.Attempts().Incr(ctx, k, w); err != nil {
 				t.Fatal(err)
 			}
 		}
-		must(t, st.OneTimeTokens().Save(ctx, "t-expired", authkit.OneTimeToken{Purpose: "reset", UserID: "u", Expiry: short}))
-		must(t, st.OneTimeTokens().Save(ctx, "t-live", authkit.OneTimeToken{Purpose: "reset", UserID: "u", Expiry: long}))
 		// Rows that never expire.
 		must(t, st.Users().CreateUser(ctx, authkit.User{ID: "u", Email: "u@example.com"}))
 		storetestkit.SeedMFA(t, st.MFA(), "u", []byte("c1"), []byte("c2"))
@@ -108,10 +102,8 @@ func TestPurge(t *testing.T) {
 			{"refresh_tokens", 3, 1},
 			{"refresh_families", 3, 2},
 			{"totp_replay", 2, 1},
-			{"mfa_challenges", 2, 1},
-			{"oauth_states", 2, 1},
+			{"tickets", 2, 1},
 			{"attempts", 2, 1},
-			{"one_time_tokens", 2, 1},
 			{"users", 1, 1},
 			{"mfa_enrollments", 1, 1},
 			{"mfa_backup_codes", 2, 2},
@@ -154,16 +146,10 @@ func TestPurge(t *testing.T) {
 		if ok, err := st.TOTPReplay().Advance(ctx, "live", 100, long); ok || err != nil {
 			t.Errorf("replayed step after Purge: %v %v", ok, err)
 		}
-		if _, found, err := st.Challenges().Take(ctx, "c-live"); !found || err != nil {
-			t.Errorf("c-live: %v %v", found, err)
-		}
-		if _, found, err := st.OAuthStates().Take(ctx, "o-live"); !found || err != nil {
-			t.Errorf("o-live: %v %v", found, err)
-		}
 		if c, _, err := st.Attempts().Count(ctx, "a-live"); c != 1 || err != nil {
 			t.Errorf("a-live: %d %v", c, err)
 		}
-		if _, found, err := st.OneTimeTokens().Take(ctx, "t-live"); !found || err != nil {
+		if _, found, err := st.Tickets().Take(ctx, "p", "t-live"); !found || err != nil {
 			t.Errorf("t-live: %v %v", found, err)
 		}
 		if used, err := st.MFA().UseBackupCode(ctx, "u", []byte("c1")); !used || err != nil {

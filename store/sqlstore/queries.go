@@ -8,13 +8,10 @@ type queries struct {
 	mfaGet, mfaCreate, mfaUpdate, mfaDeleteEnrollment, mfaDeleteCodes string
 	mfaInsertCode, mfaUseCode                                         string
 	replayAdvance                                                     string
-	challengeSave, challengeTake                                      string
-
-	stateSave, stateTake string
 
 	attemptIncr, attemptCount, attemptReset string
 
-	oneTimeSave, oneTimeTake string
+	ticketPut, ticketDelete, ticketTake string
 
 	userByLogin, userByID, userCreate, userEmailTaken, userLock, userUpdate, userSetHash, userCount string
 
@@ -45,16 +42,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO NOTHING`),
 ON CONFLICT (user_id) DO UPDATE SET step = excluded.step, expiry = excluded.expiry
 	WHERE x.expiry <= $4 OR x.step < excluded.step
 RETURNING step`),
-		challengeSave: r(`INSERT INTO {T}mfa_challenges (id, user_id, password_at, expiry, attempts, data) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, password_at = excluded.password_at, expiry = excluded.expiry,
-	attempts = excluded.attempts, data = excluded.data`),
-		challengeTake: r(`DELETE FROM {T}mfa_challenges WHERE id = $1 RETURNING user_id, password_at, expiry, attempts, data`),
-
-		stateSave: r(`INSERT INTO {T}oauth_states (id, verifier, nonce, redirect_uri, return_to, expiry) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (id) DO UPDATE SET verifier = excluded.verifier, nonce = excluded.nonce, redirect_uri = excluded.redirect_uri,
-	return_to = excluded.return_to, expiry = excluded.expiry`),
-		stateTake: r(`DELETE FROM {T}oauth_states WHERE id = $1 RETURNING verifier, nonce, redirect_uri, return_to, expiry`),
-
 		// A fixed window: it starts with the first Incr on an absent or
 		// expired row ($2 is now, $3 now + window) and is never extended.
 		attemptIncr: r(`INSERT INTO {T}attempts AS x (id, n, window_end) VALUES ($1, 1, $3)
@@ -65,9 +52,13 @@ RETURNING n, window_end`),
 		attemptCount: r(`SELECT n, window_end FROM {T}attempts WHERE id = $1 AND window_end > $2`),
 		attemptReset: r(`DELETE FROM {T}attempts WHERE id = $1`),
 
-		oneTimeSave: r(`INSERT INTO {T}one_time_tokens (id, purpose, user_id, email, expiry) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, user_id = excluded.user_id, email = excluded.email, expiry = excluded.expiry`),
-		oneTimeTake: r(`DELETE FROM {T}one_time_tokens WHERE id = $1 RETURNING purpose, user_id, email, expiry`),
+		ticketPut: r(`INSERT INTO {T}tickets (purpose, key, data, expiry) VALUES ($1, $2, $3, $4)
+ON CONFLICT (purpose, key) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`),
+		ticketDelete: r(`DELETE FROM {T}tickets WHERE purpose = $1 AND key = $2`),
+		// One statement finds and deletes the row, so of concurrent Takes
+		// one gets it; an expired row is deleted too, and only a live one
+		// returns data ($3 is now).
+		ticketTake: r(`DELETE FROM {T}tickets WHERE purpose = $1 AND key = $2 RETURNING expiry > $3, data`),
 
 		userByLogin:    r(`SELECT ` + userCols + ` FROM {T}users WHERE email = $1`),
 		userByID:       r(`SELECT ` + userCols + ` FROM {T}users WHERE id = $1`),
@@ -84,10 +75,8 @@ ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, user_id = excluded.us
 	OR family_id IN (SELECT family_id FROM {T}refresh_families WHERE revoked = 1 OR family_expiry <= $1)`),
 		r(`DELETE FROM {T}refresh_families WHERE family_expiry <= $1`),
 		r(`DELETE FROM {T}totp_replay WHERE expiry <= $1`),
-		r(`DELETE FROM {T}mfa_challenges WHERE expiry <= $1`),
-		r(`DELETE FROM {T}oauth_states WHERE expiry <= $1`),
 		r(`DELETE FROM {T}attempts WHERE window_end <= $1`),
-		r(`DELETE FROM {T}one_time_tokens WHERE expiry <= $1`),
+		r(`DELETE FROM {T}tickets WHERE expiry <= $1`),
 	}
 	return q
 }

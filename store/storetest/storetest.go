@@ -23,8 +23,6 @@ import (
 	"github.com/authkit-go/authkit/jwt/jwttest"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/mfa/mfatest"
-	"github.com/authkit-go/authkit/oauth"
-	"github.com/authkit-go/authkit/oauth/oauthtest"
 	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/passkey/passkeytest"
 	"github.com/authkit-go/authkit/session"
@@ -40,15 +38,9 @@ type Stores struct {
 	MFA           mfa.Store
 	TOTPReplay    mfa.ReplayStore
 	Attempts      authkit.AttemptStore
-	Tickets       passkey.TicketStore
+	Tickets       authkit.TicketStore // single-use records of every purpose
 	Passkeys      passkey.CredentialStore
 	Users         authkit.UserStore
-
-	// The single-use stores that Tickets replaces, checked while a backend
-	// still offers them.
-	Challenges    mfa.ChallengeStore
-	OAuthStates   oauth.StateStore
-	OneTimeTokens authkit.OneTimeTokenStore
 
 	// LoseRefreshTokens, if set, makes RefreshTokens lose every record it
 	// keeps, its epoch included, as a flush, an eviction of everything or
@@ -111,19 +103,10 @@ var contracts = []contract{
 		authkittest.RunAttemptStore(t, func(t *testing.T) authkit.AttemptStore { return f(t).Attempts })
 	}},
 	{"Tickets", func(s Stores) bool { return s.Tickets != nil }, func(t *testing.T, f Factory, _ Stores) {
-		passkeytest.RunTickets(t, func(t *testing.T) passkey.TicketStore { return f(t).Tickets })
+		authkittest.RunTicketStore(t, func(t *testing.T) authkit.TicketStore { return f(t).Tickets })
 	}},
 	{"Passkeys", func(s Stores) bool { return s.Passkeys != nil }, func(t *testing.T, f Factory, _ Stores) {
 		passkeytest.Run(t, func(t *testing.T) passkey.CredentialStore { return f(t).Passkeys })
-	}},
-	{"Challenges", func(s Stores) bool { return s.Challenges != nil }, func(t *testing.T, f Factory, _ Stores) {
-		mfatest.RunChallenge(t, func(t *testing.T) mfa.ChallengeStore { return f(t).Challenges })
-	}},
-	{"OAuthStates", func(s Stores) bool { return s.OAuthStates != nil }, func(t *testing.T, f Factory, _ Stores) {
-		oauthtest.RunStateStore(t, func(t *testing.T) oauth.StateStore { return f(t).OAuthStates })
-	}},
-	{"OneTimeTokens", func(s Stores) bool { return s.OneTimeTokens != nil }, func(t *testing.T, f Factory, _ Stores) {
-		authkittest.RunOneTimeTokenStore(t, func(t *testing.T) authkit.OneTimeTokenStore { return f(t).OneTimeTokens })
 	}},
 	{"Users", func(s Stores) bool { return s.Users != nil }, func(t *testing.T, f Factory, probe Stores) {
 		authkittest.RunUserStoreHarness(t, authkittest.UserStoreHarness{
@@ -135,9 +118,8 @@ var contracts = []contract{
 
 // Run runs the conformance suite of every contract that the backend
 // offers, each in a parallel subtest named for the contract (Sessions,
-// RefreshTokens, MFA, TOTPReplay, Attempts, Tickets, Passkeys, Users and the
-// single-use stores Tickets replaces), and
-// logs the contracts it leaves out because their field is nil.
+// RefreshTokens, MFA, TOTPReplay, Attempts, Tickets, Passkeys and Users),
+// and logs the contracts it leaves out because their field is nil.
 func Run(t *testing.T, factory Factory) {
 	t.Helper()
 	probe := factory(t)

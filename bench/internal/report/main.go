@@ -309,7 +309,7 @@ func (r *report) build() {
 			r.add(what, val, target+" (judged on HS256: this difference is within the ES256 signature's noise)", nil)
 		}
 		if ok4 {
-			w := "RequireAuth + RequirePermission (" + alg + "): the middleware's own work (issue 8's reading) = full − (bare + Verifier.Verify)"
+			w := "RequireAuth + RequirePermission (" + alg + "): the middleware's own work (the middleware alone) = full − (bare + Verifier.Verify)"
 			v := fmt.Sprintf("%s, %.0f allocs%s", ns(ft-vt), fa-va, r.scaled(ft-vt))
 			if alg == "HS256" {
 				r.add(w, v, target, b(ft-vt <= 3000 && fa-va <= 25))
