@@ -157,17 +157,24 @@ func (m *MFA) VerifyChallenge(ctx context.Context, token, code string) (Challeng
 // single use under concurrent requests. Errors: [ErrInvalidChallenge] for a
 // bad, spent or expired token.
 func (m *MFA) TakeChallenge(ctx context.Context, token string) (Challenge, error) {
-	if m.cfg.Challenges == nil {
+	if m.cfg.Tickets == nil {
 		return Challenge{}, errNoChallengeStore
 	}
 	if !strings.HasPrefix(token, challengePrefix) || len(token) != len(challengePrefix)+43 {
 		return Challenge{}, ErrInvalidChallenge
 	}
-	c, found, err := m.cfg.Challenges.Take(ctx, challengeKey(token))
+	data, found, err := m.cfg.Tickets.Take(ctx, ChallengePurpose, challengeKey(token))
 	if err != nil {
 		return Challenge{}, fmt.Errorf("mfa: challenge store: %w", err)
 	}
-	if !found || !m.cfg.Now().Before(c.Expiry) || c.UserID == "" {
+	if !found {
+		return Challenge{}, ErrInvalidChallenge
+	}
+	c, err := decodeChallenge(data)
+	if err != nil {
+		return Challenge{}, err
+	}
+	if !m.cfg.Now().Before(c.Expiry) || c.UserID == "" {
 		return Challenge{}, ErrInvalidChallenge
 	}
 	return c, nil
