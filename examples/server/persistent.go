@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authkit-go/authkit/store/memstore"
 	"github.com/authkit-go/authkit/store/redisstore"
 	"github.com/authkit-go/authkit/store/sqlstore"
 )
@@ -67,6 +68,11 @@ func openPersistentStores(ctx context.Context, kind, rest, redisPrefix string, n
 			replay:     st.TOTPReplay(),
 			challenges: st.Challenges(),
 			attempts:   st.Attempts(),
+			// TODO(merge): st.Passkeys() and st.Tickets() once sqlstore
+			// has them; until then passkeys and their ceremonies live in
+			// memory and are lost on restart.
+			passkeys: memstore.NewPasskeys(),
+			tickets:  memstore.NewTickets(now),
 			close: func() error {
 				stopPurge()
 				<-done
@@ -106,6 +112,11 @@ func openRedisStores(ctx context.Context, url, prefix string, now func() time.Ti
 		replay:     st.TOTPReplay(),
 		challenges: st.Challenges(),
 		attempts:   st.Attempts(),
-		close:      client.Close,
+		// TODO(merge): st.Passkeys() and st.Tickets() once redisstore has
+		// them; until then passkeys and their ceremonies live in memory and
+		// are lost on restart.
+		passkeys: memstore.NewPasskeys(),
+		tickets:  memstore.NewTickets(now),
+		close:    client.Close,
 	}, nil
 }

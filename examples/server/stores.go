@@ -10,6 +10,7 @@ import (
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/memstore"
 )
@@ -25,6 +26,8 @@ type stores struct {
 	replay     mfa.ReplayStore
 	challenges mfa.ChallengeStore
 	attempts   authkit.AttemptStore
+	passkeys   passkey.CredentialStore
+	tickets    passkey.TicketStore
 	close      func() error
 }
 
@@ -60,13 +63,14 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 		sessions, refresh, notBefore := memstore.NewSessions(now), memstore.NewRefreshTokens(now), memstore.NewNotBefore(now)
 		replay, challenges := memstore.NewTOTPReplay(now), memstore.NewMFAChallenges(now)
 		attempts := memstore.NewAttempts(memstore.AttemptsConfig{Now: now})
+		tickets := memstore.NewTickets(now)
 		// The sweeper outlives NewApp's ctx: it runs until close.
 		purgeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			_ = memstore.PurgeEvery(purgeCtx, purgeEvery, func() { sessions.Purge() },
-				refresh.Purge, notBefore.Purge, replay.Purge, challenges.Purge, attempts.Purge)
+				refresh.Purge, notBefore.Purge, replay.Purge, challenges.Purge, attempts.Purge, func() { tickets.Purge() })
 		}()
 		return &stores{
 			desc:       "memory",
@@ -78,6 +82,8 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 			replay:     replay,
 			challenges: challenges,
 			attempts:   attempts,
+			passkeys:   memstore.NewPasskeys(),
+			tickets:    tickets,
 			close: func() error {
 				cancel()
 				<-done
