@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
@@ -41,6 +42,18 @@ func authenticatorCredentials(t *testing.T, ctx context.Context, id webauthn.Aut
 	return res.Credentials
 }
 
+// noAutofill makes the pages of ctx see a browser without conditional
+// mediation. Headless Chromium answers a conditional request at once when
+// a virtual authenticator holds a passkey, which would sign in as soon as
+// the sign-in page loads.
+func noAutofill(t *testing.T, ctx context.Context) {
+	t.Helper()
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;`,
+	})
+	must(t, "no conditional mediation", err)
+}
+
 // passkeyRows returns the names in the account page's passkey list.
 func passkeyRows(t *testing.T, ctx context.Context) []string {
 	t.Helper()
@@ -70,10 +83,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	// This browser has no autofill for passkeys (a browser without
 	// conditional mediation), so the sign-in page offers only the button;
 	// TestBrowserPasskeyAutofill covers the autofill.
-	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;`,
-	})
-	must(t, "no conditional mediation", err)
+	noAutofill(t, ctx)
 	const email, pw = "pat@example.com", "a long and unusual passphrase"
 
 	must(t, "open signup", chromedp.Do(ctx, chromedp.Navigate(base+"/signup"), chromedp.WaitVisible(chromedp.CSS("#signup-form"))))
@@ -193,5 +203,37 @@ func TestBrowserPasskeyAutofill(t *testing.T) {
 	}
 	if used := text(t, ctx, "#passkeys tr.passkey .passkey-used"); used == "never" {
 		t.Fatal("last used not recorded by the autofill sign-in")
+	}
+}
+
+// TestBrowserPasskeySecondFactor: an account with TOTP signs in with its
+// password and answers the second-factor step with "Use a passkey".
+func TestBrowserPasskeySecondFactor(t *testing.T) {
+	chromium := findChromium(t)
+	base := strings.Replace(startServer(t), "://127.0.0.1:", "://localhost:", 1)
+	ctx := browser(t, chromium)
+	addAuthenticator(t, ctx)
+	noAutofill(t, ctx)
+	const email, pw = "max@example.com", "a long and unusual passphrase"
+
+	must(t, "open signup", chromedp.Do(ctx, chromedp.Navigate(base+"/signup"), chromedp.WaitVisible(chromedp.CSS("#signup-form"))))
+	submit(t, ctx, map[string]string{"#email": email, "#password": pw}, "#signup-submit", "#login-form")
+	submit(t, ctx, map[string]string{"#email": email, "#password": pw}, "#login-submit", "#account-email")
+	must(t, "add a passkey", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS("#passkey-name"), "Key"),
+		chromedp.Click(chromedp.CSS("#passkey-add")),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys tr.passkey"))))
+	must(t, "enroll", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#mfa-enroll")), chromedp.WaitVisible(chromedp.CSS("#totp-secret"))))
+	submit(t, ctx, map[string]string{"#code": totp(t, text(t, ctx, "#totp-secret"), time.Now())}, "#confirm-submit", "#backup-codes")
+	must(t, "sign out", chromedp.Do(ctx, chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS("#nav-logout")),
+		chromedp.Click(chromedp.CSS("#nav-logout")), chromedp.WaitVisible(chromedp.CSS("#login-form"))))
+
+	submit(t, ctx, map[string]string{"#email": email, "#password": pw}, "#login-submit", "#passkey-mfa")
+	must(t, "use a passkey", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#passkey-mfa")), chromedp.WaitVisible(chromedp.CSS("#account-email"))))
+	if got := text(t, ctx, "#account-email"); got != email {
+		t.Fatalf("account page shows %q", got)
+	}
+	if got := text(t, ctx, "#mfa-status"); !strings.HasPrefix(got, "On:") {
+		t.Fatalf("mfa status %q", got)
 	}
 }
