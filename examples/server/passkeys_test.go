@@ -573,3 +573,31 @@ func TestUIPasskeyScriptUnderCSP(t *testing.T) {
 		t.Fatalf("passkey.js: %s", ct)
 	}
 }
+
+// A passkey the site no longer knows (removed in another browser while
+// this one still offers it) is refused with the signalUnknownCredential
+// payload, so the page can tell the browser to stop offering it.
+func TestUIPasskeyUnknownCredentialCarriesTheSignal(t *testing.T) {
+	ts := newTestServer(t, nil)
+	b := newPKBrowser(t, ts)
+	b.signUpAndIn("gone@example.com")
+	b.registerWith(passkeytest.New(b.auth.Origin), "Other")
+	id := b.register("Key")
+	resp, body := uiPost(t, ts, b.c, "/account/passkeys/remove", url.Values{"id": {base64.RawURLEncoding.EncodeToString(id)}})
+	wantRedirect(t, resp, body, "/account")
+	uiPost(t, ts, b.c, signOutPath, nil)
+
+	resp, r := b.signIn()
+	b.want(resp, r, http.StatusUnauthorized, "unknown_credential")
+	var sig struct {
+		Unknown passkey.SignalUnknownCredential `json:"unknown"`
+	}
+	if err := json.Unmarshal(r.Signal, &sig); err != nil {
+		t.Fatal(err)
+	}
+	if sig.Unknown.RPID != "localhost" || sig.Unknown.CredentialID != base64.RawURLEncoding.EncodeToString(id) {
+		t.Fatalf("signal %+v", sig.Unknown)
+	}
+	resp, body = get(t, b.c, ts.url+"/account")
+	wantRedirect(t, resp, body, "/login")
+}
