@@ -12,6 +12,12 @@
 //     not-before), [Auth.ChangePassword], MFA enrollment and removal,
 //     password reset and email verification through a [Mailer], and the
 //     administrator's [Auth.DisableUser] and [Auth.EndSessions];
+//   - passkeys (WebAuthn, package passkey) when Config.Passkeys is set:
+//     username-less sign-in with autofill ([Auth.BeginPasskeySignIn]), the
+//     second factor after a password ([Auth.BeginPasskeyMFA]), adding,
+//     renaming and removing them ([Auth.BeginPasskeyRegistration],
+//     [Auth.RemovePasskey]) and step-up re-authentication
+//     ([Auth.ReauthenticatePasskey]);
 //   - [Auth.Handler], the JSON endpoints of the HTTP contract at any
 //     prefix ([WithPrefix]), handing tokens to browsers in the
 //     __Host-access_token and __Secure-refresh_token cookies or to native

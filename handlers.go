@@ -113,8 +113,8 @@ func WithDelivery(d Delivery) HandlerOption {
 // PublicKeyCredential.parseRequestOptionsFromJSON /
 // parseCreationOptionsFromJSON; "credential" is PublicKeyCredential.toJSON()),
 //
-//	POST /auth/passkey/login/options  {conditional?} → 200 {options,expires_at} + the [WebAuthnCookie] binding
-//	POST /auth/passkey/login          {credential} + [WebAuthnCookie] → 200 {user} + tokens (device cookie too);
+//	POST /auth/passkey/login/options  {conditional?} → 200 {options,expires_at} + the [WebAuthnCookie] binding ({binding} in the answer with DeliverBody)
+//	POST /auth/passkey/login          {credential} + [WebAuthnCookie] ({credential,binding} with DeliverBody) → 200 {user} + tokens (device cookie too);
 //	                                  409 {error:"challenge_expired",options,expires_at} (a fresh challenge);
 //	                                  401 {error:"invalid_credentials",signal?:{unknown:{rpId,credentialId}}}
 //	POST /auth/mfa/passkey/options    {mfa_token} → 200 {options,expires_at} (also needs Config.MFA)

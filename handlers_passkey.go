@@ -110,10 +110,12 @@ func clearWebAuthnCookie(w http.ResponseWriter) {
 }
 
 // passkeyLoginOptions serves POST <prefix>/passkey/login/options
-// {"conditional": bool}: a username-less sign-in ceremony, bound to the
+// {"conditional": bool}: a username-less sign-in ceremony bound to a
+// random value only this client holds. With cookie delivery it is the
 // WebAuthnCookie (kept when the browser has a well-formed one, so a
-// conditional offer and a modal request can run side by side; else a new
-// random value).
+// conditional offer and a modal request can run side by side); with body
+// delivery alone (no cookies) the answer carries it as "binding" and the
+// client sends it back with the credential.
 func (h *handlers) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Conditional bool `json:"conditional"`
@@ -121,7 +123,10 @@ func (h *handlers) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) {
 	if !decodeOptional(w, r, &in) {
 		return
 	}
-	binding := webauthnBinding(r)
+	binding := ""
+	if h.delivery.cookies() {
+		binding = webauthnBinding(r)
+	}
 	if binding == "" {
 		b := make([]byte, 32)
 		if _, err := io.ReadFull(h.a.cfg.Rand, b); err != nil {
@@ -135,12 +140,15 @@ func (h *handlers) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if !h.delivery.cookies() {
+		writeJSON(w, http.StatusOK, struct {
+			optionsJSON
+			Binding string `json:"binding"`
+		}{optionsJSON{Options: o.JSON, ExpiresAt: o.Expires.UTC().Truncate(time.Second)}, binding})
+		return
+	}
 	h.setWebAuthnCookie(w, binding, o.Expires)
 	writeOptions(w, o)
-}
-
-type credentialBody struct {
-	Credential json.RawMessage `json:"credential"`
 }
 
 // passkeyFail answers a failed ceremony finish: a challenge that expired
@@ -164,19 +172,28 @@ func (h *handlers) passkeyFail(w http.ResponseWriter, r *http.Request, err error
 	h.fail(w, r, err)
 }
 
-// passkeyLogin serves POST <prefix>/passkey/login {"credential": ...}.
+// passkeyLogin serves POST <prefix>/passkey/login {"credential": ...}
+// (plus {"binding"} with body delivery alone).
 func (h *handlers) passkeyLogin(w http.ResponseWriter, r *http.Request) {
-	var in credentialBody
+	var in struct {
+		Credential json.RawMessage `json:"credential"`
+		Binding    string          `json:"binding"`
+	}
 	if !decode(w, r, &in) {
 		return
 	}
-	binding := webauthnBinding(r)
+	binding := in.Binding
+	if h.delivery.cookies() {
+		binding = webauthnBinding(r)
+	}
 	u, amr, err := h.a.FinishPasskeySignIn(r.Context(), binding, in.Credential, h.a.ClientOf(r))
 	if err != nil {
 		h.passkeyFailKeep(w, r, binding, err)
 		return
 	}
-	clearWebAuthnCookie(w)
+	if h.delivery.cookies() {
+		clearWebAuthnCookie(w)
+	}
 	dev, err := h.a.IssueDeviceToken(u)
 	if err != nil {
 		h.fail(w, r, err)
@@ -189,10 +206,12 @@ func (h *handlers) passkeyLogin(w http.ResponseWriter, r *http.Request) {
 // cookie is kept (its lifetime renewed) with a fresh challenge, and
 // cleared otherwise.
 func (h *handlers) passkeyFailKeep(w http.ResponseWriter, r *http.Request, binding string, err error) {
-	if ce, ok := errors.AsType[*passkey.ChallengeExpiredError](err); ok && binding != "" {
-		h.setWebAuthnCookie(w, binding, ce.Fresh.Expires)
-	} else {
-		clearWebAuthnCookie(w)
+	if h.delivery.cookies() {
+		if ce, ok := errors.AsType[*passkey.ChallengeExpiredError](err); ok && binding != "" {
+			h.setWebAuthnCookie(w, binding, ce.Fresh.Expires)
+		} else {
+			clearWebAuthnCookie(w)
+		}
 	}
 	h.passkeyFail(w, r, err)
 }

@@ -43,6 +43,16 @@ import (
 //   - A passkey whose signature counter went backwards (a cloned
 //     authenticator) is refused and audited as [EventPasskeyCloned].
 
+// passkeySignInMax refused username-less passkey sign-ins per client
+// network (the lockout's per-IP key) within passkeySignInWindow throttle
+// that network's passkey sign-ins. A passkey cannot be guessed, so this
+// only caps the verification work and audit noise one network can cause;
+// it is a budget of its own, never the password lockout's.
+const (
+	passkeySignInMax    = 100
+	passkeySignInWindow = 10 * time.Minute
+)
+
 // passkeys returns Config.Passkeys or ErrPasskeysNotConfigured.
 func (a *Auth) passkeys() (*passkey.Passkeys, error) {
 	if a.cfg.Passkeys == nil {
@@ -186,14 +196,41 @@ func (a *Auth) BeginPasskeySignIn(ctx context.Context, binding string, condition
 // ErrInvalidCredentials) when the challenge expired while the page sat
 // open, carrying a fresh challenge for the same binding; [ErrMFARequired]
 // when passkeys count as a single factor and the account has TOTP enrolled
-// (see the policy above); [ErrMFAStateLost]; or a system failure.
+// (see the policy above); a [*ThrottledError] once the client's network
+// had 100 refused passkey sign-ins within 10 minutes (nothing is verified
+// then; a challenge that merely expired does not count); [ErrMFAStateLost];
+// or a system failure.
 func (a *Auth) FinishPasskeySignIn(ctx context.Context, binding string, response []byte, c Client) (User, []string, error) {
 	p, err := a.passkeys()
 	if err != nil {
 		return User{}, nil, err
 	}
+	key := ""
+	if k := a.lockout.ipKey(c.IP); k != "" {
+		key = "passkey:" + k
+		var n int
+		var end time.Time
+		if err := a.store(ctx, func(ctx context.Context) (err error) {
+			n, end, err = a.cfg.Attempts.Count(ctx, key)
+			return err
+		}); err != nil {
+			return User{}, nil, err
+		}
+		if n >= passkeySignInMax {
+			a.emit(ctx, EventPasskeySignIn, OutcomeFailure, "signin:throttled", c, "", "")
+			return User{}, nil, &ThrottledError{RetryAfter: retryAfter(end, a.cfg.Now()), Scope: "ip"}
+		}
+	}
 	res, err := a.finishAssertion(ctx, p, binding, response, c, "signin", "")
 	if err != nil {
+		if key != "" && errors.Is(err, ErrInvalidCredentials) && !errors.Is(err, passkey.ErrChallengeExpired) {
+			if ierr := a.store(ctx, func(ctx context.Context) error {
+				_, _, err := a.cfg.Attempts.Incr(ctx, key, passkeySignInWindow)
+				return err
+			}); ierr != nil {
+				return User{}, nil, errors.Join(err, ierr)
+			}
+		}
 		return User{}, nil, err
 	}
 	u, found, err := a.userByID(ctx, res.UserID)
@@ -497,6 +534,12 @@ func (a *Auth) RemovePasskey(ctx context.Context, userID string, credentialID []
 // binding (a secret of the signed-in browser). Errors: passkey.ErrNotFound
 // when the account has no passkey, [ErrPasskeysNotConfigured], or a system
 // failure.
+//
+// A host on server-side sessions (package session) finishes the ceremony
+// with [Auth.FinishPasskeySignIn] and the same binding instead (the
+// ceremony accepts only userID's passkeys, so it signs in userID or
+// fails), then renews the session with session.Manager.Login, which gives
+// it a new id and a fresh AuthTime.
 func (a *Auth) BeginPasskeyReauth(ctx context.Context, binding, userID string) (passkey.Options, error) {
 	p, err := a.passkeys()
 	if err != nil {
