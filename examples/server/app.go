@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
+	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/password"
 	"github.com/authkit-go/authkit/rbac"
 	"github.com/authkit-go/authkit/session"
@@ -33,6 +35,14 @@ type Options struct {
 	OIDCClientSecret string
 	TLSCert, TLSKey  string
 	KeyDir           string
+	// RPID is the WebAuthn relying party id passkeys are scoped to: a
+	// domain ("example.com", or "localhost" for development), never an IP
+	// address. Empty means "localhost".
+	RPID string
+	// Origins are the exact origins the UI's passkey ceremonies run from.
+	// Empty means one derived from BaseURL with RPID as its host:
+	// http://localhost:8080 for the default BaseURL http://127.0.0.1:8080.
+	Origins []string
 
 	// BaseURL is the server's own origin (scheme://host:port). It is the
 	// access tokens' issuer and the base of the OIDC redirect URI.
@@ -84,6 +94,9 @@ type App struct {
 	audit              *authkit.Auditor
 	clientIP           *middleware.ClientIPResolver
 	stepUp             *middleware.StepUp
+	passkeys           *passkey.Passkeys
+	rpID               string
+	origins            []string
 
 	oidc    *oidcLogin
 	handler http.Handler
@@ -203,6 +216,9 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.audit = authkit.NewAuditor(authkit.AuditConfig{Logger: a.log, Now: a.now})
+	if a.passkeys, err = a.newPasskeys(base); err != nil {
+		return nil, err
+	}
 
 	if a.auth, err = authkit.New(authkit.Config{
 		Users: a.accounts, Hasher: a.hasher, PasswordPolicy: a.policy, Keys: a.keys,
@@ -211,6 +227,7 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 		RefreshStore: a.st.refresh, NotBefore: a.st.notBefore, Attempts: a.st.attempts,
 		MFA: a.mfa, Sessions: a.sessions, Roles: a.rolesFor, NewUserID: newUserID,
 		ClientIP: a.clientIP, Audit: a.audit, MaxBodyBytes: 64 << 10, Now: a.now,
+		Passkeys: a.passkeys,
 	}); err != nil {
 		return nil, err
 	}
@@ -229,6 +246,42 @@ func NewApp(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	return a, nil
 }
+
+// newPasskeys configures WebAuthn: the relying party id and origins from
+// Options (see -rp-id and -origin), credentials and ceremony tickets in the
+// -store backend.
+func (a *App) newPasskeys(base *url.URL) (*passkey.Passkeys, error) {
+	a.rpID = a.opts.RPID
+	if a.rpID == "" {
+		a.rpID = "localhost"
+	}
+	a.origins = a.opts.Origins
+	if len(a.origins) == 0 {
+		a.origins = []string{defaultOrigin(base, a.rpID)}
+	}
+	p, err := passkey.New(passkey.Config{
+		RPID: a.rpID, RPDisplayName: "authkit example", Origins: a.origins,
+		Credentials: a.st.passkeys, Tickets: a.st.tickets, Now: a.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("passkeys (-rp-id %q, -origin %q): %w", a.rpID, strings.Join(a.origins, ","), err)
+	}
+	return p, nil
+}
+
+// defaultOrigin is the origin a browser shows for the server at base when
+// it is opened by the name rpID: same scheme and port (the default port of
+// the scheme is left out, as browsers do).
+func defaultOrigin(base *url.URL, rpID string) string {
+	host := rpID
+	if port := base.Port(); port != "" && !(base.Scheme == "http" && port == "80") && !(base.Scheme == "https" && port == "443") {
+		host = net.JoinHostPort(rpID, port)
+	}
+	return base.Scheme + "://" + host
+}
+
+// PasskeyOrigins returns the origins passkey ceremonies are accepted from.
+func (a *App) PasskeyOrigins() []string { return a.origins }
 
 // sessionError answers a request whose session could not be loaded: a
 // revoked session signs in again; a failing session store is 503 with

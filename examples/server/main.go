@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -46,6 +47,11 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.OIDCClientSecret, "oidc-client-secret", "", "client secret registered at the OpenID provider")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS with HSTS")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&o.RPID, "rp-id", "localhost", "WebAuthn relying party id for passkeys: a domain, never an IP address (open the UI by this name)")
+	fs.Func("origin", "origin the UI's passkey ceremonies run from, repeatable (default: scheme://RP-ID:PORT of -addr, e.g. http://localhost:8080)", func(v string) error {
+		o.Origins = append(o.Origins, v)
+		return nil
+	})
 	fs.StringVar(&o.KeyDir, "key-dir", "", "directory for the signing keys and server secrets (default: none in memory mode, else ./authkit-keys)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -98,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "authkit example server listening on %s\n", opts.BaseURL)
 	fmt.Fprintf(stdout, "signing key: kid=%s alg=%s\n", app.KeyID(), app.KeyAlg())
 	fmt.Fprintf(stdout, "stores: %s; users: %s\n", app.StoreDesc(), app.UsersDesc())
+	fmt.Fprintf(stdout, "passkeys: rp id %s, origins %s (open the UI at that origin; WebAuthn refuses IP addresses)\n", app.rpID, strings.Join(app.PasskeyOrigins(), " "))
 	if app.InMemory() {
 		fmt.Fprintln(stdout, "WARNING: in-memory mode: every account, session and key is lost when the server exits (use -store and -users to keep them)")
 	}

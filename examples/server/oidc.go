@@ -131,6 +131,7 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 	if err := o.a.sessions.Login(ctx, uid); err != nil {
 		o.a.log.Error("oidc: session login", "err", err)
 	}
+	forgetAMR(r)
 	reason := map[oauth.Outcome]string{oauth.Existing: "oidc", oauth.Linked: "oidc_linked", oauth.Created: "oidc_created"}[outcome]
 	o.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventLoginSuccess, UserID: uid, Login: u.Email, IP: o.a.ip(r),
 		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess, Reason: reason})

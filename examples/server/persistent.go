@@ -66,6 +66,7 @@ func openPersistentStores(ctx context.Context, kind, rest, redisPrefix string, n
 			mfa:       st.MFA(),
 			replay:    st.TOTPReplay(),
 			tickets:   st.Tickets(),
+			passkeys:  st.Passkeys(),
 			attempts:  st.Attempts(),
 			close: func() error {
 				stopPurge()
@@ -105,6 +106,7 @@ func openRedisStores(ctx context.Context, url, prefix string, now func() time.Ti
 		mfa:       st.MFA(),
 		replay:    st.TOTPReplay(),
 		tickets:   st.Tickets(),
+		passkeys:  st.Passkeys(),
 		attempts:  st.Attempts(),
 		close:     client.Close,
 	}, nil

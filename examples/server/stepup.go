@@ -24,8 +24,8 @@ import (
 //     retries with the new token;
 //   - the UI checks the session's sign-in with the same StepUp and sends the
 //     browser to /reauth, which asks for the password (and a TOTP or backup
-//     code when enrolled), signs in again through the root flow and returns
-//     to the account page.
+//     code when enrolled) or one of the user's passkeys, signs in again
+//     through the root flow and returns to the account page.
 const stepUpMaxAge = 5 * time.Minute
 
 // sensitive is the Requirement of the step-up routes.
@@ -144,7 +144,12 @@ func (u *ui) reauthForm(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, "mfa", err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "reauth", &page{Title: "Confirm it is you", User: usr, MFAEnabled: enrolled,
+	keys, err := u.passkeyRows(r, usr.ID)
+	if err != nil {
+		u.fail(w, "passkeys", err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "reauth", &page{Title: "Confirm it is you", User: usr, MFAEnabled: enrolled, Passkeys: keys,
 		ReturnTo: returnTo(r.URL.Query().Get("return_to"))})
 }
 
@@ -161,8 +166,9 @@ func (u *ui) reauth(w http.ResponseWriter, r *http.Request) {
 	back := returnTo(r.PostFormValue("return_to"))
 	again := func(err error) {
 		enrolled, _ := u.a.mfa.Enrolled(ctx, usr.ID)
+		keys, _ := u.passkeyRows(r, usr.ID)
 		status, msg := u.describe(err)
-		u.render(w, r, status, "reauth", &page{Title: "Confirm it is you", User: usr, MFAEnabled: enrolled, ReturnTo: back, Error: msg})
+		u.render(w, r, status, "reauth", &page{Title: "Confirm it is you", User: usr, MFAEnabled: enrolled, Passkeys: keys, ReturnTo: back, Error: msg})
 	}
 	res, err := u.a.auth.Login(ctx, usr.Email, r.PostFormValue("password"), c)
 	if err != nil {
@@ -178,6 +184,7 @@ func (u *ui) reauth(w http.ResponseWriter, r *http.Request) {
 			u.fail(w, "session login", err)
 			return
 		}
+		forgetAMR(r)
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return
 	}
@@ -199,6 +206,7 @@ func (u *ui) reauth(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, "session", err)
 		return
 	}
+	forgetAMR(r)
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 

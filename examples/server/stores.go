@@ -10,6 +10,7 @@ import (
 	"github.com/authkit-go/authkit"
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
+	"github.com/authkit-go/authkit/passkey"
 	"github.com/authkit-go/authkit/session"
 	"github.com/authkit-go/authkit/store/memstore"
 )
@@ -24,6 +25,7 @@ type stores struct {
 	mfa       mfa.Store
 	replay    mfa.ReplayStore
 	tickets   authkit.TicketStore
+	passkeys  passkey.CredentialStore
 	attempts  authkit.AttemptStore
 	close     func() error
 }
@@ -77,6 +79,7 @@ func openStores(ctx context.Context, spec, redisPrefix string, purgeEvery time.D
 			mfa:       st.MFA(),
 			replay:    st.TOTPReplay(),
 			tickets:   st.Tickets(),
+			passkeys:  st.Passkeys(),
 			attempts:  st.Attempts(),
 			close: func() error {
 				cancel()

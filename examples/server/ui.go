@@ -46,6 +46,9 @@ type ui struct {
 	a     *App
 	csrf  *middleware.CSRF
 	pages map[string]*template.Template
+	// bindKey derives the values that bind passkey ceremonies to a
+	// browser (see binding).
+	bindKey []byte
 }
 
 // Session keys of the UI.
@@ -56,7 +59,7 @@ const (
 // newUI builds the UI handler: static files, then security headers, the
 // session middleware, CSRF and the page routes.
 func (a *App) newUI() (http.Handler, error) {
-	u := &ui{a: a, pages: map[string]*template.Template{}}
+	u := &ui{a: a, pages: map[string]*template.Template{}, bindKey: a.sec.Key(labelPasskeyBinding)}
 	var err error
 	u.csrf, err = middleware.NewCSRF(middleware.CSRFConfig{
 		TokenMode:     middleware.CSRFTokenAlways,
@@ -104,6 +107,7 @@ func (a *App) newUI() (http.Handler, error) {
 	mux.HandleFunc("POST /reauth", u.reauth)
 	mux.HandleFunc("POST /account/email", u.changeEmail)
 	mux.HandleFunc("POST /account/delete", u.deleteAccount)
+	u.passkeyRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "This page does not exist."})
 	})
@@ -119,12 +123,13 @@ func (a *App) newUI() (http.Handler, error) {
 }
 
 // htmlHeaders sets the security headers of the HTML pages: a strict
-// Content-Security-Policy (no scripts at all; the QR code is a data: image),
-// no framing, no caching of pages that may show secrets.
+// Content-Security-Policy (scripts only from /static: the passkey
+// ceremonies; no inline script or style; the QR code is a data: image), no
+// framing, no caching of pages that may show secrets.
 func htmlHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
@@ -230,6 +235,8 @@ type page struct {
 	BackupCodes []string
 	Sessions    []session.Info
 	Stats       *statsJSON
+	Passkeys    []passkeyRow
+	Signal      *signalView
 }
 
 type enrollView struct {
@@ -429,6 +436,7 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, "session login", err)
 		return
 	}
+	forgetAMR(r)
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -459,6 +467,7 @@ func (u *ui) mfaVerify(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, "session login", err)
 		return
 	}
+	forgetAMR(r)
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -503,9 +512,14 @@ func (u *ui) account(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, "sessions", err)
 		return
 	}
+	keys, err := u.passkeyRows(r, usr.ID)
+	if err != nil {
+		u.fail(w, "passkeys", err)
+		return
+	}
 	s, _ := session.FromContext(ctx)
 	u.render(w, r, http.StatusOK, "account", &page{
-		Title: "Your account", User: usr, MFAEnabled: enrolled, Sessions: list,
+		Title: "Your account", User: usr, MFAEnabled: enrolled, Sessions: list, Passkeys: keys, Signal: popSignal(s),
 		RecentAuth: u.a.now().Sub(s.AuthTime()) <= recentAuth,
 	})
 }
@@ -609,6 +623,7 @@ func (u *ui) password(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, "session login", err)
 		return
 	}
+	forgetAMR(r)
 	u.flash(r, "Password changed. Your other sessions were signed out.")
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
@@ -689,15 +704,6 @@ func (u *ui) flashError(w http.ResponseWriter, r *http.Request, prefix string, e
 	}
 }
 
-// sessionAMR is the RFC 8176 "amr" of the session's sign-in: "pwd", plus
-// "otp" when it passed the second factor.
-func sessionAMR(s *session.Session) []string {
-	if !s.MFATime().IsZero() {
-		return []string{"pwd", "otp", "mfa"}
-	}
-	return []string{"pwd"}
-}
-
 // describe turns a login-flow error into a status code and a message for
 // the user. Messages stay vague where details would help an attacker (one
 // answer for a wrong password and an unknown account). A store or capacity
@@ -714,7 +720,7 @@ func (u *ui) describe(err error) (int, string) {
 		return http.StatusUnauthorized, "Wrong email or password."
 	case errors.Is(err, authkit.ErrInvalidCode):
 		return http.StatusUnauthorized, "That code is not valid."
-	case errors.Is(err, mfa.ErrFactorRequired):
+	case errors.Is(err, mfa.ErrFactorRequired), errors.Is(err, authkit.ErrMFARequired):
 		return http.StatusUnauthorized, "Enter a current code from your authenticator app (or a backup code)."
 	case errors.Is(err, authkit.ErrReauthRequired):
 		return http.StatusUnauthorized, "For your security, sign in again first."
