@@ -176,3 +176,72 @@ func TestPasskeyHTTPSignInOversizeBodyRefused(t *testing.T) {
 		t.Fatalf("login success events: %v", evs)
 	}
 }
+
+// A passkey re-authentication begun before a log out everywhere (or before
+// the account was disabled) does not revive the ended refresh family when
+// finished afterwards.
+func TestReauthenticatePasskeyAfterLogoutAllOrDisableRefused(t *testing.T) {
+	for _, end := range []string{"logout_all", "disable"} {
+		t.Run(end, func(t *testing.T) {
+			e := newPasskeyEnv(t)
+			u := e.user("a@example.com")
+			e.register(e.dev, u)
+			ctx := context.Background()
+			toks, err := e.auth.IssueTokens(ctx, u, []string{"pwd"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := e.auth.BeginPasskeyReauth(ctx, "session-1", u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := e.dev.Get(o.JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := authkit.ErrInvalidToken
+			switch end {
+			case "logout_all":
+				err = e.auth.LogoutAll(ctx, u.ID, pkClient)
+			default:
+				err = e.auth.DisableUser(ctx, u.ID, pkClient)
+				want = authkit.ErrInvalidCredentials
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gu, err := e.auth.ReauthenticatePasskey(ctx, "session-1", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient)
+			if !errors.Is(err, want) || got.Access != "" || gu.ID != "" {
+				t.Fatalf("re-auth after %s: %q %q %v, want %v", end, got.Access, gu.ID, err, want)
+			}
+			if _, _, err := e.auth.Refresh(ctx, toks.Refresh, pkClient); err == nil {
+				t.Fatalf("the ended family refreshes after %s", end)
+			}
+		})
+	}
+}
+
+// A registration begun with an access token that is then ended by a log
+// out everywhere (the owner locking out a thief) cannot be finished: no
+// passkey is added to the account.
+func TestPasskeyHTTPRegistrationAfterLogoutAllRefused(t *testing.T) {
+	e := newPasskeyEnv(t)
+	e.signup("a@example.com")
+	thief := e.login("a@example.com")
+	r := thief.post("/auth/passkeys/register/options", nil)
+	e.expect(r, http.StatusOK, "")
+	resp, _, err := passkeytest.New(pkOrigin).Create(optionsOf(t, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := e.byLogin("a@example.com")
+	e.clock.Advance(time.Second)
+	if err := e.auth.LogoutAll(context.Background(), u.ID, pkClient); err != nil {
+		t.Fatal(err)
+	}
+	r = thief.post("/auth/passkeys/register", map[string]any{"name": "x", "credential": json.RawMessage(resp)})
+	e.expect(r, http.StatusUnauthorized, middleware.CodeUnauthenticated)
+	if list, err := e.auth.ListPasskeys(context.Background(), u.ID); err != nil || len(list) != 0 {
+		t.Fatalf("passkeys after the refused registration: %d %v", len(list), err)
+	}
+}
