@@ -27,6 +27,8 @@ var ticketCases = suite.Suite[authkit.TicketStore]{Name: "authkittest", Cases: [
 	{Name: "CancelledContext", Check: tkCancelled},
 	{Name: "ConcurrentKeys", Check: tkConcurrentKeys},
 	{Name: "AtomicTake", Check: tkAtomicTake},
+	{Name: "FarFutureExpiry", Check: tkFarFuture},
+	{Name: "TakeRacesPut", Check: tkTakeRacesPut},
 }}
 
 // RunTicketStore runs the [authkit.TicketStore] conformance cases, each in
@@ -40,7 +42,10 @@ var ticketCases = suite.Suite[authkit.TicketStore]{Name: "authkittest", Cases: [
 // its own copy; the same key under two purposes holds two records, and no
 // join of purpose and key can make two pairs meet; Put replaces, also with
 // an already expired record (the old one is then gone); Take is atomic (of
-// 64 concurrent Takes of one record exactly one wins); keys and purposes
+// 64 concurrent Takes of one record exactly one wins); a Take racing a
+// replacing Put gets the old record (the new one stays) or the new one,
+// never nothing; an expiry past the year 2262 (beyond Unix nanoseconds)
+// still lies in the future; keys and purposes
 // are opaque (':', '{', '}', '%', '*', '?', quotes, backslashes, spaces,
 // unicode); a cancelled context yields an error satisfying
 // errors.Is(err, context.Canceled) and changes nothing. Expiry is checked
@@ -309,6 +314,57 @@ func tkAtomicTake(ctx context.Context, s authkit.TicketStore) error {
 	}
 	if w := wins.Load(); w != 1 {
 		return fmt.Errorf("got: %d of %d concurrent Takes found the record; want exactly 1 (Take must be atomic)", w, n)
+	}
+	return nil
+}
+
+func tkFarFuture(ctx context.Context, s authkit.TicketStore) error {
+	// Past what Unix nanoseconds (year 2262) or a millisecond TTL can hold.
+	for i, exp := range []time.Time{time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		k := fmt.Sprint("far-", i)
+		if err := s.Put(ctx, tkPurpose, k, []byte("x"), exp); err != nil {
+			return fmt.Errorf("got: Put with expiry %v: %w; want nil", exp, err)
+		}
+		if err := tkExpect(ctx, s, tkPurpose, k, []byte("x")); err != nil {
+			return fmt.Errorf("%w (expiry %v is in the future)", err, exp)
+		}
+	}
+	return nil
+}
+
+// tkTakeRacesPut races a Take with a Put replacing the record: the Take
+// gets the old record (and the new one stays) or the new one (and nothing
+// stays), never neither and never both.
+func tkTakeRacesPut(ctx context.Context, s authkit.TicketStore) error {
+	for r := range 32 {
+		k := fmt.Sprint("swap-", r)
+		if err := tkPut(ctx, s, tkPurpose, k, []byte("old"), time.Hour); err != nil {
+			return err
+		}
+		var got []byte
+		var found bool
+		var terr, perr error
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; got, found, terr = s.Take(ctx, tkPurpose, k) })
+		wg.Go(func() { <-start; perr = tkPut(ctx, s, tkPurpose, k, []byte("new"), time.Hour) })
+		close(start)
+		wg.Wait()
+		if err := errors.Join(terr, perr); err != nil {
+			return err
+		}
+		var rest []byte
+		switch {
+		case !found:
+			return fmt.Errorf("got: Take racing a replacing Put found nothing (round %d); want the old or the new record", r)
+		case string(got) == "old":
+			rest = []byte("new")
+		case string(got) != "new":
+			return fmt.Errorf("got: Take racing a replacing Put = %q; want \"old\" or \"new\"", got)
+		}
+		if err := tkExpect(ctx, s, tkPurpose, k, rest); err != nil {
+			return fmt.Errorf("%w (after Take got %q, round %d)", err, got, r)
+		}
 	}
 	return nil
 }

@@ -55,9 +55,19 @@ func (s *tkRef) Put(ctx context.Context, purpose, k string, data []byte, exp tim
 	if err := ctx.Err(); err != nil && s.flaw != "ignoreCtx" {
 		return err
 	}
+	key := s.key(purpose, k)
+	if s.flaw == "putGap" {
+		// Replaces in two steps, deleting first: a Take in between finds nothing.
+		s.mu.Lock()
+		delete(s.m, key)
+		s.mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+	}
+	if s.flaw == "nanoExpiry" {
+		exp = time.Unix(0, exp.UnixNano()) // wraps after the year 2262
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := s.key(purpose, k)
 	if _, ok := s.m[key]; ok && s.flaw == "noOverwrite" {
 		return nil
 	}
@@ -143,6 +153,8 @@ func TestTicketStoreSuiteRejectsBrokenStores(t *testing.T) {
 		{Name: "truncates", Want: []string{"RoundTripBinary"}},
 		{Name: "stopsAtNUL", Want: []string{"RoundTripBinary"}},
 		{Name: "ignoreCtx", Want: []string{"CancelledContext"}},
+		{Name: "nanoExpiry", Want: []string{"FarFutureExpiry"}},
+		{Name: "putGap", Want: []string{"TakeRacesPut"}},
 	}
 	suite.CheckFlaws(t, flaws, func(flaw string) error {
 		return authkittest.TestTicketStore(func() (authkit.TicketStore, error) { return newTicketRef(flaw), nil })

@@ -60,7 +60,7 @@ func ExampleRateLimit() {
 		Counter: st.Attempts(), // or a shared redisstore/sqlstore Attempts()
 		Limit:   30,
 		Window:  10 * time.Minute,
-		Prefix:  "rl:signup:",
+		Prefix:  "rl-signup:",
 	})
 	if err != nil {
 		panic(err)

@@ -71,8 +71,10 @@ type WindowLimiterConfig struct {
 	Window time.Duration
 	// Prefix is put before every key so the limiter's counts never meet
 	// those of another user of the same Counter (the login lockout, another
-	// limiter). Give each policy its own, for example "rl:signup:". Default
-	// [DefaultLimiterPrefix].
+	// limiter). Give each policy its own, none of them the start of
+	// another's: with policies on "rl:" and "rl:signup:", key "signup:x" of
+	// the first would count as key "x" of the second. For example
+	// "rl-signup:" next to the default. Default [DefaultLimiterPrefix].
 	Prefix string
 	// Now returns the current time, used for RetryAfter; it should be the
 	// Counter's clock (the store's Config.Now). Default time.Now.

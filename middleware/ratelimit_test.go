@@ -163,7 +163,7 @@ func TestWindowLimiterPrefixesKeys(t *testing.T) {
 	clk := newFakeClock()
 	c := newWindowCounter(clk.Now)
 	a := mustLimiter(t, WindowLimiterConfig{Counter: c, Limit: 1, Window: time.Hour, Now: clk.Now})
-	b := mustLimiter(t, WindowLimiterConfig{Counter: c, Limit: 1, Window: time.Hour, Prefix: "rl:signup:", Now: clk.Now})
+	b := mustLimiter(t, WindowLimiterConfig{Counter: c, Limit: 1, Window: time.Hour, Prefix: "rl-signup:", Now: clk.Now})
 	var got []bool
 	for _, l := range []*WindowLimiter{a, a, b, b} {
 		d, err := l.Allow(ctx, "k")
@@ -180,9 +180,17 @@ func TestWindowLimiterPrefixesKeys(t *testing.T) {
 	if d, err := a.Allow(cctx, "other"); !errors.Is(err, context.Canceled) || d.Allowed {
 		t.Fatalf("Allow with a cancelled context: %+v, %v", d, err)
 	}
-	want := []string{"rl:k", "rl:k", "rl:signup:k", "rl:signup:k"}
+	want := []string{"rl:k", "rl:k", "rl-signup:k", "rl-signup:k"}
 	if fmt.Sprint(c.keys) != fmt.Sprint(want) {
 		t.Fatalf("counter keys %q, want %q", c.keys, want)
+	}
+	// A key of the default limiter that spells the other policy's name
+	// plus a key of it still has its own count.
+	if d, err := a.Allow(ctx, "signup:k2"); err != nil || !d.Allowed {
+		t.Fatalf("default limiter, fresh key \"signup:k2\": %+v, %v; want allowed", d, err)
+	}
+	if d, err := b.Allow(ctx, "k2"); err != nil || !d.Allowed {
+		t.Fatalf("signup limiter, fresh key \"k2\" after the default limiter counted \"signup:k2\": %+v, %v; want allowed", d, err)
 	}
 }
 

@@ -36,6 +36,9 @@ const (
 	RaceRemoveKeepLast = "RaceRemoveKeepLast"
 	RaceRemoveLastTwo  = "RaceRemoveLastTwo"
 	CancelledContext   = "CancelledContext"
+	RaceAddSameID      = "RaceAddSameID"
+	ReaddByOtherUser   = "ReaddByOtherUser"
+	OddUserIDs         = "OddUserIDs"
 )
 
 // CaseError reports one failed case: [Test] returns errors.Join of one
@@ -57,6 +60,9 @@ var credCases = suite.Suite[passkey.CredentialStore]{Name: "passkeytest", Cases:
 	{Name: RaceRemoveKeepLast, Check: raceRemoveKeepLast},
 	{Name: RaceRemoveLastTwo, Check: raceRemoveLastTwo},
 	{Name: CancelledContext, Check: cancelledContext},
+	{Name: RaceAddSameID, Check: raceAddSameID},
+	{Name: ReaddByOtherUser, Check: readdByOtherUser},
+	{Name: OddUserIDs, Check: oddUserIDs},
 }}
 
 // Run checks a [passkey.CredentialStore], each case in a parallel subtest.
@@ -495,4 +501,139 @@ func cancelledContext(ctx context.Context, s passkey.CredentialStore) error {
 		return errors.New("s.Remove with a cancelled context: no error")
 	}
 	return expectGet(ctx, s, c.ID, &c)
+}
+
+// raceAddSameID has many users add one credential id at once: exactly one
+// Add succeeds, and the id belongs to that user alone.
+func raceAddSameID(ctx context.Context, s passkey.CredentialStore) error {
+	for r := range 10 {
+		id := fmt.Sprintf("contested-%d", r)
+		const n = 8
+		won := make([]bool, n)
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				ok, err := s.Add(ctx, cred(fmt.Sprintf("user-%d-%d", r, i), id, base))
+				if err != nil {
+					errs <- err
+				}
+				won[i] = ok
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return err
+		}
+		winner := -1
+		for i, ok := range won {
+			if ok {
+				if winner >= 0 {
+					return fmt.Errorf("round %d: users %d and %d both added id %q", r, winner, i, id)
+				}
+				winner = i
+			}
+		}
+		if winner < 0 {
+			return fmt.Errorf("round %d: no Add of a new id %q succeeded", r, id)
+		}
+		want := cred(fmt.Sprintf("user-%d-%d", r, winner), id, base)
+		if err := expectGet(ctx, s, []byte(id), &want); err != nil {
+			return err
+		}
+		for i := range n {
+			user := fmt.Sprintf("user-%d-%d", r, i)
+			var err error
+			if i == winner {
+				err = expectList(ctx, s, user, id)
+			} else {
+				err = expectList(ctx, s, user)
+			}
+			if err != nil {
+				return fmt.Errorf("round %d: %w", r, err)
+			}
+		}
+	}
+	return nil
+}
+
+// readdByOtherUser: once its owner removed a credential, its id may be
+// added by another user, and then every lookup by id (Get, UpdateUse) and
+// every owner-scoped call (Rename, Remove) sees the new owner only. A
+// Remove by a user who does not own the id changes nothing.
+func readdByOtherUser(ctx context.Context, s passkey.CredentialStore) error {
+	a := cred("alice", "moved", base)
+	if err := add(ctx, s, a); err != nil {
+		return err
+	}
+	if err := expectRemove(ctx, s, "mallory", "moved", false, passkey.RemoveResult{}); err != nil {
+		return fmt.Errorf("%w (Remove by a non-owner)", err)
+	}
+	if err := expectGet(ctx, s, a.ID, &a); err != nil {
+		return err
+	}
+	if ok, err := s.Add(ctx, cred("mallory", "moved", base)); err != nil || ok {
+		return fmt.Errorf("s.Add of an id another user holds, after a refused Remove = %v, %v; want false", ok, err)
+	}
+	if err := expectRemove(ctx, s, "alice", "moved", false, passkey.RemoveResult{Removed: true}); err != nil {
+		return err
+	}
+	if err := expectGet(ctx, s, a.ID, nil); err != nil {
+		return err
+	}
+	b := cred("bob", "moved", base.Add(time.Minute))
+	b.PublicKey = []byte("bob's key")
+	b.SignCount = 0
+	if err := add(ctx, s, b); err != nil {
+		return fmt.Errorf("%w (re-adding a removed id for another user)", err)
+	}
+	if err := expectGet(ctx, s, b.ID, &b); err != nil {
+		return err
+	}
+	if ok, err := s.UpdateUse(ctx, b.ID, 7, passkey.Use{SignCount: 8}); err != nil || ok {
+		return fmt.Errorf("s.UpdateUse from alice's old count = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.Rename(ctx, "alice", b.ID, "stolen"); err != nil || ok {
+		return fmt.Errorf("s.Rename by the former owner = %v, %v; want false", ok, err)
+	}
+	if err := expectRemove(ctx, s, "alice", "moved", false, passkey.RemoveResult{}); err != nil {
+		return fmt.Errorf("%w (Remove by the former owner)", err)
+	}
+	if err := expectList(ctx, s, "alice"); err != nil {
+		return err
+	}
+	return expectGet(ctx, s, b.ID, &b)
+}
+
+// oddUserIDs stores credentials for user ids that a naive key layout would
+// confuse (hash-tag braces, separators, NUL, prefixes of each other): each
+// user sees only its own credentials, and the keepLast count is per user.
+func oddUserIDs(ctx context.Context, s passkey.CredentialStore) error {
+	users := []string{"a", "a}", "{a", "{a}", "a:", ":a", "a\x00", "a\x00b", "a%7D", "a%", "", "}{", "*"}
+	for i, u := range users {
+		if err := add(ctx, s, cred(u, fmt.Sprintf("odd-%d", i), base)); err != nil {
+			return fmt.Errorf("user %q: %w", u, err)
+		}
+	}
+	for i, u := range users {
+		if err := expectList(ctx, s, u, fmt.Sprintf("odd-%d", i)); err != nil {
+			return err
+		}
+		want := cred(u, fmt.Sprintf("odd-%d", i), base)
+		if err := expectGet(ctx, s, want.ID, &want); err != nil {
+			return err
+		}
+	}
+	for i, u := range users {
+		// Each user holds exactly one credential, whatever the others hold.
+		if err := expectRemove(ctx, s, u, fmt.Sprintf("odd-%d", i), true,
+			passkey.RemoveResult{Last: true, Remaining: [][]byte{[]byte(fmt.Sprintf("odd-%d", i))}}); err != nil {
+			return fmt.Errorf("user %q: %w", u, err)
+		}
+	}
+	return nil
 }

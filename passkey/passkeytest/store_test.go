@@ -2,6 +2,7 @@ package passkeytest_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,6 +101,34 @@ func (s renameAnyUser) Rename(ctx context.Context, _ string, id []byte, name str
 	return s.Passkeys.Rename(ctx, c.UserID, id, name)
 }
 
+// removeAnyUser removes a credential for whoever owns it, not only for
+// the user named.
+type removeAnyUser struct{ *memstore.Passkeys }
+
+func (s removeAnyUser) Remove(ctx context.Context, user string, id []byte, keepLast bool) (passkey.RemoveResult, error) {
+	if c, found, err := s.Get(ctx, id); err == nil && found {
+		user = c.UserID
+	}
+	return s.Passkeys.Remove(ctx, user, id, keepLast)
+}
+
+// bracesDropped keys users by their id without hash-tag braces, so "a}"
+// and "a" share one set of credentials.
+type bracesDropped struct{ *memstore.Passkeys }
+
+func (s bracesDropped) Add(ctx context.Context, c passkey.Credential) (bool, error) {
+	c.UserID = strings.Trim(c.UserID, "{}")
+	return s.Passkeys.Add(ctx, c)
+}
+
+func (s bracesDropped) List(ctx context.Context, user string) ([]passkey.Credential, error) {
+	return s.Passkeys.List(ctx, strings.Trim(user, "{}"))
+}
+
+func (s bracesDropped) Remove(ctx context.Context, user string, id []byte, keepLast bool) (passkey.RemoveResult, error) {
+	return s.Passkeys.Remove(ctx, strings.Trim(user, "{}"), id, keepLast)
+}
+
 func TestSuiteCatchesBrokenCredentialStores(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -111,6 +140,9 @@ func TestSuiteCatchesBrokenCredentialStores(t *testing.T) {
 		{"remove ignores keepLast", func() passkey.CredentialStore { return removeIgnoresKeepLast{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.RemoveKeepLast, passkeytest.RaceRemoveKeepLast, passkeytest.RaceRemoveLastTwo}},
 		{"keepLast checked apart from the delete", func() passkey.CredentialStore { return &checkThenRemove{Passkeys: memtest.New(t, nil).Passkeys()} }, []string{passkeytest.RaceRemoveLastTwo}},
 		{"rename any user", func() passkey.CredentialStore { return renameAnyUser{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.Rename}},
+		{"remove any user", func() passkey.CredentialStore { return removeAnyUser{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.ReaddByOtherUser}},
+		{"user ids without braces", func() passkey.CredentialStore { return bracesDropped{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.OddUserIDs}},
+		{"add replaces (race)", func() passkey.CredentialStore { return addReplaces{memtest.New(t, nil).Passkeys()} }, []string{passkeytest.RaceAddSameID}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

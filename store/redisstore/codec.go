@@ -3,6 +3,7 @@ package redisstore
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -43,7 +44,16 @@ func (e *enc) time(t time.Time) {
 		return
 	}
 	e.b = append(e.b, 1)
-	e.b = binary.AppendVarint(e.b, t.UnixNano())
+	// UnixNano is undefined outside 1678..2262: clamp to that range, so a
+	// far-future expiry stays in the future and a far-past one in the past.
+	n := t.UnixNano()
+	switch {
+	case t.After(time.Unix(0, math.MaxInt64)):
+		n = math.MaxInt64
+	case t.Before(time.Unix(0, math.MinInt64)):
+		n = math.MinInt64
+	}
+	e.b = binary.AppendVarint(e.b, n)
 }
 
 func (e *enc) int(n int64) { e.b = binary.AppendVarint(e.b, n) }

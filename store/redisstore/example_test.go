@@ -53,7 +53,7 @@ func Example_cluster() {
 
 	// 5 sign-ups per minute per client address, shared by every instance.
 	limiter, err := middleware.NewWindowLimiter(middleware.WindowLimiterConfig{
-		Counter: st.Attempts(), Limit: 5, Window: time.Minute, Prefix: "rl:signup:",
+		Counter: st.Attempts(), Limit: 5, Window: time.Minute, Prefix: "rl-signup:",
 	})
 	if err != nil {
 		log.Fatal(err)
