@@ -90,3 +90,18 @@ func FuzzCanonicalLogin(f *testing.F) {
 		}
 	})
 }
+
+// TestUnparsedClientIPCannotNameAnotherCounter: a host that passes an
+// unchecked Client.IP (a raw header) cannot make the per-IP key read as a
+// login, device, MFA or limiter counter key in the shared AttemptStore.
+func TestUnparsedClientIPCannotNameAnotherCounter(t *testing.T) {
+	for _, ip := range []string{"mfa:user-1", "login:0:ann@example.com", "device:abc", "rl:x", ""} {
+		got := ipLimitKey(ip, 64)
+		if got != "unparsed-ip:"+ip {
+			t.Errorf("ipLimitKey(%q) = %q, want %q", ip, got, "unparsed-ip:"+ip)
+		}
+	}
+	if got := ipLimitKey("203.0.113.7", 64); got != "203.0.113.7" {
+		t.Errorf("ipLimitKey(IPv4) = %q, want the address", got)
+	}
+}

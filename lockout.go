@@ -198,7 +198,10 @@ func ipLimitKey(ip string, v6Bits int) string {
 	if err != nil {
 		ap, perr := netip.ParseAddrPort(ip)
 		if perr != nil {
-			return ip
+			// Not an address: key it in a namespace of its own, so a
+			// host that passes an unchecked value cannot make it name
+			// another counter (a login, a device, an MFA budget).
+			return "unparsed-ip:" + ip
 		}
 		a = ap.Addr()
 	}
