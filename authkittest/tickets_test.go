@@ -2,8 +2,10 @@ package authkittest_test
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,9 +16,21 @@ import (
 
 // tkRef is a correct TicketStore; flaw switches on one defect at a time.
 type tkRef struct {
-	flaw string
-	mu   sync.Mutex
-	m    map[string]tkRec
+	flaw    string
+	mu      sync.Mutex
+	m       map[string]tkRec
+	arrived atomic.Int64 // racyTake: readers that have read
+}
+
+// meet makes a racyTake reader wait (at most 50 ms) until another reader
+// has read too, so the check-then-delete window is always hit when Takes
+// run concurrently, however loaded the machine.
+func (s *tkRef) meet() {
+	n := s.arrived.Add(1)
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for s.arrived.Load() <= n && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
 }
 
 type tkRec struct {
@@ -105,7 +119,7 @@ func (s *tkRef) Take(ctx context.Context, purpose, k string) ([]byte, bool, erro
 		s.mu.Lock()
 		r, ok := s.m[key]
 		s.mu.Unlock()
-		time.Sleep(2 * time.Millisecond) // widens the check-then-delete window
+		s.meet() // another Take reads before this one deletes
 		s.mu.Lock()
 		delete(s.m, key)
 		s.mu.Unlock()
