@@ -345,7 +345,7 @@ func TestExpiredConditionalChallengeAsksForFreshOne(t *testing.T) {
 	if !opts.Expires.Equal(r.clk.Now().Add(passkey.MaxCeremonyTimeout)) {
 		t.Fatalf("expires %v", opts.Expires)
 	}
-	r.clk.Advance(passkey.MaxCeremonyTimeout)
+	r.clk.Add(passkey.MaxCeremonyTimeout)
 	resp, err := r.auth.Get(opts.JSON)
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +371,7 @@ func TestChallengeJustBeforeExpiryIsAccepted(t *testing.T) {
 	r := newRig(t)
 	r.register(t, "alice")
 	resp := r.assertion(t)
-	r.clk.Advance(passkey.MaxCeremonyTimeout - time.Nanosecond)
+	r.clk.Add(passkey.MaxCeremonyTimeout - time.Nanosecond)
 	if _, err := r.p.FinishLogin(context.Background(), sessA, resp); err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestExpiredChallengeFromAnotherSessionGetsNoFreshOne(t *testing.T) {
 	r := newRig(t)
 	r.register(t, "alice")
 	resp := r.assertion(t)
-	r.clk.Advance(passkey.MaxCeremonyTimeout + time.Second)
+	r.clk.Add(passkey.MaxCeremonyTimeout + time.Second)
 	_, err := r.p.FinishLogin(context.Background(), sessB, resp)
 	var ee *passkey.ChallengeExpiredError
 	if !errors.Is(err, passkey.ErrBindingMismatch) || errors.As(err, &ee) {
@@ -472,7 +472,7 @@ func TestExpiredKnownUserChallengeRenewsForThatUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.clk.Advance(passkey.MaxCeremonyTimeout)
+	r.clk.Add(passkey.MaxCeremonyTimeout)
 	_, err = r.p.FinishLogin(ctx, sessA, resp)
 	var ee *passkey.ChallengeExpiredError
 	if !errors.As(err, &ee) || !bytes.Contains(ee.Fresh.JSON, []byte(`"allowCredentials"`)) {

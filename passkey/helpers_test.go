@@ -3,7 +3,6 @@ package passkey_test
 import (
 	"context"
 	"encoding/base64"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,34 +19,17 @@ const (
 	sessB  = "browser-session-b"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type rig struct {
 	p       *passkey.Passkeys
 	tickets *memstore.Tickets
 	creds   *memstore.Passkeys
-	clk     *clock
+	clk     *memtest.Clock
 	auth    *passkeytest.Authenticator
 }
 
 func newRig(t testing.TB, mod ...func(*passkey.Config)) *rig {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := memtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	st := memtest.New(t, clk.Now)
 	creds := st.Passkeys()
 	tickets := st.Tickets()

@@ -140,7 +140,7 @@ func TestReauthCodeGuessingIsThrottled(t *testing.T) {
 	a := newAPI(t, ts)
 	a.loginOK("cody@example.com", uiPassword)
 	secret, _ := enrollMFA(t, a)
-	ts.clock.Advance(31 * time.Second)
+	ts.clock.Add(31 * time.Second)
 	resp, body = uiLogin(t, ts, c, "cody@example.com", uiPassword)
 	wantRedirect(t, resp, body, "/login/mfa")
 	_, page := get(t, c, ts.url+"/login/mfa")
@@ -159,7 +159,7 @@ func TestReauthCodeGuessingIsThrottled(t *testing.T) {
 	if !got429 {
 		t.Fatal("30 wrong codes through /reauth were never throttled")
 	}
-	ts.clock.Advance(30 * time.Second)
+	ts.clock.Add(30 * time.Second)
 	resp, body = reauthPost(t, ts, c, url.Values{"password": {uiPassword}, "code": {good}})
 	wantStatus(t, resp, body, http.StatusTooManyRequests)
 }
@@ -264,7 +264,7 @@ func TestSessionRenewalDoesNotRefreshStepUp(t *testing.T) {
 	wantRedirect(t, resp, body, "/login")
 	resp, body = uiLogin(t, ts, c, "ren@example.com", uiPassword)
 	wantRedirect(t, resp, body, "/account")
-	ts.clock.Advance(8 * time.Minute)
+	ts.clock.Add(8 * time.Minute)
 	resp, page := uiPost(t, ts, c, "/account/mfa/enroll", nil)
 	wantStatus(t, resp, page, http.StatusOK)
 	m := secretRE.FindStringSubmatch(page)

@@ -320,7 +320,7 @@ func TestContractLogin(t *testing.T) {
 			}
 		}
 		// The lock is temporary.
-		ts.clock.Advance(16 * time.Minute)
+		ts.clock.Add(16 * time.Minute)
 		a.loginOK("dora@example.com", pw1)
 	})
 
@@ -370,7 +370,7 @@ func TestContractAPI(t *testing.T) {
 	}
 
 	// An expired access token is refused.
-	ts.clock.Advance(16 * time.Minute)
+	ts.clock.Add(16 * time.Minute)
 	resp, body = a.get("/api/me")
 	errCode(t, resp, body, 401, "unauthenticated")
 
@@ -403,7 +403,7 @@ func TestContractRefreshLogout(t *testing.T) {
 
 	// Refresh rotates both cookies.
 	old := a.refresh
-	ts.clock.Advance(time.Second)
+	ts.clock.Add(time.Second)
 	resp, body := a.post("/auth/refresh", nil)
 	wantStatus(t, resp, body, 200)
 	jsonEq(t, resp, body, `{"user":`+userJSONString(u)+`}`)
@@ -415,7 +415,7 @@ func TestContractRefreshLogout(t *testing.T) {
 
 	// Reuse of the rotated token after the retry window (5 s) revokes the
 	// family.
-	ts.clock.Advance(6 * time.Second)
+	ts.clock.Add(6 * time.Second)
 	a.refresh = old
 	resp, body = a.post("/auth/refresh", nil)
 	errCode(t, resp, body, 401, "token_reused")
@@ -462,7 +462,7 @@ func TestContractLogoutAll(t *testing.T) {
 	resp, body = newAPI(t, ts).post("/auth/logout-all", nil)
 	errCode(t, resp, body, 401, "unauthenticated")
 
-	ts.clock.Advance(2 * time.Second) // iat has one-second granularity
+	ts.clock.Add(2 * time.Second) // iat has one-second granularity
 	resp, body = a.post("/auth/logout-all", nil)
 	wantStatus(t, resp, body, http.StatusNoContent)
 	wantCleared(t, resp, accessName, accessCookie)
@@ -477,7 +477,7 @@ func TestContractLogoutAll(t *testing.T) {
 	wantRedirect(t, resp, body, "/login")
 
 	// A new login works.
-	ts.clock.Advance(time.Second)
+	ts.clock.Add(time.Second)
 	a.loginOK("gus@example.com", pw1)
 	resp, body = a.get("/api/me")
 	wantStatus(t, resp, body, 200)
@@ -497,7 +497,7 @@ func TestContractPassword(t *testing.T) {
 	resp, body = a.post("/auth/password", map[string]string{"current_password": pw1, "new_password": "12345678"})
 	errCode(t, resp, body, 400, "weak_password")
 
-	ts.clock.Advance(2 * time.Second)
+	ts.clock.Add(2 * time.Second)
 	resp, body = a.post("/auth/password", map[string]string{"current_password": pw1, "new_password": pw2})
 	wantStatus(t, resp, body, http.StatusNoContent)
 	if setCookie(t, resp, accessName) != nil && setCookie(t, resp, accessName).MaxAge > 0 {
@@ -562,7 +562,7 @@ func TestContractMFA(t *testing.T) {
 	a.loginOK("ivy@example.com", pw1)
 
 	// reauth_required: the sign-in is older than 10 minutes.
-	ts.clock.Advance(11 * time.Minute)
+	ts.clock.Add(11 * time.Minute)
 	resp, body = a.post("/auth/mfa/enroll", nil)
 	errCode(t, resp, body, 401, "reauth_required")
 	a.loginOK("ivy@example.com", pw1)
@@ -598,7 +598,7 @@ func TestContractMFA(t *testing.T) {
 	resp, body = c.post("/auth/mfa/verify", map[string]string{"mfa_token": "mfa_bogus", "code": "123456"})
 	errCode(t, resp, body, 401, "invalid_code")
 
-	ts.clock.Advance(30 * time.Second)
+	ts.clock.Add(30 * time.Second)
 	code := totp(t, secret, ts.clock.Now())
 	resp, body = c.post("/auth/mfa/verify", map[string]string{"mfa_token": ch.MFAToken, "code": code})
 	wantStatus(t, resp, body, 200)
@@ -623,7 +623,7 @@ func TestContractMFA(t *testing.T) {
 	errCode(t, resp, body, 401, "invalid_code")
 
 	// New backup codes (recent sign-in, current code): the old set is void.
-	ts.clock.Advance(30 * time.Second)
+	ts.clock.Add(30 * time.Second)
 	resp, body = d.post("/auth/mfa/backup-codes", map[string]string{"code": totp(t, secret, ts.clock.Now())})
 	wantStatus(t, resp, body, 200)
 	var bc struct {
@@ -638,7 +638,7 @@ func TestContractMFA(t *testing.T) {
 	errCode(t, resp, body, 401, "invalid_code")
 
 	// Disable needs a recent sign-in and a current code.
-	ts.clock.Advance(11 * time.Minute)
+	ts.clock.Add(11 * time.Minute)
 	resp, body = d.post("/auth/mfa/disable", map[string]string{"code": totp(t, secret, ts.clock.Now())})
 	errCode(t, resp, body, 401, "reauth_required")
 	f := newAPI(t, ts)
@@ -649,7 +649,7 @@ func TestContractMFA(t *testing.T) {
 	f.take(resp)
 	resp, body = f.post("/auth/mfa/disable", map[string]string{"code": "not-a-code"})
 	errCode(t, resp, body, 401, "invalid_code")
-	ts.clock.Advance(30 * time.Second)
+	ts.clock.Add(30 * time.Second)
 	resp, body = f.post("/auth/mfa/disable", map[string]string{"code": totp(t, secret, ts.clock.Now())})
 	wantStatus(t, resp, body, http.StatusNoContent)
 	newAPI(t, ts).loginOK("ivy@example.com", pw1) // no second step any more

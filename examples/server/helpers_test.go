@@ -20,31 +20,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit-go/authkit/internal/memtest"
 	"github.com/authkit-go/authkit/password"
 )
 
-// fakeClock is the injected clock of every component, so tests step over
-// TOTP periods and token lifetimes without sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	// Start in the middle of a 30 s TOTP step.
-	return &fakeClock{t: time.Unix(1_800_000_015, 0)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock is the injected clock of every component, so tests step
+// over TOTP periods and token lifetimes without sleeping.
+func newFakeClock() *memtest.Clock {
+	return memtest.NewClock(time.Unix(1_800_000_015, 0))
 }
 
 // testServer is the example server on a loopback port.
@@ -52,7 +35,7 @@ type testServer struct {
 	app   *App
 	srv   *httptest.Server
 	url   string
-	clock *fakeClock
+	clock *memtest.Clock
 	logs  *syncBuffer
 }
 

@@ -56,7 +56,7 @@ func TestContractNativeClient(t *testing.T) {
 	resp, body = do(t, c, http.MethodGet, ts.url+"/api/me", nil, bearer)
 	wantStatus(t, resp, body, http.StatusOK)
 
-	ts.clock.Advance(time.Second)
+	ts.clock.Add(time.Second)
 	resp, body = post("/refresh", map[string]string{"refresh_token": tok.RefreshToken}, nil)
 	next := wantTokens(t, resp, body)
 	if next.RefreshToken == tok.RefreshToken {
@@ -64,7 +64,7 @@ func TestContractNativeClient(t *testing.T) {
 	}
 	// The spent token again, after the retry window (5 s): the family is
 	// revoked.
-	ts.clock.Advance(6 * time.Second)
+	ts.clock.Add(6 * time.Second)
 	resp, body = post("/refresh", map[string]string{"refresh_token": tok.RefreshToken}, nil)
 	errCode(t, resp, body, http.StatusUnauthorized, "token_reused")
 	wantNoCookies(t, resp)

@@ -178,7 +178,7 @@ func TestUIPasskeySignInStartsNewSession(t *testing.T) {
 		t.Fatal("no session before the passkey sign-in")
 	}
 
-	ts.clock.Advance(time.Second)
+	ts.clock.Add(time.Second)
 	resp, r := b.signIn()
 	b.want(resp, r, http.StatusOK, "")
 	if r.Redirect != "/account" {
@@ -289,7 +289,7 @@ func TestUIPasskeyRenameAndRemoveWithoutJavaScript(t *testing.T) {
 	b := newPKBrowser(t, ts)
 	b.signUpAndIn("ren@example.com")
 	laptop := b.register("Laptop")
-	ts.clock.Advance(time.Second)
+	ts.clock.Add(time.Second)
 	phone := b.registerWith(passkeytest.New(b.auth.Origin), "Phone")
 	enc := base64.RawURLEncoding.EncodeToString
 
@@ -481,7 +481,7 @@ func TestUIPasskeyExpiredAutofillOfferIsRenewed(t *testing.T) {
 	if !strings.Contains(string(opts), `"mediation":"conditional"`) {
 		t.Fatalf("autofill options: %s", opts)
 	}
-	ts.clock.Advance(passkey.MaxCeremonyTimeout + time.Second)
+	ts.clock.Add(passkey.MaxCeremonyTimeout + time.Second)
 	assertion, err := b.auth.Get(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -505,7 +505,7 @@ func TestUIPasskeyAddNeedsRecentSignIn(t *testing.T) {
 	ts := newTestServer(t, nil)
 	b := newPKBrowser(t, ts)
 	b.signUpAndIn("old@example.com")
-	ts.clock.Advance(recentAuth + time.Minute) // past the 30 s leeway
+	ts.clock.Add(recentAuth + time.Minute) // past the 30 s leeway
 	resp, r := b.call("/account/passkeys/options", b.token("/account"), nil)
 	b.want(resp, r, http.StatusUnauthorized, "reauth_required")
 	if r.Redirect != "/reauth?return_to=%2Faccount" {
@@ -524,7 +524,7 @@ func TestUIPasskeyReauthenticatesForStepUp(t *testing.T) {
 	b := newPKBrowser(t, ts)
 	b.signUpAndIn("step@example.com")
 	b.register("Key")
-	ts.clock.Advance(stepUpMaxAge + time.Minute) // past the 30 s leeway
+	ts.clock.Add(stepUpMaxAge + time.Minute) // past the 30 s leeway
 
 	resp, body := uiPost(t, ts, b.c, "/account/email", url.Values{"email": {"stepped@example.com"}})
 	wantRedirect(t, resp, body, "/reauth?return_to=%2Faccount")

@@ -30,7 +30,7 @@ func TestAPIStepUpRoutes(t *testing.T) {
 	a.signup("sam@example.com", pw1)
 	a.loginOK("sam@example.com", pw1)
 
-	ts.clock.Advance(6 * time.Minute)
+	ts.clock.Add(6 * time.Minute)
 	resp, body := a.post("/api/account/email", map[string]string{"email": "samuel@example.com"})
 	wantStepUpChallenge(t, resp, body)
 	resp, body = a.post("/auth/refresh", nil)
@@ -85,7 +85,7 @@ func TestUIStepUpRoutes(t *testing.T) {
 	resp, body = uiLogin(t, ts, c, "una@example.com", uiPassword)
 	wantRedirect(t, resp, body, "/account")
 
-	ts.clock.Advance(6 * time.Minute)
+	ts.clock.Add(6 * time.Minute)
 	resp, body = uiPost(t, ts, c, "/account/email", url.Values{"email": {"ulla@example.com"}})
 	wantRedirect(t, resp, body, "/reauth?return_to=%2Faccount")
 	resp, body = reauthPost(t, ts, c, url.Values{"password": {"wrong password here"}})
@@ -103,7 +103,7 @@ func TestUIStepUpRoutes(t *testing.T) {
 	a := newAPI(t, ts)
 	a.loginOK("ulla@example.com", uiPassword)
 	secret, _ := enrollMFA(t, a)
-	ts.clock.Advance(6 * time.Minute)
+	ts.clock.Add(6 * time.Minute)
 	resp, body = uiPost(t, ts, c, "/account/delete", nil)
 	wantRedirect(t, resp, body, "/reauth?return_to=%2Faccount")
 	_, page := get(t, c, ts.url+"/reauth")

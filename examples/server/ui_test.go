@@ -221,13 +221,13 @@ func testUI(t *testing.T, ts *testServer) {
 	_, page = get(t, c, ts.url+"/login/mfa")
 	resp, body = postForm(t, c, ts.url+"/login/mfa", url.Values{"csrf_token": {csrfToken(t, page)}, "code": {confirmCode}})
 	wantStatus(t, resp, body, http.StatusUnauthorized) // Replayed code
-	ts.clock.Advance(30 * time.Second)
+	ts.clock.Add(30 * time.Second)
 	resp, body = postForm(t, c, ts.url+"/login/mfa", url.Values{"csrf_token": {csrfToken(t, body)}, "code": {totp(t, secret, ts.clock.Now())}})
 	wantRedirect(t, resp, body, "/account")
 
 	// A second browser signs in; the first lists and revokes it.
 	c2 := newClient(t)
-	ts.clock.Advance(30 * time.Second)
+	ts.clock.Add(30 * time.Second)
 	resp, body = uiLogin(t, ts, c2, email, uiPassword)
 	wantRedirect(t, resp, body, "/login/mfa")
 	_, page = get(t, c2, ts.url+"/login/mfa")
@@ -245,7 +245,7 @@ func testUI(t *testing.T, ts *testServer) {
 	wantRedirect(t, resp, body, "/login") // Revoked on the server
 
 	// Password change ends the other sessions but keeps this one.
-	ts.clock.Advance(30 * time.Second)
+	ts.clock.Add(30 * time.Second)
 	c3 := newClient(t)
 	uiLogin(t, ts, c3, email, uiPassword)
 	_, page = get(t, c3, ts.url+"/login/mfa")

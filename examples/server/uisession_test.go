@@ -95,7 +95,7 @@ func TestMemoryModePurgesExpiredSessions(t *testing.T) {
 	if n := sessions.Len(); n == 0 {
 		t.Fatal("no session stored after sign-in")
 	}
-	ts.clock.Advance(31 * 24 * time.Hour)
+	ts.clock.Add(31 * 24 * time.Hour)
 	deadline := time.Now().Add(5 * time.Second)
 	for sessions.Len() != 0 {
 		if time.Now().After(deadline) {
