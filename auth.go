@@ -116,7 +116,7 @@ func New(cfg Config) (*Auth, error) {
 		Leeway: cfg.Leeway, NotBefore: cfg.NotBefore, Now: a.cfg.Now}); err != nil {
 		return nil, invalidConfig(err)
 	}
-	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshConfig{Store: seenRefreshStore{cfg.RefreshStore}, Lifetime: a.cfg.RefreshLifetime,
+	if a.refresh, err = jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: seenRefreshStore{cfg.RefreshStore}, Lifetime: a.cfg.RefreshLifetime,
 		FamilyLifetime: a.cfg.FamilyLifetime, GraceWindow: cfg.RefreshGrace, Now: a.cfg.Now, Rand: a.cfg.Rand}); err != nil {
 		return nil, invalidConfig(err)
 	}

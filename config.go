@@ -53,7 +53,7 @@ type Config struct {
 	// RefreshGrace is the retry window of a refresh-token rotation: the
 	// same refresh token presented again within it (a client that lost the
 	// response) gets the same new tokens instead of a reuse verdict; see
-	// jwt.RefreshConfig.GraceWindow for what it costs. Zero means 5 s;
+	// jwt.RefreshManagerConfig.GraceWindow for what it costs. Zero means 5 s;
 	// jwt.NoGraceWindow turns it off; at most one minute.
 	RefreshGrace time.Duration
 	// RefreshStore keeps refresh tokens (rotation, reuse detection).

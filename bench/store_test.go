@@ -140,7 +140,7 @@ func benchStoreRefresh(b *testing.B, impl string, open func(b *testing.B) benchS
 	b.Run("op=rotate/impl="+impl, func(b *testing.B) {
 		stores := open(b)
 		counters := stores.counters
-		m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: stores.refresh})
+		m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: stores.refresh})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -77,7 +77,7 @@ func ExampleKeySet_Rotate() {
 func ExampleRefreshManager_Refresh() {
 	ctx := context.Background()
 	st, _ := memstore.New(memstore.Config{})
-	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), GraceWindow: jwt.NoGraceWindow})
+	m, _ := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st.RefreshTokens(), GraceWindow: jwt.NoGraceWindow})
 	first, _, _ := m.Issue(ctx, "user-42", jwt.SignIn{AMR: []string{"pwd"}})
 
 	second, rec, err := m.Refresh(ctx, first)
@@ -96,10 +96,10 @@ func ExampleRefreshManager_Refresh() {
 
 // A client that lost the response to a refresh presents the same token
 // again within the grace window and gets the same new token back.
-func ExampleRefreshConfig_graceWindow() {
+func ExampleRefreshManagerConfig_graceWindow() {
 	ctx := context.Background()
 	st, _ := memstore.New(memstore.Config{})
-	m, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), GraceWindow: 5 * time.Second})
+	m, _ := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st.RefreshTokens(), GraceWindow: 5 * time.Second})
 	first, _, _ := m.Issue(ctx, "user-42", jwt.SignIn{AMR: []string{"pwd", "otp"}, MFA: true})
 
 	second, _, _ := m.Refresh(ctx, first) // the response is lost

@@ -251,7 +251,7 @@ func TestConstructorsWrapErrInvalidConfig(t *testing.T) {
 	_, errs["NewKeySet/HS256"] = NewKeySet(KeySetConfig{Keys: []*Key{hsOnly}})
 	_, errs["NewIssuer"] = NewIssuer(IssuerConfig{})
 	_, errs["NewVerifier"] = NewVerifier(VerifierConfig{})
-	_, errs["NewRefreshManager"] = NewRefreshManager(RefreshConfig{})
+	_, errs["NewRefreshManager"] = NewRefreshManager(RefreshManagerConfig{})
 	_, errs["NewRemoteKeySet"] = NewRemoteKeySet(RemoteKeySetConfig{URL: "http://example.com/jwks"})
 	_, errs["NewFileKeySource"] = NewFileKeySource(FileKeySourceConfig{})
 	for name, err := range errs {

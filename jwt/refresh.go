@@ -27,19 +27,19 @@ import (
 // RefreshTokenPrefix starts every refresh token (a distinct purpose).
 const RefreshTokenPrefix = "akrt_"
 
-// Defaults for [RefreshConfig].
+// Defaults for [RefreshManagerConfig].
 const (
 	DefaultRefreshLifetime = 7 * 24 * time.Hour  // one refresh token
 	DefaultFamilyLifetime  = 30 * 24 * time.Hour // absolute, per login
 	DefaultGraceWindow     = 5 * time.Second     // retry window of a rotation
 	MaxGraceWindow         = time.Minute         // upper bound of GraceWindow
-	// NoGraceWindow, as RefreshConfig.GraceWindow, turns the retry window
+	// NoGraceWindow, as RefreshManagerConfig.GraceWindow, turns the retry window
 	// off: any second presentation of a rotated token is reuse.
 	NoGraceWindow time.Duration = -1
 )
 
-// RefreshConfig configures a [RefreshManager].
-type RefreshConfig struct {
+// RefreshManagerConfig configures a [RefreshManager].
+type RefreshManagerConfig struct {
 	Store RefreshStore // required
 	// Lifetime of one refresh token; zero means 7 days.
 	Lifetime time.Duration
@@ -78,10 +78,10 @@ type RefreshManager struct {
 }
 
 // NewRefreshManager validates cfg and returns a RefreshManager.
-func NewRefreshManager(cfg RefreshConfig) (_ *RefreshManager, err error) {
+func NewRefreshManager(cfg RefreshManagerConfig) (_ *RefreshManager, err error) {
 	defer wrapInvalidConfig(&err)
 	if cfg.Store == nil {
-		return nil, errors.New("jwt: RefreshConfig.Store is required")
+		return nil, errors.New("jwt: RefreshManagerConfig.Store is required")
 	}
 	switch {
 	case cfg.GraceWindow == 0:
@@ -89,10 +89,10 @@ func NewRefreshManager(cfg RefreshConfig) (_ *RefreshManager, err error) {
 	case cfg.GraceWindow == NoGraceWindow:
 		cfg.GraceWindow = 0
 	case cfg.GraceWindow < 0 || cfg.GraceWindow > MaxGraceWindow:
-		return nil, fmt.Errorf("jwt: RefreshConfig.GraceWindow must be within 0..%v (or NoGraceWindow)", MaxGraceWindow)
+		return nil, fmt.Errorf("jwt: RefreshManagerConfig.GraceWindow must be within 0..%v (or NoGraceWindow)", MaxGraceWindow)
 	}
 	if cfg.Lifetime < 0 || cfg.FamilyLifetime < 0 {
-		return nil, errors.New("jwt: invalid RefreshConfig durations")
+		return nil, errors.New("jwt: invalid RefreshManagerConfig durations")
 	}
 	if cfg.Lifetime == 0 {
 		cfg.Lifetime = DefaultRefreshLifetime

@@ -15,7 +15,7 @@ import (
 // (a zero AuthTime meaning now), and the caller's AMR slice is not aliased.
 func TestRefreshManagerUpdateSignInCarriedToSuccessor(t *testing.T) {
 	ctx := context.Background()
-	m, clk := newRM(t, jwt.RefreshConfig{})
+	m, clk := newRM(t, jwt.RefreshManagerConfig{})
 	tok, first, err := m.Issue(ctx, "u1", pwdOTP)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestRefreshManagerUpdateSignInCarriedToSuccessor(t *testing.T) {
 
 func TestRefreshManagerUpdateSignInRefusals(t *testing.T) {
 	ctx := context.Background()
-	m, _ := newRM(t, jwt.RefreshConfig{})
+	m, _ := newRM(t, jwt.RefreshManagerConfig{})
 	tok, _, err := m.Issue(ctx, "u1", pwdOTP)
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newRM(t *testing.T, cfg jwt.RefreshConfig) (*jwt.RefreshManager, *clock) {
+func newRM(t *testing.T, cfg jwt.RefreshManagerConfig) (*jwt.RefreshManager, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	if cfg.Store == nil {
@@ -45,7 +45,7 @@ var pwdOTP = jwt.SignIn{AMR: []string{"pwd", "otp"}, ACR: "urn:example:loa:2", M
 
 func TestRefreshRotationCarriesSignInFacts(t *testing.T) {
 	ctx := context.Background()
-	m, clk := newRM(t, jwt.RefreshConfig{})
+	m, clk := newRM(t, jwt.RefreshManagerConfig{})
 	signedIn := clk.Now().Add(-time.Minute)
 	in := pwdOTP
 	in.AuthTime = signedIn
@@ -75,7 +75,7 @@ func TestRefreshRotationCarriesSignInFacts(t *testing.T) {
 }
 
 func TestIssueWithoutAuthTimeUsesNow(t *testing.T) {
-	m, clk := newRM(t, jwt.RefreshConfig{})
+	m, clk := newRM(t, jwt.RefreshManagerConfig{})
 	_, rec, err := m.Issue(context.Background(), "u", jwt.SignIn{})
 	if err != nil || !rec.SignIn.AuthTime.Equal(clk.Now()) {
 		t.Fatalf("auth time %v err %v, want %v", rec.SignIn.AuthTime, err, clk.Now())
@@ -88,8 +88,8 @@ func TestFamilyLifetimeChangeDoesNotMoveAuthTime(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	st := memtest.New(t, clk.Now).RefreshTokens()
-	before, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st, Now: clk.Now})
-	after, _ := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st, Now: clk.Now, Lifetime: time.Hour, FamilyLifetime: 24 * time.Hour})
+	before, _ := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st, Now: clk.Now})
+	after, _ := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st, Now: clk.Now, Lifetime: time.Hour, FamilyLifetime: 24 * time.Hour})
 	signedIn := clk.Now()
 	tok, _, _ := before.Issue(ctx, "u", jwt.SignIn{AuthTime: signedIn})
 	clk.Add(time.Hour)
@@ -101,7 +101,7 @@ func TestFamilyLifetimeChangeDoesNotMoveAuthTime(t *testing.T) {
 
 func TestRefreshReuseRevokesFamily(t *testing.T) {
 	ctx := context.Background()
-	m, clk := newRM(t, jwt.RefreshConfig{GraceWindow: jwt.NoGraceWindow})
+	m, clk := newRM(t, jwt.RefreshManagerConfig{GraceWindow: jwt.NoGraceWindow})
 	t1, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	other, _, _ := m.Issue(ctx, "u", jwt.SignIn{}) // another sign-in of the same user
 	t2, _, err := m.Refresh(ctx, t1)
@@ -131,7 +131,7 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 func TestRefreshGraceWindow(t *testing.T) {
 	ctx := context.Background()
 	t.Run("retry_within_window_gets_the_same_token", func(t *testing.T) {
-		m, clk := newRM(t, jwt.RefreshConfig{})
+		m, clk := newRM(t, jwt.RefreshManagerConfig{})
 		t1, _, _ := m.Issue(ctx, "u", pwdOTP)
 		t2, _, err := m.Refresh(ctx, t1)
 		if err != nil {
@@ -147,7 +147,7 @@ func TestRefreshGraceWindow(t *testing.T) {
 		}
 	})
 	t.Run("after_window_is_reuse", func(t *testing.T) {
-		m, clk := newRM(t, jwt.RefreshConfig{GraceWindow: 10 * time.Second})
+		m, clk := newRM(t, jwt.RefreshManagerConfig{GraceWindow: 10 * time.Second})
 		t1, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 		t2, _, _ := m.Refresh(ctx, t1)
 		clk.Add(10 * time.Second)
@@ -159,7 +159,7 @@ func TestRefreshGraceWindow(t *testing.T) {
 		}
 	})
 	t.Run("superseded_twice_is_reuse", func(t *testing.T) {
-		m, _ := newRM(t, jwt.RefreshConfig{GraceWindow: jwt.MaxGraceWindow})
+		m, _ := newRM(t, jwt.RefreshManagerConfig{GraceWindow: jwt.MaxGraceWindow})
 		t1, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 		t2, _, _ := m.Refresh(ctx, t1)
 		t3, _, _ := m.Refresh(ctx, t2)
@@ -173,13 +173,13 @@ func TestRefreshGraceWindow(t *testing.T) {
 	t.Run("config", func(t *testing.T) {
 		st := memtest.New(t, nil).RefreshTokens()
 		for g, want := range map[time.Duration]time.Duration{0: jwt.DefaultGraceWindow, jwt.NoGraceWindow: 0, time.Second: time.Second} {
-			m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st, GraceWindow: g})
+			m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st, GraceWindow: g})
 			if err != nil || m.GraceWindow() != want {
 				t.Errorf("GraceWindow %v: got %v err %v, want %v", g, m.GraceWindow(), err, want)
 			}
 		}
 		for _, g := range []time.Duration{-2, jwt.MaxGraceWindow + 1} {
-			if _, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st, GraceWindow: g}); err == nil {
+			if _, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st, GraceWindow: g}); err == nil {
 				t.Errorf("GraceWindow %v accepted", g)
 			}
 		}
@@ -190,7 +190,7 @@ func TestRefreshGraceWindow(t *testing.T) {
 // requests) all get the one successor: never two live successors.
 func TestConcurrentRefreshOneSuccessor(t *testing.T) {
 	ctx := context.Background()
-	m, _ := newRM(t, jwt.RefreshConfig{})
+	m, _ := newRM(t, jwt.RefreshManagerConfig{})
 	tok, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	const n = 64
 	got := make([]string, n)
@@ -244,7 +244,7 @@ func TestRefreshStoreFaultDoesNotBurnFamily(t *testing.T) {
 	for _, mode := range []string{"down", "lost"} {
 		t.Run(mode, func(t *testing.T) {
 			st := &rotateFault{RefreshTokens: memtest.New(t, nil).RefreshTokens()}
-			m, clk := newRM(t, jwt.RefreshConfig{Store: st})
+			m, clk := newRM(t, jwt.RefreshManagerConfig{Store: st})
 			tok, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 			st.mode = mode
 			if _, _, err := m.Refresh(ctx, tok); !errors.Is(err, errBoom) || errors.Is(err, jwt.ErrInvalidToken) {
@@ -277,7 +277,7 @@ func (j junkSealed) Rotate(ctx context.Context, r jwt.Rotation) (jwt.RotateResul
 
 func TestRetryWithTamperedSealedSuccessorFails(t *testing.T) {
 	ctx := context.Background()
-	m, _ := newRM(t, jwt.RefreshConfig{Store: junkSealed{memtest.New(t, nil).RefreshTokens()}})
+	m, _ := newRM(t, jwt.RefreshManagerConfig{Store: junkSealed{memtest.New(t, nil).RefreshTokens()}})
 	tok, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	if _, _, err := m.Refresh(ctx, tok); err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestRetryWithTamperedSealedSuccessorFails(t *testing.T) {
 
 func TestIssueAfterNotBeforeRefused(t *testing.T) {
 	ctx := context.Background()
-	m, clk := newRM(t, jwt.RefreshConfig{})
+	m, clk := newRM(t, jwt.RefreshManagerConfig{})
 	signedIn := clk.Now()
 	clk.Add(time.Second)
 	if err := m.RevokeUser(ctx, "u"); err != nil { // log out everywhere, after the password check
@@ -305,7 +305,7 @@ func TestIssueAfterNotBeforeRefused(t *testing.T) {
 
 func TestRefreshAbsoluteFamilyExpiry(t *testing.T) {
 	ctx := context.Background()
-	m, clk := newRM(t, jwt.RefreshConfig{Lifetime: 2 * time.Hour, FamilyLifetime: 3 * time.Hour})
+	m, clk := newRM(t, jwt.RefreshManagerConfig{Lifetime: 2 * time.Hour, FamilyLifetime: 3 * time.Hour})
 	tok, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	for i := 0; i < 2; i++ {
 		clk.Add(50 * time.Minute)
@@ -334,7 +334,7 @@ func TestRefreshAbsoluteFamilyExpiry(t *testing.T) {
 
 func TestRevokeAndRevokeUser(t *testing.T) {
 	ctx := context.Background()
-	m, clk := newRM(t, jwt.RefreshConfig{})
+	m, clk := newRM(t, jwt.RefreshManagerConfig{})
 	a, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	b, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	c, _, _ := m.Issue(ctx, "v", jwt.SignIn{})
@@ -361,14 +361,14 @@ func TestRevokeAndRevokeUser(t *testing.T) {
 
 func TestRefreshMalformedAndStoreErrors(t *testing.T) {
 	ctx := context.Background()
-	m, _ := newRM(t, jwt.RefreshConfig{})
+	m, _ := newRM(t, jwt.RefreshManagerConfig{})
 	valid, _, _ := m.Issue(ctx, "u", jwt.SignIn{})
 	for _, tok := range []string{"", "akrt_", "akrt_short", "x" + valid[1:], valid[:5] + "4" + valid[6:], valid[:5] + "g" + valid[6:], valid + "A"} {
 		if _, _, err := m.Refresh(ctx, tok); !errors.Is(err, jwt.ErrInvalidToken) {
 			t.Fatalf("%q: %v", tok, err)
 		}
 	}
-	bad, _ := newRM(t, jwt.RefreshConfig{Store: errStore{}})
+	bad, _ := newRM(t, jwt.RefreshManagerConfig{Store: errStore{}})
 	_, _, err := bad.Refresh(ctx, valid)
 	if err == nil || errors.Is(err, jwt.ErrInvalidToken) || !errors.Is(err, errBoom) {
 		t.Fatalf("store failure must fail closed as a system error: %v", err)

@@ -410,7 +410,7 @@ func TestVerify(t *testing.T) {
 		_, err = f.v.Verify(bg, f.token(t, "ES256", c))
 		wantErr(t, err, ErrAudience)
 		// An access token is not a refresh token.
-		rm, _ := NewRefreshManager(RefreshConfig{Store: newMemRefresh()})
+		rm, _ := NewRefreshManager(RefreshManagerConfig{Store: newMemRefresh()})
 		if _, _, err := rm.Refresh(bg, good); !errors.Is(err, ErrInvalidToken) {
 			t.Fatalf("access token accepted as refresh token: %v", err)
 		}

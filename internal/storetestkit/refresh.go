@@ -111,7 +111,7 @@ func CheckAfterFault(t *testing.T, m *jwt.RefreshManager, clk *Clock, tok string
 func FaultAtEveryStep(t *testing.T, store jwt.RefreshStore, f *Faults, minSteps int, unit string) {
 	t.Helper()
 	clk := NewClock()
-	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: store, Now: clk.Now})
+	m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: store, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func FaultAtEveryStep(t *testing.T, store jwt.RefreshStore, f *Faults, minSteps 
 func KillMidRotation(t *testing.T, refresh jwt.RefreshStore, users int, role string, store any) {
 	t.Helper()
 	ctx := t.Context()
-	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: refresh, GraceWindow: jwt.MaxGraceWindow})
+	m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: refresh, GraceWindow: jwt.MaxGraceWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func parseRotation(t *testing.T, line string) (int, string) {
 // opened its store: it rotates the tokens given on stdin in a loop and
 // prints "<i> <token>" after each rotation, until it is killed.
 func RotateChild(store jwt.RefreshStore) int {
-	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: store, GraceWindow: jwt.MaxGraceWindow})
+	m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: store, GraceWindow: jwt.MaxGraceWindow})
 	if err != nil {
 		return Fail(err)
 	}

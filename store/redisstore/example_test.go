@@ -45,7 +45,7 @@ func Example_cluster() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	refresh, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens()})
+	refresh, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st.RefreshTokens()})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func TestRefreshLostReply(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 			st := newStoreVia(t, c, singleClient(t), redisstore.Config{})
 			clk := storetestkit.NewClock()
-			m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), Now: clk.Now})
+			m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st.RefreshTokens(), Now: clk.Now})
 			must(t, err)
 			ctx := t.Context()
 			for i := range 5 {

@@ -241,7 +241,7 @@ func TestRefreshRecordsLifetime(t *testing.T) {
 	t.Parallel()
 	c := singleClient(t)
 	st := newStore(t, c, redisstore.Config{})
-	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), Lifetime: time.Hour, FamilyLifetime: 2 * time.Hour})
+	m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st.RefreshTokens(), Lifetime: time.Hour, FamilyLifetime: 2 * time.Hour})
 	must(t, err)
 	ctx := t.Context()
 	tok, rec, err := m.Issue(ctx, "u", jwt.SignIn{})

@@ -31,7 +31,7 @@
 // Then hand each adapter to the package that uses it:
 //
 //	session.Config{Store: st.Sessions()}
-//	jwt.RefreshConfig{Store: st.RefreshTokens()}
+//	jwt.RefreshManagerConfig{Store: st.RefreshTokens()}
 //	jwt.VerifierConfig{NotBefore: st.NotBefore()}
 //	mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Tickets: st.Tickets(), Throttle: st.Attempts()}
 //	oauth.Config{Tickets: st.Tickets()}

@@ -70,7 +70,7 @@ func Example_postgres() {
 	if err := st.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
-	refresh, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens()})
+	refresh, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st.RefreshTokens()})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func Example_wiring() {
 	}
 
 	_ = session.Config{Store: st.Sessions()}
-	_ = jwt.RefreshConfig{Store: st.RefreshTokens()}
+	_ = jwt.RefreshManagerConfig{Store: st.RefreshTokens()}
 	_ = jwt.VerifierConfig{NotBefore: st.NotBefore()}
 	_ = mfa.Config{Store: st.MFA(), Replay: st.TOTPReplay(), Tickets: st.Tickets(), Throttle: st.Attempts()}
 	_ = oauth.Config{Tickets: st.Tickets()}

@@ -162,7 +162,7 @@ func TestRefreshTerminatedConnections(t *testing.T) {
 	db.SetMaxOpenConns(8)
 	st, err := sqlstore.New(sqlstore.Config{DB: db, Dialect: sqlstore.Postgres, Schema: strings.TrimSuffix(base.Table(""), ".authkit_")})
 	must(t, err)
-	m, err := jwt.NewRefreshManager(jwt.RefreshConfig{Store: st.RefreshTokens(), GraceWindow: jwt.MaxGraceWindow})
+	m, err := jwt.NewRefreshManager(jwt.RefreshManagerConfig{Store: st.RefreshTokens(), GraceWindow: jwt.MaxGraceWindow})
 	must(t, err)
 	ctx := t.Context()
 
