@@ -494,12 +494,12 @@ func (a *Auth) RemovePasskey(ctx context.Context, userID string, credentialID []
 			return passkey.Removal{}, err
 		}
 	}
-	// "Last passkey" here is read before the removal: two concurrent
-	// removals of an account's last two passkeys may both skip the factor.
-	// Only the last sign-in method is decided atomically (keepLast below);
-	// this rule guards a second factor the account keeps its password next
-	// to.
-	if (enrolled || len(list) == 1) && !usedSecondFactor(amr) {
+	// The factor is asked for up front when the list shows the last
+	// passkey; concurrent removals can both see two, so without a proven
+	// factor the store also keeps the last one atomically (keepLast), and a
+	// refusal then asks for the factor.
+	proved := usedSecondFactor(amr)
+	if (enrolled || len(list) == 1) && !proved {
 		switch {
 		case strings.TrimSpace(code) == "" || !enrolled:
 			a.emit(ctx, EventPasskeyRemoved, OutcomeFailure, "factor_required", c, userID, u.Email)
@@ -515,14 +515,19 @@ func (a *Auth) RemovePasskey(ctx context.Context, userID string, credentialID []
 				}
 				return passkey.Removal{}, err
 			}
+			proved = true
 		}
 	}
 	var rm passkey.Removal
 	err = a.store(ctx, func(ctx context.Context) (err error) {
-		rm, err = p.Remove(ctx, userID, credentialID, u.PasswordHash == "")
+		rm, err = p.Remove(ctx, userID, credentialID, u.PasswordHash == "" || !proved)
 		return err
 	})
 	if errors.Is(err, passkey.ErrLastCredential) {
+		if u.PasswordHash != "" && !proved {
+			a.emit(ctx, EventPasskeyRemoved, OutcomeFailure, "factor_required", c, userID, u.Email)
+			return passkey.Removal{}, ErrMFARequired
+		}
 		a.emit(ctx, EventPasskeyRemoved, OutcomeFailure, "last_sign_in_method", c, userID, u.Email)
 		return passkey.Removal{}, ErrLastSignInMethod
 	}

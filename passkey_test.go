@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -521,6 +522,35 @@ func TestPasskeyRemoveLastSignInMethodAtomic(t *testing.T) {
 	}
 	if list, _ := e.auth.ListPasskeys(context.Background(), u.ID); refused != 1 || len(list) != 1 {
 		t.Fatalf("%d refused, %d left; want 1 and 1", refused, len(list))
+	}
+}
+
+// Two concurrent removals of an account's last two passkeys, from a
+// password-only sign-in, cannot both skip the current-factor rule: the
+// store keeps the last one and that removal asks for the factor.
+func TestConcurrentRemovalsOfLastTwoPasskeysKeepOneWithoutFactor(t *testing.T) {
+	for round := range 10 {
+		e := newPasskeyEnv(t)
+		u := e.user(fmt.Sprintf("r%d@example.com", round))
+		ids := [][]byte{e.register(e.dev, u), e.register(passkeytest.New(pkOrigin), u)}
+		errs := make(chan error, 2)
+		for _, id := range ids {
+			go func() {
+				_, err := e.auth.RemovePasskey(context.Background(), u.ID, id, e.clock.Now(), []string{"pwd"}, "", pkClient)
+				errs <- err
+			}()
+		}
+		asked := 0
+		for range ids {
+			if err := <-errs; errors.Is(err, authkit.ErrMFARequired) {
+				asked++
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if list, _ := e.auth.ListPasskeys(context.Background(), u.ID); asked != 1 || len(list) != 1 {
+			t.Fatalf("round %d: %d asked for a factor, %d left; want 1 and 1", round, asked, len(list))
+		}
 	}
 }
 
