@@ -104,7 +104,7 @@ NCPU=$(nproc)
 
 "$WORK/report" -raw "$RAW" -benchstat "$WORK/benchstat.txt" \
 	-cpu "$CPU ($NCPU CPUs)" -go "$(go version)" -date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	-elapsed "$((ELAPSED / 60))m$((ELAPSED % 60))s" \
+	-elapsed "$((ELAPSED / 60))m$((ELAPSED % 60))s" -notes "$BENCH_DIR/NOTES.md" \
 	-cmd "$ROUNDS rounds of \`bench.test -test.bench . -test.benchtime $BENCHTIME -test.count 1\`, interleaved with \`-test.bench '$SLOW' -test.benchtime $PW_BENCHTIME\`; benchstat $BENCHSTAT_VERSION" \
 	>"$BENCH_DIR/RESULTS.md"
 cp "$RAW" "$BENCH_DIR/results-raw.txt"
