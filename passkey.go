@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/mfa"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/passkey"
@@ -622,20 +621,8 @@ func (a *Auth) ReauthenticatePasskey(ctx context.Context, binding, userID, refre
 			return Tokens{}, User{}, ErrMFARequired
 		}
 	}
-	in := a.signIn(authTime, res.AMR)
-	if err := a.checkStepUp(middleware.Principal{AuthTime: in.AuthTime, AMR: in.AMR, ACR: in.ACR}, want); err != nil {
-		return Tokens{}, User{}, fmt.Errorf("%w: %w", ErrStepUpUnavailable, err)
-	}
-	var rec jwt.RefreshToken
-	err = a.store(ctx, func(ctx context.Context) (err error) {
-		rec, err = a.refresh.UpdateSignIn(ctx, refreshToken, u.ID, in)
-		return err
-	})
-	switch {
-	case errors.Is(err, jwt.ErrInvalidToken):
-		a.emit(ctx, EventLoginFailure, OutcomeFailure, "reauth_invalid_refresh_token", c, u.ID, u.Email)
-		return Tokens{}, User{}, ErrInvalidToken
-	case err != nil:
+	in, rec, err := a.renewSignIn(ctx, u, authTime, res.AMR, refreshToken, want, c)
+	if err != nil {
 		return Tokens{}, User{}, err
 	}
 	t, err := a.accessFor(ctx, u, in, refreshToken, rec)

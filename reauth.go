@@ -170,20 +170,8 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 		}
 		amr = append(amr, AMROTP)
 	}
-	in := a.signIn(authTime, amr)
-	if err := a.checkStepUp(middleware.Principal{AuthTime: in.AuthTime, AMR: in.AMR, ACR: in.ACR}, want); err != nil {
-		return Tokens{}, User{}, fmt.Errorf("%w: %w", ErrStepUpUnavailable, err)
-	}
-	var rec jwt.RefreshToken
-	err = a.store(ctx, func(ctx context.Context) (err error) {
-		rec, err = a.refresh.UpdateSignIn(ctx, refreshToken, u.ID, in)
-		return err
-	})
-	switch {
-	case errors.Is(err, jwt.ErrInvalidToken):
-		a.emit(ctx, EventLoginFailure, OutcomeFailure, "reauth_invalid_refresh_token", c, u.ID, u.Email)
-		return Tokens{}, User{}, ErrInvalidToken
-	case err != nil:
+	in, rec, err := a.renewSignIn(ctx, u, authTime, amr, refreshToken, want, c)
+	if err != nil {
 		return Tokens{}, User{}, err
 	}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, u.Email, at.Device()) }); err != nil {
@@ -388,4 +376,28 @@ func (h *handlers) reauthFail(w http.ResponseWriter, r *http.Request, err error)
 	default:
 		h.fail(w, r, err)
 	}
+}
+
+// renewSignIn records a re-authentication on the refresh family of
+// refreshToken: the new sign-in (auth_time, amr, acr) must meet want, and
+// the family must still be live and u's. It is the common end of the
+// password and passkey re-authentications.
+func (a *Auth) renewSignIn(ctx context.Context, u User, authTime time.Time, amr []string, refreshToken string, want middleware.Requirement, c Client) (jwt.SignIn, jwt.RefreshToken, error) {
+	in := a.signIn(authTime, amr)
+	if err := a.checkStepUp(middleware.Principal{AuthTime: in.AuthTime, AMR: in.AMR, ACR: in.ACR}, want); err != nil {
+		return jwt.SignIn{}, jwt.RefreshToken{}, fmt.Errorf("%w: %w", ErrStepUpUnavailable, err)
+	}
+	var rec jwt.RefreshToken
+	err := a.store(ctx, func(ctx context.Context) (err error) {
+		rec, err = a.refresh.UpdateSignIn(ctx, refreshToken, u.ID, in)
+		return err
+	})
+	switch {
+	case errors.Is(err, jwt.ErrInvalidToken):
+		a.emit(ctx, EventLoginFailure, OutcomeFailure, "reauth_invalid_refresh_token", c, u.ID, u.Email)
+		return jwt.SignIn{}, jwt.RefreshToken{}, ErrInvalidToken
+	case err != nil:
+		return jwt.SignIn{}, jwt.RefreshToken{}, err
+	}
+	return in, rec, nil
 }
