@@ -11,6 +11,11 @@
 //     cookie); they live in a [TicketStore], the shared single-use store;
 //   - credential records in a [CredentialStore] with a conformance suite in
 //     passkey/passkeytest;
+//   - one WebAuthn user handle per user: a user's first passkey gets
+//     HMAC-SHA-256 of the user id under [Config.UserHandleKey] (32 opaque
+//     bytes, no personal data), so first registrations running at once
+//     agree on it, and later ones reuse the stored handle. Instances of a
+//     deployment share the guarantee only when they set the same key;
 //   - the sign counter policy (a cloned authenticator is refused, synced
 //     passkeys reporting 0 are not), backup-flag updates, user resolution
 //     by credential id when a phone sends no userHandle;

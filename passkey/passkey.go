@@ -3,6 +3,7 @@ package passkey
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -20,6 +21,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/tinylib/msgp/msgp"
 )
 
 // Limits.
@@ -81,11 +83,35 @@ type Config struct {
 	// biometric) and skips TOTP.
 	UserVerifiedSingleFactor bool
 
+	// UserHandleKey is the HMAC-SHA-256 key (at least 32 bytes) that
+	// derives the WebAuthn user handle of a user's first passkey:
+	// HMAC-SHA-256(key, a fixed label and the user id), 32 bytes that
+	// reveal nothing about the user. Because it is derived rather than
+	// drawn, two first registrations of one user running at once agree on
+	// it, and the user keeps one handle. Later registrations reuse the
+	// handle stored with the user's passkeys, so changing the key only
+	// affects users without any.
+	//
+	// nil means a random key drawn from Rand in New: handles then agree
+	// within this Passkeys only. Every instance of a deployment that runs
+	// more than one must set the same key (for example one derived from
+	// the application's master secret) for the guarantee to hold across
+	// instances.
+	UserHandleKey []byte
+
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// Rand supplies challenges and user handles; nil means crypto/rand.
+	// Rand supplies challenges (and the UserHandleKey when nil); nil means
+	// crypto/rand.
 	Rand io.Reader
 }
+
+// MinUserHandleKeyBytes is the shortest [Config.UserHandleKey] New accepts.
+const MinUserHandleKeyBytes = 32
+
+// userHandleLabel prefixes the user id in the HMAC that derives a user
+// handle, so the key cannot be used to derive anything else by accident.
+const userHandleLabel = "authkit passkey user handle v1\x00"
 
 // Passkeys runs WebAuthn ceremonies. It is safe for concurrent use.
 type Passkeys struct {
@@ -100,6 +126,7 @@ type Passkeys struct {
 	singleFac bool
 	now       func() time.Time
 	rand      io.Reader
+	handleKey []byte
 }
 
 // New validates cfg and returns a Passkeys. Errors wrap [ErrInvalidConfig].
@@ -131,6 +158,9 @@ func New(cfg Config) (*Passkeys, error) {
 	}
 	if cfg.Tickets == nil {
 		return bad("Tickets store is required")
+	}
+	if cfg.UserHandleKey != nil && len(cfg.UserHandleKey) < MinUserHandleKeyBytes {
+		return bad("UserHandleKey is %d bytes, want at least %d", len(cfg.UserHandleKey), MinUserHandleKeyBytes)
 	}
 	timeout := cfg.Timeout
 	switch {
@@ -174,7 +204,21 @@ func New(cfg Config) (*Passkeys, error) {
 	if p.rand == nil {
 		p.rand = rand.Reader
 	}
+	if cfg.UserHandleKey != nil {
+		p.handleKey = bytes.Clone(cfg.UserHandleKey)
+	} else if p.handleKey, err = p.challenge(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// userHandle derives the user handle of a user without passkeys; see
+// Config.UserHandleKey.
+func (p *Passkeys) userHandle(userID string) []byte {
+	m := hmac.New(sha256.New, p.handleKey)
+	m.Write([]byte(userHandleLabel))
+	m.Write([]byte(userID))
+	return m.Sum(nil)
 }
 
 func checkOrigin(o, rpID string) error {
@@ -216,18 +260,63 @@ type Options struct {
 	Expires time.Time
 }
 
-// ticket is the ceremony state kept in the TicketStore.
+// ticketFields is the length of the MessagePack array a ticket is: the
+// user id (registration and known-user sign-in, else empty), SHA-256 of
+// the caller's binding value, expiry in unix nanoseconds, conditional
+// mediation, then go-webauthn's SessionData in the MessagePack encoding
+// the library generates for it (one of its documented storage forms, and
+// cheaper to decode on the sign-in path than JSON). Tickets are written
+// only by this package into the server's TicketStore, never taken from a
+// client: the library's decoder sizes allocations from length prefixes
+// and needs input it wrote.
+const ticketFields = 5
+
+func encodeTicket(userID string, binding []byte, exp int64, cond bool, s *webauthn.SessionData) ([]byte, error) {
+	b := make([]byte, 0, 64+len(userID)+s.Msgsize())
+	b = msgp.AppendArrayHeader(b, ticketFields)
+	b = msgp.AppendString(b, userID)
+	b = msgp.AppendBytes(b, binding)
+	b = msgp.AppendInt64(b, exp)
+	b = msgp.AppendBool(b, cond)
+	return s.MarshalMsg(b)
+}
+
+// ticket is a ticket's fields before its session data; rest holds the
+// encoded SessionData.
 type ticket struct {
-	UserID  string               `json:"u,omitempty"` // registration and known-user sign-in
-	Binding []byte               `json:"b"`           // SHA-256 of the caller's binding value
-	Expires int64                `json:"e"`           // unix nanoseconds
-	Cond    bool                 `json:"c,omitempty"` // conditional mediation (autofill)
-	Session webauthn.SessionData `json:"s"`
+	userID  string
+	binding []byte
+	expires int64
+	cond    bool
+	rest    []byte
+}
+
+func decodeTicket(data []byte) (t ticket, err error) {
+	n, b, err := msgp.ReadArrayHeaderBytes(data)
+	if err == nil && n != ticketFields {
+		err = fmt.Errorf("%d fields", n)
+	}
+	if err == nil {
+		t.userID, b, err = msgp.ReadStringBytes(b)
+	}
+	if err == nil {
+		t.binding, b, err = msgp.ReadBytesZC(b)
+	}
+	if err == nil {
+		t.expires, b, err = msgp.ReadInt64Bytes(b)
+	}
+	if err == nil {
+		t.cond, b, err = msgp.ReadBoolBytes(b)
+	}
+	t.rest = b
+	return t, err
 }
 
 func ticketKey(challenge string) string {
 	h := sha256.Sum256([]byte(challenge))
-	return base64.RawURLEncoding.EncodeToString(h[:])
+	var k [43]byte // base64url of 32 bytes, unpadded
+	base64.RawURLEncoding.Encode(k[:], h[:])
+	return string(k[:])
 }
 
 func (p *Passkeys) challenge() ([]byte, error) {
@@ -241,7 +330,7 @@ func (p *Passkeys) challenge() ([]byte, error) {
 func (p *Passkeys) putTicket(ctx context.Context, purpose, binding, userID string, cond bool, s *webauthn.SessionData) (time.Time, error) {
 	exp := p.now().Add(p.timeout)
 	b := sha256.Sum256([]byte(binding))
-	data, err := json.Marshal(ticket{UserID: userID, Binding: b[:], Expires: exp.UnixNano(), Cond: cond, Session: *s})
+	data, err := encodeTicket(userID, b[:], exp.UnixNano(), cond, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("passkey: encode ticket: %w", err)
 	}
@@ -251,38 +340,54 @@ func (p *Passkeys) putTicket(ctx context.Context, purpose, binding, userID strin
 	return exp, nil
 }
 
+// ceremony is a taken ticket, decoded.
+type ceremony struct {
+	UserID  string
+	Cond    bool
+	Session webauthn.SessionData
+}
+
 // takeTicket consumes the ticket for challenge and checks binding and
 // expiry. The ticket is consumed even when the checks fail. With
-// ErrChallengeExpired it also returns the ticket, whose binding matched.
-func (p *Passkeys) takeTicket(ctx context.Context, purpose, binding, challenge string) (ticket, error) {
+// ErrChallengeExpired it also returns the ceremony (without its Session),
+// whose binding matched.
+func (p *Passkeys) takeTicket(ctx context.Context, purpose, binding, challenge string) (ceremony, error) {
 	if binding == "" {
-		return ticket{}, ErrNoBinding
+		return ceremony{}, ErrNoBinding
 	}
 	if challenge == "" {
-		return ticket{}, ErrReplay
+		return ceremony{}, ErrReplay
 	}
 	data, found, err := p.tickets.Take(ctx, purpose, ticketKey(challenge))
 	if err != nil {
-		return ticket{}, fmt.Errorf("passkey: take challenge: %w", err)
+		return ceremony{}, fmt.Errorf("passkey: take challenge: %w", err)
 	}
 	if !found {
-		return ticket{}, ErrReplay
+		return ceremony{}, ErrReplay
 	}
-	var t ticket
-	if err := json.Unmarshal(data, &t); err != nil {
-		return ticket{}, fmt.Errorf("passkey: decode ticket: %w", err)
+	t, err := decodeTicket(data)
+	if err != nil {
+		return ceremony{}, fmt.Errorf("passkey: decode ticket: %w", err)
 	}
 	b := sha256.Sum256([]byte(binding))
-	if subtle.ConstantTimeCompare(b[:], t.Binding) != 1 {
-		return ticket{}, ErrBindingMismatch
+	if subtle.ConstantTimeCompare(b[:], t.binding) != 1 {
+		return ceremony{}, ErrBindingMismatch
 	}
-	if !p.now().Before(time.Unix(0, t.Expires)) {
-		return t, ErrChallengeExpired
+	c := ceremony{UserID: t.userID, Cond: t.cond}
+	if !p.now().Before(time.Unix(0, t.expires)) {
+		return c, ErrChallengeExpired
 	}
-	if t.Session.Challenge != challenge {
-		return ticket{}, ErrChallenge
+	rest, err := c.Session.UnmarshalMsg(t.rest)
+	if err == nil && len(rest) != 0 {
+		err = fmt.Errorf("%d trailing bytes", len(rest))
 	}
-	return t, nil
+	if err != nil {
+		return ceremony{}, fmt.Errorf("passkey: decode ticket: session data: %w", err)
+	}
+	if c.Session.Challenge != challenge {
+		return ceremony{}, ErrChallenge
+	}
+	return c, nil
 }
 
 func marshalOptions(v any, exp time.Time) (Options, error) {
@@ -298,6 +403,7 @@ type waUser struct {
 	handle      []byte
 	name, dname string
 	creds       []webauthn.Credential
+	one         [1]webauthn.Credential // creds of a discoverable sign-in, without a second allocation
 }
 
 func (u *waUser) WebAuthnID() []byte                         { return u.handle }
@@ -327,7 +433,8 @@ func toWA(c Credential) webauthn.Credential {
 // the ceremony to the caller's browser session (for example a hash of the
 // session cookie); FinishRegistration must pass the same value. The
 // user's existing passkeys are excluded so an authenticator is not
-// registered twice.
+// registered twice, and their user handle is reused; a user without any
+// gets the handle derived under [Config.UserHandleKey].
 func (p *Passkeys) BeginRegistration(ctx context.Context, binding string, u User) (Options, error) {
 	if binding == "" {
 		return Options{}, ErrNoBinding
@@ -353,9 +460,7 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, binding string, u User
 		excl = append(excl, wc.Descriptor())
 	}
 	if handle == nil {
-		if handle, err = p.challenge(); err != nil {
-			return Options{}, err
-		}
+		handle = p.userHandle(u.ID)
 	}
 	wu.handle = handle
 	ch, err := p.challenge()
@@ -589,7 +694,12 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 		}
 	}
 	if !replaced {
-		wu.creds = append(wu.creds, self)
+		if wu.creds == nil {
+			wu.one[0] = self
+			wu.creds = wu.one[:]
+		} else {
+			wu.creds = append(wu.creds, self)
+		}
 	}
 	s := t.Session
 	s.UserID = stored.UserHandle
@@ -640,7 +750,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 	c := stored
 	c.SignCount, c.LastUsedAt, c.UserVerified = use.SignCount, use.LastUsedAt, use.UserVerified
 	c.BackupEligible, c.BackupState = use.BackupEligible, use.BackupState
-	r := &Result{UserID: stored.UserID, Credential: c, UserVerified: uv, MultiFactor: uv && !p.singleFac}
+	r := &Result{UserID: stored.UserID, Credential: c, UserVerified: uv, MultiFactor: uv && !p.singleFac, AMR: make([]string, 0, 3)}
 	if use.BackupEligible {
 		r.AMR = append(r.AMR, "swk")
 	} else {
@@ -658,7 +768,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, binding string, response []b
 // renew begins a fresh sign-in like the expired one (same binding, same
 // user or discoverable, same mediation) and returns it in a
 // *ChallengeExpiredError; if that fails it returns ErrChallengeExpired.
-func (p *Passkeys) renew(ctx context.Context, binding string, t ticket) error {
+func (p *Passkeys) renew(ctx context.Context, binding string, t ceremony) error {
 	var (
 		fresh Options
 		err   error

@@ -262,6 +262,9 @@ func (a *App) newPasskeys(base *url.URL) (*passkey.Passkeys, error) {
 	p, err := passkey.New(passkey.Config{
 		RPID: a.rpID, RPDisplayName: "authkit example", Origins: a.origins,
 		Credentials: a.st.passkeys, Tickets: a.st.tickets, Now: a.now,
+		// From the server secret, so every instance derives the same
+		// user handle for a user's first passkey.
+		UserHandleKey: a.sec.Key(labelPasskeyUserHandle),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("passkeys (-rp-id %q, -origin %q): %w", a.rpID, strings.Join(a.origins, ","), err)

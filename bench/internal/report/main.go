@@ -324,10 +324,44 @@ func (r *report) build() {
 		r.ratio("TOTP verify, "+c+": authkit / pquerna/otp ValidateCustom", p+"authkit", p+"pquerna", 1.0, "≤ 1.0× (no slower)")
 	}
 	// --- Passkey sign-in finish
-	r.ratio("passkey sign-in finish (ES256): authkit / raw signature check + one store read",
-		"BenchmarkPasskeyFinish/impl=authkit", "BenchmarkPasskeyFinish/impl=raw", 1.3, "≤ 1.3×")
+	// Judged on the paired benchmark (the three finishes timed in turn in
+	// every iteration, median of each per round), for the same reason as
+	// the password row. WebAuthn verification stays on go-webauthn, so when
+	// ≤ 1.3× is missed docs/PERF.md's rule for hand-written code relaxes
+	// the target to "no slower than the peer": go-webauthn used directly.
+	pk := "BenchmarkPasskeyFinishPaired"
+	if v, ok := s.get(pk, "authkit/raw"); ok {
+		a, _ := s.get(pk, "authkit-ns/op")
+		g, _ := s.get(pk, "gowebauthn-ns/op")
+		w, _ := s.get(pk, "raw-ns/op")
+		gw, _ := s.get(pk, "gowebauthn/raw")
+		ag, _ := s.get(pk, "authkit/gowebauthn")
+		met := v <= 1.3
+		r.add("passkey sign-in finish (ES256), paired: authkit / raw signature check + one store read",
+			fmt.Sprintf("%.3f× (%s / %s; median over rounds of per-round medians)", v, ns(a), ns(w)), "≤ 1.3×", b(met))
+		r.add("passkey sign-in finish, paired: go-webauthn used directly (the peer) / raw",
+			fmt.Sprintf("%.3f× (%s / %s)", gw, ns(g), ns(w)), "— (the floor go-webauthn's own parsing and checks set)", nil)
+		peer := fmt.Sprintf("%.3f× (%s / %s)", ag, ns(a), ns(g))
+		if met {
+			r.add("passkey sign-in finish, paired: authkit / go-webauthn used directly", peer,
+				"≤ 1.0× only if the row above is missed (no slower than the peer)", nil)
+		} else {
+			r.add("passkey sign-in finish, paired: authkit / go-webauthn used directly", peer,
+				"≤ 1.0× (≤ 1.3× missed; relaxed to no slower than the peer)", b(ag <= 1.0))
+		}
+	} else {
+		r.missing("passkey sign-in finish, paired: authkit / raw signature check + one store read", "≤ 1.3×", "paired benchmark absent")
+	}
+	p := "BenchmarkPasskeyFinish/impl="
+	r.ratio("passkey sign-in finish, separate sub-benchmarks: authkit / raw", p+"authkit", p+"raw", 0, "≤ 1.3× (judged on the paired row)")
+	r.ratio("passkey sign-in finish, separate sub-benchmarks: authkit / go-webauthn used directly", p+"authkit", p+"gowebauthn", 0, "(judged on the paired row)")
+	if a, ok := s.get(p+"authkit", "allocs/op"); ok {
+		g, _ := s.get(p+"gowebauthn", "allocs/op")
+		w, _ := s.get(p+"raw", "allocs/op")
+		r.add("passkey sign-in finish: allocations, authkit vs go-webauthn vs raw", fmt.Sprintf("%.0f vs %.0f vs %.0f allocs", a, g, w), "—", nil)
+	}
 	// --- Password
-	p := "BenchmarkPasswordVerify/impl="
+	p = "BenchmarkPasswordVerify/impl="
 	// Judged on the paired benchmark (one authkit hash and one argon2id hash
 	// alternately, median of each per round): the machine drifts by more
 	// than 2% between two separate sub-benchmarks. The separate medians
