@@ -231,7 +231,9 @@ type AuthenticatorConfig struct {
 	// A request reaching the Authenticator without a session answers 500
 	// ([ErrNoSessionMiddleware]), never anonymous. A session with a user
 	// (Session.UserID) yields a Principal with Method "session", AuthTime
-	// from Session.AuthTime and MFA from Session.MFATime; a session whose
+	// from Session.AuthTime, AMR from Session.AMR (for a sign-in that
+	// recorded no methods: "pwd", plus "mfa" after the MFA step) and MFA
+	// from Session.MFATime; a session whose
 	// MFA step is pending (Manager.BeginMFA) is refused with 401
 	// (ReasonMFAPending).
 	Sessions *session.Manager
