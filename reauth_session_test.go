@@ -152,7 +152,9 @@ func TestReauthenticateSessionWithCodeReachesMFA(t *testing.T) {
 		t.Fatalf("password session on the mfa route: %d", code)
 	}
 	var err error
-	same := e.in(c, func(ctx context.Context) { _, err = e.auth.ReauthenticateSession(ctx, goodPassword, "", want, pkClient) })
+	same := e.in(c, func(ctx context.Context) {
+		_, err = e.auth.ReauthenticateSession(ctx, goodPassword, "", want, pkClient)
+	})
 	if !errors.Is(err, authkit.ErrMFARequired) || same != c {
 		t.Fatalf("without a code: %v", err)
 	}
@@ -254,7 +256,9 @@ func TestReauthenticateSessionNeedsSignedInSession(t *testing.T) {
 	})
 	for name, c := range map[string]*http.Cookie{"anonymous": nil, "mfa pending": pending} {
 		var err error
-		e.in(c, func(ctx context.Context) { _, err = e.auth.ReauthenticateSession(ctx, goodPassword, "", middleware.Requirement{}, pkClient) })
+		e.in(c, func(ctx context.Context) {
+			_, err = e.auth.ReauthenticateSession(ctx, goodPassword, "", middleware.Requirement{}, pkClient)
+		})
 		if !errors.Is(err, authkit.ErrNotSignedIn) {
 			t.Errorf("%s: %v, want ErrNotSignedIn", name, err)
 		}
