@@ -400,7 +400,9 @@ func (a *Auth) BeginPasskeyRegistration(ctx context.Context, binding, userID str
 // FinishPasskeyRegistration verifies the attestation response (the JSON of
 // PublicKeyCredential.toJSON()) of a registration begun by
 // [Auth.BeginPasskeyRegistration] with the same binding and userID, and
-// stores the passkey under name. Errors: passkey.ErrInvalidName,
+// stores the passkey under name. The account is checked again first: one
+// disabled or deleted since the ceremony began gets [ErrInvalidCredentials]
+// and nothing is stored. Errors: passkey.ErrInvalidName,
 // passkey.ErrCredentialExists, another passkey error for a refused
 // response (wrong origin, challenge, binding or user, ...),
 // [ErrPasskeysNotConfigured], or a system failure.
@@ -408,6 +410,14 @@ func (a *Auth) FinishPasskeyRegistration(ctx context.Context, binding, userID, n
 	p, err := a.passkeys()
 	if err != nil {
 		return passkey.Credential{}, err
+	}
+	u, found, err := a.userByID(ctx, userID)
+	if err != nil {
+		return passkey.Credential{}, err
+	}
+	if !found || u.Disabled {
+		a.emit(ctx, EventPasskeyAdded, OutcomeFailure, "account_disabled", c, userID, "")
+		return passkey.Credential{}, ErrInvalidCredentials
 	}
 	var cred passkey.Credential
 	err = a.store(ctx, func(ctx context.Context) (err error) {

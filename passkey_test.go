@@ -418,6 +418,31 @@ func TestPasskeyRegistrationNeedsRecentSignIn(t *testing.T) {
 	}
 }
 
+// TestPasskeyRegistrationFinishRefusedAfterDisable: an account disabled
+// while its registration ceremony was open gets no passkey.
+func TestPasskeyRegistrationFinishRefusedAfterDisable(t *testing.T) {
+	e := newPasskeyEnv(t)
+	u := e.user("a@example.com")
+	ctx := context.Background()
+	o, err := e.auth.BeginPasskeyRegistration(ctx, "b", u.ID, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := e.dev.Create(o.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.auth.DisableUser(ctx, u.ID, pkClient); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.FinishPasskeyRegistration(ctx, "b", u.ID, "Laptop", resp, pkClient); !errors.Is(err, authkit.ErrInvalidCredentials) {
+		t.Fatalf("finish after disable: %v, want ErrInvalidCredentials", err)
+	}
+	if list, err := e.auth.ListPasskeys(ctx, u.ID); err != nil || len(list) != 0 {
+		t.Fatalf("passkeys of the disabled account: %v %v", list, err)
+	}
+}
+
 // A registration finishes only with the binding and the user it began
 // with.
 func TestPasskeyRegistrationBoundToBindingAndUser(t *testing.T) {
