@@ -127,6 +127,21 @@ func (e *pkEnv) assertion(dev *passkeytest.Authenticator, binding string) []byte
 	return resp
 }
 
+// reauthAssertion begins a re-authentication of userID under binding and
+// returns dev's response.
+func (e *pkEnv) reauthAssertion(dev *passkeytest.Authenticator, binding, userID string) []byte {
+	e.t.Helper()
+	o, err := e.auth.BeginPasskeyReauth(context.Background(), binding, userID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := dev.Get(o.JSON)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp
+}
+
 func (e *pkEnv) signIn(dev *passkeytest.Authenticator) (authkit.User, []string, error) {
 	e.t.Helper()
 	return e.auth.FinishPasskeySignIn(context.Background(), "browser-a", e.assertion(dev, "browser-a"), pkClient)
@@ -802,14 +817,7 @@ func TestReauthenticatePasskeyFreshAuthTimeAndACRSameFamily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.auth.BeginPasskeyReauth(ctx, "session-1", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(e.dev, "session-1", u.ID)
 	want := middleware.Requirement{ACR: middleware.ACRPasskey, MaxAge: middleware.AlwaysReauthenticate}
 	got, gu, err := e.auth.ReauthenticatePasskey(ctx, "session-1", u.ID, toks.Refresh, resp, want, pkClient)
 	if err != nil || gu.ID != u.ID {
@@ -848,28 +856,14 @@ func TestReauthenticatePasskeyRefusesAnotherUsersCredential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.auth.BeginPasskeyReauth(ctx, "session-1", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	otherDev.Select = otherID
-	resp, err := otherDev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(otherDev, "session-1", u.ID)
 	_, _, err = e.auth.ReauthenticatePasskey(ctx, "session-1", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient)
 	if !errors.Is(err, authkit.ErrInvalidCredentials) || !errors.Is(err, passkey.ErrWrongUser) {
 		t.Fatalf("another user's passkey: %v, want ErrInvalidCredentials and passkey.ErrWrongUser", err)
 	}
 	// And a ceremony begun for the other user cannot re-authenticate u.
-	o, err = e.auth.BeginPasskeyReauth(ctx, "session-1", other.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err = otherDev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp = e.reauthAssertion(otherDev, "session-1", other.ID)
 	_, _, err = e.auth.ReauthenticatePasskey(ctx, "session-1", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient)
 	if !errors.Is(err, authkit.ErrInvalidCredentials) {
 		t.Fatalf("other user's ceremony: %v, want ErrInvalidCredentials", err)
@@ -889,14 +883,7 @@ func TestReauthenticatePasskeyUnknownLevelAndForeignRefreshToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.auth.BeginPasskeyReauth(ctx, "s", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(e.dev, "s", u.ID)
 	if _, _, err := e.auth.ReauthenticatePasskey(ctx, "s", u.ID, otherToks.Refresh, resp, middleware.Requirement{}, pkClient); !errors.Is(err, authkit.ErrInvalidToken) {
 		t.Fatalf("another user's refresh token: %v, want ErrInvalidToken", err)
 	}
@@ -1314,14 +1301,7 @@ func TestReauthenticatePasskeySingleFactorWithTOTPRefused(t *testing.T) {
 	}
 	before := e.claims(toks.Access)
 	e.clock.Advance(time.Hour)
-	o, err := e.auth.BeginPasskeyReauth(ctx, "s", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(e.dev, "s", u.ID)
 	if _, _, err := e.auth.ReauthenticatePasskey(ctx, "s", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient); !errors.Is(err, authkit.ErrMFARequired) {
 		t.Fatalf("single-factor passkey re-authentication: %v, want ErrMFARequired", err)
 	}
@@ -1334,8 +1314,8 @@ func TestReauthenticatePasskeySingleFactorWithTOTPRefused(t *testing.T) {
 	}
 }
 
-// A session host re-authenticates with BeginPasskeyReauth and
-// FinishPasskeySignIn: only the signed-in user's passkeys finish it.
+// A ceremony begun by BeginPasskeyReauth for a user accepts only that
+// user's passkeys, whichever finish call completes it.
 func TestPasskeySessionReauthAcceptsOnlyTheSessionUser(t *testing.T) {
 	e := newPasskeyEnv(t)
 	u := e.user("a@example.com")
@@ -1344,26 +1324,12 @@ func TestPasskeySessionReauthAcceptsOnlyTheSessionUser(t *testing.T) {
 	otherDev := passkeytest.New(pkOrigin)
 	otherID := e.register(otherDev, other)
 	ctx := context.Background()
-	o, err := e.auth.BeginPasskeyReauth(ctx, "session-id", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	otherDev.Select = otherID
-	resp, err := otherDev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(otherDev, "session-id", u.ID)
 	if _, _, err := e.auth.FinishPasskeySignIn(ctx, "session-id", resp, pkClient); !errors.Is(err, passkey.ErrWrongUser) {
 		t.Fatalf("another user's passkey: %v, want passkey.ErrWrongUser", err)
 	}
-	o, err = e.auth.BeginPasskeyReauth(ctx, "session-id", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err = e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp = e.reauthAssertion(e.dev, "session-id", u.ID)
 	if got, _, err := e.auth.FinishPasskeySignIn(ctx, "session-id", resp, pkClient); err != nil || got.ID != u.ID {
 		t.Fatalf("own passkey: %v %v", got.ID, err)
 	}

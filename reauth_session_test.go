@@ -185,16 +185,9 @@ func TestReauthenticateSessionPasskeyMeetsPasskeyLevel(t *testing.T) {
 	if code := e.stepUp(c, want); code != http.StatusSeeOther {
 		t.Fatalf("password session on the passkey route: %d", code)
 	}
-	ctx := context.Background()
-	o, err := e.auth.BeginPasskeyReauth(ctx, "browser-a", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(e.dev, "browser-a", u.ID)
 	e.clock.Advance(time.Minute)
+	var err error
 	c = e.in(c, func(ctx context.Context) {
 		_, err = e.auth.ReauthenticateSessionPasskey(ctx, "browser-a", resp, want, pkClient)
 	})
@@ -224,14 +217,8 @@ func TestReauthenticateSessionPasskeyRefusesAnotherUsersPasskey(t *testing.T) {
 	otherDev := passkeytest.New(pkOrigin)
 	otherDev.Select = e.register(otherDev, other)
 	c := e.signedIn(u, "pwd")
-	o, err := e.auth.BeginPasskeyReauth(context.Background(), "browser-a", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := otherDev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(otherDev, "browser-a", u.ID)
+	var err error
 	after := e.in(c, func(ctx context.Context) {
 		_, err = e.auth.ReauthenticateSessionPasskey(ctx, "browser-a", resp, middleware.Requirement{}, pkClient)
 	})
