@@ -112,11 +112,9 @@ func (e *pkEnv) register(dev *passkeytest.Authenticator, u authkit.User) []byte 
 	return id
 }
 
-// assertion begins a username-less sign-in under binding and returns dev's
-// response.
-func (e *pkEnv) assertion(dev *passkeytest.Authenticator, binding string) []byte {
+// answer returns dev's response to the ceremony o (begun with error err).
+func (e *pkEnv) answer(dev *passkeytest.Authenticator, o passkey.Options, err error) []byte {
 	e.t.Helper()
-	o, err := e.auth.BeginPasskeySignIn(context.Background(), binding, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -127,19 +125,20 @@ func (e *pkEnv) assertion(dev *passkeytest.Authenticator, binding string) []byte
 	return resp
 }
 
+// assertion begins a username-less sign-in under binding and returns dev's
+// response.
+func (e *pkEnv) assertion(dev *passkeytest.Authenticator, binding string) []byte {
+	e.t.Helper()
+	o, err := e.auth.BeginPasskeySignIn(context.Background(), binding, false)
+	return e.answer(dev, o, err)
+}
+
 // reauthAssertion begins a re-authentication of userID under binding and
 // returns dev's response.
 func (e *pkEnv) reauthAssertion(dev *passkeytest.Authenticator, binding, userID string) []byte {
 	e.t.Helper()
 	o, err := e.auth.BeginPasskeyReauth(context.Background(), binding, userID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := dev.Get(o.JSON)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp
+	return e.answer(dev, o, err)
 }
 
 func (e *pkEnv) signIn(dev *passkeytest.Authenticator) (authkit.User, []string, error) {
@@ -339,14 +338,7 @@ func (e *pkEnv) passwordStep(email string) string {
 func (e *pkEnv) mfaAssertion(dev *passkeytest.Authenticator, mfaToken string) []byte {
 	e.t.Helper()
 	o, err := e.auth.BeginPasskeyMFA(context.Background(), mfaToken)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := dev.Get(o.JSON)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp
+	return e.answer(dev, o, err)
 }
 
 func TestPasskeyAsSecondFactorAfterPassword(t *testing.T) {
