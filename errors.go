@@ -110,6 +110,12 @@ var (
 	ErrMFANotConfigured = errors.New("authkit: MFA is not configured")
 	// ErrPasskeysNotConfigured means Config.Passkeys is nil.
 	ErrPasskeysNotConfigured = errors.New("authkit: passkeys are not configured")
+	// ErrNotSignedIn is returned by the session re-authentications
+	// ([Auth.ReauthenticateSession], [Auth.ReauthenticateSessionPasskey])
+	// when there is no signed-in session to renew: Config.Sessions is nil,
+	// the context carries none of its sessions, the session has no fully
+	// signed-in user, or it ended while the re-authentication ran.
+	ErrNotSignedIn = errors.New("authkit: no signed-in session")
 	// ErrLastSignInMethod is a removal refused because it would leave the
 	// account without a way to sign in: its last passkey when it has no
 	// password. It matches passkey.ErrLastCredential too.

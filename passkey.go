@@ -400,7 +400,9 @@ func (a *Auth) BeginPasskeyRegistration(ctx context.Context, binding, userID str
 // FinishPasskeyRegistration verifies the attestation response (the JSON of
 // PublicKeyCredential.toJSON()) of a registration begun by
 // [Auth.BeginPasskeyRegistration] with the same binding and userID, and
-// stores the passkey under name. Errors: passkey.ErrInvalidName,
+// stores the passkey under name. The account is checked again first: one
+// disabled or deleted since the ceremony began gets [ErrInvalidCredentials]
+// and nothing is stored. Errors: passkey.ErrInvalidName,
 // passkey.ErrCredentialExists, another passkey error for a refused
 // response (wrong origin, challenge, binding or user, ...),
 // [ErrPasskeysNotConfigured], or a system failure.
@@ -408,6 +410,14 @@ func (a *Auth) FinishPasskeyRegistration(ctx context.Context, binding, userID, n
 	p, err := a.passkeys()
 	if err != nil {
 		return passkey.Credential{}, err
+	}
+	u, found, err := a.userByID(ctx, userID)
+	if err != nil {
+		return passkey.Credential{}, err
+	}
+	if !found || u.Disabled {
+		a.emit(ctx, EventPasskeyAdded, OutcomeFailure, "account_disabled", c, userID, "")
+		return passkey.Credential{}, ErrInvalidCredentials
 	}
 	var cred passkey.Credential
 	err = a.store(ctx, func(ctx context.Context) (err error) {
@@ -545,10 +555,8 @@ func (a *Auth) RemovePasskey(ctx context.Context, userID string, credentialID []
 // failure.
 //
 // A host on server-side sessions (package session) finishes the ceremony
-// with [Auth.FinishPasskeySignIn] and the same binding instead (the
-// ceremony accepts only userID's passkeys, so it signs in userID or
-// fails), then renews the session with session.Manager.Login, which gives
-// it a new id and a fresh AuthTime.
+// with [Auth.ReauthenticateSessionPasskey] and the same binding, passing
+// the session's user as userID here.
 func (a *Auth) BeginPasskeyReauth(ctx context.Context, binding, userID string) (passkey.Options, error) {
 	p, err := a.passkeys()
 	if err != nil {
@@ -585,8 +593,7 @@ func reachableByPasskey(want middleware.Requirement) bool {
 // [ErrInvalidToken] for a missing, spent or foreign refresh token,
 // [ErrPasskeysNotConfigured], or a system failure.
 func (a *Auth) ReauthenticatePasskey(ctx context.Context, binding, userID, refreshToken string, response []byte, want middleware.Requirement, c Client) (Tokens, User, error) {
-	p, err := a.passkeys()
-	if err != nil {
+	if _, err := a.passkeys(); err != nil {
 		return Tokens{}, User{}, err
 	}
 	if !reachableByPasskey(want) {
@@ -595,43 +602,81 @@ func (a *Auth) ReauthenticatePasskey(ctx context.Context, binding, userID, refre
 	if refreshToken == "" {
 		return Tokens{}, User{}, ErrInvalidToken
 	}
-	u, found, err := a.userByID(ctx, userID)
+	var t Tokens
+	u, err := a.reauthenticatePasskey(ctx, binding, userID, response, want, c, a.renewFamily(refreshToken, want, c, &t))
 	if err != nil {
 		return Tokens{}, User{}, err
 	}
+	return t, u, nil
+}
+
+// ReauthenticateSessionPasskey is [Auth.ReauthenticatePasskey] for a host
+// on server-side sessions ([Config.Sessions]): the user signed in to the
+// session in ctx answers a ceremony begun by [Auth.BeginPasskeyReauth]
+// (with that user and the same binding) with one of the account's own
+// passkeys. On success the session is renewed with the new sign-in
+// (session.Manager.RenewSignIn): a new id, a fresh AuthTime and the
+// passkey's methods ("hwk" or "swk", "user", "mfa"), so the session meets
+// [middleware.ACRPasskey]; the user, the values and the absolute lifetime
+// are kept. Call it before the response is written. Errors are
+// ReauthenticatePasskey's, with [ErrNotSignedIn] as
+// [Auth.ReauthenticateSession] describes it in place of [ErrInvalidToken].
+func (a *Auth) ReauthenticateSessionPasskey(ctx context.Context, binding string, response []byte, want middleware.Requirement, c Client) (User, error) {
+	if _, err := a.passkeys(); err != nil {
+		return User{}, err
+	}
+	if !reachableByPasskey(want) {
+		return User{}, ErrStepUpUnavailable
+	}
+	userID, err := a.sessionUser(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	return a.reauthenticatePasskey(ctx, binding, userID, response, want, c, a.renewSession(want, c))
+}
+
+// reauthenticatePasskey checks userID's passkey assertion for a
+// re-authentication that must meet want, then hands the sign-in to record.
+func (a *Auth) reauthenticatePasskey(ctx context.Context, binding, userID string, response []byte, want middleware.Requirement, c Client, record recordSignIn) (User, error) {
+	p, err := a.passkeys()
+	if err != nil {
+		return User{}, err
+	}
+	if !reachableByPasskey(want) {
+		return User{}, ErrStepUpUnavailable
+	}
+	u, found, err := a.userByID(ctx, userID)
+	if err != nil {
+		return User{}, err
+	}
 	if !found || u.Disabled {
-		return Tokens{}, User{}, ErrInvalidCredentials
+		return User{}, ErrInvalidCredentials
 	}
 	// Dated before the check, so a log out everywhere during it wins.
 	authTime := a.cfg.Now()
 	res, err := a.finishAssertion(ctx, p, binding, response, c, "reauth", u.ID)
 	if err != nil {
-		return Tokens{}, User{}, err
+		return User{}, err
 	}
 	if res.UserID != u.ID {
 		a.emit(ctx, EventPasskeySignIn, OutcomeFailure, "reauth:wrong_user", c, u.ID, u.Email)
-		return Tokens{}, User{}, fmt.Errorf("%w: %w", ErrInvalidCredentials, passkey.ErrWrongUser)
+		return User{}, fmt.Errorf("%w: %w", ErrInvalidCredentials, passkey.ErrWrongUser)
 	}
 	if !res.MultiFactor && a.cfg.MFA != nil {
 		due, err := a.mfaDue(ctx, u, c)
 		if err != nil {
-			return Tokens{}, User{}, err
+			return User{}, err
 		}
 		if due {
-			return Tokens{}, User{}, ErrMFARequired
+			return User{}, ErrMFARequired
 		}
 	}
-	in, rec, err := a.renewSignIn(ctx, u, authTime, res.AMR, refreshToken, want, c)
-	if err != nil {
-		return Tokens{}, User{}, err
-	}
-	t, err := a.accessFor(ctx, u, in, refreshToken, rec)
-	if err != nil {
-		return Tokens{}, User{}, err
+	if err := record(ctx, u, authTime, res.AMR); err != nil {
+		return User{}, err
 	}
 	a.emit(ctx, EventPasskeySignIn, OutcomeSuccess, "reauth", c, u.ID, u.Email)
 	a.emit(ctx, EventLoginSuccess, OutcomeSuccess, "reauth_passkey", c, u.ID, u.Email)
-	return t, u, nil
+	return u, nil
 }
 
 // isPasskeyRefusal reports whether err is a refused passkey response.

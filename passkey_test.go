@@ -112,11 +112,9 @@ func (e *pkEnv) register(dev *passkeytest.Authenticator, u authkit.User) []byte 
 	return id
 }
 
-// assertion begins a username-less sign-in under binding and returns dev's
-// response.
-func (e *pkEnv) assertion(dev *passkeytest.Authenticator, binding string) []byte {
+// answer returns dev's response to the ceremony o (begun with error err).
+func (e *pkEnv) answer(dev *passkeytest.Authenticator, o passkey.Options, err error) []byte {
 	e.t.Helper()
-	o, err := e.auth.BeginPasskeySignIn(context.Background(), binding, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -125,6 +123,22 @@ func (e *pkEnv) assertion(dev *passkeytest.Authenticator, binding string) []byte
 		e.t.Fatal(err)
 	}
 	return resp
+}
+
+// assertion begins a username-less sign-in under binding and returns dev's
+// response.
+func (e *pkEnv) assertion(dev *passkeytest.Authenticator, binding string) []byte {
+	e.t.Helper()
+	o, err := e.auth.BeginPasskeySignIn(context.Background(), binding, false)
+	return e.answer(dev, o, err)
+}
+
+// reauthAssertion begins a re-authentication of userID under binding and
+// returns dev's response.
+func (e *pkEnv) reauthAssertion(dev *passkeytest.Authenticator, binding, userID string) []byte {
+	e.t.Helper()
+	o, err := e.auth.BeginPasskeyReauth(context.Background(), binding, userID)
+	return e.answer(dev, o, err)
 }
 
 func (e *pkEnv) signIn(dev *passkeytest.Authenticator) (authkit.User, []string, error) {
@@ -324,14 +338,7 @@ func (e *pkEnv) passwordStep(email string) string {
 func (e *pkEnv) mfaAssertion(dev *passkeytest.Authenticator, mfaToken string) []byte {
 	e.t.Helper()
 	o, err := e.auth.BeginPasskeyMFA(context.Background(), mfaToken)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := dev.Get(o.JSON)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp
+	return e.answer(dev, o, err)
 }
 
 func TestPasskeyAsSecondFactorAfterPassword(t *testing.T) {
@@ -415,6 +422,31 @@ func TestPasskeyRegistrationNeedsRecentSignIn(t *testing.T) {
 	}
 	if _, err := e.auth.BeginPasskeyRegistration(context.Background(), "b", u.ID, time.Time{}); !errors.Is(err, authkit.ErrReauthRequired) {
 		t.Fatalf("no sign-in time: %v, want ErrReauthRequired", err)
+	}
+}
+
+// TestPasskeyRegistrationFinishRefusedAfterDisable: an account disabled
+// while its registration ceremony was open gets no passkey.
+func TestPasskeyRegistrationFinishRefusedAfterDisable(t *testing.T) {
+	e := newPasskeyEnv(t)
+	u := e.user("a@example.com")
+	ctx := context.Background()
+	o, err := e.auth.BeginPasskeyRegistration(ctx, "b", u.ID, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := e.dev.Create(o.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.auth.DisableUser(ctx, u.ID, pkClient); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.FinishPasskeyRegistration(ctx, "b", u.ID, "Laptop", resp, pkClient); !errors.Is(err, authkit.ErrInvalidCredentials) {
+		t.Fatalf("finish after disable: %v, want ErrInvalidCredentials", err)
+	}
+	if list, err := e.auth.ListPasskeys(ctx, u.ID); err != nil || len(list) != 0 {
+		t.Fatalf("passkeys of the disabled account: %v %v", list, err)
 	}
 }
 
@@ -777,14 +809,7 @@ func TestReauthenticatePasskeyFreshAuthTimeAndACRSameFamily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.auth.BeginPasskeyReauth(ctx, "session-1", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(e.dev, "session-1", u.ID)
 	want := middleware.Requirement{ACR: middleware.ACRPasskey, MaxAge: middleware.AlwaysReauthenticate}
 	got, gu, err := e.auth.ReauthenticatePasskey(ctx, "session-1", u.ID, toks.Refresh, resp, want, pkClient)
 	if err != nil || gu.ID != u.ID {
@@ -823,28 +848,14 @@ func TestReauthenticatePasskeyRefusesAnotherUsersCredential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.auth.BeginPasskeyReauth(ctx, "session-1", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	otherDev.Select = otherID
-	resp, err := otherDev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(otherDev, "session-1", u.ID)
 	_, _, err = e.auth.ReauthenticatePasskey(ctx, "session-1", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient)
 	if !errors.Is(err, authkit.ErrInvalidCredentials) || !errors.Is(err, passkey.ErrWrongUser) {
 		t.Fatalf("another user's passkey: %v, want ErrInvalidCredentials and passkey.ErrWrongUser", err)
 	}
 	// And a ceremony begun for the other user cannot re-authenticate u.
-	o, err = e.auth.BeginPasskeyReauth(ctx, "session-1", other.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err = otherDev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp = e.reauthAssertion(otherDev, "session-1", other.ID)
 	_, _, err = e.auth.ReauthenticatePasskey(ctx, "session-1", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient)
 	if !errors.Is(err, authkit.ErrInvalidCredentials) {
 		t.Fatalf("other user's ceremony: %v, want ErrInvalidCredentials", err)
@@ -864,14 +875,7 @@ func TestReauthenticatePasskeyUnknownLevelAndForeignRefreshToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.auth.BeginPasskeyReauth(ctx, "s", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(e.dev, "s", u.ID)
 	if _, _, err := e.auth.ReauthenticatePasskey(ctx, "s", u.ID, otherToks.Refresh, resp, middleware.Requirement{}, pkClient); !errors.Is(err, authkit.ErrInvalidToken) {
 		t.Fatalf("another user's refresh token: %v, want ErrInvalidToken", err)
 	}
@@ -1289,14 +1293,7 @@ func TestReauthenticatePasskeySingleFactorWithTOTPRefused(t *testing.T) {
 	}
 	before := e.claims(toks.Access)
 	e.clock.Advance(time.Hour)
-	o, err := e.auth.BeginPasskeyReauth(ctx, "s", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(e.dev, "s", u.ID)
 	if _, _, err := e.auth.ReauthenticatePasskey(ctx, "s", u.ID, toks.Refresh, resp, middleware.Requirement{}, pkClient); !errors.Is(err, authkit.ErrMFARequired) {
 		t.Fatalf("single-factor passkey re-authentication: %v, want ErrMFARequired", err)
 	}
@@ -1309,8 +1306,8 @@ func TestReauthenticatePasskeySingleFactorWithTOTPRefused(t *testing.T) {
 	}
 }
 
-// A session host re-authenticates with BeginPasskeyReauth and
-// FinishPasskeySignIn: only the signed-in user's passkeys finish it.
+// A ceremony begun by BeginPasskeyReauth for a user accepts only that
+// user's passkeys, whichever finish call completes it.
 func TestPasskeySessionReauthAcceptsOnlyTheSessionUser(t *testing.T) {
 	e := newPasskeyEnv(t)
 	u := e.user("a@example.com")
@@ -1319,26 +1316,12 @@ func TestPasskeySessionReauthAcceptsOnlyTheSessionUser(t *testing.T) {
 	otherDev := passkeytest.New(pkOrigin)
 	otherID := e.register(otherDev, other)
 	ctx := context.Background()
-	o, err := e.auth.BeginPasskeyReauth(ctx, "session-id", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	otherDev.Select = otherID
-	resp, err := otherDev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.reauthAssertion(otherDev, "session-id", u.ID)
 	if _, _, err := e.auth.FinishPasskeySignIn(ctx, "session-id", resp, pkClient); !errors.Is(err, passkey.ErrWrongUser) {
 		t.Fatalf("another user's passkey: %v, want passkey.ErrWrongUser", err)
 	}
-	o, err = e.auth.BeginPasskeyReauth(ctx, "session-id", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err = e.dev.Get(o.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp = e.reauthAssertion(e.dev, "session-id", u.ID)
 	if got, _, err := e.auth.FinishPasskeySignIn(ctx, "session-id", resp, pkClient); err != nil || got.ID != u.ID {
 		t.Fatalf("own passkey: %v %v", got.ID, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/authkit-go/authkit/jwt"
 	"github.com/authkit-go/authkit/middleware"
 	"github.com/authkit-go/authkit/password"
+	"github.com/authkit-go/authkit/session"
 )
 
 // Step-up authentication (RFC 9470): a resource server guarded by
@@ -109,12 +110,58 @@ func reachable(want middleware.Requirement) (ok, needMFA bool) {
 // missing, unknown, already rotated, expired, revoked or another user's,
 // [ErrMFAStateLost], [ErrBusy], or a system failure.
 func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, code string, want middleware.Requirement, c Client) (Tokens, User, error) {
-	ok, needMFA := reachable(want)
-	if !ok {
+	if ok, _ := reachable(want); !ok {
 		return Tokens{}, User{}, ErrStepUpUnavailable
 	}
 	if refreshToken == "" {
 		return Tokens{}, User{}, ErrInvalidToken
+	}
+	var t Tokens
+	u, err := a.reauthenticate(ctx, userID, pw, code, want, c, a.renewFamily(refreshToken, want, c, &t))
+	if err != nil {
+		return Tokens{}, User{}, err
+	}
+	return t, u, nil
+}
+
+// ReauthenticateSession is [Auth.Reauthenticate] for a host on server-side
+// sessions ([Config.Sessions]): the user signed in to the session in ctx
+// (the request's context inside session.Manager.LoadAndSave) proves the
+// password again, and a second-factor code when one is enrolled or want
+// needs one, under the same lockout and checks. On success the session is
+// renewed with the new sign-in (session.Manager.RenewSignIn): a new id, a
+// fresh AuthTime and the methods of this re-authentication, so the
+// session's acr (as [middleware.StepUp] reads it) is the strength of this
+// sign-in; the user, the values and the absolute lifetime are kept. Call it
+// before the response is written.
+//
+// Errors are Reauthenticate's, with [ErrNotSignedIn] in place of
+// [ErrInvalidToken]: Config.Sessions is nil, ctx carries no session of it,
+// the session has no fully signed-in user, or it was ended while the
+// password was checked (log out everywhere, a disabled account; the error
+// then also matches session.ErrRevoked, and the session is anonymous).
+func (a *Auth) ReauthenticateSession(ctx context.Context, pw, code string, want middleware.Requirement, c Client) (User, error) {
+	if ok, _ := reachable(want); !ok {
+		return User{}, ErrStepUpUnavailable
+	}
+	userID, err := a.sessionUser(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	return a.reauthenticate(ctx, userID, pw, code, want, c, a.renewSession(want, c))
+}
+
+// recordSignIn records a checked re-authentication of u (dated authTime,
+// methods amr) where the caller keeps its sign-in: a refresh family
+// ([Auth.renewFamily]) or a session ([Auth.renewSession]).
+type recordSignIn func(ctx context.Context, u User, authTime time.Time, amr []string) error
+
+// reauthenticate checks userID's password (and code) for a
+// re-authentication that must meet want, then hands the sign-in to record.
+func (a *Auth) reauthenticate(ctx context.Context, userID, pw, code string, want middleware.Requirement, c Client, record recordSignIn) (User, error) {
+	ok, needMFA := reachable(want)
+	if !ok {
+		return User{}, ErrStepUpUnavailable
 	}
 	var u User
 	var found bool
@@ -122,35 +169,35 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 		u, found, err = a.cfg.Users.UserByID(ctx, userID)
 		return err
 	}); err != nil {
-		return Tokens{}, User{}, err
+		return User{}, err
 	}
 	if !found || u.Disabled {
-		return Tokens{}, User{}, ErrInvalidCredentials
+		return User{}, ErrInvalidCredentials
 	}
 	enrolled := false
 	switch {
 	case a.cfg.MFA != nil:
 		var err error
 		if enrolled, err = a.mfaDue(ctx, u, c); err != nil {
-			return Tokens{}, User{}, err
+			return User{}, err
 		}
 	case u.MFAEnabled:
 		a.emit(ctx, EventMFAStateLost, OutcomeFailure, "mfa_not_configured", c, u.ID, u.Email)
-		return Tokens{}, User{}, ErrMFAStateLost
+		return User{}, ErrMFAStateLost
 	}
 	if needMFA && !enrolled {
-		return Tokens{}, User{}, ErrStepUpUnavailable
+		return User{}, ErrStepUpUnavailable
 	}
 	if enrolled && strings.TrimSpace(code) == "" {
-		return Tokens{}, User{}, ErrMFARequired
+		return User{}, ErrMFARequired
 	}
 	// The sign-in is dated before the password is checked, so a "log out
 	// everywhere" that lands during the check wins (UpdateSignIn refuses a
-	// sign-in before the not-before).
+	// sign-in before the not-before; a session it ended cannot be renewed).
 	authTime := a.cfg.Now()
 	at, err := a.reauthPassword(ctx, u, pw, c)
 	if err != nil {
-		return Tokens{}, User{}, err
+		return User{}, err
 	}
 	amr := []string{AMRPassword}
 	if enrolled {
@@ -166,26 +213,69 @@ func (a *Auth) Reauthenticate(ctx context.Context, userID, refreshToken, pw, cod
 				}
 				a.emit(ctx, EventMFAFailure, OutcomeFailure, reason, c, u.ID, u.Email)
 			}
-			return Tokens{}, User{}, err
+			return User{}, err
 		}
 		amr = append(amr, AMROTP)
 	}
-	in, rec, err := a.renewSignIn(ctx, u, authTime, amr, refreshToken, want, c)
-	if err != nil {
-		return Tokens{}, User{}, err
+	if err := record(ctx, u, authTime, amr); err != nil {
+		return User{}, err
 	}
 	if err := a.store(ctx, func(ctx context.Context) error { return a.lockout.Succeed(ctx, u.Email, at.Device()) }); err != nil {
-		return Tokens{}, User{}, err
-	}
-	t, err := a.accessFor(ctx, u, in, refreshToken, rec)
-	if err != nil {
-		return Tokens{}, User{}, err
+		return User{}, err
 	}
 	if enrolled {
 		a.emit(ctx, EventMFASuccess, OutcomeSuccess, "reauth", c, u.ID, u.Email)
 	}
 	a.emit(ctx, EventLoginSuccess, OutcomeSuccess, "reauth", c, u.ID, u.Email)
-	return t, u, nil
+	return u, nil
+}
+
+// renewFamily records a re-authentication on the refresh family of
+// refreshToken and puts the new access token (next to the unchanged
+// refresh token) in *t.
+func (a *Auth) renewFamily(refreshToken string, want middleware.Requirement, c Client, t *Tokens) recordSignIn {
+	return func(ctx context.Context, u User, authTime time.Time, amr []string) error {
+		in, rec, err := a.renewSignIn(ctx, u, authTime, amr, refreshToken, want, c)
+		if err != nil {
+			return err
+		}
+		*t, err = a.accessFor(ctx, u, in, refreshToken, rec)
+		return err
+	}
+}
+
+// sessionUser returns the fully signed-in user of ctx's session of
+// Config.Sessions, or ErrNotSignedIn.
+func (a *Auth) sessionUser(ctx context.Context) (string, error) {
+	if a.cfg.Sessions == nil {
+		return "", fmt.Errorf("%w: Config.Sessions is not set", ErrNotSignedIn)
+	}
+	s, ok := session.FromContext(ctx)
+	if !ok {
+		return "", fmt.Errorf("%w: no session in the context", ErrNotSignedIn)
+	}
+	uid := s.UserID()
+	if uid == "" {
+		return "", ErrNotSignedIn
+	}
+	return uid, nil
+}
+
+// renewSession records a re-authentication on the session in ctx: the new
+// sign-in must meet want, and the session must still be u's and live.
+func (a *Auth) renewSession(want middleware.Requirement, c Client) recordSignIn {
+	return func(ctx context.Context, u User, authTime time.Time, amr []string) error {
+		in := a.signIn(authTime, amr)
+		if err := a.checkStepUp(middleware.Principal{AuthTime: in.AuthTime, AMR: in.AMR, ACR: in.ACR}, want); err != nil {
+			return fmt.Errorf("%w: %w", ErrStepUpUnavailable, err)
+		}
+		err := a.store(ctx, func(ctx context.Context) error { return a.cfg.Sessions.RenewSignIn(ctx, u.ID, amr) })
+		if errors.Is(err, session.ErrRevoked) || errors.Is(err, session.ErrNotSignedIn) || errors.Is(err, session.ErrNoSession) {
+			a.emit(ctx, EventLoginFailure, OutcomeFailure, "reauth_session_ended", c, u.ID, u.Email)
+			return fmt.Errorf("%w: %w", ErrNotSignedIn, err)
+		}
+		return err
+	}
 }
 
 // reauthPassword checks pw for u under the login's lockout (see

@@ -231,7 +231,9 @@ type AuthenticatorConfig struct {
 	// A request reaching the Authenticator without a session answers 500
 	// ([ErrNoSessionMiddleware]), never anonymous. A session with a user
 	// (Session.UserID) yields a Principal with Method "session", AuthTime
-	// from Session.AuthTime and MFA from Session.MFATime; a session whose
+	// from Session.AuthTime, AMR from Session.AMR (for a sign-in that
+	// recorded no methods: "pwd", plus "mfa" after the MFA step) and MFA
+	// from Session.MFATime; a session whose
 	// MFA step is pending (Manager.BeginMFA) is refused with 401
 	// (ReasonMFAPending).
 	Sessions *session.Manager
@@ -500,10 +502,14 @@ func (a *Authenticator) authenticate(r *http.Request, res *authResult) error {
 	return &AuthError{Reason: ReasonMissing}
 }
 
-// sessionAMR is the amr of a session's sign-in. Sessions record only
-// whether the MFA step was done, so the first factor is reported as a
-// password; a session package that records its methods replaces this.
-func sessionAMR(mfa bool) []string {
+// sessionAMR is the amr of a session's sign-in: the methods it recorded
+// (session.Manager.SignIn or RenewSignIn), else, for a sign-in that
+// recorded none (session.Manager.Login, CompleteMFA), a password plus "mfa"
+// when the MFA step was done.
+func sessionAMR(s *session.Session, mfa bool) []string {
+	if amr := s.AMR(); len(amr) > 0 {
+		return amr
+	}
 	if mfa {
 		return []string{"pwd", "mfa"}
 	}
@@ -525,7 +531,7 @@ func (a *Authenticator) fromSession(ctx context.Context, res *authResult) (done 
 		return false, nil
 	}
 	mfa := !s.MFATime().IsZero()
-	res.p = Principal{Subject: uid, Method: string(SourceSession), AuthTime: s.AuthTime(), AMR: sessionAMR(mfa), MFA: mfa}
+	res.p = Principal{Subject: uid, Method: string(SourceSession), AuthTime: s.AuthTime(), AMR: sessionAMR(s, mfa), MFA: mfa}
 	if a.roles != nil {
 		roles, err := a.roles(ctx, uid)
 		if err != nil {

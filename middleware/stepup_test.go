@@ -281,13 +281,24 @@ func TestStepUpInvalidConfig(t *testing.T) {
 	}
 }
 
-// TestStepUpThroughSessions: a real session (password sign-in, then MFA)
-// reaches StepUp through the Authenticator with its auth time and amr.
+// TestStepUpThroughSessions: a real session (password sign-in, then MFA;
+// a passkey sign-in; a password re-authentication after it) reaches
+// StepUp through the Authenticator with its auth time and the amr the
+// session recorded, so a passkey-level route accepts only the passkey
+// session.
 func TestStepUpThroughSessions(t *testing.T) {
 	m := newSessionManager(t, memtest.New(t, nil).Sessions())
 	a := mustAuthenticator(t, middleware.AuthenticatorConfig{Sessions: m, Order: []middleware.Source{middleware.SourceSession}})
 	s := mustStepUp(t, middleware.StepUpConfig{Now: time.Now, ReauthURL: "/reauth"})
 	h := m.LoadAndSave(a.RequireAuth(mustRequire(t, s, middleware.Requirement{ACR: middleware.ACRMFA, MaxAge: 10 * time.Minute})(ok204)))
+	strong := m.LoadAndSave(a.RequireAuth(mustRequire(t, s, middleware.Requirement{ACR: middleware.ACRPasskey})(ok204)))
+	passkey := sessionCookie(t, m, func(ctx context.Context) error { return m.SignIn(ctx, "u1", []string{"hwk", "user", "mfa"}) })
+	weakened := sessionCookie(t, m, func(ctx context.Context) error {
+		if err := m.SignIn(ctx, "u1", []string{"hwk", "user", "mfa"}); err != nil {
+			return err
+		}
+		return m.RenewSignIn(ctx, "u1", []string{"pwd"})
+	})
 	pwdOnly := sessionCookie(t, m, func(ctx context.Context) error { return m.Login(ctx, "u1") })
 	withMFA := sessionCookie(t, m, func(ctx context.Context) error {
 		if err := m.BeginMFA(ctx, "u1"); err != nil {
@@ -300,15 +311,20 @@ func TestStepUpThroughSessions(t *testing.T) {
 		c        *http.Cookie
 		status   int
 		location string
+		h        http.Handler
 	}{
-		{"password_session_redirected", pwdOnly, http.StatusSeeOther, "/reauth?acr_values=mfa+passkey&max_age=600"},
-		{"mfa_session_passes", withMFA, 204, ""},
+		{"password_session_redirected", pwdOnly, http.StatusSeeOther, "/reauth?acr_values=mfa+passkey&max_age=600", h},
+		{"mfa_session_passes", withMFA, 204, "", h},
+		{"passkey_session_passes", passkey, 204, "", h},
+		{"passkey_session_meets_passkey_level", passkey, 204, "", strong},
+		{"mfa_session_below_passkey_level", withMFA, http.StatusSeeOther, "/reauth?acr_values=passkey", strong},
+		{"password_reauth_after_passkey_is_password_level", weakened, http.StatusSeeOther, "/reauth?acr_values=mfa+passkey&max_age=600", h},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/account/delete", nil)
 			r.AddCookie(tt.c)
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			tt.h.ServeHTTP(w, r)
 			if w.Code != tt.status || w.Header().Get("Location") != tt.location {
 				t.Fatalf("status %d Location %q", w.Code, w.Header().Get("Location"))
 			}

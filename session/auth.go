@@ -118,8 +118,101 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 	}
 	return m.login(ctx, func(s *Session) {
 		s.userID = userID
-		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime = false, "", s.createdAt, time.Time{}
+		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime, s.st.amr = false, "", s.createdAt, time.Time{}, nil
 	})
+}
+
+// SignIn is [Manager.Login] that also records how the user signed in:
+// amr lists the authentication methods of this sign-in (RFC 8176, for
+// example "pwd" and "otp" for a password and a TOTP code, "hwk" or "swk",
+// "user" and "mfa" for a passkey with user verification), which
+// [Session.AMR] returns until the next sign-in, so that a step-up check
+// (package middleware) can tell a passkey sign-in from a password one.
+// [Session.MFATime] is set to the new AuthTime when amr shows a second
+// factor ("otp" or "mfa"), and cleared otherwise. It also ends any pending
+// MFA step: call it once the user is fully authenticated, with every
+// method used.
+//
+// amr holds at most [MaxAMR] values of 1 to [MaxAMRLen] printable ASCII
+// bytes; an empty amr is [Manager.Login].
+func (m *Manager) SignIn(ctx context.Context, userID string, amr []string) error {
+	if userID == "" {
+		return fmt.Errorf("session: empty user id")
+	}
+	methods, err := checkAMR(amr)
+	if err != nil {
+		return err
+	}
+	return m.login(ctx, func(s *Session) {
+		s.userID = userID
+		s.st.pending, s.st.challenge, s.st.authTime, s.st.amr = false, "", s.createdAt, methods
+		s.st.mfaTime = time.Time{}
+		if secondFactor(methods) {
+			s.st.mfaTime = s.createdAt
+		}
+	})
+}
+
+// RenewSignIn records a re-authentication (step-up) of the session's
+// signed-in user userID with the methods amr: the id and secret are renewed
+// and the old record removed in one atomic store step (like
+// [Manager.Renew]), AuthTime becomes now, [Session.AMR] returns amr and
+// [Session.MFATime] is set to now when amr shows a second factor ("otp" or
+// "mfa") and cleared otherwise. Values, the user and the absolute expiry are
+// kept.
+//
+// Unlike [Manager.SignIn] it never starts a new session: when the session
+// was revoked while the re-authentication ran ("log out everywhere", a
+// disabled account) it returns [ErrRevoked] and the session is anonymous,
+// and when the session has no signed-in user or another one it returns
+// [ErrNotSignedIn] and changes nothing. amr follows SignIn's limits and
+// must not be empty.
+func (m *Manager) RenewSignIn(ctx context.Context, userID string, amr []string) error {
+	if len(amr) == 0 {
+		return fmt.Errorf("session: empty amr")
+	}
+	methods, err := checkAMR(amr)
+	if err != nil {
+		return err
+	}
+	s, err := m.session(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if userID == "" || s.st.pending || s.userID != userID {
+		return ErrNotSignedIn
+	}
+	now := m.now()
+	return m.rotateLocked(ctx, s, false, func() {
+		s.st.authTime, s.st.amr, s.st.mfaTime = now, methods, time.Time{}
+		if secondFactor(methods) {
+			s.st.mfaTime = now
+		}
+	})
+}
+
+// checkAMR validates and copies the methods given to SignIn or RenewSignIn.
+func checkAMR(amr []string) ([]string, error) {
+	if len(amr) > MaxAMR {
+		return nil, fmt.Errorf("session: %d amr values (at most %d)", len(amr), MaxAMR)
+	}
+	for _, v := range amr {
+		if !validAMR(v) {
+			return nil, fmt.Errorf("session: invalid amr value %q", v)
+		}
+	}
+	if len(amr) == 0 {
+		return nil, nil
+	}
+	return slices.Clone(amr), nil
+}
+
+// secondFactor reports whether amr shows a second factor: "otp" (a one-time
+// code after the first factor) or "mfa" (RFC 8176 multiple-factor).
+func secondFactor(amr []string) bool {
+	return slices.Contains(amr, "otp") || slices.Contains(amr, "mfa")
 }
 
 // BeginMFA records that userID passed the first factor and must still
@@ -131,7 +224,7 @@ func (m *Manager) BeginMFA(ctx context.Context, userID string) error {
 	}
 	return m.login(ctx, func(s *Session) {
 		s.userID = userID
-		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime = true, "", s.createdAt, time.Time{}
+		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime, s.st.amr = true, "", s.createdAt, time.Time{}, nil
 	})
 }
 
@@ -151,7 +244,7 @@ func (m *Manager) BeginMFAChallenge(ctx context.Context, challenge string) error
 	}
 	return m.login(ctx, func(s *Session) {
 		s.userID = ""
-		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime = true, challenge, s.createdAt, time.Time{}
+		s.st.pending, s.st.challenge, s.st.authTime, s.st.mfaTime, s.st.amr = true, challenge, s.createdAt, time.Time{}, nil
 	})
 }
 

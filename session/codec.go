@@ -54,15 +54,26 @@ func (GobCodec) Unmarshal(data []byte, v any) error {
 
 // Container format (version 1), all integers as (u)varints:
 //
-//	0x01 flags authTimeUnixNano mfaTimeUnixNano [challengeLen challenge] count { keyLen key valLen val }*
+//	0x01 flags authTimeUnixNano mfaTimeUnixNano [challengeLen challenge] [amrCount { amrLen amr }*] count { keyLen key valLen val }*
 //
-// flags bit 0: MFA pending; bit 1: an MFA challenge follows the times. A
-// zero time is encoded as 0.
+// flags bit 0: MFA pending; bit 1: an MFA challenge follows the times;
+// bit 2: the sign-in's methods (amr) follow the challenge. A zero time is
+// encoded as 0. Data written before bit 2 existed decodes unchanged (no
+// methods recorded).
 const (
 	containerV1     = 1
 	flagMFAPending  = 1
 	flagChallenge   = 2
+	flagAMR         = 4
 	maxContainerLen = 16 << 20 // refuse to parse more than 16 MiB
+)
+
+// Limits of the methods a sign-in records ([Manager.SignIn]): at most
+// MaxAMR values of 1 to MaxAMRLen printable ASCII bytes each (RFC 8176
+// values are short names such as "pwd", "otp", "hwk").
+const (
+	MaxAMR    = 16
+	MaxAMRLen = 32
 )
 
 var errCorrupt = errors.New("session: corrupt session data")
@@ -74,7 +85,8 @@ type entry struct {
 
 type state struct {
 	pending   bool
-	challenge string // opaque MFA challenge while pending (BeginMFAChallenge)
+	challenge string   // opaque MFA challenge while pending (BeginMFAChallenge)
+	amr       []string // methods of the sign-in authTime dates (SignIn, RenewSignIn); nil if not recorded
 	authTime  time.Time
 	mfaTime   time.Time
 	entries   []entry
@@ -95,7 +107,10 @@ func nanoTime(n int64) time.Time {
 }
 
 func encodeState(st *state) []byte {
-	n := 1 + 5*binary.MaxVarintLen64 + len(st.challenge)
+	n := 1 + 6*binary.MaxVarintLen64 + len(st.challenge)
+	for _, m := range st.amr {
+		n += binary.MaxVarintLen64 + len(m)
+	}
 	for _, e := range st.entries {
 		n += 2*binary.MaxVarintLen64 + len(e.key) + len(e.val)
 	}
@@ -108,12 +123,22 @@ func encodeState(st *state) []byte {
 	if st.challenge != "" {
 		flags |= flagChallenge
 	}
+	if len(st.amr) > 0 {
+		flags |= flagAMR
+	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendVarint(b, timeNano(st.authTime))
 	b = binary.AppendVarint(b, timeNano(st.mfaTime))
 	if st.challenge != "" {
 		b = binary.AppendUvarint(b, uint64(len(st.challenge)))
 		b = append(b, st.challenge...)
+	}
+	if len(st.amr) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(st.amr)))
+		for _, m := range st.amr {
+			b = binary.AppendUvarint(b, uint64(len(m)))
+			b = append(b, m...)
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(st.entries)))
 	for _, e := range st.entries {
@@ -155,7 +180,7 @@ func decodeState(data []byte) (state, error) {
 	flags, ok1 := uv()
 	at, ok2 := sv()
 	mt, ok3 := sv()
-	if !ok1 || !ok2 || !ok3 || flags&^(flagMFAPending|flagChallenge) != 0 {
+	if !ok1 || !ok2 || !ok3 || flags&^(flagMFAPending|flagChallenge|flagAMR) != 0 {
 		return st, errCorrupt
 	}
 	if flags&flagChallenge != 0 {
@@ -165,6 +190,21 @@ func decodeState(data []byte) (state, error) {
 		}
 		st.challenge = string(p[:cl])
 		p = p[cl:]
+	}
+	if flags&flagAMR != 0 {
+		n, ok := uv()
+		if !ok || n == 0 || n > MaxAMR {
+			return state{}, errCorrupt
+		}
+		st.amr = make([]string, 0, n)
+		for range n {
+			l, ok := uv()
+			if !ok || l > uint64(len(p)) || !validAMR(p[:l]) {
+				return state{}, errCorrupt
+			}
+			st.amr = append(st.amr, string(p[:l]))
+			p = p[l:]
+		}
 	}
 	count, ok4 := uv()
 	if !ok4 || count > uint64(len(p))/2 {
@@ -199,4 +239,18 @@ func decodeState(data []byte) (state, error) {
 		return state{}, errCorrupt
 	}
 	return st, nil
+}
+
+// validAMR reports whether m is a method value [Manager.SignIn] accepts:
+// 1 to [MaxAMRLen] printable ASCII bytes without spaces.
+func validAMR[T string | []byte](m T) bool {
+	if len(m) == 0 || len(m) > MaxAMRLen {
+		return false
+	}
+	for i := range len(m) {
+		if m[i] <= ' ' || m[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

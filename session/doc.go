@@ -48,8 +48,18 @@
 // user until the second factor is verified (the root package's Auth.Login
 // returns only an MFA token then) calls [Manager.BeginMFAChallenge] with
 // that token, reads it back with [Session.MFAChallenge] on the MFA form,
-// and binds the verified user with [Manager.CompleteMFAAs]. Call
-// [Manager.Renew] on every other privilege change. These fields live in the
+// and binds the verified user with [Manager.CompleteMFAAs].
+//
+// [Manager.SignIn] is Login that also records how the user signed in: the
+// authentication methods (RFC 8176 amr values such as "pwd", "otp", "hwk",
+// "user", "mfa"), which [Session.AMR] returns, so a step-up check (package
+// middleware) reads the same strength from a session as from an access
+// token's amr; it also ends a pending MFA step, so a flow can finish with it
+// once every factor passed. [Manager.RenewSignIn] records a re-authentication
+// of the signed-in user (step-up): a new id, AuthTime now and the new
+// methods, the rest kept; unlike SignIn it never starts a new session when
+// the old one was revoked meanwhile. Call [Manager.Renew] on every other
+// privilege change. These fields live in the
 // session data, not in extra [Record] columns, so store adapters only
 // persist the Record fields.
 //

@@ -20,6 +20,9 @@ var (
 	// ErrNotPending is returned by [Manager.CompleteMFA] when the session
 	// has no MFA step pending.
 	ErrNotPending = errors.New("session: no MFA step pending")
+	// ErrNotSignedIn is returned by [Manager.RenewSignIn] when the session
+	// has no fully signed-in user, or another user than the one named.
+	ErrNotSignedIn = errors.New("session: not signed in as that user")
 	// ErrInvalidConfig wraps every [New] configuration error.
 	ErrInvalidConfig = errors.New("session: invalid config")
 	// ErrRevoked is returned when the request's session was revoked

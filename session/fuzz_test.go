@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,9 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 2, 1, 'a', 0, 1, 'a', 0})
 	f.Add(encodeState(&state{pending: true, challenge: "opaque\x00challenge", entries: []entry{{"k", nil}}}))
 	f.Add([]byte{1, 3, 0, 0, 9, 'a'}) // challenge longer than the data
+	f.Add(encodeState(&state{amr: []string{"hwk", "user", "mfa"}, authTime: time.Unix(1700000000, 0), mfaTime: time.Unix(1700000000, 0)}))
+	f.Add([]byte{1, 4, 0, 0, 1, 3, 'p', ' ', 'd', 0}) // a space inside an amr value
+	f.Add([]byte{1, 4, 0, 0, 17, 1, 'a'})             // more amr values than allowed
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := decodeState(data)
 		if err != nil {
@@ -80,6 +84,9 @@ func FuzzDecodeState(f *testing.F) {
 		st2, err := decodeState(encodeState(&st))
 		if err != nil {
 			t.Fatalf("re-encoded state does not decode: %v", err)
+		}
+		if !slices.Equal(st2.amr, st.amr) {
+			t.Fatalf("round trip changed amr: %q vs %q", st.amr, st2.amr)
 		}
 		if st2.pending != st.pending || st2.challenge != st.challenge || !st2.authTime.Equal(st.authTime) || !st2.mfaTime.Equal(st.mfaTime) || len(st2.entries) != len(st.entries) {
 			t.Fatalf("round trip changed state: %+v vs %+v", st, st2)

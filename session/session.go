@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -141,8 +142,21 @@ func (s *Session) AuthTime() time.Time {
 	return s.st.authTime
 }
 
+// AMR returns the methods (RFC 8176 "amr" values such as "pwd", "otp",
+// "hwk", "user", "mfa") of the sign-in that [Session.AuthTime] dates, as
+// recorded by [Manager.SignIn] or [Manager.RenewSignIn]; nil when that
+// sign-in recorded none ([Manager.Login], [Manager.CompleteMFA]). The
+// result is a copy.
+func (s *Session) AMR() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.st.amr)
+}
+
 // MFATime returns when the second factor was completed with
-// [Manager.CompleteMFA]; zero if not in this session.
+// [Manager.CompleteMFA], or the time of a [Manager.SignIn] or
+// [Manager.RenewSignIn] whose methods include a second factor; zero if not
+// in this session.
 func (s *Session) MFATime() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -127,11 +127,11 @@ func (o *oidcLogin) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authkit.SetTokenCookies(w, tokens, o.a.now())
-	// The browser UI signs in too (server-side session, new id).
-	if err := o.a.sessions.Login(ctx, uid); err != nil {
+	// The browser UI signs in too (server-side session, new id), with the
+	// same "fed" method as the tokens.
+	if err := o.a.sessions.SignIn(ctx, uid, []string{"fed"}); err != nil {
 		o.a.log.Error("oidc: session login", "err", err)
 	}
-	forgetAMR(r)
 	reason := map[oauth.Outcome]string{oauth.Existing: "oidc", oauth.Linked: "oidc_linked", oauth.Created: "oidc_created"}[outcome]
 	o.a.audit.Emit(ctx, authkit.Event{Type: authkit.EventLoginSuccess, UserID: uid, Login: u.Email, IP: o.a.ip(r),
 		UserAgent: r.UserAgent(), Outcome: authkit.OutcomeSuccess, Reason: reason})

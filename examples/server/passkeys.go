@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -52,9 +51,6 @@ import (
 
 // Session keys of the passkey UI.
 const (
-	// keyAMR records the methods of a passkey sign-in next to the AuthTime
-	// it dates (see sessionAMR).
-	keyAMR = "amr"
 	// keySignal holds the Signal API payloads of a removal until the
 	// account page shows them to the script.
 	keySignal = "passkey_signal"
@@ -71,12 +67,6 @@ const labelPasskeyUserHandle = "example-passkey-user-handle"
 // maxPasskeyJSON bounds the body of the passkey JSON endpoints: the
 // credential plus a name.
 const maxPasskeyJSON = passkey.MaxResponseBytes + 4096
-
-// amrRecord is the amr of the sign-in at AuthTime At (Unix nanoseconds).
-type amrRecord struct {
-	At  int64    `json:"at"`
-	AMR []string `json:"amr"`
-}
 
 // passkeyRow is one passkey on the account page.
 type passkeyRow struct {
@@ -221,8 +211,10 @@ func (u *ui) passkeyFail(w http.ResponseWriter, err error) {
 	case errors.Is(err, authkit.ErrInvalidCode):
 		// The second-factor step is spent or expired.
 		e = passkeyError{Error: "invalid_challenge", Redirect: "/login", Message: "This sign-in expired. Start again."}
+	case errors.Is(err, authkit.ErrNotSignedIn):
+		e = passkeyError{Error: "unauthenticated", Message: "Sign in again.", Redirect: "/login"}
 	case errors.Is(err, authkit.ErrInvalidCredentials):
-		// A disabled account.
+		// A disabled account, or another account's passkey.
 		e = passkeyError{Error: "invalid_credentials", Message: "The passkey could not be verified."}
 	default:
 		var msg string
@@ -267,52 +259,10 @@ func (u *ui) jsonUser(w http.ResponseWriter, r *http.Request) (*authkit.User, bo
 
 // signIn starts the signed-in session after a passkey (or a passkey as the
 // second factor): a new session id (fixation-proof), a fresh AuthTime, and
-// MFATime when the sign-in counts as multi-factor; the methods are kept for
-// sessionAMR.
-func (u *ui) signIn(r *http.Request, userID string, amr []string, pendingMFA bool) error {
-	ctx := r.Context()
-	mfa := slices.Contains(amr, "mfa")
-	switch {
-	case pendingMFA:
-		if err := u.a.sessions.CompleteMFAAs(ctx, userID); err != nil {
-			return err
-		}
-	case mfa:
-		if err := u.a.sessions.BeginMFAChallenge(ctx, "passkey"); err != nil {
-			return err
-		}
-		if err := u.a.sessions.CompleteMFAAs(ctx, userID); err != nil {
-			return err
-		}
-	default:
-		if err := u.a.sessions.Login(ctx, userID); err != nil {
-			return err
-		}
-	}
-	s, _ := session.FromContext(ctx)
-	return s.Put(keyAMR, amrRecord{At: s.AuthTime().UnixNano(), AMR: amr})
-}
-
-// forgetAMR drops a passkey sign-in's methods after a password sign-in in
-// the same session.
-func forgetAMR(r *http.Request) {
-	if s, ok := session.FromContext(r.Context()); ok {
-		s.Remove(keyAMR)
-	}
-}
-
-// sessionAMR is the RFC 8176 "amr" of the session's sign-in: what a passkey
-// sign-in recorded for this AuthTime, else "pwd", plus "otp" and "mfa" when
-// it passed the second factor.
-func sessionAMR(s *session.Session) []string {
-	var rec amrRecord
-	if found, err := s.Get(keyAMR, &rec); err == nil && found && len(rec.AMR) > 0 && rec.At == s.AuthTime().UnixNano() {
-		return rec.AMR
-	}
-	if !s.MFATime().IsZero() {
-		return []string{"pwd", "otp", "mfa"}
-	}
-	return []string{"pwd"}
+// the sign-in's methods (amr), which step-up checks read; a multi-factor
+// passkey sets MFATime too.
+func (u *ui) signIn(r *http.Request, userID string, amr []string) error {
+	return u.a.sessions.SignIn(r.Context(), userID, amr)
 }
 
 func (u *ui) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) {
@@ -348,7 +298,7 @@ func (u *ui) passkeyLogin(w http.ResponseWriter, r *http.Request) {
 		u.passkeyFail(w, err)
 		return
 	}
-	if err := u.signIn(r, usr.ID, amr, false); err != nil {
+	if err := u.signIn(r, usr.ID, amr); err != nil {
 		u.a.log.Error("ui: session login", "err", err)
 		writePasskeyError(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable. Please try again.")
 		return
@@ -398,7 +348,7 @@ func (u *ui) passkeyMFA(w http.ResponseWriter, r *http.Request) {
 		u.passkeyFail(w, err)
 		return
 	}
-	if err := u.signIn(r, usr.ID, amr, true); err != nil {
+	if err := u.signIn(r, usr.ID, amr); err != nil {
 		u.a.log.Error("ui: session login", "err", err)
 		writePasskeyError(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable. Please try again.")
 		return
@@ -521,7 +471,7 @@ func (u *ui) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	s, _ := session.FromContext(ctx)
-	removal, err := u.a.auth.RemovePasskey(ctx, usr.ID, id, s.AuthTime(), sessionAMR(s), r.PostFormValue("code"), u.a.auth.ClientOf(r))
+	removal, err := u.a.auth.RemovePasskey(ctx, usr.ID, id, s.AuthTime(), s.AMR(), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	switch {
 	case errors.Is(err, authkit.ErrMFARequired):
 		// The current factor is due: a code when TOTP is on, else a
@@ -604,15 +554,16 @@ func (u *ui) passkeyReauthOptions(w http.ResponseWriter, r *http.Request) {
 	writeOptions(w, o)
 }
 
-// passkeyReauth confirms the signed-in user with one of their passkeys and
-// starts the session again (new id, fresh AuthTime) like /reauth does.
+// passkeyReauth confirms the signed-in user with one of their passkeys
+// (authkit.Auth.ReauthenticateSessionPasskey): the session gets a new id, a
+// fresh AuthTime and the passkey's methods, like /reauth does with the
+// password.
 func (u *ui) passkeyReauth(w http.ResponseWriter, r *http.Request) {
 	req, ok := readPasskeyJSON(w, r, true)
 	if !ok {
 		return
 	}
-	usr, ok := u.jsonUser(w, r)
-	if !ok {
+	if _, ok := u.jsonUser(w, r); !ok {
 		return
 	}
 	b, ok := u.binding(r)
@@ -620,18 +571,8 @@ func (u *ui) passkeyReauth(w http.ResponseWriter, r *http.Request) {
 		u.passkeyFail(w, passkey.ErrNoBinding)
 		return
 	}
-	verified, amr, err := u.a.auth.FinishPasskeySignIn(r.Context(), b, req.Credential, u.a.auth.ClientOf(r))
-	if err != nil {
+	if _, err := u.a.auth.ReauthenticateSessionPasskey(r.Context(), b, req.Credential, sensitive, u.a.auth.ClientOf(r)); err != nil {
 		u.passkeyFail(w, err)
-		return
-	}
-	if verified.ID != usr.ID {
-		u.passkeyFail(w, passkey.ErrWrongUser)
-		return
-	}
-	if err := u.signIn(r, usr.ID, amr, false); err != nil {
-		u.a.log.Error("ui: session login", "err", err)
-		writePasskeyError(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable. Please try again.")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": returnTo(req.ReturnTo)})

@@ -24,8 +24,10 @@ import (
 //     retries with the new token;
 //   - the UI checks the session's sign-in with the same StepUp and sends the
 //     browser to /reauth, which asks for the password (and a TOTP or backup
-//     code when enrolled) or one of the user's passkeys, signs in again
-//     through the root flow and returns to the account page.
+//     code when enrolled) or one of the user's passkeys, renews the session
+//     with authkit.Auth.ReauthenticateSession or
+//     ReauthenticateSessionPasskey (new id, fresh AuthTime, the methods
+//     used) and returns to the account page.
 const stepUpMaxAge = 5 * time.Minute
 
 // sensitive is the Requirement of the step-up routes.
@@ -102,7 +104,7 @@ func (a *App) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 
 // sessionPrincipal describes the session's sign-in for StepUp.Check.
 func sessionPrincipal(s *session.Session) middleware.Principal {
-	return middleware.Principal{Subject: s.UserID(), Method: "session", AuthTime: s.AuthTime(), AMR: sessionAMR(s)}
+	return middleware.Principal{Subject: s.UserID(), Method: "session", AuthTime: s.AuthTime(), AMR: s.AMR()}
 }
 
 // requireStepUp lets the request through when the session's sign-in meets
@@ -153,9 +155,10 @@ func (u *ui) reauthForm(w http.ResponseWriter, r *http.Request) {
 		ReturnTo: returnTo(r.URL.Query().Get("return_to"))})
 }
 
-// reauth signs the session's user in again through the root flow: the
-// password, then the second factor when one is due. The session gets a new
-// id and a fresh AuthTime (and MFATime after a code).
+// reauth signs the session's user in again through the root flow
+// (authkit.Auth.ReauthenticateSession): the password, and the second
+// factor when one is enrolled. The session gets a new id, a fresh AuthTime
+// and the methods used (and MFATime after a code).
 func (u *ui) reauth(w http.ResponseWriter, r *http.Request) {
 	usr, ok := u.requireUser(w, r)
 	if !ok {
@@ -170,43 +173,10 @@ func (u *ui) reauth(w http.ResponseWriter, r *http.Request) {
 		status, msg := u.describe(err)
 		u.render(w, r, status, "reauth", &page{Title: "Confirm it is you", User: usr, MFAEnabled: enrolled, Passkeys: keys, ReturnTo: back, Error: msg})
 	}
-	res, err := u.a.auth.Login(ctx, usr.Email, r.PostFormValue("password"), c)
-	if err != nil {
+	if _, err := u.a.auth.ReauthenticateSession(ctx, r.PostFormValue("password"), r.PostFormValue("code"), sensitive, c); err != nil {
 		again(err)
 		return
 	}
-	if !res.MFARequired() {
-		if res.User.ID != usr.ID {
-			again(authkit.ErrInvalidCredentials)
-			return
-		}
-		if err := u.a.sessions.Login(ctx, usr.ID); err != nil {
-			u.fail(w, "session login", err)
-			return
-		}
-		forgetAMR(r)
-		http.Redirect(w, r, back, http.StatusSeeOther)
-		return
-	}
-	verified, err := u.a.auth.VerifyMFA(ctx, res.MFAToken, r.PostFormValue("code"), c)
-	if err != nil {
-		again(err)
-		return
-	}
-	if verified.ID != usr.ID {
-		again(authkit.ErrInvalidCredentials)
-		return
-	}
-	// Both factors passed: a new session id, AuthTime and MFATime.
-	if err := u.a.sessions.BeginMFAChallenge(ctx, "reauth"); err != nil {
-		u.fail(w, "session", err)
-		return
-	}
-	if err := u.a.sessions.CompleteMFAAs(ctx, usr.ID); err != nil {
-		u.fail(w, "session", err)
-		return
-	}
-	forgetAMR(r)
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 

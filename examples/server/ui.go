@@ -432,11 +432,10 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
 		return
 	}
-	if err := u.a.sessions.Login(ctx, res.User.ID); err != nil {
+	if err := u.a.sessions.SignIn(ctx, res.User.ID, []string{authkit.AMRPassword}); err != nil {
 		u.fail(w, "session login", err)
 		return
 	}
-	forgetAMR(r)
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -463,11 +462,12 @@ func (u *ui) mfaVerify(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, status, "mfa", &page{Title: "Two-step verification", Error: msg})
 		return
 	}
-	if err := u.a.sessions.CompleteMFAAs(ctx, usr.ID); err != nil {
+	// Both factors passed: a new session id, AuthTime and MFATime, and the
+	// methods for step-up checks.
+	if err := u.a.sessions.SignIn(ctx, usr.ID, []string{authkit.AMRPassword, authkit.AMROTP}); err != nil {
 		u.fail(w, "session login", err)
 		return
 	}
-	forgetAMR(r)
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -543,7 +543,7 @@ func (u *ui) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, _ := session.FromContext(r.Context())
-	setup, err := u.a.auth.EnrollMFA(r.Context(), usr.ID, s.AuthTime(), sessionAMR(s), r.PostFormValue("code"), u.a.auth.ClientOf(r))
+	setup, err := u.a.auth.EnrollMFA(r.Context(), usr.ID, s.AuthTime(), s.AMR(), r.PostFormValue("code"), u.a.auth.ClientOf(r))
 	if err != nil {
 		u.flashError(w, r, "", err)
 		return
@@ -618,12 +618,11 @@ func (u *ui) password(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The flow ended the user's other sessions; this browser stays signed
-	// in with a fresh session.
-	if err := u.a.sessions.Login(ctx, usr.ID); err != nil {
+	// in with a fresh session, dated now by the password just checked.
+	if err := u.a.sessions.SignIn(ctx, usr.ID, []string{authkit.AMRPassword}); err != nil {
 		u.fail(w, "session login", err)
 		return
 	}
-	forgetAMR(r)
 	u.flash(r, "Password changed. Your other sessions were signed out.")
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
@@ -724,7 +723,7 @@ func (u *ui) describe(err error) (int, string) {
 		return http.StatusUnauthorized, "Enter a current code from your authenticator app (or a backup code)."
 	case errors.Is(err, authkit.ErrReauthRequired):
 		return http.StatusUnauthorized, "For your security, sign in again first."
-	case errors.Is(err, errNoAccount):
+	case errors.Is(err, errNoAccount), errors.Is(err, authkit.ErrNotSignedIn):
 		return http.StatusUnauthorized, "Sign in again."
 	case errors.Is(err, authkit.ErrLoginTaken):
 		return http.StatusConflict, "An account with this email already exists."
