@@ -37,6 +37,9 @@ const (
 	LabelOAuthCookie = "oauth-cookie"
 	// LabelCSRF signs CSRF tokens.
 	LabelCSRF = "csrf"
+	// LabelPasskeyUserHandle derives WebAuthn user handles
+	// (passkey.Config.UserHandleKey).
+	LabelPasskeyUserHandle = "passkey-user-handle"
 )
 
 // ErrWeakSecret reports a master secret shorter than [MinSecretSize] bytes,
@@ -310,6 +313,13 @@ func (s *Secrets) MFABackupKey() []byte { return s.Key(LabelMFABackupCodes) }
 // MFAPreviousBackupKeys returns mfa.Config.PreviousBackupKeys: the
 // backup-code keys of the older secrets, newest first.
 func (s *Secrets) MFAPreviousBackupKeys() [][]byte { return s.Keys(LabelMFABackupCodes)[1:] }
+
+// PasskeyUserHandleKey returns passkey.Config.UserHandleKey, derived from
+// the current secret, so every instance sharing the secret derives the same
+// user handle for a user's first passkey. A rotation changes only the
+// handles of users who have no passkey yet (the others keep the handle
+// stored with their passkeys).
+func (s *Secrets) PasskeyUserHandleKey() []byte { return s.Key(LabelPasskeyUserHandle) }
 
 // OAuthCookieKey returns oauth.Config.CookieKey, derived from the current
 // secret. The state cookie lives minutes, so a rotation fails at most the

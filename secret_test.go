@@ -39,7 +39,7 @@ func TestSecretsDeriveADistinctKeyPerLabel(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]string{string(secretBytes(1, 32)): "the secret"}
-	for _, label := range []string{authkit.LabelMFASecretBox, authkit.LabelMFABackupCodes, authkit.LabelDeviceCookie, authkit.LabelOAuthCookie, authkit.LabelCSRF} {
+	for _, label := range []string{authkit.LabelMFASecretBox, authkit.LabelMFABackupCodes, authkit.LabelDeviceCookie, authkit.LabelOAuthCookie, authkit.LabelCSRF, authkit.LabelPasskeyUserHandle} {
 		k := ss.Key(label)
 		if len(k) != 32 {
 			t.Fatalf("%s: %d-byte key", label, len(k))
@@ -56,7 +56,7 @@ func TestSecretsDeriveADistinctKeyPerLabel(t *testing.T) {
 	if bytes.Equal(ss.Key(authkit.LabelCSRF), other.Key(authkit.LabelCSRF)) {
 		t.Fatal("two secrets derive one key")
 	}
-	if !bytes.Equal(ss.MFABackupKey(), ss.Key(authkit.LabelMFABackupCodes)) || !bytes.Equal(ss.OAuthCookieKey(), ss.Key(authkit.LabelOAuthCookie)) {
+	if !bytes.Equal(ss.MFABackupKey(), ss.Key(authkit.LabelMFABackupCodes)) || !bytes.Equal(ss.OAuthCookieKey(), ss.Key(authkit.LabelOAuthCookie)) || !bytes.Equal(ss.PasskeyUserHandleKey(), ss.Key(authkit.LabelPasskeyUserHandle)) {
 		t.Fatal("helpers do not use their labels")
 	}
 }

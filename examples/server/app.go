@@ -264,7 +264,7 @@ func (a *App) newPasskeys(base *url.URL) (*passkey.Passkeys, error) {
 		Credentials: a.st.passkeys, Tickets: a.st.tickets, Now: a.now,
 		// From the server secret, so every instance derives the same
 		// user handle for a user's first passkey.
-		UserHandleKey: a.sec.Key(labelPasskeyUserHandle),
+		UserHandleKey: a.sec.PasskeyUserHandleKey(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("passkeys (-rp-id %q, -origin %q): %w", a.rpID, strings.Join(a.origins, ","), err)

@@ -60,10 +60,6 @@ const (
 // values.
 const labelPasskeyBinding = "example-passkey-binding"
 
-// labelPasskeyUserHandle is the label of the server key that derives
-// passkey user handles (passkey.Config.UserHandleKey).
-const labelPasskeyUserHandle = "example-passkey-user-handle"
-
 // maxPasskeyJSON bounds the body of the passkey JSON endpoints: the
 // credential plus a name.
 const maxPasskeyJSON = passkey.MaxResponseBytes + 4096
