@@ -410,6 +410,14 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
 // Revoke ends the session id of userID, for the "revoke this device"
 // button. It returns [ErrNotFound] when id is missing or belongs to
 // someone else, so a user cannot end (or detect) other users' sessions.
+//
+// A nil error means the session is ended. The device may renew its id
+// while Revoke runs (a sign-in step, a re-authentication); the record is
+// then under an id Revoke never read, so Revoke ends id with an atomic
+// [Store.Rotate] into an already-expired record (which leaves both ids
+// missing) and, when the id had moved on, reports [ErrNotFound] rather than
+// a success: the devices page, listed again, shows the session under its
+// new id.
 func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	rec, found, err := m.store.Find(ctx, id)
 	if err != nil {
@@ -418,8 +426,18 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	if !found || userID == "" || rec.UserID != userID {
 		return ErrNotFound
 	}
-	if err := m.store.Delete(ctx, id); err != nil {
+	_, tomb, _, err := newToken(m.rand)
+	if err != nil {
+		return err
+	}
+	rec.IdleExpiry = time.Unix(revokedExpiryUnix, 0)
+	rec.AbsoluteExpiry = rec.IdleExpiry
+	ended, err := m.store.Rotate(ctx, id, tomb, rec)
+	if err != nil {
 		return fmt.Errorf("session: revoking: %w", err)
+	}
+	if !ended {
+		return ErrNotFound
 	}
 	if s, err := m.session(ctx); err == nil && s.ID() == id {
 		return m.end(ctx, false)
@@ -436,3 +454,8 @@ func sortInfos(in []Info) {
 		return cmp.Compare(a.ID, b.ID)
 	})
 }
+
+// revokedExpiryUnix (2000-01-01T00:00:00Z) is the expiry of the record
+// [Manager.Revoke] rotates a session into: long past on any store's clock,
+// so the record is missing from the moment it is written.
+const revokedExpiryUnix = 946684800

@@ -8,7 +8,8 @@ var (
 	ErrNoSession = errors.New("session: no session in context")
 	// ErrNotFound is returned by [Manager.Revoke] when the session does not
 	// exist or does not belong to the given user (the two are not told
-	// apart, so a user cannot probe other users' session ids).
+	// apart, so a user cannot probe other users' session ids), or moved to
+	// a new id while Revoke ran.
 	ErrNotFound = errors.New("session: not found")
 	// ErrHeadersWritten is returned when a session's token would change
 	// (login, renewal, logout) after the response headers were sent, so the

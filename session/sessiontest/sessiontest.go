@@ -40,6 +40,7 @@ const (
 	Rotate                = "Rotate"
 	RotateAfterDelete     = "RotateAfterDelete"
 	RotateAfterDeleteUser = "RotateAfterDeleteUser"
+	RotateIntoExpired     = "RotateIntoExpired"
 	RaceUpdateDeleteUser  = "RaceUpdateDeleteUser"
 	NoAliasing            = "NoAliasing"
 	ExpiredIsMissing      = "ExpiredIsMissing"
@@ -71,6 +72,7 @@ var cases = suite.Suite[session.Store]{Name: "sessiontest", Cases: []suite.Case[
 	{Name: Rotate, Check: rotate},
 	{Name: RotateAfterDelete, Check: rotateAfterDelete},
 	{Name: RotateAfterDeleteUser, Check: rotateAfterDeleteUser},
+	{Name: RotateIntoExpired, Check: rotateIntoExpired},
 	{Name: RaceUpdateDeleteUser, Check: raceUpdateDeleteUser},
 	{Name: NoAliasing, Check: noAliasing},
 	{Name: ExpiredIsMissing, Check: expiredIsMissing},
@@ -383,6 +385,46 @@ func rotate(ctx context.Context, s session.Store) error {
 
 // mustNotRotate checks that Rotate(oldID) reports found=false and that
 // neither id is live afterwards.
+// rotateIntoExpired: a Rotate whose new record is long expired ends the
+// session in one atomic step (Manager.Revoke relies on it): it reports
+// found=true, both ids are missing and listed nowhere, and a second such
+// Rotate of the same id reports found=false.
+func rotateIntoExpired(ctx context.Context, s session.Store) error {
+	if err := s.Create(ctx, "dev", record("alice", "device")); err != nil {
+		return err
+	}
+	gone := record("alice", "device")
+	gone.IdleExpiry = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
+	gone.AbsoluteExpiry = gone.IdleExpiry
+	found, err := s.Rotate(ctx, "dev", "tomb", gone)
+	if err != nil {
+		return fmt.Errorf("store.Rotate into an expired record: %w", err)
+	}
+	if !found {
+		return fmt.Errorf("store.Rotate of a live id into an expired record reported found=false")
+	}
+	for _, id := range []string{"dev", "tomb"} {
+		if err := mustMiss(ctx, s, id); err != nil {
+			return fmt.Errorf("after Rotate into an expired record: %w", err)
+		}
+	}
+	m, err := s.ListUser(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	if len(m) != 0 {
+		return fmt.Errorf("ListUser after Rotate into an expired record lists %d records", len(m))
+	}
+	found, err = s.Rotate(ctx, "dev", "tomb2", gone)
+	if err != nil {
+		return fmt.Errorf("second store.Rotate into an expired record: %w", err)
+	}
+	if found {
+		return fmt.Errorf("second store.Rotate of the ended id reported found=true")
+	}
+	return nil
+}
+
 func mustNotRotate(ctx context.Context, s session.Store, oldID, newID string, rec session.Record) error {
 	found, err := s.Rotate(ctx, oldID, newID, rec)
 	if err != nil {

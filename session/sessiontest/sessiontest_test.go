@@ -36,6 +36,7 @@ const (
 	ignoresCtx
 	loses1MiB
 	dropsTimes
+	rotateExpiredNotFound
 )
 
 // refStore is a small reference Store, independent of memstore, that can
@@ -134,6 +135,9 @@ func (s *refStore) Rotate(ctx context.Context, oldID, newID string, r session.Re
 	if s.flaw != rotateKeepsOld {
 		delete(s.recs, s.key(oldID))
 		delete(s.idx[old.UserID], s.key(oldID))
+	}
+	if s.flaw == rotateExpiredNotFound && !r.Expiry().After(time.Now()) {
+		return false, nil
 	}
 	s.putLocked(newID, r)
 	return true, nil
@@ -248,6 +252,7 @@ func TestBrokenStores(t *testing.T) {
 		{globIDs, "globIDs", []string{sessiontest.HostileIDs}},
 		{ignoresCtx, "ignoresCtx", []string{sessiontest.CancelledContext}},
 		{dropsTimes, "dropsTimes", []string{sessiontest.RoundTrip}},
+		{rotateExpiredNotFound, "rotateExpiredNotFound", []string{sessiontest.RotateIntoExpired}},
 	}
 	// Run every suite at once (each waits ~2.6 s in TTLHonoured); subtests
 	// only check the results, so -parallel does not serialize the waits.
@@ -274,7 +279,7 @@ func TestFactoryErrorReported(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
 	err := sessiontest.Test(func() (session.Store, error) { return nil, boom })
-	if !errors.Is(err, boom) || len(suite.Failed(err)) != 24 {
+	if !errors.Is(err, boom) || len(suite.Failed(err)) != 25 {
 		t.Fatalf("Test with failing factory = %v", err)
 	}
 }

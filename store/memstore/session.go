@@ -134,7 +134,7 @@ func (s *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.
 	}
 	s.deleteLocked(oldID, old.UserID)
 	if !s.live(rec, now) {
-		return false, nil
+		return true, nil // the old id is ended; an expired record is not kept
 	}
 	s.insertLocked(newID, rec, now)
 	return true, nil

@@ -133,6 +133,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, v[1]}
 `)
 
+// endSession deletes the live record KEYS[1] (expiry after ARGV[1] ms) and
+// returns {1, its user}; a missing or expired record, or a rotation marker,
+// is left alone ({0}).
+var endSession = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'u', 'e')
+if not v[2] or tonumber(v[2]) <= tonumber(ARGV[1]) then return {0} end
+redis.call('DEL', KEYS[1])
+return {1, v[1]}
+`)
+
 // killSession is one step of DeleteUser for user ARGV[1]. A record of the
 // user is deleted ({1}); a marker of the user is deleted and, if it names a
 // new id of the same user, {2, new id, marker TTL ms} is returned so the
@@ -285,7 +295,23 @@ func (x *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.
 	now := x.s.now()
 	exp := rec.Expiry()
 	if !exp.After(now) {
-		return false, x.Delete(ctx, oldID)
+		// Renewed into a record that is already expired: the old id ends
+		// (found when it was live) and nothing is written.
+		res, err := x.s.run(ctx, endSession, []string{x.recKey(oldID)}, now.UnixMilli()).Slice()
+		if err != nil {
+			return false, wrap("session rotate", err)
+		}
+		if len(res) == 0 || res[0] != int64(1) {
+			return false, nil
+		}
+		if len(res) > 1 {
+			if u, _ := res[1].(string); u != "" {
+				if err := x.s.rdb.ZRem(ctx, x.indexKey(u), oldID).Err(); err != nil {
+					return false, wrap("session rotate", err)
+				}
+			}
+		}
+		return true, nil
 	}
 	if err := x.indexAdd(ctx, rec.UserID, newID, exp, now); err != nil {
 		return false, wrap("session rotate", err)

@@ -22,8 +22,8 @@ import (
 // COMMITTED re-evaluation; SQLite runs one writer at a time): no write that
 // read a session before DeleteUser or Delete can bring it back.
 type Sessions struct {
-	s                                                           *Store
-	find, create, update, rotate, del, delOwn, list, deleteUser string
+	s                                                                    *Store
+	find, create, update, rotate, del, delLive, delOwn, list, deleteUser string
 }
 
 var _ session.Store = (*Sessions)(nil)
@@ -43,6 +43,7 @@ WHERE id = $1 AND expiry > $11 AND COALESCE(user_id, $12) = $13`),
 	idle_expiry = $8, absolute_expiry = $9, expiry = $10, ip = $11, user_agent = $12
 WHERE id = $1 AND expiry > $13`),
 		del:        r(`DELETE FROM {T}sessions WHERE id = $1`),
+		delLive:    r(`DELETE FROM {T}sessions WHERE id = $1 AND expiry > $2`),
 		delOwn:     r(`DELETE FROM {T}sessions WHERE id = $1 AND COALESCE(user_id, $2) = $3`),
 		list:       r(`SELECT id, ` + sessionCols + ` FROM {T}sessions WHERE user_id = $1 AND expiry > $2`),
 		deleteUser: r(`DELETE FROM {T}sessions WHERE user_id = $1`),
@@ -142,7 +143,14 @@ func (x *Sessions) Rotate(ctx context.Context, oldID, newID string, rec session.
 	defer cancel()
 	exp := rec.Expiry()
 	if !exp.After(x.s.now()) {
-		return false, x.Delete(ctx, oldID)
+		// Renewed into a record that is already expired: the old id ends
+		// (found when it was live) and nothing is written.
+		res, err := x.s.db.ExecContext(ctx, x.delLive, key(oldID), x.s.nowMicros())
+		if err != nil {
+			return false, wrap("session rotate", err)
+		}
+		n, err := res.RowsAffected()
+		return n == 1, wrap("session rotate", err)
 	}
 	res, err := x.s.db.ExecContext(ctx, x.rotate, key(oldID), key(newID), userArg(rec.UserID),
 		blob(rec.SecretHash), blob(rec.Data), micros(rec.CreatedAt), micros(rec.LastSeen),
