@@ -474,3 +474,34 @@ func TestReauthenticateSessionPasskeyLevelLapsesWithMaxAge(t *testing.T) {
 		t.Fatalf("passkey route without max_age: %d", code)
 	}
 }
+
+// TestReauthenticateSessionPossessionOnlyPasskeyDoesNotMeetMFA: with
+// passkey.Config.UnsafeAllowNoUserVerification, an assertion without user
+// verification is possession only ("never counts as multi-factor", as that
+// option says): it must not lift the session to a route that demands the
+// mfa level (two factors), nor record MFATime.
+func TestReauthenticateSessionPossessionOnlyPasskeyDoesNotMeetMFA(t *testing.T) {
+	e := newSessEnv(t, func(_ *authkit.Config, pc *passkey.Config) { pc.UnsafeAllowNoUserVerification = true })
+	u := e.user("a@example.com")
+	e.register(e.dev, u)
+	c := e.signedIn(u, "pwd")
+	e.dev.UserVerified = false
+	want := middleware.Requirement{ACR: middleware.ACRMFA}
+	after, err := e.passkeyReauth(c, e.dev, u.ID, "browser-a", "browser-a", want)
+	if err != nil {
+		// Refusing the re-authentication is one way to hold.
+		if after != c {
+			t.Fatalf("refused, but the session changed: %v", err)
+		}
+		return
+	}
+	var mfaAt time.Time
+	e.in(after, func(ctx context.Context) {
+		s, _ := session.FromContext(ctx)
+		mfaAt = s.MFATime()
+	})
+	_, _, amr := e.facts(after)
+	if code := e.stepUp(after, want); code != http.StatusSeeOther || !mfaAt.IsZero() {
+		t.Fatalf("possession-only passkey (amr %q): mfa route answered %d, MFATime %v", amr, code, mfaAt)
+	}
+}
