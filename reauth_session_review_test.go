@@ -505,3 +505,31 @@ func TestReauthenticateSessionPossessionOnlyPasskeyDoesNotMeetMFA(t *testing.T) 
 		t.Fatalf("possession-only passkey (amr %q): mfa route answered %d, MFATime %v", amr, code, mfaAt)
 	}
 }
+
+// TestReauthenticateSessionSharesPerIPBudget: wrong passwords in the
+// re-authentications of several accounts' sessions from one network spend
+// the login's per-IP budget: once it is spent, a login of yet another
+// account from that network is throttled.
+func TestReauthenticateSessionSharesPerIPBudget(t *testing.T) {
+	e := newSessEnv(t, func(cfg *authkit.Config, _ *passkey.Config) { cfg.Lockout.IPMax = 4 })
+	from := authkit.Client{IP: "203.0.113.50"}
+	for _, email := range []string{"a@example.com", "b@example.com"} {
+		c := e.signedIn(e.user(email), "pwd")
+		for i := range 2 {
+			var err error
+			e.in(c, func(ctx context.Context) {
+				_, err = e.auth.ReauthenticateSession(ctx, "not the password", "", middleware.Requirement{}, from)
+			})
+			if !errors.Is(err, authkit.ErrInvalidCredentials) {
+				t.Fatalf("%s guess %d: %v", email, i, err)
+			}
+		}
+	}
+	e.user("c@example.com")
+	if _, err := e.auth.Login(context.Background(), "c@example.com", goodPassword, from); !errors.Is(err, authkit.ErrThrottled) {
+		t.Fatalf("login from the network after its budget: %v", err)
+	}
+	if _, err := e.auth.Login(context.Background(), "c@example.com", goodPassword, pkClient); err != nil {
+		t.Fatalf("login from another network: %v", err)
+	}
+}
