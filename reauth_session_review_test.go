@@ -533,3 +533,32 @@ func TestReauthenticateSessionSharesPerIPBudget(t *testing.T) {
 		t.Fatalf("login from another network: %v", err)
 	}
 }
+
+// TestReauthenticateSessionPasskeyAssertionIsSingleUse: an assertion that
+// renewed one session of the user cannot renew another (a copied response
+// replayed in a second browser's session).
+func TestReauthenticateSessionPasskeyAssertionIsSingleUse(t *testing.T) {
+	e := newSessEnv(t)
+	u := e.user("a@example.com")
+	e.register(e.dev, u)
+	first, second := e.signedIn(u, "pwd"), e.signedIn(u, "pwd")
+	o, err := e.auth.BeginPasskeyReauth(context.Background(), "browser-a", u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.dev.Get(o.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []*http.Cookie{first, second} {
+		after := e.in(c, func(ctx context.Context) {
+			_, err = e.auth.ReauthenticateSessionPasskey(ctx, "browser-a", resp, middleware.Requirement{}, pkClient)
+		})
+		if want := i == 0; (err == nil) != want || (after != c) != want {
+			t.Fatalf("use %d: %v", i+1, err)
+		}
+	}
+	if _, _, amr := e.facts(second); !slices.Equal(amr, []string{"pwd"}) {
+		t.Fatalf("the replay changed the second session: %q", amr)
+	}
+}
