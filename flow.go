@@ -437,8 +437,9 @@ func (a *Auth) mfaError(err error) error {
 // family: the end of an interactive sign-in (password, MFA, or an external
 // provider). amr lists how the user authenticated (RFC 8176); the access
 // token's acr (RFC 9068 §2.2.1) is middleware.DefaultACRFromAMR(amr): "pwd"
-// for a password, "mfa" with a second factor, "passkey" for a passkey or
-// security key. auth_time, amr and acr are stored with the family, and
+// for a password (or a passkey counted as one factor), "mfa" with a second
+// factor, "passkey" for a passkey or security key that counted as
+// multi-factor. auth_time, amr and acr are stored with the family, and
 // every access token minted from it by [Auth.Refresh] carries them
 // unchanged; only a re-authentication ([Auth.Reauthenticate]) replaces
 // them.

@@ -261,7 +261,8 @@ func TestSignInTokensCarryACRFromAMR(t *testing.T) {
 	}{
 		{[]string{"pwd"}, "pwd"},
 		{[]string{"pwd", "otp"}, "mfa"},
-		{[]string{"hwk"}, "passkey"},
+		{[]string{"hwk", "user", "mfa"}, "passkey"},
+		{[]string{"hwk"}, "pwd"},
 		{[]string{"fed"}, ""},
 	} {
 		f := newReauthFixture(t, "acr@example.com", tc.amr)

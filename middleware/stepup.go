@@ -15,13 +15,16 @@ import (
 // of [DefaultACRLevels], weakest first. A host may define its own
 // ([StepUpConfig.Levels]).
 const (
-	// ACRPassword is a sign-in with one knowledge factor (amr "pwd").
+	// ACRPassword is a sign-in with one factor: a password (amr "pwd"), or
+	// a passkey that does not count as multi-factor (amr "hwk" or "swk"
+	// without "mfa": no user verification, or passkeys configured as one
+	// factor).
 	ACRPassword = "pwd"
-	// ACRMFA is a password plus a second factor: TOTP or a backup code
-	// (amr "otp" or "mfa").
+	// ACRMFA is a sign-in with two factors: a password plus TOTP or a
+	// backup code (amr "otp" or "mfa"), or a password plus a passkey.
 	ACRMFA = "mfa"
-	// ACRPasskey is a sign-in with a passkey or security key (amr "hwk" or
-	// "swk"): phishing-resistant.
+	// ACRPasskey is a multi-factor sign-in with a passkey or security key
+	// (amr "hwk" or "swk" together with "mfa"): phishing-resistant.
 	ACRPasskey = "passkey"
 )
 
@@ -42,16 +45,24 @@ var ErrInsufficientAuthentication = errors.New("middleware: insufficient user au
 
 // DefaultACRFromAMR maps the authentication methods of a sign-in (amr,
 // RFC 8176) to the strongest of [DefaultACRLevels] they reach: "hwk" or
-// "swk" (a passkey or security key) is [ACRPasskey]; "otp" or "mfa" (TOTP
-// or a backup code after the password) is [ACRMFA]; "pwd" is
-// [ACRPassword]; anything else is "" (unknown, weaker than every level).
+// "swk" (a passkey or security key) with "mfa" (it counted as
+// multi-factor, or answered the second-factor step) is [ACRPasskey]; "otp"
+// or "mfa" (TOTP or a backup code after the password), or "pwd" with "hwk"
+// or "swk", is [ACRMFA]; "pwd", or "hwk" or "swk" alone (a passkey that is
+// one factor: no user verification, or configured so), is [ACRPassword];
+// anything else is "" (unknown, weaker than every level). A passkey never
+// reaches a level by itself that its sign-in did not count as: a
+// possession-only security key is not a second factor.
 func DefaultACRFromAMR(amr []string) string {
+	key := slices.Contains(amr, "hwk") || slices.Contains(amr, "swk")
+	mfa := slices.Contains(amr, "mfa")
+	pwd := slices.Contains(amr, "pwd")
 	switch {
-	case slices.Contains(amr, "hwk") || slices.Contains(amr, "swk"):
+	case key && mfa:
 		return ACRPasskey
-	case slices.Contains(amr, "otp") || slices.Contains(amr, "mfa"):
+	case mfa || slices.Contains(amr, "otp") || (pwd && key):
 		return ACRMFA
-	case slices.Contains(amr, "pwd"):
+	case pwd || key:
 		return ACRPassword
 	}
 	return ""

@@ -57,7 +57,7 @@ const bodyStepUp = `{"error":"insufficient_user_authentication"}` + "\n"
 func TestStepUpChallenges(t *testing.T) {
 	s := mustStepUp(t, middleware.StepUpConfig{})
 	ago := func(d time.Duration) time.Time { return stepUpNow.Add(-d) }
-	pwd, mfa, passkey := []string{"pwd"}, []string{"pwd", "otp"}, []string{"hwk", "user"}
+	pwd, mfa, passkey := []string{"pwd"}, []string{"pwd", "otp"}, []string{"hwk", "user", "mfa"}
 	for _, tt := range []struct {
 		name      string
 		req       middleware.Requirement
@@ -243,8 +243,13 @@ func TestDefaultACRFromAMR(t *testing.T) {
 		{[]string{"pwd", "otp"}, middleware.ACRMFA},
 		{[]string{"pwd", "mfa"}, middleware.ACRMFA},
 		{[]string{"otp"}, middleware.ACRMFA},
-		{[]string{"swk", "user"}, middleware.ACRPasskey},
-		{[]string{"pwd", "hwk"}, middleware.ACRPasskey},
+		{[]string{"swk", "user", "mfa"}, middleware.ACRPasskey},
+		{[]string{"hwk", "mfa"}, middleware.ACRPasskey},
+		{[]string{"pwd", "hwk", "user", "mfa"}, middleware.ACRPasskey},
+		// A passkey that did not count as multi-factor is one factor.
+		{[]string{"swk", "user"}, middleware.ACRPassword},
+		{[]string{"hwk"}, middleware.ACRPassword},
+		{[]string{"pwd", "hwk"}, middleware.ACRMFA},
 		{[]string{"face"}, ""},
 	} {
 		if got := middleware.DefaultACRFromAMR(tt.amr); got != tt.want {
@@ -336,7 +341,7 @@ func TestStepUpThroughSessions(t *testing.T) {
 // requirement it cannot rank pass.
 func TestStepUpCheckUnknownACRFailsClosed(t *testing.T) {
 	s := mustStepUp(t, middleware.StepUpConfig{})
-	p := middleware.Principal{Method: "bearer", AuthTime: stepUpNow, AMR: []string{"hwk"}}
+	p := middleware.Principal{Method: "bearer", AuthTime: stepUpNow, AMR: []string{"hwk", "user", "mfa"}}
 	err := s.Check(p, middleware.Requirement{ACR: "platinum"})
 	e, ok := errors.AsType[*middleware.StepUpError](err)
 	if !ok || !e.Weak || e.Challenge() != `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="platinum"` {
