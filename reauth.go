@@ -250,9 +250,9 @@ func (a *Auth) sessionUser(ctx context.Context) (string, error) {
 	if a.cfg.Sessions == nil {
 		return "", fmt.Errorf("%w: Config.Sessions is not set", ErrNotSignedIn)
 	}
-	s, ok := session.FromContext(ctx)
+	s, ok := a.cfg.Sessions.FromContext(ctx)
 	if !ok {
-		return "", fmt.Errorf("%w: no session in the context", ErrNotSignedIn)
+		return "", fmt.Errorf("%w: no session of Config.Sessions in the context", ErrNotSignedIn)
 	}
 	uid := s.UserID()
 	if uid == "" {

@@ -250,6 +250,20 @@ func TestReauthenticateSessionNeedsSignedInSession(t *testing.T) {
 			t.Errorf("%s: %v, want ErrNotSignedIn", name, err)
 		}
 	}
+	// A signed-in session of another Manager (another cookie, another
+	// store) is not this Auth's to renew.
+	other, err := session.New(session.Config{Store: memtest.New(t, e.clock.Now).Sessions(), Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := other.SignIn(r.Context(), u.ID, []string{"pwd"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.auth.ReauthenticateSession(r.Context(), goodPassword, "", middleware.Requirement{}, pkClient); !errors.Is(err, authkit.ErrNotSignedIn) {
+			t.Errorf("another Manager's session: %v, want ErrNotSignedIn", err)
+		}
+	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "https://example.com/account", nil))
 	plain := newEnv(t)
 	if _, err := plain.auth.ReauthenticateSession(context.Background(), goodPassword, "", middleware.Requirement{}, pkClient); !errors.Is(err, authkit.ErrNotSignedIn) {
 		t.Fatalf("without Config.Sessions: %v", err)

@@ -24,6 +24,14 @@ func (m *Manager) issueLocked(s *Session, now time.Time, fresh bool) error {
 	return nil
 }
 
+// FromContext returns the session that m's [Manager.LoadAndSave] put in
+// ctx; ok is false when ctx carries none, or one of another Manager (whose
+// store m's methods cannot write).
+func (m *Manager) FromContext(ctx context.Context) (s *Session, ok bool) {
+	s, err := m.session(ctx)
+	return s, err == nil
+}
+
 // session returns the context's session if it belongs to m.
 func (m *Manager) session(ctx context.Context) (*Session, error) {
 	s, ok := FromContext(ctx)

@@ -212,3 +212,22 @@ func TestRenewSignInReturnsCopies(t *testing.T) {
 		t.Fatalf("AMR = %q", got)
 	}
 }
+
+// TestManagerFromContextOnlyOwnSessions: a Manager hands out only the
+// sessions its own LoadAndSave loaded, never another Manager's.
+func TestManagerFromContextOnlyOwnSessions(t *testing.T) {
+	e := newEnv(t, nil)
+	other := newEnv(t, nil)
+	var mine, foreign bool
+	e.mux.HandleFunc("/own", func(w http.ResponseWriter, r *http.Request) {
+		_, mine = e.m.FromContext(r.Context())
+		_, foreign = other.m.FromContext(r.Context())
+	})
+	e.do("/own", "")
+	if !mine || foreign {
+		t.Fatalf("own Manager: %v, another Manager: %v", mine, foreign)
+	}
+	if _, ok := e.m.FromContext(context.Background()); ok {
+		t.Fatal("a session from a context without one")
+	}
+}
