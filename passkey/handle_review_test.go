@@ -206,6 +206,19 @@ func TestFirstRegistrationsUnderDifferentKeysKeepEachPasskeyToItsHandle(t *testi
 		if err != nil {
 			t.Fatal(err)
 		}
+		ko, err := p2.BeginLoginFor(ctx, sessA, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev.Select = creds[i].ID
+		kresp, err := dev.Get(ko.JSON)
+		dev.Select = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := p2.FinishLogin(ctx, sessA, kresp); err != nil || res.UserID != "alice" || !bytes.Equal(res.Credential.ID, creds[i].ID) {
+			t.Fatalf("passkey %d on a known-user ceremony: %+v, %v", i, res, err)
+		}
 		other := creds[1-i].UserHandle
 		if res, err := p1.FinishLogin(ctx, sessA, withUserHandle(t, resp, other)); res != nil || !errors.Is(err, passkey.ErrWrongUser) {
 			t.Fatalf("passkey %d under the other handle: %+v, %v; want ErrWrongUser", i, res, err)
