@@ -400,9 +400,10 @@ func (a *Auth) BeginPasskeyRegistration(ctx context.Context, binding, userID str
 // FinishPasskeyRegistration verifies the attestation response (the JSON of
 // PublicKeyCredential.toJSON()) of a registration begun by
 // [Auth.BeginPasskeyRegistration] with the same binding and userID, and
-// stores the passkey under name. The account is checked again first: one
-// disabled or deleted since the ceremony began gets [ErrInvalidCredentials]
-// and nothing is stored. Errors: passkey.ErrInvalidName,
+// stores the passkey under name. The account is checked again before and
+// after the passkey is stored: one disabled or deleted since the ceremony
+// began (or while it finished) gets [ErrInvalidCredentials] and keeps no
+// passkey. Errors: passkey.ErrInvalidName,
 // passkey.ErrCredentialExists, another passkey error for a refused
 // response (wrong origin, challenge, binding or user, ...),
 // [ErrPasskeysNotConfigured], or a system failure.
@@ -432,6 +433,23 @@ func (a *Auth) FinishPasskeyRegistration(ctx context.Context, binding, userID, n
 			a.emit(ctx, EventPasskeyAdded, OutcomeFailure, reason, c, userID, "")
 		}
 		return passkey.Credential{}, err
+	}
+	// A disable (or deletion) that landed while the passkey was verified
+	// and stored: take it back out, so re-enabling the account cannot
+	// bring a passkey added after the disable to life.
+	cur, found, err := a.userByID(ctx, userID)
+	if err != nil || !found || cur.Disabled {
+		if rmErr := a.store(ctx, func(ctx context.Context) error {
+			_, err := p.Remove(ctx, userID, cred.ID, false)
+			return err
+		}); rmErr != nil && !errors.Is(rmErr, passkey.ErrNotFound) {
+			return passkey.Credential{}, rmErr
+		}
+		if err != nil {
+			return passkey.Credential{}, err
+		}
+		a.emit(ctx, EventPasskeyAdded, OutcomeFailure, "account_disabled", c, userID, "")
+		return passkey.Credential{}, ErrInvalidCredentials
 	}
 	a.emit(ctx, EventPasskeyAdded, OutcomeSuccess, "", c, userID, "")
 	return cred, nil

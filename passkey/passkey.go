@@ -267,8 +267,7 @@ type Options struct {
 // the library generates for it (one of its documented storage forms, and
 // cheaper to decode on the sign-in path than JSON). Tickets are written
 // only by this package into the server's TicketStore, never taken from a
-// client: the library's decoder sizes allocations from length prefixes
-// and needs input it wrote.
+// client; a damaged one is still decoded defensively (see takeTicket).
 const ticketFields = 5
 
 func encodeTicket(userID string, binding []byte, exp int64, cond bool, s *webauthn.SessionData) ([]byte, error) {
@@ -377,9 +376,16 @@ func (p *Passkeys) takeTicket(ctx context.Context, purpose, binding, challenge s
 	if !p.now().Before(time.Unix(0, t.expires)) {
 		return c, ErrChallengeExpired
 	}
-	rest, err := c.Session.UnmarshalMsg(t.rest)
+	// The generated decoder sizes slices from length prefixes; skipping
+	// the object first proves every prefix is backed by bytes, so a
+	// damaged record in the store cannot make it allocate more than a
+	// small multiple of its own size.
+	rest, err := msgp.Skip(t.rest)
 	if err == nil && len(rest) != 0 {
 		err = fmt.Errorf("%d trailing bytes", len(rest))
+	}
+	if err == nil {
+		_, err = c.Session.UnmarshalMsg(t.rest)
 	}
 	if err != nil {
 		return ceremony{}, fmt.Errorf("passkey: decode ticket: session data: %w", err)
