@@ -15,9 +15,11 @@ import (
 	"github.com/authkit-go/authkit/session"
 )
 
-// reviewSignInEnv is signInEnv plus the MFA steps that take a challenge
-// and a handler that tries to plant methods through the values.
-func reviewSignInEnv(t *testing.T, mod func(*session.Config)) (*env, *error) {
+// signInEnv adds handlers to a new env: SignIn and RenewSignIn (the
+// methods come from the query, "m=hwk,user,mfa"), the MFA steps that take
+// a challenge, one that tries to plant methods through the values, and a
+// report of the sign-in facts (user|pending user|amr|AuthTime|MFATime).
+func signInEnv(t *testing.T, mod func(*session.Config)) (*env, *error) {
 	t.Helper()
 	e := newEnv(t, mod)
 	var gotErr error
@@ -58,7 +60,7 @@ func reviewSignInEnv(t *testing.T, mod func(*session.Config)) (*env, *error) {
 // sign-in in a browser that signed in with a passkey earlier must not keep
 // "hwk" (which a step-up check reads as the passkey level) nor MFATime.
 func TestPasswordSignInAfterPasskeySignInReportsOnlyPassword(t *testing.T) {
-	e, gotErr := reviewSignInEnv(t, nil)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=hwk,user,mfa", "").token()
 	e.clk.Add(time.Minute)
 	tok = e.do("/sign-in?u=alice&m=pwd", tok).token()
@@ -72,7 +74,7 @@ func TestPasswordSignInAfterPasskeySignInReportsOnlyPassword(t *testing.T) {
 // sign-in whose methods are unknown: the passkey's are gone, even though
 // CompleteMFAAs sets MFATime.
 func TestMFAStepsAfterPasskeySignInCarryNoMethods(t *testing.T) {
-	e, gotErr := reviewSignInEnv(t, nil)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=hwk,user,mfa", "").token()
 	e.clk.Add(time.Minute)
 	tok = e.do("/begin-challenge", tok).token()
@@ -89,7 +91,7 @@ func TestMFAStepsAfterPasskeySignInCarryNoMethods(t *testing.T) {
 // MFA step (of the same or another user) ends it and records exactly the
 // methods given; a "pwd" SignIn gets no MFATime from the pending step.
 func TestSignInOverPendingStepRecordsOnlyGivenMethods(t *testing.T) {
-	e, gotErr := reviewSignInEnv(t, nil)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/begin-mfa?u=alice", "").token()
 	tok = e.do("/sign-in?u=bob&m=pwd", tok).token()
 	if got := e.do("/facts", tok).body; *gotErr != nil || got != "bob||pwd|12:00:00|-" {
@@ -109,7 +111,7 @@ func TestSignInOverPendingStepRecordsOnlyGivenMethods(t *testing.T) {
 // sign-in: the methods and AuthTime stay those of the last sign-in, so a
 // renewal cannot refresh a stale passkey sign-in.
 func TestRenewKeepsSignInMethodsAndAuthTime(t *testing.T) {
-	e, _ := reviewSignInEnv(t, nil)
+	e, _ := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=pwd,otp", "").token()
 	e.clk.Add(10 * time.Minute)
 	tok = e.do("/renew", tok).token()
@@ -122,7 +124,7 @@ func TestRenewKeepsSignInMethodsAndAuthTime(t *testing.T) {
 // stored under "amr" is just a value: AMR stays the sign-in's (none for
 // Login).
 func TestValuesCannotPlantMethods(t *testing.T) {
-	e, gotErr := reviewSignInEnv(t, nil)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/login?u=alice", "").token()
 	e.do("/plant", tok)
 	if !errors.Is(*gotErr, session.ErrReservedKey) {
@@ -138,7 +140,7 @@ func TestValuesCannotPlantMethods(t *testing.T) {
 // in must not record alice's methods on bob's session, nor bring alice's
 // back.
 func TestRenewSignInAfterAnotherUserSignedInOnSameCookie(t *testing.T) {
-	e, _ := reviewSignInEnv(t, nil)
+	e, _ := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=pwd", "").token()
 	release, loaded := make(chan struct{}), make(chan struct{}, 1)
 	var renewErr error
@@ -165,7 +167,7 @@ func TestRenewSignInAfterAnotherUserSignedInOnSameCookie(t *testing.T) {
 // refused (ErrRevoked when they loaded the old id before it was renewed,
 // ErrNotSignedIn when they loaded after) and set no cookie.
 func TestConcurrentRenewSignInLeavesOneLiveID(t *testing.T) {
-	e, _ := reviewSignInEnv(t, nil)
+	e, _ := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=pwd", "").token()
 	const n = 16
 	var wg sync.WaitGroup
@@ -209,7 +211,7 @@ func TestConcurrentRenewSignInLeavesOneLiveID(t *testing.T) {
 // sessions, one after it finds the old id gone.
 func TestRenewSignInRacingLogoutEverywhereLeavesNothing(t *testing.T) {
 	for round := range 20 {
-		e, _ := reviewSignInEnv(t, nil)
+		e, _ := signInEnv(t, nil)
 		tok := e.do("/sign-in?u=alice&m=pwd", "").token()
 		e.mux.HandleFunc("/renew-racing", func(w http.ResponseWriter, r *http.Request) {
 			err := e.m.RenewSignIn(r.Context(), "alice", []string{"pwd", "otp"})
@@ -260,7 +262,7 @@ func (f *findHook) Find(ctx context.Context, id string) (session.Record, bool, e
 // renewed id.
 func TestRevokeDeviceRacingRenewSignInEndsTheDevice(t *testing.T) {
 	hook := &findHook{}
-	e, gotErr := reviewSignInEnv(t, func(cfg *session.Config) {
+	e, gotErr := signInEnv(t, func(cfg *session.Config) {
 		hook.Store = cfg.Store
 		cfg.Store = hook
 	})
@@ -290,7 +292,7 @@ func TestRevokeDeviceRacingRenewSignInEndsTheDevice(t *testing.T) {
 // TestRenewSignInRefusesOverlongMethods: the limits hold for RenewSignIn
 // too, and a refused call leaves the session as it was.
 func TestRenewSignInRefusesOverlongMethods(t *testing.T) {
-	e, gotErr := reviewSignInEnv(t, nil)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=pwd", "").token()
 	many := strings.TrimSuffix(strings.Repeat("hwk,", session.MaxAMR+1), ",")
 	for _, m := range []string{many, strings.Repeat("h", session.MaxAMRLen+1), "hwk%00", "hwk,%7F"} {

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,54 +12,25 @@ import (
 	"github.com/authkit-go/authkit/session"
 )
 
-// signInEnv adds handlers for SignIn, RenewSignIn and a report of the
-// sign-in facts to e. The methods come from the query ("m=hwk,user,mfa").
-func signInEnv(t *testing.T) (*session.Manager, *env, *error) {
-	t.Helper()
-	e := newEnv(t, nil)
-	var gotErr error
-	methods := func(r *http.Request) []string {
-		if m := r.URL.Query().Get("m"); m != "" {
-			return strings.Split(m, ",")
-		}
-		return nil
-	}
-	e.mux.HandleFunc("/sign-in", func(w http.ResponseWriter, r *http.Request) {
-		gotErr = e.m.SignIn(r.Context(), r.URL.Query().Get("u"), methods(r))
-	})
-	e.mux.HandleFunc("/renew-sign-in", func(w http.ResponseWriter, r *http.Request) {
-		gotErr = e.m.RenewSignIn(r.Context(), r.URL.Query().Get("u"), methods(r))
-	})
-	e.mux.HandleFunc("/facts", func(w http.ResponseWriter, r *http.Request) {
-		s, _ := session.FromContext(r.Context())
-		mfa := "-"
-		if !s.MFATime().IsZero() {
-			mfa = s.MFATime().UTC().Format(time.TimeOnly)
-		}
-		io.WriteString(w, s.UserID()+"|"+strings.Join(s.AMR(), ",")+"|"+s.AuthTime().UTC().Format(time.TimeOnly)+"|"+mfa)
-	})
-	return e.m, e, &gotErr
-}
-
 // TestSignInRecordsMethodsAcrossRequests: the methods of a passkey sign-in
 // are stored with the session and read back on the next request, with
 // MFATime set because the sign-in was multi-factor.
 func TestSignInRecordsMethodsAcrossRequests(t *testing.T) {
-	_, e, gotErr := signInEnv(t)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=hwk,user,mfa", "").token()
 	if *gotErr != nil || tok == "" {
 		t.Fatalf("SignIn = %v", *gotErr)
 	}
-	if got := e.do("/facts", tok).body; got != "alice|hwk,user,mfa|12:00:00|12:00:00" {
+	if got := e.do("/facts", tok).body; got != "alice||hwk,user,mfa|12:00:00|12:00:00" {
 		t.Fatalf("facts = %q", got)
 	}
 }
 
 // TestSignInWithPasswordOnlyHasNoMFATime: "pwd" alone is one factor.
 func TestSignInWithPasswordOnlyHasNoMFATime(t *testing.T) {
-	_, e, gotErr := signInEnv(t)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=pwd", "").token()
-	if got := e.do("/facts", tok).body; *gotErr != nil || got != "alice|pwd|12:00:00|-" {
+	if got := e.do("/facts", tok).body; *gotErr != nil || got != "alice||pwd|12:00:00|-" {
 		t.Fatalf("facts = %q (%v)", got, *gotErr)
 	}
 }
@@ -69,17 +39,17 @@ func TestSignInWithPasswordOnlyHasNoMFATime(t *testing.T) {
 // inherit the passkey methods of the sign-in it replaces, and neither may a
 // new MFA step.
 func TestLoginForgetsEarlierMethods(t *testing.T) {
-	_, e, _ := signInEnv(t)
+	e, _ := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=hwk,user,mfa", "").token()
 	e.clk.Add(time.Minute)
 	tok = e.do("/login?u=alice", tok).token()
-	if got := e.do("/facts", tok).body; got != "alice||12:01:00|-" {
+	if got := e.do("/facts", tok).body; got != "alice|||12:01:00|-" {
 		t.Fatalf("after Login: %q", got)
 	}
 	tok = e.do("/sign-in?u=alice&m=hwk,user,mfa", tok).token()
 	tok = e.do("/begin-mfa?u=alice", tok).token()
 	tok = e.do("/complete-mfa", tok).token()
-	if got := e.do("/facts", tok).body; got != "alice||12:01:00|12:01:00" {
+	if got := e.do("/facts", tok).body; got != "alice|||12:01:00|12:01:00" {
 		t.Fatalf("after an MFA step: %q", got)
 	}
 }
@@ -87,7 +57,7 @@ func TestLoginForgetsEarlierMethods(t *testing.T) {
 // TestSignInRefusesBadMethods: values the container cannot carry are an
 // error, and nothing is signed in.
 func TestSignInRefusesBadMethods(t *testing.T) {
-	_, e, gotErr := signInEnv(t)
+	e, gotErr := signInEnv(t, nil)
 	many := strings.TrimSuffix(strings.Repeat("x,", session.MaxAMR+1), ",")
 	for _, m := range []string{"pwd,", "p%20d", strings.Repeat("a", session.MaxAMRLen+1), many, "%C3%A9"} {
 		r := e.do("/sign-in?u=alice&m="+m, "")
@@ -101,7 +71,8 @@ func TestSignInRefusesBadMethods(t *testing.T) {
 // the id, dates the sign-in now with the new methods, and keeps the user,
 // the values and the absolute expiry; the old token is dead.
 func TestRenewSignInKeepsUserAndLifetime(t *testing.T) {
-	m, e, gotErr := signInEnv(t)
+	e, gotErr := signInEnv(t, nil)
+	m := e.m
 	tok := e.do("/login?u=alice", "").token()
 	e.do("/put?v=cart", tok)
 	before, err := m.ListUser(context.Background(), "alice")
@@ -113,7 +84,7 @@ func TestRenewSignInKeepsUserAndLifetime(t *testing.T) {
 	if *gotErr != nil || renewed == "" || idOf(renewed) == idOf(tok) {
 		t.Fatalf("RenewSignIn = %v, token %q", *gotErr, renewed)
 	}
-	if got := e.do("/facts", renewed).body; got != "alice|swk,user,mfa|12:10:00|12:10:00" {
+	if got := e.do("/facts", renewed).body; got != "alice||swk,user,mfa|12:10:00|12:10:00" {
 		t.Fatalf("facts = %q", got)
 	}
 	if got := e.do("/get", renewed).body; got != "cart" {
@@ -132,11 +103,11 @@ func TestRenewSignInKeepsUserAndLifetime(t *testing.T) {
 // re-authentication after a multi-factor sign-in dates a one-factor
 // sign-in: the methods and MFATime describe the newest sign-in only.
 func TestRenewSignInWithWeakerMethodsDropsMFATime(t *testing.T) {
-	_, e, gotErr := signInEnv(t)
+	e, gotErr := signInEnv(t, nil)
 	tok := e.do("/sign-in?u=alice&m=pwd,otp", "").token()
 	e.clk.Add(time.Minute)
 	tok = e.do("/renew-sign-in?u=alice&m=pwd", tok).token()
-	if got := e.do("/facts", tok).body; *gotErr != nil || got != "alice|pwd|12:01:00|-" {
+	if got := e.do("/facts", tok).body; *gotErr != nil || got != "alice||pwd|12:01:00|-" {
 		t.Fatalf("facts = %q (%v)", got, *gotErr)
 	}
 }
@@ -145,7 +116,7 @@ func TestRenewSignInWithWeakerMethodsDropsMFATime(t *testing.T) {
 // bob cannot be recorded on alice's session, nor on an anonymous or
 // MFA-pending one.
 func TestRenewSignInRefusesAnotherOrNoUser(t *testing.T) {
-	_, e, gotErr := signInEnv(t)
+	e, gotErr := signInEnv(t, nil)
 	alice := e.do("/login?u=alice", "").token()
 	pending := e.do("/begin-mfa?u=alice", "").token()
 	anon := e.do("/put?v=x", "").token()
@@ -157,7 +128,7 @@ func TestRenewSignInRefusesAnotherOrNoUser(t *testing.T) {
 			t.Errorf("%s: RenewSignIn = %v, token %q", name, *gotErr, r.token())
 		}
 	}
-	if got := e.do("/facts", alice).body; got != "alice||12:00:00|-" {
+	if got := e.do("/facts", alice).body; got != "alice|||12:00:00|-" {
 		t.Fatalf("alice's session changed: %q", got)
 	}
 	e.do("/renew-sign-in?u=alice", alice)
