@@ -66,14 +66,8 @@ func (e *sessEnv) liveSessions(userID string) int {
 // with binding finish.
 func (e *sessEnv) passkeyReauth(c *http.Cookie, dev *passkeytest.Authenticator, beginFor, begin, finish string, want middleware.Requirement) (*http.Cookie, error) {
 	e.t.Helper()
-	o, err := e.auth.BeginPasskeyReauth(context.Background(), begin, beginFor)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := dev.Get(o.JSON)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	resp := e.reauthAssertion(dev, begin, beginFor)
+	var err error
 	after := e.in(c, func(ctx context.Context) {
 		_, err = e.auth.ReauthenticateSessionPasskey(ctx, finish, resp, want, pkClient)
 	})

@@ -185,12 +185,8 @@ func TestReauthenticateSessionPasskeyMeetsPasskeyLevel(t *testing.T) {
 	if code := e.stepUp(c, want); code != http.StatusSeeOther {
 		t.Fatalf("password session on the passkey route: %d", code)
 	}
-	resp := e.reauthAssertion(e.dev, "browser-a", u.ID)
 	e.clock.Advance(time.Minute)
-	var err error
-	c = e.in(c, func(ctx context.Context) {
-		_, err = e.auth.ReauthenticateSessionPasskey(ctx, "browser-a", resp, want, pkClient)
-	})
+	c, err := e.passkeyReauth(c, e.dev, u.ID, "browser-a", "browser-a", want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +213,7 @@ func TestReauthenticateSessionPasskeyRefusesAnotherUsersPasskey(t *testing.T) {
 	otherDev := passkeytest.New(pkOrigin)
 	otherDev.Select = e.register(otherDev, other)
 	c := e.signedIn(u, "pwd")
-	resp := e.reauthAssertion(otherDev, "browser-a", u.ID)
-	var err error
-	after := e.in(c, func(ctx context.Context) {
-		_, err = e.auth.ReauthenticateSessionPasskey(ctx, "browser-a", resp, middleware.Requirement{}, pkClient)
-	})
+	after, err := e.passkeyReauth(c, otherDev, u.ID, "browser-a", "browser-a", middleware.Requirement{})
 	if !errors.Is(err, authkit.ErrInvalidCredentials) || after != c {
 		t.Fatalf("another user's passkey: %v", err)
 	}
