@@ -2,8 +2,6 @@ package passkey_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -33,20 +31,7 @@ func TestDamagedTicketFailsClosed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var o struct {
-				PublicKey struct {
-					Challenge string `json:"challenge"`
-				} `json:"publicKey"`
-			}
-			if err := json.Unmarshal(opts.JSON, &o); err != nil {
-				t.Fatal(err)
-			}
-			h := sha256.Sum256([]byte(o.PublicKey.Challenge))
-			key := b64(h[:])
-			data, found, err := r.tickets.Take(ctx, passkey.PurposeLogin, key)
-			if err != nil || !found {
-				t.Fatalf("ticket not in the store: %v", err)
-			}
+			key, data := storedTicket(t, r, passkey.PurposeLogin, opts)
 			if err := r.tickets.Put(ctx, passkey.PurposeLogin, key, f(data), r.clk.Now().Add(time.Minute)); err != nil {
 				t.Fatal(err)
 			}
