@@ -22,7 +22,10 @@ import (
 // weak with an insufficient_user_authentication challenge naming acr_values
 // and/or max_age; the signed-in user re-authenticates with
 // [Auth.Reauthenticate] (POST <prefix>/reauth) and retries with the new
-// access token.
+// access token. A host on server-side sessions uses
+// [Auth.ReauthenticateSession] and [Auth.ReauthenticateSessionPasskey],
+// which renew the session instead; the session records the methods, so
+// StepUp reads the same acr from it.
 //
 // acr always states the strength of the sign-in that auth_time dates: a
 // re-authentication replaces both in the refresh family, so a later refresh

@@ -110,6 +110,16 @@ func (u *ui) binding(r *http.Request) (string, bool) {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)), true
 }
 
+// requireBinding is binding for the JSON endpoints: without a value to
+// bind to it answers the passkey error and returns false.
+func (u *ui) requireBinding(w http.ResponseWriter, r *http.Request) (string, bool) {
+	b, ok := u.binding(r)
+	if !ok {
+		u.passkeyFail(w, passkey.ErrNoBinding)
+	}
+	return b, ok
+}
+
 // passkeyRequest is the body of the passkey JSON endpoints.
 type passkeyRequest struct {
 	Conditional bool            `json:"conditional"`
@@ -254,11 +264,16 @@ func (u *ui) jsonUser(w http.ResponseWriter, r *http.Request) (*authkit.User, bo
 }
 
 // signIn starts the signed-in session after a passkey (or a passkey as the
-// second factor): a new session id (fixation-proof), a fresh AuthTime, and
-// the sign-in's methods (amr), which step-up checks read; a multi-factor
-// passkey sets MFATime too.
-func (u *ui) signIn(r *http.Request, userID string, amr []string) error {
-	return u.a.sessions.SignIn(r.Context(), userID, amr)
+// second factor) and answers with the account page to go to: a new session
+// id (fixation-proof), a fresh AuthTime, and the sign-in's methods (amr),
+// which step-up checks read; a multi-factor passkey sets MFATime too.
+func (u *ui) signIn(w http.ResponseWriter, r *http.Request, userID string, amr []string) {
+	if err := u.a.sessions.SignIn(r.Context(), userID, amr); err != nil {
+		u.a.log.Error("ui: session login", "err", err)
+		writePasskeyError(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable. Please try again.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/account"})
 }
 
 func (u *ui) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) {
@@ -266,9 +281,8 @@ func (u *ui) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, ok := u.binding(r)
+	b, ok := u.requireBinding(w, r)
 	if !ok {
-		u.passkeyFail(w, passkey.ErrNoBinding)
 		return
 	}
 	o, err := u.a.auth.BeginPasskeySignIn(r.Context(), b, req.Conditional)
@@ -284,9 +298,8 @@ func (u *ui) passkeyLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, ok := u.binding(r)
+	b, ok := u.requireBinding(w, r)
 	if !ok {
-		u.passkeyFail(w, passkey.ErrNoBinding)
 		return
 	}
 	usr, amr, err := u.a.auth.FinishPasskeySignIn(r.Context(), b, req.Credential, u.a.auth.ClientOf(r))
@@ -294,12 +307,7 @@ func (u *ui) passkeyLogin(w http.ResponseWriter, r *http.Request) {
 		u.passkeyFail(w, err)
 		return
 	}
-	if err := u.signIn(r, usr.ID, amr); err != nil {
-		u.a.log.Error("ui: session login", "err", err)
-		writePasskeyError(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable. Please try again.")
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/account"})
+	u.signIn(w, r, usr.ID, amr)
 }
 
 // mfaToken returns the pending second-factor challenge of the session or
@@ -344,12 +352,7 @@ func (u *ui) passkeyMFA(w http.ResponseWriter, r *http.Request) {
 		u.passkeyFail(w, err)
 		return
 	}
-	if err := u.signIn(r, usr.ID, amr); err != nil {
-		u.a.log.Error("ui: session login", "err", err)
-		writePasskeyError(w, http.StatusServiceUnavailable, "unavailable", "The service is briefly unavailable. Please try again.")
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/account"})
+	u.signIn(w, r, usr.ID, amr)
 }
 
 // jsonRecent is requireRecent for the JSON endpoints: a sign-in older than
@@ -373,9 +376,8 @@ func (u *ui) passkeyRegisterOptions(w http.ResponseWriter, r *http.Request) {
 	if !ok || !u.jsonRecent(w, r) {
 		return
 	}
-	b, ok := u.binding(r)
+	b, ok := u.requireBinding(w, r)
 	if !ok {
-		u.passkeyFail(w, passkey.ErrNoBinding)
 		return
 	}
 	s, _ := session.FromContext(r.Context())
@@ -396,9 +398,8 @@ func (u *ui) passkeyRegister(w http.ResponseWriter, r *http.Request) {
 	if !ok || !u.jsonRecent(w, r) {
 		return
 	}
-	b, ok := u.binding(r)
+	b, ok := u.requireBinding(w, r)
 	if !ok {
-		u.passkeyFail(w, passkey.ErrNoBinding)
 		return
 	}
 	name := strings.TrimSpace(req.Name)
@@ -537,9 +538,8 @@ func (u *ui) passkeyReauthOptions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, ok := u.binding(r)
+	b, ok := u.requireBinding(w, r)
 	if !ok {
-		u.passkeyFail(w, passkey.ErrNoBinding)
 		return
 	}
 	o, err := u.a.auth.BeginPasskeyReauth(r.Context(), b, usr.ID)
@@ -562,9 +562,8 @@ func (u *ui) passkeyReauth(w http.ResponseWriter, r *http.Request) {
 	if _, ok := u.jsonUser(w, r); !ok {
 		return
 	}
-	b, ok := u.binding(r)
+	b, ok := u.requireBinding(w, r)
 	if !ok {
-		u.passkeyFail(w, passkey.ErrNoBinding)
 		return
 	}
 	if _, err := u.a.auth.ReauthenticateSessionPasskey(r.Context(), b, req.Credential, sensitive, u.a.auth.ClientOf(r)); err != nil {
